@@ -1,0 +1,1 @@
+"""The headless agent engine: tool-use loop, tools, permissions, limits, usage."""

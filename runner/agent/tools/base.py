@@ -1,0 +1,64 @@
+"""What every tool is: a name and input schema in Claude Code's language, and a run.
+
+Tools never raise for a model mistake: they raise ``ToolError`` (or return a result with
+``is_error``) and the loop hands the message back to the model as a ``tool_result``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+class ToolError(Exception):
+    """A tool call failed in a way the model can fix; the message is shown to it."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may use: confined roots, a scrubbed environment, the run deadline."""
+
+    cwd: Path  # the workspace root, already resolved to a real path
+    add_dirs: tuple[Path, ...] = ()  # extra roots from --add-dir, resolved
+    env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
+    deadline: float | None = None  # time.monotonic() at which the run stops; Bash clamps to it
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """Every directory the file tools may touch."""
+        return (self.cwd, *self.add_dirs)
+
+
+@dataclass
+class ToolResult:
+    """A tool's answer: text, or content blocks (e.g. an image), and whether it failed."""
+
+    content: str | list[dict[str, Any]]
+    is_error: bool = False
+
+    def to_block(self, tool_use_id: str) -> dict[str, Any]:
+        """The ``tool_result`` content block sent back to the model."""
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content}
+        if self.is_error:
+            block["is_error"] = True
+        return block
+
+
+class Tool:
+    """Base class: subclasses set the class attributes and implement ``run``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    input_schema: ClassVar[dict[str, Any]]
+    read_only: ClassVar[bool] = True  # False for tools that change files or run commands
+    edits_files: ClassVar[bool] = False  # True for Write, Edit, MultiEdit (Edit rules apply)
+
+    def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
+        """Execute one call. Raise ``ToolError`` for errors the model should see."""
+        raise NotImplementedError
+
+    def definition(self) -> dict[str, Any]:
+        """The tool as sent in the Messages API ``tools`` list."""
+        return {"name": self.name, "description": self.description, "input_schema": self.input_schema}

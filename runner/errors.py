@@ -1,0 +1,86 @@
+"""Error types the user can act on: each has an exit code and a one-line fix.
+
+The CLI catches ``RunnerError`` and prints ``error: <message>`` (plus the fix) on one
+line, then exits with the error's code. Anything else is a bug and gets a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RunnerError(Exception):
+    """Base for errors caused by input, configuration or the environment."""
+
+    exit_code: ClassVar[int] = 1
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def one_line(self) -> str:
+        """The message and its fix, as printed to stderr."""
+        text = self.message.replace("\n", " ").strip()
+        if self.fix:
+            text += f" — {self.fix.strip()}"
+        return text
+
+
+class UsageError(RunnerError):
+    """A flag or its value is wrong."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class SettingsError(RunnerError):
+    """A settings file (``.claude/settings.json``, ``--settings``) is unreadable or invalid."""
+
+    exit_code = 3
+    kind = "settings"
+
+
+class CredentialsError(RunnerError):
+    """No usable credentials for the model provider, or the provider rejected them."""
+
+    exit_code = 4
+    kind = "credentials"
+
+
+class ModelError(RunnerError):
+    """The model id is unknown to us or to the provider."""
+
+    exit_code = 5
+    kind = "model"
+
+
+class ProviderError(RunnerError):
+    """The model provider failed and retries did not help."""
+
+    exit_code = 6
+    kind = "provider"
+
+
+class WorkspaceError(RunnerError):
+    """The working directory or an ``--add-dir`` is missing or unusable."""
+
+    exit_code = 7
+    kind = "workspace"
+
+
+# Exit code of a run that started but ended in an error result (max turns, timeout,
+# budget, error during execution). The result object is still printed.
+EXIT_RUN_FAILED = 1
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    EXIT_RUN_FAILED: "the agent run ended with an error result (see `subtype`)",
+    UsageError.exit_code: "bad command-line flag or value",
+    SettingsError.exit_code: "unreadable or invalid settings file",
+    CredentialsError.exit_code: "missing or rejected credentials",
+    ModelError.exit_code: "unknown or unavailable model",
+    ProviderError.exit_code: "the model provider failed after retries",
+    WorkspaceError.exit_code: "working directory or --add-dir unusable",
+}

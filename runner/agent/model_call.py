@@ -1,0 +1,217 @@
+"""One model call over the SDK (streamed by default), and the retry loop around it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay
+
+
+@dataclass
+class ModelResponse:
+    """An assistant message as plain data, with how long the API took."""
+
+    id: str
+    model: str
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: dict[str, Any]
+    api_ms: int = 0
+
+    def as_message(self) -> dict[str, Any]:
+        """The Messages API shape, as Claude Code's stream-json prints it."""
+        return {
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": self.content,
+            "stop_reason": self.stop_reason,
+            "usage": self.usage,
+        }
+
+
+@dataclass
+class ModelCallError(Exception):
+    """A model call failed; ``status`` is None when no HTTP response arrived."""
+
+    message: str
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+    timed_out: bool = False
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def kind(self) -> str:
+        """Claude Code's error category (``rate_limit``, ``authentication_failed``, ...)."""
+        return error_kind(self.status)
+
+
+class DeadlineExceeded(Exception):
+    """The run's wall-clock limit passed while waiting on the model."""
+
+
+def call_model(
+    client: Any,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    deadline: float | None,
+    timeout_s: float,
+) -> ModelResponse:
+    """One attempt. Raises ``ModelCallError`` (retry decision is the caller's) or ``DeadlineExceeded``."""
+    import anthropic
+
+    started = time.monotonic()
+    remaining = _remaining(deadline)
+    request_timeout = min(timeout_s, remaining) if remaining is not None else timeout_s
+    try:
+        if stream:
+            response = _stream(client, params, deadline, request_timeout)
+        else:
+            message = client.messages.create(**params, timeout=request_timeout)
+            response = ModelResponse(
+                id=message.id,
+                model=message.model,
+                content=[block.model_dump(exclude_none=True) for block in message.content],
+                stop_reason=message.stop_reason,
+                usage=message.usage.model_dump(exclude_none=True),
+            )
+    except anthropic.APIStatusError as exc:
+        raise ModelCallError(
+            _status_message(exc),
+            status=exc.status_code,
+            headers=dict(exc.response.headers),
+            request_id=exc.response.headers.get("request-id"),
+        ) from exc
+    except anthropic.APIConnectionError as exc:
+        if deadline is not None and time.monotonic() >= deadline - 0.05:
+            raise DeadlineExceeded() from exc
+        timed_out = isinstance(exc, anthropic.APITimeoutError)
+        raise ModelCallError(f"connection to the model API failed: {exc}", timed_out=timed_out) from exc
+    except DeadlineExceeded:
+        raise
+    except Exception as exc:  # transport errors raised mid-stream by the HTTP client
+        if deadline is not None and time.monotonic() >= deadline - 0.05:
+            raise DeadlineExceeded() from exc
+        if type(exc).__module__.split(".")[0] in {"httpx", "httpx2", "httpcore", "anthropic"}:
+            raise ModelCallError(f"the model API stream broke: {type(exc).__name__}: {exc}") from exc
+        raise
+    response.api_ms = int((time.monotonic() - started) * 1000)
+    return response
+
+
+def call_with_retries(
+    client: Any,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    deadline: float | None,
+    timeout_s: float,
+    policy: RetryPolicy,
+    on_retry: Callable[[int, float, ModelCallError], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> ModelResponse:
+    """Call the model, retrying rate limits, overloads, server errors and dropped streams."""
+    attempt = 0
+    while True:
+        try:
+            return call_model(client, params, stream=stream, deadline=deadline, timeout_s=timeout_s)
+        except ModelCallError as error:
+            attempt += 1
+            if not is_retryable(error.status) or attempt > policy.max_retries:
+                raise
+            delay = retry_delay(attempt, policy, error.headers)
+            remaining = _remaining(deadline)
+            if remaining is not None and delay >= remaining:
+                raise DeadlineExceeded() from error
+            on_retry(attempt, delay, error)
+            sleep(delay)
+
+
+def _remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded()
+    return remaining
+
+
+def _status_message(exc: Any) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return f"{exc.status_code} {error.get('type', 'error')}: {error['message']}"
+    return f"{exc.status_code}: {exc.message}"
+
+
+def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout_s: float) -> ModelResponse:
+    """Accumulate a streamed message from raw events (cheaper than the SDK's snapshot helper)."""
+    blocks: list[dict[str, Any]] = []
+    partial_json: dict[int, list[str]] = {}
+    msg_id, model, stop_reason = "", str(params.get("model", "")), None
+    usage: dict[str, Any] = {}
+    complete = False
+    with client.messages.create(**params, stream=True, timeout=timeout_s) as events:
+        for event in events:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DeadlineExceeded()
+            kind = event.type
+            if kind == "content_block_delta":
+                delta = event.delta
+                block = blocks[event.index]
+                if delta.type == "text_delta":
+                    block["text"] += delta.text
+                elif delta.type == "input_json_delta":
+                    partial_json.setdefault(event.index, []).append(delta.partial_json)
+                elif delta.type == "thinking_delta":
+                    block["thinking"] += delta.thinking
+                elif delta.type == "signature_delta":
+                    block["signature"] = delta.signature
+            elif kind == "content_block_start":
+                blocks.append(_start_block(event.content_block))
+            elif kind == "content_block_stop":
+                pieces = partial_json.pop(event.index, None)
+                if pieces is not None:
+                    raw = "".join(pieces)
+                    try:
+                        blocks[event.index]["input"] = json.loads(raw) if raw else {}
+                    except json.JSONDecodeError:
+                        # Keep the raw text: the loop tells the model its input was not valid JSON.
+                        blocks[event.index]["input"] = {"__invalid_json__": raw}
+            elif kind == "message_start":
+                message = event.message
+                msg_id, model = message.id, message.model
+                usage = message.usage.model_dump(exclude_none=True)
+            elif kind == "message_delta":
+                stop_reason = event.delta.stop_reason
+                # message_delta usage is cumulative: it replaces, not adds to, the start values.
+                usage.update(
+                    {k: v for k, v in event.usage.model_dump(exclude_none=True).items() if v is not None}
+                )
+            elif kind == "message_stop":
+                complete = True
+    if not complete:
+        raise ModelCallError("the model API stream ended before message_stop (connection dropped)")
+    return ModelResponse(id=msg_id, model=model, content=blocks, stop_reason=stop_reason, usage=usage)
+
+
+def _start_block(block: Any) -> dict[str, Any]:
+    kind = block.type
+    if kind == "text":
+        return {"type": "text", "text": block.text or ""}
+    if kind == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
+    if kind == "thinking":
+        return {"type": "thinking", "thinking": block.thinking or "", "signature": block.signature or ""}
+    data: dict[str, Any] = block.model_dump(exclude_none=True)
+    return data

@@ -1,0 +1,87 @@
+"""When and how long to wait before retrying a model call: pure decisions, no I/O."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# 408 timeout, 409 conflict, 429 rate limit, 5xx server errors, 529 overloaded.
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+# Claude Code's `system/api_retry` error categories.
+_KIND_BY_STATUS = {
+    400: "invalid_request",
+    401: "authentication_failed",
+    402: "billing_error",
+    403: "authentication_failed",
+    404: "model_not_found",
+    413: "invalid_request",
+    429: "rate_limit",
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times to retry and the backoff: exponential from ``base_s``, capped, full jitter."""
+
+    max_retries: int = 8
+    base_s: float = 0.5
+    cap_s: float = 32.0
+
+
+def error_kind(status: int | None) -> str:
+    """The ``error`` field of a ``system/api_retry`` event for an HTTP status (None: no response)."""
+    if status is None:
+        return "server_error"
+    if status in _KIND_BY_STATUS:
+        return _KIND_BY_STATUS[status]
+    return "server_error" if status >= 500 else "unknown"
+
+
+def is_retryable(status: int | None) -> bool:
+    """True for statuses worth another try; None means the connection failed or dropped."""
+    return status is None or status in RETRYABLE_STATUS
+
+
+def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The server's requested wait: ``retry-after-ms``, ``retry-after`` seconds or HTTP date."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+    if parsed is None:
+        return None
+    current = time.time() if now is None else now
+    return max(parsed.timestamp() - current, 0.0)
+
+
+def retry_delay(
+    attempt: int,
+    policy: RetryPolicy,
+    headers: Mapping[str, str] | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based).
+
+    A server's retry-after wins (it knows when capacity returns); otherwise exponential
+    backoff with full jitter, so many CI jobs hitting one limit do not retry in lockstep.
+    """
+    requested = retry_after_s(headers or {})
+    if requested is not None:
+        return min(requested, policy.cap_s * 2)
+    ceiling = min(policy.cap_s, policy.base_s * (2 ** (attempt - 1)))
+    return ceiling / 2 + rand() * ceiling / 2

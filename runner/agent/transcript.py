@@ -1,0 +1,76 @@
+"""Where events go: stdout in the chosen ``--output-format``, and the ``--transcript`` file.
+
+Everything is redacted on the way out, so a secret the agent saw never reaches a CI log.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from runner.errors import UsageError
+from runner.sanitize import Redactor
+
+OUTPUT_FORMATS = ("text", "json", "stream-json")
+
+
+class EventSink:
+    """Receives every event of a run; prints and records them as configured."""
+
+    def __init__(
+        self,
+        output_format: str,
+        out: IO[str],
+        err: IO[str],
+        redactor: Redactor,
+        transcript: Path | None = None,
+    ) -> None:
+        if output_format not in OUTPUT_FORMATS:
+            raise UsageError(
+                f"--output-format must be one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})"
+            )
+        self.output_format = output_format
+        self.out, self.err = out, err
+        self.redactor = redactor
+        self.result: dict[str, Any] | None = None
+        self._transcript: IO[str] | None = None
+        if transcript is not None:
+            try:
+                transcript.parent.mkdir(parents=True, exist_ok=True)
+                self._transcript = transcript.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--transcript: cannot write {transcript}: {exc.strerror}") from exc
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Record one event (redacted)."""
+        clean = self.redactor.data(event)
+        if event.get("type") == "result":
+            self.result = clean
+        if self._transcript is None and self.output_format != "stream-json":
+            return
+        line = json.dumps(clean, ensure_ascii=False)
+        if self._transcript is not None:
+            self._transcript.write(line + "\n")
+            self._transcript.flush()  # a killed job still leaves every line written so far
+        if self.output_format == "stream-json":
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def close(self) -> None:
+        """Print the final answer for ``text`` / ``json`` and close the transcript."""
+        if self._transcript is not None:
+            self._transcript.close()
+            self._transcript = None
+        result = self.result
+        if result is None:
+            return
+        if self.output_format == "json":
+            self.out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        elif self.output_format == "text":
+            if result.get("is_error"):
+                errors = result.get("errors") or [result.get("subtype")]
+                self.err.write(f"error: {'; '.join(map(str, errors))}\n")
+            if result.get("result"):
+                self.out.write(str(result["result"]).rstrip("\n") + "\n")
+        self.out.flush()

@@ -1,0 +1,198 @@
+"""The ``claude-runner`` command: flag parsing only; the work happens in the modules it calls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from runner import __version__
+from runner.errors import RunnerError, UsageError
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=_CONTEXT)
+@click.version_option(__version__, prog_name="claude-runner")
+def cli() -> None:
+    """Run Claude as a headless agent in CI (GitHub Actions, GitLab CI) or in any git repository."""
+
+
+@cli.command("run", context_settings=_CONTEXT)
+@click.argument("prompt_arg", metavar="[PROMPT]", required=False)
+@click.option(
+    "-p",
+    "--print",
+    "--prompt",
+    "prompt",
+    help="The task for the agent (or give it as an argument or on stdin).",
+)
+@click.option(
+    "--prompt-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the task from a file.",
+)
+@click.option(
+    "--output-format", type=click.Choice(["text", "json", "stream-json"]), default="text", show_default=True
+)
+@click.option(
+    "--model", help="Alias (sonnet, opus, haiku) or full model id. Default: $ANTHROPIC_MODEL or sonnet."
+)
+@click.option("--max-turns", type=int, help="Stop after this many model calls (error_max_turns).")
+@click.option("--timeout-minutes", type=float, help="Wall-clock limit for the run (error_timeout).")
+@click.option("--max-budget-usd", type=float, help="Stop once the run has cost this much (error_max_budget).")
+@click.option(
+    "--max-output-tokens",
+    type=int,
+    help="max_tokens per model call. Default: $CLAUDE_CODE_MAX_OUTPUT_TOKENS or 16384.",
+)
+@click.option(
+    "--allowedTools",
+    "--allowed-tools",
+    "allowed_tools",
+    multiple=True,
+    help='Permission allow rules, comma or space separated: "Read,Edit,Bash(npm test:*)".',
+)
+@click.option(
+    "--disallowedTools",
+    "--disallowed-tools",
+    "disallowed_tools",
+    multiple=True,
+    help="Permission deny rules, same syntax.",
+)
+@click.option("--permission-mode", help="default, acceptEdits, dontAsk, plan or bypassPermissions.")
+@click.option(
+    "--dangerously-skip-permissions", is_flag=True, help="Same as --permission-mode bypassPermissions."
+)
+@click.option(
+    "--settings", "settings_value", help="A settings JSON file or inline JSON (permissions are read from it)."
+)
+@click.option("--no-project-settings", is_flag=True, help="Ignore the workspace's .claude/settings*.json.")
+@click.option(
+    "--add-dir",
+    "add_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Another directory the file tools may use (repeatable).",
+)
+@click.option(
+    "--cwd",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    help="The workspace. Default: current directory.",
+)
+@click.option("--system-prompt", help="Replace the default system prompt.")
+@click.option("--append-system-prompt", help="Append to the system prompt.")
+@click.option(
+    "--json-schema", help="JSON Schema (inline or @file) the final answer must match; see structured_output."
+)
+@click.option(
+    "--transcript",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every event as JSON lines to this file, secrets redacted.",
+)
+@click.option(
+    "--price-table",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file overriding model prices (USD per million tokens).",
+)
+@click.option(
+    "--max-retries", type=int, default=8, show_default=True, help="Retries on 429/5xx/529/dropped streams."
+)
+@click.option(
+    "--no-stream", is_flag=True, help="Use non-streaming model calls (for gateways that cannot stream)."
+)
+@click.option("--verbose", is_flag=True, hidden=True, help="Accepted for Claude Code compatibility.")
+def run_command(
+    prompt_arg: str | None,
+    prompt: str | None,
+    prompt_file: Path | None,
+    output_format: str,
+    model: str | None,
+    max_turns: int | None,
+    timeout_minutes: float | None,
+    max_budget_usd: float | None,
+    max_output_tokens: int | None,
+    allowed_tools: tuple[str, ...],
+    disallowed_tools: tuple[str, ...],
+    permission_mode: str | None,
+    dangerously_skip_permissions: bool,
+    settings_value: str | None,
+    no_project_settings: bool,
+    add_dirs: tuple[Path, ...],
+    cwd: Path,
+    system_prompt: str | None,
+    append_system_prompt: str | None,
+    json_schema: str | None,
+    transcript: Path | None,
+    price_table: Path | None,
+    max_retries: int,
+    no_stream: bool,
+    verbose: bool,
+) -> None:
+    """Run one headless agent turn in a workspace, like `claude -p`."""
+    import os
+
+    from runner.config import RunSettings, default_max_output_tokens, env_int
+    from runner.headless import run_headless
+
+    text = _prompt_text(prompt_arg, prompt, prompt_file)
+    if dangerously_skip_permissions:
+        permission_mode = "bypassPermissions"
+    settings = RunSettings(
+        prompt=text,
+        cwd=cwd,
+        add_dirs=add_dirs,
+        model=model,
+        output_format=output_format,
+        max_turns=max_turns,
+        timeout_minutes=timeout_minutes,
+        max_budget_usd=max_budget_usd,
+        max_output_tokens=max_output_tokens or default_max_output_tokens(),
+        allowed_tools=allowed_tools,
+        disallowed_tools=disallowed_tools,
+        permission_mode=permission_mode,
+        settings=settings_value,
+        project_settings=not no_project_settings,
+        system_prompt=system_prompt,
+        append_system_prompt=append_system_prompt,
+        json_schema=json_schema,
+        transcript=transcript,
+        price_table=price_table,
+        max_retries=max_retries,
+        retry_base_ms=env_int(os.environ, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+        stream=not no_stream,
+    )
+    sys.exit(run_headless(settings))
+
+
+def _prompt_text(argument: str | None, option: str | None, path: Path | None) -> str:
+    given = [v for v in (argument, option) if v is not None]
+    if path is not None:
+        given.append(path.read_text(encoding="utf-8"))
+    if len(given) > 1:
+        raise UsageError("give the prompt once: as an argument, with -p, or with --prompt-file")
+    if given:
+        return given[0]
+    if not sys.stdin.isatty():
+        data = sys.stdin.read(10 * 1024 * 1024 + 1)
+        if len(data) > 10 * 1024 * 1024:
+            raise UsageError("the prompt on stdin is over 10 MB")
+        return data
+    raise UsageError("no prompt given", 'pass one with -p "...", as an argument, or on stdin')
+
+
+def main() -> None:
+    """Entry point: user mistakes print one line and exit with their code, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except RunnerError as exc:
+        click.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

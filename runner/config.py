@@ -1,0 +1,78 @@
+"""Typed settings for one run, from CLI flags and environment variables, validated."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import UsageError
+
+DEFAULT_MAX_OUTPUT_TOKENS = 16384
+PERMISSION_MODES = ("default", "manual", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What ``claude-runner run`` was asked to do."""
+
+    prompt: str
+    cwd: Path = Path(".")
+    add_dirs: tuple[Path, ...] = ()
+    model: str | None = None
+    output_format: str = "text"
+    max_turns: int | None = None
+    timeout_minutes: float | None = None
+    max_budget_usd: float | None = None
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
+    permission_mode: str | None = None
+    settings: str | None = None  # a settings file path or inline JSON, like Claude Code's --settings
+    project_settings: bool = True  # read the workspace's .claude/settings.json and settings.local.json
+    system_prompt: str | None = None
+    append_system_prompt: str | None = None
+    json_schema: str | None = None
+    transcript: Path | None = None
+    price_table: Path | None = None
+    max_retries: int = 8
+    retry_base_ms: int = 500
+    stream: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.prompt.strip():
+            raise UsageError("the prompt is empty", 'pass one with -p "..." , as an argument, or on stdin')
+        _positive("--max-turns", self.max_turns)
+        _positive("--timeout-minutes", self.timeout_minutes)
+        _positive("--max-budget-usd", self.max_budget_usd)
+        _positive("--max-output-tokens", self.max_output_tokens)
+        if self.max_retries < 0:
+            raise UsageError(f"--max-retries must be 0 or more (got {self.max_retries})")
+        if self.permission_mode is not None and self.permission_mode not in PERMISSION_MODES:
+            raise UsageError(
+                f"--permission-mode must be one of {', '.join(PERMISSION_MODES)} "
+                f"(got {self.permission_mode!r})"
+            )
+
+
+def _positive(flag: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise UsageError(f"{flag} must be greater than 0 (got {value:g})")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole-number environment variable, with a clear error when it is not one."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise UsageError(f"{name} must be a whole number (got {raw!r})")
+    return int(raw)
+
+
+def default_max_output_tokens(env: Mapping[str, str] | None = None) -> int:
+    """``CLAUDE_CODE_MAX_OUTPUT_TOKENS`` as Claude Code reads it, else our default."""
+    return env_int(
+        os.environ if env is None else env, "CLAUDE_CODE_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS
+    )

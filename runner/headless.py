@@ -1,0 +1,185 @@
+"""``claude-runner run``: one headless agent turn in a local workspace, like ``claude -p``.
+
+Assembles the values the loop needs (workspace, provider, model, permissions, tools,
+prompt), runs it, prints the result, and maps the outcome to an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from runner.agent import permissions
+from runner.agent.env import scrub_env, secret_env_values
+from runner.agent.loop import AgentOutcome, AgentSpec, Interrupted, Limits, run_agent
+from runner.agent.prompt import build_system_prompt, find_repo_root
+from runner.agent.retry import RetryPolicy
+from runner.agent.structured import StructuredOutputTool, load_schema
+from runner.agent.tools import build_tools
+from runner.agent.tools.base import Tool, ToolContext
+from runner.agent.transcript import EventSink
+from runner.agent.usage import DEFAULT_PRICES, UsageTracker, load_price_table
+from runner.config import RunSettings
+from runner.errors import (
+    EXIT_RUN_FAILED,
+    CredentialsError,
+    ModelError,
+    ProviderError,
+    SettingsError,
+    WorkspaceError,
+)
+from runner.providers import build_client, provider_from_env
+from runner.providers.models import resolve_model
+from runner.sanitize import Redactor
+
+
+def run_headless(
+    settings: RunSettings,
+    env: Mapping[str, str] | None = None,
+    out: IO[str] = sys.stdout,
+    err: IO[str] = sys.stderr,
+) -> int:
+    """Run one agent turn as configured; returns the process exit code."""
+    environ = dict(os.environ if env is None else env)
+    cwd = _real_dir(settings.cwd, "working directory")
+    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
+    provider = provider_from_env(environ)
+    model = resolve_model(settings.model, environ, strict=not provider.is_gateway)
+    policy = _policy(settings, cwd, add_dirs, environ)
+    tools = _offered_tools(policy)
+    structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
+    prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
+    redactor = Redactor([*secret_env_values(environ), *provider.secrets()])
+    sink = EventSink(settings.output_format, out, err, redactor, settings.transcript)
+    spec = AgentSpec(
+        prompt=settings.prompt,
+        model=model,
+        system_prompt=build_system_prompt(
+            cwd,
+            add_dirs=policy.roots[1:],
+            replace=settings.system_prompt,
+            append=settings.append_system_prompt,
+        ),
+        tools=tools,
+        policy=policy,
+        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], env=scrub_env(environ)),
+        limits=Limits(
+            max_turns=settings.max_turns,
+            timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
+            max_budget_usd=settings.max_budget_usd,
+            max_output_tokens=settings.max_output_tokens,
+        ),
+        structured=structured,
+        retry=RetryPolicy(max_retries=settings.max_retries, base_s=settings.retry_base_ms / 1000),
+        stream=settings.stream,
+        api_timeout_s=provider.timeout_s,
+        api_key_source=provider.key_source,
+    )
+    _hide_environment_from_children()
+    try:
+        with _graceful_signals():
+            outcome = run_agent(spec, build_client(provider), sink, UsageTracker(prices=prices))
+    finally:
+        sink.close()
+    return exit_code(outcome)
+
+
+def exit_code(outcome: AgentOutcome) -> int:
+    """0 for success; the error type's code when the provider refused; 1 for other failed runs."""
+    if not outcome.result.get("is_error"):
+        return 0
+    error = outcome.error
+    if error is None:
+        return EXIT_RUN_FAILED
+    if error.status in (401, 403):
+        return CredentialsError.exit_code
+    if error.status == 404:
+        return ModelError.exit_code
+    return ProviderError.exit_code
+
+
+def _real_dir(path: Path, what: str) -> Path:
+    resolved = path.expanduser().resolve()
+    if not resolved.is_dir():
+        raise WorkspaceError(f"{what} {path} does not exist or is not a directory")
+    return resolved
+
+
+def _policy(
+    settings: RunSettings, cwd: Path, add_dirs: tuple[Path, ...], env: Mapping[str, str]
+) -> permissions.PermissionPolicy:
+    """Permission rules from flags, ``--settings`` and the workspace's ``.claude/`` settings."""
+    sources: list[permissions.SettingsPermissions] = []
+    if settings.project_settings:
+        root = find_repo_root(cwd) or cwd
+        for name in ("settings.json", "settings.local.json"):
+            sources.append(permissions.load_settings_permissions(root / ".claude" / name))
+    if settings.settings:
+        raw = settings.settings.strip()
+        if raw.startswith("{"):
+            sources.append(permissions.parse_settings_json(raw, "--settings", base_dir=cwd))
+        else:
+            path = Path(raw).expanduser()
+            if not path.is_file():
+                raise SettingsError(
+                    f"--settings file {raw} does not exist", "pass a JSON file path or inline JSON"
+                )
+            sources.append(permissions.load_settings_permissions(path))
+    mode = settings.permission_mode
+    if mode is None:
+        mode = next((s.default_mode for s in reversed(sources) if s.default_mode), None) or "default"
+    return permissions.build_policy(
+        mode=mode,
+        allowed_tools=settings.allowed_tools,
+        disallowed_tools=settings.disallowed_tools,
+        settings=sources,
+        cwd=cwd,
+        add_dirs=add_dirs,
+        home=Path(env.get("HOME") or Path.home()),
+    )
+
+
+def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
+    """Tools the policy could ever allow: sending one that is always denied only costs tokens."""
+    return [
+        tool
+        for tool in build_tools()
+        if permissions.can_ever_allow(
+            policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
+        )
+    ]
+
+
+def _hide_environment_from_children() -> None:
+    """Make /proc/<runner pid>/environ unreadable to the tools' processes (same uid, no ptrace)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_dumpable = 4
+        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # not fatal: the tools' own environment is scrubbed anyway
+        pass
+
+
+@contextmanager
+def _graceful_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT (a cancelled CI job) end the run with a result instead of a traceback."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,64 @@
+"""Cleaning text that leaves the runner: secrets are redacted from everything we print.
+
+Two nets: the exact values of secret environment variables the runner was given, and
+patterns for well-known token formats (so a token the agent found in a file is caught too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+# Well-known credential formats. Kept specific so ordinary text is never mangled.
+TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),  # Anthropic API keys
+    re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"),  # GitLab personal/project access tokens
+    re.compile(r"\bgl(?:cbt|dt|ptt|rt|soat|ft)-[A-Za-z0-9_\-]{20,}"),  # other GitLab token kinds
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
+    re.compile(r"\bya29\.[A-Za-z0-9_\-]{20,}"),  # Google OAuth access tokens
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWTs (OIDC tokens)
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+)
+
+
+class Redactor:
+    """Replaces known secret values and token-shaped strings with ``[REDACTED]``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._exact: re.Pattern[str] | None = None
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        """Also redact these values from now on (e.g. a token minted during the run).
+
+        Values shorter than 8 characters are ignored: redacting them would mangle ordinary text.
+        """
+        self._values.update(s for s in secrets if len(s) >= 8)
+        # Longest first, so a secret that contains another is removed whole.
+        ordered = sorted(self._values, key=len, reverse=True)
+        self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret replaced."""
+        if self._exact is not None:
+            value = self._exact.sub(REDACTED, value)
+        for pattern in TOKEN_PATTERNS:
+            if pattern.search(value):
+                value = pattern.sub(REDACTED, value)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every string redacted (keys included)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value

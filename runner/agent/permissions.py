@@ -1,0 +1,420 @@
+"""Permission policy and decisions, with Claude Code's rule syntax and semantics, for CI.
+
+Nobody can answer a prompt in CI, so "ask" means deny. Order: deny rules, then ask rules
+(both in every mode, bypassPermissions included), then the mode: bypassPermissions allows;
+plan allows read-only tools only; read-only tools are always allowed; file edits inside the
+workspace are allowed in acceptEdits; everything else needs a matching allow rule.
+
+Prefix rules such as ``Bash(git diff:*)`` allow *any* arguments (``git diff --output=/x``),
+as Claude Code warns: write them for commands whose every argument is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.agent.permission_rules import (
+    Call,
+    Rule,
+    covers_command,
+    make_call,
+    names_tool,
+    parse_rule,
+    path_hit,
+    rule_matches,
+)
+from runner.agent.shell import SimpleCommand, uses_network_device, why_unverifiable
+from runner.errors import SettingsError, UsageError
+
+__all__ = [
+    "MODES",
+    "Decision",
+    "PermissionPolicy",
+    "Rule",
+    "SettingsPermissions",
+    "build_policy",
+    "can_ever_allow",
+    "decide",
+    "load_settings_permissions",
+    "normalize_mode",
+    "parse_rule",
+    "parse_settings_json",
+    "read_denied_by",
+    "split_rule_list",
+]
+
+MODES = ("default", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
+_ALIASES = {"manual": "default"}
+# Never auto-approved by acceptEdits or by a Bash redirect: writing here can run code later
+# (git hooks run when the runner commits) or widen the agent's own permissions.
+_PROTECTED_DIRS = frozenset({".git", ".claude"})
+_SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
+_CD_COMMANDS = frozenset({"cd", "pushd", "popd"})
+
+
+def normalize_mode(mode: str) -> str:
+    """The canonical name of a permission mode; ValueError listing valid ones if unknown."""
+    canonical = _ALIASES.get(mode, mode)
+    if canonical not in MODES:
+        raise ValueError(f"unknown permission mode `{mode}`; use one of: {', '.join(MODES)} (or manual)")
+    return canonical
+
+
+@dataclass(frozen=True, kw_only=True)
+class PermissionPolicy:
+    """Everything a decision depends on. ``roots`` always starts with ``cwd``."""
+
+    mode: str = "default"
+    allow: tuple[Rule, ...] = ()
+    deny: tuple[Rule, ...] = ()
+    ask: tuple[Rule, ...] = ()
+    cwd: Path  # the workspace root; relative paths in tool input and rules resolve here
+    roots: tuple[Path, ...] = ()  # cwd plus --add-dir / additionalDirectories
+    home: Path  # for `~/` rules and redirections
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", normalize_mode(self.mode))
+        if self.cwd not in self.roots:
+            object.__setattr__(self, "roots", (self.cwd, *self.roots))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a call may run; ``reason`` is shown to the model when it may not."""
+
+    allowed: bool
+    reason: str
+    rule: str | None = None  # the rule that decided, if one did
+
+
+def decide(
+    policy: PermissionPolicy,
+    tool_name: str,
+    tool_input: Mapping[str, Any],
+    *,
+    read_only: bool,
+    edits_files: bool,
+) -> Decision:
+    """Decide one tool call. Deny beats ask beats allow; ask is a denial in CI."""
+    call = make_call(tool_name, tool_input, edits_files=edits_files, cwd=policy.cwd, home=policy.home)
+    what = _describe(call)
+    for rule in policy.deny:
+        if rule_matches(rule, call, for_deny=True):
+            return Decision(
+                False, f"Permission to use {what} has been denied by the deny rule `{rule.text}`.", rule.text
+            )
+    for rule in policy.ask:
+        if rule_matches(rule, call, for_deny=True):
+            reason = (
+                f"Permission to use {what} has been denied: the ask rule `{rule.text}` requires approval, "
+                "and in CI nobody can approve a prompt."
+            )
+            return Decision(False, reason, rule.text)
+    if policy.mode == "bypassPermissions":
+        return Decision(True, "bypassPermissions mode allows every tool that no deny or ask rule covers.")
+    if policy.mode == "plan" and not read_only:
+        return Decision(
+            False, f"Permission to use {what} has been denied: plan mode allows read-only tools only."
+        )
+    if read_only:
+        return Decision(True, f"{tool_name} is read-only.")
+    outside = [p for p in call.paths if not _writable(p, policy.roots)]
+    if edits_files and policy.mode == "acceptEdits" and call.paths and not outside:
+        return Decision(True, "acceptEdits mode allows edits inside the workspace.")
+    blocker = _bash_blocker(call, policy) if tool_name == "Bash" else None
+    for rule in policy.allow:
+        if rule_matches(rule, call, for_deny=False, blocked=blocker is not None):
+            return Decision(True, f"Allowed by the rule `{rule.text}`.", rule.text)
+    if blocker is None and call.commands:
+        # `git diff | npm test`: each command of a compound may be allowed by a different rule
+        used = [next((r.text for r in policy.allow if covers_command(r, cmd)), None) for cmd in call.commands]
+        if all(used):
+            texts = ", ".join(dict.fromkeys(t for t in used if t))
+            return Decision(True, f"Allowed by the rules {texts}.", texts)
+    named = [r.text for r in policy.allow if names_tool(r, tool_name, edits_files=edits_files)]
+    listed = ", ".join(named[:8]) + (", ..." if len(named) > 8 else "") if named else f"none for {tool_name}"
+    why = ""
+    if blocker and named:
+        why = f"; {blocker}"
+    elif edits_files and policy.mode == "acceptEdits" and outside:
+        why = (
+            f"; `{outside[0]}` is outside the workspace or in .git/.claude, which acceptEdits does not cover"
+        )
+    elif any(c.assignments for c in call.commands or ()):
+        why = "; commands that set variables (`NAME=value cmd`) only match rules that include the assignment"
+    reason = (
+        f"Permission to use {what} has been denied: no allow rule matches{why} (allow rules: {listed}). "
+        "In CI nobody can approve a prompt."
+    )
+    return Decision(False, reason)
+
+
+def can_ever_allow(policy: PermissionPolicy, tool_name: str, *, read_only: bool, edits_files: bool) -> bool:
+    """False when no call of ``tool_name`` can be allowed, so it is left out of the model's tool list."""
+    for rule in (*policy.deny, *policy.ask):
+        if rule.specifier is None and names_tool(rule, tool_name, edits_files=edits_files):
+            return False
+    if policy.mode == "bypassPermissions":
+        return True
+    if policy.mode == "plan":
+        return read_only
+    if read_only or (edits_files and policy.mode == "acceptEdits"):
+        return True
+    return any(names_tool(r, tool_name, edits_files=edits_files) for r in policy.allow)
+
+
+def read_denied_by(policy: PermissionPolicy, path: str) -> str | None:
+    """The deny/ask rule that forbids reading ``path`` (absolute), if any.
+
+    For tools that list or search many files (Glob, Grep) to drop the ones a ``Read(...)``
+    deny rule covers: a decision about the searched directory cannot see them.
+    """
+    cwd, home = posixpath.normpath(str(policy.cwd)), posixpath.normpath(str(policy.home))
+    target = posixpath.normpath(posixpath.join(cwd, path))
+    for rule in (*policy.deny, *policy.ask):
+        if rule.tool in ("*", "Read") and (
+            rule.specifier is None or path_hit(rule, target, cwd=cwd, home=home)
+        ):
+            return rule.text
+    return None
+
+
+def _describe(call: Call) -> str:
+    if call.command is not None:
+        text = call.command if len(call.command) <= 200 else call.command[:200] + "…"
+        return f"{call.tool_name} with command `{text}`"
+    for key in ("file_path", "notebook_path", "path", "url"):
+        value = call.tool_input.get(key)
+        if isinstance(value, str) and value:
+            return f"{call.tool_name} on `{value}`"
+    return call.tool_name
+
+
+def _inside(path: str, roots: Sequence[Path]) -> str | None:
+    """The path relative to the first root that contains it, or None."""
+    for root in roots:
+        base = posixpath.normpath(str(root))
+        if path == base:
+            return ""
+        if path.startswith(base.rstrip("/") + "/"):
+            return path[len(base.rstrip("/")) + 1 :]
+    return None
+
+
+def _writable(path: str, roots: Sequence[Path]) -> bool:
+    """Inside a root and not in a protected directory such as ``.git``."""
+    rel = _inside(path, roots)
+    return rel is not None and not _PROTECTED_DIRS.intersection(rel.split("/"))
+
+
+def _bash_blocker(call: Call, policy: PermissionPolicy) -> str | None:
+    """Why no specific Bash allow rule may match this command (a bare ``Bash`` rule still does)."""
+    command = call.command or ""
+    if call.commands is None:
+        why = why_unverifiable(command) or "it is empty"
+        return f"the command cannot be checked against rules because {why}"
+    if uses_network_device(command):
+        return "the command uses a /dev/tcp or /dev/udp socket"
+    changes_dir = any(c.words and c.words[0] in _CD_COMMANDS for c in call.commands)
+    for cmd in call.commands:
+        problem = _redirect_problem(cmd, call, policy, changes_dir=changes_dir)
+        if problem:
+            return problem
+    return None
+
+
+def _redirect_problem(
+    cmd: SimpleCommand, call: Call, policy: PermissionPolicy, *, changes_dir: bool
+) -> str | None:
+    for r in cmd.redirects:
+        if r.reads_file and r.dynamic:  # could be /dev/tcp/... assembled at run time
+            return f"it reads from `{r.target}`, a path only known at run time"
+        if not r.writes:
+            continue
+        target = r.target
+        if r.tilde:
+            if not (target == "~" or target.startswith("~/")):
+                return f"it writes to `{target}`, outside the workspace"
+            target = call.home + target[1:]
+        if r.dynamic or (changes_dir and not posixpath.isabs(target)):
+            return f"it writes to `{r.target}`, a path only known at run time"
+        path = posixpath.normpath(posixpath.join(call.cwd, target))
+        if path in _SAFE_DEVICES or path.startswith("/dev/fd/"):
+            continue
+        if not _writable(path, policy.roots):
+            return f"it writes to `{r.target}`, outside the workspace (or in .git/.claude)"
+    return None
+
+
+# --- settings files and CLI flags -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsPermissions:
+    """The ``permissions`` block of one settings source; rules are validated, kept as text."""
+
+    source: str  # file path or "--settings", for messages
+    base_dir: Path | None = None  # where `/path` rules are anchored; None: the cwd
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    ask: tuple[str, ...] = ()
+    default_mode: str | None = None
+    additional_directories: tuple[str, ...] = ()
+
+
+def load_settings_permissions(path: Path) -> SettingsPermissions:
+    """Read a Claude Code settings file; a missing file is empty, a bad one a ``SettingsError``."""
+    # `/path` rules in <project>/.claude/settings.json are relative to <project>.
+    base = path.parent.parent if path.parent.name == ".claude" else path.parent
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return SettingsPermissions(source=str(path), base_dir=base)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"{path}: cannot read the settings file: {reason}") from exc
+    return parse_settings_json(text, str(path), base_dir=base)
+
+
+def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None) -> SettingsPermissions:
+    """Parse settings JSON (a file's text or an inline ``--settings '{...}'`` value)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            "fix the JSON syntax (no comments or trailing commas)",
+        ) from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: settings must be a JSON object")
+    perms = data.get("permissions", {})
+    if not isinstance(perms, dict):
+        raise SettingsError(f"{source}: permissions must be an object")
+    lists = {
+        key: _string_list(perms, key, source) for key in ("allow", "deny", "ask", "additionalDirectories")
+    }
+    for key in ("allow", "deny", "ask"):
+        for i, rule in enumerate(lists[key]):
+            try:
+                parse_rule(rule, base_dir=base_dir or Path("/"))
+            except ValueError as exc:
+                raise SettingsError(f"{source}: permissions.{key}[{i}] `{rule}`: {exc}") from exc
+    mode = perms.get("defaultMode")
+    if mode is not None:
+        if not isinstance(mode, str):
+            raise SettingsError(f"{source}: permissions.defaultMode must be a string")
+        try:
+            mode = normalize_mode(mode)
+        except ValueError as exc:
+            raise SettingsError(f"{source}: permissions.defaultMode: {exc}") from exc
+    return SettingsPermissions(
+        source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"]
+    )
+
+
+def _string_list(perms: dict[str, Any], key: str, source: str) -> tuple[str, ...]:
+    value = perms.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{source}: permissions.{key} must be a list of strings")
+    return tuple(value)
+
+
+def split_rule_list(value: str) -> list[str]:
+    """Split a ``--allowedTools`` value on commas/whitespace outside parentheses.
+
+    ``"Bash(git diff *),Read Edit"`` -> ``["Bash(git diff *)", "Read", "Edit"]``.
+    """
+    rules: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for c in value:
+        if depth and quote:
+            quote = "" if c == quote else quote
+        elif depth and c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and (c == "," or c.isspace()):
+            rules.append("".join(current))
+            current = []
+            continue
+        current.append(c)
+    rules.append("".join(current))
+    return [r.strip() for r in rules if r.strip()]
+
+
+def build_policy(
+    *,
+    mode: str | None,
+    allowed_tools: Sequence[str],
+    disallowed_tools: Sequence[str],
+    settings: Sequence[SettingsPermissions],
+    cwd: Path,
+    add_dirs: Sequence[Path],
+    home: Path,
+) -> PermissionPolicy:
+    """Merge settings sources (lowest precedence first) and CLI flags into one policy.
+
+    Rules from every source add up (deny wins anyway); the mode is ``mode`` (the CLI flag)
+    or else the last source's ``defaultMode``; roots are cwd, ``add_dirs`` and every
+    source's ``additionalDirectories``.
+    """
+    if mode is not None:
+        try:
+            mode = normalize_mode(mode)
+        except ValueError as exc:
+            raise UsageError(f"--permission-mode: {exc}") from exc
+    else:
+        mode = next((s.default_mode for s in reversed(settings) if s.default_mode), "default")
+    allow: list[Rule] = []
+    deny: list[Rule] = []
+    ask: list[Rule] = []
+    roots: list[Path] = [_abs(cwd, p, home) for p in add_dirs]
+    for source in settings:
+        base = _abs(cwd, source.base_dir, home) if source.base_dir is not None else cwd
+        for texts, into, key in (
+            (source.allow, allow, "allow"),
+            (source.deny, deny, "deny"),
+            (source.ask, ask, "ask"),
+        ):
+            for text in texts:
+                try:
+                    into.append(parse_rule(text, base_dir=base))
+                except ValueError as exc:
+                    raise SettingsError(f"{source.source}: permissions.{key} `{text}`: {exc}") from exc
+        roots.extend(_abs(base, Path(d), home) for d in source.additional_directories)
+    for flag, values, into in (
+        ("--allowedTools", allowed_tools, allow),
+        ("--disallowedTools", disallowed_tools, deny),
+    ):
+        for value in values:
+            for text in split_rule_list(value):
+                try:
+                    into.append(parse_rule(text, base_dir=cwd))
+                except ValueError as exc:
+                    raise UsageError(f"{flag}: invalid rule `{text}`: {exc}") from exc
+    unique_roots = tuple(dict.fromkeys(r for r in roots if r != cwd))
+    return PermissionPolicy(
+        mode=mode,
+        allow=tuple(allow),
+        deny=tuple(deny),
+        ask=tuple(ask),
+        cwd=cwd,
+        roots=(cwd, *unique_roots),
+        home=home,
+    )
+
+
+def _abs(base: Path, path: Path, home: Path) -> Path:
+    """``path`` made absolute against ``base`` (``~`` is ``home``), normalised without I/O."""
+    text = str(path)
+    if text == "~" or text.startswith("~/"):
+        text = str(home) + text[1:]
+    return Path(posixpath.normpath(posixpath.join(str(base), text)))

@@ -62,3 +62,43 @@ class Tool:
     def definition(self) -> dict[str, Any]:
         """The tool as sent in the Messages API ``tools`` list."""
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+
+
+def str_arg(args: Mapping[str, Any], key: str, *, required: bool = True, default: str = "") -> str:
+    """A string parameter, or ``ToolError`` naming it when it is missing or not a string."""
+    value = args.get(key)
+    if value is None:
+        if required:
+            raise ToolError(f"missing required parameter: {key}")
+        return default
+    if not isinstance(value, str):
+        raise ToolError(f"parameter {key} must be a string")
+    return value
+
+
+def int_arg(args: Mapping[str, Any], key: str, *, default: int | None = None, minimum: int = 0) -> int | None:
+    """An optional integer parameter (numeric strings accepted: models sometimes quote numbers)."""
+    value = args.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ToolError(f"parameter {key} must be an integer")
+    if value < minimum:
+        raise ToolError(f"parameter {key} must be at least {minimum}")
+    return value
+
+
+def bool_arg(args: Mapping[str, Any], key: str, *, default: bool = False) -> bool:
+    """An optional boolean parameter ("true"/"false" strings accepted)."""
+    value = args.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise ToolError(f"parameter {key} must be a boolean")
+    return value

@@ -1,0 +1,204 @@
+"""Glob, Grep and LS on a real tree, through the real rg binary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from runner.agent.tools import search
+from runner.agent.tools.base import ToolContext, ToolError
+from runner.agent.tools.search import LS, Glob, Grep
+
+
+def touch(path: Path, text: str = "", mtime: float | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = Path(os.path.realpath(tmp_path / "ws"))
+    touch(root / "src" / "app.py", "import os\n\ndef main():\n    return os.getcwd()\n", 1_000_000)
+    touch(root / "src" / "util.py", "def helper():\n    return 'Main'\n", 3_000_000)
+    touch(root / "src" / "web" / "page.ts", "export const main = 1;\n", 2_000_000)
+    touch(root / "README.md", "# Demo\nmain entry point\n", 500_000)
+    touch(root / ".github" / "workflows" / "ci.yml", "run: main\n", 400_000)
+    touch(root / ".git" / "config", "main = in git\n")
+    touch(root / ".gitignore", "build/\n", 100)
+    touch(root / "build" / "out.py", "main = 'generated'\n", 4_000_000)
+    touch(tmp_path / "outside" / "secret.py", "main = 'secret'\n")
+    return root
+
+
+@pytest.fixture
+def ctx(ws: Path) -> ToolContext:
+    return ToolContext(cwd=ws, env={"PATH": os.environ.get("PATH", "")})
+
+
+def run(tool: object, ctx: ToolContext, **args: object) -> str:
+    assert isinstance(tool, (Glob, Grep, LS))
+    result = tool.run(args, ctx)
+    assert not result.is_error and isinstance(result.content, str)
+    return result.content
+
+
+# --- Glob -----------------------------------------------------------------------------------
+
+
+def test_glob_lists_newest_first_including_ignored_but_not_git(ctx: ToolContext) -> None:
+    # Like Claude Code's Glob: .gitignore'd and hidden files are listed, .git never is.
+    assert run(Glob(), ctx, pattern="**/*.py") == "build/out.py\nsrc/util.py\nsrc/app.py"
+    assert run(Glob(), ctx, pattern="*.{ts,yml}") == "src/web/page.ts\n.github/workflows/ci.yml"
+
+
+def test_glob_path_and_absolute_pattern(ws: Path, ctx: ToolContext) -> None:
+    assert run(Glob(), ctx, pattern="*.py", path="src") == "src/util.py\nsrc/app.py"
+    assert run(Glob(), ctx, pattern=f"{ws}/src/*.py") == "src/util.py\nsrc/app.py"
+    assert run(Glob(), ctx, pattern="nothing*.rs") == "No files found"
+
+
+def test_glob_is_confined(tmp_path: Path, ws: Path, ctx: ToolContext) -> None:
+    (ws / "escape").symlink_to(tmp_path / "outside", target_is_directory=True)
+    assert "secret.py" not in run(Glob(), ctx, pattern="**/*.py")  # symlinked dirs are not followed
+    with pytest.raises(ToolError, match="outside the workspace"):
+        Glob().run({"pattern": "*.py", "path": str(tmp_path / "outside")}, ctx)
+    with pytest.raises(ToolError, match="outside the workspace"):
+        Glob().run({"pattern": str(tmp_path / "outside" / "*.py")}, ctx)
+
+
+def test_glob_caps_results_with_a_note(ws: Path, ctx: ToolContext) -> None:
+    for i in range(130):
+        touch(ws / "many" / f"f{i:03}.txt", mtime=10_000 + i)
+    lines = run(Glob(), ctx, pattern="many/*.txt").split("\n")
+    assert len(lines) == 101
+    assert lines[0] == "many/f129.txt" and lines[99] == "many/f030.txt"
+    assert lines[100] == "[the 100 newest of 130 files; use a narrower pattern or path]"
+
+
+# --- Grep -----------------------------------------------------------------------------------
+
+
+def test_grep_files_with_matches_is_the_default_newest_first(ctx: ToolContext) -> None:
+    # build/ is .gitignore'd, .git is excluded, .github (hidden) is searched.
+    assert run(Grep(), ctx, pattern="main") == (
+        "Found 4 files\nsrc/web/page.ts\nsrc/app.py\nREADME.md\n.github/workflows/ci.yml"
+    )
+
+
+def test_grep_content_mode_with_line_numbers_and_case(ctx: ToolContext) -> None:
+    assert run(Grep(), ctx, pattern="main", output_mode="content", glob="*.py") == "src/app.py:3:def main():"
+    out = run(Grep(), ctx, pattern="MAIN", output_mode="content", glob="*.py", **{"-i": True})
+    assert out == "src/app.py:3:def main():\nsrc/util.py:2:    return 'Main'"
+    out = run(Grep(), ctx, pattern="main", output_mode="content", path="src/app.py", **{"-n": False})
+    assert out == "src/app.py:def main():"
+
+
+def test_grep_context_lines(ctx: ToolContext) -> None:
+    out = run(Grep(), ctx, pattern="def main", output_mode="content", path="src/app.py", **{"-C": 1})
+    assert out == "src/app.py-2-\nsrc/app.py:3:def main():\nsrc/app.py-4-    return os.getcwd()"
+    out = run(Grep(), ctx, pattern="def main", output_mode="content", path="src", **{"-B": 2})
+    assert out == "src/app.py-1-import os\nsrc/app.py-2-\nsrc/app.py:3:def main():"
+    out = run(Grep(), ctx, pattern="import", output_mode="content", path="src", **{"-A": 1})
+    assert out == "src/app.py:1:import os\nsrc/app.py-2-"
+
+
+def test_grep_count_type_and_head_limit(ctx: ToolContext) -> None:
+    assert run(Grep(), ctx, pattern="return", output_mode="count") == (
+        "src/app.py:1\nsrc/util.py:1\nFound 2 matching lines in 2 files"
+    )
+    assert run(Grep(), ctx, pattern="main", type="ts") == "Found 1 file\nsrc/web/page.ts"
+    assert run(Grep(), ctx, pattern="main", head_limit=2) == (
+        "Found 4 files\nsrc/web/page.ts\nsrc/app.py\n[head_limit 2: 2 more lines not shown]"
+    )
+
+
+def test_grep_multiline(ws: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="Consider enabling multiline mode"):
+        Grep().run({"pattern": r"main\(\):\n\s+return", "output_mode": "content"}, ctx)
+    out = run(Grep(), ctx, pattern=r"main\(\):.\s+return", output_mode="content", multiline=True)
+    assert out == "src/app.py:3:def main():\nsrc/app.py:4:    return os.getcwd()"
+
+
+def test_grep_no_match_and_errors(tmp_path: Path, ws: Path, ctx: ToolContext) -> None:
+    assert run(Grep(), ctx, pattern="no-such-text-anywhere") == "No matches found"
+    assert run(Grep(), ctx, pattern="-leading-dash") == "No matches found"  # not taken as a flag
+    with pytest.raises(ToolError, match=r"Grep failed: (?s:.*)regex parse error"):
+        Grep().run({"pattern": "(unclosed"}, ctx)
+    with pytest.raises(ToolError, match="unrecognized file type: nosuchtype"):
+        Grep().run({"pattern": "x", "type": "nosuchtype"}, ctx)
+    with pytest.raises(ToolError, match="output_mode must be one of"):
+        Grep().run({"pattern": "x", "output_mode": "lines"}, ctx)
+    with pytest.raises(ToolError, match="outside the workspace"):
+        Grep().run({"pattern": "main", "path": str(tmp_path / "outside")}, ctx)
+
+
+def test_grep_does_not_follow_symlinks_out(tmp_path: Path, ws: Path, ctx: ToolContext) -> None:
+    (ws / "src" / "leak.py").symlink_to(tmp_path / "outside" / "secret.py")
+    (ws / "leakdir").symlink_to(tmp_path / "outside", target_is_directory=True)
+    assert run(Grep(), ctx, pattern="secret") == "No matches found"
+
+
+def test_grep_caps_output(ws: Path, ctx: ToolContext) -> None:
+    touch(ws / "big.txt", "needle " + "x" * 90 + "\n" * 1 + ("needle line\n" * 5000))
+    out = run(Grep(), ctx, pattern="needle", output_mode="content", path="big.txt")
+    assert len(out) < 31_000 and out.endswith(
+        "[output cut at 30000 characters; narrow the search or use head_limit]"
+    )
+
+
+def test_missing_rg_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(search.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setattr(search.sysconfig, "get_path", lambda name: str(tmp_path / "bin"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolError, match="install the `ripgrep` Python package"):
+        search.find_rg()
+
+
+# --- LS -------------------------------------------------------------------------------------
+
+
+def test_ls_prints_a_tree_without_git(ws: Path, ctx: ToolContext) -> None:
+    touch(ws / "node_modules" / "dep" / "index.js")
+    assert run(LS(), ctx, path=".") == "\n".join(
+        [
+            f"- {ws}/",
+            "  - .github/",
+            "    - workflows/",
+            "      - ci.yml",
+            "  - build/",
+            "    - out.py",
+            "  - node_modules/ …",
+            "  - src/",
+            "    - web/",
+            "      - page.ts",
+            "    - app.py",
+            "    - util.py",
+            "  - .gitignore",
+            "  - README.md",
+            "[directories marked … were not expanded; LS them to see inside]",
+        ]
+    )
+
+
+def test_ls_ignore_and_subdirectory(ws: Path, ctx: ToolContext) -> None:
+    assert run(LS(), ctx, path="src", ignore=["*.ts", "util.py"]) == f"- {ws}/src/\n  - web/\n  - app.py"
+
+
+def test_ls_caps_entries(ws: Path, ctx: ToolContext) -> None:
+    for i in range(1100):
+        touch(ws / "flat" / f"{i:04}")
+    out = run(LS(), ctx, path="flat")
+    lines = out.split("\n")
+    assert len(lines) == 1 + 1000 + 1
+    assert lines[-1] == "[stopped at 1000 entries; LS a subdirectory or use Glob]"
+
+
+def test_ls_errors(tmp_path: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match=r"README\.md is not a directory; use Read for files"):
+        LS().run({"path": "README.md"}, ctx)
+    with pytest.raises(ToolError, match="outside the workspace"):
+        LS().run({"path": str(tmp_path)}, ctx)

@@ -16,8 +16,9 @@ from types import FrameType
 from typing import IO
 
 from runner.agent import permissions
-from runner.agent.env import scrub_env, secret_env_values
-from runner.agent.loop import AgentOutcome, AgentSpec, Interrupted, Limits, run_agent
+from runner.agent.cancel import CancelToken
+from runner.agent.env import protect_process_environ, scrub_env, secret_env_values, wipe_process_environ
+from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.prompt import build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool, load_schema
@@ -80,10 +81,13 @@ def run_headless(
         stream=settings.stream,
         api_timeout_s=provider.timeout_s,
         api_key_source=provider.key_source,
+        cancel=CancelToken(),
     )
-    _hide_environment_from_children()
+    # Tools run as the runner's user: keep them from reading its start-up environment.
+    protect_process_environ()
+    wipe_process_environ(environ)
     try:
-        with _graceful_signals():
+        with _graceful_signals(spec.cancel):
             outcome = run_agent(spec, build_client(provider), sink, UsageTracker(prices=prices))
     finally:
         sink.close()
@@ -156,26 +160,12 @@ def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
     ]
 
 
-def _hide_environment_from_children() -> None:
-    """Make /proc/<runner pid>/environ unreadable to the tools' processes (same uid, no ptrace)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_dumpable = 4
-        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
-    except (OSError, AttributeError):  # not fatal: the tools' own environment is scrubbed anyway
-        pass
-
-
 @contextmanager
-def _graceful_signals() -> Iterator[None]:
+def _graceful_signals(cancel: CancelToken) -> Iterator[None]:
     """SIGTERM and SIGINT (a cancelled CI job) end the run with a result instead of a traceback."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signal.Signals(signum).name)
+        cancel.cancel(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.agent import permissions
+from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
@@ -25,10 +26,6 @@ Emit = Callable[[dict[str, Any]], None]
 CACHE = {"type": "ephemeral"}
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
-
-
-class Interrupted(Exception):
-    """Raised (from a signal handler) to stop the run gracefully."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,7 @@ class AgentSpec:
     stream: bool = True
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
+    cancel: CancelToken = field(default_factory=CancelToken)
 
 
 @dataclass
@@ -98,6 +96,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
 
     try:
         while True:
+            spec.cancel.check()
             stop = _limit_reached(spec.limits, state, deadline)
             if stop:
                 return finish(*stop)
@@ -114,6 +113,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 timeout_s=spec.api_timeout_s,
                 policy=spec.retry,
                 on_retry=on_retry,
+                cancel=spec.cancel,
             )
             state.turns += 1
             state.api_ms += response.api_ms
@@ -175,6 +175,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     except DeadlineExceeded:
         return finish("error_timeout", f"stopped after the {_minutes(spec.limits.timeout_s)} time limit")
     except ModelCallError as exc:
+        if spec.cancel.reason is not None:
+            return finish("error_during_execution", f"interrupted: {spec.cancel.reason}")
         return finish("error_during_execution", _model_error_text(exc), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"interrupted: {exc or 'signal received'}")
@@ -251,7 +253,8 @@ def _run_tool(
     problem = check_input(tool.definition()["input_schema"], args)
     if problem:
         return ToolResult(f"Invalid input for {name}: {problem}", True).to_block(call_id)
-    if tool is not spec.structured:
+    is_structured_output = spec.structured is not None and tool is spec.structured
+    if not is_structured_output:  # the runner's own answer tool needs no permission
         decision = permissions.decide(
             spec.policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
         )
@@ -269,30 +272,10 @@ def _run_tool(
     return result.to_block(call_id)
 
 
-_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "array": list,
-    "object": dict,
-}
-
-
 def check_input(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:
-    """A cheap first check of a tool call: required properties present, simple types right."""
+    """A first check of a tool call: required parameters present (tools check their own types)."""
     missing = [k for k in schema.get("required", []) if k not in args]
-    if missing:
-        return f"missing required parameter(s): {', '.join(missing)}"
-    for key, prop in schema.get("properties", {}).items():
-        if key not in args or "type" not in prop or not isinstance(prop["type"], str):
-            continue
-        expected = _JSON_TYPES.get(prop["type"])
-        value = args[key]
-        wrong_bool = isinstance(value, bool) and prop["type"] in {"integer", "number"}
-        if expected is not None and (not isinstance(value, expected) or wrong_bool):
-            return f"parameter {key} must be of type {prop['type']}"
-    return None
+    return f"missing required parameter(s): {', '.join(missing)}" if missing else None
 
 
 def _init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.agent.cancel import CancelToken
 from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay
 
 
@@ -117,6 +118,7 @@ def call_with_retries(
     timeout_s: float,
     policy: RetryPolicy,
     on_retry: Callable[[int, float, ModelCallError], None],
+    cancel: CancelToken | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ModelResponse:
     """Call the model, retrying rate limits, overloads, server errors and dropped streams."""
@@ -125,6 +127,8 @@ def call_with_retries(
         try:
             return call_model(client, params, stream=stream, deadline=deadline, timeout_s=timeout_s)
         except ModelCallError as error:
+            if cancel is not None:
+                cancel.check()  # a signal during the request surfaces as a connection error
             attempt += 1
             if not is_retryable(error.status) or attempt > policy.max_retries:
                 raise

@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pathspec
+if TYPE_CHECKING:  # imported where used: only path rules need it, and it costs start-up time
+    import pathspec
+
 
 from runner.agent.shell import SimpleCommand, command_name, rough_words, split_command, split_rule_command
 
@@ -99,9 +101,7 @@ def parse_rule(text: str, *, base_dir: Path) -> Rule:
         return Rule(tool, spec, raw, base_dir, bash=_compile_bash(spec))
     if tool in PATH_TOOLS:
         anchor, pattern = _path_pattern(spec)
-        return Rule(
-            tool, spec, raw, base_dir, paths=pathspec.GitIgnoreSpec.from_lines([pattern]), anchor=anchor
-        )
+        return Rule(tool, spec, raw, base_dir, paths=_gitignore_spec(pattern), anchor=anchor)
     if tool == "WebFetch" and not (spec.startswith("domain:") and spec[len("domain:") :].strip()):
         raise ValueError("WebFetch rules take `domain:<host>`, e.g. `WebFetch(domain:example.com)`")
     return rule
@@ -374,3 +374,9 @@ def _path_hit(rule: Rule, path: str, call: Call) -> bool:
     if not rel:  # the anchor itself (Grep in the cwd): covered if any child would be
         return call.is_dir and bool(rule.paths.match_file("x") and rule.paths.match_file("x/y"))
     return bool(rule.paths.match_file(rel) or (call.is_dir and rule.paths.match_file(rel + "/")))
+
+
+def _gitignore_spec(pattern: str) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines([pattern])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -62,7 +61,12 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
         return max(float(raw), 0.0)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+    import email.utils  # rarely needed: servers send seconds
+
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
     if parsed is None:
         return None
     current = time.time() if now is None else now
@@ -83,5 +87,5 @@ def retry_delay(
     requested = retry_after_s(headers or {})
     if requested is not None:
         return min(requested, policy.cap_s * 2)
-    ceiling = min(policy.cap_s, policy.base_s * (2 ** (attempt - 1)))
+    ceiling = min(policy.cap_s, policy.base_s * 2.0 ** (attempt - 1))
     return ceiling / 2 + rand() * ceiling / 2

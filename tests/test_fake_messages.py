@@ -20,8 +20,11 @@ from runner.testing.sse import SSEEvent, parse_sse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
-WEATHER_TOOL = {"name": "get_weather", "description": "Current weather for a city.",
-                "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}}}
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current weather for a city.",
+    "input_schema": {"type": "object", "properties": {"location": {"type": "string"}}},
+}
 LONG_INPUT = {"path": "src/app/main.py", "old": "def main():\n    pass\n", "new": "def main():\n    run()\n"}
 
 
@@ -75,8 +78,11 @@ def test_stream_events_reassemble_tool_input(fake: FakeMessagesAPI) -> None:
     events = list(create(fake, stream=True))
     names = [e.type for e in events]
     assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
-    partial = [e.delta.partial_json for e in events
-               if e.type == "content_block_delta" and e.delta.type == "input_json_delta"]
+    partial = [
+        e.delta.partial_json
+        for e in events
+        if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    ]
     assert len(partial) >= 3 and partial[0] == ""
     assert json.loads("".join(partial)) == LONG_INPUT
     start = next(e for e in events if e.type == "content_block_start" and e.content_block.type == "tool_use")
@@ -87,8 +93,12 @@ def test_stream_events_reassemble_tool_input(fake: FakeMessagesAPI) -> None:
 
 
 def test_stream_helper_final_message(fake: FakeMessagesAPI) -> None:
-    fake.add_turn([text("A fairly long answer that spans several text deltas in the stream."),
-                    tool_use("Edit", LONG_INPUT)])
+    fake.add_turn(
+        [
+            text("A fairly long answer that spans several text deltas in the stream."),
+            tool_use("Edit", LONG_INPUT),
+        ]
+    )
     with client(fake).messages.stream(model="claude-test", max_tokens=256, messages=USER) as stream:
         final = stream.get_final_message()
     assert final.content[0].text == "A fairly long answer that spans several text deltas in the stream."
@@ -150,8 +160,13 @@ def keys_by_event(events: list[SSEEvent]) -> dict[str, set[str]]:
 
 def test_stream_framing_matches_captured_api_streams(fake: FakeMessagesAPI) -> None:
     real_tool = parse_sse((FIXTURES / "tool_use_response.txt").read_bytes())
-    ours_tool = fake_stream(fake, [text("I'll check the current weather in Paris for you."),
-                                   tool_use("get_weather", {"location": "Paris"})])
+    ours_tool = fake_stream(
+        fake,
+        [
+            text("I'll check the current weather in Paris for you."),
+            tool_use("get_weather", {"location": "Paris"}),
+        ],
+    )
     assert shape(ours_tool) == shape(real_tool)
     assert keys_by_event(ours_tool) == keys_by_event(real_tool)
     assert all(e.event == e.data["type"] for e in ours_tool)
@@ -190,14 +205,23 @@ def test_sdk_retry_honours_retry_after_and_gets_the_turn(fake: FakeMessagesAPI) 
     assert [r.status for r in fake.requests] == [429, 529, 200] and fake.turns_served == 1
 
 
-@pytest.mark.parametrize(("kind", "error", "status", "error_type"), [
-    ("overloaded", getattr(anthropic, "OverloadedError", anthropic.APIStatusError), 529, "overloaded_error"),
-    ("api_error", anthropic.InternalServerError, 500, "api_error"),
-    ("invalid_request", anthropic.BadRequestError, 400, "invalid_request_error"),
-    ("authentication", anthropic.AuthenticationError, 401, "authentication_error"),
-])
-def test_status_faults(fake: FakeMessagesAPI, kind: str, error: type[anthropic.APIStatusError],
-                       status: int, error_type: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "error", "status", "error_type"),
+    [
+        (
+            "overloaded",
+            getattr(anthropic, "OverloadedError", anthropic.APIStatusError),
+            529,
+            "overloaded_error",
+        ),
+        ("api_error", anthropic.InternalServerError, 500, "api_error"),
+        ("invalid_request", anthropic.BadRequestError, 400, "invalid_request_error"),
+        ("authentication", anthropic.AuthenticationError, 401, "authentication_error"),
+    ],
+)
+def test_status_faults(
+    fake: FakeMessagesAPI, kind: str, error: type[anthropic.APIStatusError], status: int, error_type: str
+) -> None:
     fake.add_turns(["survived"])
     fake.queue_fault(kind)
     with pytest.raises(error) as info:
@@ -261,8 +285,10 @@ def test_auth_and_version_headers_required(fake: FakeMessagesAPI) -> None:
     body = {"model": "claude-test", "max_tokens": 8, "messages": USER}
     status, headers, raw = raw_post(fake, "/v1/messages", body, {"anthropic-version": "2023-06-01"})
     assert status == 401 and headers["request-id"].startswith("req_")
-    assert json.loads(raw) == {"type": "error", "error": {"type": "authentication_error",
-                                                          "message": "x-api-key header is required"}}
+    assert json.loads(raw) == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "x-api-key header is required"},
+    }
     status, _, raw = raw_post(fake, "/v1/messages", body, {"x-api-key": "sk-test"})
     assert status == 400 and json.loads(raw)["error"]["type"] == "invalid_request_error"
     status, _, raw = raw_post(fake, "/v1/messages", {"model": "m", "messages": USER}, SDK_HEADERS)
@@ -274,26 +300,34 @@ def test_auth_and_version_headers_required(fake: FakeMessagesAPI) -> None:
 
 
 def test_prompt_cache_write_then_read(fake: FakeMessagesAPI) -> None:
-    system = [{"type": "text", "text": "You are a careful reviewer. " * 40,
-               "cache_control": {"type": "ephemeral"}}]
+    system = [
+        {"type": "text", "text": "You are a careful reviewer. " * 40, "cache_control": {"type": "ephemeral"}}
+    ]
     sdk = client(fake)
-    first = sdk.messages.create(model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system,
-                                messages=USER)
+    first = sdk.messages.create(
+        model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system, messages=USER
+    )
     assert first.usage.cache_creation_input_tokens > 0 and first.usage.cache_read_input_tokens == 0
     follow_up = [*USER, {"role": "assistant", "content": "Done."}, {"role": "user", "content": "Thanks"}]
-    second = sdk.messages.create(model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system,
-                                 messages=follow_up)
+    second = sdk.messages.create(
+        model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system, messages=follow_up
+    )
     assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
     assert second.usage.cache_creation_input_tokens == 0
     assert second.usage.input_tokens > first.usage.input_tokens  # the longer tail is uncached
     u1, u2 = first.usage, second.usage
-    expected = (u1.input_tokens + 1.25 * (u1.cache_creation_input_tokens or 0)
-                + u2.input_tokens + 0.1 * (u2.cache_read_input_tokens or 0))
+    expected = (
+        u1.input_tokens
+        + 1.25 * (u1.cache_creation_input_tokens or 0)
+        + u2.input_tokens
+        + 0.1 * (u2.cache_read_input_tokens or 0)
+    )
     assert fake.effective_input_tokens == pytest.approx(expected)
     # a different system prompt misses the cache
     system2 = [{**system[0], "text": "Something else entirely. " * 40}]
-    third = sdk.messages.create(model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system2,
-                                messages=USER)
+    third = sdk.messages.create(
+        model="claude-test", max_tokens=8, tools=[WEATHER_TOOL], system=system2, messages=USER
+    )
     assert third.usage.cache_read_input_tokens == 0 and third.usage.cache_creation_input_tokens > 0
 
 
@@ -310,12 +344,27 @@ def test_request_log_records_body_headers_and_reply(fake: FakeMessagesAPI) -> No
 
 def test_cli_serves_script_and_writes_log(tmp_path: Path) -> None:
     script = tmp_path / "script.json"
-    script.write_text(json.dumps({"turns": [[{"type": "text", "text": "from the CLI"}]],
-                                  "faults": [{"status": 529}]}))
+    script.write_text(
+        json.dumps({"turns": [[{"type": "text", "text": "from the CLI"}]], "faults": [{"status": 529}]})
+    )
     log = tmp_path / "log.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "runner.testing.fake_messages", "--port", "0", "--script",
-                             str(script), "--log", str(log), "--turns-repeat", "2"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner.testing.fake_messages",
+            "--port",
+            "0",
+            "--script",
+            str(script),
+            "--log",
+            str(log),
+            "--turns-repeat",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -323,8 +372,10 @@ def test_cli_serves_script_and_writes_log(tmp_path: Path) -> None:
         sdk = anthropic.Anthropic(api_key="sk-test", base_url=line.split()[-1], max_retries=0)
         with pytest.raises(anthropic.APIStatusError):
             sdk.messages.create(model="claude-test", max_tokens=8, messages=USER)
-        texts = [sdk.messages.create(model="claude-test", max_tokens=8, messages=USER).content[0].text
-                 for _ in range(3)]
+        texts = [
+            sdk.messages.create(model="claude-test", max_tokens=8, messages=USER).content[0].text
+            for _ in range(3)
+        ]
         assert texts == ["from the CLI", "from the CLI", "Done."]
     finally:
         proc.terminate()

@@ -9,9 +9,20 @@ def test_exact_secret_values_are_redacted_everywhere():
 
 def test_token_shapes_are_redacted_without_knowing_the_value():
     redactor = Redactor()
-    text = "key sk-ant-api03-abcdefghijklmnop and ghp_" + "a" * 36 + " and glpat-" + "b" * 20 + " AKIAABCDEFGHIJKLMNOP"
+    text = (
+        "key sk-ant-api03-abcdefghijklmnop and ghp_"
+        + "a" * 36
+        + " and glpat-"
+        + "b" * 20
+        + " AKIAABCDEFGHIJKLMNOP"
+    )
     cleaned = redactor.text(text)
-    assert "sk-ant" not in cleaned and "ghp_" not in cleaned and "glpat-" not in cleaned and "AKIA" not in cleaned
+    assert (
+        "sk-ant" not in cleaned
+        and "ghp_" not in cleaned
+        and "glpat-" not in cleaned
+        and "AKIA" not in cleaned
+    )
     assert cleaned.count(REDACTED) == 4
 
 

@@ -33,8 +33,22 @@ from runner.testing.prompt_cache import PromptCache, effective_input, estimate_t
 from runner.testing.scripting import DONE_TEXT, FAULT_KINDS, Fault, Turn, fault, text, tool_use, turn
 from runner.testing.sse import JSONDict, encode_event, message_events
 
-__all__ = ["DONE_TEXT", "FAULT_KINDS", "FakeMessagesAPI", "Fault", "PromptCache", "RequestRecord", "Turn",
-           "effective_input", "estimate_tokens", "fault", "main", "text", "tool_use", "turn"]
+__all__ = [
+    "DONE_TEXT",
+    "FAULT_KINDS",
+    "FakeMessagesAPI",
+    "Fault",
+    "PromptCache",
+    "RequestRecord",
+    "Turn",
+    "effective_input",
+    "estimate_tokens",
+    "fault",
+    "main",
+    "text",
+    "tool_use",
+    "turn",
+]
 
 
 @dataclass
@@ -64,13 +78,23 @@ class RequestRecord:
         """The JSON line written to the request log."""
         body: JSONDict = self.body if isinstance(self.body, dict) else {}
         tools = [t.get("name") for t in body.get("tools") or []]
-        return {"path": self.path, "status": self.status, "bytes": self.nbytes, "model": body.get("model"),
-                "n_tools": len(tools), "tools": tools,
-                "system_tokens": estimate_tokens(body.get("system", "")),
-                "tools_tokens": estimate_tokens(body.get("tools", [])),
-                "messages_tokens": estimate_tokens(body.get("messages", [])), "usage": self.usage,
-                "effective_input": round(self.effective_input, 2), "stream": self.stream, "fault": self.fault,
-                "turn": self.turn_index, "request_id": self.request_id}
+        return {
+            "path": self.path,
+            "status": self.status,
+            "bytes": self.nbytes,
+            "model": body.get("model"),
+            "n_tools": len(tools),
+            "tools": tools,
+            "system_tokens": estimate_tokens(body.get("system", "")),
+            "tools_tokens": estimate_tokens(body.get("tools", [])),
+            "messages_tokens": estimate_tokens(body.get("messages", [])),
+            "usage": self.usage,
+            "effective_input": round(self.effective_input, 2),
+            "stream": self.stream,
+            "fault": self.fault,
+            "turn": self.turn_index,
+            "request_id": self.request_id,
+        }
 
 
 @dataclass
@@ -99,9 +123,18 @@ class FakeMessagesAPI:
     with 404 not_found_error. `tools_only`: only requests that offer tools consume scripted turns
     (others get "Done."). `log_path`: append one JSON line per request."""
 
-    def __init__(self, turns: Iterable[Any] = (), *, faults: Iterable[Fault | Mapping[str, Any] | str] = (),
-                 api_key: str | None = None, unknown_models: Iterable[str] = (), tools_only: bool = False,
-                 log_path: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        turns: Iterable[Any] = (),
+        *,
+        faults: Iterable[Fault | Mapping[str, Any] | str] = (),
+        api_key: str | None = None,
+        unknown_models: Iterable[str] = (),
+        tools_only: bool = False,
+        log_path: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.api_key, self.unknown_models, self.tools_only = api_key, set(unknown_models), tools_only
         self.log_path, self.cache = log_path, PromptCache()
         self._address = (host, port)
@@ -121,8 +154,9 @@ class FakeMessagesAPI:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self._address, _Handler, self)
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                            name="fake-messages", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.05,), name="fake-messages", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -283,12 +317,19 @@ class FakeMessagesAPI:
         for block in content:
             if block.get("type") == "tool_use" and not block.get("id"):
                 block["id"] = self._new_id("toolu")
-        stop = reply.stop_reason or ("tool_use" if any(b.get("type") == "tool_use" for b in content)
-                                     else "end_turn")
-        return {"id": self._new_id("msg"), "type": "message", "role": "assistant",
-                "model": reply.model or req.get("model", "claude-fake"), "content": content,
-                "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": 0, "output_tokens": estimate_tokens(content)}}
+        stop = reply.stop_reason or (
+            "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
+        )
+        return {
+            "id": self._new_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": reply.model or req.get("model", "claude-fake"),
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 0, "output_tokens": estimate_tokens(content)},
+        }
 
     def _fault_reply(self, injected: Fault, req: JSONDict, message: JSONDict) -> _Reply:
         if injected.kind == "hang":
@@ -313,8 +354,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 fake: FakeMessagesAPI) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeMessagesAPI
+    ) -> None:
         self.fake = fake
         self.connections: set[socket.socket] = set()
         super().__init__(address, handler)
@@ -373,8 +415,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         self.send_response(reply.status)
-        self._headers(reply, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
-                              "transfer-encoding": "chunked"})
+        self._headers(
+            reply,
+            {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                "transfer-encoding": "chunked",
+            },
+        )
         for i, (name, data) in enumerate(reply.events):
             if reply.drop_after is not None and i >= reply.drop_after:
                 self.wfile.flush()
@@ -401,20 +449,31 @@ def _load_script(path: str, repeat: int) -> tuple[list[Any], list[Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a scripted fake until killed: see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m runner.testing.fake_messages", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.testing.fake_messages",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--script", help='JSON: a list of turns, or {"turns": [...], "faults": [...]}')
     parser.add_argument("--log", help="append one JSON line per request to this file")
     parser.add_argument("--turns-repeat", type=int, default=1, help="serve the scripted turns K times over")
     parser.add_argument("--api-key", help="answer 401 unless requests carry this key")
     parser.add_argument("--unknown-model", action="append", default=[], help="answer 404 for this model id")
-    parser.add_argument("--tools-only", action="store_true",
-                        help="only requests that offer tools consume scripted turns")
+    parser.add_argument(
+        "--tools-only", action="store_true", help="only requests that offer tools consume scripted turns"
+    )
     args = parser.parse_args(argv)
     turns, faults = _load_script(args.script, args.turns_repeat) if args.script else ([], [])
-    fake = FakeMessagesAPI(turns, faults=faults, api_key=args.api_key, unknown_models=args.unknown_model,
-                           tools_only=args.tools_only, log_path=args.log, port=args.port)
+    fake = FakeMessagesAPI(
+        turns,
+        faults=faults,
+        api_key=args.api_key,
+        unknown_models=args.unknown_model,
+        tools_only=args.tools_only,
+        log_path=args.log,
+        port=args.port,
+    )
     with fake:
         print(f"listening on {fake.base_url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

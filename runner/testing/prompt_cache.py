@@ -20,8 +20,11 @@ def estimate_tokens(obj: Any) -> int:
 
 def effective_input(usage: Mapping[str, int]) -> float:
     """Input cost in uncached-token units: cache writes bill 1.25x, cache reads 0.1x."""
-    return (usage.get("input_tokens", 0) + 1.25 * usage.get("cache_creation_input_tokens", 0)
-            + 0.1 * usage.get("cache_read_input_tokens", 0))
+    return (
+        usage.get("input_tokens", 0)
+        + 1.25 * usage.get("cache_creation_input_tokens", 0)
+        + 0.1 * usage.get("cache_read_input_tokens", 0)
+    )
 
 
 class PromptCache:
@@ -42,8 +45,9 @@ class PromptCache:
         blocks += [("system", b) for b in ([{"text": system}] if isinstance(system, str) else system)]
         for m in request.get("messages") or []:
             content = m.get("content", [])
-            blocks += [(m.get("role", ""), b) for b in ([{"text": content}] if isinstance(content, str)
-                                                        else content)]
+            blocks += [
+                (m.get("role", ""), b) for b in ([{"text": content}] if isinstance(content, str) else content)
+            ]
         digest, size = hashlib.sha256(), 0
         bounds: list[tuple[str, int]] = []
         marks: list[tuple[str, int]] = []
@@ -60,8 +64,11 @@ class PromptCache:
         with self._lock:
             read = max((n for key, n in bounds if key in self._written and n <= cached), default=0)
             self._written.update(key for key, _ in marks)
-        return {"input_tokens": max(estimate_tokens(request) - cached, 0),
-                "cache_creation_input_tokens": cached - read, "cache_read_input_tokens": read}
+        return {
+            "input_tokens": max(estimate_tokens(request) - cached, 0),
+            "cache_creation_input_tokens": cached - read,
+            "cache_read_input_tokens": read,
+        }
 
     def clear(self) -> None:
         """Forget everything written so far."""

@@ -62,8 +62,13 @@ class Fault:
             spec = {"kind": spec}
         kind = spec.get("kind", spec.get("status"))
         kind = _STATUS_KINDS.get(int(kind), str(kind)) if str(kind).isdigit() else str(kind)
-        return cls(kind, spec.get("message"), spec.get("retry_after"), float(spec.get("delay_s", 30.0)),
-                   spec.get("after_events"))
+        return cls(
+            kind,
+            spec.get("message"),
+            spec.get("retry_after"),
+            float(spec.get("delay_s", 30.0)),
+            spec.get("after_events"),
+        )
 
 
 def fault(kind: str, **options: Any) -> Fault:
@@ -89,21 +94,37 @@ class Turn:
         if callable(spec) and not isinstance(spec, Turn):
             return cls.coerce(spec(request), request)
         if isinstance(spec, Turn):
-            return cls([dict(b) for b in spec.content], spec.stop_reason, spec.model, spec.delay_s,
-                       list(spec.faults))
+            return cls(
+                [dict(b) for b in spec.content], spec.stop_reason, spec.model, spec.delay_s, list(spec.faults)
+            )
         if isinstance(spec, str):
             return cls([text(spec)])
         if isinstance(spec, Mapping) and "content" in spec:
-            return cls([dict(b) for b in spec["content"]], spec.get("stop_reason"), spec.get("model"),
-                       float(spec.get("delay_s", 0.0)), [Fault.coerce(f) for f in spec.get("faults", [])])
+            return cls(
+                [dict(b) for b in spec["content"]],
+                spec.get("stop_reason"),
+                spec.get("model"),
+                float(spec.get("delay_s", 0.0)),
+                [Fault.coerce(f) for f in spec.get("faults", [])],
+            )
         if isinstance(spec, Mapping):
             return cls([dict(spec)])
         blocks = cast(Sequence[Mapping[str, Any] | str], spec)
         return cls([text(b) if isinstance(b, str) else dict(b) for b in blocks])
 
 
-def turn(*blocks: JSONDict | str, stop_reason: str | None = None, model: str | None = None,
-         delay_s: float = 0.0, faults: Iterable[Fault | str] = ()) -> Turn:
+def turn(
+    *blocks: JSONDict | str,
+    stop_reason: str | None = None,
+    model: str | None = None,
+    delay_s: float = 0.0,
+    faults: Iterable[Fault | str] = (),
+) -> Turn:
     """A scripted turn from blocks (a bare string is a text block) with optional overrides."""
-    return Turn([text(b) if isinstance(b, str) else dict(b) for b in blocks], stop_reason, model, delay_s,
-                [Fault.coerce(f) for f in faults])
+    return Turn(
+        [text(b) if isinstance(b, str) else dict(b) for b in blocks],
+        stop_reason,
+        model,
+        delay_s,
+        [Fault.coerce(f) for f in faults],
+    )

@@ -70,16 +70,29 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
 def message_events(message: Mapping[str, Any]) -> list[tuple[str, JSONDict]]:
     """The event sequence that streams `message` (a complete Messages API `message` object)."""
     usage = dict(message.get("usage") or {})
-    opening = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
-               "usage": {**usage, "output_tokens": 1}}
+    opening = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
     events: list[tuple[str, JSONDict]] = [("message_start", {"type": "message_start", "message": opening})]
     for i, block in enumerate(message.get("content") or []):
         events.extend(_block_events(i, block))
     if not message.get("content"):
         events.append(("ping", {"type": "ping"}))
     delta = {"stop_reason": message.get("stop_reason"), "stop_sequence": message.get("stop_sequence")}
-    events.append(("message_delta", {"type": "message_delta", "delta": delta,
-                                     "usage": {"output_tokens": usage.get("output_tokens", 0)}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": delta,
+                "usage": {"output_tokens": usage.get("output_tokens", 0)},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 

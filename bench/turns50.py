@@ -2,8 +2,10 @@
 
 The model is scripted (49 tool turns cycling Read, Edit, Write, Glob and LS, then an
 answer), so what is measured is the runner: startup, SDK, streaming, tools, permission
-checks, cache breakpoints, output. The tools chosen run in-process, so the child's
-rusage (user + sys, from wait4) is the runner's own CPU time. Target: under 1.5 s.
+checks, cache breakpoints, output. The number is the runner process's rusage (user +
+sys) including its children: Read, Edit, Write and LS run in-process, and Glob's ripgrep
+subprocess is counted too, so it is an upper bound on the runner's own CPU time.
+Target: under 1.5 s.
 
     python bench/turns50.py [--runs 3] [--turns 50]
 """

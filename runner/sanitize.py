@@ -62,3 +62,51 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+# --- Untrusted text coming in -------------------------------------------------------------
+# Comments, titles, bodies and branch names are written by anyone who can comment. Before
+# they enter a prompt we remove what a human reader would not see (and so could not
+# review) but a model would read: HTML comments, invisible and direction-changing
+# characters, image alt text, link titles, hidden elements and attributes.
+
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+_IMAGE_ALT = re.compile(r"!\[[^\]]*\](\(|\[)")
+_LINK_TITLE = re.compile(r"(\]\(\s*[^\s)]+)\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\))\s*\)")
+_HIDDEN_ELEMENT = re.compile(
+    r"<(\w+)\b[^>]*(?:\shidden\b|display\s*:\s*none|visibility\s*:\s*hidden)[^>]*>.*?</\1\s*>", re.S | re.I
+)
+_HIDDEN_ATTRIBUTE = re.compile(
+    r"""\s(?:alt|title|aria-label|aria-description|placeholder|data-[\w-]+)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
+    re.I,
+)
+_NUMERIC_ENTITY = re.compile(r"&#(x[0-9a-f]+|\d+);", re.I)
+
+
+def _decode_entity(match: re.Match[str]) -> str:
+    raw = match.group(1)
+    try:
+        code = int(raw[1:], 16) if raw[0] in "xX" else int(raw)
+    except ValueError:
+        return ""
+    # Printable ASCII only: an entity is otherwise a way to smuggle invisible characters.
+    return chr(code) if 32 <= code < 127 or code in (9, 10, 13) else ""
+
+
+def clean_untrusted(text: str, redactor: Redactor | None = None) -> str:
+    """``text`` from a comment, title, body or file, safe to show a model as data."""
+    text = _HTML_COMMENT.sub("", text)
+    text = _HIDDEN_ELEMENT.sub("", text)
+    text = _HIDDEN_ATTRIBUTE.sub("", text)
+    text = _NUMERIC_ENTITY.sub(_decode_entity, text)
+    text = _INVISIBLE.sub("", text)
+    text = _IMAGE_ALT.sub(r"![]\1", text)
+    text = _LINK_TITLE.sub(r"\1)", text)
+    return (redactor or _DEFAULT_REDACTOR).text(text)
+
+
+_DEFAULT_REDACTOR = Redactor()

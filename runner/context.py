@@ -1,0 +1,190 @@
+"""The ``Context`` a prompt needs, built from a fetched thread: filtered, cleaned, budgeted.
+
+Pure: the thread, the diff and the trigger time come in as values. What does not fit the
+token budget is not lost: it goes into ``overflow`` files that the runner writes where the
+agent can read them, and the prompt says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
+from runner.sanitize import Redactor, clean_untrusted
+
+CHARS_PER_TOKEN = 4  # a conservative estimate for English and code
+DEFAULT_BUDGET_TOKENS = 30_000
+BODY_SHARE = 0.25  # at most this much of the budget for the title and body
+COMMENTS_SHARE = 0.35  # then this much for the conversation; the rest for files and diff
+MAX_FILES_LISTED = 300
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the prompt shows about the thread, all of it sanitised."""
+
+    repository: str
+    number: int
+    is_pull_request: bool
+    title: str
+    body: str
+    author: str
+    state: str
+    labels: tuple[str, ...] = ()
+    draft: bool = False
+    head_ref: str | None = None
+    base_ref: str | None = None
+    is_fork: bool = False
+    request: str | None = None  # what the trigger asked for
+    trigger_author: str | None = None
+    comments: tuple[ThreadComment, ...] = ()
+    files: tuple[ChangedFile, ...] = ()
+    files_total: int = 0
+    diff: str = ""
+    overflow: dict[str, str] = field(default_factory=dict)  # file name -> content, for the agent to read
+    notes: tuple[str, ...] = ()  # what was left out and why, said in the prompt
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate for budgeting."""
+    return len(text) // CHARS_PER_TOKEN + 1
+
+
+def keep_for_prompt(
+    comments: tuple[ThreadComment, ...], trigger_time: datetime | None, trigger_comment_id: int | None
+) -> tuple[list[ThreadComment], list[str]]:
+    """Comments the prompt may show: none hidden, none created or edited at or after the trigger.
+
+    A comment edited after someone asked ``@claude`` could smuggle in instructions the
+    requester never saw; the trigger comment itself is shown separately as the request.
+    """
+    kept: list[ThreadComment] = []
+    late = hidden = 0
+    for comment in comments:
+        if comment.id == trigger_comment_id:
+            continue
+        if comment.minimized:
+            hidden += 1
+            continue
+        stamps = [t for t in (comment.created_at, comment.updated_at) if t is not None]
+        if trigger_time is not None and any(t >= trigger_time for t in stamps):
+            late += 1
+            continue
+        kept.append(comment)
+    notes = []
+    if late:
+        notes.append(f"{late} comment(s) created or edited after the request were left out.")
+    if hidden:
+        notes.append(f"{hidden} hidden (minimized) comment(s) were left out.")
+    return kept, notes
+
+
+def build_context(
+    thread: ThreadData,
+    *,
+    repository: str,
+    title: str | None = None,
+    body: str | None = None,
+    request: str | None = None,
+    trigger_author: str | None = None,
+    trigger_time: datetime | None = None,
+    trigger_comment_id: int | None = None,
+    diff: str = "",
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    redactor: Redactor | None = None,
+) -> Context:
+    """Filter, clean and fit the thread into ``budget_tokens``.
+
+    ``title`` and ``body`` should come from the event payload (as they were when the
+    request was made), falling back to the fetched thread.
+    """
+
+    def clean(text: str | None) -> str:
+        return clean_untrusted(text or "", redactor)
+
+    kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id)
+    comments = [
+        replace(c, body=clean(c.body), diff_hunk=clean(c.diff_hunk) if c.diff_hunk else None) for c in kept
+    ]
+    overflow: dict[str, str] = {}
+
+    body_text = clean(body if body is not None else thread.body)
+    body_budget = int(budget_tokens * BODY_SHARE)
+    if estimate_tokens(body_text) > body_budget:
+        overflow["description.md"] = body_text
+        body_text = body_text[: body_budget * CHARS_PER_TOKEN] + "\n[... cut: the rest is in description.md]"
+        notes.append("The description was cut; the full text is in description.md.")
+    used = estimate_tokens(body_text)
+
+    # Newest comments matter most: keep from the end, within the conversation's share.
+    comment_budget = int(budget_tokens * COMMENTS_SHARE)
+    shown: list[ThreadComment] = []
+    spent = 0
+    for comment in reversed(comments):
+        cost = estimate_tokens(comment.body) + estimate_tokens(comment.diff_hunk or "") + 20
+        if spent + cost > comment_budget:
+            break
+        shown.append(comment)
+        spent += cost
+    shown.reverse()
+    if len(shown) < len(comments):
+        overflow["comments.md"] = render_comments(comments)
+        notes.append(
+            f"Only the newest {len(shown)} of {len(comments)} comments are shown; all are in comments.md."
+        )
+    used += spent
+
+    files = list(thread.files)
+    listed = [replace(f, patch=None, path=clean(f.path)) for f in files[:MAX_FILES_LISTED]]
+    if len(files) > MAX_FILES_LISTED:
+        overflow["files.txt"] = "\n".join(
+            f"{f.status}\t+{f.additions}\t-{f.deletions}\t{f.path}" for f in files
+        )
+        notes.append(
+            f"{len(files)} files changed; the first {MAX_FILES_LISTED} are listed; all in files.txt."
+        )
+    used += sum(estimate_tokens(f.path) + 8 for f in listed)
+
+    diff_budget = max(budget_tokens - used, 0)
+    diff_text = clean(diff)
+    if estimate_tokens(diff_text) > diff_budget:
+        overflow["diff.patch"] = diff_text
+        cut = diff_text[: diff_budget * CHARS_PER_TOKEN]
+        diff_text = cut[: cut.rfind("\ndiff --git")] if "\ndiff --git" in cut else cut
+        notes.append("The diff was cut to fit; the whole diff is in diff.patch.")
+
+    return Context(
+        repository=repository,
+        number=thread.number,
+        is_pull_request=thread.is_pull_request,
+        title=clean(title if title is not None else thread.title),
+        body=body_text,
+        author=thread.author,
+        state=thread.state,
+        labels=tuple(clean(label) for label in thread.labels),
+        draft=thread.draft,
+        head_ref=clean(thread.head_ref) if thread.head_ref else None,
+        base_ref=clean(thread.base_ref) if thread.base_ref else None,
+        is_fork=thread.is_fork,
+        request=clean(request) if request is not None else None,
+        trigger_author=trigger_author,
+        comments=tuple(shown),
+        files=tuple(listed),
+        files_total=len(files),
+        diff=diff_text,
+        overflow=overflow,
+        notes=tuple(notes),
+    )
+
+
+def render_comments(comments: list[ThreadComment]) -> str:
+    """Comments as plain markdown, oldest first (for the overflow file)."""
+    parts = []
+    for c in comments:
+        when = c.created_at.isoformat() if c.created_at else "?"
+        where = f" on {c.path}:{c.line}" if c.path else ""
+        state = f" ({c.review_state})" if c.review_state else ""
+        hunk = f"\n```diff\n{c.diff_hunk}\n```" if c.diff_hunk else ""
+        parts.append(f"### {c.kind}{state} by {c.author} at {when}{where}{hunk}\n\n{c.body}")
+    return "\n\n".join(parts)

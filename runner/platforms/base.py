@@ -1,0 +1,158 @@
+"""The ``Platform`` protocol and the plain values adapters return.
+
+Adapters (``github.py``, later ``gitlab.py``) translate SDK objects into these dataclasses
+at the edge, so nothing past the adapter knows which host, or which SDK, it talks to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+# Permission levels, weakest first; "maintain" and "triage" are GitHub's, mapped by the adapter.
+PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+def permission_at_least(level: str, required: str) -> bool:
+    """True when ``level`` grants at least ``required`` (unknown levels grant nothing)."""
+    if level not in PERMISSION_ORDER or required not in PERMISSION_ORDER:
+        return False
+    return PERMISSION_ORDER.index(level) >= PERMISSION_ORDER.index(required)
+
+
+@dataclass(frozen=True)
+class CommentRef:
+    """A comment the runner wrote: its id, its web URL, and which id space it lives in."""
+
+    id: int
+    url: str
+    kind: str = "issue"  # "issue" (issue/PR conversation) or "review" (a reply in a review thread)
+
+
+@dataclass(frozen=True)
+class ThreadComment:
+    """One comment, review or review comment of a thread, as the host reported it."""
+
+    id: int
+    kind: str  # "comment", "review" or "review_comment"
+    author: str
+    body: str
+    created_at: datetime | None
+    updated_at: datetime | None = None
+    author_is_bot: bool = False
+    minimized: bool = False
+    review_state: str | None = None  # reviews: APPROVED, CHANGES_REQUESTED, COMMENTED
+    path: str | None = None  # review comments: file and line they sit on, and the diff around it
+    line: int | None = None
+    diff_hunk: str | None = None
+    in_reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file changed by a pull request."""
+
+    path: str
+    status: str  # added, modified, removed, renamed, ...
+    additions: int = 0
+    deletions: int = 0
+    patch: str | None = None
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ThreadData:
+    """An issue or pull request with its conversation, fetched in full (paginated)."""
+
+    number: int
+    is_pull_request: bool
+    title: str
+    body: str
+    author: str
+    state: str
+    labels: tuple[str, ...] = ()
+    draft: bool = False
+    head_ref: str | None = None
+    base_ref: str | None = None
+    head_sha: str | None = None
+    base_sha: str | None = None
+    head_repo: str | None = None  # "owner/name" of the PR's source repository
+    is_fork: bool = False
+    comments: tuple[ThreadComment, ...] = ()
+    files: tuple[ChangedFile, ...] = ()
+    api_requests: int = 0  # how many API requests the fetch took (the context budget is asserted on it)
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    """The repository the run works on."""
+
+    full_name: str
+    default_branch: str
+    clone_url: str
+    html_url: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where and how the runner pushes: the URL and the credentials git should use."""
+
+    url: str
+    username: str = "x-access-token"
+    token: str | None = field(default=None, repr=False)
+
+
+class Platform(Protocol):
+    """What the flow needs from a code host."""
+
+    name: str
+
+    def repository(self) -> RepoInfo:
+        """The repository, with its default branch."""
+        ...
+
+    def permission(self, login: str) -> str:
+        """The user's permission on the repository, one of ``PERMISSION_ORDER``."""
+        ...
+
+    def create_comment(self, number: int, body: str) -> CommentRef:
+        """A new comment on the issue or pull request."""
+        ...
+
+    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+        """A reply in the review thread of ``comment_id``."""
+        ...
+
+    def update_comment(self, ref: CommentRef, body: str) -> None:
+        """Replace the body of a comment the runner wrote."""
+        ...
+
+    def find_comment(self, number: int, marker: str) -> CommentRef | None:
+        """The newest comment on the thread containing ``marker`` (sticky comments), if any."""
+        ...
+
+    def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
+        """The issue or pull request with every comment, review, review comment and changed file."""
+        ...
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """A file's text at ``ref`` (trusted config comes from the default branch), None if absent."""
+        ...
+
+    def find_pull_request(self, head_branch: str) -> str | None:
+        """The URL of an open pull request from ``head_branch``, if one exists."""
+        ...
+
+    def create_pull_request(self, *, head: str, base: str, title: str, body: str, draft: bool) -> str:
+        """Open a pull request; returns its URL."""
+        ...
+
+    def push_target(self) -> PushTarget:
+        """How to push to the repository with the runner's token."""
+        ...
+
+    def close(self) -> None:
+        """Release what the adapter holds (e.g. revoke a GitHub App installation token)."""
+        ...

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from runner import __version__
 from runner.errors import RunnerError, UsageError
+
+if TYPE_CHECKING:
+    from runner.events import Event, NotSupported
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -165,6 +169,61 @@ def run_command(
         stream=not no_stream,
     )
     sys.exit(run_headless(settings))
+
+
+# Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.
+EXPLAIN_PLATFORMS = ("github",)
+
+
+@cli.command("explain", context_settings=_CONTEXT)
+@click.option("--platform", type=click.Choice(EXPLAIN_PLATFORMS), default="github", show_default=True)
+@click.option("--event-name", required=True, help="The event name, e.g. issue_comment ($GITHUB_EVENT_NAME).")
+@click.option(
+    "--event-path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The webhook payload JSON file ($GITHUB_EVENT_PATH).",
+)
+@click.option("--trigger-phrase", default="@claude", show_default=True, help="The mention that asks Claude.")
+@click.option(
+    "--label-trigger", default="claude", show_default=True, help='Label that triggers; "" disables.'
+)
+@click.option("--assignee-trigger", help="Assignee login that triggers (none by default).")
+@click.option("--prompt", help="The automation prompt, as in the workflow's `prompt` input.")
+@click.option("--allowed-bots", default="", help='Comma-separated bot logins allowed to trigger, or "*".')
+def explain_command(
+    platform: str,
+    event_name: str,
+    event_path: Path,
+    trigger_phrase: str,
+    label_trigger: str,
+    assignee_trigger: str | None,
+    prompt: str | None,
+    allowed_bots: str,
+) -> None:
+    """Print whether an event would trigger a run, and why, as one JSON object (no network)."""
+    import json
+
+    from runner.triggers import TriggerSettings, explain, parse_allowed_bots
+
+    if not trigger_phrase.strip():
+        raise UsageError("--trigger-phrase is empty", 'pass a phrase such as "@claude"')
+    settings = TriggerSettings(
+        trigger_phrase=trigger_phrase,
+        label_trigger=label_trigger or None,
+        assignee_trigger=assignee_trigger or None,
+        prompt=prompt,
+        allowed_bots=parse_allowed_bots(allowed_bots),
+    )
+    event = _load_event(platform, event_name, event_path)
+    click.echo(json.dumps(explain(event, settings)))
+
+
+def _load_event(platform: str, event_name: str, path: Path) -> Event | NotSupported:
+    from runner.events.github import load_github_event
+
+    loaders = {"github": load_github_event}
+    return loaders[platform](event_name, path)
 
 
 def _prompt_text(argument: str | None, option: str | None, path: Path | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -136,39 +136,30 @@ def run_command(
     verbose: bool,
 ) -> None:
     """Run one headless agent turn in a workspace, like `claude -p`."""
-    import os
-
-    from runner.config import RunSettings, default_max_output_tokens, env_int
+    from runner.config import run_settings
     from runner.headless import run_headless
 
-    text = _prompt_text(prompt_arg, prompt, prompt_file)
-    if dangerously_skip_permissions:
-        permission_mode = "bypassPermissions"
-    settings = RunSettings(
-        prompt=text,
-        cwd=cwd,
-        add_dirs=add_dirs,
-        model=model,
-        output_format=output_format,
-        max_turns=max_turns,
-        timeout_minutes=timeout_minutes,
-        max_budget_usd=max_budget_usd,
-        max_output_tokens=max_output_tokens or default_max_output_tokens(),
-        allowed_tools=allowed_tools,
-        disallowed_tools=disallowed_tools,
-        permission_mode=permission_mode,
-        settings=settings_value,
-        project_settings=not no_project_settings,
-        system_prompt=system_prompt,
-        append_system_prompt=append_system_prompt,
-        json_schema=json_schema,
-        transcript=transcript,
-        price_table=price_table,
-        max_retries=max_retries,
-        retry_base_ms=env_int(os.environ, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
-        stream=not no_stream,
-    )
-    sys.exit(run_headless(settings))
+    params = click.get_current_context().params
+    sys.exit(run_headless(run_settings(_prompt_text(prompt_arg, prompt, prompt_file), params)))
+
+
+def parse_claude_args(text: str) -> dict[str, Any]:
+    """``claude_args`` (the action input) parsed with exactly the flags of ``claude-runner run``.
+
+    Lines starting with ``#`` are comments, as in claude-code-action.
+    """
+    import shlex
+
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    try:
+        argv = shlex.split("\n".join(lines))
+    except ValueError as exc:
+        raise UsageError(f"claude_args: {exc}", "check the quoting") from exc
+    try:
+        ctx = run_command.make_context("claude_args", [*argv, "-p", "-"], resilient_parsing=False)
+    except click.UsageError as exc:
+        raise UsageError(f"claude_args: {exc.format_message()}") from exc
+    return dict(ctx.params)
 
 
 # Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.

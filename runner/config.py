@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner.errors import UsageError
 
@@ -75,4 +76,36 @@ def default_max_output_tokens(env: Mapping[str, str] | None = None) -> int:
     """``CLAUDE_CODE_MAX_OUTPUT_TOKENS`` as Claude Code reads it, else our default."""
     return env_int(
         os.environ if env is None else env, "CLAUDE_CODE_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS
+    )
+
+
+def run_settings(prompt: str, params: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunSettings:
+    """``RunSettings`` from the parsed flags of ``claude-runner run`` (CLI or ``claude_args``)."""
+    environ = os.environ if env is None else env
+    mode = (
+        "bypassPermissions" if params.get("dangerously_skip_permissions") else params.get("permission_mode")
+    )
+    return RunSettings(
+        prompt=prompt,
+        cwd=params.get("cwd") or Path("."),
+        add_dirs=tuple(params.get("add_dirs") or ()),
+        model=params.get("model"),
+        output_format=params.get("output_format") or "text",
+        max_turns=params.get("max_turns"),
+        timeout_minutes=params.get("timeout_minutes"),
+        max_budget_usd=params.get("max_budget_usd"),
+        max_output_tokens=params.get("max_output_tokens") or default_max_output_tokens(environ),
+        allowed_tools=tuple(params.get("allowed_tools") or ()),
+        disallowed_tools=tuple(params.get("disallowed_tools") or ()),
+        permission_mode=mode,
+        settings=params.get("settings_value"),
+        project_settings=not params.get("no_project_settings"),
+        system_prompt=params.get("system_prompt"),
+        append_system_prompt=params.get("append_system_prompt"),
+        json_schema=params.get("json_schema"),
+        transcript=params.get("transcript"),
+        price_table=params.get("price_table"),
+        max_retries=params.get("max_retries", 8),
+        retry_base_ms=env_int(environ, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+        stream=not params.get("no_stream"),
     )

@@ -70,6 +70,13 @@ class WorkspaceError(RunnerError):
     kind = "workspace"
 
 
+class GitError(RunnerError):
+    """A local git command failed, a branch name is invalid, or a push was refused."""
+
+    exit_code = 8
+    kind = "git"
+
+
 # Exit code of a run that started but ended in an error result (max turns, timeout,
 # budget, error during execution). The result object is still printed.
 EXIT_RUN_FAILED = 1
@@ -83,4 +90,5 @@ EXIT_CODES: dict[int, str] = {
     ModelError.exit_code: "unknown or unavailable model",
     ProviderError.exit_code: "the model provider failed after retries",
     WorkspaceError.exit_code: "working directory or --add-dir unusable",
+    GitError.exit_code: "a git command, branch name or push failed",
 }

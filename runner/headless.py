@@ -9,23 +9,24 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
 from runner.agent.env import protect_process_environ, scrub_env, secret_env_values, wipe_process_environ
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
-from runner.agent.prompt import build_system_prompt, find_repo_root
+from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool, load_schema
 from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.transcript import EventSink
-from runner.agent.usage import DEFAULT_PRICES, UsageTracker, load_price_table
+from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.config import RunSettings
 from runner.errors import (
     EXIT_RUN_FAILED,
@@ -35,29 +36,43 @@ from runner.errors import (
     SettingsError,
     WorkspaceError,
 )
-from runner.providers import build_client, provider_from_env
+from runner.providers import ProviderConfig, build_client, provider_from_env
 from runner.providers.models import resolve_model
 from runner.sanitize import Redactor
 
 
-def run_headless(
+@dataclass
+class PreparedRun:
+    """A run assembled and validated, ready to execute: nothing has touched the network yet."""
+
+    spec: AgentSpec
+    provider: ProviderConfig
+    prices: Mapping[str, Price]
+    redactor: Redactor
+
+
+def prepare_run(
     settings: RunSettings,
-    env: Mapping[str, str] | None = None,
-    out: IO[str] = sys.stdout,
-    err: IO[str] = sys.stderr,
-) -> int:
-    """Run one agent turn as configured; returns the process exit code."""
-    environ = dict(os.environ if env is None else env)
+    environ: Mapping[str, str],
+    *,
+    extra_tools: Sequence[Tool] = (),
+    trusted_settings: Sequence[permissions.SettingsPermissions] | None = None,
+    memory: list[MemoryFile] | None = None,
+) -> PreparedRun:
+    """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
+
+    ``trusted_settings`` and ``memory`` replace what would be read from the workspace: the
+    CI flows pass what they read from the default branch, never the pull request's head.
+    """
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = provider_from_env(environ)
     model = resolve_model(settings.model, environ, strict=not provider.is_gateway)
-    policy = _policy(settings, cwd, add_dirs, environ)
-    tools = _offered_tools(policy)
+    policy = _policy(settings, cwd, add_dirs, environ, trusted_settings)
+    tools = [*_offered_tools(policy), *extra_tools]
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
     redactor = Redactor([*secret_env_values(environ), *provider.secrets()])
-    sink = EventSink(settings.output_format, out, err, redactor, settings.transcript)
     spec = AgentSpec(
         prompt=settings.prompt,
         model=model,
@@ -66,6 +81,7 @@ def run_headless(
             add_dirs=policy.roots[1:],
             replace=settings.system_prompt,
             append=settings.append_system_prompt,
+            memory=memory,
         ),
         tools=tools,
         policy=policy,
@@ -83,12 +99,33 @@ def run_headless(
         api_key_source=provider.key_source,
         cancel=CancelToken(),
     )
+    return PreparedRun(spec, provider, prices, redactor)
+
+
+def execute_run(
+    prepared: PreparedRun, environ: Mapping[str, str], emit: Callable[[dict[str, Any]], None]
+) -> AgentOutcome:
+    """Run the agent turn. The caller owns signal handling (see ``graceful_signals``)."""
     # Tools run as the runner's user: keep them from reading its start-up environment.
     protect_process_environ()
     wipe_process_environ(environ)
+    client = build_client(prepared.provider)
+    return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
+
+
+def run_headless(
+    settings: RunSettings,
+    env: Mapping[str, str] | None = None,
+    out: IO[str] = sys.stdout,
+    err: IO[str] = sys.stderr,
+) -> int:
+    """Run one agent turn as configured; returns the process exit code."""
+    environ = dict(os.environ if env is None else env)
+    prepared = prepare_run(settings, environ)
+    sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
     try:
-        with _graceful_signals(spec.cancel):
-            outcome = run_agent(spec, build_client(provider), sink, UsageTracker(prices=prices))
+        with graceful_signals(prepared.spec.cancel):
+            outcome = execute_run(prepared, environ, sink)
     finally:
         sink.close()
     return exit_code(outcome)
@@ -116,11 +153,15 @@ def _real_dir(path: Path, what: str) -> Path:
 
 
 def _policy(
-    settings: RunSettings, cwd: Path, add_dirs: tuple[Path, ...], env: Mapping[str, str]
+    settings: RunSettings,
+    cwd: Path,
+    add_dirs: tuple[Path, ...],
+    env: Mapping[str, str],
+    trusted: Sequence[permissions.SettingsPermissions] | None = None,
 ) -> permissions.PermissionPolicy:
     """Permission rules from flags, ``--settings`` and the workspace's ``.claude/`` settings."""
-    sources: list[permissions.SettingsPermissions] = []
-    if settings.project_settings:
+    sources: list[permissions.SettingsPermissions] = list(trusted or [])
+    if trusted is None and settings.project_settings:
         root = find_repo_root(cwd) or cwd
         for name in ("settings.json", "settings.local.json"):
             sources.append(permissions.load_settings_permissions(root / ".claude" / name))
@@ -161,7 +202,7 @@ def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
 
 
 @contextmanager
-def _graceful_signals(cancel: CancelToken) -> Iterator[None]:
+def graceful_signals(cancel: CancelToken) -> Iterator[None]:
     """SIGTERM and SIGINT (a cancelled CI job) end the run with a result instead of a traceback."""
 
     def handler(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,1 @@
+"""Helpers of :mod:`runner.git` that need no git process (branch naming)."""

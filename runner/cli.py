@@ -162,6 +162,16 @@ def parse_claude_args(text: str) -> dict[str, Any]:
     return dict(ctx.params)
 
 
+@cli.command("github", context_settings=_CONTEXT)
+def github_command() -> None:
+    """Answer an @claude mention in a GitHub Actions job (reads the GITHUB_* and INPUT_* variables)."""
+    import os
+
+    from runner.ci.github import run_github_job
+
+    sys.exit(run_github_job(dict(os.environ)))
+
+
 # Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.
 EXPLAIN_PLATFORMS = ("github",)
 

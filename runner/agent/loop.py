@@ -253,8 +253,7 @@ def _run_tool(
     problem = check_input(tool.definition()["input_schema"], args)
     if problem:
         return ToolResult(f"Invalid input for {name}: {problem}", True).to_block(call_id)
-    is_structured_output = spec.structured is not None and tool is spec.structured
-    if not is_structured_output:  # the runner's own answer tool needs no permission
+    if tool.needs_permission:
         decision = permissions.decide(
             spec.policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
         )

@@ -48,6 +48,7 @@ class StructuredOutputTool(Tool):
         "Call it when the task is done."
     )
     input_schema: ClassVar[dict[str, Any]] = {}
+    needs_permission: ClassVar[bool] = False
 
     def __init__(self, schema: dict[str, Any]) -> None:
         import jsonschema

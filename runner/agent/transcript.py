@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from runner.errors import UsageError
 from runner.sanitize import Redactor
 
 OUTPUT_FORMATS = ("text", "json", "stream-json")
+
+
+class TextStream(Protocol):
+    """Where printed output goes: stdout, or a CI job's log."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class EventSink:
@@ -21,8 +29,8 @@ class EventSink:
     def __init__(
         self,
         output_format: str,
-        out: IO[str],
-        err: IO[str],
+        out: TextStream,
+        err: TextStream,
         redactor: Redactor,
         transcript: Path | None = None,
     ) -> None:

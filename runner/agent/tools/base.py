@@ -54,6 +54,9 @@ class Tool:
     input_schema: ClassVar[dict[str, Any]]
     read_only: ClassVar[bool] = True  # False for tools that change files or run commands
     edits_files: ClassVar[bool] = False  # True for Write, Edit, MultiEdit (Edit rules apply)
+    # False for the runner's own tools (progress, structured output): they touch nothing
+    # the permission rules govern.
+    needs_permission: ClassVar[bool] = True
 
     def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         """Execute one call. Raise ``ToolError`` for errors the model should see."""

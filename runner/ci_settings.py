@@ -1,0 +1,171 @@
+"""Settings of the CI flows, from action inputs (``INPUT_*``) or job variables.
+
+Every input name of claude-code-action v1 is accepted, so a workflow can switch by
+changing its ``uses:`` line. An input we do not implement yet is not silently dropped:
+a warning names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from runner.errors import UsageError
+from runner.triggers import TriggerSettings, parse_allowed_bots
+
+# claude-code-action v1 inputs that change behaviour here.
+IMPLEMENTED = frozenset(
+    {
+        "trigger_phrase",
+        "assignee_trigger",
+        "label_trigger",
+        "base_branch",
+        "branch_prefix",
+        "branch_name_template",
+        "allowed_bots",
+        "allowed_non_write_users",
+        "prompt",
+        "settings",
+        "anthropic_api_key",
+        "github_token",
+        "use_bedrock",
+        "use_vertex",
+        "use_foundry",
+        "claude_args",
+        "use_sticky_comment",
+        "bot_id",
+        "bot_name",
+        "track_progress",
+        "display_report",
+        "show_full_output",
+    }
+)
+# Accepted for compatibility; each prints a warning when set, naming it.
+NOT_IMPLEMENTED = {
+    "include_comments_by_actor": "",
+    "exclude_comments_by_actor": "",
+    "claude_code_oauth_token": "",
+    "anthropic_federation_rule_id": "",
+    "anthropic_organization_id": "",
+    "anthropic_service_account_id": "",
+    "anthropic_workspace_id": "",
+    "anthropic_oidc_audience": "",
+    "additional_permissions": "",
+    "classify_inline_comments": "true",
+    "use_commit_signing": "false",
+    "ssh_signing_key": "",
+    "include_fix_links": "true",
+    "path_to_claude_code_executable": "",
+    "path_to_bun_executable": "",
+    "plugins": "",
+    "plugin_marketplaces": "",
+}
+# Ours, in the same style.
+OWN_INPUTS = frozenset({"app_id", "app_private_key", "pr_mode", "prompt_template", "comment_template"})
+PR_MODES = ("link", "draft", "ready")
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """What the GitHub (and later GitLab) flow was configured to do."""
+
+    trigger: TriggerSettings = field(default_factory=TriggerSettings)
+    github_token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    app_private_key: str | None = field(default=None, repr=False)
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    claude_args: str = ""
+    settings: str | None = None
+    allowed_non_write_users: tuple[str, ...] = ()
+    use_sticky_comment: bool = False
+    track_progress: bool = False
+    branch_prefix: str = "claude/"
+    branch_name_template: str | None = None
+    base_branch: str | None = None
+    pr_mode: str = "link"
+    bot_name: str = "claude[bot]"
+    bot_id: str = "41898282"
+    prompt_template: str | None = None
+    comment_template: str | None = None
+    provider_flags: tuple[str, ...] = ()  # CLAUDE_CODE_USE_* variables the use_* inputs turn on
+    show_full_output: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
+    """Input values by name: ``INPUT_NAME`` (actions) wins over a bare ``NAME`` (job variables)."""
+    names = [*IMPLEMENTED, *NOT_IMPLEMENTED, *OWN_INPUTS]
+    values: dict[str, str] = {}
+    for name in names:
+        for key in (f"INPUT_{name.upper()}", name.upper()):
+            if env.get(key, "").strip():
+                values[name] = env[key].strip()
+                break
+    return values
+
+
+def _bool(name: str, value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise UsageError(f"input {name} must be true or false (got {value!r})")
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").replace("\n", ",").split(",") if v.strip())
+
+
+def flow_settings(env: Mapping[str, str]) -> FlowSettings:
+    """Parse and check the inputs; a bad value is a one-line ``UsageError``."""
+    raw = read_inputs(env)
+    warnings = [
+        f"input {name} is accepted for compatibility but not implemented yet; it has no effect"
+        for name, default in NOT_IMPLEMENTED.items()
+        if name in raw and raw[name].lower() != default
+    ]
+    pr_mode = raw.get("pr_mode", "link")
+    if pr_mode not in PR_MODES:
+        raise UsageError(f"input pr_mode must be one of {', '.join(PR_MODES)} (got {pr_mode!r})")
+    phrase = raw.get("trigger_phrase", "@claude")
+    provider_flags = tuple(
+        var
+        for name, var in (
+            ("use_bedrock", "CLAUDE_CODE_USE_BEDROCK"),
+            ("use_vertex", "CLAUDE_CODE_USE_VERTEX"),
+            ("use_foundry", "CLAUDE_CODE_USE_FOUNDRY"),
+        )
+        if _bool(name, raw.get(name))
+    )
+    return FlowSettings(
+        trigger=TriggerSettings(
+            trigger_phrase=phrase,
+            label_trigger=raw.get("label_trigger", "claude"),
+            assignee_trigger=raw.get("assignee_trigger") or None,
+            prompt=raw.get("prompt") or None,
+            allowed_bots=parse_allowed_bots(raw.get("allowed_bots")),
+        ),
+        github_token=raw.get("github_token") or env.get("GITHUB_TOKEN") or None,
+        app_id=raw.get("app_id"),
+        app_private_key=raw.get("app_private_key"),
+        anthropic_api_key=raw.get("anthropic_api_key"),
+        claude_args=raw.get("claude_args", ""),
+        settings=raw.get("settings"),
+        allowed_non_write_users=_list(raw.get("allowed_non_write_users")),
+        use_sticky_comment=_bool("use_sticky_comment", raw.get("use_sticky_comment")),
+        track_progress=_bool("track_progress", raw.get("track_progress")),
+        branch_prefix=raw.get("branch_prefix", "claude/"),
+        branch_name_template=raw.get("branch_name_template"),
+        base_branch=raw.get("base_branch"),
+        pr_mode=pr_mode,
+        bot_name=raw.get("bot_name", "claude[bot]"),
+        bot_id=raw.get("bot_id", "41898282"),
+        prompt_template=raw.get("prompt_template"),
+        comment_template=raw.get("comment_template"),
+        provider_flags=provider_flags,
+        show_full_output=_bool("show_full_output", raw.get("show_full_output")),
+        warnings=tuple(warnings),
+    )

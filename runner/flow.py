@@ -1,0 +1,434 @@
+"""One run from a decided event to a final comment, for any platform.
+
+Order matters: who asked is checked before anything costs money; the tracking comment is
+posted before context is gathered; and from then on every way out (success, a model error,
+a crash, a cancelled job) finalises the comment and saves whatever the agent changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from runner import git
+from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.permissions import SettingsPermissions, parse_settings_json
+from runner.agent.prompt import MemoryFile
+from runner.agent.transcript import EventSink
+from runner.ci import Job
+from runner.ci_settings import FlowSettings
+from runner.config import run_settings
+from runner.context import Context, build_context
+from runner.errors import RunnerError
+from runner.events import ChangeRequest, Event
+from runner.headless import execute_run, graceful_signals, prepare_run
+from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
+from runner.prompts import render
+from runner.publish import FinalState, Tracker, UpdateProgressTool, job_outputs
+from runner.sanitize import Redactor
+from runner.triggers import Decision
+from runner.workspace import WorkspacePlan, compare_url, plan_workspace, prepare, save_work
+
+TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
+
+
+def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
+    """May this actor make the runner spend money and push? (bots were vetted by the trigger)."""
+    actor = event.actor
+    if actor is None:
+        return True, "no actor: an automation event configured by the workflow"
+    if actor.is_bot:
+        return True, f"bot {actor.login} is listed in allowed_bots"
+    if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
+        return True, f"{actor.login} is listed in allowed_non_write_users"
+    level = platform.permission(actor.login)
+    if permission_at_least(level, "write"):
+        return True, f"{actor.login} has {level} permission"
+    return False, f"{actor.login} has {level} permission; write, maintain or admin is required"
+
+
+@dataclasses.dataclass
+class _Progress:
+    """What the run has done so far, so a failure can still report and save it."""
+
+    plan: WorkspacePlan | None = None
+    start_sha: str | None = None
+    fingerprint: str | None = None
+    result: dict[str, Any] | None = None
+    pushed: bool = False
+    pr_url: str | None = None
+    links: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def run_flow(
+    event: Event,
+    decision: Decision,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+) -> int:
+    """Authorize, acknowledge, gather, run, publish. Returns the exit code."""
+    allowed, why = authorize(platform, event, settings)
+    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
+    if not allowed:
+        job.write_outputs({"conclusion": "skipped"})
+        return 0
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    requester = event.actor.login if event.actor else "workflow"
+    tracker = None
+    if event.number is not None and (decision.mode == "tag" or settings.track_progress):
+        reply_to = event.comment.id if event.comment and event.comment.kind == "review_comment" else None
+        tracker = Tracker(
+            platform,
+            event.number,
+            job.job_url,
+            redactor,
+            reply_to=reply_to,
+            sticky=settings.use_sticky_comment,
+        )
+        ref = tracker.start()
+        job.log(f"tracking comment: {ref.url}")
+    started = time.monotonic()
+    progress = _Progress(links=[("View job", job.job_url)] if job.job_url else [])
+    cancel = CancelToken()
+    error: str | None = None
+    try:
+        with graceful_signals(cancel):
+            _run(event, decision, platform, settings, agent_params, job, environ, tracker, progress, cancel)
+        result = progress.result or {}
+        if result.get("is_error"):
+            error = "; ".join(result.get("errors") or [str(result.get("subtype"))])
+    except Interrupted as exc:
+        error = f"the job was cancelled ({exc})"
+    except RunnerError as exc:
+        error = exc.one_line()
+    except Exception as exc:  # a bug: still finalise the comment and save the work
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    if error is not None:
+        _save_partial(platform, settings, job, progress, requester, event)
+    if tracker is not None:
+        tracker.finish(_final_state(error, requester, started, progress))
+    outputs = job_outputs(
+        progress.result,
+        execution_file=job.temp_dir / "execution.jsonl",
+        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        pr_url=progress.pr_url,
+        comment_url=tracker.ref.url if tracker and tracker.ref else None,
+    )
+    if error is not None:
+        outputs["conclusion"] = "failure"
+        job.log(f"error: {redactor.text(error)}")
+    job.write_outputs(outputs)
+    job.write_summary(_summary(error, progress, redactor))
+    return 0 if error is None else 1
+
+
+def _run(
+    event: Event,
+    decision: Decision,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+    tracker: Tracker | None,
+    progress: _Progress,
+    cancel: CancelToken,
+) -> None:
+    repo = platform.repository()
+    with job.group("Trusted configuration from " + repo.default_branch):
+        trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
+        templates = {
+            name: platform.read_file(path, repo.default_branch) if path else None
+            for name, path in (("prompt", settings.prompt_template), ("comment", settings.comment_template))
+        }
+        if tracker is not None:
+            tracker.template = templates["comment"]
+        job.log(
+            "read " + ", ".join(p for p, text in trusted.items() if text is not None) or "nothing to read"
+        )
+    thread = None
+    if event.number is not None and event.entity_type is not None:
+        with job.group("Context"):
+            thread = platform.fetch_thread(event.number, event.entity_type == "change_request")
+            job.log(
+                f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests"
+            )
+        if thread.is_pull_request:
+            # Comment events carry no branch facts; the fetched pull request is the truth.
+            event = dataclasses.replace(
+                event,
+                change_request=ChangeRequest(
+                    head_ref=thread.head_ref,
+                    head_sha=thread.head_sha,
+                    head_repo=thread.head_repo,
+                    base_ref=thread.base_ref,
+                    base_sha=thread.base_sha,
+                    is_fork=thread.is_fork,
+                    draft=thread.draft,
+                    state=thread.state,
+                ),
+            )
+    with job.group("Workspace"):
+        plan = plan_workspace(
+            event,
+            repo,
+            now=datetime.now(UTC),
+            branch_prefix=settings.branch_prefix,
+            branch_template=settings.branch_name_template,
+            base_branch=settings.base_branch,
+        )
+        progress.plan = plan
+        job.log(plan.reason)
+        target = platform.push_target()
+        progress.start_sha = prepare(plan, job.workspace, target)
+        progress.fingerprint = git.config_fingerprint(job.workspace)
+        diff = ""
+        if thread is not None and thread.is_pull_request and thread.base_ref:
+            base_ref = git.fetch(
+                job.workspace,
+                thread.base_ref,
+                remote_url=target.url,
+                token=target.token,
+                username=target.username,
+            )
+            diff = git.merge_base_diff(job.workspace, base_ref)
+    ctx = _context(event, decision, thread, repo, diff)
+    overflow_dir = _write_overflow(ctx, job.temp_dir)
+    prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)
+    params = dict(agent_params)
+    params["cwd"] = job.workspace
+    params["add_dirs"] = (*tuple(params.get("add_dirs") or ()), *((overflow_dir,) if overflow_dir else ()))
+    params["transcript"] = job.temp_dir / "execution.jsonl"
+    params["output_format"] = "text"
+    if not params.get("permission_mode") and not params.get("dangerously_skip_permissions"):
+        # The point of a mention is usually a change: edits inside the checkout are allowed;
+        # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
+        params["permission_mode"] = "acceptEdits"
+    for var in settings.provider_flags:  # use_bedrock / use_vertex / use_foundry inputs
+        environ = {**environ, var: "1"}
+    if settings.anthropic_api_key:
+        environ = {**environ, "ANTHROPIC_API_KEY": settings.anthropic_api_key}
+    run = run_settings(prompt, params, environ)
+    trusted_settings = _trusted_settings(trusted.get(".claude/settings.json"), run.settings, job.workspace)
+    memory = [
+        MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
+        for p, text in trusted.items()
+        if p.endswith("CLAUDE.md") and text
+    ]
+    extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
+    prepared = prepare_run(
+        dataclasses.replace(run, settings=None),
+        environ,
+        extra_tools=extra_tools,
+        trusted_settings=trusted_settings,
+        memory=memory,
+    )
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    sink = EventSink("text", _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
+    with job.group("Claude"):
+        try:
+            outcome = execute_run(prepared, environ, sink)
+        finally:
+            sink.close()
+    progress.result = outcome.result
+    _publish(
+        platform, settings, job, progress, event, repo, requester=event.actor.login if event.actor else None
+    )
+
+
+def _context(
+    event: Event, decision: Decision, thread: ThreadData | None, repo: RepoInfo, diff: str
+) -> Context | None:
+    if thread is None:
+        return None
+    trigger_time = None
+    stamp = event.comment.created_at if event.comment else None
+    if stamp:
+        trigger_time = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return build_context(
+        thread,
+        repository=repo.full_name,
+        title=event.title,
+        body=event.body,
+        request=decision.request if decision.mode == "tag" else None,
+        trigger_author=event.actor.login if event.actor else None,
+        trigger_time=trigger_time,
+        trigger_comment_id=event.comment.id if event.comment else None,
+        diff=diff,
+    )
+
+
+def _write_overflow(ctx: Context | None, temp_dir: Path) -> Path | None:
+    if ctx is None or not ctx.overflow:
+        return None
+    directory = temp_dir / "context"
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in ctx.overflow.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def _prompt(
+    event: Event,
+    decision: Decision,
+    settings: FlowSettings,
+    ctx: Context | None,
+    plan: WorkspacePlan,
+    overflow_dir: Path | None,
+    override: str | None,
+    tracker: Tracker | None,
+) -> str:
+    if decision.mode == "tag" and ctx is not None:
+        return render(
+            "prompt_tag.j2",
+            override,
+            ctx=ctx,
+            branch=plan.branch,
+            can_push=plan.can_push,
+            overflow_dir=overflow_dir,
+            progress_tool="update_progress" if tracker else None,
+            custom_instructions=settings.trigger.prompt,
+        )
+    return render(
+        "prompt_agent.j2", override, prompt=decision.request or settings.trigger.prompt or "", ctx=ctx
+    )
+
+
+def _trusted_settings(
+    default_branch_json: str | None, flag_value: str | None, workspace: Path
+) -> list[SettingsPermissions]:
+    sources = []
+    if default_branch_json:
+        sources.append(
+            parse_settings_json(
+                default_branch_json, ".claude/settings.json (default branch)", base_dir=workspace
+            )
+        )
+    if flag_value:
+        raw = flag_value.strip()
+        text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
+        sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
+    return sources
+
+
+def _publish(
+    platform: Platform,
+    settings: FlowSettings,
+    job: Job,
+    progress: _Progress,
+    event: Event,
+    repo: RepoInfo,
+    requester: str | None,
+) -> None:
+    plan = progress.plan
+    if plan is None or not plan.can_push or plan.branch is None or progress.start_sha is None:
+        return
+    target = platform.push_target()
+    title = (
+        f"{'PR' if event.entity_type == 'change_request' else 'Issue'} #{event.number}: changes from Claude"
+    )
+    saved = save_work(
+        plan,
+        job.workspace,
+        target,
+        start_sha=progress.start_sha,
+        message=f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip(),
+        author=(settings.bot_name, f"{settings.bot_id}+{settings.bot_name}@{job.noreply_domain}"),
+        co_author=(requester, f"{requester}@{job.noreply_domain}") if requester else None,
+        protected={repo.default_branch},
+        config_fingerprint=progress.fingerprint,
+    )
+    progress.pushed = saved.pushed
+    if not saved.pushed:
+        job.log("no changes: nothing committed, no branch pushed")
+        return
+    branch = plan.branch
+    job.log(f"pushed {saved.commit} to {branch}")
+    progress.links.append((f"`{branch}`", f"{job.repo_url}/tree/{branch}"))
+    if not plan.new_branch:
+        return
+    closes = f"Fixes #{event.number}" if event.entity_type == "issue" and event.number else ""
+    body = f"{closes}\n\nGenerated by Claude for @{requester}.".strip()
+    if settings.pr_mode == "link":
+        progress.links.append(
+            ("Create PR ➔", compare_url(job.repo_url, plan.base, branch, title=title, body=body))
+        )
+        return
+    existing = platform.find_pull_request(branch)
+    progress.pr_url = existing or platform.create_pull_request(
+        head=branch, base=plan.base, title=event.title or title, body=body, draft=settings.pr_mode == "draft"
+    )
+    progress.links.append(("PR", progress.pr_url))
+
+
+def _save_partial(
+    platform: Platform, settings: FlowSettings, job: Job, progress: _Progress, requester: str, event: Event
+) -> None:
+    """After a failure: push whatever the agent changed, so no work is lost."""
+    if progress.pushed or progress.plan is None or progress.start_sha is None:
+        return
+    try:
+        _publish(platform, settings, job, progress, event, platform.repository(), requester)
+    except Exception as exc:  # reporting the first error matters more than this one
+        job.log(f"could not save partial work: {exc}")
+
+
+def _final_state(error: str | None, requester: str, started: float, progress: _Progress) -> FinalState:
+    result = progress.result or {}
+    usage = result.get("usage") or {}
+    model = next(iter(result.get("modelUsage") or {}), "")
+    return FinalState(
+        ok=error is None,
+        requester=requester,
+        duration_s=time.monotonic() - started,
+        summary=str(result.get("result") or "") if error is None else "",
+        error=error or "",
+        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        links=tuple(progress.links),
+        num_turns=int(result.get("num_turns", 0)),
+        input_tokens=sum(
+            int(usage.get(k, 0))
+            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        ),
+        output_tokens=int(usage.get("output_tokens", 0)),
+        cost_usd=float(result.get("total_cost_usd", 0.0)),
+        model=model,
+    )
+
+
+def _summary(error: str | None, progress: _Progress, redactor: Redactor) -> str:
+    result = progress.result or {}
+    head = "### Claude ✅ finished" if error is None else "### Claude ❌ failed"
+    lines = [head, ""]
+    if error:
+        lines += ["```", redactor.text(error), "```", ""]
+    if result.get("result") and error is None:
+        lines += [redactor.text(str(result["result"])), ""]
+    lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
+    lines += [f"- [{label}]({url})" for label, url in progress.links]
+    return "\n".join(lines)
+
+
+class _LogStream:
+    """A text stream that writes into the job log."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def write(self, text: str) -> int:
+        for line in text.rstrip("\n").splitlines():
+            self.job.log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+__all__ = ["authorize", "run_flow"]

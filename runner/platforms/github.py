@@ -1,0 +1,404 @@
+"""GitHub (github.com and Enterprise Server) through PyGithub, behind the ``Platform`` protocol.
+
+SDK objects stay in this module: every method returns the plain values of ``base.py``.
+PyGithub is imported lazily (it costs ~0.2 s) and built lazy, so asking for an issue or
+a comment by number sends no request until something is actually read or written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import CredentialsError, RunnerError
+from runner.platforms.base import (
+    ChangedFile,
+    CommentRef,
+    PushTarget,
+    RepoInfo,
+    ThreadComment,
+    ThreadData,
+)
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.Repository import Repository
+
+PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
+
+
+class PlatformError(RunnerError):
+    """GitHub refused or failed a call the run needs."""
+
+    exit_code = 9
+    kind = "platform"
+
+
+@dataclass(frozen=True)
+class GitHubAuth:
+    """A token, or a GitHub App (id + private key) to mint an installation token from."""
+
+    token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    app_private_key: str | None = field(default=None, repr=False)
+
+
+class GitHubPlatform:
+    """The ``Platform`` for one GitHub repository."""
+
+    name = "github"
+
+    def __init__(self, repo_full_name: str, auth: GitHubAuth, *, api_url: str, server_url: str) -> None:
+        self.repo_full_name = repo_full_name
+        self.api_url = api_url.rstrip("/")
+        self.server_url = server_url.rstrip("/")
+        self._app_token = False
+        self.token = self._resolve_token(auth)
+        self._github: Github | None = None
+        self._repo: Repository | None = None
+        self._info: RepoInfo | None = None
+        self._requests = 0  # counted so the context budget (requests per thread) can be asserted
+
+    # --- connection -------------------------------------------------------------------
+    def _resolve_token(self, auth: GitHubAuth) -> str:
+        if auth.token:
+            return auth.token
+        if auth.app_id and auth.app_private_key:
+            self._app_token = True
+            return self._installation_token(auth.app_id, auth.app_private_key)
+        raise CredentialsError(
+            "no GitHub credentials", "set github_token (or app_id and app_private_key for a GitHub App)"
+        )
+
+    def _installation_token(self, app_id: str, private_key: str) -> str:
+        """App JWT -> this repository's installation -> a short-lived installation token."""
+        from github import Auth, GithubException, GithubIntegration
+
+        owner, repo = self.repo_full_name.split("/", 1)
+        try:
+            integration = GithubIntegration(auth=Auth.AppAuth(app_id, private_key), base_url=self.api_url)
+            installation = integration.get_repo_installation(owner, repo)
+            return str(integration.get_access_token(installation.id).token)
+        except GithubException as exc:
+            raise CredentialsError(
+                f"GitHub App {app_id} could not get a token for {self.repo_full_name}: {_message(exc)}",
+                "install the App on this repository and check app_id / app_private_key",
+            ) from exc
+        except ValueError as exc:  # a malformed private key
+            raise CredentialsError(f"app_private_key is not a valid PEM private key: {exc}") from exc
+
+    @property
+    def github(self) -> Github:
+        """The PyGithub client (created on first use)."""
+        if self._github is None:
+            from github import Auth, Github
+
+            self._github = Github(
+                auth=Auth.Token(self.token),
+                base_url=self.api_url,
+                per_page=PER_PAGE,
+                lazy=True,
+                retry=3,
+                # We throttle our own writes (progress updates); PyGithub's default pauses
+                # (0.25 s per request, 1 s per write) would triple the time to first comment.
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+            )
+        return self._github
+
+    @property
+    def repo(self) -> Repository:
+        """The repository object (lazy: no request until a field is read)."""
+        if self._repo is None:
+            self._repo = self.github.get_repo(self.repo_full_name)
+        return self._repo
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from github import GithubException
+
+        try:
+            return fn(*args, **kwargs)
+        except GithubException as exc:
+            if exc.status == 401:
+                raise CredentialsError(
+                    f"GitHub rejected the token while trying to {what}",
+                    "check github_token or the App installation",
+                ) from exc
+            raise PlatformError(f"GitHub could not {what}: {exc.status} {_message(exc)}") from exc
+
+    # --- Platform ---------------------------------------------------------------------
+    def repository(self) -> RepoInfo:
+        """Repository facts (one request, cached)."""
+        if self._info is None:
+            data = self._call("read the repository", self._raw, "GET", f"/repos/{self.repo_full_name}")
+            self._info = RepoInfo(
+                full_name=data["full_name"],
+                default_branch=data["default_branch"],
+                clone_url=data["clone_url"],
+                html_url=data["html_url"],
+                private=bool(data.get("private")),
+            )
+        return self._info
+
+    def permission(self, login: str) -> str:
+        """The collaborator permission (admin, maintain, write, triage, read, none)."""
+        data = self._call(
+            f"check {login}'s permission",
+            self._raw,
+            "GET",
+            f"/repos/{self.repo_full_name}/collaborators/{login}/permission",
+        )
+        role = str(data.get("role_name") or "")
+        # role_name distinguishes maintain/triage, which "permission" folds into write/read.
+        return (
+            role if role in ("maintain", "triage", "admin", "write", "read") else str(data.get("permission"))
+        )
+
+    def create_comment(self, number: int, body: str) -> CommentRef:
+        """A new conversation comment on the issue or PR."""
+        data = self._call(
+            "post a comment",
+            self._raw,
+            "POST",
+            f"/repos/{self.repo_full_name}/issues/{number}/comments",
+            {"body": body},
+        )
+        return CommentRef(int(data["id"]), str(data["html_url"]), "issue")
+
+    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+        """A reply in a review-comment thread."""
+        data = self._call(
+            "reply in the review thread",
+            self._raw,
+            "POST",
+            f"/repos/{self.repo_full_name}/pulls/{number}/comments/{comment_id}/replies",
+            {"body": body},
+        )
+        return CommentRef(int(data["id"]), str(data["html_url"]), "review")
+
+    def update_comment(self, ref: CommentRef, body: str) -> None:
+        """Edit a comment the runner wrote (issue comment or review comment id space)."""
+        kind = "pulls" if ref.kind == "review" else "issues"
+        self._call(
+            "update the comment",
+            self._raw,
+            "PATCH",
+            f"/repos/{self.repo_full_name}/{kind}/comments/{ref.id}",
+            {"body": body},
+        )
+
+    def find_comment(self, number: int, marker: str) -> CommentRef | None:
+        """The newest conversation comment containing ``marker``."""
+        issue = self.repo.get_issue(number)
+        found = None
+        for comment in self._call("list comments", lambda: list(issue.get_comments())):
+            if marker in (comment.body or ""):
+                found = CommentRef(comment.id, comment.html_url, "issue")
+        return found
+
+    def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
+        """Issue/PR, comments, reviews, review comments and files, every page."""
+        before = self._request_count()
+        issue = self._call(
+            "read the issue", self._raw, "GET", f"/repos/{self.repo_full_name}/issues/{number}"
+        )
+        comments = [
+            ThreadComment(
+                id=int(c["id"]),
+                kind="comment",
+                author=c["user"]["login"],
+                body=c.get("body") or "",
+                created_at=_parse(c.get("created_at")),
+                updated_at=_parse(c.get("updated_at")),
+                author_is_bot=c["user"].get("type") == "Bot",
+            )
+            for c in self._pages(f"/repos/{self.repo_full_name}/issues/{number}/comments")
+        ]
+        fields: dict[str, Any] = {}
+        files: list[ChangedFile] = []
+        if is_pull_request:
+            pr = self._call(
+                "read the pull request", self._raw, "GET", f"/repos/{self.repo_full_name}/pulls/{number}"
+            )
+            head_repo = (pr["head"].get("repo") or {}).get("full_name")
+            fields = dict(
+                draft=bool(pr.get("draft")),
+                head_ref=pr["head"]["ref"],
+                base_ref=pr["base"]["ref"],
+                head_sha=pr["head"]["sha"],
+                base_sha=pr["base"]["sha"],
+                head_repo=head_repo,
+                is_fork=head_repo != self.repo_full_name,
+            )
+            for r in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/reviews"):
+                comments.append(
+                    ThreadComment(
+                        id=int(r["id"]),
+                        kind="review",
+                        author=(r.get("user") or {}).get("login", "ghost"),
+                        body=r.get("body") or "",
+                        created_at=_parse(r.get("submitted_at")),
+                        review_state=r.get("state"),
+                    )
+                )
+            for c in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/comments"):
+                comments.append(
+                    ThreadComment(
+                        id=int(c["id"]),
+                        kind="review_comment",
+                        author=c["user"]["login"],
+                        body=c.get("body") or "",
+                        created_at=_parse(c.get("created_at")),
+                        updated_at=_parse(c.get("updated_at")),
+                        path=c.get("path"),
+                        line=c.get("line") or c.get("original_line"),
+                        diff_hunk=c.get("diff_hunk"),
+                        in_reply_to=c.get("in_reply_to_id"),
+                    )
+                )
+            files = [
+                ChangedFile(
+                    path=f["filename"],
+                    status=f["status"],
+                    additions=int(f.get("additions", 0)),
+                    deletions=int(f.get("deletions", 0)),
+                    patch=f.get("patch"),
+                    previous_path=f.get("previous_filename"),
+                )
+                for f in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/files")
+            ]
+        comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
+        return ThreadData(
+            number=number,
+            is_pull_request=is_pull_request,
+            title=issue.get("title") or "",
+            body=issue.get("body") or "",
+            author=(issue.get("user") or {}).get("login", "ghost"),
+            state=issue.get("state", "open"),
+            labels=tuple(label["name"] for label in issue.get("labels", [])),
+            comments=tuple(comments),
+            files=tuple(files),
+            api_requests=self._request_count() - before,
+            **fields,
+        )
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """A file's text at ``ref``, or None when it does not exist there."""
+        from github import GithubException, UnknownObjectException
+
+        try:
+            content = self.repo.get_contents(path, ref=ref)
+        except UnknownObjectException:
+            return None
+        except GithubException as exc:
+            raise PlatformError(
+                f"GitHub could not read {path} at {ref}: {exc.status} {_message(exc)}"
+            ) from exc
+        if isinstance(content, list):
+            return None
+        return content.decoded_content.decode("utf-8", errors="replace")
+
+    def find_pull_request(self, head_branch: str) -> str | None:
+        """An open PR from ``head_branch`` in this repository."""
+        owner = self.repo_full_name.split("/", 1)[0]
+        pulls = self._call(
+            "list pull requests",
+            self._raw,
+            "GET",
+            f"/repos/{self.repo_full_name}/pulls",
+            None,
+            {"state": "open", "head": f"{owner}:{head_branch}"},
+        )
+        return str(pulls[0]["html_url"]) if pulls else None
+
+    def create_pull_request(self, *, head: str, base: str, title: str, body: str, draft: bool) -> str:
+        """Open a PR and return its URL."""
+        data = self._call(
+            "open a pull request",
+            self._raw,
+            "POST",
+            f"/repos/{self.repo_full_name}/pulls",
+            {"head": head, "base": base, "title": title, "body": body, "draft": draft},
+        )
+        return str(data["html_url"])
+
+    def push_target(self) -> PushTarget:
+        """HTTPS push with the same token."""
+        return PushTarget(url=self.repository().clone_url, username="x-access-token", token=self.token)
+
+    def close(self) -> None:
+        """Revoke an App installation token we minted: it must not outlive the job."""
+        if self._app_token:
+            import contextlib
+
+            from github import GithubException
+
+            # Best effort: the token expires within the hour anyway.
+            with contextlib.suppress(GithubException):
+                self._raw("DELETE", "/installation/token")
+            self._app_token = False
+
+    # --- helpers ----------------------------------------------------------------------
+    def _raw(
+        self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """One REST call through PyGithub's requester (retries, auth, GHES base URL)."""
+        return self._raw_with_headers(verb, path, body, params)[1]
+
+    def _raw_with_headers(
+        self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], Any]:
+        self._requests += 1
+        url = path if path.startswith("http") else self.api_url + path
+        headers, data = self.github.requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
+        return headers, data
+
+    def _pages(self, path: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list: 100 a page, following ``Link: rel="next"``."""
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        while url:
+            headers, batch = self._call(
+                "list " + path.rsplit("/", 1)[-1], self._raw_with_headers, "GET", url, None, params
+            )
+            items.extend(batch)
+            url, params = _next_link(headers.get("link", "")), None  # the next URL carries its query
+        return items
+
+    def _request_count(self) -> int:
+        return self._requests
+
+
+def _next_link(header: str) -> str | None:
+    """The ``rel="next"`` URL of a GitHub ``Link`` header."""
+    for part in header.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _message(exc: Any) -> str:
+    """GitHub's error message, with the first validation detail (422s say little otherwise)."""
+    data = getattr(exc, "data", None)
+    if not isinstance(data, dict) or not data.get("message"):
+        return str(exc)
+    message = str(data["message"])
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        detail = first.get("message") or first.get("code") if isinstance(first, dict) else str(first)
+        if detail:
+            message += f" ({detail})"
+    return message
+
+
+__all__ = ["GitHubAuth", "GitHubPlatform", "PlatformError"]

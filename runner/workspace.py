@@ -1,0 +1,145 @@
+"""Which branch a run works on, getting the checkout there, and saving the agent's work.
+
+``plan_workspace`` is pure (the rules); ``prepare`` and ``save_work`` do the git calls.
+The runner commits and pushes, never the agent, and never to the default branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from runner import git
+from runner.events import Event
+from runner.platforms.base import PushTarget, RepoInfo
+
+
+@dataclass(frozen=True)
+class WorkspacePlan:
+    """Where the work goes."""
+
+    branch: str | None  # the branch the agent's changes are pushed to; None: no push (fork)
+    base: str  # what the branch starts from, and what diffs and PRs compare against
+    new_branch: bool  # True: created for this run (issue, closed PR); False: the PR's own head branch
+    can_push: bool
+    reason: str  # said in logs: why this branch
+
+
+def plan_workspace(
+    event: Event,
+    repo: RepoInfo,
+    *,
+    now: datetime,
+    branch_prefix: str = "claude/",
+    branch_template: str | None = None,
+    base_branch: str | None = None,
+) -> WorkspacePlan:
+    """The branch rules: an open same-repository PR's head; a new branch otherwise; no push from forks."""
+    cr = event.change_request
+    if cr is not None and cr.is_fork:
+        return WorkspacePlan(
+            None,
+            cr.base_ref or repo.default_branch,
+            False,
+            False,
+            "the pull request comes from a fork: changes are offered, not pushed",
+        )
+    if cr is not None and (cr.state or "open") == "open" and cr.head_ref:
+        if cr.head_ref == repo.default_branch:
+            return WorkspacePlan(
+                None,
+                repo.default_branch,
+                False,
+                False,
+                "the pull request's head is the default branch, which the runner never pushes to",
+            )
+        return WorkspacePlan(
+            cr.head_ref,
+            cr.base_ref or repo.default_branch,
+            False,
+            True,
+            f"commits go to the pull request's branch {cr.head_ref}",
+        )
+    base = base_branch or repo.default_branch
+    branch = git.render_branch_name(
+        branch_template,
+        prefix=branch_prefix,
+        entity="pr" if event.entity_type == "change_request" else "issue",
+        number=event.number or 0,
+        now=now,
+        description=event.title,
+        sha=cr.head_sha if cr else None,
+        label=event.added_label,
+    )
+    return WorkspacePlan(branch, base, True, True, f"a new branch {branch} from {base}")
+
+
+def prepare(plan: WorkspacePlan, cwd: Path, target: PushTarget) -> str:
+    """Check out the planned branch; returns the commit the agent starts from."""
+    git.strip_persisted_credentials(cwd)  # actions/checkout leaves the token in .git/config
+    if plan.branch and plan.can_push:
+        base_ref = git.fetch(
+            cwd, plan.base, remote_url=target.url, token=target.token, username=target.username
+        )
+        if plan.new_branch:
+            git.checkout_new_branch(cwd, plan.branch, base_ref)
+        else:
+            git.checkout_existing_branch(
+                cwd, plan.branch, remote_url=target.url, token=target.token, username=target.username
+            )
+    return git.head_sha(cwd)
+
+
+@dataclass(frozen=True)
+class SavedWork:
+    """What ``save_work`` did."""
+
+    pushed: bool
+    commit: str | None = None
+
+
+def save_work(
+    plan: WorkspacePlan,
+    cwd: Path,
+    target: PushTarget,
+    *,
+    start_sha: str,
+    message: str,
+    author: tuple[str, str],
+    co_author: tuple[str, str] | None,
+    protected: set[str],
+    config_fingerprint: str | None = None,
+) -> SavedWork:
+    """Commit whatever the agent changed and push it; nothing changed means no branch at all."""
+    if not plan.can_push or plan.branch is None:
+        return SavedWork(False)
+    commit = git.commit_all(
+        cwd,
+        message,
+        author_name=author[0],
+        author_email=author[1],
+        co_authors=[co_author] if co_author else [],
+        expect_config=config_fingerprint,
+    )
+    if commit is None and git.head_sha(cwd) == start_sha:
+        return SavedWork(False)
+    git.push(
+        cwd,
+        plan.branch,
+        remote_url=target.url,
+        token=target.token,
+        username=target.username,
+        protected=protected,
+        expect_config=config_fingerprint,
+    )
+    return SavedWork(True, commit or git.head_sha(cwd))
+
+
+def compare_url(server_repo_url: str, base: str, branch: str, *, title: str, body: str) -> str:
+    """A "Create PR" link that opens GitHub's compare view with title and body filled in."""
+    return (
+        f"{server_repo_url}/compare/{quote(base, safe='')}...{quote(branch, safe='')}"
+        f"?quick_pull=1&title={quote(title, safe='')}&body={quote(body, safe='')}"
+    )

@@ -1,0 +1,355 @@
+"""A stateful loopback fake of the GitHub REST API, for tests and the demo (stdlib only).
+
+`FakeGitHub` holds one repository (see `GitHubState` for the `add_*` state methods and getters)
+and serves the endpoints the GitHub adapter uses, github.com style at `/` and GHES style at
+`/api/v3/`: the repository, collaborator permission, issues and their comments, pull requests
+with files, review comments and reviews, creating pull requests, reviews and replies, the GitHub
+App installation-token flow, `GET /user` and `GET /rate_limit`. Lists paginate with `per_page`,
+`page` and a `Link` header as GitHub's do; errors carry GitHub's bodies; every request is logged.
+
+    with FakeGitHub("octo-org", "hello-world", tokens=["ghp_test"]) as fake:
+        fake.add_user("alice", permission="write")
+        fake.add_pull(7, head_ref="fix", files=[{"filename": "a.py", "patch": "@@ -1 +1 @@\\n-a\\n+b"}])
+        gh = github.Github(auth=github.Auth.Token("ghp_test"), base_url=fake.base_url)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from runner.testing.github_endpoints import (
+    APP_ROUTES,
+    DEFAULT_APP_PERMISSIONS,
+    ENDPOINTS,
+    NEEDS,
+    RATE_LIMIT,
+    ROUTES,
+    Reply,
+    Request,
+    RequestRecord,
+)
+from runner.testing.github_model import (
+    ApiError,
+    Comment,
+    Issue,
+    PullFile,
+    Review,
+    ReviewComment,
+    User,
+    not_found,
+)
+from runner.testing.github_objects import Urls, iso, repo_object, user_object
+from runner.testing.github_state import GitHubState
+
+__all__ = [
+    "ApiError",
+    "Comment",
+    "FakeGitHub",
+    "GitHubState",
+    "Issue",
+    "PullFile",
+    "RequestRecord",
+    "Review",
+    "ReviewComment",
+    "User",
+    "iso",
+    "repo_object",
+    "user_object",
+]
+
+
+class FakeGitHub(GitHubState):
+    """Loopback GitHub REST API over one repository `owner`/`repo` (state methods: `GitHubState`).
+
+    `tokens`: accepted tokens (`Authorization: token X` or `Bearer X`), a mapping token -> login or
+    an iterable of tokens that act as `token_user` (added with `token_permission`). GitHub App:
+    `app_id` must be the JWT's `iss`; `installation_id` is the repository's installation, whose
+    minted `ghs_` tokens act as `{app_slug}[bot]`. `ghes`: object URLs use the `/api/v3` root.
+    `web_url`: the root of `html_url`s (default: the fake itself). `owner_type`, `private`,
+    `default_branch`, `default_sha`, `branch_lookup`, `clock`: see `GitHubState`."""
+
+    def __init__(
+        self,
+        owner: str = "octo-org",
+        repo: str = "hello-world",
+        *,
+        tokens: Mapping[str, str] | Iterable[str] = ("ghp_fake_token",),
+        token_user: str = "github-actions[bot]",
+        token_permission: str = "write",
+        app_id: int = 123456,
+        installation_id: int = 4242424,
+        app_slug: str = "claude-runner",
+        app_permissions: Mapping[str, str] | None = None,
+        ghes: bool = False,
+        web_url: str | None = None,
+        owner_type: str = "Organization",
+        private: bool = False,
+        default_branch: str = "main",
+        default_sha: str | None = None,
+        branch_lookup: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.time,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            owner,
+            repo,
+            owner_type=owner_type,
+            private=private,
+            default_branch=default_branch,
+            default_sha=default_sha,
+            branch_lookup=branch_lookup,
+            clock=clock,
+        )
+        self.tokens = dict(tokens) if isinstance(tokens, Mapping) else dict.fromkeys(tokens, token_user)
+        for login in set(self.tokens.values()) - set(self.users):
+            self.add_user(
+                login, type="Bot" if login.endswith("[bot]") else "User", permission=token_permission
+            )
+        self.app_id, self.installation_id, self.app_slug = app_id, installation_id, app_slug
+        self.app_permissions = dict(app_permissions or DEFAULT_APP_PERMISSIONS)
+        self.installation_tokens: dict[str, dict[str, Any]] = {}
+        self.revoked_tokens: set[str] = set()
+        self.ghes, self._web_url, self._address = ghes, web_url, (host, port)
+        self.add_user(f"{app_slug}[bot]", type="Bot", permission="write")
+        self._records: list[RequestRecord] = []
+        self.rate_used: dict[str, int] = {}
+        self.rate_reset = int(time.time()) + 3600
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> FakeGitHub:
+        """Start serving in a daemon thread (idempotent)."""
+        if self._server is None:
+            self._server = _Server(self._address, _Handler, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.01,), name="fake-github", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._server is None:
+            raise RuntimeError("FakeGitHub is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The github.com-style API root, e.g. http://127.0.0.1:PORT (PyGithub's `base_url`)."""
+        return f"http://{self._address[0]}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The GHES-style API root, `{base_url}/api/v3`."""
+        return f"{self.base_url}/api/v3"
+
+    @property
+    def web_url(self) -> str:
+        """The root of `html_url`s and clone URLs."""
+        return (self._web_url or self.base_url).rstrip("/")
+
+    @property
+    def urls(self) -> Urls:
+        """The roots object URLs are built from."""
+        return Urls(self.api_url if self.ghes else self.base_url, self.web_url)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received so far, oldest first."""
+        with self.lock:
+            return list(self._records)
+
+    def request_count(self, method: str, route: str) -> int:
+        """How many requests were matched to `route` (e.g. "list_comments") with `method`."""
+        return len(self.requests_to(method, route))
+
+    def requests_to(self, method: str, route: str) -> list[RequestRecord]:
+        """The requests matched to route `route` (e.g. "list_comments") with `method`."""
+        return [r for r in self.requests if r.method == method and r.route == route]
+
+    def mint_installation_token(self, permissions: Mapping[str, str] | None = None) -> str:
+        """Mint an installation token directly (as `POST .../access_tokens` would)."""
+        token = "ghs_" + secrets.token_hex(18)
+        with self.lock:
+            granted = dict(permissions or self.app_permissions)
+            self.installation_tokens[token] = {"expires_at": time.time() + 3600, "permissions": granted}
+        return token
+
+    # -- request handling -------------------------------------------------------------------------
+    def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply:
+        split = urllib.parse.urlsplit(target)
+        query = dict(urllib.parse.parse_qsl(split.query))
+        record = RequestRecord(method, split.path, query, headers, None)
+        try:
+            record.body = json.loads(raw) if raw else None
+        except ValueError:
+            record.body = raw.decode(errors="replace")
+        try:
+            reply = self._dispatch(record)
+        except ApiError as exc:
+            reply = Reply(exc.status, exc.body())
+        except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
+            reply = Reply(500, ApiError(500, f"fake_github: {type(exc).__name__}: {exc}").body())
+        reply.headers.update(self._common_headers(record))
+        record.status, record.reply = reply.status, reply.body
+        with self.lock:
+            self._records.append(record)
+        return reply
+
+    def _common_headers(self, record: RequestRecord) -> dict[str, str]:
+        who = record.headers.get("authorization", "")
+        with self.lock:
+            used = self.rate_used[who] = self.rate_used.get(who, 0) + 1
+        return {
+            "x-github-request-id": f"{secrets.token_hex(4).upper()}:{next(self._ids):08X}",
+            "x-github-api-version-selected": "2022-11-28",
+            "x-github-media-type": "github.v3; format=json",
+            "x-ratelimit-limit": str(RATE_LIMIT),
+            "x-ratelimit-remaining": str(max(0, RATE_LIMIT - used)),
+            "x-ratelimit-reset": str(self.rate_reset),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-resource": "core",
+        }
+
+    def _dispatch(self, record: RequestRecord) -> Reply:
+        path = record.path.removeprefix("/api/v3") if record.path.startswith("/api/v3/") else record.path
+        path = path.rstrip("/") or "/"
+        route = next(
+            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            None,
+        )
+        if route is None:
+            raise not_found()
+        name, match = route
+        record.route = name
+        params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+        request = Request(record, params)
+        self._authenticate(request, app=name in APP_ROUTES)
+        if "owner" in params and f"{params['owner']}/{params['repo']}".lower() != self.full_name.lower():
+            raise not_found()
+        self._authorize(request, name)
+        if record.method in ("POST", "PATCH") and not isinstance(record.body, dict):
+            raise ApiError(400, "Problems parsing JSON")
+        return ENDPOINTS[name](self, request)
+
+    def _authenticate(self, request: Request, *, app: bool) -> None:
+        scheme, _, credential = request.record.headers.get("authorization", "").strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() not in ("token", "bearer") or not credential:
+            raise ApiError(401, "Requires authentication")
+        if app:
+            if scheme.lower() != "bearer" or not self._valid_jwt(credential):
+                raise ApiError(401, "A JSON web token could not be decoded")
+            request.token = credential
+            return
+        with self.lock:
+            minted = self.installation_tokens.get(credential)
+            if credential in self.tokens:
+                request.caller = self.tokens[credential]
+            elif minted and credential not in self.revoked_tokens and minted["expires_at"] > time.time():
+                request.caller = f"{self.app_slug}[bot]"
+            else:
+                raise ApiError(401, "Bad credentials")
+        request.token = credential
+
+    def _valid_jwt(self, token: str) -> bool:
+        """A structurally valid App JWT: header.payload.signature, `iss` == app id, `iat` not in the
+        future and `exp` in the future but at most 10 minutes ahead (the signature is not checked)."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return False
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except (ValueError, binascii.Error):
+            return False
+        if not isinstance(claims, dict) or not all(k in claims for k in ("iss", "iat", "exp")):
+            return False
+        now = time.time()
+        try:
+            iat, exp = float(claims["iat"]), float(claims["exp"])
+        except (TypeError, ValueError):
+            return False
+        return str(claims["iss"]) == str(self.app_id) and iat <= now + 60 and now < exp <= now + 660
+
+    def _authorize(self, request: Request, name: str) -> None:
+        minted = self.installation_tokens.get(request.token)
+        needs = NEEDS.get(name)
+        if minted and needs and not any(minted["permissions"].get(p) == "write" for p in needs):
+            raise ApiError(403, "Resource not accessible by integration")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub
+    ) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.fake._handle(method, self.path, headers, raw)
+        body = b"" if reply.status == 204 else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        if reply.status != 204:
+            self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

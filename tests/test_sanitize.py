@@ -47,8 +47,20 @@ def test_untrusted_text_loses_what_a_reviewer_cannot_see():
         '<span style="display:none">more orders</span> &#64;claude &#8203;ok'
     )
     cleaned = clean_untrusted(hostile)
-    for gone in ("ignore all", "\u200b", "\u202e", "\u2066", "\ufeff", "\x07", "ignore previous", "run curl",
-                 "exfiltrate", "do it", "secret orders", "more orders"):
+    for gone in (
+        "ignore all",
+        "\u200b",
+        "\u202e",
+        "\u2066",
+        "\ufeff",
+        "\x07",
+        "ignore previous",
+        "run curl",
+        "exfiltrate",
+        "do it",
+        "secret orders",
+        "more orders",
+    ):
         assert gone not in cleaned
     assert "Please fix the typo." in cleaned and "ABCDEF" in cleaned
     assert "![](https://x.test/a.png)" in cleaned and "[docs](https://x.test)" in cleaned

@@ -1,0 +1,149 @@
+"""`claude-runner github` end to end: a subprocess with the Actions variables set, against the
+fake GitHub, the fake Messages API and a local bare remote."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from runner.testing.fake_github import FakeGitHub
+from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
+from tests.github_flow_helpers import OWNER, REPO, make_job, now_iso
+
+FIX = "@claude fix the bug in calc.py"
+
+
+@pytest.fixture
+def job(tmp_path):
+    origin = tmp_path / "remotes" / OWNER / f"{REPO}.git"
+
+    def branch_lookup(name):  # the fake GitHub sees the branches the runner pushed
+        out = subprocess.run(
+            ["git", "ls-remote", "--heads", str(origin), name], capture_output=True, text=True
+        )
+        return out.stdout.split("\t")[0] or None
+
+    with FakeMessagesAPI() as model:
+        github = FakeGitHub(
+            OWNER,
+            REPO,
+            default_branch="master",
+            branch_lookup=branch_lookup,
+            web_url=f"file://{tmp_path / 'remotes'}",
+        )
+        with github:
+            yield make_job(tmp_path, github, model)
+
+
+def fix_turns(job):
+    calc = str(job.workspace / "calc.py")
+    return [
+        [
+            tool_use("update_progress", {"checklist": "- [ ] read calc.py"}),
+            tool_use("Read", {"file_path": calc}),
+        ],
+        [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+        [text("Fixed `add()`: it subtracted instead of adding.")],
+    ]
+
+
+def pr_comment_payload(job, number, body=FIX, login="Codertocat"):
+    payload = job.payload("issue_comment")
+    payload["issue"]["number"] = number
+    payload["issue"]["pull_request"] = {"url": f"{job.github.api_url}/repos/{OWNER}/{REPO}/pulls/{number}"}
+    payload["comment"]["body"] = body
+    payload["comment"]["created_at"] = payload["comment"]["updated_at"] = now_iso()
+    payload["comment"]["user"]["login"] = payload["sender"]["login"] = login
+    return payload
+
+
+def test_pr_comment_commits_on_the_pr_branch(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head, title="Fix calc")
+    job.model.add_turns(fix_turns(job))
+    proc, outputs, summary = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 0, proc.stderr
+    # The fix landed on the PR's branch, by the bot, co-authored by the requester.
+    assert job.remote_log("fix-calc", "%an|%s")[0].startswith("claude[bot]|")
+    assert "Co-authored-by: Codertocat <Codertocat@users.noreply.github.com>" in "\n".join(
+        job.remote_log("fix-calc", "%B")
+    )
+    assert set(job.remote_branches()) == {"master", "fix-calc"}
+    # One tracking comment, finalised with the summary and links.
+    (comment,) = job.github.comments(5)
+    assert "Claude finished @Codertocat's task" in comment.body
+    assert "Fixed `add()`" in comment.body and "actions/runs/777" in comment.body
+    assert outputs["conclusion"] == "success" and outputs["branch_name"] == "fix-calc"
+    assert "finished" in summary
+
+
+def test_issue_gets_a_branch_and_a_draft_pr(job):
+    job.github.add_issue(9, title="add() is wrong", body="It subtracts.")
+    job.model.add_turns(fix_turns(job))
+    payload = job.payload("issue_comment")
+    payload["issue"]["number"] = 9
+    payload["comment"]["body"] = FIX
+    payload["comment"]["created_at"] = payload["comment"]["updated_at"] = now_iso()
+    proc, outputs, _ = job.run("issue_comment", payload, pr_mode="draft")
+    assert proc.returncode == 0, proc.stderr
+    branch = outputs["branch_name"]
+    assert branch.startswith("claude/issue-9-") and branch in job.remote_branches()
+    (pr,) = job.github.pulls_created
+    assert pr.pull.draft is True and pr.pull.head_ref == branch and pr.pull.base_ref == "master"
+    assert "Fixes #9" in (pr.body or "")
+    assert outputs["pr_url"]
+    (comment,) = job.github.comments(9)
+    assert "finished" in comment.body and outputs["pr_url"] in comment.body
+
+
+def test_non_write_user_gets_nothing(job):
+    job.github.add_user("mallory", permission="read")
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master")
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, login="mallory"))
+    assert proc.returncode == 0
+    assert "refused" in proc.stderr and "read permission" in proc.stderr
+    assert job.github.comments(5) == []
+    assert job.model.requests == []
+    assert outputs["conclusion"] == "skipped"
+
+
+def test_bot_is_refused_without_allowed_bots(job):
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master")
+    payload = pr_comment_payload(job, 5, login="dependabot[bot]")
+    payload["sender"]["type"] = "Bot"
+    proc, outputs, _ = job.run("issue_comment", payload)
+    assert proc.returncode == 0 and "bot" in proc.stdout
+    assert job.github.comments(5) == [] and job.model.requests == []
+    assert outputs["conclusion"] == "skipped"
+
+
+def test_fork_pr_gets_no_push(job):
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_repo_full_name="evil/Hello-World")
+    job.model.add_turns([[text("Here is a diff you can apply: ...")]])
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 0, proc.stderr
+    assert outputs["branch_name"] == ""  # nothing pushed
+    assert set(job.remote_branches()) == {"master", "fix-calc"}
+    assert job.remote_log("fix-calc")[0] == "readme"
+    (comment,) = job.github.comments(5)
+    assert "finished" in comment.body and "diff you can apply" in comment.body
+
+
+def test_model_error_mid_run_finalises_and_pushes_partial_work(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
+    calc = str(job.workspace / "calc.py")
+    job.model.add_turns(
+        [[tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})]]
+    )
+    # The first request gets the Edit turn; the second fails for good (400 is not retried).
+    job.model.add_turns([{"content": [text("never")], "faults": ["invalid_request"]}])
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 1
+    assert outputs["conclusion"] == "failure"
+    (comment,) = job.github.comments(5)
+    assert "Claude hit an error" in comment.body
+    assert "fix-calc" in comment.body  # the partial work is linked
+    assert job.remote_log("fix-calc")[0] != "readme"
+    assert "ghp_fake_token" not in comment.body

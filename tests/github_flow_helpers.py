@@ -61,6 +61,14 @@ class ActionsJob:
         return copy.deepcopy(data)
 
     def run(self, event_name: str, payload: dict[str, Any], timeout: float = 60, **inputs: str):
+        proc = self.start(event_name, payload, **inputs)
+        stdout, stderr = proc.communicate(timeout=timeout)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        outputs, summary = self.root / "github_output", self.root / "step_summary"
+        return done, _read_outputs(outputs), summary.read_text() if summary.exists() else ""
+
+    def start(self, event_name: str, payload: dict[str, Any], **inputs: str) -> subprocess.Popen[str]:
+        """Start `claude-runner github` with the Actions variables set (outputs reset)."""
         event_path = self.root / "event.json"
         event_path.write_text(json.dumps(payload))
         outputs = self.root / "github_output"
@@ -84,15 +92,15 @@ class ActionsJob:
         )
         env.update(self.env_extra)
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
-        proc = subprocess.run(
+        outputs.unlink(missing_ok=True)
+        return subprocess.Popen(
             [sys.executable, "-m", "runner", "github"],
             cwd=self.workspace,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
         )
-        return proc, _read_outputs(outputs), summary.read_text() if summary.exists() else ""
 
 
 def _read_outputs(path: Path) -> dict[str, str]:

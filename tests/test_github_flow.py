@@ -3,7 +3,9 @@ fake GitHub, the fake Messages API and a local bare remote."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -147,3 +149,74 @@ def test_model_error_mid_run_finalises_and_pushes_partial_work(job):
     assert "fix-calc" in comment.body  # the partial work is linked
     assert job.remote_log("fix-calc")[0] != "readme"
     assert "ghp_fake_token" not in comment.body
+
+
+def test_review_comment_gets_a_reply_in_its_thread(job):
+    head = job.remote_branches()["fix-calc"]
+    files = [{"filename": "README.md", "patch": "@@ -0,0 +1 @@\n+calc", "status": "added", "additions": 1}]
+    job.github.add_pull(2, head_ref="fix-calc", base_ref="master", head_sha=head, files=files)
+    asked = job.github.add_review_comment(
+        2, "@claude what is this file for?", user="Codertocat", path="README.md", line=1
+    )
+    job.model.add_turns([[text("It names the project.")]])
+    payload = job.payload("pull_request_review_comment")
+    payload["comment"].update(id=asked.id, body=asked.body, created_at=now_iso(), updated_at=now_iso())
+    payload["pull_request"].update(number=2)
+    payload["pull_request"]["head"].update(ref="fix-calc", sha=head)
+    payload["pull_request"]["base"]["ref"] = "master"
+    proc, outputs, _ = job.run("pull_request_review_comment", payload)
+    assert proc.returncode == 0, proc.stderr
+    replies = [c for c in job.github.review_comments_of(2) if c.in_reply_to_id == asked.id]
+    assert len(replies) == 1 and "It names the project." in replies[0].body
+    assert job.github.comments(2) == []  # answered in the thread, not in the conversation
+    assert "Claude finished" in replies[0].body
+
+
+def test_sticky_comment_is_reused(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
+    for answer in ("First answer.", "Second answer."):
+        job.model.add_turns([[text(answer)]])
+        proc, _, _ = job.run(
+            "issue_comment", pr_comment_payload(job, 5, body="@claude explain"), use_sticky_comment="true"
+        )
+        assert proc.returncode == 0, proc.stderr
+    (comment,) = job.github.comments(5)
+    assert "Second answer." in comment.body and "First answer." not in comment.body
+
+
+def test_sigterm_mid_run_still_finalises_the_comment(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
+    job.model.add_turns([{"content": [text("slow")], "delay_s": 30}])
+    proc = job.start("issue_comment", pr_comment_payload(job, 5))
+    deadline = time.monotonic() + 20
+    while not job.model.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.model.requests, "the model was never called"
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    (comment,) = job.github.comments(5)
+    assert "Claude hit an error" in comment.body and "cancelled" in comment.body
+
+
+def test_prompt_and_comment_templates_come_from_the_default_branch(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
+    job.github.add_file(
+        ".github/claude-prompt.j2", "Repo prompt for #{{ ctx.number }}: {{ ctx.request }}", ref="master"
+    )
+    job.github.add_file(".github/claude-comment.j2", "Custom done: {{ summary }}", ref="master")
+    job.model.add_turns([[text("All good.")]])
+    proc, _, _ = job.run(
+        "issue_comment",
+        pr_comment_payload(job, 5, body="@claude check it"),
+        prompt_template=".github/claude-prompt.j2",
+        comment_template=".github/claude-comment.j2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    sent = job.model.message_requests[0].body["messages"][0]["content"][0]["text"]
+    assert sent.startswith("Repo prompt for #5: check it")
+    (comment,) = job.github.comments(5)
+    assert comment.body.strip() == "Custom done: All good."

@@ -176,10 +176,10 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         return finish("error_timeout", f"stopped after the {_minutes(spec.limits.timeout_s)} time limit")
     except ModelCallError as exc:
         if spec.cancel.reason is not None:
-            return finish("error_during_execution", f"interrupted: {spec.cancel.reason}")
+            return finish("error_during_execution", f"cancelled by {spec.cancel.reason}")
         return finish("error_during_execution", _model_error_text(exc), exc)
     except Interrupted as exc:
-        return finish("error_during_execution", f"interrupted: {exc or 'signal received'}")
+        return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
 
 
 def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> tuple[str, str] | None:

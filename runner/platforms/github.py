@@ -85,8 +85,13 @@ class GitHubPlatform:
                 f"GitHub App {app_id} could not get a token for {self.repo_full_name}: {_message(exc)}",
                 "install the App on this repository and check app_id / app_private_key",
             ) from exc
-        except ValueError as exc:  # a malformed private key
-            raise CredentialsError(f"app_private_key is not a valid PEM private key: {exc}") from exc
+        except Exception as exc:  # PyJWT's InvalidKeyError, cryptography's ValueError: a malformed key
+            if "key" not in str(exc).lower() and not isinstance(exc, ValueError):
+                raise
+            raise CredentialsError(
+                "app_private_key is not a valid PEM private key",
+                "paste the App's private key (-----BEGIN RSA PRIVATE KEY----- ...) into a secret",
+            ) from exc
 
     @property
     def github(self) -> Github:

@@ -166,6 +166,7 @@ def test_review_comment_gets_a_reply_in_its_thread(job):
     payload["pull_request"]["base"]["ref"] = "master"
     proc, outputs, _ = job.run("pull_request_review_comment", payload)
     assert proc.returncode == 0, proc.stderr
+    assert outputs["comment_url"].endswith(f"#discussion_r{max(c.id for c in job.github.review_comments_of(2))}")
     replies = [c for c in job.github.review_comments_of(2) if c.in_reply_to_id == asked.id]
     assert len(replies) == 1 and "It names the project." in replies[0].body
     assert job.github.comments(2) == []  # answered in the thread, not in the conversation

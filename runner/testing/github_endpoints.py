@@ -4,6 +4,7 @@ request and returns a `Reply` (or raises `ApiError`); writes go through `github_
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class RequestRecord:
     status: int = 0
     route: str | None = None
     reply: Any = None
+    timestamp: float = field(default_factory=time.time)  # when the request arrived (latency benchmarks)
 
 
 @dataclass

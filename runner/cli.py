@@ -14,6 +14,8 @@ from runner.errors import RunnerError, UsageError
 if TYPE_CHECKING:
     from runner.events import Event, NotSupported
 
+# The demo's scenarios (runner.demo.SCENARIOS), named here so `--help` needs no import of it.
+DEMO_SCENARIOS = ("pr-comment", "issue")
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -170,6 +172,22 @@ def github_command() -> None:
     from runner.ci.github import run_github_job
 
     sys.exit(run_github_job(dict(os.environ)))
+
+
+@cli.command("demo", context_settings=_CONTEXT)
+@click.option(
+    "--scenario",
+    type=click.Choice(DEMO_SCENARIOS),
+    default="pr-comment",
+    show_default=True,
+    help="Where the @claude mention is made.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object with the outcome.")
+def demo_command(scenario: str, as_json: bool) -> None:
+    """Play an @claude mention end to end against local fakes: offline, no keys, a few seconds."""
+    from runner.demo import run_demo
+
+    sys.exit(run_demo(scenario, as_json=as_json, out=sys.stdout))
 
 
 # Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.

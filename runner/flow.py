@@ -60,6 +60,7 @@ class _Progress:
     fingerprint: str | None = None
     result: dict[str, Any] | None = None
     pushed: bool = False
+    saved: bool = False  # save_work ran (whether or not there was anything to push)
     pr_url: str | None = None
     links: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
@@ -150,9 +151,8 @@ def _run(
         }
         if tracker is not None:
             tracker.template = templates["comment"]
-        job.log(
-            "read " + ", ".join(p for p, text in trusted.items() if text is not None) or "nothing to read"
-        )
+        found = [p for p, text in trusted.items() if text is not None]
+        job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
     thread = None
     if event.number is not None and event.entity_type is not None:
         with job.group("Context"):
@@ -346,6 +346,7 @@ def _publish(
         config_fingerprint=progress.fingerprint,
     )
     progress.pushed = saved.pushed
+    progress.saved = True
     if not saved.pushed:
         job.log("no changes: nothing committed, no branch pushed")
         return
@@ -372,7 +373,7 @@ def _save_partial(
     platform: Platform, settings: FlowSettings, job: Job, progress: _Progress, requester: str, event: Event
 ) -> None:
     """After a failure: push whatever the agent changed, so no work is lost."""
-    if progress.pushed or progress.plan is None or progress.start_sha is None:
+    if progress.saved or progress.plan is None or progress.start_sha is None:
         return
     try:
         _publish(platform, settings, job, progress, event, platform.repository(), requester)

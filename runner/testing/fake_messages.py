@@ -380,6 +380,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # see fake_github: avoids ~40 ms stalls on kept-alive connections
     protocol_version = "HTTP/1.1"
     server: _Server
 

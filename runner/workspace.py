@@ -63,11 +63,16 @@ def plan_workspace(
             f"commits go to the pull request's branch {cr.head_ref}",
         )
     base = base_branch or repo.default_branch
+    run_id = event.ci_run.run_id if event.ci_run else None
+    if event.entity_type is None:  # an automation event: name the branch after the CI run
+        entity, number = "run", int(run_id) if run_id and run_id.isdigit() else 0
+    else:
+        entity, number = ("pr" if event.entity_type == "change_request" else "issue"), event.number or 0
     branch = git.render_branch_name(
         branch_template,
         prefix=branch_prefix,
-        entity="pr" if event.entity_type == "change_request" else "issue",
-        number=event.number or 0,
+        entity=entity,
+        number=number,
         now=now,
         description=event.title,
         sha=cr.head_sha if cr else None,

@@ -166,7 +166,9 @@ def test_review_comment_gets_a_reply_in_its_thread(job):
     payload["pull_request"]["base"]["ref"] = "master"
     proc, outputs, _ = job.run("pull_request_review_comment", payload)
     assert proc.returncode == 0, proc.stderr
-    assert outputs["comment_url"].endswith(f"#discussion_r{max(c.id for c in job.github.review_comments_of(2))}")
+    assert outputs["comment_url"].endswith(
+        f"#discussion_r{max(c.id for c in job.github.review_comments_of(2))}"
+    )
     replies = [c for c in job.github.review_comments_of(2) if c.in_reply_to_id == asked.id]
     assert len(replies) == 1 and "It names the project." in replies[0].body
     assert job.github.comments(2) == []  # answered in the thread, not in the conversation
@@ -221,3 +223,16 @@ def test_prompt_and_comment_templates_come_from_the_default_branch(job):
     assert sent.startswith("Repo prompt for #5: check it")
     (comment,) = job.github.comments(5)
     assert comment.body.strip() == "Custom done: All good."
+
+
+def test_manual_dispatch_runs_the_prompt_on_a_new_branch(job):
+    job.model.add_turns(fix_turns(job)[1:])
+    payload = job.payload("workflow_dispatch", "payload.json")
+    payload["repository"]["full_name"] = f"{OWNER}/{REPO}"
+    proc, outputs, _ = job.run("workflow_dispatch", payload, prompt="Fix the bug in calc.py")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs["branch_name"].startswith("claude/run-777-")
+    assert outputs["branch_name"] in job.remote_branches()
+    assert not any(r.method == "POST" for r in job.github.requests)  # no entity: nothing to comment on
+    first = job.model.message_requests[0].body["messages"][0]["content"][0]["text"]
+    assert first.startswith("Fix the bug in calc.py")

@@ -77,6 +77,13 @@ class GitError(RunnerError):
     kind = "git"
 
 
+class PlatformError(RunnerError):
+    """GitHub or GitLab refused or failed a call the run needs."""
+
+    exit_code = 9
+    kind = "platform"
+
+
 # Exit code of a run that started but ended in an error result (max turns, timeout,
 # budget, error during execution). The result object is still printed.
 EXIT_RUN_FAILED = 1
@@ -91,4 +98,5 @@ EXIT_CODES: dict[int, str] = {
     ProviderError.exit_code: "the model provider failed after retries",
     WorkspaceError.exit_code: "working directory or --add-dir unusable",
     GitError.exit_code: "a git command, branch name or push failed",
+    PlatformError.exit_code: "the code host (GitHub, GitLab) refused or failed a call",
 }

@@ -99,6 +99,7 @@ def run_flow(
     progress = _Progress(links=[("View job", job.job_url)] if job.job_url else [])
     cancel = CancelToken()
     error: str | None = None
+    code = 1  # a failed run; a RunnerError brings its own code
     try:
         with graceful_signals(cancel):
             _run(event, decision, platform, settings, agent_params, job, environ, tracker, progress, cancel)
@@ -108,7 +109,7 @@ def run_flow(
     except Interrupted as exc:
         error = f"the job was cancelled ({exc})"
     except RunnerError as exc:
-        error = exc.one_line()
+        error, code = exc.one_line(), exc.exit_code
     except Exception as exc:  # a bug: still finalise the comment and save the work
         error = f"internal error: {type(exc).__name__}: {exc}"
     if error is not None:
@@ -127,7 +128,7 @@ def run_flow(
         job.log(f"error: {redactor.text(error)}")
     job.write_outputs(outputs)
     job.write_summary(_summary(error, progress, redactor))
-    return 0 if error is None else 1
+    return 0 if error is None else code
 
 
 def _run(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import CredentialsError, RunnerError
+from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
     ChangedFile,
     CommentRef,
@@ -26,13 +26,6 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
-
-
-class PlatformError(RunnerError):
-    """GitHub refused or failed a call the run needs."""
-
-    exit_code = 9
-    kind = "platform"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ IMPLEMENTED = frozenset(
         "bot_id",
         "bot_name",
         "track_progress",
-        "display_report",
         "show_full_output",
     }
 )
@@ -59,6 +58,7 @@ NOT_IMPLEMENTED = {
     "path_to_bun_executable": "",
     "plugins": "",
     "plugin_marketplaces": "",
+    "display_report": "false",  # we always write a short step summary; the full report is not built yet
 }
 # Ours, in the same style.
 OWN_INPUTS = frozenset({"app_id", "app_private_key", "pr_mode", "prompt_template", "comment_template"})
@@ -148,7 +148,10 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
             prompt=raw.get("prompt") or None,
             allowed_bots=parse_allowed_bots(raw.get("allowed_bots")),
         ),
-        github_token=raw.get("github_token") or env.get("GITHUB_TOKEN") or None,
+        # A job-level GITHUB_TOKEN must not silently win over a configured GitHub App.
+        github_token=raw.get("github_token")
+        or (None if raw.get("app_id") and raw.get("app_private_key") else env.get("GITHUB_TOKEN"))
+        or None,
         app_id=raw.get("app_id"),
         app_private_key=raw.get("app_private_key"),
         anthropic_api_key=raw.get("anthropic_api_key"),

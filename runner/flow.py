@@ -232,7 +232,9 @@ def _run(
         memory=memory,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
-    sink = EventSink("text", _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
+    # show_full_output: every event as a JSON line in the log; otherwise just the answer.
+    output_format = "stream-json" if settings.show_full_output else "text"
+    sink = EventSink(output_format, _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude"):
         try:
             outcome = execute_run(prepared, environ, sink)

@@ -97,7 +97,9 @@ def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
     names = [*IMPLEMENTED, *NOT_IMPLEMENTED, *OWN_INPUTS]
     values: dict[str, str] = {}
     for name in names:
-        for key in (f"INPUT_{name.upper()}", name.upper()):
+        # A bare GITHUB_TOKEN is the job's token, not this input; flow_settings falls back to it.
+        keys = [f"INPUT_{name.upper()}"] + ([name.upper()] if name != "github_token" else [])
+        for key in keys:
             if env.get(key, "").strip():
                 values[name] = env[key].strip()
                 break

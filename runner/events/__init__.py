@@ -50,6 +50,7 @@ class Actor:
 
     login: str
     type: str = ""  # the platform's account type: "User", "Bot", "Organization"; "" if unknown
+    id: int | None = None  # the numeric account id (GitHub's noreply e-mail is "<id>+<login>@...")
 
     @property
     def is_bot(self) -> bool:

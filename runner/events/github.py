@@ -287,7 +287,12 @@ def _repository(raw: object) -> Repository | None:
 def _actor(raw: object) -> Actor | None:
     user = _dict(raw)
     login = _str(user.get("login"))
-    return Actor(login, _str(user.get("type")) or "") if login else None
+    user_id = user.get("id")
+    return (
+        Actor(login, _str(user.get("type")) or "", user_id if isinstance(user_id, int) else None)
+        if login
+        else None
+    )
 
 
 def _workflow_run(run: Mapping[str, Any]) -> WorkflowRun:

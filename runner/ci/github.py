@@ -130,6 +130,7 @@ def run_github_job(env: Mapping[str, str]) -> int:
         GitHubAuth(settings.github_token, settings.app_id, settings.app_private_key),
         api_url=run_env.api_url,
         server_url=run_env.server_url,
+        graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
     )
     if platform.token != settings.github_token:
         job.mask(platform.token)  # a freshly minted App installation token

@@ -27,6 +27,29 @@ if TYPE_CHECKING:
 
 PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
 
+# The conversation comments of an issue or PR, 100 a page. Over GraphQL, not REST, because only
+# GraphQL says whether a comment was minimized (hidden as spam, abuse, off-topic, outdated, ...).
+_COMMENT_PAGE = """comments(first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes {
+            databaseId body author { __typename login }
+            createdAt updatedAt lastEditedAt isMinimized minimizedReason
+          }
+        }"""
+COMMENTS_QUERY = f"""query ThreadComments($owner: String!, $name: String!, $number: Int!, $after: String) {{
+  repository(owner: $owner, name: $name) {{
+    issueOrPullRequest(number: $number) {{
+      ... on Issue {{
+        {_COMMENT_PAGE}
+      }}
+      ... on PullRequest {{
+        {_COMMENT_PAGE}
+      }}
+    }}
+  }}
+}}
+"""
+
 
 @dataclass(frozen=True)
 class GitHubAuth:
@@ -42,9 +65,20 @@ class GitHubPlatform:
 
     name = "github"
 
-    def __init__(self, repo_full_name: str, auth: GitHubAuth, *, api_url: str, server_url: str) -> None:
+    def __init__(
+        self,
+        repo_full_name: str,
+        auth: GitHubAuth,
+        *,
+        api_url: str,
+        server_url: str,
+        graphql_url: str | None = None,
+    ) -> None:
         self.repo_full_name = repo_full_name
         self.api_url = api_url.rstrip("/")
+        # GHES serves GraphQL at {server}/api/graphql, beside REST's /api/v3; github.com at
+        # api.github.com/graphql. Actions says which in GITHUB_GRAPHQL_URL.
+        self.graphql_url = (graphql_url or _default_graphql_url(self.api_url)).rstrip("/")
         self.server_url = server_url.rstrip("/")
         self._app_token = False
         self.token = self._resolve_token(auth)
@@ -201,18 +235,7 @@ class GitHubPlatform:
         issue = self._call(
             "read the issue", self._raw, "GET", f"/repos/{self.repo_full_name}/issues/{number}"
         )
-        comments = [
-            ThreadComment(
-                id=int(c["id"]),
-                kind="comment",
-                author=c["user"]["login"],
-                body=c.get("body") or "",
-                created_at=_parse(c.get("created_at")),
-                updated_at=_parse(c.get("updated_at")),
-                author_is_bot=c["user"].get("type") == "Bot",
-            )
-            for c in self._pages(f"/repos/{self.repo_full_name}/issues/{number}/comments")
-        ]
+        comments = self._conversation(number)
         fields: dict[str, Any] = {}
         files: list[ChangedFile] = []
         if is_pull_request:
@@ -365,8 +388,72 @@ class GitHubPlatform:
             url, params = _next_link(headers.get("link", "")), None  # the next URL carries its query
         return items
 
+    def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL query through PyGithub's requester; a GraphQL error (HTTP 200) is a
+        ``PlatformError`` with GitHub's first message."""
+        self._requests += 1
+        _, response = self._call(
+            what,
+            self.github.requester.requestJsonAndCheck,
+            "POST",
+            self.graphql_url,
+            input={"query": query, "variables": variables},
+        )
+        errors = response.get("errors") if isinstance(response, dict) else None
+        if errors:
+            raise PlatformError(f"GitHub could not {what}: {errors[0].get('message') or errors[0]}")
+        data = response.get("data") if isinstance(response, dict) else None
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitHub could not {what}: the GraphQL answer has no data")
+        return data
+
+    def _conversation(self, number: int) -> list[ThreadComment]:
+        """The conversation comments of issue or PR ``number``, every page, with ``minimized``."""
+        owner, name = self.repo_full_name.split("/", 1)
+        variables: dict[str, Any] = {"owner": owner, "name": name, "number": number, "after": None}
+        comments: list[ThreadComment] = []
+        while True:
+            data = self._graphql("list comments", COMMENTS_QUERY, variables)
+            thread = (data.get("repository") or {}).get("issueOrPullRequest") or {}
+            page = thread.get("comments")
+            if page is None:
+                raise PlatformError(f"GitHub could not list comments: no issue or pull request #{number}")
+            comments += [_graphql_comment(node) for node in page["nodes"] if node]
+            if not page["pageInfo"]["hasNextPage"]:
+                return comments
+            variables["after"] = page["pageInfo"]["endCursor"]
+
     def _request_count(self) -> int:
         return self._requests
+
+
+def _default_graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint next to the REST root ``api_url``."""
+    if api_url.endswith("/api/v3"):  # Enterprise Server
+        return api_url.removesuffix("/v3") + "/graphql"
+    return api_url + "/graphql"
+
+
+def _graphql_comment(node: dict[str, Any]) -> ThreadComment:
+    """A conversation comment from GraphQL's ``IssueComment``."""
+    author = node.get("author")  # null: the account was deleted (REST calls it "ghost")
+    is_bot = author is not None and author.get("__typename") == "Bot"
+    login = str(author["login"]) if author else "ghost"
+    if is_bot and not login.endswith("[bot]"):
+        login += "[bot]"  # GraphQL names a bot by its App's slug; REST and webhooks as "slug[bot]"
+    # The later of the two: an edit of the body (``lastEditedAt``) is what must not postdate
+    # the trigger, and ``updatedAt`` is what REST's ``updated_at`` reported.
+    stamps = [t for t in (_parse(node.get("updatedAt")), _parse(node.get("lastEditedAt"))) if t]
+    return ThreadComment(
+        id=int(node["databaseId"]),
+        kind="comment",
+        author=login,
+        body=node.get("body") or "",
+        created_at=_parse(node.get("createdAt")),
+        updated_at=max(stamps) if stamps else None,
+        author_is_bot=is_bot,
+        minimized=bool(node.get("isMinimized")),
+    )
 
 
 def _next_link(header: str) -> str | None:
@@ -399,4 +486,4 @@ def _message(exc: Any) -> str:
     return message
 
 
-__all__ = ["GitHubAuth", "GitHubPlatform", "PlatformError"]
+__all__ = ["COMMENTS_QUERY", "GitHubAuth", "GitHubPlatform", "PlatformError"]

@@ -4,8 +4,10 @@
 and serves the endpoints the GitHub adapter uses, github.com style at `/` and GHES style at
 `/api/v3/`: the repository, collaborator permission, issues and their comments, pull requests
 with files, review comments and reviews, creating pull requests, reviews and replies, the GitHub
-App installation-token flow, `GET /user` and `GET /rate_limit`. Lists paginate with `per_page`,
-`page` and a `Link` header as GitHub's do; errors carry GitHub's bodies; every request is logged.
+App installation-token flow, `GET /user` and `GET /rate_limit`; and GraphQL's `POST /graphql`
+(GHES: `/api/graphql`) for the comments of an issue or pull request (see `github_graphql`).
+Lists paginate with `per_page`, `page` and a `Link` header as GitHub's do; errors carry GitHub's
+bodies; every request is logged.
 
     with FakeGitHub("octo-org", "hello-world", tokens=["ghp_test"]) as fake:
         fake.add_user("alice", permission="write")
@@ -27,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from runner.testing import github_graphql as graphql
 from runner.testing.github_endpoints import (
     APP_ROUTES,
     DEFAULT_APP_PERMISSIONS,
@@ -243,6 +246,13 @@ class FakeGitHub(GitHubState):
     def _dispatch(self, record: RequestRecord) -> Reply:
         path = record.path.removeprefix("/api/v3") if record.path.startswith("/api/v3/") else record.path
         path = path.rstrip("/") or "/"
+        if record.method == "POST" and path in graphql.PATHS:  # one endpoint for every query: no REST route
+            record.route = "graphql"
+            request = Request(record, {})
+            self._authenticate(request, app=False)
+            if not isinstance(record.body, dict):
+                raise ApiError(400, "Problems parsing JSON")
+            return graphql.serve(self, request)
         route = next(
             ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
             None,

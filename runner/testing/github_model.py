@@ -158,6 +158,8 @@ class Comment:
     user: str
     created_at: float
     updated_at: float
+    minimized: bool = False  # hidden by a maintainer; only GraphQL tells (`isMinimized`)
+    minimized_reason: str | None = None  # the `MinimizeComment` classifier, e.g. "SPAM", "OFF_TOPIC"
 
 
 @dataclass

@@ -23,7 +23,10 @@ from runner.testing.github_model import (
     locate,
 )
 
-__all__ = ["GitHubState"]
+__all__ = ["MINIMIZE_CLASSIFIERS", "GitHubState"]
+
+# The `ReportedContentClassifiers` of GitHub's GraphQL schema (the `minimizeComment` input).
+MINIMIZE_CLASSIFIERS = ("SPAM", "ABUSE", "OFF_TOPIC", "OUTDATED", "DUPLICATE", "RESOLVED")
 
 
 class GitHubState:
@@ -225,7 +228,8 @@ class GitHubState:
         created_at: float | None = None,
         updated_at: float | None = None,
     ) -> Comment:
-        """Add a conversation comment to issue or pull request `number`."""
+        """Add a conversation comment to issue or pull request `number`. A comment by "ghost" is one
+        whose author deleted their account: REST shows the `ghost` user, GraphQL a null `author`."""
         with self.lock:
             self.issue(number)
             self.user(user)
@@ -317,6 +321,16 @@ class GitHubState:
             )
             self.reviews[review.id] = review
             return review
+
+    def minimize_comment(self, comment_id: int, reason: str = "SPAM") -> Comment:
+        """Hide conversation comment `comment_id` as GitHub's `minimizeComment` mutation does;
+        `reason` is its classifier: SPAM, ABUSE, OFF_TOPIC, OUTDATED, DUPLICATE or RESOLVED."""
+        if reason not in MINIMIZE_CLASSIFIERS:
+            raise ValueError(f"reason must be one of {MINIMIZE_CLASSIFIERS}, not {reason!r}")
+        with self.lock:
+            comment = self.issue_comments[comment_id]
+            comment.minimized, comment.minimized_reason = True, reason
+            return comment
 
     # -- getters --------------------------------------------------------------------------------------
     def issue(self, number: int) -> Issue:

@@ -20,6 +20,14 @@ from runner.platforms.base import (
     ThreadComment,
     ThreadData,
 )
+from runner.platforms.github_data import (
+    COMMENTS_QUERY,
+    default_graphql_url,
+    error_message,
+    graphql_comment,
+    next_link,
+    parse_time,
+)
 
 if TYPE_CHECKING:
     from github import Github
@@ -27,30 +35,9 @@ if TYPE_CHECKING:
 
 PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
 
+
 # The conversation comments of an issue or PR, 100 a page. Over GraphQL, not REST, because only
 # GraphQL says whether a comment was minimized (hidden as spam, abuse, off-topic, outdated, ...).
-_COMMENT_PAGE = """comments(first: 100, after: $after) {
-          pageInfo { hasNextPage endCursor }
-          nodes {
-            databaseId body author { __typename login }
-            createdAt updatedAt lastEditedAt isMinimized minimizedReason
-          }
-        }"""
-COMMENTS_QUERY = f"""query ThreadComments($owner: String!, $name: String!, $number: Int!, $after: String) {{
-  repository(owner: $owner, name: $name) {{
-    issueOrPullRequest(number: $number) {{
-      ... on Issue {{
-        {_COMMENT_PAGE}
-      }}
-      ... on PullRequest {{
-        {_COMMENT_PAGE}
-      }}
-    }}
-  }}
-}}
-"""
-
-
 @dataclass(frozen=True)
 class GitHubAuth:
     """A token, or a GitHub App (id + private key) to mint an installation token from."""
@@ -78,7 +65,7 @@ class GitHubPlatform:
         self.api_url = api_url.rstrip("/")
         # GHES serves GraphQL at {server}/api/graphql, beside REST's /api/v3; github.com at
         # api.github.com/graphql. Actions says which in GITHUB_GRAPHQL_URL.
-        self.graphql_url = (graphql_url or _default_graphql_url(self.api_url)).rstrip("/")
+        self.graphql_url = (graphql_url or default_graphql_url(self.api_url)).rstrip("/")
         self.server_url = server_url.rstrip("/")
         self._app_token = False
         self.token = self._resolve_token(auth)
@@ -109,7 +96,7 @@ class GitHubPlatform:
             return str(integration.get_access_token(installation.id).token)
         except GithubException as exc:
             raise CredentialsError(
-                f"GitHub App {app_id} could not get a token for {self.repo_full_name}: {_message(exc)}",
+                f"GitHub App {app_id} could not get a token for {self.repo_full_name}: {error_message(exc)}",
                 "install the App on this repository and check app_id / app_private_key",
             ) from exc
         except Exception as exc:  # PyJWT's InvalidKeyError, cryptography's ValueError: a malformed key
@@ -157,7 +144,7 @@ class GitHubPlatform:
                     f"GitHub rejected the token while trying to {what}",
                     "check github_token or the App installation",
                 ) from exc
-            raise PlatformError(f"GitHub could not {what}: {exc.status} {_message(exc)}") from exc
+            raise PlatformError(f"GitHub could not {what}: {exc.status} {error_message(exc)}") from exc
 
     # --- Platform ---------------------------------------------------------------------
     def repository(self) -> RepoInfo:
@@ -259,7 +246,7 @@ class GitHubPlatform:
                         kind="review",
                         author=(r.get("user") or {}).get("login", "ghost"),
                         body=r.get("body") or "",
-                        created_at=_parse(r.get("submitted_at")),
+                        created_at=parse_time(r.get("submitted_at")),
                         review_state=r.get("state"),
                     )
                 )
@@ -270,8 +257,8 @@ class GitHubPlatform:
                         kind="review_comment",
                         author=c["user"]["login"],
                         body=c.get("body") or "",
-                        created_at=_parse(c.get("created_at")),
-                        updated_at=_parse(c.get("updated_at")),
+                        created_at=parse_time(c.get("created_at")),
+                        updated_at=parse_time(c.get("updated_at")),
                         path=c.get("path"),
                         line=c.get("line") or c.get("original_line"),
                         diff_hunk=c.get("diff_hunk"),
@@ -314,7 +301,7 @@ class GitHubPlatform:
             return None
         except GithubException as exc:
             raise PlatformError(
-                f"GitHub could not read {path} at {ref}: {exc.status} {_message(exc)}"
+                f"GitHub could not read {path} at {ref}: {exc.status} {error_message(exc)}"
             ) from exc
         if isinstance(content, list):
             return None
@@ -385,7 +372,7 @@ class GitHubPlatform:
                 "list " + path.rsplit("/", 1)[-1], self._raw_with_headers, "GET", url, None, params
             )
             items.extend(batch)
-            url, params = _next_link(headers.get("link", "")), None  # the next URL carries its query
+            url, params = next_link(headers.get("link", "")), None  # the next URL carries its query
         return items
 
     def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -418,72 +405,13 @@ class GitHubPlatform:
             page = thread.get("comments")
             if page is None:
                 raise PlatformError(f"GitHub could not list comments: no issue or pull request #{number}")
-            comments += [_graphql_comment(node) for node in page["nodes"] if node]
+            comments += [graphql_comment(node) for node in page["nodes"] if node]
             if not page["pageInfo"]["hasNextPage"]:
                 return comments
             variables["after"] = page["pageInfo"]["endCursor"]
 
     def _request_count(self) -> int:
         return self._requests
-
-
-def _default_graphql_url(api_url: str) -> str:
-    """GitHub's GraphQL endpoint next to the REST root ``api_url``."""
-    if api_url.endswith("/api/v3"):  # Enterprise Server
-        return api_url.removesuffix("/v3") + "/graphql"
-    return api_url + "/graphql"
-
-
-def _graphql_comment(node: dict[str, Any]) -> ThreadComment:
-    """A conversation comment from GraphQL's ``IssueComment``."""
-    author = node.get("author")  # null: the account was deleted (REST calls it "ghost")
-    is_bot = author is not None and author.get("__typename") == "Bot"
-    login = str(author["login"]) if author else "ghost"
-    if is_bot and not login.endswith("[bot]"):
-        login += "[bot]"  # GraphQL names a bot by its App's slug; REST and webhooks as "slug[bot]"
-    # The later of the two: an edit of the body (``lastEditedAt``) is what must not postdate
-    # the trigger, and ``updatedAt`` is what REST's ``updated_at`` reported.
-    stamps = [t for t in (_parse(node.get("updatedAt")), _parse(node.get("lastEditedAt"))) if t]
-    return ThreadComment(
-        id=int(node["databaseId"]),
-        kind="comment",
-        author=login,
-        body=node.get("body") or "",
-        created_at=_parse(node.get("createdAt")),
-        updated_at=max(stamps) if stamps else None,
-        author_is_bot=is_bot,
-        minimized=bool(node.get("isMinimized")),
-    )
-
-
-def _next_link(header: str) -> str | None:
-    """The ``rel="next"`` URL of a GitHub ``Link`` header."""
-    for part in header.split(","):
-        url, _, rel = part.partition(";")
-        if 'rel="next"' in rel:
-            return url.strip().strip("<>")
-    return None
-
-
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _message(exc: Any) -> str:
-    """GitHub's error message, with the first validation detail (422s say little otherwise)."""
-    data = getattr(exc, "data", None)
-    if not isinstance(data, dict) or not data.get("message"):
-        return str(exc)
-    message = str(data["message"])
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        detail = first.get("message") or first.get("code") if isinstance(first, dict) else str(first)
-        if detail:
-            message += f" ({detail})"
-    return message
 
 
 __all__ = ["COMMENTS_QUERY", "GitHubAuth", "GitHubPlatform", "PlatformError"]

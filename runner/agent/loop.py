@@ -21,6 +21,7 @@ from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
+from runner.errors import RunnerError
 
 Emit = Callable[[dict[str, Any]], None]
 CACHE = {"type": "ephemeral"}
@@ -64,6 +65,7 @@ class AgentOutcome:
 
     result: dict[str, Any]
     error: ModelCallError | None = None
+    runner_error: RunnerError | None = None  # e.g. cloud credentials that could not be refreshed mid-run
 
 
 @dataclass
@@ -180,6 +182,10 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         return finish("error_during_execution", _model_error_text(exc), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
+    except RunnerError as exc:  # raised by a provider client, e.g. a refused credential refresh
+        outcome = finish("error_during_execution", exc.one_line())
+        outcome.runner_error = exc
+        return outcome
 
 
 def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> tuple[str, str] | None:

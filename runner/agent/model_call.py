@@ -90,7 +90,8 @@ def call_model(
             _status_message(exc),
             status=exc.status_code,
             headers=dict(exc.response.headers),
-            request_id=exc.response.headers.get("request-id"),
+            # The Anthropic API says request-id; Bedrock says x-amzn-requestid.
+            request_id=exc.response.headers.get("request-id") or exc.response.headers.get("x-amzn-requestid"),
         ) from exc
     except anthropic.APIConnectionError as exc:
         if deadline is not None and time.monotonic() >= deadline - 0.05:

@@ -27,8 +27,11 @@ class Price:
         return cls(input_, output, round(input_ * 1.25, 6), round(input_ * 0.1, 6))
 
 
-# Matched by the longest key contained in the model id, so provider spellings
-# ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5@20250929") price too.
+# Matched by the longest key contained in the model id, so every provider's spelling prices too:
+# Bedrock ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1", an
+# inference-profile ARN that names the model), Vertex ("claude-sonnet-4-5@20250929"), Foundry
+# deployment names ("claude-opus-4-6"). An ARN that names no model (an application inference
+# profile) is priced as unknown rather than guessed from a word in it.
 DEFAULT_PRICES: dict[str, Price] = {
     "claude-opus-4-8": Price.from_io(5, 25),
     "claude-opus-4-7": Price.from_io(5, 25),
@@ -40,7 +43,10 @@ DEFAULT_PRICES: dict[str, Price] = {
     "claude-sonnet-4": Price.from_io(3, 15),
     "claude-3-7-sonnet": Price.from_io(3, 15),
     "claude-haiku-4-5": Price.from_io(1, 5),
+    "claude-3-5-sonnet": Price.from_io(3, 15),
     "claude-3-5-haiku": Price.from_io(0.8, 4),
+    "claude-3-opus": Price.from_io(15, 75),
+    "claude-3-haiku": Price.from_io(0.25, 1.25),
     # Family fallbacks for ids we do not list yet.
     "opus": Price.from_io(5, 25),
     "sonnet": Price.from_io(3, 15),
@@ -113,12 +119,22 @@ _TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_inpu
 
 
 def price_for(model: str, prices: Mapping[str, Price]) -> Price:
-    """The price whose key is the longest substring of ``model`` (case-insensitive)."""
-    lowered = model.lower()
+    """The price whose key is the longest substring of ``model`` (case-insensitive).
+
+    For an ARN, the bare family keys (``opus``, ``sonnet``, ``haiku``) do not count: an
+    application inference profile is named by its owner, and "sonnet" in such a name says
+    nothing reliable about the model behind it.
+    """
+    lowered = model.strip().lower()
     if lowered in prices:
         return prices[lowered]
     matches = [key for key in prices if key in lowered]
+    if lowered.startswith("arn:"):
+        matches = [key for key in matches if key not in _FAMILY_KEYS]
     return prices[max(matches, key=len)] if matches else UNKNOWN_PRICE
+
+
+_FAMILY_KEYS = frozenset({"opus", "sonnet", "haiku"})
 
 
 _PRICE_KEYS = {"input", "output", "cache_write", "cache_read"}

@@ -1,8 +1,11 @@
-"""Model ids: aliases, validation, and which family an id belongs to.
+"""Model ids: aliases per provider, validation, and which family an id belongs to.
 
-Aliases follow Claude Code's documentation for the Anthropic API (``opus`` is Opus 4.8,
-``sonnet`` is Sonnet 5, ``haiku`` is Haiku 4.5) and can be pinned with
-``ANTHROPIC_DEFAULT_{OPUS,SONNET,HAIKU}_MODEL``.
+Aliases follow Claude Code's documentation: on the Anthropic API ``opus`` is Opus 4.8 and
+``sonnet`` is Sonnet 5; on Amazon Bedrock, Google Vertex AI and Microsoft Foundry ``opus`` is
+Opus 4.6 and ``sonnet`` (the default) is Sonnet 4.5, each in that provider's spelling; ``haiku``
+is Haiku 4.5 everywhere. ``ANTHROPIC_DEFAULT_{OPUS,SONNET,HAIKU}_MODEL`` pins an alias on every
+provider (e.g. ``us.anthropic.claude-opus-4-8`` on Bedrock, ``eu.`` region prefixes, inference
+profile ARNs).
 """
 
 from __future__ import annotations
@@ -17,7 +20,28 @@ ALIASES: dict[str, str] = {
     "sonnet": "claude-sonnet-5",
     "haiku": "claude-haiku-4-5",
 }
-DEFAULT_MODEL = "sonnet"  # Claude Code's GitHub Actions default to Sonnet
+# Bedrock ids are cross-region inference profiles (``us.``), as in Claude Code's defaults; other
+# regions pin theirs with ANTHROPIC_DEFAULT_*_MODEL (``eu.anthropic...``, an ARN).
+PROVIDER_ALIASES: dict[str, dict[str, str]] = {
+    "anthropic": ALIASES,
+    "bedrock": {
+        "opus": "us.anthropic.claude-opus-4-6-v1",
+        "sonnet": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "haiku": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    },
+    "vertex": {
+        "opus": "claude-opus-4-6",
+        "sonnet": "claude-sonnet-4-5@20250929",
+        "haiku": "claude-haiku-4-5@20251001",
+    },
+    "foundry": {
+        # Foundry ids are deployment names; these are the names Claude Code's docs use.
+        "opus": "claude-opus-4-6",
+        "sonnet": "claude-sonnet-4-5",
+        "haiku": "claude-haiku-4-5",
+    },
+}
+DEFAULT_MODEL = "sonnet"  # Claude Code's GitHub Actions default to Sonnet; so do the cloud providers
 
 KNOWN_MODELS = (
     "claude-opus-4-8",
@@ -35,20 +59,26 @@ KNOWN_MODELS = (
 )
 
 
-def resolve_model(name: str | None, env: Mapping[str, str], *, strict: bool = True) -> str:
+def resolve_model(
+    name: str | None, env: Mapping[str, str], *, provider: str = "anthropic", strict: bool = True
+) -> str:
     """The model id to send: ``--model``, else ``ANTHROPIC_MODEL``, else the default alias.
 
     ``strict`` (the Anthropic API) accepts aliases and any id starting with ``claude-``;
-    gateways and cloud providers accept any string, as Claude Code does.
+    gateways and cloud providers accept any string, as Claude Code does: ``strict`` has no
+    effect for ``bedrock``, ``vertex`` and ``foundry``.
     """
+    if provider not in PROVIDER_ALIASES:
+        raise ValueError(f"unknown provider {provider!r}")
+    aliases = PROVIDER_ALIASES[provider]
     raw = (name or env.get("ANTHROPIC_MODEL") or DEFAULT_MODEL).strip()
     alias = raw.lower()
-    if alias in ALIASES:
+    if alias in aliases:
         pinned = env.get(f"ANTHROPIC_DEFAULT_{alias.upper()}_MODEL", "").strip()
-        return pinned or ALIASES[alias]
+        return pinned or aliases[alias]
     if not raw:
         raise ModelError("the model name is empty", "pass --model sonnet, opus, haiku or a full model id")
-    if strict and not raw.startswith("claude-"):
+    if strict and provider == "anthropic" and not raw.startswith("claude-"):
         near = difflib.get_close_matches(raw, [*ALIASES, *KNOWN_MODELS], n=1)
         hint = (
             f"did you mean '{near[0]}'?"

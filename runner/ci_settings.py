@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import UsageError
+from runner.providers import PROVIDERS
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
 # claude-code-action v1 inputs that change behaviour here.
@@ -61,7 +62,27 @@ NOT_IMPLEMENTED = {
     "display_report": "false",  # we always write a short step summary; the full report is not built yet
 }
 # Ours, in the same style.
-OWN_INPUTS = frozenset({"app_id", "app_private_key", "pr_mode", "prompt_template", "comment_template"})
+OWN_INPUTS = frozenset(
+    {
+        "app_id",
+        "app_private_key",
+        "pr_mode",
+        "prompt_template",
+        "comment_template",
+        *("provider", "aws_role_to_assume", "aws_region"),
+        *("gcp_workload_identity_provider", "gcp_service_account", "oidc_token_variable"),
+    }
+)
+# Provider inputs and the variables they set for the provider modules, which read only the
+# environment (so `claude-runner run` and `doctor` take the same settings as plain variables).
+PROVIDER_INPUT_VARS = {
+    "provider": "CLAUDE_RUNNER_PROVIDER",
+    "aws_role_to_assume": "AWS_ROLE_TO_ASSUME",
+    "aws_region": "AWS_REGION",
+    "gcp_workload_identity_provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
+    "gcp_service_account": "GCP_SERVICE_ACCOUNT",
+    "oidc_token_variable": "CLAUDE_OIDC_TOKEN_VARIABLE",
+}
 PR_MODES = ("link", "draft", "ready")
 
 
@@ -88,6 +109,12 @@ class FlowSettings:
     prompt_template: str | None = None
     comment_template: str | None = None
     provider_flags: tuple[str, ...] = ()  # CLAUDE_CODE_USE_* variables the use_* inputs turn on
+    provider: str | None = None  # anthropic, bedrock, vertex or foundry; None: from the variables
+    aws_role_to_assume: str | None = None
+    aws_region: str | None = None
+    gcp_workload_identity_provider: str | None = None
+    gcp_service_account: str | None = None
+    oidc_token_variable: str | None = None
     show_full_output: bool = False
     warnings: tuple[str, ...] = ()
 
@@ -133,6 +160,9 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
     if pr_mode not in PR_MODES:
         raise UsageError(f"input pr_mode must be one of {', '.join(PR_MODES)} (got {pr_mode!r})")
     phrase = raw.get("trigger_phrase", "@claude")
+    provider = raw.get("provider", "").lower() or None
+    if provider is not None and provider not in PROVIDERS:
+        raise UsageError(f"input provider must be one of {', '.join(PROVIDERS)} (got {provider!r})")
     provider_flags = tuple(
         var
         for name, var in (
@@ -171,6 +201,30 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         prompt_template=raw.get("prompt_template"),
         comment_template=raw.get("comment_template"),
         provider_flags=provider_flags,
+        provider=provider,
+        aws_role_to_assume=raw.get("aws_role_to_assume"),
+        aws_region=raw.get("aws_region"),
+        gcp_workload_identity_provider=raw.get("gcp_workload_identity_provider"),
+        gcp_service_account=raw.get("gcp_service_account"),
+        oidc_token_variable=raw.get("oidc_token_variable"),
         show_full_output=_bool("show_full_output", raw.get("show_full_output")),
         warnings=tuple(warnings),
     )
+
+
+def provider_environ(settings: FlowSettings, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with the provider inputs applied as the variables the provider modules read.
+
+    An input wins over a variable of the job (it is the more specific setting); ``use_*`` inputs
+    turn their ``CLAUDE_CODE_USE_*`` on; ``anthropic_api_key`` becomes ``ANTHROPIC_API_KEY``.
+    """
+    env = dict(environ)
+    for var in settings.provider_flags:
+        env[var] = "1"
+    if settings.anthropic_api_key:
+        env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key
+    for name, var in PROVIDER_INPUT_VARS.items():
+        value = getattr(settings, name)
+        if value:
+            env[var] = value
+    return env

@@ -190,6 +190,37 @@ def demo_command(scenario: str, as_json: bool) -> None:
     sys.exit(run_demo(scenario, as_json=as_json, out=sys.stdout))
 
 
+@cli.command("doctor", context_settings=_CONTEXT)
+@click.option(
+    "--provider",
+    type=click.Choice(["anthropic", "bedrock", "vertex", "foundry"]),
+    help="Check this provider. Default: $CLAUDE_RUNNER_PROVIDER or the CLAUDE_CODE_USE_* variables.",
+)
+@click.option("--model", help="The model the call uses. Default: $ANTHROPIC_MODEL or sonnet.")
+@click.option("--no-call", is_flag=True, help="Stop after the credentials step: no model call is made.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds for the model call.")
+@click.option("--json", "as_json", is_flag=True, help="Print the steps as one JSON object.")
+def doctor_command(
+    provider: str | None, model: str | None, no_call: bool, timeout: float, as_json: bool
+) -> None:
+    """Check the model provider end to end: settings, OIDC token, credentials, one tiny model call."""
+    import os
+
+    from runner.doctor import run_doctor
+
+    sys.exit(
+        run_doctor(
+            dict(os.environ),
+            sys.stdout,
+            provider=provider,
+            model=model,
+            call_model=not no_call,
+            as_json=as_json,
+            timeout_s=timeout,
+        )
+    )
+
+
 # Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.
 EXPLAIN_PLATFORMS = ("github",)
 

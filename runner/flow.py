@@ -1,8 +1,10 @@
 """One run from a decided event to a final comment, for any platform.
 
-Order matters: who asked is checked before anything costs money; the tracking comment is
-posted before context is gathered; and from then on every way out (success, a model error,
-a crash, a cancelled job) finalises the comment and saves whatever the agent changed.
+Order matters: the model provider is checked first (settings, OIDC token, credentials: the
+doctor's steps 1-3), so a misconfigured workflow fails before it posts anything; who asked is
+checked before anything costs money; the tracking comment is posted before context is
+gathered; and from then on every way out (success, a model error, a crash, a cancelled job)
+finalises the comment and saves whatever the agent changed.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
 from runner.ci import Job
-from runner.ci_settings import FlowSettings
+from runner.ci_settings import FlowSettings, provider_environ
 from runner.config import run_settings
 from runner.context import Context, build_context
+from runner.doctor import preflight
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.headless import execute_run, graceful_signals, prepare_run
@@ -74,13 +77,21 @@ def run_flow(
     job: Job,
     environ: Mapping[str, str],
 ) -> int:
-    """Authorize, acknowledge, gather, run, publish. Returns the exit code."""
+    """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code."""
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    environ = provider_environ(settings, environ)
+    try:
+        preflight(environ, provider=settings.provider, redactor=redactor, log=job.log)
+    except RunnerError as exc:  # nothing was posted: the job's log and summary say what to fix
+        job.log(f"error: {redactor.text(exc.one_line())}")
+        job.write_outputs({"conclusion": "failure"})
+        job.write_summary(_summary(exc.one_line(), _Progress(), redactor))
+        return exc.exit_code
     allowed, why = authorize(platform, event, settings)
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
         return 0
-    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     requester = event.actor.login if event.actor else "workflow"
     tracker = None
     if event.number is not None and (decision.mode == "tag" or settings.track_progress):
@@ -102,7 +113,19 @@ def run_flow(
     code = 1  # a failed run; a RunnerError brings its own code
     try:
         with graceful_signals(cancel):
-            _run(event, decision, platform, settings, agent_params, job, environ, tracker, progress, cancel)
+            _run(
+                event,
+                decision,
+                platform,
+                settings,
+                agent_params,
+                job,
+                environ,
+                tracker,
+                progress,
+                cancel,
+                redactor,
+            )
         result = progress.result or {}
         if result.get("is_error"):
             error = "; ".join(result.get("errors") or [str(result.get("subtype"))])
@@ -142,6 +165,7 @@ def _run(
     tracker: Tracker | None,
     progress: _Progress,
     cancel: CancelToken,
+    redactor: Redactor,
 ) -> None:
     repo = platform.repository()
     with job.group("Trusted configuration from " + repo.default_branch):
@@ -212,10 +236,6 @@ def _run(
         # The point of a mention is usually a change: edits inside the checkout are allowed;
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
         params["permission_mode"] = "acceptEdits"
-    for var in settings.provider_flags:  # use_bedrock / use_vertex / use_foundry inputs
-        environ = {**environ, var: "1"}
-    if settings.anthropic_api_key:
-        environ = {**environ, "ANTHROPIC_API_KEY": settings.anthropic_api_key}
     run = run_settings(prompt, params, environ)
     trusted_settings = _trusted_settings(trusted.get(".claude/settings.json"), run.settings, job.workspace)
     memory = [
@@ -230,6 +250,8 @@ def _run(
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
         memory=memory,
+        provider=settings.provider,
+        redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.

@@ -36,8 +36,10 @@ from runner.errors import (
     SettingsError,
     WorkspaceError,
 )
-from runner.providers import ProviderConfig, build_client, provider_from_env
+from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers.base import TokenSource
 from runner.providers.models import resolve_model
+from runner.providers.oidc import oidc_from_env, oidc_variables
 from runner.sanitize import Redactor
 
 
@@ -49,6 +51,7 @@ class PreparedRun:
     provider: ProviderConfig
     prices: Mapping[str, Price]
     redactor: Redactor
+    oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
 
 
 def prepare_run(
@@ -58,21 +61,35 @@ def prepare_run(
     extra_tools: Sequence[Tool] = (),
     trusted_settings: Sequence[permissions.SettingsPermissions] | None = None,
     memory: list[MemoryFile] | None = None,
+    provider: str | None = None,
+    redactor: Redactor | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
     ``trusted_settings`` and ``memory`` replace what would be read from the workspace: the
     CI flows pass what they read from the default branch, never the pull request's head.
+    ``provider`` is the provider setting (else ``CLAUDE_RUNNER_PROVIDER`` / ``CLAUDE_CODE_USE_*``).
+    ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
     """
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
-    provider = provider_from_env(environ)
-    model = resolve_model(settings.model, environ, strict=not provider.is_gateway)
+    config = provider_from_env(environ, provider=provider)
+    model = resolve_model(
+        settings.model,
+        environ,
+        provider=config.name,
+        strict=config.name == "anthropic" and not config.is_gateway,
+    )
     policy = _policy(settings, cwd, add_dirs, environ, trusted_settings)
     tools = [*_offered_tools(policy), *extra_tools]
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
-    redactor = Redactor([*secret_env_values(environ), *provider.secrets()])
+    # OIDC material may sit in a variable of any name (GitLab id_tokens): withheld and redacted.
+    oidc_vars = oidc_variables(environ)
+    redactor = redactor or Redactor()
+    redactor.add(*secret_env_values(environ), *config.secrets(), *oidc_vars.values())
+    oidc = oidc_from_env(environ, on_token=redactor.add) if config.needs_oidc else None
+    tool_env = scrub_env({k: v for k, v in environ.items() if k not in oidc_vars})
     spec = AgentSpec(
         prompt=settings.prompt,
         model=model,
@@ -85,7 +102,7 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], env=scrub_env(environ)),
+        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], env=tool_env),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -95,11 +112,11 @@ def prepare_run(
         structured=structured,
         retry=RetryPolicy(max_retries=settings.max_retries, base_s=settings.retry_base_ms / 1000),
         stream=settings.stream,
-        api_timeout_s=provider.timeout_s,
-        api_key_source=provider.key_source,
+        api_timeout_s=config.timeout_s,
+        api_key_source=config.key_source,
         cancel=CancelToken(),
     )
-    return PreparedRun(spec, provider, prices, redactor)
+    return PreparedRun(spec, config, prices, redactor, oidc)
 
 
 def execute_run(
@@ -109,7 +126,9 @@ def execute_run(
     # Tools run as the runner's user: keep them from reading its start-up environment.
     protect_process_environ()
     wipe_process_environ(environ)
-    client = build_client(prepared.provider)
+    # Tokens and keys the provider mints while the run goes on are redacted from then on.
+    options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
+    client = build_client(prepared.provider, options)
     return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
 
 
@@ -135,6 +154,8 @@ def exit_code(outcome: AgentOutcome) -> int:
     """0 for success; the error type's code when the provider refused; 1 for other failed runs."""
     if not outcome.result.get("is_error"):
         return 0
+    if outcome.runner_error is not None:
+        return outcome.runner_error.exit_code
     error = outcome.error
     if error is None:
         return EXIT_RUN_FAILED

@@ -73,6 +73,12 @@ OWN_DEFAULTS = {
     "pr_mode": "link",
     "prompt_template": "",
     "comment_template": "",
+    "provider": "",
+    "aws_role_to_assume": "",
+    "aws_region": "",
+    "gcp_workload_identity_provider": "",
+    "gcp_service_account": "",
+    "oidc_token_variable": "",
 }
 OUTPUTS = (
     "conclusion",

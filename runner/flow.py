@@ -31,10 +31,19 @@ from runner.events import ChangeRequest, Event
 from runner.headless import execute_run, graceful_signals, prepare_run
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.prompts import render
-from runner.publish import FinalState, Tracker, UpdateProgressTool, job_outputs
+from runner.publish import (
+    RunProgress,
+    Tracker,
+    UpdateProgressTool,
+    final_state,
+    job_outputs,
+    job_summary,
+    publish_work,
+    save_partial_work,
+)
 from runner.sanitize import Redactor
 from runner.triggers import Decision
-from runner.workspace import WorkspacePlan, compare_url, plan_workspace, prepare, save_work
+from runner.workspace import WorkspacePlan, plan_workspace, prepare
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
 
@@ -54,20 +63,6 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     return False, f"{actor.login} has {level} permission; write, maintain or admin is required"
 
 
-@dataclasses.dataclass
-class _Progress:
-    """What the run has done so far, so a failure can still report and save it."""
-
-    plan: WorkspacePlan | None = None
-    start_sha: str | None = None
-    fingerprint: str | None = None
-    result: dict[str, Any] | None = None
-    pushed: bool = False
-    saved: bool = False  # save_work ran (whether or not there was anything to push)
-    pr_url: str | None = None
-    links: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-
-
 def run_flow(
     event: Event,
     decision: Decision,
@@ -85,7 +80,7 @@ def run_flow(
     except RunnerError as exc:  # nothing was posted: the job's log and summary say what to fix
         job.log(f"error: {redactor.text(exc.one_line())}")
         job.write_outputs({"conclusion": "failure"})
-        job.write_summary(_summary(exc.one_line(), _Progress(), redactor))
+        job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
         return exc.exit_code
     allowed, why = authorize(platform, event, settings)
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
@@ -107,7 +102,7 @@ def run_flow(
         ref = tracker.start()
         job.log(f"tracking comment: {ref.url}")
     started = time.monotonic()
-    progress = _Progress(links=[("View job", job.job_url)] if job.job_url else [])
+    progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
     cancel = CancelToken()
     error: str | None = None
     code = 1  # a failed run; a RunnerError brings its own code
@@ -136,9 +131,9 @@ def run_flow(
     except Exception as exc:  # a bug: still finalise the comment and save the work
         error = f"internal error: {type(exc).__name__}: {exc}"
     if error is not None:
-        _save_partial(platform, settings, job, progress, event)
+        save_partial_work(platform, settings, job, progress, event)
     if tracker is not None:
-        tracker.finish(_final_state(error, requester, started, progress))
+        tracker.finish(final_state(error, requester, started, progress))
     outputs = job_outputs(
         progress.result,
         execution_file=job.temp_dir / "execution.jsonl",
@@ -150,7 +145,7 @@ def run_flow(
         outputs["conclusion"] = "failure"
         job.log(f"error: {redactor.text(error)}")
     job.write_outputs(outputs)
-    job.write_summary(_summary(error, progress, redactor))
+    job.write_summary(job_summary(error, progress, redactor))
     return 0 if error is None else code
 
 
@@ -163,7 +158,7 @@ def _run(
     job: Job,
     environ: Mapping[str, str],
     tracker: Tracker | None,
-    progress: _Progress,
+    progress: RunProgress,
     cancel: CancelToken,
     redactor: Redactor,
 ) -> None:
@@ -263,7 +258,7 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
-    _publish(platform, settings, job, progress, event, repo)
+    publish_work(platform, settings, job, progress, event, repo)
 
 
 def _context(
@@ -339,114 +334,6 @@ def _trusted_settings(
         text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
         sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
     return sources
-
-
-def co_author(event: Event, noreply_domain: str) -> tuple[str, str] | None:
-    """The requester as a ``Co-authored-by`` identity, in the noreply form the host attributes."""
-    actor = event.actor
-    if actor is None:
-        return None
-    local = f"{actor.id}+{actor.login}" if actor.id is not None else actor.login
-    return actor.login, f"{local}@{noreply_domain}"
-
-
-def _publish(
-    platform: Platform,
-    settings: FlowSettings,
-    job: Job,
-    progress: _Progress,
-    event: Event,
-    repo: RepoInfo,
-) -> None:
-    plan = progress.plan
-    if plan is None or not plan.can_push or plan.branch is None or progress.start_sha is None:
-        return
-    target = platform.push_target()
-    title = (
-        f"{'PR' if event.entity_type == 'change_request' else 'Issue'} #{event.number}: changes from Claude"
-    )
-    saved = save_work(
-        plan,
-        job.workspace,
-        target,
-        start_sha=progress.start_sha,
-        message=f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip(),
-        author=(settings.bot_name, f"{settings.bot_id}+{settings.bot_name}@{job.noreply_domain}"),
-        co_author=co_author(event, job.noreply_domain),
-        protected={repo.default_branch},
-        config_fingerprint=progress.fingerprint,
-    )
-    progress.pushed = saved.pushed
-    progress.saved = True
-    if not saved.pushed:
-        job.log("no changes: nothing committed, no branch pushed")
-        return
-    branch = plan.branch
-    job.log(f"pushed {saved.commit} to {branch}")
-    progress.links.append((f"`{branch}`", f"{job.repo_url}/tree/{branch}"))
-    if not plan.new_branch:
-        return
-    closes = f"Fixes #{event.number}" if event.entity_type == "issue" and event.number else ""
-    asked_by = f" for @{event.actor.login}" if event.actor else ""
-    body = f"{closes}\n\nGenerated by Claude{asked_by}.".strip()
-    if settings.pr_mode == "link":
-        progress.links.append(
-            ("Create PR ➔", compare_url(job.repo_url, plan.base, branch, title=title, body=body))
-        )
-        return
-    existing = platform.find_pull_request(branch)
-    progress.pr_url = existing or platform.create_pull_request(
-        head=branch, base=plan.base, title=event.title or title, body=body, draft=settings.pr_mode == "draft"
-    )
-    progress.links.append(("PR", progress.pr_url))
-
-
-def _save_partial(
-    platform: Platform, settings: FlowSettings, job: Job, progress: _Progress, event: Event
-) -> None:
-    """After a failure: push whatever the agent changed, so no work is lost."""
-    if progress.saved or progress.plan is None or progress.start_sha is None:
-        return
-    try:
-        _publish(platform, settings, job, progress, event, platform.repository())
-    except Exception as exc:  # reporting the first error matters more than this one
-        job.log(f"could not save partial work: {exc}")
-
-
-def _final_state(error: str | None, requester: str, started: float, progress: _Progress) -> FinalState:
-    result = progress.result or {}
-    usage = result.get("usage") or {}
-    model = next(iter(result.get("modelUsage") or {}), "")
-    return FinalState(
-        ok=error is None,
-        requester=requester,
-        duration_s=time.monotonic() - started,
-        summary=str(result.get("result") or "") if error is None else "",
-        error=error or "",
-        branch=progress.plan.branch if progress.pushed and progress.plan else None,
-        links=tuple(progress.links),
-        num_turns=int(result.get("num_turns", 0)),
-        input_tokens=sum(
-            int(usage.get(k, 0))
-            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        ),
-        output_tokens=int(usage.get("output_tokens", 0)),
-        cost_usd=float(result.get("total_cost_usd", 0.0)),
-        model=model,
-    )
-
-
-def _summary(error: str | None, progress: _Progress, redactor: Redactor) -> str:
-    result = progress.result or {}
-    head = "### Claude ✅ finished" if error is None else "### Claude ❌ failed"
-    lines = [head, ""]
-    if error:
-        lines += ["```", redactor.text(error), "```", ""]
-    if result.get("result") and error is None:
-        lines += [redactor.text(str(result["result"])), ""]
-    lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
-    lines += [f"- [{label}]({url})" for label, url in progress.links]
-    return "\n".join(lines)
 
 
 class _LogStream:

@@ -13,6 +13,7 @@ from runner.errors import RunnerError, UsageError
 
 if TYPE_CHECKING:
     from runner.events import Event, NotSupported
+    from runner.triggers import TriggerSettings
 
 # The demo's scenarios (runner.demo.SCENARIOS), named here so `--help` needs no import of it.
 DEMO_SCENARIOS = ("pr-comment", "issue")
@@ -221,18 +222,22 @@ def doctor_command(
     )
 
 
-# Platforms whose event payloads `explain` reads; add "gitlab" here with its loader below.
-EXPLAIN_PLATFORMS = ("github",)
+# Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.
+EXPLAIN_PLATFORMS = ("github", "gitlab")
 
 
 @cli.command("explain", context_settings=_CONTEXT)
 @click.option("--platform", type=click.Choice(EXPLAIN_PLATFORMS), default="github", show_default=True)
-@click.option("--event-name", required=True, help="The event name, e.g. issue_comment ($GITHUB_EVENT_NAME).")
+@click.option(
+    "--event-name",
+    help="GitHub (required): the event name, e.g. issue_comment ($GITHUB_EVENT_NAME). GitLab (optional, "
+    'checked against the payload): the X-Gitlab-Event header, e.g. "Note Hook", or the object kind.',
+)
 @click.option(
     "--event-path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The webhook payload JSON file ($GITHUB_EVENT_PATH).",
+    help="The webhook payload JSON file ($GITHUB_EVENT_PATH; a GitLab hook's request body).",
 )
 @click.option("--trigger-phrase", default="@claude", show_default=True, help="The mention that asks Claude.")
 @click.option(
@@ -243,7 +248,7 @@ EXPLAIN_PLATFORMS = ("github",)
 @click.option("--allowed-bots", default="", help='Comma-separated bot logins allowed to trigger, or "*".')
 def explain_command(
     platform: str,
-    event_name: str,
+    event_name: str | None,
     event_path: Path,
     trigger_phrase: str,
     label_trigger: str,
@@ -251,7 +256,10 @@ def explain_command(
     prompt: str | None,
     allowed_bots: str,
 ) -> None:
-    """Print whether an event would trigger a run, and why, as one JSON object (no network)."""
+    """Print whether an event would trigger a run, and why, as one JSON object (no network).
+
+    For GitLab, `event` in the output is the payload's object_kind (note, merge_request, issue, ...).
+    """
     import json
 
     from runner.triggers import TriggerSettings, explain, parse_allowed_bots
@@ -265,15 +273,59 @@ def explain_command(
         prompt=prompt,
         allowed_bots=parse_allowed_bots(allowed_bots),
     )
-    event = _load_event(platform, event_name, event_path)
+    event = _load_event(platform, event_name, event_path, settings)
     click.echo(json.dumps(explain(event, settings)))
 
 
-def _load_event(platform: str, event_name: str, path: Path) -> Event | NotSupported:
+def _load_event(
+    platform: str, event_name: str | None, path: Path, settings: TriggerSettings
+) -> Event | NotSupported:
+    if platform == "gitlab":
+        from runner.events.gitlab import load_gitlab_event
+
+        # GitLab reports several label/assignee changes in one hook: the triggers say which to report.
+        return load_gitlab_event(
+            path,
+            event_name=event_name,
+            label_trigger=settings.label_trigger,
+            assignee_trigger=settings.assignee_trigger,
+        )
     from runner.events.github import load_github_event
 
-    loaders = {"github": load_github_event}
-    return loaders[platform](event_name, path)
+    if not event_name:
+        raise UsageError(
+            "--event-name is required for --platform github", "pass e.g. --event-name issue_comment"
+        )
+    return load_github_event(event_name, path)
+
+
+@cli.command("webhook", context_settings=_CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="HTTP handler threads."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Threads that check access and start pipelines after a hook is answered.",
+)
+def webhook_command(host: str, port: int, threads: int, workers: int) -> None:
+    """Listen for GitLab hooks and start a `claude-runner gitlab` pipeline when @claude is asked.
+
+    Environment: GITLAB_WEBHOOK_SECRET (required: the hook's secret token), GITLAB_ACCESS_TOKEN
+    (required: reads access levels, starts pipelines), GITLAB_URL or CI_SERVER_URL (default
+    https://gitlab.com), GITLAB_TRIGGER_TOKEN (optional: start pipelines with a trigger token),
+    TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
+    developer), WEBHOOK_MR_REF (source or default). Health check: GET /healthz.
+    """
+    from runner.webhook_server import run_webhook
+
+    sys.exit(run_webhook(host=host, port=port, threads=threads, workers=workers))
 
 
 def _prompt_text(argument: str | None, option: str | None, path: Path | None) -> str:

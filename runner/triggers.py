@@ -173,6 +173,10 @@ def _closes(run: str, fence: str) -> bool:
 # --- the decision -----------------------------------------------------------------------------
 
 
+# How a non-triggering activity reads in a reason ("comment was edited").
+_PAST = {"edited": "edited", "deleted": "deleted"}
+
+
 def decide(event: Event | NotSupported, settings: TriggerSettings) -> Decision:
     """Decide whether ``event`` asks for a run, in which mode, with which request (see module doc)."""
     if isinstance(event, NotSupported):
@@ -193,7 +197,9 @@ def _detect(event: Event, settings: TriggerSettings) -> Decision:
             verb = "submitted" if event.kind == "review" else "new"
             what = "reviews" if event.kind == "review" else f"{noun}s"
             return Decision(
-                False, f"{_NOT}{noun} was {event.action or event.activity}, only {verb} {what} trigger"
+                False,
+                f"{_NOT}{noun} was {_PAST.get(event.activity, event.action or event.activity)}, "
+                f"only {verb} {what} trigger",
             )
         return _mention(event.trigger_text, phrase, noun, prompt)
     if event.kind == "automation":

@@ -90,6 +90,7 @@ class Comment:
     in_reply_to: int | None = None  # review comments: the comment they answer
     path: str | None = None  # review comments: file path in the diff
     line: int | None = None  # review comments: line in the new file, if any
+    thread_id: str | None = None  # GitLab: the discussion the note belongs to (replies go there)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,13 @@ class CIRun:
 
 @dataclass(frozen=True)
 class Event:
-    """One event, normalised: enough to decide, fetch context, and reply."""
+    """One event, normalised: enough to decide, fetch context, and reply.
+
+    ``confidential`` marks an event about something only project members may see (a GitLab
+    confidential issue, or an internal/confidential note). It does not change the decision; it
+    tells later stages to keep the event's text out of public places (public logs, job outputs,
+    commits or comments outside the entity).
+    """
 
     platform: str  # "github" | "gitlab"
     name: str  # the platform's event name, e.g. "issue_comment", "pull_request_target"
@@ -157,6 +164,7 @@ class Event:
     ref: str | None = None  # automation events: the git ref the run is for, if given
     ci_run: CIRun | None = None
     html_url: str | None = None  # the issue or change request page
+    confidential: bool = False  # restricted to project members: keep its text out of public places
 
     @property
     def entity_term(self) -> str | None:

@@ -1,6 +1,6 @@
 """The ``Platform`` protocol and the plain values adapters return.
 
-Adapters (``github.py``, later ``gitlab.py``) translate SDK objects into these dataclasses
+Adapters (``github.py``, ``gitlab.py``) translate SDK objects into these dataclasses
 at the edge, so nothing past the adapter knows which host, or which SDK, it talks to.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 # Permission levels, weakest first; "maintain" and "triage" are GitHub's, mapped by the adapter.
 PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
@@ -28,6 +28,11 @@ class CommentRef:
     id: int
     url: str
     kind: str = "issue"  # "issue" (issue/PR conversation) or "review" (a reply in a review thread)
+    # GitLab addresses a note through its merge request or issue, so its ref says which one;
+    # ``discussion_id`` is the thread a reply went into (GitHub leaves all three unset).
+    number: int | None = None
+    noteable: str | None = None  # "merge_request" or "issue"
+    discussion_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,12 @@ class ThreadComment:
     line: int | None = None
     diff_hunk: str | None = None
     in_reply_to: int | None = None
+    # GitLab: the discussion a note belongs to (to reply in it), a diff note's ``position``
+    # (base_sha, start_sha, head_sha, old_path, new_path, old_line, new_line) and whether the
+    # thread is resolved. GitHub leaves them unset.
+    discussion_id: str | None = None
+    position: dict[str, Any] | None = field(default=None, compare=False)
+    resolved: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,406 @@
+"""GitLab (gitlab.com and self-managed) through python-gitlab, behind the ``Platform`` protocol.
+
+SDK objects stay in this module: every method returns the plain values of ``base.py``.
+python-gitlab is imported lazily, and we call its ``http_*`` layer with paths rather than its
+object managers, which would fetch a project before every nested call.
+
+Merge request or issue? GitLab numbers them separately (!5 and #5 are unrelated), and the
+protocol's comment methods take only a number. The adapter therefore holds ``noteable``
+("merge_request" or "issue"): pass it to the constructor, or set the attribute from the event
+before the first comment; ``fetch_thread`` sets it when it is still unset, and every comment
+method also takes a ``noteable=`` keyword. Refs the adapter returns carry their noteable, number
+and discussion, so ``update_comment`` needs nothing else.
+
+Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``: a project, group or personal access token with
+the ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``). GitLab lets a job token read the project
+but not write notes or open merge requests; those calls fail with a ``CredentialsError`` naming
+``GITLAB_ACCESS_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from runner.errors import CredentialsError, PlatformError
+from runner.platforms.base import CommentRef, PushTarget, RepoInfo, ThreadData
+from runner.platforms.gitlab_data import (
+    Noteable,
+    access_permission,
+    changed_file,
+    error_message,
+    is_bot_account,
+    strip_draft,
+    suggestion,
+    text_position,
+    thread_comments,
+    thread_state,
+)
+
+if TYPE_CHECKING:
+    from gitlab import Gitlab
+
+PER_PAGE = 100  # the most GitLab serves per page: fewest requests for big threads
+ACCESS_TOKEN_FIX = "set GITLAB_ACCESS_TOKEN to a project or group access token with the api scope"
+T = TypeVar("T")
+
+__all__ = ["GitLabPlatform", "Noteable", "suggestion", "text_position"]
+
+
+class GitLabPlatform:
+    """The ``Platform`` for one GitLab project (``project``: numeric id or "group/name" path)."""
+
+    name = "gitlab"
+
+    def __init__(
+        self,
+        project: str | int,
+        *,
+        url: str,
+        token: str | None = None,
+        job_token: str | None = None,
+        noteable: Noteable | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not token and not job_token:
+            raise CredentialsError("no GitLab credentials", ACCESS_TOKEN_FIX + " (or run in a CI job)")
+        self.project = project
+        self.url = url.rstrip("/")
+        self.token, self.job_token = token or None, None if token else job_token
+        self.noteable: Noteable | None = noteable
+        self.timeout = timeout
+        self._path = "/projects/" + urllib.parse.quote(str(project), safe="")
+        self._gl: Gitlab | None = None
+        self._project: dict[str, Any] | None = None
+        self._discussions: dict[tuple[str, int, int], str] = {}  # (noteable, iid, note id) -> discussion
+        self._requests = 0  # counted so the context budget (requests per thread) can be asserted
+
+    # --- connection -------------------------------------------------------------------
+    @property
+    def gl(self) -> Gitlab:
+        """The python-gitlab client (created on first use; counts every HTTP response)."""
+        if self._gl is None:
+            import gitlab
+
+            self._gl = gitlab.Gitlab(
+                self.url,
+                private_token=self.token,
+                job_token=self.job_token,
+                per_page=PER_PAGE,
+                retry_transient_errors=True,
+                timeout=self.timeout,
+            )
+            self._gl.session.hooks["response"].append(self._count)
+        return self._gl
+
+    def _count(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self._requests += 1
+
+    @property
+    def api_requests(self) -> int:
+        """HTTP requests sent so far (retries included)."""
+        return self._requests
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one client call, turning GitLab's errors into ours (with GitLab's message)."""
+        import requests
+        from gitlab.exceptions import GitlabError
+
+        try:
+            return fn(*args, **kwargs)
+        except GitlabError as exc:
+            raise self._error(what, exc.response_code, error_message(exc)) from exc
+        except requests.RequestException as exc:
+            raise PlatformError(f"GitLab at {self.url} could not be reached to {what}: {exc}") from exc
+
+    def _error(self, what: str, status: int | None, message: str) -> Exception:
+        # A job token is not an identity outside the few endpoints that take it: GitLab answers
+        # 401/403, or 404 "Project Not Found" as it would to an anonymous caller.
+        denied = status in (401, 403) or (status == 404 and "Project Not Found" in message)
+        if status is not None and not message.startswith(str(status)):
+            message = f"{status} {message}"  # GitLab's messages mostly start with their status already
+        if self.job_token and denied:
+            return CredentialsError(
+                f"the CI job token cannot {what} on GitLab ({message})",
+                ACCESS_TOKEN_FIX + ": CI_JOB_TOKEN can only read the project",
+            )
+        if status == 401:
+            return CredentialsError(
+                f"GitLab rejected the access token while trying to {what} ({message})",
+                "check GITLAB_ACCESS_TOKEN: it may be expired, revoked or lack the api scope",
+            )
+        return PlatformError(f"GitLab could not {what}: {message}")
+
+    def _get(self, what: str, path: str, query: dict[str, Any] | None = None) -> Any:
+        return self._call(what, self.gl.http_get, self._path + path, query_data=query or {})
+
+    def _post(self, what: str, path: str, data: dict[str, Any]) -> Any:
+        return self._call(what, self.gl.http_post, self._path + path, post_data=data)
+
+    def _list(self, what: str, path: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every page of a list (100 a page, following GitLab's ``Link`` header)."""
+        query = {"per_page": PER_PAGE, **(query or {})}
+        items = self._call(what, self.gl.http_list, self._path + path, query_data=query, get_all=True)
+        return list(items)
+
+    def _noteable(self, override: Noteable | None) -> Noteable:
+        noteable = override or self.noteable
+        if noteable is None:
+            raise PlatformError(
+                "the GitLab adapter does not know whether to comment on a merge request or an issue",
+                "set GitLabPlatform.noteable from the event before posting",
+            )
+        return noteable
+
+    def _note_url(self, noteable: Noteable, number: int, note_id: int) -> str:
+        root = (
+            f"{self.url}/{self.project}"
+            if isinstance(self.project, str) and not self.project.isdigit()
+            else self.repository().html_url
+        )
+        return f"{root}/-/{noteable}s/{number}#note_{note_id}"
+
+    # --- Platform ---------------------------------------------------------------------
+    def repository(self) -> RepoInfo:
+        """Project facts (one request, cached)."""
+        if self._project is None:
+            self._project = self._get("read the project", "")
+        data = self._project
+        return RepoInfo(
+            full_name=str(data["path_with_namespace"]),
+            default_branch=str(data.get("default_branch") or "main"),
+            clone_url=str(data["http_url_to_repo"]),
+            html_url=str(data["web_url"]),
+            private=data.get("visibility") != "public",
+        )
+
+    def account(self, login: str) -> dict[str, Any] | None:
+        """The user ``login`` (``id``, ``username``, ``state``, ``bot``), None when unknown."""
+        users: Any = self._call(
+            f"look up user {login}", self.gl.http_get, "/users", query_data={"username": login}
+        )
+        if not users:
+            return None
+        user = dict(users[0])
+        user["bot"] = is_bot_account(user)
+        return user
+
+    def permission(self, login: str) -> str:
+        """The member's level (inherited memberships count); blocked users and bots get "none"."""
+        user = self.account(login)
+        if user is None or user.get("state") != "active" or user["bot"]:
+            return "none"
+        from gitlab.exceptions import GitlabHttpError
+
+        try:
+            member = self.gl.http_get(f"{self._path}/members/all/{int(user['id'])}")
+        except GitlabHttpError as exc:
+            if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
+                return "none"  # not a member
+            raise self._error(f"check {login}'s access", exc.response_code, error_message(exc)) from exc
+        if not isinstance(member, Mapping) or member.get("state", "active") != "active":
+            return "none"
+        return access_permission(member.get("access_level"))
+
+    def create_comment(self, number: int, body: str, *, noteable: Noteable | None = None) -> CommentRef:
+        """A new note on the merge request or issue."""
+        kind = self._noteable(noteable)
+        data = self._post("post a note", f"/{kind}s/{number}/notes", {"body": body})
+        note_id = int(data["id"])
+        return CommentRef(note_id, self._note_url(kind, number, note_id), "issue", number, kind)
+
+    def reply_to_review_comment(
+        self,
+        number: int,
+        comment_id: int,
+        body: str,
+        *,
+        discussion_id: str | None = None,
+        noteable: Noteable | None = None,
+    ) -> CommentRef:
+        """A reply in the discussion holding note ``comment_id`` (looked up unless given)."""
+        kind = self._noteable(noteable)
+        discussion = discussion_id or self._discussion_of(kind, number, comment_id)
+        data = self._post(
+            "reply in the discussion", f"/{kind}s/{number}/discussions/{discussion}/notes", {"body": body}
+        )
+        note_id = int(data["id"])
+        return CommentRef(note_id, self._note_url(kind, number, note_id), "review", number, kind, discussion)
+
+    def update_comment(self, ref: CommentRef, body: str) -> None:
+        """Edit a note the runner wrote."""
+        kind = self._noteable(
+            "issue"
+            if ref.noteable == "issue"
+            else "merge_request"
+            if ref.noteable == "merge_request"
+            else None
+        )
+        if ref.number is None:
+            raise PlatformError(
+                f"GitLab note {ref.id} cannot be updated: its merge request or issue is unknown"
+            )
+        path = f"{self._path}/{kind}s/{ref.number}/notes/{ref.id}"
+        self._call("update the note", self.gl.http_put, path, post_data={"body": body})
+
+    def find_comment(
+        self, number: int, marker: str, *, noteable: Noteable | None = None
+    ) -> CommentRef | None:
+        """The newest note containing ``marker``."""
+        kind = self._noteable(noteable)
+        notes = self._list(
+            "list notes", f"/{kind}s/{number}/notes", {"sort": "asc", "order_by": "created_at"}
+        )
+        found = None
+        for note in notes:
+            if not note.get("system") and marker in (note.get("body") or ""):
+                found = CommentRef(
+                    int(note["id"]), self._note_url(kind, number, int(note["id"])), "issue", number, kind
+                )
+        return found
+
+    def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
+        """MR (or issue), its discussions with diff positions, and the MR's changed files."""
+        before = self._requests
+        kind: Noteable = "merge_request" if is_pull_request else "issue"
+        if self.noteable is None:
+            self.noteable = kind
+        noun = "merge request" if is_pull_request else "issue"
+        item = self._get(f"read {noun} {number}", f"/{kind}s/{number}")
+        discussions = self._list("list discussions", f"/{kind}s/{number}/discussions")
+        fields: dict[str, Any] = {}
+        files = []
+        if is_pull_request:
+            files = [changed_file(entry) for entry in self._diffs(number)]
+            refs = item.get("diff_refs") or {}
+            source, target = item.get("source_project_id"), item.get("target_project_id")
+            is_fork = source is not None and target is not None and source != target
+            fields = dict(
+                draft=bool(item.get("draft") or item.get("work_in_progress")),
+                head_ref=item.get("source_branch"),
+                base_ref=item.get("target_branch"),
+                head_sha=refs.get("head_sha") or item.get("sha"),
+                base_sha=refs.get("base_sha"),  # the merge base the MR's diff is taken against
+                head_repo=self._project_path(source) if is_fork else self.repository().full_name,
+                is_fork=is_fork,
+            )
+        comments, where = thread_comments(discussions, {f.path: f.patch for f in files})
+        self._discussions.update({(kind, number, note): d for note, d in where.items()})
+        comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
+        return ThreadData(
+            number=number,
+            is_pull_request=is_pull_request,
+            title=strip_draft(item.get("title") or "") if is_pull_request else item.get("title") or "",
+            body=item.get("description") or "",
+            author=(item.get("author") or {}).get("username", "ghost"),
+            state=thread_state(item.get("state")),
+            labels=tuple(str(label) for label in item.get("labels") or ()),
+            comments=tuple(comments),
+            files=tuple(files),
+            api_requests=self._requests - before,
+            **fields,
+        )
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """A file's text at ``ref``, or None when it does not exist there."""
+        from gitlab.exceptions import GitlabHttpError
+
+        url = f"{self._path}/repository/files/{urllib.parse.quote(path, safe='')}/raw"
+        try:
+            response = self.gl.http_get(url, query_data={"ref": ref}, raw=True)
+        except GitlabHttpError as exc:
+            message = error_message(exc)
+            if exc.response_code == 404 and "Project Not Found" not in message:
+                return None
+            raise self._error(f"read {path} at {ref}", exc.response_code, message) from exc
+        content = getattr(response, "content", b"")  # raw=True: the requests Response
+        return bytes(content).decode("utf-8", errors="replace")
+
+    def find_pull_request(self, head_branch: str) -> str | None:
+        """An open MR from ``head_branch`` into this project."""
+        query = {"source_branch": head_branch, "state": "opened"}
+        found = self._get("list merge requests", "/merge_requests", query)
+        return str(found[0]["web_url"]) if found else None
+
+    def create_pull_request(self, *, head: str, base: str, title: str, body: str, draft: bool) -> str:
+        """Open an MR (a draft through the "Draft:" title prefix, which every version honours)."""
+        if draft and not title.lower().startswith(("draft:", "[draft]", "(draft)")):
+            title = f"Draft: {title}"
+        data = {"source_branch": head, "target_branch": base, "title": title, "description": body}
+        created = self._post("open a merge request", "/merge_requests", data)
+        return str(created["web_url"])
+
+    def push_target(self) -> PushTarget:
+        """HTTPS push: ``oauth2`` with an access token, ``gitlab-ci-token`` with the job token."""
+        if self.token:
+            return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
+        return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
+
+    def close(self) -> None:
+        """Close the HTTP session (tokens are the job's; nothing to revoke)."""
+        if self._gl is not None:
+            self._gl.session.close()
+            self._gl = None
+
+    # --- GitLab only ------------------------------------------------------------------
+    def start_pipeline(self, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
+        """Run the project's pipeline on ``ref`` with ``variables``; returns its id and web URL."""
+        data = {"ref": ref, "variables": [{"key": k, "value": v} for k, v in variables.items()]}
+        created = self._post(f"start a pipeline on {ref}", "/pipeline", data)
+        return int(created["id"]), str(created["web_url"])
+
+    def diff_refs(self, number: int) -> dict[str, str]:
+        """The MR's ``diff_refs`` (base, start and head sha), for ``text_position``."""
+        return dict(self._get(f"read merge request {number}", f"/merge_requests/{number}")["diff_refs"])
+
+    def post_diff_note(self, number: int, position: Mapping[str, Any], body: str) -> CommentRef:
+        """A new diff discussion on the MR at ``position`` (see ``text_position``; a ``suggestion``
+        block in ``body`` makes it an applicable suggestion)."""
+        position = {"position_type": "text", **position}
+        data = self._post(
+            "post a diff note", f"/merge_requests/{number}/discussions", {"body": body, "position": position}
+        )
+        note_id = int(data["notes"][0]["id"])
+        url = self._note_url("merge_request", number, note_id)
+        return CommentRef(note_id, url, "review", number, "merge_request", str(data["id"]))
+
+    # --- helpers ----------------------------------------------------------------------
+    def _diffs(self, number: int) -> list[dict[str, Any]]:
+        """The latest diff version's files (``/diffs``, GitLab 15.7+; else ``/changes``)."""
+        from gitlab.exceptions import GitlabHttpError
+
+        try:
+            return list(
+                self.gl.http_list(
+                    f"{self._path}/merge_requests/{number}/diffs",
+                    query_data={"per_page": PER_PAGE},
+                    get_all=True,
+                )
+            )
+        except GitlabHttpError as exc:
+            if exc.response_code != 404 or "Merge Request" in error_message(exc):
+                raise self._error("list the changed files", exc.response_code, error_message(exc)) from exc
+        changes = self._get("list the changed files", f"/merge_requests/{number}/changes")
+        return list(changes.get("changes") or [])
+
+    def _project_path(self, project_id: Any) -> str | None:
+        """A fork's "group/name" (None when it is gone or hidden from us)."""
+        from gitlab.exceptions import GitlabHttpError
+
+        try:
+            data = self.gl.http_get(f"/projects/{int(project_id)}")
+        except GitlabHttpError:
+            return None
+        return str(data["path_with_namespace"]) if isinstance(data, Mapping) else None
+
+    def _discussion_of(self, kind: Noteable, number: int, note_id: int) -> str:
+        key = (kind, number, note_id)
+        if key not in self._discussions:
+            for discussion in self._list("list discussions", f"/{kind}s/{number}/discussions"):
+                for note in discussion.get("notes") or []:
+                    self._discussions[(kind, number, int(note["id"]))] = str(discussion["id"])
+        if key not in self._discussions:
+            raise PlatformError(f"GitLab has no note {note_id} on {kind.replace('_', ' ')} {number}")
+        return self._discussions[key]

@@ -1,0 +1,316 @@
+"""A stateful loopback fake of the GitLab REST API (v4), for tests and the demo (stdlib only).
+
+`FakeGitLab` holds one project (state and `add_*` methods: `GitLabState`) and serves, under
+`/api/v4`, what the GitLab adapter and the webhook listener use: the project (by id or URL-encoded
+path), members with access levels (`/members/all/:user_id`), `/users?username=`, merge requests
+(with `diff_refs`, `/versions`, `/diffs`; create, with 409 for a duplicate), issues (confidential
+ones hidden from non-members), notes and discussions on both (replies, diff discussions with a
+checked `position`), raw repository files per ref, branches and commits, and `POST /pipeline`.
+Lists paginate with `per_page` (max 100) and `page`, answering `X-Page`, `X-Per-Page`,
+`X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`; errors carry GitLab's
+bodies; every request is logged with its arrival time.
+
+Auth: `PRIVATE-TOKEN` (or `Authorization: Bearer`) with `tokens` (token -> username), and
+`JOB-TOKEN` with `job_tokens`, which, as on GitLab, only reads the project: other reads answer
+404 "Project Not Found" and writes 403.
+
+    with FakeGitLab("group/project", tokens={"glpat-x": "claude_bot"}) as fake:
+        fake.add_user("alice", "developer")
+        fake.add_merge_request("Fix", iid=7, source_branch="fix", diffs=[{"new_path": "a.py", "diff": "..."}])
+        gl = gitlab.Gitlab(fake.base_url, private_token="glpat-x")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from runner.testing.gitlab_endpoints import (
+    HANDLERS,
+    JOB_TOKEN_ROUTES,
+    ROUTES,
+    WRITES_NEED,
+    Request,
+    RequestRecord,
+)
+from runner.testing.gitlab_render import Renderer, iso
+from runner.testing.gitlab_state import ApiError, Commit, GitLabState, MergeRequest, fake_sha
+
+__all__ = ["ApiError", "FakeGitLab", "GitLabState", "RequestRecord", "fake_sha"]
+
+MAX_PER_PAGE = 100
+
+
+class FakeGitLab(GitLabState):
+    """Loopback GitLab API over one project `path` (state methods: `GitLabState`).
+
+    `tokens`: access tokens (token -> username; the users are added with `token_access`, as bots
+    when named like project bots). `job_tokens`: CI job tokens (token -> the user running the job).
+    `web_url`: the root of `web_url`s and `http_url_to_repo` (e.g. a `file://` directory holding
+    `{path}.git`, so a clone URL points at a local bare repository). `visibility`, `project_id`,
+    `default_branch`, `branch_lookup`, `clock`: see `GitLabState`."""
+
+    def __init__(
+        self,
+        path: str = "group/project",
+        *,
+        tokens: Mapping[str, str] | None = None,
+        token_access: str = "maintainer",
+        job_tokens: Mapping[str, str] | None = None,
+        web_url: str | None = None,
+        project_id: int = 278964,
+        visibility: str = "private",
+        default_branch: str = "main",
+        branch_lookup: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.time,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            path,
+            project_id=project_id,
+            visibility=visibility,
+            default_branch=default_branch,
+            branch_lookup=branch_lookup,
+            clock=clock,
+        )
+        bot = f"project_{project_id}_bot_0123456789abcdef"
+        self.tokens = dict(tokens if tokens is not None else {"glpat-fake-token": bot})
+        self.job_tokens = dict(job_tokens or {})
+        for name in set(self.tokens.values()) - set(self.users):
+            self.add_user(name, token_access, bot=name.startswith(("project_", "group_")))
+        self.merge_requests_created: list[MergeRequest] = []
+        self._web_url, self._address = web_url, (host, port)
+        self._records: list[RequestRecord] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.render = Renderer(self)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> FakeGitLab:
+        """Start serving in a daemon thread (idempotent)."""
+        if self._server is None:
+            self._server = _Server(self._address, _Handler, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.01,), name="fake-gitlab", daemon=True
+            )
+            self._thread.start()
+            self.render = Renderer(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGitLab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeGitLab is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The instance root, e.g. http://127.0.0.1:PORT (python-gitlab's `url`, CI_SERVER_URL)."""
+        return f"http://{self._address[0]}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """`{base_url}/api/v4` (CI_API_V4_URL)."""
+        return f"{self.base_url}/api/v4"
+
+    @property
+    def web_url(self) -> str:
+        """The root of `web_url`s and clone URLs."""
+        return (self._web_url or (self.base_url if self._server else "http://gitlab.example")).rstrip("/")
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received so far, oldest first."""
+        with self.lock:
+            return list(self._records)
+
+    def requests_to(self, method: str, route: str) -> list[RequestRecord]:
+        """The requests matched to `route` (e.g. "create_note") with `method`."""
+        return [r for r in self.requests if r.method == method and r.route == route]
+
+    def commit(self, sha: str) -> Commit:
+        """Commit `sha` (a placeholder for one only `branch_lookup` knows)."""
+        with self.lock:
+            return self.commits.get(sha) or Commit(sha, "(commit)", "(commit)", created_at=self.created_at)
+
+    def render_iso(self, ts: float | None) -> str | None:
+        return iso(ts)
+
+    # -- request handling -------------------------------------------------------------------------
+    def _handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        split = urllib.parse.urlsplit(target)
+        query = dict(urllib.parse.parse_qsl(split.query))
+        record = RequestRecord(method, split.path, query, headers, None, at=time.time())
+        extra: dict[str, str] = {}
+        try:
+            record.body = json.loads(raw) if raw else None
+        except ValueError:
+            record.body = dict(urllib.parse.parse_qsl(raw.decode(errors="replace")))  # form-encoded
+        try:
+            status, body = self._dispatch(record)
+            if isinstance(body, list):
+                body, extra = self._paginate(record, headers.get("host", ""), body)
+        except ApiError as exc:
+            status, body = exc.status, exc.body()
+        except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
+            status, body = 500, {"message": f"fake_gitlab: {type(exc).__name__}: {exc}"}
+        record.status, record.reply = status, body
+        with self.lock:
+            self._records.append(record)
+        return status, body, extra
+
+    def _dispatch(self, record: RequestRecord) -> tuple[int, Any]:
+        path = record.path.rstrip("/")
+        route = next(
+            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            None,
+        )
+        if route is None:
+            raise ApiError(404, "404 Not Found", key="error")
+        name, match = route
+        record.route = name
+        request = Request(record, {k: v for k, v in match.groupdict().items()})
+        self._authenticate(request)
+        record.caller = request.caller
+        if "project" in request.params:
+            wanted = urllib.parse.unquote(request.params["project"])
+            if wanted not in (str(self.project_id), self.path) and not (
+                name == "get_project" and wanted.isdigit() and int(wanted) in self.forks
+            ):
+                raise ApiError(404, "404 Project Not Found")
+            if name == "get_project" and wanted.isdigit() and int(wanted) in self.forks:
+                return 200, self.render.fork_project(int(wanted), self.forks[int(wanted)])
+            self._authorize(request, name)
+        if record.method in ("POST", "PUT"):
+            if not isinstance(record.body, dict):
+                raise ApiError(400, "400 Bad request - the body must be a JSON object")
+            request.data = record.body
+        return HANDLERS[name](self, request)
+
+    def _authenticate(self, request: Request) -> None:
+        headers = request.record.headers
+        token = headers.get("private-token") or ""
+        scheme, _, bearer = headers.get("authorization", "").partition(" ")
+        token = token or (bearer.strip() if scheme.lower() == "bearer" else "")
+        job = headers.get("job-token") or ""
+        with self.lock:
+            if token and token in self.tokens:
+                request.caller = self.tokens[token]
+            elif job and job in self.job_tokens:
+                request.caller, request.job_token = self.job_tokens[job], True
+            else:
+                raise ApiError(401, "401 Unauthorized")
+            user = self.user(request.caller)
+        if user.state != "active":
+            raise ApiError(403, "403 Forbidden - Your account has been blocked.")
+        request.level = user.access_level or 0
+
+    def _authorize(self, request: Request, name: str) -> None:
+        write = request.record.method != "GET"
+        if request.job_token and name not in JOB_TOKEN_ROUTES:
+            # GitLab does not take the job token as an identity here: an anonymous caller.
+            raise ApiError(403, "403 Forbidden") if write else ApiError(404, "404 Project Not Found")
+        if self.visibility != "public" and request.level < 10:
+            raise ApiError(404, "404 Project Not Found")
+        if request.level < WRITES_NEED.get(name, 0):
+            raise ApiError(403, "403 Forbidden")
+
+    def _paginate(
+        self, record: RequestRecord, host: str, items: list[Any]
+    ) -> tuple[list[Any], dict[str, str]]:
+        try:
+            per_page = max(1, min(MAX_PER_PAGE, int(record.query.get("per_page", 20))))
+            page = max(1, int(record.query.get("page", 1)))
+        except ValueError:
+            raise ApiError(400, "per_page is invalid", key="error") from None
+        pages = max(1, math.ceil(len(items) / per_page))
+        headers = {
+            "X-Page": str(page),
+            "X-Per-Page": str(per_page),
+            "X-Total": str(len(items)),
+            "X-Total-Pages": str(pages),
+            "X-Next-Page": str(page + 1) if page < pages else "",
+            "X-Prev-Page": str(page - 1) if page > 1 else "",
+        }
+        root = f"http://{host or f'{self._address[0]}:{self.port}'}{record.path}"
+
+        def link(n: int, rel: str) -> str:
+            query = urllib.parse.urlencode({**record.query, "page": n, "per_page": per_page})
+            return f'<{root}?{query}>; rel="{rel}"'
+
+        rels = [link(page - 1, "prev")] if page > 1 else []
+        rels += [link(page + 1, "next")] if page < pages else []
+        headers["Link"] = ", ".join([*rels, link(1, "first"), link(pages, "last")])
+        return items[(page - 1) * per_page : page * per_page], headers
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitLab
+    ) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes; with Nagle's algorithm and delayed ACKs each
+    # response on a kept-alive connection would stall ~40 ms.
+    disable_nagle_algorithm = True
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, body, extra = self.server.fake._handle(method, self.path, headers, raw)
+        is_raw = isinstance(body, bytes)  # a raw file
+        data = body if is_raw else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "text/plain; charset=utf-8" if is_raw else "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)

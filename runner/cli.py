@@ -222,6 +222,21 @@ def doctor_command(
     )
 
 
+@cli.command("gitlab", context_settings=_CONTEXT)
+@click.option(
+    "--event-path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A GitLab hook payload; without it the AI_FLOW_* variables describe the mention.",
+)
+def gitlab_command(event_path: Path | None) -> None:
+    """Answer an @claude mention in a GitLab CI job (reads the CI_* and AI_FLOW_* variables)."""
+    import os
+
+    from runner.ci.gitlab import run_gitlab_job
+
+    sys.exit(run_gitlab_job(dict(os.environ), event_path))
+
+
 # Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.
 EXPLAIN_PLATFORMS = ("github", "gitlab")
 

@@ -90,13 +90,16 @@ def run_flow(
     requester = event.actor.login if event.actor else "workflow"
     tracker = None
     if event.number is not None and (decision.mode == "tag" or settings.track_progress):
-        reply_to = event.comment.id if event.comment and event.comment.kind == "review_comment" else None
+        comment = event.comment
+        threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
+        reply_to = comment.id if comment is not None and threaded else None
         tracker = Tracker(
             platform,
             event.number,
             job.job_url,
             redactor,
             reply_to=reply_to,
+            reply_thread=comment.thread_id if comment is not None else None,
             sticky=settings.use_sticky_comment,
         )
         ref = tracker.start()

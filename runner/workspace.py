@@ -142,8 +142,14 @@ def save_work(
     return SavedWork(True, commit or git.head_sha(cwd))
 
 
-def compare_url(server_repo_url: str, base: str, branch: str, *, title: str, body: str) -> str:
-    """A "Create PR" link that opens GitHub's compare view with title and body filled in."""
+def compare_url(
+    server_repo_url: str, base: str, branch: str, *, title: str, body: str, platform: str = "github"
+) -> str:
+    """A "Create PR/MR" link: GitHub's compare view, or GitLab's new-merge-request form, filled in."""
+    if platform == "gitlab":
+        fields = {"source_branch": branch, "target_branch": base, "title": title, "description": body}
+        query = "&".join(f"merge_request%5B{k}%5D={quote(v, safe='')}" for k, v in fields.items())
+        return f"{server_repo_url}/-/merge_requests/new?{query}"
     return (
         f"{server_repo_url}/compare/{quote(base, safe='')}...{quote(branch, safe='')}"
         f"?quick_pull=1&title={quote(title, safe='')}&body={quote(body, safe='')}"

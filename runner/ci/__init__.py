@@ -20,6 +20,7 @@ class Job:
     workspace: Path
     temp_dir: Path
     repo_url: str  # web URL of the repository, for branch and compare links
+    platform: str = "github"  # whose URL and e-mail conventions the links and co-authors follow
     job_url: str | None = None
     noreply_domain: str = "users.noreply.github.com"
     write_outputs: Callable[[Mapping[str, str]], None] = lambda outputs: None

@@ -262,7 +262,11 @@ def _note(payload: Mapping[str, Any], attrs: Mapping[str, Any], action: str | No
         html_url=_str(attrs.get("url")),
         path=_str(position.get("new_path")) or _str(position.get("old_path")),
         line=_int(position.get("new_line")),
-        thread_id=_str(attrs.get("discussion_id")),
+        # Only a note in a thread (or on a diff line) is answered in its thread; a top-level
+        # note's own "discussion" is just itself.
+        thread_id=_str(attrs.get("discussion_id"))
+        if attrs.get("type") in ("DiscussionNote", "DiffNote")
+        else None,
     )
     return Event(
         **_common("note", action, payload),

@@ -132,7 +132,9 @@ class Platform(Protocol):
         """A new comment on the issue or pull request."""
         ...
 
-    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+    def reply_to_review_comment(
+        self, number: int, comment_id: int, body: str, *, discussion_id: str | None = None
+    ) -> CommentRef:
         """A reply in the review thread of ``comment_id``."""
         ...
 

@@ -185,7 +185,9 @@ class GitHubPlatform:
         )
         return CommentRef(int(data["id"]), str(data["html_url"]), "issue")
 
-    def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+    def reply_to_review_comment(
+        self, number: int, comment_id: int, body: str, *, discussion_id: str | None = None
+    ) -> CommentRef:
         """A reply in a review-comment thread."""
         data = self._call(
             "reply in the review thread",

@@ -66,6 +66,7 @@ class Scenario:
     body: str
     script: Script = _fix_script
     inputs: dict[str, str] = field(default_factory=lambda: dict(ALLOW_TEST))  # the workflow's `with:`
+    platform: str = "github"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -81,6 +82,20 @@ SCENARIOS: dict[str, Scenario] = {
         title="add() returns the wrong result",
         body="add(2, 3) gives -1.",
         inputs={**ALLOW_TEST, "pr_mode": "draft"},
+    ),
+    "gitlab-mr": Scenario(
+        "a note on a GitLab merge request: the fix is pushed to the MR's source branch",
+        on_pull_request=True,
+        title="Fix add() in calc.py",
+        body="add() gives the wrong answer.",
+        platform="gitlab",
+    ),
+    "gitlab-issue": Scenario(
+        "a note on a GitLab issue: the fix goes to a new branch and a draft MR",
+        on_pull_request=False,
+        title="add() returns the wrong result",
+        body="add(2, 3) gives -1.",
+        platform="gitlab",
     ),
 }
 
@@ -114,7 +129,13 @@ def run_demo(scenario: str, *, as_json: bool, out: TextIO) -> int:
     if scenario not in SCENARIOS:
         raise UsageError(f"unknown demo scenario {scenario!r}", f"use one of {', '.join(SCENARIOS)}")
     started = time.monotonic()
-    outcome = _play(SCENARIOS[scenario])
+    chosen = SCENARIOS[scenario]
+    if chosen.platform == "gitlab":
+        from runner.demo_gitlab import play_gitlab
+
+        outcome = play_gitlab(chosen)
+    else:
+        outcome = _play(chosen)
     outcome.seconds = time.monotonic() - started
     if as_json:
         fields = {
@@ -370,11 +391,18 @@ def _print_report(scenario: str, outcome: Outcome, out: TextIO) -> None:
         say()
         say(f"── {title} " + "─" * max(3, 72 - len(title)))
 
+    gitlab = SCENARIOS[scenario].platform == "gitlab"
+    host, change = ("GitLab", "merge request") if gitlab else ("GitHub", "pull request")
+    source = (
+        "a Note Hook, from go-gitlab's test data"
+        if gitlab
+        else "issue_comment.created, from octokit/webhooks"
+    )
     say(f"claude-runner demo --scenario {scenario}: {SCENARIOS[scenario].summary}.")
-    say("GitHub, the Messages API (scripted model) and the git remote are loopback fakes: offline, no keys.")
-    heading("1. The request (issue_comment.created, from octokit/webhooks)")
+    say(f"{host}, the Messages API (scripted model) and the git remote are loopback fakes: offline, no keys.")
+    heading(f"1. The request ({source})")
     say(f"  {outcome.request}")
-    heading("2. The tracking comment, as GitHub shows it")
+    heading(f"2. The tracking {'note' if gitlab else 'comment'}, as {host} shows it")
     shown = re.sub(r"<!--.*?-->\n?", "", outcome.comment, flags=re.DOTALL)  # GitHub hides these
     for line in (shown.strip() or "(no comment was posted)").splitlines():
         say(f"  │ {line}" if line else "  │")
@@ -389,10 +417,13 @@ def _print_report(scenario: str, outcome: Outcome, out: TextIO) -> None:
     for line in outcome.diff.splitlines():
         if line.startswith(("-", "+", "@@")) and not line.startswith(("---", "+++")):
             say(f"    {line}")
-    heading("4. Branch and pull request")
+    heading(f"4. Branch and {change}")
     say(f"  branch: {outcome.branch or '(none)'}")
-    existing = f"#{outcome.number}, which the comment was on" if SCENARIOS[scenario].on_pull_request else ""
-    say(f"  PR:     {outcome.pr_url or existing or '(none opened)'}")
+    sigil = "!" if gitlab else "#"
+    existing = (
+        f"{sigil}{outcome.number}, which the request was on" if SCENARIOS[scenario].on_pull_request else ""
+    )
+    say(f"  {'MR' if gitlab else 'PR'}:     {outcome.pr_url or existing or '(none opened)'}")
     if not outcome.ok:
         heading("Job log (the run failed)")
         say(outcome.log.rstrip())

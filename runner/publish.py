@@ -211,6 +211,13 @@ class RunProgress:
     links: list[tuple[str, str]] = field(default_factory=list)
 
 
+def bot_identity(settings: FlowSettings, job: Job) -> tuple[str, str]:
+    """The commit author: GitHub's bot noreply address, or a plain noreply one on GitLab."""
+    if job.platform == "gitlab":
+        return settings.bot_name, f"claude-runner@{job.noreply_domain}"
+    return settings.bot_name, f"{settings.bot_id}+{settings.bot_name}@{job.noreply_domain}"
+
+
 def co_author(event: Event, noreply_domain: str) -> tuple[str, str] | None:
     """The requester as a ``Co-authored-by`` identity, in the noreply form the host attributes."""
     actor = event.actor
@@ -245,7 +252,7 @@ def publish_work(
         target,
         start_sha=progress.start_sha,
         message=f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip(),
-        author=(settings.bot_name, f"{settings.bot_id}+{settings.bot_name}@{job.noreply_domain}"),
+        author=bot_identity(settings, job),
         co_author=co_author(event, job.noreply_domain),
         protected={repo.default_branch},
         config_fingerprint=progress.fingerprint,

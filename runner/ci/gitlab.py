@@ -111,7 +111,16 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
         settings = dataclasses.replace(settings, pr_mode="draft")  # GitLab: a draft MR by default
     for warning in settings.warnings:
         print(f"warning: {warning}", flush=True)
-    agent_params = parse_claude_args(settings.claude_args)
+    agent_params = {**parse_claude_args(settings.claude_args), **_job_limits(env)}
+    prompt_file = env.get("PROMPT_FILE", "").strip()
+    if prompt_file and not settings.trigger.prompt:
+        try:
+            prompt = (run_env.workspace / prompt_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"PROMPT_FILE {prompt_file}: {exc.strerror}", "give a path inside the project"
+            ) from exc
+        settings = dataclasses.replace(settings, trigger=dataclasses.replace(settings.trigger, prompt=prompt))
     trigger = settings.trigger
     if event_path is not None:
         event = load_gitlab_event(
@@ -141,3 +150,20 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
         return run_flow(event, decision, platform, settings, agent_params, job, env)
     finally:
         platform.close()
+
+
+def _job_limits(env: Mapping[str, str]) -> dict[str, float | int]:
+    """``MAX_TURNS`` and ``TIMEOUT_MINUTES`` job variables (claude_args can say the same)."""
+    limits: dict[str, float | int] = {}
+    for name, key, kind in (("MAX_TURNS", "max_turns", int), ("TIMEOUT_MINUTES", "timeout_minutes", float)):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise UsageError(f"{name} must be a number (got {raw!r})") from None
+        if value <= 0:
+            raise UsageError(f"{name} must be greater than 0 (got {raw})")
+        limits[key] = value
+    return limits

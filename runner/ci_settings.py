@@ -71,8 +71,15 @@ OWN_INPUTS = frozenset(
         "comment_template",
         *("provider", "aws_role_to_assume", "aws_region"),
         *("gcp_workload_identity_provider", "gcp_service_account", "oidc_token_variable"),
+        "min_access_level",
     }
 )
+# min_access_level in either platform's words -> the permission level the flow requires.
+ACCESS_LEVELS = {
+    "write": "write", "developer": "write", "30": "write",
+    "maintain": "maintain", "maintainer": "maintain", "40": "maintain",
+    "admin": "admin", "owner": "admin", "50": "admin",
+}  # fmt: skip
 # Provider inputs and the variables they set for the provider modules, which read only the
 # environment (so `claude-runner run` and `doctor` take the same settings as plain variables).
 PROVIDER_INPUT_VARS = {
@@ -116,6 +123,7 @@ class FlowSettings:
     gcp_service_account: str | None = None
     oidc_token_variable: str | None = None
     show_full_output: bool = False
+    required_permission: str = "write"  # from min_access_level: write (GitLab Developer), maintain, admin
     warnings: tuple[str, ...] = ()
 
 
@@ -146,6 +154,17 @@ def _bool(name: str, value: str | None, default: bool = False) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").replace("\n", ",").split(",") if v.strip())
+
+
+def _access_level(value: str | None) -> str:
+    if not value:
+        return "write"
+    level = ACCESS_LEVELS.get(value.strip().lower())
+    if level is None:
+        raise UsageError(
+            f"min_access_level must be write/developer, maintain/maintainer or admin/owner (got {value!r})"
+        )
+    return level
 
 
 def flow_settings(env: Mapping[str, str]) -> FlowSettings:
@@ -208,6 +227,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         gcp_service_account=raw.get("gcp_service_account"),
         oidc_token_variable=raw.get("oidc_token_variable"),
         show_full_output=_bool("show_full_output", raw.get("show_full_output")),
+        required_permission=_access_level(raw.get("min_access_level")),
         warnings=tuple(warnings),
     )
 

@@ -58,9 +58,9 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(actor.login)
-    if permission_at_least(level, "write"):
+    if permission_at_least(level, settings.required_permission):
         return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; write, maintain or admin is required"
+    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
 
 
 def run_flow(
@@ -134,7 +134,7 @@ def run_flow(
     except Exception as exc:  # a bug: still finalise the comment and save the work
         error = f"internal error: {type(exc).__name__}: {exc}"
     if error is not None:
-        save_partial_work(platform, settings, job, progress, event)
+        save_partial_work(platform, settings, job, progress, event, redactor)
     if tracker is not None:
         tracker.finish(final_state(error, requester, started, progress))
     outputs = job_outputs(
@@ -183,6 +183,7 @@ def _run(
             job.log(
                 f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests"
             )
+            progress.files = thread.files
         if thread.is_pull_request:
             # Comment events carry no branch facts; the fetched pull request is the truth.
             event = dataclasses.replace(
@@ -210,7 +211,9 @@ def _run(
         progress.plan = plan
         job.log(plan.reason)
         target = platform.push_target()
-        progress.start_sha = prepare(plan, job.workspace, target)
+        # A fork's head lives in the target repository under a host-specific ref.
+        change_ref = platform.change_head_ref(event.number) if plan.suggest and event.number else None
+        progress.start_sha = prepare(plan, job.workspace, target, change_ref=change_ref)
         progress.fingerprint = git.config_fingerprint(job.workspace)
         diff = ""
         if thread is not None and thread.is_pull_request and thread.base_ref:
@@ -261,7 +264,7 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
-    publish_work(platform, settings, job, progress, event, repo)
+    publish_work(platform, settings, job, progress, event, repo, redactor)
 
 
 def _context(
@@ -313,6 +316,7 @@ def _prompt(
             ctx=ctx,
             branch=plan.branch,
             can_push=plan.can_push,
+            suggest=plan.suggest,
             overflow_dir=overflow_dir,
             progress_tool="update_progress" if tracker else None,
             custom_instructions=settings.trigger.prompt,

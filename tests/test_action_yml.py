@@ -79,6 +79,7 @@ OWN_DEFAULTS = {
     "gcp_workload_identity_provider": "",
     "gcp_service_account": "",
     "oidc_token_variable": "",
+    "min_access_level": "write",
 }
 OUTPUTS = (
     "conclusion",

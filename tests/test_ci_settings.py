@@ -43,3 +43,41 @@ def test_job_github_token_does_not_beat_a_github_app():
 def test_bad_values_are_one_line_errors(env, needle):
     with pytest.raises(UsageError, match=needle):
         flow_settings(env)
+
+
+@pytest.mark.parametrize(
+    "value, level",
+    [
+        (None, "write"),
+        ("developer", "write"),
+        ("30", "write"),
+        ("Maintainer", "maintain"),
+        ("owner", "admin"),
+        ("admin", "admin"),
+    ],
+)
+def test_min_access_level_in_either_platforms_words(value, level):
+    env = {"MIN_ACCESS_LEVEL": value} if value else {}
+    assert flow_settings(env).required_permission == level
+
+
+def test_authorize_honours_the_required_level():
+    from runner.events import Actor, Event
+    from runner.flow import authorize
+
+    class Host:
+        def permission(self, login):
+            return {"dev": "write", "lead": "maintain"}[login]
+
+    settings = flow_settings({"MIN_ACCESS_LEVEL": "maintainer"})
+    event = Event(
+        platform="gitlab",
+        name="note",
+        action="create",
+        kind="comment",
+        activity="created",
+        actor=Actor("dev"),
+    )
+    allowed, why = authorize(Host(), event, settings)  # type: ignore[arg-type]
+    assert not allowed and "at least maintain" in why
+    assert authorize(Host(), Event(**{**event.__dict__, "actor": Actor("lead")}), settings)[0]  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ __all__ = [
     "GitError",
     "auth_env",
     "changed_files",
+    "checkout_detached",
     "checkout_existing_branch",
     "checkout_new_branch",
     "commit_all",
@@ -41,6 +42,7 @@ __all__ = [
     "diff_names",
     "diff_stat",
     "fetch",
+    "fetch_ref",
     "has_changes",
     "head_sha",
     "is_shallow",
@@ -53,6 +55,7 @@ __all__ = [
     "slugify",
     "strip_persisted_credentials",
     "validate_branch_name",
+    "worktree_diff",
 ]
 
 DEFAULT_MAX_DIFF_BYTES = 200_000
@@ -162,6 +165,43 @@ def fetch(
     validate_branch_name(branch)
     validate_branch_name(remote)  # it becomes part of a ref and an argument
     tracking = f"refs/remotes/{remote}/{branch}"
+    _fetch(cwd, f"refs/heads/{branch}", tracking, remote, remote_url, token, username, depth)
+    return tracking
+
+
+def fetch_ref(
+    cwd: Path,
+    ref: str,
+    *,
+    remote: str = "origin",
+    remote_url: str | None = None,
+    token: str | None = None,
+    username: str = "x-access-token",
+    depth: int | None = None,
+) -> str:
+    """Fetch a full ref (``refs/merge-requests/5/head``, ``refs/pull/5/head``) into
+    ``refs/runner/<remote>/...``; returns that local ref. Same credentials and depth rules as
+    :func:`fetch`. A separate function, not a ``refs/`` prefix test in :func:`fetch`, so that a
+    branch someone named ``refs/...`` can never select another ref."""
+    if not ref.startswith("refs/") or ref.startswith("refs/heads/"):
+        raise GitError(f"not a full non-branch ref: {ref!r}")
+    validate_branch_name(ref)
+    validate_branch_name(remote)
+    local = f"refs/runner/{remote}/{ref.removeprefix('refs/')}"
+    _fetch(cwd, ref, local, remote, remote_url, token, username, depth)
+    return local
+
+
+def _fetch(
+    cwd: Path,
+    source_ref: str,
+    local_ref: str,
+    remote: str,
+    remote_url: str | None,
+    token: str | None,
+    username: str,
+    depth: int | None,
+) -> None:
     args = ["fetch", "--no-tags", "--no-recurse-submodules"]
     if depth and is_shallow(cwd):
         args.append(f"--depth={depth}")
@@ -170,12 +210,16 @@ def fetch(
         check_remote_url(remote_url)
         source = remote_url
     run_git(
-        [*args, source, f"+refs/heads/{branch}:{tracking}"],
+        [*args, source, f"+{source_ref}:{local_ref}"],
         cwd,
         env=auth_env(source, token, username),
         redact=[token] if token else [],
     )
-    return tracking
+
+
+def checkout_detached(cwd: Path, rev: str) -> None:
+    """Check out ``rev`` on a detached HEAD (a fork's head: no local branch to push by mistake)."""
+    run_git(["checkout", "--detach", check_ref_arg(rev), "--"], cwd)
 
 
 def checkout_new_branch(cwd: Path, name: str, start_point: str) -> None:
@@ -256,6 +300,29 @@ def diff_names(cwd: Path, base_ref: str, head_ref: str = "HEAD") -> list[str]:
     """Paths changed by ``head_ref`` since its merge base with ``base_ref``."""
     out = _diff(cwd, ["--name-only", "-z"], base_ref, head_ref)
     return [p for p in out.split("\0") if p]
+
+
+def worktree_diff(
+    cwd: Path,
+    start_sha: str,
+    *,
+    unified: int = 3,
+    expect_config: str | None = None,
+    max_bytes: int = DEFAULT_MAX_DIFF_BYTES,
+) -> str:
+    """Everything changed since ``start_sha`` (local commits, edits, new files; ignored files
+    excluded) as one patch, bounded like :func:`merge_base_diff`.
+
+    New files only show once staged, so this runs ``git add -A``: it changes the index, never a
+    commit (used where the runner must not commit, e.g. a fork's change). ``expect_config`` as in
+    :func:`commit_all`: ``git add`` runs clean filters, which config can name. Renames are shown
+    as a deletion and an addition; prefixes are forced to ``a/``/``b/`` and paths left unquoted.
+    """
+    _verify_fingerprint(cwd, expect_config)
+    run_git(["add", "-A", "--", "."], cwd)
+    args = ["-c", "core.quotePath=false", "diff", "--cached", "--no-ext-diff", "--no-textconv"]
+    args += ["--no-color", "--no-renames", "--src-prefix=a/", "--dst-prefix=b/", f"--unified={unified}"]
+    return _bounded(run_git([*args, check_ref_arg(start_sha), "--"], cwd).stdout, max_bytes)
 
 
 # --- commit and push ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ checklist (throttled), and always finalised: success with links and numbers, or 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -15,17 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from runner import git, suggestions
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
 from runner.ci import Job
 from runner.ci_settings import FlowSettings
 from runner.events import Event
-from runner.platforms.base import CommentRef, Platform, RepoInfo
+from runner.platforms.base import ChangedFile, CommentRef, Platform, RepoInfo
 from runner.prompts import render
 from runner.sanitize import Redactor, clean_untrusted
 from runner.workspace import WorkspacePlan, compare_url, save_work
 
 TRACKING_MARKER = "<!-- claude-runner:tracking -->"
 PROGRESS_INTERVAL_S = 2.0  # GitHub rate-limits comment edits; a checklist need not be faster
+MAX_SUGGESTIONS = 25  # inline suggestions per run; more would bury the change request's diff
+MAX_PATCH = 1_000_000  # bytes of the agent's patch read for suggestions (the rest is cut)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class FinalState:
     output_tokens: int = 0
     cost_usd: float = 0.0
     model: str = ""
+    offered: str = ""  # a fork's changes: suggestions posted, and a diff of the rest (markdown)
 
 
 def format_duration(seconds: float) -> str:
@@ -131,6 +136,7 @@ class Tracker:
                 branch=state.branch,
                 summary=self.redactor.text(state.summary),
                 stats=format_stats(state),
+                offered=self.redactor.text(state.offered),
             )
             self.platform.update_comment(self.ref, self.redactor.text(body))
 
@@ -209,6 +215,8 @@ class RunProgress:
     saved: bool = False  # save_work ran (whether or not there was anything to push)
     pr_url: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
+    files: tuple[ChangedFile, ...] = ()  # the change request's diff: where suggestions can go
+    offered: str = ""  # what publish_suggestions said about a fork's changes (markdown)
 
 
 def bot_identity(settings: FlowSettings, job: Job) -> tuple[str, str]:
@@ -236,9 +244,14 @@ def publish_work(
     progress: RunProgress,
     event: Event,
     repo: RepoInfo,
+    redactor: Redactor | None = None,
 ) -> None:
-    """Commit and push what the agent changed, then open or link the pull/merge request."""
+    """Commit and push what the agent changed, then open or link the pull/merge request; for a
+    fork's change request, offer the changes as suggestions instead (see ``publish_suggestions``)."""
     plan = progress.plan
+    if plan is not None and plan.suggest:
+        publish_suggestions(platform, job, progress, event, redactor or Redactor([]))
+        return
     if plan is None or not plan.can_push or plan.branch is None or progress.start_sha is None:
         return
     target = platform.push_target()
@@ -288,14 +301,58 @@ def publish_work(
     progress.links.append(("MR" if event.platform == "gitlab" else "PR", progress.pr_url))
 
 
-def save_partial_work(
-    platform: Platform, settings: FlowSettings, job: Job, progress: RunProgress, event: Event
+def publish_suggestions(
+    platform: Platform, job: Job, progress: RunProgress, event: Event, redactor: Redactor
 ) -> None:
-    """After a failure: push whatever the agent changed, so no work is lost."""
+    """A fork's change request: never push; post each edit that lands on visible lines of the
+    diff as a suggestion, and keep the rest (new files, lines outside the diff, refused
+    comments) as a diff for the final comment (``progress.offered``)."""
+    if progress.saved or progress.start_sha is None or event.number is None:
+        return
+    progress.saved = True  # once, even when posting fails half way: no duplicate suggestions
+    diff = git.worktree_diff(
+        job.workspace, progress.start_sha, unified=0, expect_config=progress.fingerprint, max_bytes=MAX_PATCH
+    )
+    patches = suggestions.parse_patch(diff)
+    if not patches:
+        job.log("no changes: nothing to suggest")
+        return
+    placed, unplaced = suggestions.place(suggestions.suggestions_for(patches), progress.files)
+    unplaced += placed[MAX_SUGGESTIONS:]  # past that, a diff in one comment reads better
+    comments = [
+        dataclasses.replace(c, body=redactor.text(c.body))
+        for c in (suggestions.inline_comment(s, platform.name) for s in placed[:MAX_SUGGESTIONS])
+    ]
+    noun = "merge request" if event.platform == "gitlab" else "pull request"
+    intro = f"Claude's changes for this {noun}, offered as suggestions: the runner does not push to forks."
+    results = platform.post_inline_comments(event.number, comments, commit_sha=progress.start_sha, body=intro)
+    refs = [r.ref for r in results if r.ref is not None]
+    for s, r in zip(placed, results, strict=False):
+        if r.ref is None:
+            job.log(f"suggestion on {s.path}:{s.end_line} not posted: {r.error}")
+            unplaced.append(s)
+    job.log(f"{len(refs)} suggestions posted, {len(unplaced)} changes left for the comment")
+    progress.offered = suggestions.report(
+        posted=len(refs),
+        first_url=refs[0].url if refs else None,
+        fallback=suggestions.fallback_diff(patches, unplaced),
+        noun=noun,
+    )
+
+
+def save_partial_work(
+    platform: Platform,
+    settings: FlowSettings,
+    job: Job,
+    progress: RunProgress,
+    event: Event,
+    redactor: Redactor | None = None,
+) -> None:
+    """After a failure: push (or, for a fork, suggest) whatever the agent changed: no work is lost."""
     if progress.saved or progress.plan is None or progress.start_sha is None:
         return
     try:
-        publish_work(platform, settings, job, progress, event, platform.repository())
+        publish_work(platform, settings, job, progress, event, platform.repository(), redactor)
     except Exception as exc:  # reporting the first error matters more than this one
         job.log(f"could not save partial work: {exc}")
 
@@ -321,6 +378,7 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
         output_tokens=int(usage.get("output_tokens", 0)),
         cost_usd=float(result.get("total_cost_usd", 0.0)),
         model=model,
+        offered=progress.offered,
     )
 
 
@@ -335,6 +393,8 @@ def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) ->
         lines += [redactor.text(str(result["result"])), ""]
     lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
     lines += [f"- [{label}]({url})" for label, url in progress.links]
+    if progress.offered:
+        lines += ["", redactor.text(progress.offered)]
     return "\n".join(lines)
 
 

@@ -25,6 +25,9 @@ class WorkspacePlan:
     new_branch: bool  # True: created for this run (issue, closed PR); False: the PR's own head branch
     can_push: bool
     reason: str  # said in logs: why this branch
+    # A fork's change request: the agent works on the change's head (checked out detached) and
+    # its edits are offered as suggestions on the diff instead of being pushed.
+    suggest: bool = False
 
 
 def plan_workspace(
@@ -44,7 +47,8 @@ def plan_workspace(
             cr.base_ref or repo.default_branch,
             False,
             False,
-            "the pull request comes from a fork: changes are offered, not pushed",
+            "the pull request comes from a fork: changes are offered as suggestions, not pushed",
+            suggest=True,
         )
     if cr is not None and (cr.state or "open") == "open" and cr.head_ref:
         if cr.head_ref == repo.default_branch:
@@ -81,9 +85,19 @@ def plan_workspace(
     return WorkspacePlan(branch, base, True, True, f"a new branch {branch} from {base}")
 
 
-def prepare(plan: WorkspacePlan, cwd: Path, target: PushTarget) -> str:
-    """Check out the planned branch; returns the commit the agent starts from."""
+def prepare(plan: WorkspacePlan, cwd: Path, target: PushTarget, *, change_ref: str | None = None) -> str:
+    """Check out the planned branch; returns the commit the agent starts from.
+
+    ``change_ref``: for a plan that suggests (a fork), the full ref holding the change's head in
+    the target repository (``Platform.change_head_ref``); it is fetched with the runner's token
+    and checked out detached, so the agent edits the contributor's code, not the base branch.
+    """
     git.strip_persisted_credentials(cwd)  # actions/checkout leaves the token in .git/config
+    if plan.suggest and change_ref:
+        local = git.fetch_ref(
+            cwd, change_ref, remote_url=target.url, token=target.token, username=target.username
+        )
+        git.checkout_detached(cwd, local)
     if plan.branch and plan.can_push:
         base_ref = git.fetch(
             cwd, plan.base, remote_url=target.url, token=target.token, username=target.username

@@ -12,7 +12,7 @@ import pytest
 
 from runner.testing.fake_github import FakeGitHub
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
-from tests.github_flow_helpers import OWNER, REPO, make_job, now_iso
+from tests.github_flow_helpers import OWNER, REPO, git, make_job, now_iso
 
 FIX = "@claude fix the bug in calc.py"
 
@@ -121,8 +121,23 @@ def test_bot_is_refused_without_allowed_bots(job):
     assert outputs["conclusion"] == "skipped"
 
 
+def fork_head(job, content: str) -> str:
+    """A fork's commit on top of master, present in origin only as refs/pull/5/head (as GitHub
+    keeps every pull request's head in the base repository); returns its sha."""
+    work = job.root / "fork"
+    git("clone", "-q", "-b", "master", str(job.origin), str(work), cwd=job.root)
+    (work / "calc.py").write_text(content)
+    git("commit", "-qam", "fork change", cwd=work)
+    head = git("rev-parse", "HEAD", cwd=work)
+    git("push", "-q", "origin", f"{head}:refs/pull/5/head", cwd=work)
+    return head
+
+
 def test_fork_pr_gets_no_push(job):
-    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_repo_full_name="evil/Hello-World")
+    head = fork_head(job, "def add(a, b):\n    return a - b  # fork\n")
+    job.github.add_pull(
+        5, head_ref="fix-calc", base_ref="master", head_repo_full_name="evil/Hello-World", head_sha=head
+    )
     job.model.add_turns([[text("Here is a diff you can apply: ...")]])
     proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 0, proc.stderr
@@ -131,6 +146,34 @@ def test_fork_pr_gets_no_push(job):
     assert job.remote_log("fix-calc")[0] == "readme"
     (comment,) = job.github.comments(5)
     assert "finished" in comment.body and "diff you can apply" in comment.body
+
+
+def test_fork_pr_gets_a_review_with_suggestions_and_no_push(job):
+    head = fork_head(job, "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n")
+    patch = "@@ -1,2 +1,6 @@\n def add(a, b):\n     return a - b\n+\n+\n+def mul(a, b):\n+    return a * b"
+    files = [{"filename": "calc.py", "status": "modified", "patch": patch, "additions": 4}]
+    job.github.add_pull(
+        5,
+        head_ref="add-mul",
+        base_ref="master",
+        head_repo_full_name="evil/Hello-World",
+        head_sha=head,
+        files=files,
+    )
+    calc = str(job.workspace / "calc.py")
+    edit = {"file_path": calc, "old_string": "    return a - b", "new_string": "    return a + b"}
+    job.model.add_turns([[tool_use("Edit", edit)], [text("Fixed `add()`.")]])
+    proc, outputs, summary = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 0, proc.stderr
+    assert outputs["branch_name"] == "" and set(job.remote_branches()) == {"master", "fix-calc"}
+    (review,) = job.github.reviews_created
+    assert review.state == "COMMENTED" and review.commit_id == head
+    (inline,) = [c for c in job.github.review_comments_of(5) if c.review_id == review.id]
+    assert (inline.path, inline.line, inline.side, inline.start_line) == ("calc.py", 2, "RIGHT", None)
+    assert "```suggestion\n    return a + b\n```" in inline.body
+    (comment,) = job.github.comments(5)
+    assert "1 suggestion was posted" in comment.body and "Fixed `add()`." in comment.body
+    assert "1 suggestion was posted" in summary
 
 
 def test_model_error_mid_run_finalises_and_pushes_partial_work(job):

@@ -6,6 +6,7 @@ at the edge, so nothing past the adapter knows which host, or which SDK, it talk
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -115,6 +116,32 @@ class PushTarget:
     token: str | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class InlineComment:
+    """A comment on one line (or a range ending at ``line``) of a change request's diff, new side.
+
+    ``body`` is already in the host's markup (a suggestion block for GitLab or GitHub).
+    ``old_line``: the same line's number on the old side when it is an unchanged line (GitLab
+    needs both numbers to anchor on a context line); None for an added line.
+    """
+
+    path: str
+    line: int
+    body: str
+    start_line: int | None = None  # first line of a multi-line range (GitHub's ``start_line``)
+    old_line: int | None = None
+    old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    """What became of one ``InlineComment``: where it is, or why the host refused it."""
+
+    comment: InlineComment
+    ref: CommentRef | None
+    error: str | None = None
+
+
 class Platform(Protocol):
     """What the flow needs from a code host."""
 
@@ -164,6 +191,20 @@ class Platform(Protocol):
 
     def push_target(self) -> PushTarget:
         """How to push to the repository with the runner's token."""
+        ...
+
+    def change_head_ref(self, number: int) -> str:
+        """The full ref under which the host keeps change request ``number``'s head in this
+        repository (also for forks): what the runner fetches when it cannot push to the source."""
+        ...
+
+    def post_inline_comments(
+        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+    ) -> list[PostedComment]:
+        """Post ``comments`` on the diff of change request ``number`` as seen at ``commit_sha``
+        (its head when the lines were computed); ``body`` introduces them where the host groups
+        comments (a GitHub review). One result per comment, in order; refusals are reported in
+        the result rather than raised, so the caller can fall back for exactly those."""
         ...
 
     def close(self) -> None:

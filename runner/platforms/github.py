@@ -7,6 +7,7 @@ a comment by number sends no request until something is actually read or written
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
     ChangedFile,
     CommentRef,
+    InlineComment,
+    PostedComment,
     PushTarget,
     RepoInfo,
     ThreadComment,
@@ -336,6 +339,38 @@ class GitHubPlatform:
     def push_target(self) -> PushTarget:
         """HTTPS push with the same token."""
         return PushTarget(url=self.repository().clone_url, username="x-access-token", token=self.token)
+
+    def change_head_ref(self, number: int) -> str:
+        """GitHub keeps every PR's head in the base repository, a fork's included."""
+        return f"refs/pull/{int(number)}/head"
+
+    def post_inline_comments(
+        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+    ) -> list[PostedComment]:
+        """One review (``event: COMMENT``) holding every comment, anchored on ``commit_sha``.
+
+        GitHub takes or refuses a review whole, so a refusal is reported for every comment."""
+        if not comments:
+            return []
+        specs: list[dict[str, Any]] = []
+        for c in comments:
+            spec: dict[str, Any] = {"path": c.path, "line": c.line, "side": "RIGHT", "body": c.body}
+            if c.start_line is not None and c.start_line != c.line:
+                spec.update(start_line=c.start_line, start_side="RIGHT")
+            specs.append(spec)
+        payload = {"commit_id": commit_sha, "event": "COMMENT", "body": body, "comments": specs}
+        try:
+            data = self._call(
+                "post a review",
+                self._raw,
+                "POST",
+                f"/repos/{self.repo_full_name}/pulls/{number}/reviews",
+                payload,
+            )
+        except PlatformError as exc:
+            return [PostedComment(c, None, exc.one_line()) for c in comments]
+        ref = CommentRef(int(data["id"]), str(data.get("html_url") or ""), "review")
+        return [PostedComment(c, ref) for c in comments]
 
     def close(self) -> None:
         """Revoke an App installation token we minted: it must not outlive the job."""

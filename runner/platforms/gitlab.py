@@ -20,12 +20,19 @@ but not write notes or open merge requests; those calls fail with a ``Credential
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runner.errors import CredentialsError, PlatformError
-from runner.platforms.base import CommentRef, PushTarget, RepoInfo, ThreadData
+from runner.platforms.base import (
+    CommentRef,
+    InlineComment,
+    PostedComment,
+    PushTarget,
+    RepoInfo,
+    ThreadData,
+)
 from runner.platforms.gitlab_data import (
     Noteable,
     access_permission,
@@ -337,6 +344,30 @@ class GitLabPlatform:
         if self.token:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
+
+    def change_head_ref(self, number: int) -> str:
+        """GitLab keeps every MR's head in the target project, a fork's included."""
+        return f"refs/merge-requests/{int(number)}/head"
+
+    def post_inline_comments(
+        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+    ) -> list[PostedComment]:
+        """One diff discussion per comment (``body`` is not needed: each note stands alone). None
+        is posted when the MR's head is no longer ``commit_sha``: the lines may have moved."""
+        if not comments:
+            return []
+        refs = self.diff_refs(number)
+        if refs.get("head_sha") != commit_sha:
+            why = f"the merge request's head moved from {commit_sha[:12]} to {str(refs.get('head_sha'))[:12]}"
+            return [PostedComment(c, None, why) for c in comments]
+        posted = []
+        for c in comments:
+            where = text_position(refs, c.path, new_line=c.line, old_line=c.old_line, old_path=c.old_path)
+            try:
+                posted.append(PostedComment(c, self.post_diff_note(number, where, c.body)))
+            except PlatformError as exc:  # one refused position must not cost the others
+                posted.append(PostedComment(c, None, exc.one_line()))
+        return posted
 
     def close(self) -> None:
         """Close the HTTP session (tokens are the job's; nothing to revoke)."""

@@ -185,8 +185,13 @@ def suggestions_for(patches: Sequence[FilePatch]) -> list[Suggestion]:
     return found
 
 
-def visible_lines(patch: str | None) -> dict[int, tuple[str, int | None]]:
-    """New-side line number -> (text, old-side number if unchanged) for the lines a diff shows."""
+def visible_lines(patch: str | None, side: str = "RIGHT") -> dict[int, tuple[str, int | None]]:
+    """New-side line number -> (text, old-side number if unchanged) for the lines a diff shows.
+
+    ``side="LEFT"`` mirrors it: old-side line number -> (text, new-side number if unchanged),
+    the lines a review comment on the old version may anchor on (removed and context lines).
+    """
+    left = side == "LEFT"
     lines: dict[int, tuple[str, int | None]] = {}
     old = new = 0
     inside = False
@@ -199,10 +204,10 @@ def visible_lines(patch: str | None) -> dict[int, tuple[str, int | None]]:
             continue
         kind, text = line[:1], line[1:]
         if kind == " ":
-            lines[new] = (text, old)
-        elif kind == "+":
-            lines[new] = (text, None)
-        elif kind != "-":
+            lines[old if left else new] = (text, new if left else old)
+        elif kind == ("-" if left else "+"):
+            lines[old if left else new] = (text, None)
+        elif kind not in ("-", "+"):
             continue  # "\ No newline at end of file"
         old += kind in (" ", "-")
         new += kind in (" ", "+")
@@ -254,19 +259,20 @@ def _fence(lines: Sequence[str], minimum: int = 3) -> str:
     return "`" * max(minimum, longest + 1)
 
 
-def _block(opening: str, lines: Sequence[str]) -> str:
+def fenced_block(opening: str, lines: Sequence[str]) -> str:
+    """``lines`` in a backtick block opened with ``opening`` (e.g. "suggestion"), fenced safely."""
     fence = _fence(lines)
     return "\n".join([f"{fence}{opening}", *lines, fence])
 
 
 def gitlab_body(s: Suggestion, explanation: str = EXPLANATION) -> str:
     """GitLab: anchored on the range's last line, ``-{n-1}+0`` reaches up to its first line."""
-    return f"{explanation}\n\n{_block(f'suggestion:-{s.size - 1}+0', s.replacement_lines)}"
+    return f"{explanation}\n\n{fenced_block(f'suggestion:-{s.size - 1}+0', s.replacement_lines)}"
 
 
 def github_body(s: Suggestion, explanation: str = EXPLANATION) -> str:
     """GitHub: the range is the comment's ``start_line``..``line``; the block is plain."""
-    return f"{explanation}\n\n{_block('suggestion', s.replacement_lines)}"
+    return f"{explanation}\n\n{fenced_block('suggestion', s.replacement_lines)}"
 
 
 def inline_comment(s: Suggestion, platform: str, explanation: str = EXPLANATION) -> InlineComment:

@@ -72,6 +72,7 @@ OWN_INPUTS = frozenset(
         *("provider", "aws_role_to_assume", "aws_region"),
         *("gcp_workload_identity_provider", "gcp_service_account", "oidc_token_variable"),
         "min_access_level",
+        *("review", "review_drafts", "review_request_changes"),
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -124,6 +125,9 @@ class FlowSettings:
     oidc_token_variable: str | None = None
     show_full_output: bool = False
     required_permission: str = "write"  # from min_access_level: write (GitLab Developer), maintain, admin
+    review: bool = False  # review change requests automatically (opened, updated, ready, reopened)
+    review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
+    review_request_changes: bool = False  # a review with important findings may request changes
     warnings: tuple[str, ...] = ()
 
 
@@ -228,6 +232,9 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         oidc_token_variable=raw.get("oidc_token_variable"),
         show_full_output=_bool("show_full_output", raw.get("show_full_output")),
         required_permission=_access_level(raw.get("min_access_level")),
+        review=_bool("review", raw.get("review")),
+        review_drafts=_bool("review_drafts", raw.get("review_drafts")),
+        review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         warnings=tuple(warnings),
     )
 

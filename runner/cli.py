@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from runner.triggers import TriggerSettings
 
 # The demo's scenarios (runner.demo.SCENARIOS), named here so `--help` needs no import of it.
-DEMO_SCENARIOS = ("pr-comment", "issue", "gitlab-mr", "gitlab-issue")
+DEMO_SCENARIOS = ("pr-comment", "issue", "gitlab-mr", "gitlab-issue", "review", "gitlab-review")
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 

@@ -40,6 +40,11 @@ ALLOW_TEST = {"claude_args": '--allowedTools "Bash(python3:*)"'}
 PASSED_VARS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "USER", "SYSTEMROOT")
 
 Script = Callable[[Path], list[Any]]
+# The review scenarios' pull request adds mul() to calc.py (lines 4-11 on the branch).
+MUL_SRC = (
+    '\n\ndef mul(a, b):\n    """The product of a and b."""\n'
+    "    result = 0\n    for _ in range(b):\n        result = result + a\n    return result\n"
+)
 
 
 def _fix_script(workspace: Path) -> list[Any]:
@@ -56,6 +61,33 @@ def _fix_script(workspace: Path) -> list[Any]:
     ]
 
 
+def _review_script(workspace: Path) -> list[Any]:
+    """A reviewer's turns: read, one mechanical fix on the diff, one finding outside it, a verdict."""
+    from runner.testing.scripting import text, tool_use
+
+    mul = {
+        "path": "calc.py",
+        "line": 8,
+        "end_line": 11,
+        "severity": "important",
+        "title": "mul() loops instead of multiplying",
+        "body": "The loop is O(b) and returns 0 for any negative `b`: `mul(2, -3)` gives 0, not -6.",
+        "suggestion": "    return a * b",
+    }
+    outside = {
+        "path": "test_calc.py",
+        "line": 3,
+        "severity": "pre_existing",
+        "title": "test_calc.py fails: add() subtracts",
+        "body": "`add()` returns `a - b`; this PR does not touch it, but the test cannot pass.",
+    }
+    return [
+        [tool_use("Read", {"file_path": str(workspace / "calc.py")})],
+        [tool_use("report_finding", mul), tool_use("report_finding", outside)],
+        [text("mul() is right for b >= 0 only; the suggested one-liner fixes it. Otherwise fine.")],
+    ]
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One demo: where the mention is made, what the model does, how the action is configured."""
@@ -67,6 +99,7 @@ class Scenario:
     script: Script = _fix_script
     inputs: dict[str, str] = field(default_factory=lambda: dict(ALLOW_TEST))  # the workflow's `with:`
     platform: str = "github"
+    review: bool = False  # a pull request opened with `review: true` (no mention)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -97,6 +130,25 @@ SCENARIOS: dict[str, Scenario] = {
         body="add(2, 3) gives -1.",
         platform="gitlab",
     ),
+    "review": Scenario(
+        "a pull request opened with `review: true`: one review with inline comments and a summary",
+        on_pull_request=True,
+        title="Add mul() to calc.py",
+        body="Adds multiplication.",
+        script=_review_script,
+        inputs={"review": "true"},
+        review=True,
+    ),
+    "gitlab-review": Scenario(
+        "a merge request pipeline with REVIEW=true: diff discussions and a summary note",
+        on_pull_request=True,
+        title="Add mul() to calc.py",
+        body="Adds multiplication.",
+        script=_review_script,
+        inputs={"review": "true"},
+        platform="gitlab",
+        review=True,
+    ),
 }
 
 
@@ -115,11 +167,14 @@ class Outcome:
     review_comments: int
     log: str
     seconds: float = 0.0
+    inline: str = ""  # a review: the first inline comment's body
 
     @property
     def ok(self) -> bool:
-        """The flow succeeded and the tracking comment says so."""
-        return self.exit_code == 0 and "Claude finished" in self.comment
+        """The flow succeeded and the tracking (or review summary) comment says so."""
+        return self.exit_code == 0 and (
+            "Claude finished" in self.comment or "claude-runner:review" in self.comment
+        )
 
 
 def run_demo(scenario: str, *, as_json: bool, out: TextIO) -> int:
@@ -175,7 +230,7 @@ def _play(scenario: Scenario) -> Outcome:
         )
         # The runner's own git processes read os.environ; patch.dict restores it afterwards.
         with mock.patch.dict(os.environ, GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1"):
-            workspace = _make_repos(root, origin)
+            workspace = _make_repos(root, origin, review=scenario.review)
             before = _heads(origin)
             github = FakeGitHub(
                 owner,
@@ -187,17 +242,24 @@ def _play(scenario: Scenario) -> Outcome:
             )
             with github, FakeMessagesAPI(scenario.script(workspace)) as model:
                 event = root / "event.json"
-                _stage(github, scenario, payload, before, event)
+                if scenario.review:
+                    payload = _stage_review(github, scenario, payload, origin, event)
+                else:
+                    _stage(github, scenario, payload, before, event)
                 env = _job_env(root, workspace, event, github.api_url, model.base_url, scenario.inputs)
+                if scenario.review:
+                    env["GITHUB_EVENT_NAME"] = "pull_request"
                 code, log = _run_job(env)
                 outputs = _read_outputs(root / "github_output")
                 branch = outputs.get("branch_name") or None
-                number, request_id = payload["issue"]["number"], payload["comment"]["id"]
+                number = payload["number"] if scenario.review else payload["issue"]["number"]
+                request_id = None if scenario.review else payload["comment"]["id"]
                 comments = [c for c in github.comments(number) if c.id != request_id]
+                inline = [c.body for c in github.review_comments.values()] if scenario.review else []
                 return Outcome(
                     exit_code=code,
                     number=number,
-                    request=payload["comment"]["body"],
+                    request=REVIEW_REQUEST if scenario.review else payload["comment"]["body"],
                     comment=comments[-1].body if comments else "",
                     branch=branch,
                     pr_url=outputs.get("pr_url") or None,
@@ -205,6 +267,7 @@ def _play(scenario: Scenario) -> Outcome:
                     diff=_diff(origin, branch, before) if branch else "",
                     review_comments=len(github.review_comments),
                     log=log,
+                    inline=inline[0] if inline else "",
                 )
 
 
@@ -254,6 +317,44 @@ def _stage(
     comment["updated_at"] = comment["created_at"]
     payload["repository"]["default_branch"] = BASE
     path.write_text(json.dumps(payload), encoding="utf-8")
+
+
+REVIEW_REQUEST = "pull_request opened, with `review: true` in the workflow"
+
+
+def pr_files(origin: Path, base: str, head: str) -> list[dict[str, Any]]:
+    """The pull request's files as the host lists them, from the bare remote's diff."""
+    from runner.review.run import files_between
+
+    found = files_between(origin, _git("--git-dir", str(origin), "merge-base", base, head, cwd=origin), head)
+    return [{"filename": f.path, "status": f.status, "patch": f.patch} for f in found]
+
+
+def _stage_review(
+    github: FakeGitHub, scenario: Scenario, comment_payload: dict[str, Any], origin: Path, path: Path
+) -> dict[str, Any]:
+    """Open the pull request on the fake GitHub and write its ``pull_request.opened`` event (built
+    from the recorded payload's repository and sender, in the documented ``pull_request`` shape)."""
+    sender, repository = comment_payload["sender"], comment_payload["repository"]
+    github.add_user(sender["login"], permission="admin")
+    heads = _heads(origin)
+    number = comment_payload["issue"]["number"]
+    github.add_pull(
+        number, head_ref=PR_BRANCH, base_ref=BASE, head_sha=heads[PR_BRANCH], title=scenario.title,
+        body=scenario.body, user=sender["login"], files=pr_files(origin, BASE, PR_BRANCH),
+    )  # fmt: skip
+    repository["default_branch"] = BASE
+    side = {"repo": repository, "user": sender}
+    pull = {
+        "number": number, "title": scenario.title, "body": scenario.body, "state": "open", "draft": False,
+        "user": sender, "html_url": f"{SERVER}/{repository['full_name']}/pull/{number}",
+        "head": {**side, "ref": PR_BRANCH, "sha": heads[PR_BRANCH]},
+        "base": {**side, "ref": BASE, "sha": heads[BASE]},
+    }  # fmt: skip
+    payload = {"action": "opened", "number": number, "pull_request": pull, "repository": repository}
+    payload["sender"] = sender
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return payload
 
 
 def _job_env(
@@ -316,8 +417,9 @@ def _git(*args: str, cwd: Path) -> str:
     return proc.stdout.strip()
 
 
-def _make_repos(root: Path, origin: Path) -> Path:
-    """The remote (``master`` with the bug, ``fix-calc`` with a PR's work) and the job's checkout."""
+def _make_repos(root: Path, origin: Path, *, review: bool = False) -> Path:
+    """The remote (``master`` with the bug, ``fix-calc`` with a PR's work: a README, and for a
+    review ``mul()`` in calc.py) and the job's checkout."""
     seed = root / "seed"
     seed.mkdir()
     _git("init", "-q", "-b", BASE, cwd=seed)
@@ -327,6 +429,8 @@ def _make_repos(root: Path, origin: Path) -> Path:
     _git("commit", "-qm", "Add calc.add", cwd=seed)
     _git("checkout", "-q", "-b", PR_BRANCH, cwd=seed)
     (seed / "README.md").write_text("# calc\n\n`add(a, b)` adds two numbers.\n", encoding="utf-8")
+    if review:
+        (seed / "calc.py").write_text(BUGGY_CALC + MUL_SRC, encoding="utf-8")
     _git("add", ".", cwd=seed)
     _git("commit", "-qm", "Document calc", cwd=seed)
     origin.parent.mkdir(parents=True)
@@ -398,14 +502,19 @@ def _print_report(scenario: str, outcome: Outcome, out: TextIO) -> None:
         if gitlab
         else "issue_comment.created, from octokit/webhooks"
     )
+    if SCENARIOS[scenario].review:
+        source = "the CI variables of a merge request pipeline" if gitlab else "a pull_request opened event"
     say(f"claude-runner demo --scenario {scenario}: {SCENARIOS[scenario].summary}.")
     say(f"{host}, the Messages API (scripted model) and the git remote are loopback fakes: offline, no keys.")
     heading(f"1. The request ({source})")
     say(f"  {outcome.request}")
-    heading(f"2. The tracking {'note' if gitlab else 'comment'}, as {host} shows it")
-    shown = re.sub(r"<!--.*?-->\n?", "", outcome.comment, flags=re.DOTALL)  # GitHub hides these
-    for line in (shown.strip() or "(no comment was posted)").splitlines():
-        say(f"  │ {line}" if line else "  │")
+    what = "review summary" if outcome.inline or "claude-runner:review" in outcome.comment else "tracking"
+    heading(f"2. The {what} {'note' if gitlab else 'comment'}, as {host} shows it")
+    for body in (outcome.comment, *((outcome.inline,) if outcome.inline else ())):
+        shown = re.sub(r"<!--.*?-->\n?", "", body, flags=re.DOTALL)  # GitHub hides these
+        for line in (shown.strip() or "(no comment was posted)").splitlines():
+            say(f"  │ {line}" if line else "  │")
+        say()
     heading("3. Commits pushed")
     for commit in outcome.commits:
         say(f"  {commit['hash']}  {commit['subject']}")

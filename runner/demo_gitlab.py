@@ -27,7 +27,16 @@ def play_gitlab(scenario: Scenario) -> Outcome:
     import tempfile
     from unittest import mock
 
-    from runner.demo import BASE, PR_BRANCH, REQUEST, Outcome, _diff, _heads, _make_repos, _new_commits
+    from runner.demo import (
+        BASE,
+        PR_BRANCH,
+        REQUEST,
+        Outcome,
+        _diff,
+        _heads,
+        _make_repos,
+        _new_commits,
+    )
     from runner.testing.fake_gitlab import FakeGitLab
     from runner.testing.fake_messages import FakeMessagesAPI
 
@@ -42,7 +51,7 @@ def play_gitlab(scenario: Scenario) -> Outcome:
             encoding="utf-8",
         )
         with mock.patch.dict(os.environ, GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1"):
-            workspace = _make_repos(root, origin)
+            workspace = _make_repos(root, origin, review=scenario.review)
             before = _heads(origin)
             gitlab = FakeGitLab(
                 PROJECT_PATH,
@@ -54,6 +63,8 @@ def play_gitlab(scenario: Scenario) -> Outcome:
             )
             with gitlab, FakeMessagesAPI(scenario.script(workspace)) as model:
                 gitlab.add_user("root", "maintainer")  # the recorded payload's author
+                if scenario.review:
+                    return _play_review(scenario, gitlab, root, workspace, origin, model.base_url)
                 noteable = "merge_request" if scenario.on_pull_request else "issue"
                 item: Any
                 if scenario.on_pull_request:
@@ -87,6 +98,43 @@ def play_gitlab(scenario: Scenario) -> Outcome:
                     review_comments=sum(1 for n in gitlab.note_list(noteable, item.iid) if n.position),
                     log=log,
                 )
+
+
+def _play_review(
+    scenario: Scenario, gitlab: Any, root: Path, workspace: Path, origin: Path, model_url: str
+) -> Outcome:
+    """A merge request pipeline with ``REVIEW=true``: GitLab's ``CI_MERGE_REQUEST_*`` variables,
+    no hook payload."""
+    from runner.demo import BASE, PR_BRANCH, Outcome, pr_files
+
+    diffs = [
+        {"old_path": f["filename"], "new_path": f["filename"], "diff": f["patch"] + "\n"}
+        for f in pr_files(origin, BASE, PR_BRANCH)
+    ]
+    mr = gitlab.add_merge_request(
+        scenario.title, iid=1, description=scenario.body, author="root", source_branch=PR_BRANCH, diffs=diffs
+    )
+    env = _job_env(root, workspace, gitlab.base_url, model_url, scenario.inputs)
+    env.update(
+        CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID=str(mr.iid), GITLAB_USER_LOGIN="root"
+    )
+    code, log = _run(env, None)
+    notes = [n for n in gitlab.note_list("merge_request", mr.iid) if not n.system]
+    inline = [n.body for n in notes if n.position]
+    summary = [n.body for n in notes if not n.position]
+    return Outcome(
+        exit_code=code,
+        number=mr.iid,
+        request="merge request pipeline, with REVIEW=true in the job",
+        comment=summary[-1] if summary else "",
+        branch=None,
+        pr_url=None,
+        commits=[],
+        diff="",
+        review_comments=len(inline),
+        log=log,
+        inline=inline[0] if inline else "",
+    )
 
 
 def _payload(scenario: Scenario, item: Any, asked: Any) -> dict[str, Any]:
@@ -142,7 +190,7 @@ def _job_env(
     return env
 
 
-def _run(env: dict[str, str], event: Path) -> tuple[int, str]:
+def _run(env: dict[str, str], event: Path | None) -> tuple[int, str]:
     from runner.ci.gitlab import run_gitlab_job
     from runner.errors import RunnerError
 

@@ -63,6 +63,22 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
 
 
+def check_provider(
+    settings: FlowSettings, environ: Mapping[str, str], job: Job, redactor: Redactor
+) -> tuple[dict[str, str], int | None]:
+    """The provider pre-flight: the environment with the provider inputs applied, and the exit
+    code when it failed (nothing was posted: the job's log and summary say what to fix)."""
+    env = provider_environ(settings, environ)
+    try:
+        preflight(env, provider=settings.provider, redactor=redactor, log=job.log)
+    except RunnerError as exc:
+        job.log(f"error: {redactor.text(exc.one_line())}")
+        job.write_outputs({"conclusion": "failure"})
+        job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
+        return env, exc.exit_code
+    return env, None
+
+
 def run_flow(
     event: Event,
     decision: Decision,
@@ -74,14 +90,9 @@ def run_flow(
 ) -> int:
     """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
-    environ = provider_environ(settings, environ)
-    try:
-        preflight(environ, provider=settings.provider, redactor=redactor, log=job.log)
-    except RunnerError as exc:  # nothing was posted: the job's log and summary say what to fix
-        job.log(f"error: {redactor.text(exc.one_line())}")
-        job.write_outputs({"conclusion": "failure"})
-        job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
-        return exc.exit_code
+    environ, failed = check_provider(settings, environ, job, redactor)
+    if failed is not None:
+        return failed
     allowed, why = authorize(platform, event, settings)
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
@@ -358,4 +369,4 @@ class _LogStream:
         pass
 
 
-__all__ = ["authorize", "run_flow"]
+__all__ = ["authorize", "check_provider", "run_flow"]

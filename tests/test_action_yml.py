@@ -80,6 +80,9 @@ OWN_DEFAULTS = {
     "gcp_service_account": "",
     "oidc_token_variable": "",
     "min_access_level": "write",
+    "review": "false",
+    "review_drafts": "false",
+    "review_request_changes": "false",
 }
 OUTPUTS = (
     "conclusion",

@@ -107,6 +107,7 @@ def run_github_job(env: Mapping[str, str]) -> int:
     from runner.events.github import load_github_event
     from runner.flow import run_flow
     from runner.platforms.github import GitHubAuth, GitHubPlatform
+    from runner.review.run import review_trigger, run_review
     from runner.triggers import decide
 
     run_env = github_run_env(env)
@@ -116,8 +117,9 @@ def run_github_job(env: Mapping[str, str]) -> int:
     agent_params = parse_claude_args(settings.claude_args)  # bad flags fail before anything is posted
     event = load_github_event(run_env.event_name, run_env.event_path, env)
     decision = decide(event, settings.trigger)
-    print(decision.reason, flush=True)
-    if not decision.triggered or isinstance(event, NotSupported):
+    review = review_trigger(event, decision, settings)
+    print(review.reason if review else decision.reason, flush=True)
+    if isinstance(event, NotSupported) or (review is None and not decision.triggered):
         if run_env.output_path is not None:
             with run_env.output_path.open("a", encoding="utf-8") as fh:
                 fh.write("conclusion=skipped\n")
@@ -135,6 +137,8 @@ def run_github_job(env: Mapping[str, str]) -> int:
     if platform.token != settings.github_token:
         job.mask(platform.token)  # a freshly minted App installation token
     try:
+        if review is not None:
+            return run_review(event, platform, settings, agent_params, job, env, request=review.request)
         return run_flow(event, decision, platform, settings, agent_params, job, env)
     finally:
         platform.close()

@@ -9,11 +9,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
 from runner.ci import Job
 from runner.errors import UsageError
+
+if TYPE_CHECKING:
+    from runner.events import Event
 
 OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
@@ -103,6 +106,7 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
     from runner.events.gitlab import gitlab_event_from_ci, load_gitlab_event
     from runner.flow import run_flow
     from runner.platforms.gitlab import GitLabPlatform
+    from runner.review.run import review_trigger, run_review
     from runner.triggers import decide
 
     run_env = gitlab_run_env(env)
@@ -122,15 +126,19 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
             ) from exc
         settings = dataclasses.replace(settings, trigger=dataclasses.replace(settings.trigger, prompt=prompt))
     trigger = settings.trigger
+    event: Event | NotSupported
     if event_path is not None:
         event = load_gitlab_event(
             event_path, env, label_trigger=trigger.label_trigger, assignee_trigger=trigger.assignee_trigger
         )
+    elif is_merge_request_pipeline(env, run_env):
+        event = merge_request_pipeline_event(env, run_env)
     else:
         event = gitlab_event_from_ci(env)
     decision = decide(event, trigger)
-    print(decision.reason, flush=True)
-    if not decision.triggered or isinstance(event, NotSupported):
+    review = review_trigger(event, decision, settings)
+    print(review.reason if review else decision.reason, flush=True)
+    if isinstance(event, NotSupported) or (review is None and not decision.triggered):
         return 0
     token = env.get("GITLAB_ACCESS_TOKEN") or None
     job_token = env.get("CI_JOB_TOKEN") or None
@@ -147,9 +155,51 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
     )
     job = gitlab_job(run_env)
     try:
+        if review is not None:
+            return run_review(event, platform, settings, agent_params, job, env, request=review.request)
         return run_flow(event, decision, platform, settings, agent_params, job, env)
     finally:
         platform.close()
+
+
+def is_merge_request_pipeline(env: Mapping[str, str], run_env: GitLabRunEnv) -> bool:
+    """A merge request pipeline (``CI_PIPELINE_SOURCE=merge_request_event``) not started for a
+    mention (no ``AI_FLOW_*`` variables): an automatic review, or the ``prompt`` on the MR."""
+    mention = env.get("AI_FLOW_INPUT") is not None or bool(env.get("AI_FLOW_CONTEXT", "").strip())
+    return (
+        run_env.pipeline_source == "merge_request_event"
+        and run_env.merge_request_iid is not None
+        and not mention
+    )
+
+
+def merge_request_pipeline_event(env: Mapping[str, str], run_env: GitLabRunEnv) -> Event:
+    """The ``Event`` of a merge request pipeline, from GitLab's predefined ``CI_MERGE_REQUEST_*``
+    variables: new commits on the MR (activity ``updated``) by ``GITLAB_USER_LOGIN``."""
+    from runner.events import Actor, ChangeRequest, Event, Repository
+
+    owner, _, name = run_env.project_path.rpartition("/")
+    login = env.get("GITLAB_USER_LOGIN", "").strip()
+    source = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "")
+    return Event(
+        platform="gitlab",
+        name="merge_request",
+        action="pipeline",
+        kind="change_request",
+        activity="updated",
+        repository=Repository(owner, name, run_env.project_path, run_env.default_branch),
+        actor=Actor(login, "User") if login else None,
+        entity_type="change_request",
+        number=run_env.merge_request_iid,
+        title=env.get("CI_MERGE_REQUEST_TITLE"),
+        change_request=ChangeRequest(
+            head_ref=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or None,
+            head_sha=env.get("CI_COMMIT_SHA") or None,
+            base_ref=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+            is_fork=bool(source) and source != env.get("CI_MERGE_REQUEST_PROJECT_ID", run_env.project),
+            draft=env.get("CI_MERGE_REQUEST_DRAFT", "").lower() == "true",
+        ),
+    )
 
 
 def _job_limits(env: Mapping[str, str]) -> dict[str, float | int]:

@@ -1,0 +1,527 @@
+"""One review turn: from a decided event to a published review and a sticky summary.
+
+The order follows ``runner.flow``: the provider is checked first, then who asked; nothing is
+posted before the review is ready, because a review has no "working" comment of its own (the
+sticky summary is written once, at the end). The checkout is the change request's head, read-only:
+a review never pushes, a fork's code is never run (the agent gets read-only tools, plan mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner import git
+from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.prompt import MemoryFile
+from runner.agent.transcript import EventSink
+from runner.ci import Job
+from runner.ci_settings import FlowSettings
+from runner.config import run_settings
+from runner.errors import RunnerError, SettingsError
+from runner.events import Event, NotSupported
+from runner.flow import TRUSTED_FILES, _LogStream, _trusted_settings, authorize, check_provider
+from runner.gitops.core import check_ref_arg, run_git
+from runner.headless import execute_run, graceful_signals, prepare_run
+from runner.platforms.base import ChangedFile, InlineComment, Platform, PushTarget, ThreadData
+from runner.prompts import render
+from runner.publish import job_outputs
+from runner.review import render as review_render
+from runner.review.findings import SEVERITIES, Finding, ReportFindingTool, validate_findings
+from runner.review.selection import DEFAULT_EXCLUDES, Selection, render_diff, select_files
+from runner.review.state import (
+    SUMMARY_MARKER,
+    ReviewRange,
+    last_reviewed_head,
+    posted_fingerprints,
+    review_range,
+)
+from runner.sanitize import Redactor, clean_untrusted
+from runner.suggestions import visible_lines
+from runner.triggers import Decision, bot_allowed
+
+CONFIG_PATH = ".claude/review.json"
+DEFAULT_BUDGET_TOKENS = 40_000  # the diff's share of the first request; the agent reads the rest
+# The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
+_APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
+MAX_LISTED = 200  # files named in the prompt beyond the diff
+_REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """``.claude/review.json`` on the default branch (never the change request's head)."""
+
+    focus: tuple[str, ...] = ()
+    min_severity: str = SEVERITIES[-1]  # report everything unless the repository says otherwise
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS
+
+
+def parse_config(text: str | None) -> ReviewConfig:
+    """The review settings; a malformed file is a ``SettingsError`` naming the field."""
+    if not text:
+        return ReviewConfig()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{CONFIG_PATH} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{CONFIG_PATH} must hold a JSON object")
+
+    def strings(name: str) -> tuple[str, ...]:
+        value = data.get(name, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{CONFIG_PATH}: {name} must be a list of strings")
+        return tuple(value)
+
+    severity = data.get("min_severity", SEVERITIES[-1])
+    if severity not in SEVERITIES:
+        raise SettingsError(f"{CONFIG_PATH}: min_severity must be one of {', '.join(SEVERITIES)}")
+    budget = data.get("budget_tokens", DEFAULT_BUDGET_TOKENS)
+    if not isinstance(budget, int) or budget < 1000:
+        raise SettingsError(f"{CONFIG_PATH}: budget_tokens must be a number of tokens (at least 1000)")
+    return ReviewConfig(strings("focus"), severity, strings("exclude"), strings("include"), budget)
+
+
+def review_request(event: Event, request: str | None) -> str | None:
+    """A mention's text when it asks for a review (``@claude review the error handling`` gives
+    ``"the error handling"``, a bare ``@claude review`` gives ``""``); None otherwise."""
+    if request is None or event.entity_type != "change_request" or event.number is None:
+        return None
+    match = _REVIEW_REQUEST.match(request)
+    return request[match.end() :].strip() if match else None
+
+
+@dataclass(frozen=True)
+class ReviewTrigger:
+    """Why this event gets a review; ``request`` is the mention's text (None: an automatic review)."""
+
+    request: str | None
+    reason: str
+
+
+AUTO_ACTIVITIES = ("opened", "updated", "ready_for_review", "reopened")
+
+
+def review_trigger(
+    event: Event | NotSupported, decision: Decision, settings: FlowSettings
+) -> ReviewTrigger | None:
+    """A review, or None for the usual flow: ``@claude review ...`` on a change request, or (with
+    the ``review`` setting) a change request opened, updated, marked ready or reopened."""
+    if isinstance(event, NotSupported):
+        return None
+    if decision.triggered and decision.mode == "tag":
+        asked = review_request(event, decision.request)
+        return ReviewTrigger(asked, "a mention asks for a review") if asked is not None else None
+    if not (settings.review and event.kind == "change_request" and event.number is not None):
+        return None
+    if event.activity not in AUTO_ACTIVITIES:
+        return None
+    actor = event.actor
+    if actor is not None and actor.is_bot and not bot_allowed(actor.login, settings.trigger.allowed_bots):
+        return None  # as for mentions: an unlisted bot's change request drives nothing
+    return ReviewTrigger(None, f"review: {event.name} {event.action or event.activity} with review enabled")
+
+
+def run_review(
+    event: Event,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+    *,
+    request: str | None,
+) -> int:
+    """Review change request ``event.number``; ``request`` is the mention's text (None: automatic).
+
+    Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
+    """
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    environ, code = check_provider(settings, environ, job, redactor)
+    if code is not None:
+        return code
+    allowed, why = authorize(platform, event, settings)
+    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
+    if not allowed:
+        job.write_outputs({"conclusion": "skipped"})
+        return 0
+    cancel = CancelToken()
+    try:
+        with graceful_signals(cancel):
+            outputs = _review(
+                event, platform, settings, agent_params, job, environ, request, cancel, redactor
+            )
+    except Interrupted as exc:
+        error, code = f"the job was cancelled ({exc})", 1
+    except RunnerError as exc:
+        error, code = exc.one_line(), exc.exit_code
+    except Exception as exc:  # a bug: the log says what, the job fails
+        error, code = f"internal error: {type(exc).__name__}: {exc}", 1
+    else:
+        job.write_outputs(outputs)
+        job.write_summary(f"Review: {outputs.get('review_comments', '0')} inline comments posted.")
+        return 0
+    job.log(f"error: {redactor.text(error)}")
+    job.write_outputs({"conclusion": "failure"})
+    job.write_summary(f"Review failed: {redactor.text(error)}")
+    return code
+
+
+def _review(
+    event: Event,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+    request: str | None,
+    cancel: CancelToken,
+    redactor: Redactor,
+) -> dict[str, str]:
+    assert event.number is not None
+    number = event.number
+    repo = platform.repository()
+    with job.group("Review settings from " + repo.default_branch):
+        trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
+        config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
+        job.log(f"{CONFIG_PATH}: {config}")
+    with job.group("Context"):
+        thread = platform.fetch_thread(number, True)
+        job.log(f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests")
+    if not thread.is_pull_request or not thread.head_sha or not thread.base_ref:
+        raise SettingsError(f"#{number} is not a change request with a head and a base: nothing to review")
+    if thread.draft and request is None and not settings.review_drafts:
+        job.log("skipped: the change request is a draft (set review_drafts: true to review drafts)")
+        return {"conclusion": "skipped", "review_comments": "0"}
+    summary_text = _newest_body(thread, SUMMARY_MARKER)
+    last_head = last_reviewed_head(summary_text) if summary_text else None
+    with job.group("Workspace"):
+        target = platform.push_target()
+        # Read-only: the head as the host keeps it (forks included), on a detached HEAD.
+        head_ref = platform.change_head_ref(number) if thread.is_fork or not thread.head_ref else None
+        head_sha, base_ref = _checkout(job.workspace, target, thread, head_ref)
+        merge_base = git.merge_base(job.workspace, base_ref, "HEAD")
+        ancestor = bool(last_head) and is_ancestor(job.workspace, str(last_head), head_sha)
+        rng = review_range(
+            merge_base=merge_base, head=head_sha, last_head=last_head, last_head_is_ancestor=ancestor
+        )
+        job.log(f"range {rng.base[:12]}..{rng.head[:12]}: {rng.reason}")
+    if rng.nothing_new:
+        job.log("skipped: no new commits since the last review")
+        return {"conclusion": "skipped", "review_comments": "0"}
+    files = files_between(job.workspace, rng.base, head_sha) if rng.incremental else list(thread.files)
+    selection = select_files(
+        files,
+        budget_tokens=config.budget_tokens,
+        excludes=(*DEFAULT_EXCLUDES, *config.exclude),
+        includes=config.include,
+    )
+    prompt = _prompt(event, thread, repo.full_name, platform.name, rng, config, selection, request)
+    reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
+    result = _agent(
+        prompt,
+        reporter,
+        trusted,
+        repo.default_branch,
+        agent_params,
+        job,
+        environ,
+        cancel,
+        redactor,
+        settings.provider,
+    )
+    final_text = str(result.get("result") or "")
+    if result.get("is_error"):
+        raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
+    return _publish(
+        platform, thread, job, rng, config, selection, reporter.findings, final_text, result, redactor
+    )
+
+
+def _publish(
+    platform: Platform,
+    thread: ThreadData,
+    job: Job,
+    rng: ReviewRange,
+    config: ReviewConfig,
+    selection: Selection,
+    findings: Sequence[Finding],
+    final_text: str,
+    result: Mapping[str, Any],
+    redactor: Redactor,
+) -> dict[str, str]:
+    """Validate, filter, post in one batch, then write the sticky summary and the outputs."""
+    number, head = thread.number, str(thread.head_sha)
+    by_path = {f.path: f for f in thread.files}
+    valid, rejected = validate_findings(findings, thread.files, file_lines=file_lines(job.workspace))
+    rejected = list(rejected)
+    wanted = SEVERITIES.index(config.min_severity)
+    valid = [f for f in valid if SEVERITIES.index(f.severity) <= wanted]
+    seen = posted_fingerprints((c.body, bool(c.resolved)) for c in thread.comments)
+    duplicates = [f for f in valid if f.fingerprint() in seen]
+    fresh = [f for f in valid if f.fingerprint() not in seen]
+    inline: list[tuple[Finding, InlineComment]] = []
+    for f in fresh:
+        if f.side != "RIGHT":  # the hosts' APIs here anchor on the new side only
+            rejected.append((f, "about removed lines: kept in the summary"))
+            continue
+        changed = by_path[f.path]
+        body = redactor.text(review_render.inline_body(f, platform=platform.name))
+        old = visible_lines(changed.patch).get(f.last_line, ("", None))[1]
+        start = f.first_line if f.first_line != f.last_line else None
+        inline.append((f, InlineComment(f.path, f.last_line, body, start, old, changed.previous_path)))
+    approval_refused = bool(_APPROVAL.search(final_text))
+    assessment = redactor.text(clean_untrusted(final_text)).strip()
+    results = platform.post_inline_comments(
+        number, [c for _, c in inline], commit_sha=head, body=assessment or "Automated review."
+    )
+    posted = [f for (f, _), r in zip(inline, results, strict=True) if r.ref is not None]
+    rejected += [
+        (f, f"the host refused it: {r.error}")
+        for (f, _), r in zip(inline, results, strict=True)
+        if r.ref is None
+    ]
+    usage_model = str(result.get("model") or "")
+    body = review_render.summary_body(
+        head=head,
+        review_range=rng,
+        posted=posted,
+        duplicates=duplicates,
+        rejected=rejected,
+        selection=selection,
+        cost_usd=float(result.get("total_cost_usd") or 0.0),
+        num_turns=int(result.get("num_turns") or 0),
+        model=usage_model,
+        job_url=job.job_url,
+        platform=platform.name,
+        approved_request_refused=approval_refused,
+    )
+    if assessment:
+        body = f"{body.rstrip()}\n\n**Overall assessment**\n\n{assessment}\n"
+    body = redactor.text(body)
+    existing = platform.find_comment(number, SUMMARY_MARKER)
+    if existing is not None:
+        platform.update_comment(existing, body)
+        ref = existing
+    else:
+        ref = platform.create_comment(number, body)
+    job.log(f"review: {len(posted)} inline, {len(duplicates)} already posted, {len(rejected)} in the summary")
+    outputs = job_outputs(
+        result, execution_file=job.temp_dir / "execution.jsonl", branch=None, pr_url=None, comment_url=ref.url
+    )
+    outputs.update(
+        review_comments=str(len(posted)),
+        findings_rejected=str(len(rejected)),
+        findings_duplicates=str(len(duplicates)),
+        reviewed_range=f"{rng.base}..{rng.head}",
+        review_incremental=str(rng.incremental).lower(),
+        approval_refused=str(approval_refused).lower(),
+        **{f"findings_{s}": str(sum(1 for f in posted if f.severity == s)) for s in SEVERITIES},
+    )
+    return outputs
+
+
+class _AgentFailed(RunnerError):
+    """The review turn ended in an error: nothing is published from a partial review."""
+
+
+def _newest_body(thread: ThreadData, marker: str) -> str | None:
+    bodies = [c.body for c in thread.comments if marker in c.body]
+    return bodies[-1] if bodies else None
+
+
+def _prompt(
+    event: Event,
+    thread: ThreadData,
+    repository: str,
+    platform_name: str,
+    rng: ReviewRange,
+    config: ReviewConfig,
+    selection: Selection,
+    request: str | None,
+) -> str:
+    gitlab = platform_name == "gitlab"
+    left_out = [f"{path} (excluded: {why})" for path, why in selection.excluded]
+    left_out += [f"{f.path} (did not fit the diff budget)" for f in selection.not_fitting]
+    if len(left_out) > MAX_LISTED:  # a list of thousands would eat the budget the diff was cut to
+        more = len(left_out) - MAX_LISTED
+        left_out = [
+            *left_out[:MAX_LISTED],
+            f"... and {more} more: `git diff --stat {rng.base[:12]} HEAD` lists all",
+        ]
+    return render(
+        "prompt_review.j2",
+        noun="merge request" if gitlab else "pull request",
+        sigil="!" if gitlab else "#",
+        tag="merge_request" if gitlab else "pull_request",
+        number=thread.number,
+        repository=repository,
+        request=clean_untrusted(request) if request else None,
+        range_text=f"{rng.base[:12]}..{rng.head[:12]} ({rng.reason})",
+        incremental=rng.incremental,
+        focus=config.focus,
+        head=rng.head[:12],
+        title=clean_untrusted(thread.title),
+        author=thread.author,
+        is_fork=thread.is_fork,
+        body=clean_untrusted(thread.body or ""),
+        included=selection.included,
+        diff_tokens=selection.diff_tokens,
+        diff=clean_untrusted(render_diff(selection)),
+        left_out=left_out,
+    )
+
+
+def _agent(
+    prompt: str,
+    reporter: ReportFindingTool,
+    trusted: Mapping[str, str | None],
+    default_branch: str,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+    cancel: CancelToken,
+    redactor: Redactor,
+    provider: str | None,
+) -> Mapping[str, Any]:
+    """One agent turn with read-only tools and ``report_finding``; returns the result envelope."""
+    params = dict(agent_params)
+    params.update(
+        cwd=job.workspace,
+        transcript=job.temp_dir / "execution.jsonl",
+        output_format="text",
+        # Plan mode: read-only tools only, whatever claude_args or the settings allow.
+        permission_mode="plan",
+        dangerously_skip_permissions=False,
+    )
+    run = run_settings(prompt, params, environ)
+    trusted_settings = _trusted_settings(trusted.get(".claude/settings.json"), run.settings, job.workspace)
+    memory = [
+        MemoryFile(Path(f"{default_branch}:{p}"), text)
+        for p, text in trusted.items()
+        if p.endswith("CLAUDE.md") and text
+    ]
+    prepared = prepare_run(
+        dataclasses.replace(run, settings=None),
+        environ,
+        extra_tools=[reporter],
+        trusted_settings=trusted_settings,
+        memory=memory,
+        provider=provider,
+        redactor=redactor,
+    )
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    sink = EventSink("text", _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
+    with job.group("Claude (review)"):
+        try:
+            outcome = execute_run(prepared, environ, sink)
+        finally:
+            sink.close()
+    return outcome.result or {}
+
+
+# --- git: the read-only checkout and the diffs of a range ------------------------------------
+
+
+def _checkout(
+    workspace: Path, target: PushTarget, thread: ThreadData, head_ref: str | None
+) -> tuple[str, str]:
+    """Fetch the head (a branch, or the host's ref for a fork) and the base; check the head out
+    detached, so nothing can be pushed by mistake. Returns the head's sha and the base's local ref."""
+    auth: dict[str, Any] = {"remote_url": target.url, "token": target.token, "username": target.username}
+    if head_ref is not None:
+        local = git.fetch_ref(workspace, head_ref, **auth)
+    else:
+        local = git.fetch(workspace, str(thread.head_ref), **auth)
+    git.checkout_detached(workspace, local)
+    base = git.fetch(workspace, str(thread.base_ref), **auth)
+    return git.head_sha(workspace), base
+
+
+def is_ancestor(workspace: Path, old: str, new: str) -> bool:
+    """``git merge-base --is-ancestor``: False too when ``old`` is unknown here (history rewritten)."""
+    if not re.fullmatch(r"[0-9a-f]{7,64}", old):
+        return False
+    proc = run_git(
+        ["merge-base", "--is-ancestor", check_ref_arg(old), check_ref_arg(new)], workspace, check=False
+    )
+    return proc.returncode == 0
+
+
+def files_between(workspace: Path, base: str, head: str) -> list[ChangedFile]:
+    """The changed files of ``base..head`` with their patches (an incremental review's diff)."""
+    args = [
+        "diff",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+        "-M",
+        check_ref_arg(base),
+        check_ref_arg(head),
+        "--",
+    ]
+    files: list[ChangedFile] = []
+    for chunk in re.split(r"^(?=diff --git )", run_git(args, workspace).stdout, flags=re.MULTILINE):
+        if not chunk.startswith("diff --git "):
+            continue
+        header, _, patch = chunk.partition("\n@@")
+        patch = ("@@" + patch).rstrip("\n") if patch else ""
+        new = re.search(r"^\+\+\+ b/(.+)$", header, re.MULTILINE)
+        old = re.search(r"^--- a/(.+)$", header, re.MULTILINE)
+        renamed = re.search(r"^rename from (.+)$", header, re.MULTILINE)
+        moved = re.search(r"^rename to (.+)$", header, re.MULTILINE)
+        path = new or moved or old or re.search(r" b/(.+)$", header.splitlines()[0])
+        status = "modified"
+        if "\nnew file mode" in header:
+            status = "added"
+        elif "\ndeleted file mode" in header:
+            status = "removed"
+        elif renamed:
+            status = "renamed"
+        rows = patch.splitlines()
+        files.append(
+            ChangedFile(
+                path=path.group(1) if path else "",
+                status=status,
+                additions=sum(1 for r in rows if r.startswith("+")),
+                deletions=sum(1 for r in rows if r.startswith("-")),
+                patch=patch or None,
+                previous_path=renamed.group(1) if renamed else None,
+            )
+        )
+    return files
+
+
+def file_lines(workspace: Path) -> Callable[[str], list[str] | None]:
+    """The checked-out text of a path as lines, None outside the checkout or absent (a
+    suggestion is checked against the lines it replaces)."""
+    root = workspace.resolve()
+
+    def read(path: str) -> list[str] | None:
+        file = (root / path).resolve()
+        if not file.is_relative_to(root) or not file.is_file():
+            return None
+        return file.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    return read
+
+
+__all__ = [
+    "CONFIG_PATH",
+    "ReviewConfig",
+    "ReviewTrigger",
+    "parse_config",
+    "review_request",
+    "review_trigger",
+    "run_review",
+]

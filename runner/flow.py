@@ -249,7 +249,9 @@ def _run(
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
         params["permission_mode"] = "acceptEdits"
     run = run_settings(prompt, params, environ)
-    trusted_settings = _trusted_settings(trusted.get(".claude/settings.json"), run.settings, job.workspace)
+    trusted_settings = trusted_settings_from(
+        trusted.get(".claude/settings.json"), run.settings, job.workspace
+    )
     memory = [
         MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
         for p, text in trusted.items()
@@ -268,7 +270,7 @@ def _run(
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
-    sink = EventSink(output_format, _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
+    sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude"):
         try:
             outcome = execute_run(prepared, environ, sink)
@@ -337,9 +339,10 @@ def _prompt(
     )
 
 
-def _trusted_settings(
+def trusted_settings_from(
     default_branch_json: str | None, flag_value: str | None, workspace: Path
 ) -> list[SettingsPermissions]:
+    """Permission settings from the default branch's .claude/settings.json and the settings input."""
     sources = []
     if default_branch_json:
         sources.append(
@@ -354,7 +357,7 @@ def _trusted_settings(
     return sources
 
 
-class _LogStream:
+class LogStream:
     """A text stream that writes into the job log."""
 
     def __init__(self, job: Job) -> None:

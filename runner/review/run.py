@@ -25,7 +25,7 @@ from runner.ci_settings import FlowSettings
 from runner.config import run_settings
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
-from runner.flow import TRUSTED_FILES, _LogStream, _trusted_settings, authorize, check_provider
+from runner.flow import TRUSTED_FILES, LogStream, authorize, check_provider, trusted_settings_from
 from runner.gitops.core import check_ref_arg, run_git
 from runner.headless import execute_run, graceful_signals, prepare_run
 from runner.platforms.base import ChangedFile, InlineComment, Platform, PushTarget, ThreadData
@@ -291,7 +291,7 @@ def _publish(
         for (f, _), r in zip(inline, results, strict=True)
         if r.ref is None
     ]
-    usage_model = str(result.get("model") or "")
+    usage_model = next(iter(result.get("modelUsage") or {}), "")  # the model that actually answered
     body = review_render.summary_body(
         head=head,
         review_range=rng,
@@ -405,7 +405,9 @@ def _agent(
         dangerously_skip_permissions=False,
     )
     run = run_settings(prompt, params, environ)
-    trusted_settings = _trusted_settings(trusted.get(".claude/settings.json"), run.settings, job.workspace)
+    trusted_settings = trusted_settings_from(
+        trusted.get(".claude/settings.json"), run.settings, job.workspace
+    )
     memory = [
         MemoryFile(Path(f"{default_branch}:{p}"), text)
         for p, text in trusted.items()
@@ -421,7 +423,7 @@ def _agent(
         redactor=redactor,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
-    sink = EventSink("text", _LogStream(job), _LogStream(job), prepared.redactor, run.transcript)
+    sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude (review)"):
         try:
             outcome = execute_run(prepared, environ, sink)

@@ -220,6 +220,8 @@ def _review(
         job.log("skipped: no new commits since the last review")
         return {"conclusion": "skipped", "review_comments": "0"}
     files = files_between(job.workspace, rng.base, head_sha) if rng.incremental else list(thread.files)
+    if not rng.incremental:
+        files += _files_past_the_api_cap(job.workspace, merge_base, head_sha, files)
     selection = select_files(
         files,
         budget_tokens=config.budget_tokens,
@@ -448,6 +450,20 @@ def _checkout(
     git.checkout_detached(workspace, local)
     base = git.fetch(workspace, str(thread.base_ref), **auth)
     return git.head_sha(workspace), base
+
+
+def _files_past_the_api_cap(
+    cwd: Path, base: str, head: str, listed: Sequence[ChangedFile]
+) -> list[ChangedFile]:
+    """Files the host's API did not list (GitHub lists at most 3,000 per pull request).
+
+    They come from the checkout without a patch, so the selection reports them as not fitting
+    and the agent can still read them, instead of their silently missing from the review.
+    """
+    if len(listed) < 3000:
+        return []
+    known = {f.path for f in listed}
+    return [ChangedFile(path, "modified") for path in git.diff_names(cwd, base, head) if path not in known]
 
 
 def is_ancestor(workspace: Path, old: str, new: str) -> bool:

@@ -28,7 +28,7 @@ from runner.events import Event, NotSupported
 from runner.flow import TRUSTED_FILES, LogStream, authorize, check_provider, trusted_settings_from
 from runner.gitops.core import check_ref_arg, run_git
 from runner.headless import execute_run, graceful_signals, prepare_run
-from runner.platforms.base import ChangedFile, InlineComment, Platform, PushTarget, ThreadData
+from runner.platforms.base import ChangedFile, InlineComment, Platform, PushTarget, ThreadComment, ThreadData
 from runner.prompts import render
 from runner.publish import job_outputs
 from runner.review import render as review_render
@@ -269,7 +269,7 @@ def _publish(
     rejected = list(rejected)
     wanted = SEVERITIES.index(config.min_severity)
     valid = [f for f in valid if SEVERITIES.index(f.severity) <= wanted]
-    seen = posted_fingerprints((c.body, bool(c.resolved)) for c in thread.comments)
+    seen = posted_fingerprints((c.body, bool(c.resolved)) for c in _runner_comments(thread))
     duplicates = [f for f in valid if f.fingerprint() in seen]
     fresh = [f for f in valid if f.fingerprint() not in seen]
     inline: list[tuple[Finding, InlineComment]] = []
@@ -337,8 +337,17 @@ class _AgentFailed(RunnerError):
     """The review turn ended in an error: nothing is published from a partial review."""
 
 
+def _runner_comments(thread: ThreadData) -> list[ThreadComment]:
+    """Comments the runner can have written: by a bot account (GitHub App or Actions bot, GitLab
+    project/group access token). Anyone can paste a marker into a comment of their own; trusting
+    only bot-authored ones keeps a user from narrowing the review range or suppressing a finding.
+    With a personal token the runner's comments are not a bot's, and reviews fall back to full ones.
+    """
+    return [c for c in thread.comments if c.author_is_bot]
+
+
 def _newest_body(thread: ThreadData, marker: str) -> str | None:
-    bodies = [c.body for c in thread.comments if marker in c.body]
+    bodies = [c.body for c in _runner_comments(thread) if marker in c.body]
     return bodies[-1] if bodies else None
 
 

@@ -331,3 +331,15 @@ def test_a_marker_pasted_by_a_person_is_not_trusted(job):
     proc, outputs, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
     assert proc.returncode == 0, proc.stderr
     assert outputs["review_comments"] == "1"  # reviewed, not skipped as "nothing new"
+
+
+def test_request_changes_only_when_allowed(job):
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    open_pr(job)
+    job.model.add_turns(review_turns(MUL_FINDING))
+    proc, _, _ = job.run(
+        "pull_request", pr_event(job, "opened"), review="true", review_request_changes="true"
+    )
+    assert proc.returncode == 0, proc.stderr
+    (review,) = job.github.reviews_created
+    assert review.state == "CHANGES_REQUESTED"

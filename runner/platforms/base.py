@@ -199,7 +199,13 @@ class Platform(Protocol):
         ...
 
     def post_inline_comments(
-        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+        self,
+        number: int,
+        comments: Sequence[InlineComment],
+        *,
+        commit_sha: str,
+        body: str,
+        request_changes: bool = False,
     ) -> list[PostedComment]:
         """Post ``comments`` on the diff of change request ``number`` as seen at ``commit_sha``
         (its head when the lines were computed); ``body`` introduces them where the host groups

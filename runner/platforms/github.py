@@ -347,7 +347,13 @@ class GitHubPlatform:
         return f"refs/pull/{int(number)}/head"
 
     def post_inline_comments(
-        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+        self,
+        number: int,
+        comments: Sequence[InlineComment],
+        *,
+        commit_sha: str,
+        body: str,
+        request_changes: bool = False,
     ) -> list[PostedComment]:
         """One review (``event: COMMENT``) holding every comment, anchored on ``commit_sha``.
 
@@ -360,7 +366,9 @@ class GitHubPlatform:
             if c.start_line is not None and c.start_line != c.line:
                 spec.update(start_line=c.start_line, start_side="RIGHT")
             specs.append(spec)
-        payload = {"commit_id": commit_sha, "event": "COMMENT", "body": body, "comments": specs}
+        # Never APPROVE; REQUEST_CHANGES only when the workflow allows it (review_request_changes).
+        event = "REQUEST_CHANGES" if request_changes else "COMMENT"
+        payload = {"commit_id": commit_sha, "event": event, "body": body, "comments": specs}
         try:
             data = self._call(
                 "post a review",

@@ -350,7 +350,13 @@ class GitLabPlatform:
         return f"refs/merge-requests/{int(number)}/head"
 
     def post_inline_comments(
-        self, number: int, comments: Sequence[InlineComment], *, commit_sha: str, body: str
+        self,
+        number: int,
+        comments: Sequence[InlineComment],
+        *,
+        commit_sha: str,
+        body: str,
+        request_changes: bool = False,
     ) -> list[PostedComment]:
         """One diff discussion per comment (``body`` is not needed: each note stands alone). None
         is posted when the MR's head is no longer ``commit_sha``: the lines may have moved."""

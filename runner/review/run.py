@@ -246,7 +246,17 @@ def _review(
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
     return _publish(
-        platform, thread, job, rng, config, selection, reporter.findings, final_text, result, redactor
+        platform,
+        thread,
+        job,
+        rng,
+        config,
+        selection,
+        reporter.findings,
+        final_text,
+        result,
+        redactor,
+        request_changes=settings.review_request_changes,
     )
 
 
@@ -261,6 +271,8 @@ def _publish(
     final_text: str,
     result: Mapping[str, Any],
     redactor: Redactor,
+    *,
+    request_changes: bool = False,
 ) -> dict[str, str]:
     """Validate, filter, post in one batch, then write the sticky summary and the outputs."""
     number, head = thread.number, str(thread.head_sha)
@@ -284,8 +296,14 @@ def _publish(
         inline.append((f, InlineComment(f.path, f.last_line, body, start, old, changed.previous_path)))
     approval_refused = bool(_APPROVAL.search(final_text))
     assessment = redactor.text(clean_untrusted(final_text)).strip()
+    important = any(f.severity == "important" for f, _ in inline)
     results = platform.post_inline_comments(
-        number, [c for _, c in inline], commit_sha=head, body=assessment or "Automated review."
+        number,
+        [c for _, c in inline],
+        commit_sha=head,
+        body=assessment or "Automated review.",
+        # GitLab has no equivalent: its discussions are comments either way.
+        request_changes=request_changes and important,
     )
     posted = [f for (f, _), r in zip(inline, results, strict=True) if r.ref is not None]
     rejected += [

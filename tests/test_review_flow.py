@@ -310,6 +310,30 @@ def test_gitlab_mr_pipeline_posts_diff_discussions_and_a_summary_note(world):  #
     assert len([n for n in notes if "claude-runner:review" in n.body]) == 1
 
 
+def test_gitlab_force_push_gets_a_full_review_and_no_approval(world):  # noqa: F811
+    dev = world.root / "dev"
+    git("clone", "-q", "-b", "feature", str(world.origin), str(dev), cwd=world.root)
+    commit(dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    git("push", "-q", "origin", "feature", cwd=dev)
+    world.gitlab.add_merge_request("Add mul", iid=5, source_branch="feature", diffs=gitlab_diffs(dev))
+    world.model.add_turns(review_turns(MUL_FINDING))
+    assert gitlab_review(world).returncode == 0
+    git("reset", "-q", "--hard", "origin/main", cwd=dev)
+    commit(dev, "rewritten", **{"calc.py": CALC_V1 + DIV})
+    git("push", "-q", "--force", "origin", "feature", cwd=dev)
+    mr = world.gitlab.merge_requests[5]
+    mr.head_sha = git("rev-parse", "HEAD", cwd=dev)
+    mr.diffs = [_diff_entry(d) for d in gitlab_diffs(dev)]
+    world.model.add_turns(review_turns(dict(DIV_FINDING, line=6), final="Looks good, I approve this MR."))
+    proc = gitlab_review(world)
+    assert proc.returncode == 0, proc.stderr
+    (summary_note,) = [
+        n for n in world.gitlab.note_list("merge_request", 5) if "claude-runner:review" in n.body
+    ]
+    assert "force-push" in summary_note.body and "approval was requested" in summary_note.body.lower()
+    assert not any(r.path.endswith("/approve") for r in world.gitlab.requests)
+
+
 # --- pure parts --------------------------------------------------------------------------------
 
 

@@ -324,7 +324,7 @@ REVIEW_REQUEST = "pull_request opened, with `review: true` in the workflow"
 
 def pr_files(origin: Path, base: str, head: str) -> list[dict[str, Any]]:
     """The pull request's files as the host lists them, from the bare remote's diff."""
-    from runner.review.run import files_between
+    from runner.review.checkout import files_between
 
     found = files_between(origin, _git("--git-dir", str(origin), "merge-base", base, head, cwd=origin), head)
     return [{"filename": f.path, "status": f.status, "patch": f.patch} for f in found]

@@ -47,6 +47,7 @@ from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from runner.testing.fake_messages import FakeMessagesAPI
+from runner.testing.loopback import LoopbackServer
 from runner.testing.scripting import Fault
 from runner.testing.sse import JSONDict
 
@@ -301,7 +302,7 @@ def _bedrock_error(shape: tuple[int, str, str], **fmt: str) -> _Answer:
 # --- the fake --------------------------------------------------------------------------------------
 
 
-class FakeAWS:
+class FakeAWS(LoopbackServer):
     """Loopback STS + Bedrock runtime. See the module docstring.
 
     `turns`: scripted replies (anything `runner.testing.scripting.Turn.coerce` accepts) served in order
@@ -314,6 +315,8 @@ class FakeAWS:
     `disabled_models` AccessDeniedException (no model access), `profile_only_models` the on-demand
     throughput ValidationException. `require_auth=False` serves unsigned requests (a gateway).
     `clock`: the time STS expiries and key checks use (tests pass their own)."""
+
+    _thread_name = "fake-aws"
 
     def __init__(
         self,
@@ -353,44 +356,25 @@ class FakeAWS:
         self._ids = itertools.count(1)
         self._address = (host, port)
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeAWS:
-        """Start serving in a daemon thread (idempotent)."""
-        if self._server is None:
-            self._stopping.clear()
-            self._server = _Server(self._address, _Handler, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="fake-aws", daemon=True
-            )
-            self._thread.start()
-        return self
+    # -- lifecycle (LoopbackServer) --------------------------------------------------------------
+    def _make_server(self) -> _Server:
+        return _Server(self._address, _Handler, self)
 
-    def stop(self) -> None:
-        """Stop serving and close open connections."""
-        server, self._server = self._server, None
-        if server is not None:
-            self._stopping.set()
-            server.shutdown()
+    def _before_start(self) -> None:
+        self._stopping.clear()
+
+    def _before_shutdown(self) -> None:
+        self._stopping.set()
+
+    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
+        if isinstance(server, _Server):
             server.close_connections()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeAWS:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """Base URL for both STS (`AWS_ENDPOINT_URL_STS`) and the runtime (`ANTHROPIC_BEDROCK_BASE_URL`)."""
-        if self._server is None:
-            raise RuntimeError("FakeAWS is not running")
-        return f"http://{self._address[0]}:{self._server.server_address[1]}"
+        return self.base_url
 
     # -- inspection -------------------------------------------------------------------------------
     @property

@@ -22,7 +22,6 @@ import binascii
 import itertools
 import json
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -53,6 +52,7 @@ from runner.testing.github_model import (
 )
 from runner.testing.github_objects import Urls, iso, repo_object, user_object
 from runner.testing.github_state import GitHubState
+from runner.testing.loopback import LoopbackServer
 
 __all__ = [
     "ApiError",
@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 
-class FakeGitHub(GitHubState):
+class FakeGitHub(LoopbackServer, GitHubState):
     """Loopback GitHub REST API over one repository `owner`/`repo` (state methods: `GitHubState`).
 
     `tokens`: accepted tokens (`Authorization: token X` or `Bearer X`), a mapping token -> login or
@@ -80,6 +80,9 @@ class FakeGitHub(GitHubState):
     minted `ghs_` tokens act as `{app_slug}[bot]`. `ghes`: object URLs use the `/api/v3` root.
     `web_url`: the root of `html_url`s (default: the fake itself). `owner_type`, `private`,
     `default_branch`, `default_sha`, `branch_lookup`, `clock`: see `GitHubState`."""
+
+    _thread_name = "fake-github"
+    _poll_s = 0.01
 
     def __init__(
         self,
@@ -129,46 +132,10 @@ class FakeGitHub(GitHubState):
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeGitHub:
-        """Start serving in a daemon thread (idempotent)."""
-        if self._server is None:
-            self._server = _Server(self._address, _Handler, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.01,), name="fake-github", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """The github.com-style API root, e.g. http://127.0.0.1:PORT (PyGithub's `base_url`)."""
-        return f"http://{self._address[0]}:{self.port}"
+    # -- lifecycle (LoopbackServer) --------------------------------------------------------------
+    def _make_server(self) -> _Server:
+        return _Server(self._address, _Handler, self)
 
     @property
     def api_url(self) -> str:

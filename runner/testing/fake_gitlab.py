@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -41,13 +40,14 @@ from runner.testing.gitlab_endpoints import (
 )
 from runner.testing.gitlab_render import Renderer, iso
 from runner.testing.gitlab_state import ApiError, Commit, GitLabState, MergeRequest, fake_sha
+from runner.testing.loopback import LoopbackServer
 
 __all__ = ["ApiError", "FakeGitLab", "GitLabState", "RequestRecord", "fake_sha"]
 
 MAX_PER_PAGE = 100
 
 
-class FakeGitLab(GitLabState):
+class FakeGitLab(LoopbackServer, GitLabState):
     """Loopback GitLab API over one project `path` (state methods: `GitLabState`).
 
     `tokens`: access tokens (token -> username; the users are added with `token_access`, as bots
@@ -55,6 +55,9 @@ class FakeGitLab(GitLabState):
     `web_url`: the root of `web_url`s and `http_url_to_repo` (e.g. a `file://` directory holding
     `{path}.git`, so a clone URL points at a local bare repository). `visibility`, `project_id`,
     `default_branch`, `branch_lookup`, `clock`: see `GitLabState`."""
+
+    _thread_name = "fake-gitlab"
+    _poll_s = 0.01
 
     def __init__(
         self,
@@ -88,47 +91,17 @@ class FakeGitLab(GitLabState):
         self.merge_requests_created: list[MergeRequest] = []
         self._web_url, self._address = web_url, (host, port)
         self._records: list[RequestRecord] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.render = Renderer(self)
 
-    # -- lifecycle --------------------------------------------------------------------------------
+    # -- lifecycle (LoopbackServer) --------------------------------------------------------------
+    def _make_server(self) -> _Server:
+        return _Server(self._address, _Handler, self)
+
     def start(self) -> FakeGitLab:
-        """Start serving in a daemon thread (idempotent)."""
-        if self._server is None:
-            self._server = _Server(self._address, _Handler, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.01,), name="fake-gitlab", daemon=True
-            )
-            self._thread.start()
-            self.render = Renderer(self)
+        """Start serving; object URLs depend on the port, so the renderer is rebuilt."""
+        super().start()
+        self.render = Renderer(self)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeGitLab:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeGitLab is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """The instance root, e.g. http://127.0.0.1:PORT (python-gitlab's `url`, CI_SERVER_URL)."""
-        return f"http://{self._address[0]}:{self.port}"
 
     @property
     def api_url(self) -> str:

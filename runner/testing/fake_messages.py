@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from runner.testing.loopback import LoopbackServer
 from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
 from runner.testing.scripting import DONE_TEXT, FAULT_KINDS, Fault, Turn, fault, text, tool_use, turn
 from runner.testing.sse import JSONDict, encode_event, message_events
@@ -113,7 +114,7 @@ def _error(kind: str, message: str | None = None) -> _Reply:
     return _Reply(status, {"type": "error", "error": {"type": etype, "message": message or default}})
 
 
-class FakeMessagesAPI:
+class FakeMessagesAPI(LoopbackServer):
     """Loopback Messages API with scripted turns, faults and prompt-cache billing.
 
     `turns`: scripted replies, served in order to `/v1/messages` requests (see `Turn.coerce` for the
@@ -122,6 +123,8 @@ class FakeMessagesAPI:
     carry it (`x-api-key` or `authorization: Bearer`), else 401. `unknown_models`: model ids answered
     with 404 not_found_error. `tools_only`: only requests that offer tools consume scripted turns
     (others get "Done."). `log_path`: append one JSON line per request."""
+
+    _thread_name = "fake-messages"
 
     def __init__(
         self,
@@ -145,49 +148,20 @@ class FakeMessagesAPI:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeMessagesAPI:
-        """Start serving in a daemon thread (idempotent)."""
-        if self._server is None:
-            self._stopping.clear()
-            self._server = _Server(self._address, _Handler, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="fake-messages", daemon=True
-            )
-            self._thread.start()
-        return self
+    # -- lifecycle (LoopbackServer) --------------------------------------------------------------
+    def _make_server(self) -> _Server:
+        return _Server(self._address, _Handler, self)
 
-    def stop(self) -> None:
-        """Stop serving and close open connections."""
-        server, self._server = self._server, None
-        if server is not None:
-            self._stopping.set()
-            server.shutdown()
+    def _before_start(self) -> None:
+        self._stopping.clear()
+
+    def _before_shutdown(self) -> None:
+        self._stopping.set()  # delayed and hanging replies end at once
+
+    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
+        if isinstance(server, _Server):
             server.close_connections()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeMessagesAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        if self._server is None:
-            raise RuntimeError("FakeMessagesAPI is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """The URL to pass as the client's base_url, e.g. http://127.0.0.1:PORT."""
-        return f"http://{self._address[0]}:{self.port}"
 
     # -- scripting and inspection -----------------------------------------------------------------
     def add_turn(self, spec: Any) -> None:

@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from runner.testing.loopback import LoopbackServer
+
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_PATH = "/_apis/distributedtask/hubs/Actions/plans/fake-plan/jobs/fake-job/idtoken"
 
@@ -55,12 +57,14 @@ class OidcRequest:
     at: float = field(default_factory=time.time)
 
 
-class FakeOidcIssuer:
+class FakeOidcIssuer(LoopbackServer):
     """GitHub's OIDC token endpoint on 127.0.0.1.
 
     ``repository`` / ``ref`` shape the ``sub`` claim; ``claims`` adds or overrides claims;
     ``lifetime_s`` is how long tokens last by ``clock``; ``fail_next(status)`` queues HTTP errors.
     """
+
+    _thread_name = "fake-oidc"
 
     def __init__(
         self,
@@ -83,45 +87,16 @@ class FakeOidcIssuer:
         self._faults: deque[int] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._address = ("127.0.0.1", 0)
 
-    # -- lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> FakeOidcIssuer:
-        """Start serving in a daemon thread (idempotent)."""
-        if self._server is None:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-            server.daemon_threads = True
-            server.issuer = self  # type: ignore[attr-defined]
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, args=(0.05,), name="fake-oidc", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeOidcIssuer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- lifecycle (LoopbackServer) --------------------------------------------------------------
+    def _make_server(self) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(self._address, _Handler)
+        server.daemon_threads = True
+        server.issuer = self  # type: ignore[attr-defined]
+        return server
 
     # -- what a test passes to the code under test -----------------------------------------------
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        if self._server is None:
-            raise RuntimeError("FakeOidcIssuer is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def request_url(self) -> str:

@@ -1,0 +1,72 @@
+"""What every loopback fake shares: an HTTP server in a daemon thread, started and stopped
+as a context manager, with its address as a base URL. Stdlib only."""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from typing import ClassVar, Self
+
+
+class LoopbackServer:
+    """Subclasses set ``_address`` and implement ``_make_server``; hooks run around shutdown."""
+
+    _thread_name: ClassVar[str] = "fake"
+    _poll_s: ClassVar[float] = 0.05  # how often serve_forever checks for shutdown
+    _address: tuple[str, int]
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        """A bound server whose handlers reach back to this fake."""
+        raise NotImplementedError
+
+    def _before_start(self) -> None:
+        """Reset what ``stop`` set (e.g. an event that wakes delayed replies)."""
+
+    def _before_shutdown(self) -> None:
+        """Wake handlers that are waiting, so shutdown does not wait for them."""
+
+    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
+        """Close connections still open (kept-alive or hanging)."""
+
+    def start(self) -> Self:
+        """Start serving in a daemon thread (idempotent)."""
+        if self._server is None:
+            self._before_start()
+            self._server = self._make_server()
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(self._poll_s,), name=self._thread_name, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._before_shutdown()
+        server.shutdown()
+        self._after_shutdown(server)
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT``."""
+        return f"http://{self._address[0]}:{self.port}"

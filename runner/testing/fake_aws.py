@@ -24,30 +24,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import fnmatch
 import hashlib
 import hmac
 import itertools
 import json
 import secrets
-import socket
 import string
 import struct
-import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from runner.testing.fake_messages import FakeMessagesAPI
-from runner.testing.loopback import LoopbackServer
+from runner.testing.loopback import FakeServer, LoopbackServer
 from runner.testing.scripting import Fault
 from runner.testing.sse import JSONDict
 
@@ -366,10 +363,6 @@ class FakeAWS(LoopbackServer):
 
     def _before_shutdown(self) -> None:
         self._stopping.set()
-
-    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
-        if isinstance(server, _Server):
-            server.close_connections()
 
     @property
     def url(self) -> str:
@@ -709,33 +702,8 @@ class FakeAWS(LoopbackServer):
         return not self._stopping.wait(seconds) if seconds > 0 else True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeAWS
-    ) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        for conn in list(self.connections):
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
-            super().handle_error(request, client_address)
+class _Server(FakeServer):
+    fake: FakeAWS
 
 
 class _Handler(BaseHTTPRequestHandler):

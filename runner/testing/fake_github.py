@@ -25,7 +25,7 @@ import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing import github_graphql as graphql
@@ -52,7 +52,7 @@ from runner.testing.github_model import (
 )
 from runner.testing.github_objects import Urls, iso, repo_object, user_object
 from runner.testing.github_state import GitHubState
-from runner.testing.loopback import LoopbackServer
+from runner.testing.loopback import FakeServer, LoopbackServer
 
 __all__ = [
     "ApiError",
@@ -284,15 +284,8 @@ class FakeGitHub(LoopbackServer, GitHubState):
             raise ApiError(403, "Resource not accessible by integration")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub
-    ) -> None:
-        self.fake = fake
-        super().__init__(address, handler)
+class _Server(FakeServer):
+    fake: FakeGitHub
 
 
 class _Handler(BaseHTTPRequestHandler):

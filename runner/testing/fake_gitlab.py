@@ -27,7 +27,7 @@ import math
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing.gitlab_endpoints import (
@@ -40,7 +40,7 @@ from runner.testing.gitlab_endpoints import (
 )
 from runner.testing.gitlab_render import Renderer, iso
 from runner.testing.gitlab_state import ApiError, Commit, GitLabState, MergeRequest, fake_sha
-from runner.testing.loopback import LoopbackServer
+from runner.testing.loopback import FakeServer, LoopbackServer
 
 __all__ = ["ApiError", "FakeGitLab", "GitLabState", "RequestRecord", "fake_sha"]
 
@@ -241,15 +241,8 @@ class FakeGitLab(LoopbackServer, GitLabState):
         return items[(page - 1) * per_page : page * per_page], headers
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitLab
-    ) -> None:
-        self.fake = fake
-        super().__init__(address, handler)
+class _Server(FakeServer):
+    fake: FakeGitLab
 
 
 class _Handler(BaseHTTPRequestHandler):

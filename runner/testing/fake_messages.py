@@ -18,7 +18,6 @@ import contextlib
 import itertools
 import json
 import secrets
-import socket
 import string
 import sys
 import threading
@@ -26,10 +25,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from runner.testing.loopback import LoopbackServer
+from runner.testing.loopback import FakeServer, LoopbackServer
 from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
 from runner.testing.scripting import DONE_TEXT, FAULT_KINDS, Fault, Turn, fault, text, tool_use, turn
 from runner.testing.sse import JSONDict, encode_event, message_events
@@ -158,10 +157,6 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _before_shutdown(self) -> None:
         self._stopping.set()  # delayed and hanging replies end at once
-
-    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
-        if isinstance(server, _Server):
-            server.close_connections()
 
     # -- scripting and inspection -----------------------------------------------------------------
     def add_turn(self, spec: Any) -> None:
@@ -324,33 +319,8 @@ class FakeMessagesAPI(LoopbackServer):
         return not self._stopping.wait(seconds) if seconds > 0 else True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeMessagesAPI
-    ) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        for conn in list(self.connections):
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
-            super().handle_error(request, client_address)
+class _Server(FakeServer):
+    fake: FakeMessagesAPI
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from runner.testing.loopback import LoopbackServer
+from runner.testing.loopback import FakeServer, LoopbackServer
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_PATH = "/_apis/distributedtask/hubs/Actions/plans/fake-plan/jobs/fake-job/idtoken"
@@ -90,11 +90,8 @@ class FakeOidcIssuer(LoopbackServer):
         self._address = ("127.0.0.1", 0)
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
-    def _make_server(self) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer(self._address, _Handler)
-        server.daemon_threads = True
-        server.issuer = self  # type: ignore[attr-defined]
-        return server
+    def _make_server(self) -> FakeServer:
+        return FakeServer(self._address, _Handler, self)
 
     # -- what a test passes to the code under test -----------------------------------------------
 
@@ -185,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
-        issuer: FakeOidcIssuer = self.server.issuer  # type: ignore[attr-defined]
+        issuer: FakeOidcIssuer = self.server.fake  # type: ignore[attr-defined]
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, body = issuer._handle(method, self.path, headers)
         raw = json.dumps(body).encode()

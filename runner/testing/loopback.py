@@ -3,13 +3,48 @@ as a context manager, with its address as a base URL. Stdlib only."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import sys
 import threading
-from http.server import ThreadingHTTPServer
-from typing import ClassVar, Self
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar, Self
+
+
+class FakeServer(ThreadingHTTPServer):
+    """The HTTP server of a fake: handler threads reach the fake as ``self.server.fake``, open
+    connections are tracked so ``stop`` can cut kept-alive and hanging ones, and a client that
+    hangs up is not reported as an error."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: Any) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut every open connection down (handlers blocked on them return)."""
+        for conn in list(self.connections):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
-    """Subclasses set ``_address`` and implement ``_make_server``; hooks run around shutdown."""
+    """Subclasses set ``_address`` and implement ``_make_server``; hooks run around start and shutdown."""
 
     _thread_name: ClassVar[str] = "fake"
     _poll_s: ClassVar[float] = 0.05  # how often serve_forever checks for shutdown
@@ -26,9 +61,6 @@ class LoopbackServer:
 
     def _before_shutdown(self) -> None:
         """Wake handlers that are waiting, so shutdown does not wait for them."""
-
-    def _after_shutdown(self, server: ThreadingHTTPServer) -> None:
-        """Close connections still open (kept-alive or hanging)."""
 
     def start(self) -> Self:
         """Start serving in a daemon thread (idempotent)."""
@@ -48,7 +80,8 @@ class LoopbackServer:
             return
         self._before_shutdown()
         server.shutdown()
-        self._after_shutdown(server)
+        if isinstance(server, FakeServer):
+            server.close_connections()  # kept-alive or hanging connections
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

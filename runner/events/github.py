@@ -8,13 +8,11 @@ value becomes ``None`` (or empty), never an exception. Which events and actions 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.errors import UsageError
 from runner.events import (
     Activity,
     Actor,
@@ -26,6 +24,7 @@ from runner.events import (
     Repository,
     WorkflowRun,
 )
+from runner.events.payload import read_payload_file
 
 PLATFORM = "github"
 
@@ -63,20 +62,7 @@ def load_github_event(
     Raises ``UsageError`` (one line) when the file is missing, unreadable, not JSON, or not a JSON
     object.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"event file {path} does not exist", "pass the webhook payload file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise UsageError(f"cannot read event file {path}: {reason}") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"event file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(payload, dict):
-        raise UsageError(f"event file {path} does not hold a JSON object")
+    payload = read_payload_file(Path(path))
     return parse_github_event(event_name, payload, env=env)
 
 

@@ -42,6 +42,7 @@ from runner.events import (
     NotSupported,
     Repository,
 )
+from runner.events.payload import read_payload_file
 
 PLATFORM = "gitlab"
 SUPPORTED_KINDS = ("note", "merge_request", "issue")
@@ -70,20 +71,7 @@ def load_gitlab_event(
     (``"note"``) and must agree with the payload. Raises ``UsageError`` (one line) when the file is
     missing, unreadable, not JSON, not a JSON object, or of another kind than ``event_name``.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"event file {path} does not exist", "pass the webhook payload file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise UsageError(f"cannot read event file {path}: {reason}") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"event file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(payload, dict):
-        raise UsageError(f"event file {path} does not hold a JSON object")
+    payload = read_payload_file(Path(path))
     kind = _str(payload.get("object_kind"))
     if event_name and kind and hook_kind(event_name) != kind:
         raise UsageError(

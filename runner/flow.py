@@ -79,6 +79,24 @@ def check_provider(
     return env, None
 
 
+def admit(
+    platform: Platform, event: Event, settings: FlowSettings, environ: Mapping[str, str], job: Job
+) -> tuple[Mapping[str, str], Redactor, int | None]:
+    """What every CI run does first, before it posts or spends: check the model provider, then who
+    asked. Returns the environment with the provider inputs applied, the run's redactor, and an
+    exit code when the run stops here (a broken provider, or a requester without permission)."""
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    environ, failed = check_provider(settings, environ, job, redactor)
+    if failed is not None:
+        return environ, redactor, failed
+    allowed, why = authorize(platform, event, settings)
+    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
+    if not allowed:
+        job.write_outputs({"conclusion": "skipped"})
+        return environ, redactor, 0
+    return environ, redactor, None
+
+
 def run_flow(
     event: Event,
     decision: Decision,
@@ -89,15 +107,9 @@ def run_flow(
     environ: Mapping[str, str],
 ) -> int:
     """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code."""
-    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
-    environ, failed = check_provider(settings, environ, job, redactor)
-    if failed is not None:
-        return failed
-    allowed, why = authorize(platform, event, settings)
-    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
-    if not allowed:
-        job.write_outputs({"conclusion": "skipped"})
-        return 0
+    environ, redactor, stop = admit(platform, event, settings, environ, job)
+    if stop is not None:
+        return stop
     requester = event.actor.login if event.actor else "workflow"
     tracker = None
     if event.number is not None and (decision.mode == "tag" or settings.track_progress):

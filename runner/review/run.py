@@ -25,7 +25,7 @@ from runner.ci_settings import FlowSettings
 from runner.config import run_settings
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
-from runner.flow import TRUSTED_FILES, LogStream, authorize, check_provider, trusted_settings_from
+from runner.flow import TRUSTED_FILES, LogStream, admit, trusted_settings_from
 from runner.headless import execute_run, graceful_signals, prepare_run
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.prompts import render
@@ -152,15 +152,9 @@ def run_review(
 
     Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
     """
-    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
-    environ, code = check_provider(settings, environ, job, redactor)
-    if code is not None:
-        return code
-    allowed, why = authorize(platform, event, settings)
-    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
-    if not allowed:
-        job.write_outputs({"conclusion": "skipped"})
-        return 0
+    environ, redactor, stop = admit(platform, event, settings, environ, job)
+    if stop is not None:
+        return stop
     cancel = CancelToken()
     try:
         with graceful_signals(cancel):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.testing.fake_github import FakeGitHub
 from runner.testing.fake_messages import FakeMessagesAPI, text
-from tests.github_flow_helpers import OWNER, REPO, make_job, now_iso
+from tests.ci.github_flow_helpers import OWNER, REPO, make_job, now_iso
 
 TARGET_S = 0.5
 

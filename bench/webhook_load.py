@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.testing.fake_gitlab import FakeGitLab, fake_sha
-from tests.test_webhook import TOKEN, fire, mr_note, webhook_command
+from tests.webhook.test_webhook import TOKEN, fire, mr_note, webhook_command
 
 TARGET_P99_S = 0.100
 

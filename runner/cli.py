@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from runner.events import Event, NotSupported
     from runner.triggers import TriggerSettings
 
-# The demo's scenarios (runner.demo.SCENARIOS), named here so `--help` needs no import of it.
+# The demo's scenarios (runner.demo.github.SCENARIOS), named here so `--help` needs no import of it.
 DEMO_SCENARIOS = ("pr-comment", "issue", "gitlab-mr", "gitlab-issue", "review", "gitlab-review")
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -139,8 +139,8 @@ def run_command(
     verbose: bool,
 ) -> None:
     """Run one headless agent turn in a workspace, like `claude -p`."""
-    from runner.config import run_settings
-    from runner.headless import run_headless
+    from runner.agent.headless import run_headless
+    from runner.settings.run import run_settings
 
     params = click.get_current_context().params
     sys.exit(run_headless(run_settings(_prompt_text(prompt_arg, prompt, prompt_file), params)))
@@ -186,7 +186,7 @@ def github_command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object with the outcome.")
 def demo_command(scenario: str, as_json: bool) -> None:
     """Play an @claude mention end to end against local fakes: offline, no keys, a few seconds."""
-    from runner.demo import run_demo
+    from runner.demo.github import run_demo
 
     sys.exit(run_demo(scenario, as_json=as_json, out=sys.stdout))
 
@@ -207,7 +207,7 @@ def doctor_command(
     """Check the model provider end to end: settings, OIDC token, credentials, one tiny model call."""
     import os
 
-    from runner.doctor import run_doctor
+    from runner.providers.doctor import run_doctor
 
     sys.exit(
         run_doctor(
@@ -338,7 +338,7 @@ def webhook_command(host: str, port: int, threads: int, workers: int) -> None:
     TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
     developer), WEBHOOK_MR_REF (source or default). Health check: GET /healthz.
     """
-    from runner.webhook_server import run_webhook
+    from runner.webhook.server import run_webhook
 
     sys.exit(run_webhook(host=host, port=port, threads=threads, workers=workers))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,9 @@ from runner.triggers import (
     find_mention,
     parse_allowed_bots,
 )
+from tests.paths import FIXTURES_DIR
 
-WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"
+WEBHOOKS = FIXTURES_DIR / "github" / "webhooks"
 DEFAULTS = TriggerSettings()
 PROMPTED = TriggerSettings(prompt="Review this change.")
 

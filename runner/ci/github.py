@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from runner.ci import Job
 from runner.errors import UsageError
+from runner.flow.job import Job
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,13 @@ def github_job(run_env: GitHubRunEnv) -> Job:
 
 def run_github_job(env: Mapping[str, str]) -> int:
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
-    from runner.ci_settings import flow_settings
     from runner.cli import parse_claude_args
     from runner.events import NotSupported
     from runner.events.github import load_github_event
-    from runner.flow import run_flow
+    from runner.flow.mention import run_flow
     from runner.platforms.github import GitHubAuth, GitHubPlatform
     from runner.review.run import review_trigger, run_review
+    from runner.settings.flow import flow_settings
     from runner.triggers import decide
 
     run_env = github_run_env(env)

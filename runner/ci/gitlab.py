@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
-from runner.ci import Job
 from runner.errors import UsageError
+from runner.flow.job import Job
 
 if TYPE_CHECKING:
     from runner.events import Event
@@ -100,13 +100,13 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
     """``claude-runner gitlab``: from the mention (hook payload or AI_FLOW_* variables) to the final note."""
     import dataclasses
 
-    from runner.ci_settings import flow_settings, read_inputs
     from runner.cli import parse_claude_args
     from runner.events import NotSupported
     from runner.events.gitlab import gitlab_event_from_ci, load_gitlab_event
-    from runner.flow import run_flow
+    from runner.flow.mention import run_flow
     from runner.platforms.gitlab import GitLabPlatform
     from runner.review.run import review_trigger, run_review
+    from runner.settings.flow import flow_settings, read_inputs
     from runner.triggers import decide
 
     run_env = gitlab_run_env(env)

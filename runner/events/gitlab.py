@@ -136,7 +136,7 @@ def gitlab_event_from_ci(env: Mapping[str, str]) -> Event | NotSupported:
     """The event a GitLab AI flow job was started for, from its ``AI_FLOW_*`` variables.
 
     Two writers set these: GitLab's own flows (``AI_FLOW_EVENT=mention``, ``AI_FLOW_INPUT`` the
-    comment text) and our listener, ``runner/webhook.py`` (``AI_FLOW_EVENT`` the hook's object kind,
+    comment text) and our listener, ``runner/webhook/decision.py`` (``AI_FLOW_EVENT`` the hook's object kind,
     ``trigger`` in the context). ``AI_FLOW_EVENT`` ``mention``, ``note`` or empty, or a context
     ``trigger`` of ``mention``, builds a note event (``name`` the object kind or ``note``, action
     ``create``) whose text is ``AI_FLOW_INPUT``; ``trigger`` ``label`` / ``assignee`` builds a

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import git
-from runner.gitops.core import check_ref_arg, run_git
+from runner.git.core import check_ref_arg, run_git
 from runner.platforms.base import ChangedFile, PushTarget, ThreadData
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, int_arg, str_arg
+from runner.flow.suggestions import visible_lines
 from runner.platforms.base import ChangedFile
-from runner.suggestions import visible_lines
 
 SEVERITIES = ("important", "nit", "pre_existing")
 SIDES = ("RIGHT", "LEFT")  # RIGHT: the new version of the file; LEFT: the old one

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from runner.flow.suggestions import fenced_block
 from runner.review.findings import LABELS, SEVERITIES, Finding, suggestion_lines
 from runner.review.selection import Selection
 from runner.review.state import SUMMARY_MARKER, ReviewRange, finding_marker, head_marker
-from runner.suggestions import fenced_block
 
 MAX_LISTED = 20  # files or findings listed by name in the summary before "... and N more"
 MAX_BODY_CHARS = 600  # of a finding that could not go inline, as quoted in the summary

@@ -1,6 +1,6 @@
 """One review turn: from a decided event to a published review and a sticky summary.
 
-The order follows ``runner.flow``: the provider is checked first, then who asked; nothing is
+The order follows ``runner.flow.mention``: the provider is checked first, then who asked; nothing is
 posted before the review is ready, because a review has no "working" comment of its own (the
 sticky summary is written once, at the end). The checkout is the change request's head, read-only:
 a review never pushes, a fork's code is never run (the agent gets read-only tools, plan mode).
@@ -18,18 +18,17 @@ from typing import Any
 
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
-from runner.ci import Job
-from runner.ci_settings import FlowSettings
-from runner.config import run_settings
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
-from runner.flow import TRUSTED_FILES, LogStream, admit, trusted_settings_from
-from runner.headless import execute_run, graceful_signals, prepare_run
+from runner.flow.job import Job
+from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
+from runner.flow.prompts import render
+from runner.flow.publish import job_outputs
+from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
-from runner.prompts import render
-from runner.publish import job_outputs
 from runner.review import render as review_render
 from runner.review.checkout import (
     checkout_head,
@@ -48,7 +47,8 @@ from runner.review.state import (
     review_range,
 )
 from runner.sanitize import Redactor, clean_untrusted
-from runner.suggestions import visible_lines
+from runner.settings.flow import FlowSettings
+from runner.settings.run import run_settings
 from runner.triggers import Decision, bot_allowed
 
 CONFIG_PATH = ".claude/review.json"

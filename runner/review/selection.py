@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.context import estimate_tokens
+from runner.flow.context import estimate_tokens
 from runner.platforms.base import ChangedFile
 
 LOCK_FILES = (

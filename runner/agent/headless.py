@@ -1,0 +1,237 @@
+"""``claude-runner run``: one headless agent turn in a local workspace, like ``claude -p``.
+
+Assembles the values the loop needs (workspace, provider, model, permissions, tools,
+prompt), runs it, prints the result, and maps the outcome to an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from runner.agent import permissions
+from runner.agent.cancel import CancelToken
+from runner.agent.env import protect_process_environ, scrub_env, secret_env_values, wipe_process_environ
+from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
+from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
+from runner.agent.retry import RetryPolicy
+from runner.agent.structured import StructuredOutputTool, load_schema
+from runner.agent.tools import build_tools
+from runner.agent.tools.base import Tool, ToolContext
+from runner.agent.transcript import EventSink
+from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
+from runner.errors import (
+    EXIT_RUN_FAILED,
+    CredentialsError,
+    ModelError,
+    ProviderError,
+    SettingsError,
+    WorkspaceError,
+)
+from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers.base import TokenSource
+from runner.providers.models import resolve_model
+from runner.providers.oidc import oidc_from_env, oidc_variables
+from runner.sanitize import Redactor
+from runner.settings.run import RunSettings
+
+
+@dataclass
+class PreparedRun:
+    """A run assembled and validated, ready to execute: nothing has touched the network yet."""
+
+    spec: AgentSpec
+    provider: ProviderConfig
+    prices: Mapping[str, Price]
+    redactor: Redactor
+    oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
+
+
+def prepare_run(
+    settings: RunSettings,
+    environ: Mapping[str, str],
+    *,
+    extra_tools: Sequence[Tool] = (),
+    trusted_settings: Sequence[permissions.SettingsPermissions] | None = None,
+    memory: list[MemoryFile] | None = None,
+    provider: str | None = None,
+    redactor: Redactor | None = None,
+) -> PreparedRun:
+    """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
+
+    ``trusted_settings`` and ``memory`` replace what would be read from the workspace: the
+    CI flows pass what they read from the default branch, never the pull request's head.
+    ``provider`` is the provider setting (else ``CLAUDE_RUNNER_PROVIDER`` / ``CLAUDE_CODE_USE_*``).
+    ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
+    """
+    cwd = _real_dir(settings.cwd, "working directory")
+    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
+    config = provider_from_env(environ, provider=provider)
+    model = resolve_model(
+        settings.model,
+        environ,
+        provider=config.name,
+        strict=config.name == "anthropic" and not config.is_gateway,
+    )
+    policy = _policy(settings, cwd, add_dirs, environ, trusted_settings)
+    tools = [*_offered_tools(policy), *extra_tools]
+    structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
+    prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
+    # OIDC material may sit in a variable of any name (GitLab id_tokens): withheld and redacted.
+    oidc_vars = oidc_variables(environ)
+    redactor = redactor or Redactor()
+    redactor.add(*secret_env_values(environ), *config.secrets(), *oidc_vars.values())
+    oidc = oidc_from_env(environ, on_token=redactor.add) if config.needs_oidc else None
+    tool_env = scrub_env({k: v for k, v in environ.items() if k not in oidc_vars})
+    spec = AgentSpec(
+        prompt=settings.prompt,
+        model=model,
+        system_prompt=build_system_prompt(
+            cwd,
+            add_dirs=policy.roots[1:],
+            replace=settings.system_prompt,
+            append=settings.append_system_prompt,
+            memory=memory,
+        ),
+        tools=tools,
+        policy=policy,
+        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], env=tool_env),
+        limits=Limits(
+            max_turns=settings.max_turns,
+            timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
+            max_budget_usd=settings.max_budget_usd,
+            max_output_tokens=settings.max_output_tokens,
+        ),
+        structured=structured,
+        retry=RetryPolicy(max_retries=settings.max_retries, base_s=settings.retry_base_ms / 1000),
+        stream=settings.stream,
+        api_timeout_s=config.timeout_s,
+        api_key_source=config.key_source,
+        cancel=CancelToken(),
+    )
+    return PreparedRun(spec, config, prices, redactor, oidc)
+
+
+def execute_run(
+    prepared: PreparedRun, environ: Mapping[str, str], emit: Callable[[dict[str, Any]], None]
+) -> AgentOutcome:
+    """Run the agent turn. The caller owns signal handling (see ``graceful_signals``)."""
+    # Tools run as the runner's user: keep them from reading its start-up environment.
+    protect_process_environ()
+    wipe_process_environ(environ)
+    # Tokens and keys the provider mints while the run goes on are redacted from then on.
+    options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
+    client = build_client(prepared.provider, options)
+    return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
+
+
+def run_headless(
+    settings: RunSettings,
+    env: Mapping[str, str] | None = None,
+    out: IO[str] = sys.stdout,
+    err: IO[str] = sys.stderr,
+) -> int:
+    """Run one agent turn as configured; returns the process exit code."""
+    environ = dict(os.environ if env is None else env)
+    prepared = prepare_run(settings, environ)
+    sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
+    try:
+        with graceful_signals(prepared.spec.cancel):
+            outcome = execute_run(prepared, environ, sink)
+    finally:
+        sink.close()
+    return exit_code(outcome)
+
+
+def exit_code(outcome: AgentOutcome) -> int:
+    """0 for success; the error type's code when the provider refused; 1 for other failed runs."""
+    if not outcome.result.get("is_error"):
+        return 0
+    if outcome.runner_error is not None:
+        return outcome.runner_error.exit_code
+    error = outcome.error
+    if error is None:
+        return EXIT_RUN_FAILED
+    if error.status in (401, 403):
+        return CredentialsError.exit_code
+    if error.status == 404:
+        return ModelError.exit_code
+    return ProviderError.exit_code
+
+
+def _real_dir(path: Path, what: str) -> Path:
+    resolved = path.expanduser().resolve()
+    if not resolved.is_dir():
+        raise WorkspaceError(f"{what} {path} does not exist or is not a directory")
+    return resolved
+
+
+def _policy(
+    settings: RunSettings,
+    cwd: Path,
+    add_dirs: tuple[Path, ...],
+    env: Mapping[str, str],
+    trusted: Sequence[permissions.SettingsPermissions] | None = None,
+) -> permissions.PermissionPolicy:
+    """Permission rules from flags, ``--settings`` and the workspace's ``.claude/`` settings."""
+    sources: list[permissions.SettingsPermissions] = list(trusted or [])
+    if trusted is None and settings.project_settings:
+        root = find_repo_root(cwd) or cwd
+        for name in ("settings.json", "settings.local.json"):
+            sources.append(permissions.load_settings_permissions(root / ".claude" / name))
+    if settings.settings:
+        raw = settings.settings.strip()
+        if raw.startswith("{"):
+            sources.append(permissions.parse_settings_json(raw, "--settings", base_dir=cwd))
+        else:
+            path = Path(raw).expanduser()
+            if not path.is_file():
+                raise SettingsError(
+                    f"--settings file {raw} does not exist", "pass a JSON file path or inline JSON"
+                )
+            sources.append(permissions.load_settings_permissions(path))
+    mode = settings.permission_mode
+    if mode is None:
+        mode = next((s.default_mode for s in reversed(sources) if s.default_mode), None) or "default"
+    return permissions.build_policy(
+        mode=mode,
+        allowed_tools=settings.allowed_tools,
+        disallowed_tools=settings.disallowed_tools,
+        settings=sources,
+        cwd=cwd,
+        add_dirs=add_dirs,
+        home=Path(env.get("HOME") or Path.home()),
+    )
+
+
+def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
+    """Tools the policy could ever allow: sending one that is always denied only costs tokens."""
+    return [
+        tool
+        for tool in build_tools()
+        if permissions.can_ever_allow(
+            policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
+        )
+    ]
+
+
+@contextmanager
+def graceful_signals(cancel: CancelToken) -> Iterator[None]:
+    """SIGTERM and SIGINT (a cancelled CI job) end the run with a result instead of a traceback."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        cancel.cancel(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,44 @@
+"""The CI job a flow runs in: where the workspace is, how to log, where outputs go."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One CI job, as the flow needs it; built by ``ci/github.py`` (or ``ci/gitlab.py``)."""
+
+    workspace: Path
+    temp_dir: Path
+    repo_url: str  # web URL of the repository, for branch and compare links
+    platform: str = "github"  # whose URL and e-mail conventions the links and co-authors follow
+    job_url: str | None = None
+    noreply_domain: str = "users.noreply.github.com"
+    write_outputs: Callable[[Mapping[str, str]], None] = lambda outputs: None
+    write_summary: Callable[[str], None] = lambda markdown: None
+    mask: Callable[[str], None] = lambda value: None
+    log: Callable[[str], None] = field(default=_stderr)
+    group_start: str = ""  # e.g. "::group::{}" on GitHub Actions
+    group_end: str = ""
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A collapsible log section where the CI supports one."""
+        if self.group_start:
+            self.log(self.group_start.format(title))
+        else:
+            self.log(f"== {title}")
+        try:
+            yield
+        finally:
+            if self.group_end:
+                self.log(self.group_end)

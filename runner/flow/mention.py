@@ -1,0 +1,387 @@
+"""One run from a decided event to a final comment, for any platform.
+
+Order matters: the model provider is checked first (settings, OIDC token, credentials: the
+doctor's steps 1-3), so a misconfigured workflow fails before it posts anything; who asked is
+checked before anything costs money; the tracking comment is posted before context is
+gathered; and from then on every way out (success, a model error, a crash, a cancelled job)
+finalises the comment and saves whatever the agent changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from runner import git
+from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.permissions import SettingsPermissions, parse_settings_json
+from runner.agent.prompt import MemoryFile
+from runner.agent.transcript import EventSink
+from runner.errors import RunnerError
+from runner.events import ChangeRequest, Event
+from runner.flow.context import Context, build_context
+from runner.flow.job import Job
+from runner.flow.prompts import render
+from runner.flow.publish import (
+    RunProgress,
+    Tracker,
+    UpdateProgressTool,
+    final_state,
+    job_outputs,
+    job_summary,
+    publish_work,
+    save_partial_work,
+)
+from runner.flow.workspace import WorkspacePlan, plan_workspace, prepare
+from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
+from runner.providers.doctor import preflight
+from runner.sanitize import Redactor
+from runner.settings.flow import FlowSettings, provider_environ
+from runner.settings.run import run_settings
+from runner.triggers import Decision
+
+TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
+
+
+def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
+    """May this actor make the runner spend money and push? (bots were vetted by the trigger)."""
+    actor = event.actor
+    if actor is None:
+        return True, "no actor: an automation event configured by the workflow"
+    if actor.is_bot:
+        return True, f"bot {actor.login} is listed in allowed_bots"
+    if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
+        return True, f"{actor.login} is listed in allowed_non_write_users"
+    level = platform.permission(actor.login)
+    if permission_at_least(level, settings.required_permission):
+        return True, f"{actor.login} has {level} permission"
+    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+
+
+def check_provider(
+    settings: FlowSettings, environ: Mapping[str, str], job: Job, redactor: Redactor
+) -> tuple[dict[str, str], int | None]:
+    """The provider pre-flight: the environment with the provider inputs applied, and the exit
+    code when it failed (nothing was posted: the job's log and summary say what to fix)."""
+    env = provider_environ(settings, environ)
+    try:
+        preflight(env, provider=settings.provider, redactor=redactor, log=job.log)
+    except RunnerError as exc:
+        job.log(f"error: {redactor.text(exc.one_line())}")
+        job.write_outputs({"conclusion": "failure"})
+        job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
+        return env, exc.exit_code
+    return env, None
+
+
+def admit(
+    platform: Platform, event: Event, settings: FlowSettings, environ: Mapping[str, str], job: Job
+) -> tuple[Mapping[str, str], Redactor, int | None]:
+    """What every CI run does first, before it posts or spends: check the model provider, then who
+    asked. Returns the environment with the provider inputs applied, the run's redactor, and an
+    exit code when the run stops here (a broken provider, or a requester without permission)."""
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    environ, failed = check_provider(settings, environ, job, redactor)
+    if failed is not None:
+        return environ, redactor, failed
+    allowed, why = authorize(platform, event, settings)
+    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
+    if not allowed:
+        job.write_outputs({"conclusion": "skipped"})
+        return environ, redactor, 0
+    return environ, redactor, None
+
+
+def run_flow(
+    event: Event,
+    decision: Decision,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+) -> int:
+    """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code."""
+    environ, redactor, stop = admit(platform, event, settings, environ, job)
+    if stop is not None:
+        return stop
+    requester = event.actor.login if event.actor else "workflow"
+    tracker = None
+    if event.number is not None and (decision.mode == "tag" or settings.track_progress):
+        comment = event.comment
+        threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
+        reply_to = comment.id if comment is not None and threaded else None
+        tracker = Tracker(
+            platform,
+            event.number,
+            job.job_url,
+            redactor,
+            reply_to=reply_to,
+            reply_thread=comment.thread_id if comment is not None else None,
+            sticky=settings.use_sticky_comment,
+        )
+        ref = tracker.start()
+        job.log(f"tracking comment: {ref.url}")
+    started = time.monotonic()
+    progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
+    cancel = CancelToken()
+    error: str | None = None
+    code = 1  # a failed run; a RunnerError brings its own code
+    try:
+        with graceful_signals(cancel):
+            _run(
+                event,
+                decision,
+                platform,
+                settings,
+                agent_params,
+                job,
+                environ,
+                tracker,
+                progress,
+                cancel,
+                redactor,
+            )
+        result = progress.result or {}
+        if result.get("is_error"):
+            error = "; ".join(result.get("errors") or [str(result.get("subtype"))])
+    except Interrupted as exc:
+        error = f"the job was cancelled ({exc})"
+    except RunnerError as exc:
+        error, code = exc.one_line(), exc.exit_code
+    except Exception as exc:  # a bug: still finalise the comment and save the work
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    if error is not None:
+        save_partial_work(platform, settings, job, progress, event, redactor)
+    if tracker is not None:
+        tracker.finish(final_state(error, requester, started, progress))
+    outputs = job_outputs(
+        progress.result,
+        execution_file=job.temp_dir / "execution.jsonl",
+        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        pr_url=progress.pr_url,
+        comment_url=tracker.ref.url if tracker and tracker.ref else None,
+    )
+    if error is not None:
+        outputs["conclusion"] = "failure"
+        job.log(f"error: {redactor.text(error)}")
+    job.write_outputs(outputs)
+    job.write_summary(job_summary(error, progress, redactor))
+    return 0 if error is None else code
+
+
+def _run(
+    event: Event,
+    decision: Decision,
+    platform: Platform,
+    settings: FlowSettings,
+    agent_params: Mapping[str, Any],
+    job: Job,
+    environ: Mapping[str, str],
+    tracker: Tracker | None,
+    progress: RunProgress,
+    cancel: CancelToken,
+    redactor: Redactor,
+) -> None:
+    repo = platform.repository()
+    with job.group("Trusted configuration from " + repo.default_branch):
+        trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
+        templates = {
+            name: platform.read_file(path, repo.default_branch) if path else None
+            for name, path in (("prompt", settings.prompt_template), ("comment", settings.comment_template))
+        }
+        if tracker is not None:
+            tracker.template = templates["comment"]
+        found = [p for p, text in trusted.items() if text is not None]
+        job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
+    thread = None
+    if event.number is not None and event.entity_type is not None:
+        with job.group("Context"):
+            thread = platform.fetch_thread(event.number, event.entity_type == "change_request")
+            job.log(
+                f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests"
+            )
+            progress.files = thread.files
+        if thread.is_pull_request:
+            # Comment events carry no branch facts; the fetched pull request is the truth.
+            event = dataclasses.replace(
+                event,
+                change_request=ChangeRequest(
+                    head_ref=thread.head_ref,
+                    head_sha=thread.head_sha,
+                    head_repo=thread.head_repo,
+                    base_ref=thread.base_ref,
+                    base_sha=thread.base_sha,
+                    is_fork=thread.is_fork,
+                    draft=thread.draft,
+                    state=thread.state,
+                ),
+            )
+    with job.group("Workspace"):
+        plan = plan_workspace(
+            event,
+            repo,
+            now=datetime.now(UTC),
+            branch_prefix=settings.branch_prefix,
+            branch_template=settings.branch_name_template,
+            base_branch=settings.base_branch,
+        )
+        progress.plan = plan
+        job.log(plan.reason)
+        target = platform.push_target()
+        # A fork's head lives in the target repository under a host-specific ref.
+        change_ref = platform.change_head_ref(event.number) if plan.suggest and event.number else None
+        progress.start_sha = prepare(plan, job.workspace, target, change_ref=change_ref)
+        progress.fingerprint = git.config_fingerprint(job.workspace)
+        diff = ""
+        if thread is not None and thread.is_pull_request and thread.base_ref:
+            base_ref = git.fetch(
+                job.workspace,
+                thread.base_ref,
+                remote_url=target.url,
+                token=target.token,
+                username=target.username,
+            )
+            diff = git.merge_base_diff(job.workspace, base_ref)
+    ctx = _context(event, decision, thread, repo, diff)
+    overflow_dir = _write_overflow(ctx, job.temp_dir)
+    prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)
+    params = dict(agent_params)
+    params["cwd"] = job.workspace
+    params["add_dirs"] = (*tuple(params.get("add_dirs") or ()), *((overflow_dir,) if overflow_dir else ()))
+    params["transcript"] = job.temp_dir / "execution.jsonl"
+    params["output_format"] = "text"
+    if not params.get("permission_mode") and not params.get("dangerously_skip_permissions"):
+        # The point of a mention is usually a change: edits inside the checkout are allowed;
+        # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
+        params["permission_mode"] = "acceptEdits"
+    run = run_settings(prompt, params, environ)
+    trusted_settings = trusted_settings_from(
+        trusted.get(".claude/settings.json"), run.settings, job.workspace
+    )
+    memory = [
+        MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
+        for p, text in trusted.items()
+        if p.endswith("CLAUDE.md") and text
+    ]
+    extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
+    prepared = prepare_run(
+        dataclasses.replace(run, settings=None),
+        environ,
+        extra_tools=extra_tools,
+        trusted_settings=trusted_settings,
+        memory=memory,
+        provider=settings.provider,
+        redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
+    )
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    # show_full_output: every event as a JSON line in the log; otherwise just the answer.
+    output_format = "stream-json" if settings.show_full_output else "text"
+    sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    with job.group("Claude"):
+        try:
+            outcome = execute_run(prepared, environ, sink)
+        finally:
+            sink.close()
+    progress.result = outcome.result
+    publish_work(platform, settings, job, progress, event, repo, redactor)
+
+
+def _context(
+    event: Event, decision: Decision, thread: ThreadData | None, repo: RepoInfo, diff: str
+) -> Context | None:
+    if thread is None:
+        return None
+    trigger_time = None
+    stamp = event.comment.created_at if event.comment else None
+    if stamp:
+        trigger_time = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return build_context(
+        thread,
+        repository=repo.full_name,
+        title=event.title,
+        body=event.body,
+        request=decision.request if decision.mode == "tag" else None,
+        trigger_author=event.actor.login if event.actor else None,
+        trigger_time=trigger_time,
+        trigger_comment_id=event.comment.id if event.comment else None,
+        diff=diff,
+    )
+
+
+def _write_overflow(ctx: Context | None, temp_dir: Path) -> Path | None:
+    if ctx is None or not ctx.overflow:
+        return None
+    directory = temp_dir / "context"
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in ctx.overflow.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def _prompt(
+    event: Event,
+    decision: Decision,
+    settings: FlowSettings,
+    ctx: Context | None,
+    plan: WorkspacePlan,
+    overflow_dir: Path | None,
+    override: str | None,
+    tracker: Tracker | None,
+) -> str:
+    if decision.mode == "tag" and ctx is not None:
+        return render(
+            "prompt_tag.j2",
+            override,
+            ctx=ctx,
+            branch=plan.branch,
+            can_push=plan.can_push,
+            suggest=plan.suggest,
+            overflow_dir=overflow_dir,
+            progress_tool="update_progress" if tracker else None,
+            custom_instructions=settings.trigger.prompt,
+        )
+    return render(
+        "prompt_agent.j2", override, prompt=decision.request or settings.trigger.prompt or "", ctx=ctx
+    )
+
+
+def trusted_settings_from(
+    default_branch_json: str | None, flag_value: str | None, workspace: Path
+) -> list[SettingsPermissions]:
+    """Permission settings from the default branch's .claude/settings.json and the settings input."""
+    sources = []
+    if default_branch_json:
+        sources.append(
+            parse_settings_json(
+                default_branch_json, ".claude/settings.json (default branch)", base_dir=workspace
+            )
+        )
+    if flag_value:
+        raw = flag_value.strip()
+        text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
+        sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
+    return sources
+
+
+class LogStream:
+    """A text stream that writes into the job log."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def write(self, text: str) -> int:
+        for line in text.rstrip("\n").splitlines():
+            self.job.log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+__all__ = ["authorize", "check_provider", "run_flow"]

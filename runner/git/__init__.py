@@ -1,0 +1,136 @@
+"""Local git for the runner: argv lists (never a shell), plain values in and out.
+
+The agent edits files; the runner alone commits and pushes, with its own token, after the turn.
+Everything here protects that split:
+
+* git runs with an environment scrubbed of credentials, no pager, no prompts, no system config,
+  and with hooks and fsmonitor switched off, so nothing the agent wrote (``.git/hooks``, a
+  ``core.hooksPath`` in ``.git/config``) runs while a token is around;
+* the push token travels in ``GIT_CONFIG_*`` environment variables of the one git process that
+  needs it: never in argv (visible in ``ps``), never in a URL, never in ``.git/config``;
+* branch names are validated as git refs, and a push to a protected branch is refused here.
+
+The package: ``core`` runs git; ``branches`` names branches; ``credentials`` handles tokens;
+``repo`` holds the operations (checkout, diff, commit, push). Everything is re-exported here, so
+callers write ``from runner import git`` and ``git.push(...)``.
+"""
+
+from runner.git.repo import (
+    DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
+)
+from runner.git.repo import (
+    BranchNameError as BranchNameError,
+)
+from runner.git.repo import (
+    GitError as GitError,
+)
+from runner.git.repo import (
+    auth_env as auth_env,
+)
+from runner.git.repo import (
+    changed_files as changed_files,
+)
+from runner.git.repo import (
+    checkout_detached as checkout_detached,
+)
+from runner.git.repo import (
+    checkout_existing_branch as checkout_existing_branch,
+)
+from runner.git.repo import (
+    checkout_new_branch as checkout_new_branch,
+)
+from runner.git.repo import (
+    commit_all as commit_all,
+)
+from runner.git.repo import (
+    config_fingerprint as config_fingerprint,
+)
+from runner.git.repo import (
+    current_branch as current_branch,
+)
+from runner.git.repo import (
+    default_branch as default_branch,
+)
+from runner.git.repo import (
+    diff_names as diff_names,
+)
+from runner.git.repo import (
+    diff_stat as diff_stat,
+)
+from runner.git.repo import (
+    fetch as fetch,
+)
+from runner.git.repo import (
+    fetch_ref as fetch_ref,
+)
+from runner.git.repo import (
+    has_changes as has_changes,
+)
+from runner.git.repo import (
+    head_sha as head_sha,
+)
+from runner.git.repo import (
+    is_shallow as is_shallow,
+)
+from runner.git.repo import (
+    merge_base as merge_base,
+)
+from runner.git.repo import (
+    merge_base_diff as merge_base_diff,
+)
+from runner.git.repo import (
+    push as push,
+)
+from runner.git.repo import (
+    push_command as push_command,
+)
+from runner.git.repo import (
+    render_branch_name as render_branch_name,
+)
+from runner.git.repo import (
+    run_git as run_git,
+)
+from runner.git.repo import (
+    slugify as slugify,
+)
+from runner.git.repo import (
+    strip_persisted_credentials as strip_persisted_credentials,
+)
+from runner.git.repo import (
+    validate_branch_name as validate_branch_name,
+)
+from runner.git.repo import (
+    worktree_diff as worktree_diff,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "BranchNameError",
+    "GitError",
+    "auth_env",
+    "changed_files",
+    "checkout_detached",
+    "checkout_existing_branch",
+    "checkout_new_branch",
+    "commit_all",
+    "config_fingerprint",
+    "current_branch",
+    "default_branch",
+    "diff_names",
+    "diff_stat",
+    "fetch",
+    "fetch_ref",
+    "has_changes",
+    "head_sha",
+    "is_shallow",
+    "merge_base",
+    "merge_base_diff",
+    "push",
+    "push_command",
+    "render_branch_name",
+    "run_git",
+    "slugify",
+    "strip_persisted_credentials",
+    "validate_branch_name",
+    "worktree_diff",
+]

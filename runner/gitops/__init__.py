@@ -1,1 +1,0 @@
-"""Helpers of :mod:`runner.git` that need no git process (branch naming)."""

@@ -1,0 +1,395 @@
+"""The pure half of ``claude-runner webhook``: a GitLab hook in, "start this pipeline" or "ignore: why" out.
+
+GitLab CI starts no pipeline when someone comments, so a project webhook ("Comments", "Merge request
+events", "Issues events") points at our listener, which starts a pipeline that runs
+``claude-runner gitlab`` with the request in ``AI_FLOW_*`` variables. This module holds every decision
+the listener makes, as functions of plain data, so tests call them without a server:
+
+- ``token_ok``: the ``X-Gitlab-Token`` shared secret, compared in constant time.
+- ``SeenEvents``: a bounded, thread-safe LRU of event ids, so a replayed hook starts nothing twice.
+- ``decide_hook``: the hook name and payload ⇒ a ``WebhookDecision`` (ignored with a reason, or
+  accepted with the ``PipelineRequest`` to make). It runs the shared trigger rules
+  (``runner.triggers.decide``) on the shared event model (``runner.events.gitlab``).
+- ``load_settings``: the environment ⇒ ``WebhookSettings``, with one-line errors.
+
+The HTTP server, the worker pool and the GitLab calls (the access-level check and the pipeline API,
+both done *after* the hook is answered) live in ``runner/webhook/server.py``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from runner.errors import UsageError
+from runner.events import Event
+from runner.events.gitlab import parse_gitlab_event
+from runner.platforms.base import PERMISSION_ORDER
+from runner.platforms.gitlab_data import access_permission
+from runner.triggers import TriggerSettings, decide, parse_allowed_bots
+
+# The hooks we act on, by their ``X-Gitlab-Event`` header, with the ``object_kind`` each carries.
+HOOKS = {"Note Hook": "note", "Merge Request Hook": "merge_request", "Issue Hook": "issue"}
+# Confidential issues and notes are not acted on: their text would land in pipeline variables,
+# which every project member who can see pipelines can read.
+CONFIDENTIAL_HOOKS = frozenset({"Confidential Note Hook", "Confidential Issue Hook"})
+_CONFIDENTIAL = (
+    "confidential issues and internal notes are not handled (their text would be in pipeline variables)"
+)
+
+# GitLab's role names and their access levels, for MIN_ACCESS_LEVEL.
+ROLE_LEVELS = {"guest": 10, "planner": 15, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+
+# A comment can be 1 MB; a pipeline variable should not be. The job can re-read the note by its id
+# (``note_id`` in AI_FLOW_CONTEXT) when it needs the whole text.
+MAX_INPUT_CHARS = 10_000
+MAX_BODY_BYTES = 1_000_000
+
+MrRef = Literal["source", "default"]
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What the listener needs to decide; built from the environment by ``load_settings``."""
+
+    secret: str
+    triggers: TriggerSettings = field(default_factory=TriggerSettings)
+    min_permission: str = "write"  # GitLab Developer (30) and up
+    mr_ref: MrRef = "source"  # same-project MRs: run on the source branch, or on the default branch
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    """One pipeline to start: where, on which ref, with which variables, and who must be allowed."""
+
+    project_id: int
+    project: str  # path_with_namespace
+    ref: str
+    variables: Mapping[str, str]
+    author: str  # the GitLab username whose access level is checked before starting
+    event: str  # object_kind: "note", "merge_request", "issue"
+    iid: int | None
+
+
+@dataclass(frozen=True)
+class WebhookDecision:
+    """Accept (with the pipeline to start) or ignore (with why), plus what the log line needs."""
+
+    accepted: bool
+    reason: str
+    event: str | None = None
+    project: str | None = None
+    iid: int | None = None
+    author: str | None = None
+    pipeline: PipelineRequest | None = None
+
+    def log_fields(self) -> dict[str, Any]:
+        """The decision's part of the one log line the listener writes per hook."""
+        return {"event": self.event, "project": self.project, "iid": self.iid, "author": self.author}
+
+
+# --- authentication and replays --------------------------------------------------------------
+
+
+def token_ok(expected: str, given: str | None) -> bool:
+    """Whether ``X-Gitlab-Token`` matches the secret, in time independent of where they differ.
+
+    GitLab sends the secret as is (no HMAC of the body), so the comparison is the whole check.
+    An empty secret never matches: the listener refuses to start without one.
+    """
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogateescape"))
+
+
+class SeenEvents:
+    """A bounded, thread-safe record of event ids already handled (least recently seen dropped first).
+
+    ``X-Gitlab-Event-UUID`` names one event (the same for every hook it fires); ``Idempotency-Key``
+    (GitLab 17.4+) stays the same when GitLab retries or an admin resends a delivery. Either one
+    seen before makes a hook a replay.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self._maxsize = maxsize
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check_and_add(self, *keys: str | None) -> bool:
+        """Record ``keys`` (``None``/empty skipped); True if any of them was already recorded."""
+        present = [k for k in keys if k]
+        with self._lock:
+            replay = False
+            for key in present:
+                if key in self._seen:
+                    self._seen.move_to_end(key)
+                    replay = True
+                else:
+                    self._seen[key] = None
+            while len(self._seen) > self._maxsize:
+                self._seen.popitem(last=False)
+            return replay
+
+    def forget(self, *keys: str | None) -> None:
+        """Drop ``keys`` (a hook that could not be queued must be accepted when GitLab retries it)."""
+        with self._lock:
+            for key in keys:
+                if key:
+                    self._seen.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+
+# --- the decision ---------------------------------------------------------------------------
+
+
+def decide_hook(hook: str | None, payload: Mapping[str, Any], settings: WebhookSettings) -> WebhookDecision:
+    """Decide what one authenticated, new GitLab hook asks for. Pure: no network, no clock."""
+    kind = payload.get("object_kind")
+    base = _identity(payload)
+    if hook in CONFIDENTIAL_HOOKS:
+        return WebhookDecision(False, f"not triggered: {hook}: {_CONFIDENTIAL}", **base)
+    if hook not in HOOKS:
+        return WebhookDecision(
+            False, f"not triggered: {hook or 'a hook without X-Gitlab-Event'} is not handled", **base
+        )
+    if kind != HOOKS[hook]:
+        return WebhookDecision(False, f"not triggered: object_kind {kind!r} does not match {hook}", **base)
+    triggers = settings.triggers
+    event = parse_gitlab_event(
+        payload, hook=hook, label_trigger=triggers.label_trigger, assignee_trigger=triggers.assignee_trigger
+    )
+    decision = decide(event, triggers)
+    if not decision.triggered:
+        return WebhookDecision(False, decision.reason, **base)
+    if isinstance(event, Event) and event.confidential:
+        return WebhookDecision(False, f"not triggered: {_CONFIDENTIAL}", **base)
+    if not base["author"]:
+        return WebhookDecision(False, "not triggered: the hook names no user", **base)
+    ref, ref_reason = pipeline_ref(payload, settings.mr_ref)
+    if ref is None:
+        return WebhookDecision(False, f"not triggered: {ref_reason}", **base)
+    project = _mapping(payload.get("project"))
+    project_id = project.get("id", payload.get("project_id"))
+    if not isinstance(project_id, int):
+        return WebhookDecision(False, "not triggered: the hook names no project id", **base)
+    variables = pipeline_variables(
+        payload,
+        decision.request,
+        decision.source,
+        ref_reason,
+        label=event.added_label if isinstance(event, Event) else None,
+        assignee=event.added_assignee if isinstance(event, Event) else None,
+    )
+    request = PipelineRequest(
+        project_id=project_id,
+        project=base["project"] or str(project_id),
+        ref=ref,
+        variables=variables,
+        author=base["author"],
+        event=str(kind),
+        iid=base["iid"],
+    )
+    return WebhookDecision(True, decision.reason, pipeline=request, **base)
+
+
+def pipeline_ref(payload: Mapping[str, Any], mr_ref: MrRef = "source") -> tuple[str | None, str]:
+    """The ref to run the pipeline on, and why (or ``None`` and why not).
+
+    - An issue (or a note on one): the project's default branch.
+    - A merge request from a branch of this project: its source branch, so the job sees the MR's code
+      (with ``mr_ref="default"``, the default branch instead: the pipeline then runs the protected
+      branch's ``.gitlab-ci.yml``, and the MR author's branch cannot change what the job does).
+    - A merge request from a fork: the default branch, with the MR iid in ``AI_FLOW_CONTEXT``. The fork's
+      branch is not in this project, so the pipeline API cannot run it, and running a stranger's CI
+      config with this project's variables would hand them its secrets; the job fetches the MR as data.
+    """
+    project = _mapping(payload.get("project"))
+    default = project.get("default_branch")
+    default = default if isinstance(default, str) and default else None
+    mr = _merge_request(payload)
+    if mr is None:
+        return (
+            (default, "issue: the default branch") if default else (None, "the project has no default branch")
+        )
+    source_branch = mr.get("source_branch")
+    if _is_fork(mr, project):
+        if default:
+            return (
+                default,
+                "fork merge request: the default branch (the fork's branch is not in this project)",
+            )
+        return None, "the project has no default branch"
+    if mr_ref == "default":
+        return (
+            (default, "merge request: the default branch (mr_ref=default)")
+            if default
+            else (
+                None,
+                "the project has no default branch",
+            )
+        )
+    if isinstance(source_branch, str) and source_branch:
+        return source_branch, "merge request: its source branch"
+    return None, "the merge request has no source branch"
+
+
+def pipeline_variables(
+    payload: Mapping[str, Any],
+    request: str | None,
+    source: str | None,
+    ref_reason: str = "",
+    *,
+    label: str | None = None,
+    assignee: str | None = None,
+) -> dict[str, str]:
+    """The ``AI_FLOW_*`` variables ``claude-runner gitlab`` reads.
+
+    Every ``$`` is doubled: GitLab expands ``$NAME`` in pipeline variables, so a comment reading
+    ``$GITLAB_ACCESS_TOKEN`` would otherwise hand the job (and the model) that secret; ``$$`` is GitLab's
+    escape for a literal ``$``.
+    """
+    kind = str(payload.get("object_kind") or "")
+    attrs = _mapping(payload.get("object_attributes"))
+    project = _mapping(payload.get("project"))
+    user = _mapping(payload.get("user"))
+    mr = _merge_request(payload)
+    if kind == "note":
+        noteable_type = attrs.get("noteable_type")
+        entity = _mapping(payload.get("merge_request") if mr is not None else payload.get("issue"))
+        iid, note_id = entity.get("iid"), attrs.get("id")
+        # Answer in the thread only when the note was in one (a top-level note is its own "discussion").
+        threaded = attrs.get("type") in ("DiscussionNote", "DiffNote")
+        discussion = attrs.get("discussion_id") if threaded else None
+    else:
+        noteable_type = "MergeRequest" if kind == "merge_request" else "Issue"
+        iid, note_id, discussion = attrs.get("iid"), None, None
+    context = {
+        "project": project.get("path_with_namespace"),
+        "project_id": project.get("id", payload.get("project_id")),
+        "noteable_type": noteable_type,
+        "noteable_iid": iid,
+        "note_id": note_id,
+        "discussion_id": discussion if isinstance(discussion, str) else None,
+        "author": user.get("username"),
+        "trigger": source,  # "mention", "label" or "assignee"
+        # The job decides again with its own settings (defence in depth): it needs what matched.
+        "label": label,
+        "assignee": assignee,
+        "is_fork": bool(mr is not None and _is_fork(mr, project)),
+        "ref_reason": ref_reason,
+    }
+    # For a mention, the whole note: the job runs the same trigger rules (phrase, code, quotes) and
+    # extracts the request itself, exactly as from a hook payload.
+    text = str(attrs.get("note") or "") if kind == "note" else (request or "")
+    if len(text) > MAX_INPUT_CHARS:
+        text = text[:MAX_INPUT_CHARS] + f"\n[truncated: read note {note_id} for the full text]"
+    values = {
+        "AI_FLOW_INPUT": text,
+        "AI_FLOW_CONTEXT": json.dumps(context, separators=(",", ":")),
+        "AI_FLOW_EVENT": kind,
+    }
+    return {key: value.replace("$", "$$") for key, value in values.items()}
+
+
+def _merge_request(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The MR a hook is about: the noted MR of a Note Hook, the MR of a Merge Request Hook, else None."""
+    kind = payload.get("object_kind")
+    if kind == "merge_request":
+        return _mapping(payload.get("object_attributes"))
+    if kind == "note" and _mapping(payload.get("object_attributes")).get("noteable_type") == "MergeRequest":
+        return _mapping(payload.get("merge_request"))
+    return None
+
+
+def _is_fork(mr: Mapping[str, Any], project: Mapping[str, Any]) -> bool:
+    source, target = mr.get("source_project_id"), mr.get("target_project_id", project.get("id"))
+    # A missing source project (the fork was deleted) is treated as a fork: its code is not ours.
+    return source is None or source != target
+
+
+def _identity(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """project, iid and author for the log line, whatever the hook turns out to be."""
+    project = _mapping(payload.get("project")).get("path_with_namespace")
+    user = _mapping(payload.get("user")).get("username")
+    mr = _merge_request(payload)
+    if mr is not None:
+        iid = mr.get("iid")
+    elif payload.get("object_kind") == "note":
+        iid = _mapping(payload.get("issue")).get("iid")
+    else:
+        iid = _mapping(payload.get("object_attributes")).get("iid")
+    return {
+        "event": payload.get("object_kind") if isinstance(payload.get("object_kind"), str) else None,
+        "project": project if isinstance(project, str) else None,
+        "iid": iid if isinstance(iid, int) else None,
+        "author": user if isinstance(user, str) else None,
+    }
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def min_permission(value: str | None) -> str:
+    """``MIN_ACCESS_LEVEL`` (a role name, a number, or a permission level) ⇒ a permission level.
+
+    ``developer``/``30`` ⇒ ``write``; ``maintainer``/``40`` ⇒ ``maintain``; ``owner``/``50`` ⇒ ``admin``;
+    ``reporter``/``20`` ⇒ ``triage``; ``guest``/``10`` ⇒ ``read``. Default: developer.
+    """
+    text = (value or "").strip().lower()
+    if not text:
+        return "write"
+    if text in PERMISSION_ORDER and text != "none":
+        return text
+    number = ROLE_LEVELS.get(text)
+    if number is None and text.isdigit():
+        number = int(text)
+    # The same mapping the GitLab adapter applies to a member's access_level, so the two compare.
+    permission = access_permission(number) if number is not None else "none"
+    if permission != "none":
+        return permission
+    raise UsageError(
+        f"MIN_ACCESS_LEVEL={value!r} is not an access level",
+        "use guest, reporter, developer, maintainer, owner, or 10/20/30/40/50",
+    )
+
+
+def load_settings(env: Mapping[str, str]) -> WebhookSettings:
+    """The listener's settings from the environment; ``UsageError`` (exit 2) when the secret is missing."""
+    secret = env.get("GITLAB_WEBHOOK_SECRET", "")
+    if not secret.strip():
+        raise UsageError(
+            "GITLAB_WEBHOOK_SECRET is not set",
+            "set it to the secret token of the GitLab webhook; the listener never runs unauthenticated",
+        )
+    phrase = env.get("TRIGGER_PHRASE", "").strip() or "@claude"
+    label = env.get("LABEL_TRIGGER")
+    triggers = TriggerSettings(
+        trigger_phrase=phrase,
+        label_trigger="claude" if label is None else (label.strip() or None),
+        assignee_trigger=env.get("ASSIGNEE_TRIGGER", "").strip() or None,
+        # No automation prompt: a listener runs only on requests (mention, label, assignee).
+        prompt=None,
+        allowed_bots=parse_allowed_bots(env.get("ALLOWED_BOTS", "")),
+    )
+    mr_ref = env.get("WEBHOOK_MR_REF", "source").strip().lower() or "source"
+    if mr_ref not in ("source", "default"):
+        raise UsageError(f"WEBHOOK_MR_REF={mr_ref!r} is not source or default")
+    return WebhookSettings(
+        secret=secret,
+        triggers=triggers,
+        min_permission=min_permission(env.get("MIN_ACCESS_LEVEL")),
+        mr_ref="default" if mr_ref == "default" else "source",
+    )

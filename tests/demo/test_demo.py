@@ -1,0 +1,101 @@
+"""`claude-runner demo`: the whole GitHub flow against loopback fakes, as a user first runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from runner.cli import DEMO_SCENARIOS
+from runner.demo.github import SCENARIOS
+
+KEYS = {"scenario", "ok", "comment", "branch", "commits", "pr_url", "review_comments"}
+
+
+def demo(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "demo", *args], capture_output=True, text=True, timeout=30
+    )
+    return proc, time.monotonic() - started
+
+
+def last_json(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout  # --json prints the object and nothing else
+    data: dict[str, object] = json.loads(lines[-1])
+    assert set(data) == KEYS
+    return data
+
+
+def test_pr_comment_fixes_the_pr_branch():
+    proc, elapsed = demo("--json")
+    data = last_json(proc)
+    assert data["scenario"] == "pr-comment" and data["ok"] is True
+    assert data["branch"] == "fix-calc" and data["pr_url"] is None
+    assert isinstance(data["commits"], int) and data["commits"] >= 1
+    assert "Claude finished" in str(data["comment"]) and "Fixed `add()`" in str(data["comment"])
+    assert data["review_comments"] == 0
+    assert elapsed < 10
+
+
+def test_issue_gets_a_new_branch_and_a_draft_pr():
+    proc, elapsed = demo("--scenario", "issue", "--json")
+    data = last_json(proc)
+    assert data["scenario"] == "issue" and data["ok"] is True
+    assert str(data["branch"]).startswith("claude/issue-1-")
+    assert isinstance(data["commits"], int) and data["commits"] >= 1
+    assert str(data["pr_url"]).endswith("/pull/2")
+    assert "Claude finished" in str(data["comment"]) and str(data["pr_url"]) in str(data["comment"])
+    assert data["review_comments"] == 0
+    assert elapsed < 10
+
+
+def test_human_output_shows_request_comment_commit_branch_and_time():
+    proc, elapsed = demo()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "@claude fix the bug in calc.py" in out
+    assert "Claude finished @Codertocat's task" in out and "claude-runner:tracking" not in out
+    assert "PR #1: changes from Claude" in out  # the commit subject
+    assert "author: claude[bot]" in out and "Co-authored-by: Codertocat" in out
+    assert "+    return a + b" in out and "branch: fix-calc" in out
+    assert "::group::" not in out and proc.stderr == ""  # the job log stays out of sight
+    assert elapsed < 10
+
+
+def test_unknown_scenario_is_a_usage_error():
+    proc, _ = demo("--scenario", "nope")
+    assert proc.returncode == 2 and "nope" in proc.stderr
+
+
+def test_cli_choices_match_the_scenarios():
+    assert set(DEMO_SCENARIOS) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_has_a_summary(name):
+    assert SCENARIOS[name].summary and SCENARIOS[name].title
+
+
+@pytest.mark.parametrize(
+    "scenario, branch_prefix, opens_mr",
+    [("gitlab-mr", "fix-calc", False), ("gitlab-issue", "claude/issue-1-", True)],
+)
+def test_gitlab_scenarios(scenario, branch_prefix, opens_mr):
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "demo", "--scenario", scenario, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["ok"] is True and result["scenario"] == scenario
+    assert result["branch"].startswith(branch_prefix) and result["commits"] == 1
+    assert ("/-/merge_requests/" in (result["pr_url"] or "")) is opens_mr
+    assert "Claude finished @root's task" in result["comment"]

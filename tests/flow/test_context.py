@@ -1,0 +1,92 @@
+from datetime import UTC, datetime, timedelta
+
+from runner.flow.context import build_context, keep_for_prompt
+from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def comment(i, minutes, body="text", edited=None, **kw):
+    return ThreadComment(
+        id=i,
+        kind="comment",
+        author=f"u{i}",
+        body=body,
+        created_at=T0 + timedelta(minutes=minutes),
+        updated_at=T0 + timedelta(minutes=edited if edited is not None else minutes),
+        **kw,
+    )
+
+
+def thread(comments=(), files=(), body="The body."):
+    return ThreadData(
+        number=7,
+        is_pull_request=True,
+        title="Fix it",
+        body=body,
+        author="alice",
+        state="open",
+        comments=tuple(comments),
+        files=tuple(files),
+        head_ref="feature",
+        base_ref="main",
+    )
+
+
+def test_comments_after_the_trigger_or_edited_after_it_are_dropped():
+    trigger = T0 + timedelta(minutes=10)
+    comments = [
+        comment(1, 1),
+        comment(2, 5, edited=11),
+        comment(3, 10),
+        comment(4, 12),
+        comment(5, 2, minimized=True),
+    ]
+    kept, notes = keep_for_prompt(tuple(comments), trigger, trigger_comment_id=3)
+    assert [c.id for c in kept] == [1]
+    assert any("after the request" in n for n in notes) and any("hidden" in n for n in notes)
+
+
+def test_everything_is_sanitised():
+    ctx = build_context(
+        thread([comment(1, 1, body="hi <!-- secret orders --> there\u200b")]),
+        repository="o/r",
+        title="Title <!-- x -->",
+        body="Body\u202e",
+        request="do <!-- y -->it",
+    )
+    assert ctx.comments[0].body == "hi  there"
+    assert ctx.title == "Title " and ctx.body == "Body" and ctx.request == "do it"
+
+
+def test_payload_title_and_body_win_over_refetched_ones():
+    ctx = build_context(
+        thread(body="edited later by an attacker"), repository="o/r", title="T", body="original"
+    )
+    assert ctx.body == "original" and ctx.title == "T"
+
+
+def test_what_does_not_fit_goes_to_overflow_files_and_is_said():
+    many = [comment(i, i, body="x" * 400) for i in range(1, 300)]
+    files = [ChangedFile(f"src/f{i}.py", "modified", 1, 1) for i in range(400)]
+    diff = "".join(f"diff --git a/f{i} b/f{i}\n+{'y' * 200}\n" for i in range(2000))
+    ctx = build_context(
+        thread(many, files, body="b" * 20000), repository="o/r", diff=diff, budget_tokens=8000
+    )
+    assert set(ctx.overflow) == {"description.md", "comments.md", "files.txt", "diff.patch"}
+    assert 0 < len(ctx.comments) < 299 and ctx.comments[-1].id == 299  # the newest are kept
+    assert len(ctx.files) == 300 and ctx.files_total == 400
+    assert ctx.diff.startswith("diff --git") and len(ctx.diff) < len(diff)
+    assert len(ctx.notes) == 4
+    total = len(ctx.body) + sum(len(c.body) for c in ctx.comments) + len(ctx.diff)
+    assert total // 4 <= 8000 + 500
+
+
+def test_small_threads_fit_whole():
+    ctx = build_context(
+        thread([comment(1, 1)], [ChangedFile("a.py", "added", 3, 0, patch="+x")]),
+        repository="o/r",
+        diff="diff --git a/a.py b/a.py\n+x\n",
+    )
+    assert ctx.overflow == {} and ctx.notes == ()
+    assert ctx.files[0].patch is None  # patches travel in the diff, not twice

@@ -1,0 +1,83 @@
+import pytest
+
+from runner.errors import UsageError
+from runner.settings.flow import flow_settings
+
+
+def test_defaults_match_claude_code_action():
+    s = flow_settings({})
+    assert s.trigger.trigger_phrase == "@claude" and s.trigger.label_trigger == "claude"
+    assert s.trigger.assignee_trigger is None and s.branch_prefix == "claude/" and s.pr_mode == "link"
+    assert s.bot_name == "claude[bot]" and s.warnings == ()
+
+
+def test_unimplemented_inputs_warn_by_name_only_when_set():
+    s = flow_settings(
+        {"INPUT_PLUGINS": "x@y", "INPUT_USE_COMMIT_SIGNING": "false", "INPUT_DISPLAY_REPORT": "true"}
+    )
+    assert len(s.warnings) == 2
+    assert any("plugins" in w for w in s.warnings) and any("display_report" in w for w in s.warnings)
+
+
+def test_action_inputs_win_over_job_variables():
+    s = flow_settings(
+        {"INPUT_TRIGGER_PHRASE": "/claude", "TRIGGER_PHRASE": "@bot", "INPUT_USE_BEDROCK": "true"}
+    )
+    assert s.trigger.trigger_phrase == "/claude"
+    assert s.provider_flags == ("CLAUDE_CODE_USE_BEDROCK",)
+
+
+def test_job_github_token_does_not_beat_a_github_app():
+    env = {"GITHUB_TOKEN": "ghs_job", "INPUT_APP_ID": "1", "INPUT_APP_PRIVATE_KEY": "pem"}
+    assert flow_settings(env).github_token is None
+    assert flow_settings({"GITHUB_TOKEN": "ghs_job"}).github_token == "ghs_job"
+
+
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({"INPUT_PR_MODE": "auto"}, "pr_mode"),
+        ({"INPUT_USE_STICKY_COMMENT": "maybe"}, "use_sticky_comment"),
+    ],
+)
+def test_bad_values_are_one_line_errors(env, needle):
+    with pytest.raises(UsageError, match=needle):
+        flow_settings(env)
+
+
+@pytest.mark.parametrize(
+    "value, level",
+    [
+        (None, "write"),
+        ("developer", "write"),
+        ("30", "write"),
+        ("Maintainer", "maintain"),
+        ("owner", "admin"),
+        ("admin", "admin"),
+    ],
+)
+def test_min_access_level_in_either_platforms_words(value, level):
+    env = {"MIN_ACCESS_LEVEL": value} if value else {}
+    assert flow_settings(env).required_permission == level
+
+
+def test_authorize_honours_the_required_level():
+    from runner.events import Actor, Event
+    from runner.flow.mention import authorize
+
+    class Host:
+        def permission(self, login):
+            return {"dev": "write", "lead": "maintain"}[login]
+
+    settings = flow_settings({"MIN_ACCESS_LEVEL": "maintainer"})
+    event = Event(
+        platform="gitlab",
+        name="note",
+        action="create",
+        kind="comment",
+        activity="created",
+        actor=Actor("dev"),
+    )
+    allowed, why = authorize(Host(), event, settings)  # type: ignore[arg-type]
+    assert not allowed and "at least maintain" in why
+    assert authorize(Host(), Event(**{**event.__dict__, "actor": Actor("lead")}), settings)[0]  # type: ignore[arg-type]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from runner import __version__
 from runner.errors import RunnerError, UsageError
+from runner.settings.run_flags import run_options
 
 if TYPE_CHECKING:
     from runner.events import Event, NotSupported
@@ -28,89 +29,7 @@ def cli() -> None:
 
 @cli.command("run", context_settings=_CONTEXT)
 @click.argument("prompt_arg", metavar="[PROMPT]", required=False)
-@click.option(
-    "-p",
-    "--print",
-    "--prompt",
-    "prompt",
-    help="The task for the agent (or give it as an argument or on stdin).",
-)
-@click.option(
-    "--prompt-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the task from a file.",
-)
-@click.option(
-    "--output-format", type=click.Choice(["text", "json", "stream-json"]), default="text", show_default=True
-)
-@click.option(
-    "--model", help="Alias (sonnet, opus, haiku) or full model id. Default: $ANTHROPIC_MODEL or sonnet."
-)
-@click.option("--max-turns", type=int, help="Stop after this many model calls (error_max_turns).")
-@click.option("--timeout-minutes", type=float, help="Wall-clock limit for the run (error_timeout).")
-@click.option("--max-budget-usd", type=float, help="Stop once the run has cost this much (error_max_budget).")
-@click.option(
-    "--max-output-tokens",
-    type=int,
-    help="max_tokens per model call. Default: $CLAUDE_CODE_MAX_OUTPUT_TOKENS or 16384.",
-)
-@click.option(
-    "--allowedTools",
-    "--allowed-tools",
-    "allowed_tools",
-    multiple=True,
-    help='Permission allow rules, comma or space separated: "Read,Edit,Bash(npm test:*)".',
-)
-@click.option(
-    "--disallowedTools",
-    "--disallowed-tools",
-    "disallowed_tools",
-    multiple=True,
-    help="Permission deny rules, same syntax.",
-)
-@click.option("--permission-mode", help="default, acceptEdits, dontAsk, plan or bypassPermissions.")
-@click.option(
-    "--dangerously-skip-permissions", is_flag=True, help="Same as --permission-mode bypassPermissions."
-)
-@click.option(
-    "--settings", "settings_value", help="A settings JSON file or inline JSON (permissions are read from it)."
-)
-@click.option("--no-project-settings", is_flag=True, help="Ignore the workspace's .claude/settings*.json.")
-@click.option(
-    "--add-dir",
-    "add_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Another directory the file tools may use (repeatable).",
-)
-@click.option(
-    "--cwd",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    help="The workspace. Default: current directory.",
-)
-@click.option("--system-prompt", help="Replace the default system prompt.")
-@click.option("--append-system-prompt", help="Append to the system prompt.")
-@click.option(
-    "--json-schema", help="JSON Schema (inline or @file) the final answer must match; see structured_output."
-)
-@click.option(
-    "--transcript",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write every event as JSON lines to this file, secrets redacted.",
-)
-@click.option(
-    "--price-table",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON file overriding model prices (USD per million tokens).",
-)
-@click.option(
-    "--max-retries", type=int, default=8, show_default=True, help="Retries on 429/5xx/529/dropped streams."
-)
-@click.option(
-    "--no-stream", is_flag=True, help="Use non-streaming model calls (for gateways that cannot stream)."
-)
-@click.option("--verbose", is_flag=True, hidden=True, help="Accepted for Claude Code compatibility.")
+@run_options
 def run_command(
     prompt_arg: str | None,
     prompt: str | None,
@@ -139,30 +58,15 @@ def run_command(
     verbose: bool,
 ) -> None:
     """Run one headless agent turn in a workspace, like `claude -p`."""
+    import os
+
     from runner.agent.headless import run_headless
     from runner.settings.run import run_settings
+    from runner.settings.runtime import read_runtime
 
     params = click.get_current_context().params
-    sys.exit(run_headless(run_settings(_prompt_text(prompt_arg, prompt, prompt_file), params)))
-
-
-def parse_claude_args(text: str) -> dict[str, Any]:
-    """``claude_args`` (the action input) parsed with exactly the flags of ``claude-runner run``.
-
-    Lines starting with ``#`` are comments, as in claude-code-action.
-    """
-    import shlex
-
-    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
-    try:
-        argv = shlex.split("\n".join(lines))
-    except ValueError as exc:
-        raise UsageError(f"claude_args: {exc}", "check the quoting") from exc
-    try:
-        ctx = run_command.make_context("claude_args", [*argv, "-p", "-"], resilient_parsing=False)
-    except click.UsageError as exc:
-        raise UsageError(f"claude_args: {exc.format_message()}") from exc
-    return dict(ctx.params)
+    settings = run_settings(_prompt_text(prompt_arg, prompt, prompt_file), params, os.environ)
+    sys.exit(run_headless(settings, read_runtime(os.environ)))
 
 
 @cli.command("github", context_settings=_CONTEXT)
@@ -171,8 +75,9 @@ def github_command() -> None:
     import os
 
     from runner.ci.github import run_github_job
+    from runner.settings.github import read_github_job
 
-    sys.exit(run_github_job(dict(os.environ)))
+    sys.exit(run_github_job(read_github_job(os.environ)))
 
 
 @cli.command("demo", context_settings=_CONTEXT)
@@ -208,12 +113,12 @@ def doctor_command(
     import os
 
     from runner.providers.doctor import run_doctor
+    from runner.settings.runtime import read_doctor_runtime
 
     sys.exit(
         run_doctor(
-            dict(os.environ),
+            read_doctor_runtime(os.environ, provider=provider),
             sys.stdout,
-            provider=provider,
             model=model,
             call_model=not no_call,
             as_json=as_json,

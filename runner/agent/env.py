@@ -9,9 +9,12 @@ or when its value looks like a well-known token format.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 # Names that hold a credential, matched case-insensitively against the whole name.
 SECRET_NAME_PATTERN = re.compile(
@@ -73,6 +76,10 @@ def scrub_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environ.items() if not _withheld(name, value)}
 
 
+def _is_credential(name: str, value: str) -> bool:
+    return name.upper() not in _KEPT_NAMES and (is_secret_name(name) or is_secret_value(value))
+
+
 def secret_env_values(environ: Mapping[str, str]) -> list[str]:
     """Values of the withheld credential variables, for the redactor (longest first).
 
@@ -82,11 +89,45 @@ def secret_env_values(environ: Mapping[str, str]) -> list[str]:
     values = {
         value
         for name, value in environ.items()
-        if len(value) >= MIN_SECRET_LENGTH
-        and name.upper() not in _KEPT_NAMES
-        and (is_secret_name(name) or is_secret_value(value))
+        if len(value) >= MIN_SECRET_LENGTH and _is_credential(name, value)
     }
     return sorted(values, key=lambda v: (-len(v), v))
+
+
+@dataclass(frozen=True)
+class ToolEnvironment:
+    """What the tools get from the process environment, and what the runner must hide.
+
+    Built once at the edge (this module is the one place below the CLI that reads the process
+    environment for the tools); everything else receives this value.
+    """
+
+    variables: Mapping[str, str] = field(default_factory=dict, repr=False)  # for every subprocess
+    secret_values: tuple[str, ...] = field(default=(), repr=False)  # for the redactor, longest first
+    secret_names: frozenset[str] = frozenset()  # to overwrite in the start-up environment block
+    home: Path = field(default_factory=Path.home)
+
+
+def tool_environment(
+    environ: Mapping[str, str], *, withheld: Mapping[str, str] | None = None
+) -> ToolEnvironment:
+    """The ``ToolEnvironment`` of ``environ``; ``withheld`` (OIDC material of any name) is kept
+    from the tools and redacted too."""
+    extra = dict(withheld or {})
+    return ToolEnvironment(
+        variables=scrub_env({k: v for k, v in environ.items() if k not in extra}),
+        secret_values=tuple(
+            sorted({*secret_env_values(environ), *extra.values()}, key=lambda v: (-len(v), v))
+        ),
+        secret_names=frozenset(name for name, value in environ.items() if _is_credential(name, value)),
+        home=Path(environ.get("HOME") or Path.home()),
+    )
+
+
+def scrubbed_process_environ() -> dict[str, str]:
+    """This process's environment without credentials, for the subprocesses the runner starts
+    itself (git)."""
+    return scrub_env(os.environ)
 
 
 def protect_process_environ() -> bool:
@@ -109,24 +150,21 @@ def protect_process_environ() -> bool:
         return False
 
 
-def wipe_process_environ(environ: Mapping[str, str]) -> int:
+def wipe_process_environ(secret_names: Collection[str]) -> int:
     """Overwrite credential values in this process's start-up environment block.
 
     ``/proc/<pid>/environ`` shows the block the process was started with, whatever Python's
     ``os.environ`` holds later; a tool running as root (common in CI containers) can read
     it even when the process is not dumpable. The runner has already copied what it needs,
     so the values are replaced with ``*`` in place. Python's ``os.environ`` is a separate
-    copy and keeps them. Returns how many variables were wiped; a no-op off Linux.
+    copy and keeps them. ``secret_names``: ``ToolEnvironment.secret_names``. Returns how many
+    variables were wiped; a no-op off Linux.
     """
     if not sys.platform.startswith("linux"):
         return 0
     import ctypes
 
-    secret_names = {
-        name.encode()
-        for name, value in environ.items()
-        if name.upper() not in _KEPT_NAMES and (is_secret_name(name) or is_secret_value(value))
-    }
+    names = {name.encode() for name in secret_names}
     try:
         block = ctypes.POINTER(ctypes.c_void_p).in_dll(ctypes.CDLL(None), "environ")
     except (OSError, ValueError):
@@ -136,7 +174,7 @@ def wipe_process_environ(environ: Mapping[str, str]) -> int:
         address = int(block[index] or 0)
         entry = ctypes.string_at(address)
         name, _, value = entry.partition(b"=")
-        if name in secret_names and value:
+        if name in names and value:
             ctypes.memset(address + len(name) + 1, ord("*"), len(value))
             wiped += 1
         index += 1

@@ -6,7 +6,6 @@ prompt), runs it, prints the result, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,7 +17,7 @@ from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
-from runner.agent.env import protect_process_environ, scrub_env, secret_env_values, wipe_process_environ
+from runner.agent.env import protect_process_environ, wipe_process_environ
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
@@ -35,12 +34,13 @@ from runner.errors import (
     SettingsError,
     WorkspaceError,
 )
-from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.models import resolve_model
-from runner.providers.oidc import oidc_from_env, oidc_variables
+from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
+from runner.settings.runtime import Runtime
 
 
 @dataclass
@@ -52,44 +52,44 @@ class PreparedRun:
     prices: Mapping[str, Price]
     redactor: Redactor
     oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
+    secret_names: frozenset[str] = frozenset()  # wiped from the start-up environment block
 
 
 def prepare_run(
     settings: RunSettings,
-    environ: Mapping[str, str],
+    runtime: Runtime,
     *,
     extra_tools: Sequence[Tool] = (),
     trusted_settings: Sequence[permissions.SettingsPermissions] | None = None,
     memory: list[MemoryFile] | None = None,
-    provider: str | None = None,
     redactor: Redactor | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
     ``trusted_settings`` and ``memory`` replace what would be read from the workspace: the
     CI flows pass what they read from the default branch, never the pull request's head.
-    ``provider`` is the provider setting (else ``CLAUDE_RUNNER_PROVIDER`` / ``CLAUDE_CODE_USE_*``).
+    ``runtime``: the provider settings (their error is raised here) and the tools' environment.
     ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
     """
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
-    config = provider_from_env(environ, provider=provider)
+    provider = runtime.provider()
+    config = provider.config
     model = resolve_model(
         settings.model,
-        environ,
+        provider.models,
         provider=config.name,
         strict=config.name == "anthropic" and not config.is_gateway,
     )
-    policy = _policy(settings, cwd, add_dirs, environ, trusted_settings)
+    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, trusted_settings)
     tools = [*_offered_tools(policy), *extra_tools]
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
-    # OIDC material may sit in a variable of any name (GitLab id_tokens): withheld and redacted.
-    oidc_vars = oidc_variables(environ)
     redactor = redactor or Redactor()
-    redactor.add(*secret_env_values(environ), *config.secrets(), *oidc_vars.values())
-    oidc = oidc_from_env(environ, on_token=redactor.add) if config.needs_oidc else None
-    tool_env = scrub_env({k: v for k, v in environ.items() if k not in oidc_vars})
+    # OIDC material may sit in a variable of any name (GitLab id_tokens): the tools' environment
+    # lacks it and its secret values include it.
+    redactor.add(*runtime.tools.secret_values, *config.secrets())
+    oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
     spec = AgentSpec(
         prompt=settings.prompt,
         model=model,
@@ -102,7 +102,7 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], env=tool_env),
+        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=runtime.tools.variables),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -116,16 +116,14 @@ def prepare_run(
         api_key_source=config.key_source,
         cancel=CancelToken(),
     )
-    return PreparedRun(spec, config, prices, redactor, oidc)
+    return PreparedRun(spec, config, prices, redactor, oidc, runtime.tools.secret_names)
 
 
-def execute_run(
-    prepared: PreparedRun, environ: Mapping[str, str], emit: Callable[[dict[str, Any]], None]
-) -> AgentOutcome:
+def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -> AgentOutcome:
     """Run the agent turn. The caller owns signal handling (see ``graceful_signals``)."""
     # Tools run as the runner's user: keep them from reading its start-up environment.
     protect_process_environ()
-    wipe_process_environ(environ)
+    wipe_process_environ(prepared.secret_names)
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
@@ -134,17 +132,16 @@ def execute_run(
 
 def run_headless(
     settings: RunSettings,
-    env: Mapping[str, str] | None = None,
+    runtime: Runtime,
     out: IO[str] = sys.stdout,
     err: IO[str] = sys.stderr,
 ) -> int:
     """Run one agent turn as configured; returns the process exit code."""
-    environ = dict(os.environ if env is None else env)
-    prepared = prepare_run(settings, environ)
+    prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
     try:
         with graceful_signals(prepared.spec.cancel):
-            outcome = execute_run(prepared, environ, sink)
+            outcome = execute_run(prepared, sink)
     finally:
         sink.close()
     return exit_code(outcome)
@@ -177,7 +174,7 @@ def _policy(
     settings: RunSettings,
     cwd: Path,
     add_dirs: tuple[Path, ...],
-    env: Mapping[str, str],
+    home: Path,
     trusted: Sequence[permissions.SettingsPermissions] | None = None,
 ) -> permissions.PermissionPolicy:
     """Permission rules from flags, ``--settings`` and the workspace's ``.claude/`` settings."""
@@ -207,7 +204,7 @@ def _policy(
         settings=sources,
         cwd=cwd,
         add_dirs=add_dirs,
-        home=Path(env.get("HOME") or Path.home()),
+        home=home,
     )
 
 

@@ -2,59 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlparse
 
-from runner.errors import UsageError
 from runner.flow.job import Job
-
-
-@dataclass(frozen=True)
-class GitHubRunEnv:
-    """The variables GitHub Actions sets for a step."""
-
-    event_name: str
-    event_path: Path
-    repository: str
-    api_url: str
-    server_url: str
-    run_id: str | None
-    workspace: Path
-    output_path: Path | None
-    summary_path: Path | None
-    temp_dir: Path
-
-
-def github_run_env(env: Mapping[str, str]) -> GitHubRunEnv:
-    """Read the Actions variables; a missing one is a one-line error naming it."""
-    missing = [
-        name for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY") if not env.get(name)
-    ]
-    if missing:
-        raise UsageError(
-            f"{', '.join(missing)} not set: `claude-runner github` runs inside a GitHub Actions job",
-            "use `claude-runner run` outside Actions, or `claude-runner explain` to test a payload",
-        )
-    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    api = env.get("GITHUB_API_URL") or (
-        "https://api.github.com" if server == "https://github.com" else f"{server}/api/v3"
-    )
-    return GitHubRunEnv(
-        event_name=env["GITHUB_EVENT_NAME"],
-        event_path=Path(env["GITHUB_EVENT_PATH"]),
-        repository=env["GITHUB_REPOSITORY"],
-        api_url=api.rstrip("/"),
-        server_url=server,
-        run_id=env.get("GITHUB_RUN_ID"),
-        workspace=Path(env.get("GITHUB_WORKSPACE") or os.getcwd()),
-        output_path=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
-        summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
-        temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{uuid.uuid4().hex[:8]}",
-    )
+from runner.settings.github import GitHubJobSettings, GitHubRunEnv
 
 
 def github_job(run_env: GitHubRunEnv) -> Job:
@@ -99,23 +52,19 @@ def github_job(run_env: GitHubRunEnv) -> Job:
     )
 
 
-def run_github_job(env: Mapping[str, str]) -> int:
+def run_github_job(job_settings: GitHubJobSettings) -> int:
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
-    from runner.cli import parse_claude_args
     from runner.events import NotSupported
     from runner.events.github import load_github_event
     from runner.flow.mention import run_flow
     from runner.platforms.github import GitHubAuth, GitHubPlatform
     from runner.review.run import review_trigger, run_review
-    from runner.settings.flow import flow_settings
     from runner.triggers import decide
 
-    run_env = github_run_env(env)
-    settings = flow_settings(env)
+    run_env, settings, runtime = job_settings.run_env, job_settings.flow, job_settings.runtime
     for warning in settings.warnings:
         print(f"::warning::{warning}", flush=True)
-    agent_params = parse_claude_args(settings.claude_args)  # bad flags fail before anything is posted
-    event = load_github_event(run_env.event_name, run_env.event_path, env)
+    event = load_github_event(run_env.event_name, run_env.event_path, run_env.ci_run)
     decision = decide(event, settings.trigger)
     review = review_trigger(event, decision, settings)
     print(review.reason if review else decision.reason, flush=True)
@@ -132,13 +81,14 @@ def run_github_job(env: Mapping[str, str]) -> int:
         GitHubAuth(settings.github_token, settings.app_id, settings.app_private_key),
         api_url=run_env.api_url,
         server_url=run_env.server_url,
-        graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
+        graphql_url=run_env.graphql_url,
     )
     if platform.token != settings.github_token:
         job.mask(platform.token)  # a freshly minted App installation token
+    agent = job_settings.agent
     try:
         if review is not None:
-            return run_review(event, platform, settings, agent_params, job, env, request=review.request)
-        return run_flow(event, decision, platform, settings, agent_params, job, env)
+            return run_review(event, platform, settings, agent, job, runtime, request=review.request)
+        return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()

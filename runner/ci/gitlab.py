@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from runner.errors import UsageError
@@ -100,13 +100,14 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
     """``claude-runner gitlab``: from the mention (hook payload or AI_FLOW_* variables) to the final note."""
     import dataclasses
 
-    from runner.cli import parse_claude_args
     from runner.events import NotSupported
     from runner.events.gitlab import gitlab_event_from_ci, load_gitlab_event
     from runner.flow.mention import run_flow
     from runner.platforms.gitlab import GitLabPlatform
     from runner.review.run import review_trigger, run_review
     from runner.settings.flow import flow_settings, read_inputs
+    from runner.settings.run_flags import parse_claude_args
+    from runner.settings.runtime import read_flow_runtime
     from runner.triggers import decide
 
     run_env = gitlab_run_env(env)
@@ -115,7 +116,7 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
         settings = dataclasses.replace(settings, pr_mode="draft")  # GitLab: a draft MR by default
     for warning in settings.warnings:
         print(f"warning: {warning}", flush=True)
-    agent_params = {**parse_claude_args(settings.claude_args), **_job_limits(env)}
+    agent = dataclasses.replace(parse_claude_args(settings.claude_args, env), **_job_limits(env))
     prompt_file = env.get("PROMPT_FILE", "").strip()
     if prompt_file and not settings.trigger.prompt:
         try:
@@ -154,10 +155,11 @@ def run_gitlab_job(env: Mapping[str, str], event_path: Path | None = None) -> in
         noteable=noteable if event.entity_type else None,
     )
     job = gitlab_job(run_env)
+    runtime = read_flow_runtime(env, settings)
     try:
         if review is not None:
-            return run_review(event, platform, settings, agent_params, job, env, request=review.request)
-        return run_flow(event, decision, platform, settings, agent_params, job, env)
+            return run_review(event, platform, settings, agent, job, runtime, request=review.request)
+        return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()
 
@@ -202,9 +204,9 @@ def merge_request_pipeline_event(env: Mapping[str, str], run_env: GitLabRunEnv) 
     )
 
 
-def _job_limits(env: Mapping[str, str]) -> dict[str, float | int]:
+def _job_limits(env: Mapping[str, str]) -> dict[str, Any]:
     """``MAX_TURNS`` and ``TIMEOUT_MINUTES`` job variables (claude_args can say the same)."""
-    limits: dict[str, float | int] = {}
+    limits: dict[str, Any] = {}
     for name, key, kind in (("MAX_TURNS", "max_turns", int), ("TIMEOUT_MINUTES", "timeout_minutes", float)):
         raw = env.get(name, "").strip()
         if not raw:

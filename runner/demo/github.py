@@ -392,11 +392,12 @@ def _run_job(env: dict[str, str]) -> tuple[int, str]:
     """
     from runner.ci.github import run_github_job
     from runner.errors import RunnerError
+    from runner.settings.github import read_github_job
 
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
-            code = run_github_job(env)
+            code = run_github_job(read_github_job(env))
         except RunnerError as exc:
             print(f"error: {exc.one_line()}", file=log)
             code = exc.exit_code

@@ -1,6 +1,6 @@
 """GitHub webhook payloads (``GITHUB_EVENT_PATH``) ⇒ the shared ``Event`` model.
 
-Pure: no API calls, no environment reads unless an ``env`` mapping is passed in. Payloads are
+Pure: no API calls, no environment reads (the CI run comes in as a value). Payloads are
 untrusted and vary by event and age, so every key is optional here: a missing or oddly typed
 value becomes ``None`` (or empty), never an exception. Which events and actions *trigger* is
 ``triggers.py``'s business; this module only says what happened.
@@ -54,28 +54,26 @@ _ENTITY_ACTIVITY: dict[str, Activity] = {
 }
 
 
-def load_github_event(
-    event_name: str, path: Path | str, env: Mapping[str, str] | None = None
-) -> Event | NotSupported:
+def load_github_event(event_name: str, path: Path | str, ci_run: CIRun | None = None) -> Event | NotSupported:
     """Read a webhook payload file (``GITHUB_EVENT_PATH``) and parse it.
 
     Raises ``UsageError`` (one line) when the file is missing, unreadable, not JSON, or not a JSON
     object.
     """
     payload = read_payload_file(Path(path))
-    return parse_github_event(event_name, payload, env=env)
+    return parse_github_event(event_name, payload, ci_run=ci_run)
 
 
 def parse_github_event(
-    event_name: str, payload: Mapping[str, Any], *, env: Mapping[str, str] | None = None
+    event_name: str, payload: Mapping[str, Any], *, ci_run: CIRun | None = None
 ) -> Event | NotSupported:
     """Normalise one GitHub webhook payload.
 
     ``event_name`` is ``GITHUB_EVENT_NAME`` (the webhook's ``X-GitHub-Event``). Events the runner
     never acts on (``push``, ``ping``, ...) come back as ``NotSupported`` with the reason; supported
     events come back as an ``Event`` whatever their action (an edited comment is still parsed, so
-    that ``explain`` can say who edited what). ``env``, if given, supplies ``GITHUB_SERVER_URL``,
-    ``GITHUB_REPOSITORY`` and ``GITHUB_RUN_ID`` for the link to this CI run.
+    that ``explain`` can say who edited what). ``ci_run``, if given, is the CI run this job is, for
+    the "view the run" link.
     """
     action = _str(payload.get("action"))
     actor = _actor(payload.get("sender"))
@@ -86,7 +84,7 @@ def parse_github_event(
         )
         return NotSupported(PLATFORM, event_name, action, reason, actor)
     event = parser(event_name, action, payload)
-    return replace(event, ci_run=_ci_run(env, event.repository)) if env is not None else event
+    return replace(event, ci_run=ci_run) if ci_run is not None else event
 
 
 # --- per event family -------------------------------------------------------------------------
@@ -296,15 +294,6 @@ def _workflow_run(run: Mapping[str, Any]) -> WorkflowRun:
         actor=_str(_dict(run.get("actor")).get("login")),
         change_request_numbers=tuple(n for n in numbers if n is not None),
     )
-
-
-def _ci_run(env: Mapping[str, str], repository: Repository | None) -> CIRun | None:
-    run_id = env.get("GITHUB_RUN_ID") or None
-    if run_id is None:
-        return None
-    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-    repo = env.get("GITHUB_REPOSITORY") or (repository.full_name if repository else None)
-    return CIRun(run_id=run_id, url=f"{server}/{repo}/actions/runs/{run_id}" if repo else None)
 
 
 # --- tolerant accessors: wrong types read as absent -----------------------------------------------

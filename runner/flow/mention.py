@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
@@ -41,8 +39,9 @@ from runner.flow.workspace import WorkspacePlan, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
-from runner.settings.flow import FlowSettings, provider_environ
-from runner.settings.run import run_settings
+from runner.settings.flow import FlowSettings
+from runner.settings.run import RunSettings
+from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
@@ -63,38 +62,35 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
 
 
-def check_provider(
-    settings: FlowSettings, environ: Mapping[str, str], job: Job, redactor: Redactor
-) -> tuple[dict[str, str], int | None]:
-    """The provider pre-flight: the environment with the provider inputs applied, and the exit
-    code when it failed (nothing was posted: the job's log and summary say what to fix)."""
-    env = provider_environ(settings, environ)
+def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
+    """The provider pre-flight: the exit code when it failed (nothing was posted: the job's log
+    and summary say what to fix), else None."""
     try:
-        preflight(env, provider=settings.provider, redactor=redactor, log=job.log)
+        preflight(runtime, redactor=redactor, log=job.log)
     except RunnerError as exc:
         job.log(f"error: {redactor.text(exc.one_line())}")
         job.write_outputs({"conclusion": "failure"})
         job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
-        return env, exc.exit_code
-    return env, None
+        return exc.exit_code
+    return None
 
 
 def admit(
-    platform: Platform, event: Event, settings: FlowSettings, environ: Mapping[str, str], job: Job
-) -> tuple[Mapping[str, str], Redactor, int | None]:
+    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
-    asked. Returns the environment with the provider inputs applied, the run's redactor, and an
-    exit code when the run stops here (a broken provider, or a requester without permission)."""
+    asked. Returns the run's redactor, and an exit code when the run stops here (a broken
+    provider, or a requester without permission)."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
-    environ, failed = check_provider(settings, environ, job, redactor)
+    failed = check_provider(runtime, job, redactor)
     if failed is not None:
-        return environ, redactor, failed
+        return redactor, failed
     allowed, why = authorize(platform, event, settings)
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
-        return environ, redactor, 0
-    return environ, redactor, None
+        return redactor, 0
+    return redactor, None
 
 
 def run_flow(
@@ -102,12 +98,15 @@ def run_flow(
     decision: Decision,
     platform: Platform,
     settings: FlowSettings,
-    agent_params: Mapping[str, Any],
+    agent: RunSettings,
     job: Job,
-    environ: Mapping[str, str],
+    runtime: Runtime,
 ) -> int:
-    """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code."""
-    environ, redactor, stop = admit(platform, event, settings, environ, job)
+    """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code.
+
+    ``agent``: the run settings from ``claude_args`` (the flow fills in prompt and workspace).
+    """
+    redactor, stop = admit(platform, event, settings, runtime, job)
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"
@@ -139,9 +138,9 @@ def run_flow(
                 decision,
                 platform,
                 settings,
-                agent_params,
+                agent,
                 job,
-                environ,
+                runtime,
                 tracker,
                 progress,
                 cancel,
@@ -180,9 +179,9 @@ def _run(
     decision: Decision,
     platform: Platform,
     settings: FlowSettings,
-    agent_params: Mapping[str, Any],
+    agent: RunSettings,
     job: Job,
-    environ: Mapping[str, str],
+    runtime: Runtime,
     tracker: Tracker | None,
     progress: RunProgress,
     cancel: CancelToken,
@@ -251,16 +250,17 @@ def _run(
     ctx = _context(event, decision, thread, repo, diff)
     overflow_dir = _write_overflow(ctx, job.temp_dir)
     prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)
-    params = dict(agent_params)
-    params["cwd"] = job.workspace
-    params["add_dirs"] = (*tuple(params.get("add_dirs") or ()), *((overflow_dir,) if overflow_dir else ()))
-    params["transcript"] = job.temp_dir / "execution.jsonl"
-    params["output_format"] = "text"
-    if not params.get("permission_mode") and not params.get("dangerously_skip_permissions"):
+    run = dataclasses.replace(
+        agent,
+        prompt=prompt,
+        cwd=job.workspace,
+        add_dirs=(*agent.add_dirs, *((overflow_dir,) if overflow_dir else ())),
+        transcript=job.temp_dir / "execution.jsonl",
+        output_format="text",
         # The point of a mention is usually a change: edits inside the checkout are allowed;
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
-        params["permission_mode"] = "acceptEdits"
-    run = run_settings(prompt, params, environ)
+        permission_mode=agent.permission_mode or "acceptEdits",
+    )
     trusted_settings = trusted_settings_from(
         trusted.get(".claude/settings.json"), run.settings, job.workspace
     )
@@ -272,11 +272,10 @@ def _run(
     extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
-        environ,
+        runtime,
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
         memory=memory,
-        provider=settings.provider,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
@@ -285,7 +284,7 @@ def _run(
     sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude"):
         try:
-            outcome = execute_run(prepared, environ, sink)
+            outcome = execute_run(prepared, sink)
         finally:
             sink.close()
     progress.result = outcome.result

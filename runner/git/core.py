@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runner.agent.env import scrub_env
+from runner.agent.env import scrubbed_process_environ
 from runner.errors import GitError
 from runner.sanitize import Redactor
 
@@ -41,13 +41,13 @@ def redact_text(text: str, secrets: Sequence[str]) -> str:
 
 def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     """The environment of a git process: scrubbed of credentials, deterministic, non-interactive."""
-    env = scrub_env(os.environ)
-    for name in list(env):
+    git_env = scrubbed_process_environ()
+    for name in list(git_env):
         # Inherited config-by-environment (GIT_CONFIG_COUNT/KEY_n/VALUE_n, GIT_CONFIG_PARAMETERS
         # from a parent git) would mix with ours: git runs with only what the runner passes.
         if name in _DROPPED_VARS or name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
-            del env[name]
-    env.update(
+            del git_env[name]
+    git_env.update(
         LC_ALL="C",
         GIT_TERMINAL_PROMPT="0",
         GIT_ASKPASS="",  # set-but-empty: git neither prompts nor runs core.askPass from the repo
@@ -55,8 +55,8 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
         PAGER="cat",
         GIT_CONFIG_NOSYSTEM="1",
     )
-    env.update(extra or {})
-    return env
+    git_env.update(extra or {})
+    return git_env
 
 
 def _subcommand(args: Sequence[str]) -> str:
@@ -73,7 +73,7 @@ def run_git(
     args: Sequence[str],
     cwd: Path,
     *,
-    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
     check: bool = True,
     input: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -81,7 +81,7 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git <args>`` in ``cwd`` (argv list, no shell) and return the completed process.
 
-    ``env`` is laid over the scrubbed environment. With ``check``, a non-zero exit raises
+    ``extra_env`` is laid over the scrubbed environment. With ``check``, a non-zero exit raises
     :class:`GitError` with the subcommand and git's first stderr line, ``redact`` values and
     URL credentials removed.
     """
@@ -89,8 +89,8 @@ def run_git(
     for item in _SAFETY_CONFIG:
         argv += ["-c", item]
     argv += list(args)
-    full_env = _git_env(env)
-    secrets = [*redact, *(v for k, v in (env or {}).items() if k.startswith("GIT_CONFIG_VALUE_"))]
+    full_env = _git_env(extra_env)
+    secrets = [*redact, *(v for k, v in (extra_env or {}).items() if k.startswith("GIT_CONFIG_VALUE_"))]
     try:
         proc = subprocess.run(
             argv,

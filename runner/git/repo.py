@@ -198,7 +198,7 @@ def _fetch(
     run_git(
         [*args, source, f"+{source_ref}:{local_ref}"],
         cwd,
-        env=auth_env(source, token, username),
+        extra_env=auth_env(source, token, username),
         redact=[token] if token else [],
     )
 
@@ -357,7 +357,7 @@ def commit_all(
         "GIT_COMMITTER_EMAIL": email,
     }
     args = ["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--no-verify", "--no-gpg-sign"]
-    run_git([*args, "--cleanup=strip", "-F", "-"], cwd, env=identity, input=body + "\n")
+    run_git([*args, "--cleanup=strip", "-F", "-"], cwd, extra_env=identity, input=body + "\n")
     return head_sha(cwd)
 
 
@@ -401,11 +401,11 @@ def push(
     environment variables: not in argv, the URL, or ``.git/config``. Local paths and
     ``file://`` URLs need no token. A non-fast-forward rejection raises :class:`GitError`.
     """
-    args, env = push_command(
+    args, push_env = push_command(
         branch, remote_url=remote_url, token=token, username=username, force=force, protected=protected
     )
     _verify_fingerprint(cwd, expect_config)
-    proc = run_git(args, cwd, env=env, check=False, redact=[token] if token else [])
+    proc = run_git(args, cwd, extra_env=push_env, check=False, redact=[token] if token else [])
     if proc.returncode == 0:
         return
     text = f"{proc.stdout}\n{proc.stderr}"

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from runner.errors import CredentialsError, ModelError, ProviderError, RunnerError
-from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.models import resolve_model
-from runner.providers.oidc import audiences, jwt_claims, oidc_from_env
+from runner.providers.oidc import audiences, jwt_claims, token_source
 from runner.sanitize import Redactor
+
+if TYPE_CHECKING:
+    from runner.settings.runtime import Runtime
 
 STEPS = ("settings", "oidc token", "credentials", "model call")
 DOCTOR_PROMPT = "ping"
@@ -88,28 +91,23 @@ class Checkup:
 
 
 def run_checks(
-    env: Mapping[str, str],
+    runtime: Runtime,
     *,
-    provider: str | None = None,
     model: str | None = None,
     call_model: bool = True,
     timeout_s: float = 30.0,
     redactor: Redactor | None = None,
     on_step: Callable[[Step], None] | None = None,
     oidc: TokenSource | None = None,
-    apply_inputs: bool = False,
 ) -> Checkup:
     """Run the steps in order, stopping at the first broken one. Never raises ``RunnerError``.
 
     ``redactor`` learns every secret met on the way (pass the run's own so its transcript hides
     them too); step details and error messages are redacted with it before they are kept.
-    ``apply_inputs``: read the CI flows' inputs (``INPUT_PROVIDER``, ``PROVIDER``, ``INPUT_USE_BEDROCK``,
-    ``INPUT_AWS_REGION``, ...) as the flows do, so a doctor step in the job checks what the job uses.
+    ``runtime``: the provider settings (or the error reading them met) and the secrets to hide.
     """
-    from runner.agent.env import secret_env_values
-
     redactor = redactor or Redactor()
-    redactor.add(*secret_env_values(env))
+    redactor.add(*runtime.tools.secret_values)
     checkup = Checkup()
 
     def record(step: Step) -> None:
@@ -127,16 +125,14 @@ def run_checks(
 
     # 1. settings
     try:
-        if apply_inputs:
-            from runner.settings.flow import flow_settings, provider_environ
-
-            inputs = flow_settings(env)
-            env = provider_environ(inputs, env)
-            provider = provider or inputs.provider
-        config = provider_from_env(env, provider=provider)
+        settings = runtime.provider()
+        config = settings.config
         redactor.add(*config.secrets())
         resolved = resolve_model(
-            model, env, provider=config.name, strict=config.name == "anthropic" and not config.is_gateway
+            model,
+            settings.models,
+            provider=config.name,
+            strict=config.name == "anthropic" and not config.is_gateway,
         )
     except RunnerError as exc:
         return fail("settings", exc)
@@ -146,7 +142,7 @@ def run_checks(
     # 2. OIDC token
     if oidc is None:
         try:
-            oidc = oidc_from_env(env, on_token=redactor.add)
+            oidc = token_source(settings.oidc, on_token=redactor.add)
         except RunnerError as exc:
             if config.needs_oidc:
                 return fail("oidc token", exc)
@@ -304,9 +300,8 @@ def _credentials_fix(config: ProviderConfig) -> str:
 
 
 def preflight(
-    env: Mapping[str, str],
+    runtime: Runtime,
     *,
-    provider: str | None = None,
     redactor: Redactor | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Checkup:
@@ -322,17 +317,16 @@ def preflight(
         if log is not None and step.error is None:
             log(f"provider check {step.line()}")
 
-    checkup = run_checks(env, provider=provider, call_model=False, redactor=redactor, on_step=passed)
+    checkup = run_checks(runtime, call_model=False, redactor=redactor, on_step=passed)
     if checkup.error is not None:
         raise checkup.error
     return checkup
 
 
 def run_doctor(
-    env: Mapping[str, str],
+    runtime: Runtime,
     out: IO[str],
     *,
-    provider: str | None = None,
     model: str | None = None,
     call_model: bool = True,
     as_json: bool = False,
@@ -345,15 +339,7 @@ def run_doctor(
             out.write(step.line() + "\n")
             out.flush()
 
-    checkup = run_checks(
-        env,
-        provider=provider,
-        model=model,
-        call_model=call_model,
-        timeout_s=timeout_s,
-        on_step=show,
-        apply_inputs=True,
-    )
+    checkup = run_checks(runtime, model=model, call_model=call_model, timeout_s=timeout_s, on_step=show)
     if as_json:
         out.write(json.dumps(checkup.as_dict()) + "\n")
     elif checkup.error is None:

@@ -11,9 +11,9 @@ profile ARNs).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 
 from runner.errors import ModelError
+from runner.settings.model import ModelSettings
 
 ALIASES: dict[str, str] = {
     "opus": "claude-opus-4-8",
@@ -60,7 +60,11 @@ KNOWN_MODELS = (
 
 
 def resolve_model(
-    name: str | None, env: Mapping[str, str], *, provider: str = "anthropic", strict: bool = True
+    name: str | None,
+    settings: ModelSettings | None = None,
+    *,
+    provider: str = "anthropic",
+    strict: bool = True,
 ) -> str:
     """The model id to send: ``--model``, else ``ANTHROPIC_MODEL``, else the default alias.
 
@@ -71,11 +75,11 @@ def resolve_model(
     if provider not in PROVIDER_ALIASES:
         raise ValueError(f"unknown provider {provider!r}")
     aliases = PROVIDER_ALIASES[provider]
-    raw = (name or env.get("ANTHROPIC_MODEL") or DEFAULT_MODEL).strip()
+    settings = settings or ModelSettings()
+    raw = (name or settings.model or DEFAULT_MODEL).strip()
     alias = raw.lower()
     if alias in aliases:
-        pinned = env.get(f"ANTHROPIC_DEFAULT_{alias.upper()}_MODEL", "").strip()
-        return pinned or aliases[alias]
+        return settings.pins.get(alias) or aliases[alias]
     if not raw:
         raise ModelError("the model name is empty", "pass --model sonnet, opus, haiku or a full model id")
     if strict and provider == "anthropic" and not raw.startswith("claude-"):

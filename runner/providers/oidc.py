@@ -5,13 +5,10 @@ Google workload identity federation, Azure federated credentials). Each source i
 ``runner.providers.base.TokenSource``: ``token(audience)`` returns a JWT for that audience or
 raises ``CredentialsError`` saying exactly what to change in the workflow.
 
-Settings (environment variables, set by the flows from their inputs):
-
-- ``CLAUDE_OIDC_SOURCE``: ``github``, ``gitlab``, ``file`` or ``none``; otherwise detected;
-- ``CLAUDE_OIDC_TOKEN_VARIABLE``: the GitLab job variable named in ``id_tokens:`` (default
-  ``CLAUDE_OIDC_TOKEN``);
-- ``CLAUDE_OIDC_TOKEN_FILE``: a file holding the token, re-read on every call (Kubernetes
-  projected service-account tokens rotate under a running pod).
+The settings (``CLAUDE_OIDC_SOURCE``, ``CLAUDE_OIDC_TOKEN_VARIABLE``, ``CLAUDE_OIDC_TOKEN_FILE``)
+are read once by :mod:`runner.settings.oidc`; :func:`token_source` turns them into a source.
+A token file is re-read on every call (Kubernetes projected service-account tokens rotate
+under a running pod).
 
 Every token handed out is passed to ``on_token`` first, so the caller's redactor hides it from
 the transcript and comments. Tokens are never logged. Stdlib only: this module is imported on
@@ -31,19 +28,14 @@ from typing import Any
 
 from runner.errors import CredentialsError, UsageError
 from runner.providers.base import TokenSource
+from runner.settings.oidc import SOURCE_VAR, TOKEN_FILE_VAR, TOKEN_VARIABLE_VAR, OidcSettings
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
-DEFAULT_TOKEN_VARIABLE = "CLAUDE_OIDC_TOKEN"
-SOURCE_VAR = "CLAUDE_OIDC_SOURCE"
-TOKEN_VARIABLE_VAR = "CLAUDE_OIDC_TOKEN_VARIABLE"
-TOKEN_FILE_VAR = "CLAUDE_OIDC_TOKEN_FILE"
 SOURCES = ("github", "gitlab", "file", "none")
 
 GITHUB_PERMISSION_FIX = "add `permissions: { id-token: write }` to the job"
 _MAX_RESPONSE = 1024 * 1024
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Three base64url segments, the first a JSON object: what an OIDC token (or any JWT) looks like.
-_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 OnToken = Callable[[str], None]
 
@@ -78,11 +70,6 @@ def audiences(claims: Mapping[str, Any]) -> list[str]:
     if isinstance(aud, list):
         return [a for a in aud if isinstance(a, str)]
     return []
-
-
-def looks_like_jwt(value: str) -> bool:
-    """Whether ``value`` is shaped like a JWT (an OIDC token), whatever its variable is called."""
-    return _JWT_SHAPE.fullmatch(value.strip()) is not None
 
 
 class GitHubActionsOidc:
@@ -251,9 +238,8 @@ def _check_expiry(claims: Mapping[str, Any], where: str, clock: Callable[[], flo
         raise CredentialsError(f"the OIDC token in {where} expired {int(clock() - exp)} s ago", fix)
 
 
-def token_variable(env: Mapping[str, str]) -> str:
-    """The GitLab job variable holding the token (``CLAUDE_OIDC_TOKEN_VARIABLE``, validated)."""
-    name = env.get(TOKEN_VARIABLE_VAR, "").strip() or DEFAULT_TOKEN_VARIABLE
+def _checked_variable(name: str) -> str:
+    """The GitLab job variable holding the token (``CLAUDE_OIDC_TOKEN_VARIABLE``), validated."""
     if not _VARIABLE_NAME.fullmatch(name):
         raise UsageError(
             f"{TOKEN_VARIABLE_VAR} must be a variable name like CLAUDE_OIDC_TOKEN (got {name!r})",
@@ -262,8 +248,8 @@ def token_variable(env: Mapping[str, str]) -> str:
     return name
 
 
-def oidc_from_env(
-    env: Mapping[str, str],
+def token_source(
+    settings: OidcSettings,
     *,
     on_token: OnToken = _ignore,
     clock: Callable[[], float] = time.time,
@@ -275,54 +261,31 @@ def oidc_from_env(
     choice, e.g. a self-hosted runner on Kubernetes, even inside a CI job); then GitHub Actions
     (``GITHUB_ACTIONS=true``), then GitLab CI (``GITLAB_CI=true``).
     """
-    source = env.get(SOURCE_VAR, "").strip().lower()
+    source, path = settings.source, settings.token_file
     if source and source not in SOURCES:
         raise UsageError(f"{SOURCE_VAR} must be one of {', '.join(SOURCES)} (got {source!r})")
-    path = env.get(TOKEN_FILE_VAR, "").strip()
     if source == "none":
         return None
     if source == "file" or (not source and path):
         if not path:
             raise UsageError(f"{SOURCE_VAR}=file needs {TOKEN_FILE_VAR}", f"set {TOKEN_FILE_VAR} to the path")
         return FileToken(Path(path).expanduser(), clock=clock, on_token=on_token)
-    if source == "github" or (not source and env.get("GITHUB_ACTIONS", "").lower() == "true"):
+    if source == "github" or (not source and settings.in_github_actions):
         return GitHubActionsOidc(
-            env.get("ACTIONS_ID_TOKEN_REQUEST_URL"),
-            env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-            timeout_s=timeout_s,
-            on_token=on_token,
+            settings.request_url, settings.request_token, timeout_s=timeout_s, on_token=on_token
         )
-    if source == "gitlab" or (not source and env.get("GITLAB_CI", "").lower() == "true"):
-        variable = token_variable(env)
-        return GitLabIdToken(variable, env.get(variable), clock=clock, on_token=on_token)
+    if source == "gitlab" or (not source and settings.in_gitlab_ci):
+        variable = _checked_variable(settings.token_variable)
+        return GitLabIdToken(variable, settings.token_value, clock=clock, on_token=on_token)
     return None
 
 
-def oidc_variables(env: Mapping[str, str]) -> dict[str, str]:
-    """Variables holding OIDC material, by name, to withhold from tools and to redact.
-
-    The configured GitLab variable can have any name (``id_tokens: { MY_ID: ... }``), so the
-    credential-name patterns may not catch it; a value shaped like a JWT is withheld whatever
-    its name.
-    """
-    names = {env.get(TOKEN_VARIABLE_VAR, "").strip() or DEFAULT_TOKEN_VARIABLE}
-    names |= {"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
-    return {name: value for name, value in env.items() if value and (name in names or looks_like_jwt(value))}
-
-
 __all__ = [
-    "DEFAULT_TOKEN_VARIABLE",
     "GITHUB_ISSUER",
-    "SOURCE_VAR",
-    "TOKEN_FILE_VAR",
-    "TOKEN_VARIABLE_VAR",
     "FileToken",
     "GitHubActionsOidc",
     "GitLabIdToken",
     "audiences",
     "jwt_claims",
-    "looks_like_jwt",
-    "oidc_from_env",
-    "oidc_variables",
-    "token_variable",
+    "token_source",
 ]

@@ -48,7 +48,8 @@ from runner.review.state import (
 )
 from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
-from runner.settings.run import run_settings
+from runner.settings.run import RunSettings
+from runner.settings.runtime import Runtime
 from runner.triggers import Decision, bot_allowed
 
 CONFIG_PATH = ".claude/review.json"
@@ -142,9 +143,9 @@ def run_review(
     event: Event,
     platform: Platform,
     settings: FlowSettings,
-    agent_params: Mapping[str, Any],
+    agent: RunSettings,
     job: Job,
-    environ: Mapping[str, str],
+    runtime: Runtime,
     *,
     request: str | None,
 ) -> int:
@@ -152,15 +153,13 @@ def run_review(
 
     Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
     """
-    environ, redactor, stop = admit(platform, event, settings, environ, job)
+    redactor, stop = admit(platform, event, settings, runtime, job)
     if stop is not None:
         return stop
     cancel = CancelToken()
     try:
         with graceful_signals(cancel):
-            outputs = _review(
-                event, platform, settings, agent_params, job, environ, request, cancel, redactor
-            )
+            outputs = _review(event, platform, settings, agent, job, runtime, request, cancel, redactor)
     except Interrupted as exc:
         error, code = f"the job was cancelled ({exc})", 1
     except RunnerError as exc:
@@ -181,9 +180,9 @@ def _review(
     event: Event,
     platform: Platform,
     settings: FlowSettings,
-    agent_params: Mapping[str, Any],
+    agent: RunSettings,
     job: Job,
-    environ: Mapping[str, str],
+    runtime: Runtime,
     request: str | None,
     cancel: CancelToken,
     redactor: Redactor,
@@ -230,18 +229,7 @@ def _review(
     )
     prompt = _prompt(event, thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
-    result = _agent(
-        prompt,
-        reporter,
-        trusted,
-        repo.default_branch,
-        agent_params,
-        job,
-        environ,
-        cancel,
-        redactor,
-        settings.provider,
-    )
+    result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -416,24 +404,22 @@ def _agent(
     reporter: ReportFindingTool,
     trusted: Mapping[str, str | None],
     default_branch: str,
-    agent_params: Mapping[str, Any],
+    agent: RunSettings,
     job: Job,
-    environ: Mapping[str, str],
+    runtime: Runtime,
     cancel: CancelToken,
     redactor: Redactor,
-    provider: str | None,
 ) -> Mapping[str, Any]:
     """One agent turn with read-only tools and ``report_finding``; returns the result envelope."""
-    params = dict(agent_params)
-    params.update(
+    run = dataclasses.replace(
+        agent,
+        prompt=prompt,
         cwd=job.workspace,
         transcript=job.temp_dir / "execution.jsonl",
         output_format="text",
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
-        dangerously_skip_permissions=False,
     )
-    run = run_settings(prompt, params, environ)
     trusted_settings = trusted_settings_from(
         trusted.get(".claude/settings.json"), run.settings, job.workspace
     )
@@ -444,18 +430,17 @@ def _agent(
     ]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
-        environ,
+        runtime,
         extra_tools=[reporter],
         trusted_settings=trusted_settings,
         memory=memory,
-        provider=provider,
         redactor=redactor,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude (review)"):
         try:
-            outcome = execute_run(prepared, environ, sink)
+            outcome = execute_run(prepared, sink)
         finally:
             sink.close()
     return outcome.result or {}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ PERMISSION_MODES = ("default", "manual", "acceptEdits", "dontAsk", "plan", "bypa
 class RunSettings:
     """What ``claude-runner run`` was asked to do."""
 
-    prompt: str
+    prompt: str = ""  # empty in the settings parsed from claude_args: the flow writes the prompt
     cwd: Path = Path(".")
     add_dirs: tuple[Path, ...] = ()
     model: str | None = None
@@ -42,8 +41,6 @@ class RunSettings:
     stream: bool = True
 
     def __post_init__(self) -> None:
-        if not self.prompt.strip():
-            raise UsageError("the prompt is empty", 'pass one with -p "..." , as an argument, or on stdin')
         _positive("--max-turns", self.max_turns)
         _positive("--timeout-minutes", self.timeout_minutes)
         _positive("--max-budget-usd", self.max_budget_usd)
@@ -72,21 +69,25 @@ def env_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def default_max_output_tokens(env: Mapping[str, str] | None = None) -> int:
+def default_max_output_tokens(env: Mapping[str, str]) -> int:
     """``CLAUDE_CODE_MAX_OUTPUT_TOKENS`` as Claude Code reads it, else our default."""
-    return env_int(
-        os.environ if env is None else env, "CLAUDE_CODE_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS
-    )
+    return env_int(env, "CLAUDE_CODE_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS)
 
 
-def run_settings(prompt: str, params: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunSettings:
-    """``RunSettings`` from the parsed flags of ``claude-runner run`` (CLI or ``claude_args``)."""
-    environ = os.environ if env is None else env
+def run_settings(prompt: str, params: Mapping[str, Any], env: Mapping[str, str]) -> RunSettings:
+    """``RunSettings`` from the parsed flags of ``claude-runner run``; the prompt must not be empty."""
+    if not prompt.strip():
+        raise UsageError("the prompt is empty", 'pass one with -p "..." , as an argument, or on stdin')
+    return replace(agent_settings(params, env), prompt=prompt)
+
+
+def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSettings:
+    """``RunSettings`` without a prompt from the parsed flags of ``run`` (CLI or ``claude_args``);
+    ``env`` supplies the defaults Claude Code reads from variables."""
     mode = (
         "bypassPermissions" if params.get("dangerously_skip_permissions") else params.get("permission_mode")
     )
     return RunSettings(
-        prompt=prompt,
         cwd=params.get("cwd") or Path("."),
         add_dirs=tuple(params.get("add_dirs") or ()),
         model=params.get("model"),
@@ -94,7 +95,7 @@ def run_settings(prompt: str, params: Mapping[str, Any], env: Mapping[str, str] 
         max_turns=params.get("max_turns"),
         timeout_minutes=params.get("timeout_minutes"),
         max_budget_usd=params.get("max_budget_usd"),
-        max_output_tokens=params.get("max_output_tokens") or default_max_output_tokens(environ),
+        max_output_tokens=params.get("max_output_tokens") or default_max_output_tokens(env),
         allowed_tools=tuple(params.get("allowed_tools") or ()),
         disallowed_tools=tuple(params.get("disallowed_tools") or ()),
         permission_mode=mode,
@@ -106,6 +107,6 @@ def run_settings(prompt: str, params: Mapping[str, Any], env: Mapping[str, str] 
         transcript=params.get("transcript"),
         price_table=params.get("price_table"),
         max_retries=params.get("max_retries", 8),
-        retry_base_ms=env_int(environ, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+        retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         stream=not params.get("no_stream"),
     )

@@ -112,7 +112,7 @@ def test_secret_shaped_values_are_withheld_whatever_the_name() -> None:
 
 
 def test_bash_with_the_scrubbed_env_cannot_print_any_secret(environ: dict[str, str], tmp_path: Path) -> None:
-    ctx = ToolContext(cwd=Path(os.path.realpath(tmp_path)), env=scrub_env(environ))
+    ctx = ToolContext(cwd=Path(os.path.realpath(tmp_path)), subprocess_env=scrub_env(environ))
     result = Bash().run({"command": 'env; echo "$GITHUB_TOKEN$ANTHROPIC_API_KEY$AWS_SECRET_ACCESS_KEY"'}, ctx)
     assert isinstance(result.content, str) and not result.is_error
     assert "GITHUB_WORKSPACE=/home/runner/work/repo" in result.content  # env really ran

@@ -17,7 +17,7 @@ from runner.agent.tools.bash import Bash
 @pytest.fixture
 def ctx(tmp_path: Path) -> ToolContext:
     return ToolContext(
-        cwd=Path(os.path.realpath(tmp_path)), env={"PATH": os.environ["PATH"], "GREETING": "hi"}
+        cwd=Path(os.path.realpath(tmp_path)), subprocess_env={"PATH": os.environ["PATH"], "GREETING": "hi"}
     )
 
 
@@ -118,7 +118,7 @@ def test_huge_output_is_streamed_not_buffered(ctx: ToolContext) -> None:
 
 
 def test_deadline_clamps_the_timeout(ctx: ToolContext) -> None:
-    clamped = ToolContext(cwd=ctx.cwd, env=ctx.env, deadline=time.monotonic() + 0.5)
+    clamped = ToolContext(cwd=ctx.cwd, subprocess_env=ctx.subprocess_env, deadline=time.monotonic() + 0.5)
     start = time.monotonic()
     result = bash(clamped, "sleep 30")  # default timeout is 2 minutes
     assert time.monotonic() - start < 3
@@ -128,7 +128,7 @@ def test_deadline_clamps_the_timeout(ctx: ToolContext) -> None:
 
 
 def test_no_command_runs_after_the_deadline(ctx: ToolContext, tmp_path: Path) -> None:
-    late = ToolContext(cwd=ctx.cwd, env=ctx.env, deadline=time.monotonic() - 1)
+    late = ToolContext(cwd=ctx.cwd, subprocess_env=ctx.subprocess_env, deadline=time.monotonic() - 1)
     with pytest.raises(ToolError, match="time limit has been reached"):
         bash(late, "touch ran")
     assert not (tmp_path / "ran").exists()

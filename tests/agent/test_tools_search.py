@@ -36,7 +36,7 @@ def ws(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ctx(ws: Path) -> ToolContext:
-    return ToolContext(cwd=ws, env={"PATH": os.environ.get("PATH", "")})
+    return ToolContext(cwd=ws, subprocess_env={"PATH": os.environ.get("PATH", "")})
 
 
 def run(tool: object, ctx: ToolContext, **args: object) -> str:

@@ -12,6 +12,7 @@ import pytest
 from runner.errors import UsageError
 from runner.events import Event, NotSupported
 from runner.events.github import SUPPORTED_EVENTS, load_github_event, parse_github_event
+from runner.settings.github import github_run_env
 from tests.paths import FIXTURES_DIR
 
 WEBHOOKS = FIXTURES_DIR / "github" / "webhooks"
@@ -252,9 +253,16 @@ def test_missing_and_oddly_typed_keys_do_not_raise(mangle: Any) -> None:
     assert event.kind == "comment"
 
 
-def test_ci_run_link_from_env() -> None:
-    env = {"GITHUB_RUN_ID": "42", "GITHUB_SERVER_URL": "https://github.example.com/"}
-    event = parse_github_event("issues", payload("issues/opened.payload.json"), env=env)
+def test_ci_run_link_from_the_step_variables() -> None:
+    env = {
+        "GITHUB_EVENT_NAME": "issues",
+        "GITHUB_EVENT_PATH": "event.json",
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_SERVER_URL": "https://github.example.com/",
+    }
+    ci_run = github_run_env(env).ci_run
+    event = parse_github_event("issues", payload("issues/opened.payload.json"), ci_run=ci_run)
     assert isinstance(event, Event) and event.ci_run is not None
     assert event.ci_run.url == "https://github.example.com/Codertocat/Hello-World/actions/runs/42"
     assert parse("issues/opened.payload.json").ci_run is None

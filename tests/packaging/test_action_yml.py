@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.cli import parse_claude_args
 from runner.flow.publish import job_outputs
 from runner.settings.flow import IMPLEMENTED, NOT_IMPLEMENTED, OWN_INPUTS, flow_settings
+from runner.settings.run_flags import parse_claude_args
 from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -348,7 +348,7 @@ def test_example_parses_and_checks_out_without_persisted_credentials(
                 assert step["uses"] == USES
                 assert set(step.get("with", {})) <= set(action["inputs"]), "unknown input"
                 if "claude_args" in step["with"] and "${{" not in step["with"]["claude_args"]:
-                    parse_claude_args(step["with"]["claude_args"])
+                    parse_claude_args(step["with"]["claude_args"], {})
     assert ours == 1
 
 
@@ -370,6 +370,6 @@ def test_other_examples_use_their_events_and_tools() -> None:
     assert _on(triage)["issues"]["types"] == ["opened"]
     step = next(s for s in triage["jobs"]["triage"]["steps"] if s.get("uses") == USES)
     assert "--permission-mode plan" in step["with"]["claude_args"]
-    assert parse_claude_args(step["with"]["claude_args"])["permission_mode"] == "plan"
+    assert parse_claude_args(step["with"]["claude_args"], {}).permission_mode == "plan"
     manual = yaml.safe_load((ROOT / "examples" / "manual.yml").read_text())
     assert "prompt" in _on(manual)["workflow_dispatch"]["inputs"]

@@ -168,7 +168,7 @@ def spec_for(
         system_prompt="You are a test agent.",
         tools=tools if tools is not None else build_tools(["Read"]),
         policy=policy,
-        workspace=ToolContext(cwd=tmp_path, env=scrub_env(os.environ)),
+        workspace=ToolContext(cwd=tmp_path, subprocess_env=scrub_env(os.environ)),
         stream=stream,
         api_timeout_s=30,
     )

@@ -14,6 +14,7 @@ import textwrap
 import pytest
 
 from runner.providers.doctor import run_checks, run_doctor
+from runner.settings.runtime import read_doctor_runtime, read_runtime
 from runner.testing.fake_github import FakeGitHub
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
 from runner.testing.fake_oidc import FakeOidcIssuer, encode_jwt
@@ -25,7 +26,8 @@ KEY = "sk-ant-test-key-0123456789"
 
 def doctor(env, **options):
     out = io.StringIO()
-    code = run_doctor(env, out, **options)
+    runtime = read_doctor_runtime(env, provider=options.pop("provider", None))
+    code = run_doctor(runtime, out, **options)
     return code, out.getvalue()
 
 
@@ -90,7 +92,8 @@ def test_the_doctor_reads_the_jobs_inputs_as_the_flow_does(fake):
 def test_the_preflight_of_the_anthropic_api_needs_no_sdk_and_no_network(fake):
     script = (
         "import sys; from runner.providers.doctor import preflight; "
-        f"c = preflight({{'ANTHROPIC_API_KEY': {KEY!r}}}); "
+        "from runner.settings.runtime import read_runtime; "
+        f"c = preflight(read_runtime({{'ANTHROPIC_API_KEY': {KEY!r}}})); "
         "assert c.client is None and 'anthropic' not in sys.modules, sorted(sys.modules); "
         "print([s.line() for s in c.steps])"
     )
@@ -153,7 +156,7 @@ def test_no_token_source_outside_ci_is_named():
 def test_the_token_step_shows_the_claims_a_trust_policy_matches():
     with FakeOidcIssuer() as issuer:
         env = bedrock_env(GITHUB_ACTIONS="true", **issuer.env())
-        checkup = run_checks(env, call_model=False)
+        checkup = run_checks(read_runtime(env), call_model=False)
     oidc = checkup.steps[1]
     assert oidc.status == "ok" and oidc.detail.startswith(
         "GitHub Actions OIDC: a token for aud sts.amazonaws.com"

@@ -26,6 +26,7 @@ from runner.errors import CredentialsError
 from runner.providers import foundry, oidc
 from runner.providers.base import ClientOptions
 from runner.sanitize import Redactor
+from runner.settings.oidc import read_oidc_settings
 from runner.testing.fake_azure import DEFAULT_CLIENT, DEFAULT_TENANT, FakeAzure, FederatedCredential
 from runner.testing.fake_google import jwt_claims
 from runner.testing.fake_oidc import FakeOidcIssuer
@@ -90,7 +91,7 @@ def spec_for(tmp_path: Path, *, model: str = MODEL, stream: bool = True) -> Agen
         system_prompt="You are a test agent.",
         tools=build_tools(["Read"]),
         policy=permissions.PermissionPolicy(cwd=tmp_path, home=tmp_path),
-        workspace=ToolContext(cwd=tmp_path, env=scrub_env(os.environ)),
+        workspace=ToolContext(cwd=tmp_path, subprocess_env=scrub_env(os.environ)),
         stream=stream,
         api_timeout_s=30,
     )
@@ -230,7 +231,7 @@ def test_gitlab_id_tokens_agent_turn(tmp_path: Path, clock: Clock) -> None:
         FakeOidcIssuer(issuer=GITLAB_ISSUER, clock=clock, claims={"sub": GITLAB_SUBJECT}) as gitlab,
     ):
         env = {"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN": gitlab.mint("api://AzureADTokenExchange")}
-        source = oidc.oidc_from_env(env, clock=clock)
+        source = oidc.token_source(read_oidc_settings(env), clock=clock)
         client = foundry.build_client(
             foundry.settings_from_env(entra_env(azure)), ClientOptions(oidc=source, clock=clock)
         )

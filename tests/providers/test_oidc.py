@@ -16,10 +16,9 @@ from runner.providers.oidc import (
     GitHubActionsOidc,
     GitLabIdToken,
     jwt_claims,
-    looks_like_jwt,
-    oidc_from_env,
-    oidc_variables,
+    token_source,
 )
+from runner.settings.oidc import looks_like_jwt, read_oidc_settings
 from runner.testing.fake_oidc import GITHUB_ISSUER, FakeOidcIssuer, encode_jwt
 
 AWS = "sts.amazonaws.com"
@@ -63,7 +62,7 @@ def test_github_tokens_are_fresh_per_call_and_per_audience(issuer):
 
 
 def test_without_id_token_write_the_permission_is_named():
-    source = oidc_from_env({"GITHUB_ACTIONS": "true"})
+    source = token_source(read_oidc_settings({"GITHUB_ACTIONS": "true"}))
     assert isinstance(source, GitHubActionsOidc)
     with pytest.raises(CredentialsError) as info:
         source.token(AWS)
@@ -159,21 +158,23 @@ def test_a_token_file_is_reread_on_every_call(issuer, tmp_path):
 
 
 def test_the_source_is_detected_and_an_explicit_one_wins(tmp_path):
-    gitlab = oidc_from_env({"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN_VARIABLE": "AWS_ID"})
+    gitlab = token_source(read_oidc_settings({"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN_VARIABLE": "AWS_ID"}))
     assert isinstance(gitlab, GitLabIdToken) and gitlab.name == "GitLab id_tokens (AWS_ID)"
-    assert isinstance(oidc_from_env({"GITHUB_ACTIONS": "true"}), GitHubActionsOidc)
-    assert oidc_from_env({}) is None
+    assert isinstance(token_source(read_oidc_settings({"GITHUB_ACTIONS": "true"})), GitHubActionsOidc)
+    assert token_source(read_oidc_settings({})) is None
     both = {"GITHUB_ACTIONS": "true", "GITLAB_CI": "true"}
-    assert isinstance(oidc_from_env({**both, "CLAUDE_OIDC_SOURCE": "gitlab"}), GitLabIdToken)
-    assert oidc_from_env({**both, "CLAUDE_OIDC_SOURCE": "none"}) is None
+    assert isinstance(
+        token_source(read_oidc_settings({**both, "CLAUDE_OIDC_SOURCE": "gitlab"})), GitLabIdToken
+    )
+    assert token_source(read_oidc_settings({**both, "CLAUDE_OIDC_SOURCE": "none"})) is None
     file_env = {"GITHUB_ACTIONS": "true", "CLAUDE_OIDC_TOKEN_FILE": str(tmp_path / "t")}
-    assert isinstance(oidc_from_env(file_env), FileToken)
+    assert isinstance(token_source(read_oidc_settings(file_env)), FileToken)
     with pytest.raises(UsageError, match="CLAUDE_OIDC_SOURCE must be one of"):
-        oidc_from_env({"CLAUDE_OIDC_SOURCE": "azure"})
+        token_source(read_oidc_settings({"CLAUDE_OIDC_SOURCE": "azure"}))
     with pytest.raises(UsageError, match="needs CLAUDE_OIDC_TOKEN_FILE"):
-        oidc_from_env({"CLAUDE_OIDC_SOURCE": "file"})
+        token_source(read_oidc_settings({"CLAUDE_OIDC_SOURCE": "file"}))
     with pytest.raises(UsageError, match="CLAUDE_OIDC_TOKEN_VARIABLE"):
-        oidc_from_env({"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN_VARIABLE": "not a name"})
+        token_source(read_oidc_settings({"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN_VARIABLE": "not a name"}))
 
 
 def test_oidc_material_is_found_whatever_its_variable_is_called():
@@ -185,7 +186,7 @@ def test_oidc_material_is_found_whatever_its_variable_is_called():
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req",
         "HOME": "/home/x",
     }
-    assert set(oidc_variables(env)) == {"AWS_ID", "SOME_OTHER", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
+    assert set(read_oidc_settings(env).withheld) == {"AWS_ID", "SOME_OTHER", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
     assert looks_like_jwt(jwt) and not looks_like_jwt("eyJhbGciOi")
     assert jwt_claims(jwt)["aud"] == AWS
     with pytest.raises(ValueError):

@@ -24,6 +24,7 @@ from runner.providers import (
 from runner.providers.base import ClientOptions
 from runner.providers.models import resolve_model
 from runner.settings.flow import flow_settings, provider_environ
+from runner.settings.model import read_model_settings
 
 KEY = {"ANTHROPIC_API_KEY": "sk-ant-test-key-0123456789"}
 WIF_PROVIDER = "projects/1/locations/global/workloadIdentityPools/p/providers/g"
@@ -246,13 +247,13 @@ def test_an_unknown_provider_input_is_refused():
     ],
 )
 def test_aliases_resolve_in_each_providers_spelling(provider, alias, expected):
-    assert resolve_model(alias, {}, provider=provider) == expected
+    assert resolve_model(alias, read_model_settings({}), provider=provider) == expected
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "bedrock", "vertex", "foundry"])
 def test_pins_win_on_every_provider(provider):
     env = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "pinned-opus", "ANTHROPIC_MODEL": "opus"}
-    assert resolve_model(None, env, provider=provider) == "pinned-opus"
+    assert resolve_model(None, read_model_settings(env), provider=provider) == "pinned-opus"
 
 
 @pytest.mark.parametrize(
@@ -265,9 +266,9 @@ def test_pins_win_on_every_provider(provider):
 )
 def test_cloud_providers_accept_any_id(model):
     for provider in ("bedrock", "vertex", "foundry"):
-        assert resolve_model(model, {}, provider=provider) == model
+        assert resolve_model(model, read_model_settings({}), provider=provider) == model
     with pytest.raises(ModelError):
-        resolve_model(model, {}, provider="anthropic")
+        resolve_model(model, read_model_settings({}), provider="anthropic")
 
 
 # --- prices for every spelling --------------------------------------------------------------

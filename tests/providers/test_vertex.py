@@ -29,6 +29,7 @@ from runner.errors import CredentialsError
 from runner.providers import oidc, vertex
 from runner.providers.base import ClientOptions
 from runner.sanitize import Redactor
+from runner.settings.oidc import read_oidc_settings
 from runner.testing.fake_google import (
     DEFAULT_PROVIDER,
     DEFAULT_SERVICE_ACCOUNT,
@@ -98,7 +99,7 @@ def spec_for(tmp_path: Path, *, model: str = MODEL, stream: bool = True) -> Agen
         system_prompt="You are a test agent.",
         tools=build_tools(["Read"]),
         policy=permissions.PermissionPolicy(cwd=tmp_path, home=tmp_path),
-        workspace=ToolContext(cwd=tmp_path, env=scrub_env(os.environ)),
+        workspace=ToolContext(cwd=tmp_path, subprocess_env=scrub_env(os.environ)),
         stream=stream,
         api_timeout_s=30,
     )
@@ -356,7 +357,7 @@ def test_gitlab_id_tokens_agent_turn(tmp_path: Path, clock: Clock) -> None:
         FakeOidcIssuer(issuer=GITLAB_ISSUER, clock=clock, claims={"project_path": "group/project"}) as gitlab,
     ):
         env = {"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN": gitlab.mint(AUDIENCE)}
-        source = oidc.oidc_from_env(env, clock=clock)
+        source = oidc.token_source(read_oidc_settings(env), clock=clock)
         assert isinstance(source, oidc.GitLabIdToken)
         client = vertex.build_client(
             vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=source, clock=clock)

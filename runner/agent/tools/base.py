@@ -22,7 +22,7 @@ class ToolContext:
 
     cwd: Path  # the workspace root, already resolved to a real path
     add_dirs: tuple[Path, ...] = ()  # extra roots from --add-dir, resolved
-    env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
+    subprocess_env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
     deadline: float | None = None  # time.monotonic() at which the run stops; Bash clamps to it
 
     @property

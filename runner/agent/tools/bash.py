@@ -165,7 +165,7 @@ class Bash(Tool):
             proc = subprocess.Popen(
                 [_bash(), "-c", command],
                 cwd=ctx.cwd,
-                env=dict(ctx.env),
+                env=dict(ctx.subprocess_env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

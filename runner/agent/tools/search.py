@@ -77,7 +77,7 @@ def run_rg(args: list[str], ctx: ToolContext, cwd: Path) -> tuple[int, str, str,
     proc = subprocess.Popen(
         [find_rg(), "--no-config", *args],  # --no-config: RIPGREP_CONFIG_PATH must not change results
         cwd=cwd,
-        env=dict(ctx.env),
+        env=dict(ctx.subprocess_env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

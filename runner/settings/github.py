@@ -1,0 +1,88 @@
+"""A GitHub Actions step's settings: the variables Actions sets, the inputs, ``claude_args``, the
+runtime, read once by ``claude-runner github``."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.errors import UsageError
+from runner.events import CIRun
+from runner.settings.flow import FlowSettings, flow_settings
+from runner.settings.run import RunSettings
+from runner.settings.run_flags import parse_claude_args
+from runner.settings.runtime import Runtime, read_flow_runtime
+
+
+@dataclass(frozen=True)
+class GitHubRunEnv:
+    """The variables GitHub Actions sets for a step."""
+
+    event_name: str
+    event_path: Path
+    repository: str
+    api_url: str
+    server_url: str
+    run_id: str | None
+    workspace: Path
+    output_path: Path | None
+    summary_path: Path | None
+    temp_dir: Path
+    graphql_url: str | None = None
+
+    @property
+    def ci_run(self) -> CIRun | None:
+        """This run, for "view the run" links."""
+        if not self.run_id:
+            return None
+        return CIRun(self.run_id, f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}")
+
+
+def github_run_env(env: Mapping[str, str]) -> GitHubRunEnv:
+    """Read the Actions variables; a missing one is a one-line error naming it."""
+    missing = [
+        name for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY") if not env.get(name)
+    ]
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)} not set: `claude-runner github` runs inside a GitHub Actions job",
+            "use `claude-runner run` outside Actions, or `claude-runner explain` to test a payload",
+        )
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    api = env.get("GITHUB_API_URL") or (
+        "https://api.github.com" if server == "https://github.com" else f"{server}/api/v3"
+    )
+    return GitHubRunEnv(
+        event_name=env["GITHUB_EVENT_NAME"],
+        event_path=Path(env["GITHUB_EVENT_PATH"]),
+        repository=env["GITHUB_REPOSITORY"],
+        api_url=api.rstrip("/"),
+        server_url=server,
+        run_id=env.get("GITHUB_RUN_ID"),
+        workspace=Path(env.get("GITHUB_WORKSPACE") or os.getcwd()),
+        output_path=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
+        summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
+        temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{uuid.uuid4().hex[:8]}",
+        graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
+    )
+
+
+@dataclass(frozen=True)
+class GitHubJobSettings:
+    """Everything ``claude-runner github`` was told, typed."""
+
+    run_env: GitHubRunEnv
+    flow: FlowSettings
+    agent: RunSettings  # claude_args, parsed with the flags of `claude-runner run`
+    runtime: Runtime = field(repr=False)
+
+
+def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
+    """Read the step's variables and inputs; bad ones raise a one-line ``UsageError``."""
+    run_env = github_run_env(env)
+    flow = flow_settings(env)
+    agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
+    return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))

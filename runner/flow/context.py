@@ -7,6 +7,7 @@ agent can read them, and the prompt says so.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -52,17 +53,22 @@ def estimate_tokens(text: str) -> int:
 
 
 def keep_for_prompt(
-    comments: tuple[ThreadComment, ...], trigger_time: datetime | None, trigger_comment_id: int | None
+    comments: tuple[ThreadComment, ...],
+    trigger_time: datetime | None,
+    trigger_comment_id: int | None,
+    own_comment_ids: Collection[int] = (),
 ) -> tuple[list[ThreadComment], list[str]]:
     """Comments the prompt may show: none hidden, none created or edited at or after the trigger.
 
     A comment edited after someone asked ``@claude`` could smuggle in instructions the
     requester never saw; the trigger comment itself is shown separately as the request.
+    ``own_comment_ids``: this run's own comments (its tracking comment), left out silently:
+    counting them as "left out" would only puzzle the model.
     """
     kept: list[ThreadComment] = []
     late = hidden = 0
     for comment in comments:
-        if comment.id == trigger_comment_id:
+        if comment.id == trigger_comment_id or comment.id in own_comment_ids:
             continue
         if comment.minimized:
             hidden += 1
@@ -90,6 +96,7 @@ def build_context(
     trigger_author: str | None = None,
     trigger_time: datetime | None = None,
     trigger_comment_id: int | None = None,
+    own_comment_ids: Collection[int] = (),
     diff: str = "",
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     redactor: Redactor | None = None,
@@ -97,13 +104,14 @@ def build_context(
     """Filter, clean and fit the thread into ``budget_tokens``.
 
     ``title`` and ``body`` should come from the event payload (as they were when the
-    request was made), falling back to the fetched thread.
+    request was made), falling back to the fetched thread. ``own_comment_ids``: the run's own
+    comments, never shown.
     """
 
     def clean(text: str | None) -> str:
         return clean_untrusted(text or "", redactor)
 
-    kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id)
+    kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id, own_comment_ids)
     comments = [
         replace(c, body=clean(c.body), diff_hunk=clean(c.diff_hunk) if c.diff_hunk else None) for c in kept
     ]

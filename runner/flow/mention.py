@@ -247,7 +247,8 @@ def _run(
                 username=target.username,
             )
             diff = git.merge_base_diff(job.workspace, base_ref)
-    ctx = _context(event, decision, thread, repo, diff)
+    own = (tracker.ref.id,) if tracker is not None and tracker.ref is not None else ()
+    ctx = _context(event, decision, thread, repo, diff, own)
     overflow_dir = _write_overflow(ctx, job.temp_dir)
     prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)
     run = dataclasses.replace(
@@ -292,7 +293,12 @@ def _run(
 
 
 def _context(
-    event: Event, decision: Decision, thread: ThreadData | None, repo: RepoInfo, diff: str
+    event: Event,
+    decision: Decision,
+    thread: ThreadData | None,
+    repo: RepoInfo,
+    diff: str,
+    own_comment_ids: tuple[int, ...],
 ) -> Context | None:
     if thread is None:
         return None
@@ -309,6 +315,7 @@ def _context(
         trigger_author=event.actor.login if event.actor else None,
         trigger_time=trigger_time,
         trigger_comment_id=event.comment.id if event.comment else None,
+        own_comment_ids=own_comment_ids,
         diff=diff,
     )
 

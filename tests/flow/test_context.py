@@ -90,3 +90,17 @@ def test_small_threads_fit_whole():
     )
     assert ctx.overflow == {} and ctx.notes == ()
     assert ctx.files[0].patch is None  # patches travel in the diff, not twice
+
+
+def test_the_runners_own_tracking_comment_is_neither_shown_nor_counted_as_left_out():
+    trigger = T0 + timedelta(minutes=10)
+    tracking = comment(9, 10, body="<!-- claude-runner:tracking -->\n**Claude is working…**")
+    kept, notes = keep_for_prompt(
+        (comment(1, 1), tracking), trigger, trigger_comment_id=3, own_comment_ids=(9,)
+    )
+    assert [c.id for c in kept] == [1]
+    assert notes == []
+    ctx = build_context(
+        thread([comment(1, 1), tracking]), repository="o/r", trigger_time=trigger, own_comment_ids={9}
+    )
+    assert [c.id for c in ctx.comments] == [1] and ctx.notes == ()

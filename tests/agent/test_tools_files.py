@@ -42,18 +42,15 @@ def read(ctx: ToolContext, **args: object) -> str:
 
 def test_read_numbers_lines_like_cat_n(ws: Path, ctx: ToolContext) -> None:
     (ws / "a.py").write_text("def f():\n    return 1\n")
-    assert read(ctx, file_path="a.py") == "     1\tdef f():\n     2\t    return 1"
-    assert read(ctx, file_path=str(ws / "a.py")).startswith("     1\tdef f():")
+    assert read(ctx, file_path="a.py") == "1\tdef f():\n2\t    return 1"
+    assert read(ctx, file_path=str(ws / "a.py")).startswith("1\tdef f():")
 
 
 def test_read_offset_and_limit_with_a_note_to_continue(ws: Path, ctx: ToolContext) -> None:
     (ws / "n.txt").write_text("".join(f"line {i}\n" for i in range(1, 11)))
     out = read(ctx, file_path="n.txt", offset=4, limit=2)
-    assert (
-        out
-        == "     4\tline 4\n     5\tline 5\n\n[showing lines 4-5 of 10; call Read with offset=6 to continue]"
-    )
-    assert read(ctx, file_path="n.txt", offset=9) == "     9\tline 9\n    10\tline 10"
+    assert out == "4\tline 4\n5\tline 5\n\n[showing lines 4-5 of 10; call Read with offset=6 to continue]"
+    assert read(ctx, file_path="n.txt", offset=9) == "9\tline 9\n10\tline 10"
     assert read(ctx, file_path="n.txt", offset=50) == "The file has 10 lines; offset 50 is past the end."
 
 
@@ -61,8 +58,8 @@ def test_read_defaults_to_2000_lines_and_truncates_long_lines(ws: Path, ctx: Too
     (ws / "big.txt").write_text("x" * 2500 + "\n" + "".join(f"{i}\n" for i in range(2, 2600)))
     out = read(ctx, file_path="big.txt")
     lines = out.split("\n")
-    assert lines[0] == "     1\t" + "x" * 2000 + " [line truncated]"
-    assert lines[1999] == "  2000\t2000"
+    assert lines[0] == "1\t" + "x" * 2000 + " [line truncated]"
+    assert lines[1999] == "2000\t2000"
     assert lines[-1] == "[showing lines 1-2000 of 2599; call Read with offset=2001 to continue]"
 
 
@@ -75,7 +72,7 @@ def test_read_caps_total_output_size(ws: Path, ctx: ToolContext) -> None:
 
 def test_read_keeps_crlf_out_of_the_text_and_replaces_bad_utf8(ws: Path, ctx: ToolContext) -> None:
     (ws / "w.txt").write_bytes(b"caf\xe9\r\nok\r\n")
-    assert read(ctx, file_path="w.txt") == "     1\tcaf\ufffd\n     2\tok"
+    assert read(ctx, file_path="w.txt") == "1\tcaf\ufffd\n2\tok"
 
 
 def test_read_image_returns_an_image_block(ws: Path, ctx: ToolContext) -> None:
@@ -172,8 +169,8 @@ def test_edit_replaces_a_unique_string_and_shows_the_region(ws: Path, ctx: ToolC
     result = Edit().run({"file_path": "m.py", "old_string": "line5\n", "new_string": "five\nFIVE\n"}, ctx)
     assert result.content == (
         "Edited m.py: replaced 1 occurrence.\n"
-        "     2\tline2\n     3\tline3\n     4\tline4\n     5\tfive\n     6\tFIVE\n"
-        "     7\tline6\n     8\tline7\n     9\tline8"
+        "2\tline2\n3\tline3\n4\tline4\n5\tfive\n6\tFIVE\n"
+        "7\tline6\n8\tline7\n9\tline8"
     )
     assert (ws / "m.py").read_text().splitlines()[3:7] == ["line4", "five", "FIVE", "line6"]
 

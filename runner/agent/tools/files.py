@@ -56,7 +56,7 @@ def _line_count(text: str) -> int:
 
 
 def _numbered(lines: list[str], first: int) -> str:
-    return "\n".join(f"{n:>6}\t{_printable(line)[:MAX_LINE_CHARS]}" for n, line in enumerate(lines, first))
+    return "\n".join(f"{n}\t{_printable(line)[:MAX_LINE_CHARS]}" for n, line in enumerate(lines, first))
 
 
 def _existing_file(raw: str, ctx: ToolContext, *, for_write: bool) -> Path:
@@ -134,7 +134,7 @@ class Read(Tool):
 
     name: ClassVar[str] = "Read"
     description: ClassVar[str] = (
-        "Read a file. Text comes back numbered like `cat -n`, at most 2000 lines per call (use offset "
+        "Read a file. Each line comes back prefixed with its number and a tab, at most 2000 lines per call (use offset "
         "and limit for more). Images (PNG, JPEG, GIF, WebP) and PDFs are shown to you as content."
     )
     input_schema: ClassVar[dict[str, Any]] = {
@@ -203,7 +203,7 @@ class Read(Tool):
             text = line.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
             if len(text) > MAX_LINE_CHARS:
                 text = text[:MAX_LINE_CHARS] + " [line truncated]"
-            entry = f"{lineno:>6}\t{text}"
+            entry = f"{lineno}\t{text}"
             used += len(entry.encode()) + 1
             if used > MAX_OUTPUT_BYTES:
                 stopped = "size"

@@ -134,8 +134,9 @@ class Read(Tool):
 
     name: ClassVar[str] = "Read"
     description: ClassVar[str] = (
-        "Read a file. Each line comes back prefixed with its number and a tab, at most 2000 lines per call (use offset "
-        "and limit for more). Images (PNG, JPEG, GIF, WebP) and PDFs are shown to you as content."
+        "Read a file. Each line comes back prefixed with its number and a tab, at most 2000 lines per "
+        "call (use offset and limit for more). Images (PNG, JPEG, GIF, WebP) and PDFs are shown to you "
+        "as content."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

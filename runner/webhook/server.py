@@ -30,7 +30,8 @@ from typing import Any, Protocol
 
 from runner.platforms.base import permission_at_least
 from runner.sanitize import Redactor
-from runner.webhook.decision import SeenEvents, WebhookDecision, WebhookSettings, decide_hook, token_ok
+from runner.settings.webhook import WebhookListenerSettings, WebhookSettings
+from runner.webhook.decision import SeenEvents, WebhookDecision, decide_hook, token_ok
 
 LogSink = Callable[[dict[str, Any]], None]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -433,37 +434,30 @@ class _PlatformActions:
 
 
 def run_webhook(
-    *, host: str, port: int, threads: int, workers: int, env: Mapping[str, str] | None = None
+    settings: WebhookListenerSettings, *, host: str, port: int, threads: int, workers: int
 ) -> int:
-    """``claude-runner webhook``: check the settings, serve until SIGTERM or Ctrl-C, drain the queue."""
+    """``claude-runner webhook``: serve until SIGTERM or Ctrl-C, then drain the queue.
+
+    ``settings`` come from ``runner.settings.webhook.read_webhook_listener_settings``.
+    """
     import os
     import signal
 
     from runner.errors import UsageError
-    from runner.webhook.decision import load_settings
 
-    env = os.environ if env is None else env
-    settings = load_settings(env)
-    token = env.get("GITLAB_ACCESS_TOKEN", "").strip()
-    if not token:
-        raise UsageError(
-            "GITLAB_ACCESS_TOKEN is not set",
-            "set it to a project access token (api scope; read_api with GITLAB_TRIGGER_TOKEN)",
-        )
     try:
         import waitress  # noqa: F401
     except ImportError as exc:
         raise UsageError(
             "the webhook server is not installed", "pip install 'claude-runner[webhook]'"
         ) from exc
-    url = (env.get("GITLAB_URL") or env.get("CI_SERVER_URL") or "https://gitlab.com").strip()
-    trigger_token = env.get("GITLAB_TRIGGER_TOKEN", "").strip() or None
-    redactor = Redactor([settings.secret, token, trigger_token or ""])
+    url, trigger_token = settings.gitlab_url, settings.trigger_token
+    redactor = Redactor([settings.decision.secret, settings.access_token, trigger_token or ""])
     sink = json_log_sink()
-    actions = platform_actions(url, token, trigger_token)
+    actions = platform_actions(url, settings.access_token, trigger_token)
     try:
         server = build_listener(
-            settings,
+            settings.decision,
             actions,
             host=host,
             port=port,

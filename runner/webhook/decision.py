@@ -12,8 +12,9 @@ the listener makes, as functions of plain data, so tests call them without a ser
   (``runner.triggers.decide``) on the shared event model (``runner.events.gitlab``).
 
 Its settings (``WebhookSettings``) are read from the environment by ``runner/settings/webhook.py``.
-The HTTP server, the worker pool and the GitLab calls (the access-level check and the pipeline API,
-both done *after* the hook is answered) live in ``runner/webhook/server.py``.
+The HTTP server lives in ``runner/webhook/server.py``; the worker pool and the GitLab calls (the
+access-level check and the pipeline API, both done *after* the hook is answered) in
+``runner/webhook/workers.py``.
 """
 
 from __future__ import annotations

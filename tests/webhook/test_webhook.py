@@ -28,7 +28,8 @@ from runner.settings.webhook import WebhookSettings
 from runner.testing.fake_gitlab import FakeGitLab, fake_sha
 from runner.triggers import TriggerSettings
 from runner.webhook.decision import MAX_INPUT_CHARS, SeenEvents, decide_hook, token_ok
-from runner.webhook.server import ListenerServer, build_listener, platform_actions
+from runner.webhook.server import ListenerServer, build_listener
+from runner.webhook.workers import platform_actions
 from tests.paths import FIXTURES_DIR, REPO_ROOT
 
 HOOKS = FIXTURES_DIR / "gitlab" / "webhooks"

@@ -138,8 +138,9 @@ def gitlab_command(event_path: Path | None) -> None:
     import os
 
     from runner.ci.gitlab import run_gitlab_job
+    from runner.settings.gitlab import read_gitlab_job
 
-    sys.exit(run_gitlab_job(dict(os.environ), event_path))
+    sys.exit(run_gitlab_job(read_gitlab_job(os.environ), event_path))
 
 
 # Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.
@@ -243,9 +244,13 @@ def webhook_command(host: str, port: int, threads: int, workers: int) -> None:
     TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
     developer), WEBHOOK_MR_REF (source or default). Health check: GET /healthz.
     """
+    import os
+
+    from runner.settings.webhook import read_webhook_listener_settings
     from runner.webhook.server import run_webhook
 
-    sys.exit(run_webhook(host=host, port=port, threads=threads, workers=workers))
+    settings = read_webhook_listener_settings(os.environ)
+    sys.exit(run_webhook(settings, host=host, port=port, threads=threads, workers=workers))
 
 
 def _prompt_text(argument: str | None, option: str | None, path: Path | None) -> str:

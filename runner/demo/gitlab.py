@@ -193,11 +193,12 @@ def _job_env(
 def _run(env: dict[str, str], event: Path | None) -> tuple[int, str]:
     from runner.ci.gitlab import run_gitlab_job
     from runner.errors import RunnerError
+    from runner.settings.gitlab import read_gitlab_job
 
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
-            code = run_gitlab_job(env, event)
+            code = run_gitlab_job(read_gitlab_job(env), event)
         except RunnerError as exc:
             print(f"error: {exc.one_line()}", file=log)
             code = exc.exit_code

@@ -10,10 +10,11 @@ the listener makes, as functions of plain data, so tests call them without a ser
 - ``decide_hook``: the hook name and payload ⇒ a ``WebhookDecision`` (ignored with a reason, or
   accepted with the ``PipelineRequest`` to make). It runs the shared trigger rules
   (``runner.triggers.decide``) on the shared event model (``runner.events.gitlab``).
-- ``load_settings``: the environment ⇒ ``WebhookSettings``, with one-line errors.
 
-The HTTP server, the worker pool and the GitLab calls (the access-level check and the pipeline API,
-both done *after* the hook is answered) live in ``runner/webhook/server.py``.
+Its settings (``WebhookSettings``) are read from the environment by ``runner/settings/webhook.py``.
+The HTTP server lives in ``runner/webhook/server.py``; the worker pool and the GitLab calls (the
+access-level check and the pipeline API, both done *after* the hook is answered) in
+``runner/webhook/workers.py``.
 """
 
 from __future__ import annotations
@@ -23,15 +24,13 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from runner.errors import UsageError
 from runner.events import Event
 from runner.events.gitlab import parse_gitlab_event
-from runner.platforms.base import PERMISSION_ORDER
-from runner.platforms.gitlab_data import access_permission
-from runner.triggers import TriggerSettings, decide, parse_allowed_bots
+from runner.settings.webhook import MrRef, WebhookSettings
+from runner.triggers import decide
 
 # The hooks we act on, by their ``X-Gitlab-Event`` header, with the ``object_kind`` each carries.
 HOOKS = {"Note Hook": "note", "Merge Request Hook": "merge_request", "Issue Hook": "issue"}
@@ -42,26 +41,9 @@ _CONFIDENTIAL = (
     "confidential issues and internal notes are not handled (their text would be in pipeline variables)"
 )
 
-# GitLab's role names and their access levels, for MIN_ACCESS_LEVEL.
-ROLE_LEVELS = {"guest": 10, "planner": 15, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
-
 # A comment can be 1 MB; a pipeline variable should not be. The job can re-read the note by its id
 # (``note_id`` in AI_FLOW_CONTEXT) when it needs the whole text.
 MAX_INPUT_CHARS = 10_000
-MAX_BODY_BYTES = 1_000_000
-
-MrRef = Literal["source", "default"]
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """What the listener needs to decide; built from the environment by ``load_settings``."""
-
-    secret: str
-    triggers: TriggerSettings = field(default_factory=TriggerSettings)
-    min_permission: str = "write"  # GitLab Developer (30) and up
-    mr_ref: MrRef = "source"  # same-project MRs: run on the source branch, or on the default branch
-    max_body_bytes: int = MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -337,59 +319,3 @@ def _identity(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-# --- settings ---------------------------------------------------------------------------------
-
-
-def min_permission(value: str | None) -> str:
-    """``MIN_ACCESS_LEVEL`` (a role name, a number, or a permission level) ⇒ a permission level.
-
-    ``developer``/``30`` ⇒ ``write``; ``maintainer``/``40`` ⇒ ``maintain``; ``owner``/``50`` ⇒ ``admin``;
-    ``reporter``/``20`` ⇒ ``triage``; ``guest``/``10`` ⇒ ``read``. Default: developer.
-    """
-    text = (value or "").strip().lower()
-    if not text:
-        return "write"
-    if text in PERMISSION_ORDER and text != "none":
-        return text
-    number = ROLE_LEVELS.get(text)
-    if number is None and text.isdigit():
-        number = int(text)
-    # The same mapping the GitLab adapter applies to a member's access_level, so the two compare.
-    permission = access_permission(number) if number is not None else "none"
-    if permission != "none":
-        return permission
-    raise UsageError(
-        f"MIN_ACCESS_LEVEL={value!r} is not an access level",
-        "use guest, reporter, developer, maintainer, owner, or 10/20/30/40/50",
-    )
-
-
-def load_settings(env: Mapping[str, str]) -> WebhookSettings:
-    """The listener's settings from the environment; ``UsageError`` (exit 2) when the secret is missing."""
-    secret = env.get("GITLAB_WEBHOOK_SECRET", "")
-    if not secret.strip():
-        raise UsageError(
-            "GITLAB_WEBHOOK_SECRET is not set",
-            "set it to the secret token of the GitLab webhook; the listener never runs unauthenticated",
-        )
-    phrase = env.get("TRIGGER_PHRASE", "").strip() or "@claude"
-    label = env.get("LABEL_TRIGGER")
-    triggers = TriggerSettings(
-        trigger_phrase=phrase,
-        label_trigger="claude" if label is None else (label.strip() or None),
-        assignee_trigger=env.get("ASSIGNEE_TRIGGER", "").strip() or None,
-        # No automation prompt: a listener runs only on requests (mention, label, assignee).
-        prompt=None,
-        allowed_bots=parse_allowed_bots(env.get("ALLOWED_BOTS", "")),
-    )
-    mr_ref = env.get("WEBHOOK_MR_REF", "source").strip().lower() or "source"
-    if mr_ref not in ("source", "default"):
-        raise UsageError(f"WEBHOOK_MR_REF={mr_ref!r} is not source or default")
-    return WebhookSettings(
-        secret=secret,
-        triggers=triggers,
-        min_permission=min_permission(env.get("MIN_ACCESS_LEVEL")),
-        mr_ref="default" if mr_ref == "default" else "source",
-    )

@@ -1,13 +1,13 @@
-"""The glue of ``claude-runner webhook``: a WSGI app served by waitress, and a small pipeline worker pool.
+"""The glue of ``claude-runner webhook``: a WSGI app served by waitress, feeding the pipeline workers.
 
 Why waitress: it is a production WSGI server in pure Python (no compiler, no C extension, one wheel
 with no dependencies), threaded, and runs the same on Linux, macOS, Windows and in our slim image.
 The handler does little (compare a token, parse JSON, run the pure decision, enqueue): side by side
 on 200 hooks sent at one instant, uvicorn answered about 10% faster at p99 with its C parser and
 uvloop, and slower with its pure-Python parser, so an async server buys little here. The slow
-parts (GitLab's member API, the pipeline API) run on ``PipelineWorkers`` *after* the hook is
-answered, so GitLab, which gives up on a hook after 10 s and disables hooks that keep failing,
-always gets its answer in milliseconds.
+parts (GitLab's member API, the pipeline API) run on ``PipelineWorkers`` (``workers.py``) *after*
+the hook is answered, so GitLab, which gives up on a hook after 10 s and disables hooks that keep
+failing, always gets its answer in milliseconds.
 
 Response codes: 401 bad or missing ``X-Gitlab-Token``; 413 body over the limit; 400 not a JSON
 object; 200 ``{"status": "duplicate"}`` for a replayed event; 200 ``{"status": "ignored", "reason"}``
@@ -20,35 +20,29 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from runner.platforms.base import permission_at_least
 from runner.sanitize import Redactor
-from runner.webhook.decision import SeenEvents, WebhookDecision, WebhookSettings, decide_hook, token_ok
+from runner.settings.webhook import WebhookListenerSettings, WebhookSettings
+from runner.webhook.decision import SeenEvents, decide_hook, token_ok
+from runner.webhook.workers import (
+    GitLabActions,
+    LogSink,
+    PipelineJob,
+    PipelineWorkers,
+    ms_since,
+    platform_actions,
+)
 
-LogSink = Callable[[dict[str, Any]], None]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
 _REASONS |= {405: "Method Not Allowed", 413: "Content Too Large", 503: "Service Unavailable"}
-
-
-class GitLabActions(Protocol):
-    """The two GitLab calls a hook can lead to, made on a worker thread."""
-
-    def permission(self, project_id: int, username: str) -> str:
-        """The user's permission level in the project (``runner.platforms.base.PERMISSION_ORDER``)."""
-        ...
-
-    def start_pipeline(self, project_id: int, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
-        """Start a pipeline; its id and web URL."""
-        ...
+QUIET_S = 0.005  # no hook for this long: a quiet moment
 
 
 def json_log_sink(stream: Any = None) -> LogSink:
@@ -63,146 +57,6 @@ def json_log_sink(stream: Any = None) -> LogSink:
             out.flush()
 
     return write
-
-
-@dataclass
-class _Job:
-    decision: WebhookDecision
-    uuid: str | None
-    received: float  # time.monotonic() when the hook arrived
-    answer_ms: float = 0.0
-
-
-MAX_DEFER_S = 0.25  # the longest a worker waits for a quiet moment before starting a pipeline
-QUIET_S = 0.005  # no hook for this long: a quiet moment
-
-
-class PipelineWorkers:
-    """A bounded queue and a few threads that check the author's access and start the pipeline."""
-
-    def __init__(
-        self,
-        actions: GitLabActions,
-        settings: WebhookSettings,
-        log: LogSink,
-        *,
-        workers: int = 4,
-        queue_size: int = 1000,
-        access_ttl: float = 30.0,
-        redactor: Redactor | None = None,
-    ) -> None:
-        self._actions = actions
-        self._settings = settings
-        self._log = log
-        self._redactor = redactor or Redactor()
-        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"webhook-worker-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        self.started = 0  # pipelines started, for the bench and tests
-        self._count_lock = threading.Lock()
-        self._access: dict[tuple[int, str], tuple[str, float]] = {}
-        self._access_ttl = access_ttl
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, job: _Job) -> bool:
-        """Queue a job; False when the queue is full (the hook is answered 503)."""
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            return False
-        return True
-
-    def join(self, timeout: float) -> bool:
-        """Wait until every queued job is done; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Finish the queued jobs (up to ``timeout`` seconds), then stop the threads."""
-        self.join(timeout)
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=1.0)
-
-    def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                if job is None:
-                    return
-                self._yield_to_answers()
-                self._run(job)
-            finally:
-                self._queue.task_done()
-
-    def _yield_to_answers(self) -> None:
-        """Wait (at most ``MAX_DEFER_S``) while hooks are still arriving.
-
-        Answers have priority: threads share one GIL (and a small host few cores), and a worker busy
-        building GitLab requests delays the thread reading the next hook. Starting a pipeline a few
-        milliseconds later costs nothing; GitLab timing out on a hook costs the hook.
-        """
-        deadline = time.monotonic() + MAX_DEFER_S
-        while self.busy() and time.monotonic() < deadline:
-            time.sleep(0.002)
-
-    def busy(self) -> bool:
-        """Whether a hook arrived in the last few milliseconds (``WebhookApp`` replaces this)."""
-        return False
-
-    def _permission(self, project_id: int, username: str) -> str:
-        """The author's level, remembered for ``access_ttl`` seconds.
-
-        A burst of hooks usually comes from one person (a bulk label change, a reply storm); asking
-        GitLab twice per hook (user lookup, then membership) would spend its rate limit on the same
-        answer. The cost: a removed member keeps triggering for up to ``access_ttl`` seconds.
-        """
-        key, now = (project_id, username.lower()), time.monotonic()
-        with self._count_lock:
-            cached = self._access.get(key)
-        if cached is not None and now - cached[1] < self._access_ttl:
-            return cached[0]
-        level = self._actions.permission(project_id, username)
-        with self._count_lock:
-            self._access[key] = (level, now)
-            if len(self._access) > 10_000:  # bounded: drop the oldest entries
-                for old in sorted(self._access, key=lambda k: self._access[k][1])[:1000]:
-                    del self._access[old]
-        return level
-
-    def _run(self, job: _Job) -> None:
-        request = job.decision.pipeline
-        assert request is not None  # only accepted decisions are queued
-        record: dict[str, Any] = {"uuid": job.uuid, **job.decision.log_fields(), "ref": request.ref}
-        try:
-            level = self._permission(request.project_id, request.author)
-            if not permission_at_least(level, self._settings.min_permission):
-                record |= {
-                    "decision": "denied",
-                    "reason": f"{request.author} has access '{level}', below the required "
-                    f"'{self._settings.min_permission}'",
-                }
-            else:
-                pipeline_id, url = self._actions.start_pipeline(
-                    request.project_id, request.ref, request.variables
-                )
-                with self._count_lock:
-                    self.started += 1
-                record |= {"decision": "started", "reason": job.decision.reason}
-                record |= {"pipeline_id": pipeline_id, "pipeline_url": url}
-        except Exception as exc:  # a worker must survive any failure of one job
-            message = self._redactor.text(f"{type(exc).__name__}: {exc}")[:300]
-            record |= {"decision": "failed", "reason": message}
-        record |= {"latency_ms": job.answer_ms, "total_ms": _ms_since(job.received)}
-        self._log(record)
 
 
 class WebhookApp:
@@ -248,7 +102,7 @@ class WebhookApp:
             status: int, body: dict[str, Any], decision: str, reason: str, **extra: Any
         ) -> tuple[int, dict[str, Any]]:
             record = {"uuid": uuid, "event": hook, **extra, "decision": decision, "reason": reason}
-            self.log(record | {"status": status, "latency_ms": _ms_since(started)})
+            self.log(record | {"status": status, "latency_ms": ms_since(started)})
             return status, body
 
         if not token_ok(self.settings.secret, environ.get("HTTP_X_GITLAB_TOKEN")):
@@ -279,8 +133,8 @@ class WebhookApp:
         if not decision.accepted:
             body = {"status": "ignored", "reason": decision.reason}
             return answer(200, body, "ignored", decision.reason, **fields)
-        job = _Job(decision, uuid, started)
-        job.answer_ms = _ms_since(started)
+        job = PipelineJob(decision, uuid, started)
+        job.answer_ms = ms_since(started)
         if not self.workers.submit(job):
             # Forget the ids, so GitLab's retry of this delivery is not taken for a replay.
             self.seen.forget(uuid and f"event:{uuid}", _idempotency_key(environ))
@@ -291,10 +145,6 @@ class WebhookApp:
 def _idempotency_key(environ: Mapping[str, Any]) -> str | None:
     key = environ.get("HTTP_IDEMPOTENCY_KEY")
     return f"idem:{key}" if key else None
-
-
-def _ms_since(start: float) -> float:
-    return round((time.monotonic() - start) * 1000, 2)
 
 
 class ListenerServer:
@@ -382,88 +232,31 @@ def build_listener(
     return ListenerServer(WebhookApp(settings, pool, sink), host=host, port=port, threads=threads)
 
 
-def platform_actions(url: str, token: str, trigger_token: str | None = None) -> GitLabActions:
-    """The real ``GitLabActions``, through ``GitLabPlatform`` (imported only when the listener starts)."""
-    return _PlatformActions(url, token, trigger_token)
-
-
-class _PlatformActions:
-    def __init__(self, url: str, token: str, trigger_token: str | None) -> None:
-        self._url, self._token, self._trigger_token = url.rstrip("/"), token, trigger_token
-        # Import python-gitlab now, not on the first hook: an import holds the GIL for a few hundred
-        # milliseconds, which would stall the answers to every hook arriving meanwhile.
-        import gitlab  # noqa: F401
-        import requests  # noqa: F401
-
-        import runner.platforms.gitlab  # noqa: F401
-
-        # One adapter per worker thread and project: its HTTP session keeps connections to GitLab
-        # open between hooks, and no session is shared between threads.
-        self._local = threading.local()
-
-    def _platform(self, project_id: int) -> Any:
-        from runner.platforms.gitlab import GitLabPlatform
-
-        cache: dict[int, Any] = self._local.__dict__.setdefault("platforms", {})
-        if project_id not in cache:
-            cache[project_id] = GitLabPlatform(
-                str(project_id), url=self._url, token=self._token, job_token=None
-            )
-        return cache[project_id]
-
-    def permission(self, project_id: int, username: str) -> str:
-        return str(self._platform(project_id).permission(username))
-
-    def start_pipeline(self, project_id: int, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
-        if not self._trigger_token:
-            pipeline_id, url = self._platform(project_id).start_pipeline(ref, dict(variables))
-            return int(pipeline_id), str(url)
-        # A pipeline trigger token can start pipelines and nothing else: the access token then
-        # needs only read_api (for the member check). CI sees CI_PIPELINE_SOURCE == "trigger".
-        import requests
-
-        form = {"token": self._trigger_token, "ref": ref}
-        form |= {f"variables[{key}]": value for key, value in variables.items()}
-        response = requests.post(
-            f"{self._url}/api/v4/projects/{project_id}/trigger/pipeline", data=form, timeout=30
-        )
-        response.raise_for_status()
-        data = response.json()
-        return int(data["id"]), str(data.get("web_url", ""))
-
-
 def run_webhook(
-    *, host: str, port: int, threads: int, workers: int, env: Mapping[str, str] | None = None
+    settings: WebhookListenerSettings, *, host: str, port: int, threads: int, workers: int
 ) -> int:
-    """``claude-runner webhook``: check the settings, serve until SIGTERM or Ctrl-C, drain the queue."""
+    """``claude-runner webhook``: serve until SIGTERM or Ctrl-C, then drain the queue.
+
+    ``settings`` come from ``runner.settings.webhook.read_webhook_listener_settings``.
+    """
     import os
     import signal
 
     from runner.errors import UsageError
-    from runner.webhook.decision import load_settings
 
-    env = os.environ if env is None else env
-    settings = load_settings(env)
-    token = env.get("GITLAB_ACCESS_TOKEN", "").strip()
-    if not token:
-        raise UsageError(
-            "GITLAB_ACCESS_TOKEN is not set",
-            "set it to a project access token (api scope; read_api with GITLAB_TRIGGER_TOKEN)",
-        )
     try:
         import waitress  # noqa: F401
     except ImportError as exc:
         raise UsageError(
             "the webhook server is not installed", "pip install 'claude-runner[webhook]'"
         ) from exc
-    url = (env.get("GITLAB_URL") or env.get("CI_SERVER_URL") or "https://gitlab.com").strip()
-    trigger_token = env.get("GITLAB_TRIGGER_TOKEN", "").strip() or None
-    redactor = Redactor([settings.secret, token, trigger_token or ""])
+    url, trigger_token = settings.gitlab_url, settings.trigger_token
+    redactor = Redactor([settings.decision.secret, settings.access_token, trigger_token or ""])
     sink = json_log_sink()
-    actions = platform_actions(url, token, trigger_token)
+    actions = platform_actions(url, settings.access_token, trigger_token)
     try:
         server = build_listener(
-            settings,
+            settings.decision,
             actions,
             host=host,
             port=port,

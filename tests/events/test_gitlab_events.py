@@ -10,13 +10,10 @@ import pytest
 
 from runner.errors import UsageError
 from runner.events import Comment, Event, NotSupported
-from runner.events.gitlab import (
-    SUPPORTED_KINDS,
-    gitlab_event_from_ci,
-    hook_kind,
-    load_gitlab_event,
-    parse_gitlab_event,
-)
+from runner.events.gitlab import SUPPORTED_KINDS, hook_kind, load_gitlab_event, parse_gitlab_event
+from runner.events.gitlab_flow import gitlab_ci_run
+from runner.events.gitlab_flow import gitlab_event_from_ci as event_from_variables
+from runner.settings.gitlab import read_gitlab_ci_variables
 from runner.triggers import TriggerSettings, decide
 from tests.paths import FIXTURES_DIR
 
@@ -65,7 +62,7 @@ def test_the_corpus_is_all_there() -> None:
 @pytest.mark.parametrize("path", ALL_PAYLOADS, ids=lambda p: p.stem)
 def test_every_corpus_payload_parses(path: Path) -> None:
     data = json.loads(path.read_text())
-    event = parse_gitlab_event(data, env={})
+    event = parse_gitlab_event(data, ci_run=gitlab_ci_run(read_gitlab_ci_variables({})))
     assert event.platform == "gitlab"
     supported = data.get("object_kind") in SUPPORTED_KINDS and path.stem not in (
         "note_commit",
@@ -335,7 +332,7 @@ def test_pipeline_and_unknown_hooks_are_not_supported() -> None:
 
 def test_ci_run_link_from_env() -> None:
     env = {"CI_JOB_ID": "77", "CI_JOB_URL": "https://gitlab.example.com/g/p/-/jobs/77"}
-    event = parse(payload("note_issue"), env=env)
+    event = parse(payload("note_issue"), ci_run=gitlab_ci_run(read_gitlab_ci_variables(env)))
     assert event.ci_run is not None and (event.ci_run.run_id, event.ci_run.url) == ("77", env["CI_JOB_URL"])
 
 
@@ -366,6 +363,11 @@ def test_load_errors_are_usage_errors(tmp_path: Path, content: str | None) -> No
 
 
 # --- AI_FLOW_* variables ------------------------------------------------------------------------
+
+
+def gitlab_event_from_ci(env: dict[str, str]) -> Event | NotSupported:
+    """The event of a job with these variables, read as ``claude-runner gitlab`` reads them."""
+    return event_from_variables(read_gitlab_ci_variables(env))
 
 
 def flow_env(

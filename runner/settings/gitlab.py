@@ -1,0 +1,218 @@
+"""GitLab CI's variables for one job, read once into frozen values.
+
+Three readers, because the job needs them at different moments and a bad value must fail where it
+always has: ``read_gitlab_run_env`` (the predefined ``CI_*`` variables; refuses to run outside a
+job), ``read_gitlab_job_variables`` (``MAX_TURNS``, ``TIMEOUT_MINUTES``, ``PROMPT_FILE``, checked
+after the flow's inputs) and ``read_gitlab_ci_variables`` (the ``AI_FLOW_*`` variables and the
+project and job links an event is built from; also usable outside a job).
+
+Values are kept as GitLab set them (an empty variable stays ``""``, an unset one is ``None``):
+the modules that use them decide what an empty one means, as they did when they read it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+from runner.errors import UsageError
+from runner.settings.flow import FlowSettings, flow_settings, read_inputs
+from runner.settings.run import RunSettings
+from runner.settings.run_flags import parse_claude_args
+from runner.settings.runtime import Runtime, read_flow_runtime
+
+_Number = TypeVar("_Number", int, float)
+
+
+@dataclass(frozen=True)
+class GitLabCiVariables:
+    """What a job's variables say about the event it runs for: ``AI_FLOW_*`` and the project/job links.
+
+    ``AI_FLOW_*`` are set by GitLab's AI flows and by our listener (``runner/webhook/decision.py``);
+    the ``CI_*`` ones are GitLab's predefined variables.
+    """
+
+    ai_flow_context: str = ""  # AI_FLOW_CONTEXT: a JSON object, as text ("" when unset)
+    ai_flow_input: str | None = None  # AI_FLOW_INPUT: the comment text; None when unset ("" is a value)
+    ai_flow_event: str = ""  # AI_FLOW_EVENT, stripped: "mention" or a hook's object kind
+    project_path: str | None = None  # CI_PROJECT_PATH
+    project_visibility: str | None = None  # CI_PROJECT_VISIBILITY: public, internal or private
+    default_branch: str | None = None  # CI_DEFAULT_BRANCH
+    project_url: str | None = None  # CI_PROJECT_URL
+    job_id: str | None = None  # CI_JOB_ID
+    pipeline_id: str | None = None  # CI_PIPELINE_ID
+    job_url: str | None = None  # CI_JOB_URL
+    pipeline_url: str | None = None  # CI_PIPELINE_URL
+
+    @property
+    def has_flow_event(self) -> bool:
+        """Whether the ``AI_FLOW_*`` variables describe an event (the job was started for a request)."""
+        return self.ai_flow_input is not None or bool(self.ai_flow_context.strip())
+
+
+def read_gitlab_ci_variables(env: Mapping[str, str]) -> GitLabCiVariables:
+    """The ``AI_FLOW_*`` and project/job variables; never fails (an absent one reads as unset)."""
+    return GitLabCiVariables(
+        ai_flow_context=env.get("AI_FLOW_CONTEXT", ""),
+        ai_flow_input=env.get("AI_FLOW_INPUT"),
+        ai_flow_event=(env.get("AI_FLOW_EVENT") or "").strip(),
+        project_path=env.get("CI_PROJECT_PATH"),
+        project_visibility=env.get("CI_PROJECT_VISIBILITY"),
+        default_branch=env.get("CI_DEFAULT_BRANCH"),
+        project_url=env.get("CI_PROJECT_URL"),
+        job_id=env.get("CI_JOB_ID"),
+        pipeline_id=env.get("CI_PIPELINE_ID"),
+        job_url=env.get("CI_JOB_URL"),
+        pipeline_url=env.get("CI_PIPELINE_URL"),
+    )
+
+
+@dataclass(frozen=True)
+class MergeRequestPipelineVariables:
+    """GitLab's ``CI_MERGE_REQUEST_*`` variables (set in merge request pipelines), and who started it."""
+
+    title: str | None = None  # CI_MERGE_REQUEST_TITLE
+    source_branch: str | None = None  # CI_MERGE_REQUEST_SOURCE_BRANCH_NAME
+    target_branch: str | None = None  # CI_MERGE_REQUEST_TARGET_BRANCH_NAME
+    commit_sha: str | None = None  # CI_COMMIT_SHA
+    source_project_id: str = ""  # CI_MERGE_REQUEST_SOURCE_PROJECT_ID
+    project_id: str = ""  # CI_MERGE_REQUEST_PROJECT_ID, else the job's CI_PROJECT_ID
+    draft: bool = False  # CI_MERGE_REQUEST_DRAFT == "true"
+    user_login: str = ""  # GITLAB_USER_LOGIN, stripped: who started the pipeline
+
+
+@dataclass(frozen=True)
+class GitLabRunEnv:
+    """The variables GitLab CI sets for a job (the ones the runner reads)."""
+
+    project: str  # CI_PROJECT_ID (or CI_PROJECT_PATH)
+    project_path: str
+    server_url: str
+    api_url: str
+    project_url: str
+    job_url: str | None
+    workspace: Path
+    pipeline_source: str | None
+    merge_request_iid: int | None
+    default_branch: str | None
+    access_token: str | None = field(default=None, repr=False)  # GITLAB_ACCESS_TOKEN
+    job_token: str | None = field(default=None, repr=False)  # CI_JOB_TOKEN
+    merge_request: MergeRequestPipelineVariables = field(default_factory=MergeRequestPipelineVariables)
+    ci_variables: GitLabCiVariables = field(default_factory=GitLabCiVariables)
+
+
+def read_gitlab_run_env(env: Mapping[str, str]) -> GitLabRunEnv:
+    """Read the CI variables; a missing one is a one-line error naming it."""
+    missing = [name for name in ("CI_PROJECT_ID", "CI_SERVER_URL") if not env.get(name)]
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)} not set: `claude-runner gitlab` runs inside a GitLab CI job",
+            "use `claude-runner run` elsewhere, or `claude-runner explain --platform gitlab` to test a hook",
+        )
+    server = env["CI_SERVER_URL"].rstrip("/")
+    path = env.get("CI_PROJECT_PATH", env["CI_PROJECT_ID"])
+    iid = env.get("CI_MERGE_REQUEST_IID", "")
+    return GitLabRunEnv(
+        project=env["CI_PROJECT_ID"],
+        project_path=path,
+        server_url=server,
+        api_url=(env.get("CI_API_V4_URL") or f"{server}/api/v4").rstrip("/"),
+        project_url=(env.get("CI_PROJECT_URL") or f"{server}/{path}").rstrip("/"),
+        job_url=env.get("CI_JOB_URL"),
+        workspace=Path(env.get("CI_PROJECT_DIR") or os.getcwd()),
+        pipeline_source=env.get("CI_PIPELINE_SOURCE"),
+        merge_request_iid=int(iid) if iid.isdigit() else None,
+        default_branch=env.get("CI_DEFAULT_BRANCH"),
+        access_token=env.get("GITLAB_ACCESS_TOKEN") or None,
+        job_token=env.get("CI_JOB_TOKEN") or None,
+        merge_request=MergeRequestPipelineVariables(
+            title=env.get("CI_MERGE_REQUEST_TITLE"),
+            source_branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or None,
+            target_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+            commit_sha=env.get("CI_COMMIT_SHA") or None,
+            source_project_id=env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", ""),
+            project_id=env.get("CI_MERGE_REQUEST_PROJECT_ID", env["CI_PROJECT_ID"]),
+            draft=env.get("CI_MERGE_REQUEST_DRAFT", "").lower() == "true",
+            user_login=env.get("GITLAB_USER_LOGIN", "").strip(),
+        ),
+        ci_variables=read_gitlab_ci_variables(env),
+    )
+
+
+@dataclass(frozen=True)
+class GitLabJobVariables:
+    """The job variables of ``claude-runner gitlab`` that are not action inputs."""
+
+    max_turns: int | None = None  # MAX_TURNS
+    timeout_minutes: float | None = None  # TIMEOUT_MINUTES
+    prompt_file: str = ""  # PROMPT_FILE, stripped: the prompt, from a file in the project
+
+    def applied_to(self, agent: RunSettings) -> RunSettings:
+        """``agent`` with the limits that were set (they win over ``claude_args``)."""
+        return replace(
+            agent,
+            max_turns=self.max_turns if self.max_turns is not None else agent.max_turns,
+            timeout_minutes=(
+                self.timeout_minutes if self.timeout_minutes is not None else agent.timeout_minutes
+            ),
+        )
+
+
+def read_gitlab_job_variables(env: Mapping[str, str]) -> GitLabJobVariables:
+    """``MAX_TURNS``, ``TIMEOUT_MINUTES`` and ``PROMPT_FILE``; a bad limit is a one-line ``UsageError``."""
+    return GitLabJobVariables(
+        max_turns=_positive_number(env, "MAX_TURNS", int),
+        timeout_minutes=_positive_number(env, "TIMEOUT_MINUTES", float),
+        prompt_file=env.get("PROMPT_FILE", "").strip(),
+    )
+
+
+def _positive_number(env: Mapping[str, str], name: str, kind: type[_Number]) -> _Number | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise UsageError(f"{name} must be a number (got {raw!r})") from None
+    if value <= 0:
+        raise UsageError(f"{name} must be greater than 0 (got {raw})")
+    return value
+
+
+@dataclass(frozen=True)
+class GitLabJobSettings:
+    """Everything ``claude-runner gitlab`` was told, typed."""
+
+    run_env: GitLabRunEnv
+    flow: FlowSettings
+    agent: RunSettings  # claude_args with the MAX_TURNS / TIMEOUT_MINUTES job variables applied
+    runtime: Runtime = field(repr=False)
+
+
+def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
+    """Read the job's variables; a bad one raises a one-line ``UsageError``.
+
+    Errors come in the order they always have: CI variables, inputs, ``claude_args``, the job's
+    own limits, ``PROMPT_FILE``.
+    """
+    run_env = read_gitlab_run_env(env)
+    flow = flow_settings(env)
+    if "pr_mode" not in read_inputs(env):
+        flow = replace(flow, pr_mode="draft")  # GitLab: a draft MR by default
+    claude_args = parse_claude_args(flow.claude_args, env)
+    job_variables = read_gitlab_job_variables(env)
+    agent = job_variables.applied_to(claude_args)
+    prompt_file = job_variables.prompt_file
+    if prompt_file and not flow.trigger.prompt:
+        try:
+            prompt = (run_env.workspace / prompt_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"PROMPT_FILE {prompt_file}: {exc.strerror}", "give a path inside the project"
+            ) from exc
+        flow = replace(flow, trigger=replace(flow.trigger, prompt=prompt))
+    return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))

@@ -35,11 +35,12 @@ from runner.errors import (
     SettingsError,
     WorkspaceError,
 )
-from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.models import resolve_model
 from runner.providers.oidc import oidc_from_env, oidc_variables
 from runner.sanitize import Redactor
+from runner.settings.provider import read_provider_config
 from runner.settings.run import RunSettings
 
 
@@ -73,7 +74,7 @@ def prepare_run(
     """
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
-    config = provider_from_env(environ, provider=provider)
+    config = read_provider_config(environ, provider=provider)
     model = resolve_model(
         settings.model,
         environ,

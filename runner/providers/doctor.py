@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from runner.errors import CredentialsError, ModelError, ProviderError, RunnerError
-from runner.providers import ProviderConfig, build_client, client_options, provider_from_env
+from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.models import resolve_model
 from runner.providers.oidc import audiences, jwt_claims, oidc_from_env
 from runner.sanitize import Redactor
+from runner.settings.provider import read_provider_config
 
 STEPS = ("settings", "oidc token", "credentials", "model call")
 DOCTOR_PROMPT = "ping"
@@ -133,7 +134,7 @@ def run_checks(
             inputs = flow_settings(env)
             env = provider_environ(inputs, env)
             provider = provider or inputs.provider
-        config = provider_from_env(env, provider=provider)
+        config = read_provider_config(env, provider=provider)
         redactor.add(*config.secrets())
         resolved = resolve_model(
             model, env, provider=config.name, strict=config.name == "anthropic" and not config.is_gateway

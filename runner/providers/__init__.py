@@ -2,8 +2,8 @@
 
 Providers: the Anthropic API (and gateways in front of it, ``ANTHROPIC_BASE_URL``), Amazon
 Bedrock, Google Vertex AI and Microsoft Foundry. Which one, and its settings, are read from the
-environment by ``runner.settings.provider`` into a ``ProviderConfig``; nothing in this package
-reads the environment itself.
+environment by ``runner.settings.provider`` into a ``ProviderConfig``; building the client from
+it reads no environment.
 
 The Anthropic path lives in this module. The others are modules of this package
 (``bedrock.py``, ``vertex.py``, ``foundry.py``: see ``base.py`` for their contract), imported
@@ -42,9 +42,10 @@ LABELS: dict[str, str] = {
 class ProviderConfig:
     """Everything needed to reach the model, as ``runner.settings.provider`` read it (no network).
 
-    ``api_key`` / ``auth_token`` / ``base_url`` belong to the Anthropic path; ``settings`` is
-    the provider module's settings object for the others. ``headers`` (``ANTHROPIC_CUSTOM_HEADERS``)
-    and ``timeout_s`` (``API_TIMEOUT_MS``) apply to every provider, as in Claude Code.
+    ``api_key`` / ``auth_token`` / ``base_url`` belong to the Anthropic path; ``settings`` is the
+    cloud provider's settings object for the others (from ``runner.settings.<name>``). ``headers``
+    (``ANTHROPIC_CUSTOM_HEADERS``) and ``timeout_s`` (``API_TIMEOUT_MS``) apply to every provider,
+    as in Claude Code.
     """
 
     name: str = "anthropic"

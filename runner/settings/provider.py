@@ -9,10 +9,14 @@ missing settings fail here, before any network call, naming the variable. The re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from runner.errors import CredentialsError, UsageError
 from runner.providers import PROVIDERS, USE_VARS, ProviderConfig, provider_module
+from runner.settings.bedrock import read_bedrock_settings
+from runner.settings.foundry import read_foundry_settings
+from runner.settings.vertex import read_vertex_settings
 
 PROVIDER_VAR = "CLAUDE_RUNNER_PROVIDER"
 # Claude Code providers this runner does not speak; naming them beats silently using another.
@@ -22,6 +26,12 @@ _UNSUPPORTED = {
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+# Each cloud provider's settings reader (pure: no SDK is imported to read settings).
+CLOUD_SETTINGS_READERS: dict[str, Callable[[Mapping[str, str]], Any]] = {
+    "bedrock": read_bedrock_settings,
+    "vertex": read_vertex_settings,
+    "foundry": read_foundry_settings,
+}
 
 
 def _flag(env: Mapping[str, str], var: str) -> bool:
@@ -80,7 +90,8 @@ def read_provider_config(env: Mapping[str, str], *, provider: str | None = None)
     headers = parse_custom_headers(env.get("ANTHROPIC_CUSTOM_HEADERS", ""))
     timeout_s = _timeout(env)
     if name != "anthropic":
-        settings = provider_module(name).settings_from_env(env)
+        provider_module(name)  # a provider whose SDK is missing fails here, at the settings step
+        settings = CLOUD_SETTINGS_READERS[name](env)
         return ProviderConfig(
             name=name, headers=headers, timeout_s=timeout_s, settings=settings, chosen_by=chosen_by
         )
@@ -129,4 +140,10 @@ def parse_custom_headers(raw: str) -> dict[str, str]:
     return headers
 
 
-__all__ = ["PROVIDER_VAR", "choose_provider", "parse_custom_headers", "read_provider_config"]
+__all__ = [
+    "CLOUD_SETTINGS_READERS",
+    "PROVIDER_VAR",
+    "choose_provider",
+    "parse_custom_headers",
+    "read_provider_config",
+]

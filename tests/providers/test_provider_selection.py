@@ -1,7 +1,7 @@
 """Choosing a provider: exactly one, conflicts named, each provider's model ids and prices.
 
 Selection is tested on its own (``choose_provider``) and through ``read_provider_config`` with a
-stand-in provider module, so these tests do not depend on a cloud SDK.
+stand-in provider module and settings reader, so these tests do not depend on a cloud SDK.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import ClientOptions
 from runner.providers.models import resolve_model
 from runner.settings.flow import flow_settings, provider_environ
-from runner.settings.provider import choose_provider, read_provider_config
+from runner.settings.provider import CLOUD_SETTINGS_READERS, choose_provider, read_provider_config
 
 KEY = {"ANTHROPIC_API_KEY": "sk-ant-test-key-0123456789"}
 WIF_PROVIDER = "projects/1/locations/global/workloadIdentityPools/p/providers/g"
@@ -129,11 +129,11 @@ class StubSettings:
 
 @pytest.fixture
 def stub_bedrock(monkeypatch):
-    """A stand-in ``runner.providers.bedrock`` that records what it is given."""
+    """A stand-in ``runner.providers.bedrock`` (and its settings reader) that records what it is given."""
     module = types.ModuleType("runner.providers.bedrock")
     calls: list[tuple[object, ClientOptions]] = []
 
-    def settings_from_env(env):
+    def read_stub_settings(env):
         if not env.get("AWS_REGION"):
             raise CredentialsError("AWS_REGION is not set", "set aws_region")
         return StubSettings(env["AWS_REGION"])
@@ -142,11 +142,11 @@ def stub_bedrock(monkeypatch):
         calls.append((settings, options))
         return "client"
 
-    module.settings_from_env = settings_from_env
     module.build_client = build
     module.secrets = lambda settings: ["stub-secret-value"]
     module.calls = calls
     monkeypatch.setitem(sys.modules, "runner.providers.bedrock", module)
+    monkeypatch.setitem(CLOUD_SETTINGS_READERS, "bedrock", read_stub_settings)
     return module
 
 

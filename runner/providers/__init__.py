@@ -1,11 +1,9 @@
-"""A ready ``anthropic`` client for the configured provider, and the choice of that provider.
+"""A ready ``anthropic`` client for the configured provider.
 
 Providers: the Anthropic API (and gateways in front of it, ``ANTHROPIC_BASE_URL``), Amazon
-Bedrock, Google Vertex AI and Microsoft Foundry. Selection follows Claude Code: exactly one of
-``CLAUDE_CODE_USE_BEDROCK`` / ``_VERTEX`` / ``_FOUNDRY``, or none for the Anthropic API; the
-runner adds an explicit ``provider`` setting (``CLAUDE_RUNNER_PROVIDER``, which the flows set
-from their ``provider`` input). Conflicts and missing settings fail here, before any network
-call, naming the variable.
+Bedrock, Google Vertex AI and Microsoft Foundry. Which one, and its settings, are read from the
+environment by ``runner.settings.provider`` into a ``ProviderConfig``; building the client from
+it reads no environment.
 
 The Anthropic path lives in this module. The others are modules of this package
 (``bedrock.py``, ``vertex.py``, ``foundry.py``: see ``base.py`` for their contract), imported
@@ -20,14 +18,13 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import CredentialsError, UsageError
+from runner.errors import UsageError
 from runner.providers.base import ClientOptions
 
 if TYPE_CHECKING:
     import anthropic
 
 PROVIDERS = ("anthropic", "bedrock", "vertex", "foundry")
-PROVIDER_VAR = "CLAUDE_RUNNER_PROVIDER"
 USE_VARS: dict[str, str] = {
     "bedrock": "CLAUDE_CODE_USE_BEDROCK",
     "vertex": "CLAUDE_CODE_USE_VERTEX",
@@ -39,22 +36,16 @@ LABELS: dict[str, str] = {
     "vertex": "Google Vertex AI",
     "foundry": "Microsoft Foundry",
 }
-# Claude Code providers this runner does not speak; naming them beats silently using another.
-_UNSUPPORTED = {
-    "CLAUDE_CODE_USE_MANTLE": "Amazon Bedrock Mantle",
-    "CLAUDE_CODE_USE_ANTHROPIC_AWS": "Claude Platform on AWS",
-}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """Everything needed to reach the model, resolved from the environment (no network).
+    """Everything needed to reach the model, as ``runner.settings.provider`` read it (no network).
 
-    ``api_key`` / ``auth_token`` / ``base_url`` belong to the Anthropic path; ``settings`` is
-    the provider module's settings object for the others. ``headers`` (``ANTHROPIC_CUSTOM_HEADERS``)
-    and ``timeout_s`` (``API_TIMEOUT_MS``) apply to every provider, as in Claude Code.
+    ``api_key`` / ``auth_token`` / ``base_url`` belong to the Anthropic path; ``settings`` is the
+    cloud provider's settings object for the others (from ``runner.settings.<name>``). ``headers``
+    (``ANTHROPIC_CUSTOM_HEADERS``) and ``timeout_s`` (``API_TIMEOUT_MS``) apply to every provider,
+    as in Claude Code.
     """
 
     name: str = "anthropic"
@@ -116,56 +107,6 @@ class ProviderConfig:
         return values
 
 
-def _flag(env: Mapping[str, str], var: str) -> bool:
-    raw = env.get(var, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise UsageError(
-        f"{var} must be 1 or 0 (got {env.get(var, '')!r})", f"set {var}=1 to use it, or unset it"
-    )
-
-
-def choose_provider(env: Mapping[str, str], provider: str | None = None) -> tuple[str, str]:
-    """The provider's name and what chose it; conflicting settings are a ``UsageError``.
-
-    ``provider`` (a flag or input) wins over ``CLAUDE_RUNNER_PROVIDER``; either must agree with
-    any ``CLAUDE_CODE_USE_*`` flag that is on: a workflow that says two things is refused rather
-    than guessed at, since the wrong guess bills the wrong account.
-    """
-    for var, label in _UNSUPPORTED.items():
-        if _flag(env, var):
-            raise UsageError(
-                f"{var} is set but {label} is not supported by claude-runner",
-                f"unset {var}; use provider bedrock (CLAUDE_CODE_USE_BEDROCK=1) or the Anthropic API",
-            )
-    flags = [name for name, var in USE_VARS.items() if _flag(env, var)]
-    explicit = (provider or env.get(PROVIDER_VAR, "")).strip().lower()
-    setting = "provider setting" if provider else PROVIDER_VAR
-    if explicit:
-        if explicit not in PROVIDERS:
-            raise UsageError(
-                f"unknown provider {explicit!r} ({setting})", f"use one of {', '.join(PROVIDERS)}"
-            )
-        others = [USE_VARS[name] for name in flags if name != explicit]
-        if others:
-            raise UsageError(
-                f"provider {explicit} ({setting}) conflicts with {' and '.join(others)}",
-                f"unset {' and '.join(others)}, or set the provider to match",
-            )
-        return explicit, setting
-    if len(flags) > 1:
-        names = " and ".join(USE_VARS[name] for name in flags)
-        raise UsageError(
-            f"{names} are both set: choose one provider",
-            "unset all but one (in the action: only one of use_bedrock, use_vertex, use_foundry)",
-        )
-    if flags:
-        return flags[0], USE_VARS[flags[0]]
-    return "anthropic", "default"
-
-
 def provider_module(name: str) -> ModuleType:
     """``runner.providers.<name>``, imported now (it loads that cloud's SDK lazily itself)."""
     if name not in USE_VARS:
@@ -183,61 +124,6 @@ def provider_module(name: str) -> ModuleType:
             f"{LABELS[name]} needs the Python package {exc.name}, which is not installed",
             f"pip install 'claude-runner[{name}]'",
         ) from None
-
-
-def provider_from_env(env: Mapping[str, str], *, provider: str | None = None) -> ProviderConfig:
-    """Read the provider settings Claude Code reads; fail before any network call if unusable."""
-    name, chosen_by = choose_provider(env, provider)
-    headers = parse_custom_headers(env.get("ANTHROPIC_CUSTOM_HEADERS", ""))
-    timeout_s = _timeout(env)
-    if name != "anthropic":
-        settings = provider_module(name).settings_from_env(env)
-        return ProviderConfig(
-            name=name, headers=headers, timeout_s=timeout_s, settings=settings, chosen_by=chosen_by
-        )
-    api_key = env.get("ANTHROPIC_API_KEY", "").strip() or None
-    auth_token = env.get("ANTHROPIC_AUTH_TOKEN", "").strip() or None
-    if not api_key and not auth_token:
-        raise CredentialsError(
-            "no Anthropic credentials found",
-            "set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN with ANTHROPIC_BASE_URL for a gateway), "
-            "or choose a cloud provider (CLAUDE_CODE_USE_BEDROCK=1, ...)",
-        )
-    base_url = env.get("ANTHROPIC_BASE_URL", "").strip().rstrip("/") or None
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise UsageError(f"ANTHROPIC_BASE_URL must start with http:// or https:// (got {base_url!r})")
-    return ProviderConfig(
-        api_key=api_key,
-        auth_token=auth_token,
-        base_url=base_url,
-        headers=headers,
-        timeout_s=timeout_s,
-        chosen_by=chosen_by,
-    )
-
-
-def _timeout(env: Mapping[str, str]) -> float:
-    timeout_ms = env.get("API_TIMEOUT_MS", "").strip()
-    if not timeout_ms:
-        return 600.0
-    if not timeout_ms.isdigit() or int(timeout_ms) == 0:
-        raise UsageError(
-            f"API_TIMEOUT_MS must be a positive whole number of milliseconds (got {timeout_ms!r})"
-        )
-    return int(timeout_ms) / 1000
-
-
-def parse_custom_headers(raw: str) -> dict[str, str]:
-    """``ANTHROPIC_CUSTOM_HEADERS``: ``Name: Value`` lines, newline-separated."""
-    headers: dict[str, str] = {}
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise UsageError(f"ANTHROPIC_CUSTOM_HEADERS line {number} is not 'Name: Value'")
-        headers[name.strip()] = value.strip()
-    return headers
 
 
 def client_options(config: ProviderConfig, **changes: Any) -> ClientOptions:
@@ -277,13 +163,9 @@ def _anthropic_client(config: ProviderConfig, options: ClientOptions) -> anthrop
 __all__ = [
     "LABELS",
     "PROVIDERS",
-    "PROVIDER_VAR",
     "USE_VARS",
     "ProviderConfig",
     "build_client",
-    "choose_provider",
     "client_options",
-    "parse_custom_headers",
-    "provider_from_env",
     "provider_module",
 ]

@@ -1,9 +1,12 @@
 """What every provider module shares: the OIDC token source protocol and the client options.
 
-Provider modules (``bedrock.py``, ``vertex.py``, ``foundry.py``) each offer:
+Provider modules (``bedrock.py``, ``vertex.py``, ``foundry.py``) take settings and read no
+environment. Their settings are frozen dataclasses read once at the edge by
+``runner.settings.<name>`` (``read_bedrock_settings(env) -> BedrockSettings``, ...): validated, no
+network; a missing or malformed value raises ``CredentialsError`` / ``UsageError`` naming the
+variable and the fix; ``runner.settings.provider`` maps each provider's name to its reader
+(``CLOUD_SETTINGS_READERS``). Each provider module offers:
 
-- ``settings_from_env(env) -> <Name>Settings``: validated settings, no network; a missing or
-  malformed value raises ``CredentialsError`` / ``UsageError`` naming the variable and the fix;
 - ``build_client(settings, options) -> client``: an ``anthropic`` SDK client whose credentials
   refresh themselves before they expire (may call the cloud's token services);
 - ``secrets(settings) -> list[str]``: values the redactor must hide.

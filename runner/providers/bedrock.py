@@ -14,221 +14,28 @@ Four ways to authenticate, first match wins:
 Every request is signed (SigV4) just before it is sent, with the credentials current at that
 moment, so a long run never sends an expired key. Credentials stay in this process: nothing
 here writes to ``os.environ``, and each key minted is handed to ``ClientOptions.on_secret`` for the
-redactor. boto3 is imported only when a client is built.
+redactor. Where the keys come from (boto3's chain, STS) is ``bedrock_auth``; boto3 is imported
+only when a client is built. The settings (``BedrockSettings``) are read from the environment by
+``runner.settings.bedrock``; this module reads none.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import CredentialsError, UsageError
-from runner.providers.base import ClientOptions, TokenSource
+from runner.errors import CredentialsError
+from runner.providers.base import ClientOptions
+from runner.providers.bedrock_auth import assume_role_credentials, default_chain_credentials
+from runner.settings.bedrock import BedrockSettings
 
 if TYPE_CHECKING:
     import anthropic
     import httpx2
     from anthropic._models import FinalRequestOptions
 
-NAME = "bedrock"
-OIDC_AUDIENCE = "sts.amazonaws.com"
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"  # the only value InvokeModel accepts
-DEFAULT_SESSION_NAME = "claude-runner"
-DEFAULT_DURATION_S = 3600
-MIN_DURATION_S, MAX_DURATION_S = 900, 43200  # STS AssumeRoleWithWebIdentity limits
-# Refresh when fewer than this many seconds of validity remain. Within the advisory window a failed
-# refresh keeps the current keys (logged); within the mandatory window it fails the request.
-ADVISORY_REFRESH_S = 300
-MANDATORY_REFRESH_S = 120
-SERVICE_TIERS = ("default", "flex", "priority")
-
-ROLE_ARN_SHAPE = "arn:aws:iam::<12-digit account id>:role/<role name>"
-ROLE_ARN_PATTERN = re.compile(
-    r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII
-)
-REGION_PATTERN = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
-SESSION_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
-_TRUE = {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class BedrockSettings:
-    """Where and how to reach Bedrock, read from the environment (no network)."""
-
-    region: str
-    role_arn: str | None = None
-    session_name: str = DEFAULT_SESSION_NAME
-    duration_s: int = DEFAULT_DURATION_S
-    bearer_token: str | None = field(default=None, repr=False)
-    base_url: str | None = None
-    skip_auth: bool = False
-    sts_endpoint_url: str | None = None
-    service_tier: str | None = None
-    # Ambient keys given in the environment map (else boto3's default chain looks for them).
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    profile: str | None = None
-    oidc_audience: str = OIDC_AUDIENCE
-    name: str = NAME
-
-    @property
-    def auth_method(self) -> str:
-        """``gateway``, ``api-key``, ``web-identity`` or ``default-chain``."""
-        if self.skip_auth:
-            return "gateway"
-        if self.bearer_token:
-            return "api-key"
-        return "web-identity" if self.role_arn else "default-chain"
-
-    @property
-    def needs_oidc(self) -> bool:
-        """Whether ``build_client`` will ask the CI job's OIDC source for a token."""
-        return self.auth_method == "web-identity"
-
-    @property
-    def key_source(self) -> str:
-        """Where the credential comes from, for the ``system/init`` event (never the value)."""
-        return {
-            "gateway": "none (CLAUDE_CODE_SKIP_BEDROCK_AUTH)",
-            "api-key": "AWS_BEARER_TOKEN_BEDROCK",
-            "web-identity": "AWS_ROLE_TO_ASSUME via OIDC",
-            "default-chain": "AWS default credential chain",
-        }[self.auth_method]
-
-    @property
-    def is_gateway(self) -> bool:
-        """Whether requests go to ``ANTHROPIC_BEDROCK_BASE_URL`` rather than the regional endpoint."""
-        return bool(self.base_url)
-
-    def describe(self) -> str:
-        """One line for the doctor: region, endpoint, how requests are authorised. No secrets."""
-        auth = {
-            "gateway": "no AWS auth (the gateway authenticates)",
-            "api-key": "Bedrock API key",
-            "web-identity": f"role {self.role_arn} via OIDC, {self.duration_s} s sessions",
-            "default-chain": "AWS default credential chain",
-        }[self.auth_method]
-        return f"region {self.region}, {self.endpoint}, {auth}"
-
-    @property
-    def endpoint(self) -> str:
-        """The Bedrock runtime URL requests go to."""
-        if self.base_url:
-            return self.base_url
-        suffix = "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
-        return f"https://bedrock-runtime.{self.region}.{suffix}"
-
-
-def settings_from_env(env: Mapping[str, str]) -> BedrockSettings:
-    """Validated Bedrock settings; each unusable value raises an error naming the variable and the fix."""
-
-    def get(name: str) -> str | None:
-        return env.get(name, "").strip() or None
-
-    region = get("AWS_REGION") or get("AWS_DEFAULT_REGION")
-    if not region:
-        raise CredentialsError(
-            "AWS_REGION is not set (Bedrock needs the region your Claude models are enabled in)",
-            "set the aws_region input or AWS_REGION, e.g. us-east-1",
-        )
-    if not REGION_PATTERN.match(region):
-        raise UsageError(
-            f"AWS_REGION {region!r} is not an AWS region name",
-            "use a region code such as us-east-1, eu-central-1 or ap-northeast-1 (not an availability zone)",
-        )
-    role_arn = get("AWS_ROLE_TO_ASSUME")
-    if role_arn:
-        check_role_arn(role_arn)
-    bearer = get("AWS_BEARER_TOKEN_BEDROCK")
-    skip_auth = (get("CLAUDE_CODE_SKIP_BEDROCK_AUTH") or "").lower() in _TRUE
-    base_url = (get("ANTHROPIC_BEDROCK_BASE_URL") or "").rstrip("/") or None
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise UsageError(f"ANTHROPIC_BEDROCK_BASE_URL must start with http:// or https:// (got {base_url!r})")
-    if skip_auth and not base_url:
-        raise UsageError(
-            "CLAUDE_CODE_SKIP_BEDROCK_AUTH is set but ANTHROPIC_BEDROCK_BASE_URL is not",
-            "skipping auth only makes sense behind a gateway: set ANTHROPIC_BEDROCK_BASE_URL to its URL",
-        )
-    if role_arn and bearer and not skip_auth:
-        raise UsageError(
-            "both AWS_ROLE_TO_ASSUME and AWS_BEARER_TOKEN_BEDROCK are set",
-            "keep one: the role (OIDC, no stored secret) or the Bedrock API key",
-        )
-    access_key, secret_key = get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")
-    if bool(access_key) != bool(secret_key) and not (role_arn or bearer or skip_auth):
-        missing = "AWS_SECRET_ACCESS_KEY" if access_key else "AWS_ACCESS_KEY_ID"
-        raise CredentialsError(
-            f"{missing} is not set but its pair is", "set both AWS access key variables, or neither"
-        )
-    tier = get("ANTHROPIC_BEDROCK_SERVICE_TIER")
-    if tier and tier not in SERVICE_TIERS:
-        raise UsageError(
-            f"ANTHROPIC_BEDROCK_SERVICE_TIER must be one of {', '.join(SERVICE_TIERS)} (got {tier!r})"
-        )
-    return BedrockSettings(
-        region=region,
-        role_arn=role_arn,
-        session_name=_session_name(env),
-        duration_s=_duration(get("AWS_ROLE_DURATION_SECONDS")),
-        bearer_token=bearer,
-        base_url=base_url,
-        skip_auth=skip_auth,
-        sts_endpoint_url=get("AWS_ENDPOINT_URL_STS") or get("AWS_ENDPOINT_URL"),
-        service_tier=tier,
-        access_key_id=access_key,
-        secret_access_key=secret_key,
-        session_token=get("AWS_SESSION_TOKEN"),
-        profile=get("AWS_PROFILE"),
-    )
-
-
-def check_role_arn(role_arn: str) -> None:
-    """Raise ``CredentialsError`` showing the expected shape unless ``role_arn`` is an IAM role ARN."""
-    if ROLE_ARN_PATTERN.match(role_arn):
-        return
-    hint = f"use the role's ARN, shaped {ROLE_ARN_SHAPE} (IAM console → Roles → the role → ARN)"
-    if ":sts::" in role_arn and ":assumed-role/" in role_arn:
-        hint = f"that is a session ARN (sts assumed-role); {hint}"
-    elif not role_arn.startswith("arn:"):
-        hint = f"a role name alone is not enough; {hint}"
-    elif re.match(r"^arn:[^:]+:iam::\d+:role/", role_arn) and not re.match(
-        r"^arn:[^:]+:iam::\d{12}:", role_arn
-    ):
-        hint = f"the account id must be 12 digits; {hint}"
-    raise CredentialsError(f"AWS_ROLE_TO_ASSUME is not a valid IAM role ARN: {role_arn!r}", hint)
-
-
-def _session_name(env: Mapping[str, str]) -> str:
-    explicit = env.get("AWS_ROLE_SESSION_NAME", "").strip()
-    if explicit:
-        if not SESSION_NAME_PATTERN.match(explicit):
-            raise UsageError(
-                f"AWS_ROLE_SESSION_NAME {explicit!r} is not a valid session name",
-                "use 2-64 characters from letters, digits and +=,.@_-",
-            )
-        return explicit
-    run = (env.get("GITHUB_RUN_ID") or env.get("CI_JOB_ID") or "").strip()
-    name = f"{DEFAULT_SESSION_NAME}-{run}" if run else DEFAULT_SESSION_NAME
-    return re.sub(r"[^\w+=,.@-]", "-", name, flags=re.ASCII)[:64]
-
-
-def _duration(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_DURATION_S
-    if not raw.isdigit() or not MIN_DURATION_S <= int(raw) <= MAX_DURATION_S:
-        raise UsageError(
-            f"AWS_ROLE_DURATION_SECONDS must be a whole number of seconds from {MIN_DURATION_S} "
-            f"to {MAX_DURATION_S} (got {raw!r})"
-        )
-    return int(raw)
 
 
 def secrets(settings: BedrockSettings) -> list[str]:
@@ -359,192 +166,6 @@ class SigV4Signer:
                 request.headers[name] = value
 
 
-def default_chain_credentials(settings: BedrockSettings) -> Any:
-    """boto3's credentials: the keys given in the environment map, else its default chain."""
-    import boto3
-    import botocore.exceptions
-
-    try:
-        if settings.access_key_id and settings.secret_access_key:
-            session = boto3.session.Session(
-                aws_access_key_id=settings.access_key_id,
-                aws_secret_access_key=settings.secret_access_key,
-                aws_session_token=settings.session_token,
-                region_name=settings.region,
-            )
-        else:
-            session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
-        return session.get_credentials()
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise CredentialsError(
-            f"AWS_PROFILE names a profile that does not exist: {settings.profile!r}",
-            "unset AWS_PROFILE, or configure the profile in ~/.aws/config",
-        ) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise CredentialsError(
-            f"could not load AWS credentials: {exc}",
-            "set aws_role_to_assume (AWS_ROLE_TO_ASSUME) to use the job's OIDC token instead",
-        ) from exc
-
-
-def assume_role_credentials(settings: BedrockSettings, options: ClientOptions) -> Any:
-    """``RefreshableCredentials`` from STS ``AssumeRoleWithWebIdentity``, renewed before they expire."""
-    from botocore.credentials import RefreshableCredentials
-
-    if options.oidc is None:
-        raise CredentialsError(
-            "AWS_ROLE_TO_ASSUME is set but no OIDC token source was found",
-            "GitHub: give the job `permissions: id-token: write`; GitLab: add "
-            f"`id_tokens: CLAUDE_OIDC_TOKEN: aud: {OIDC_AUDIENCE}` to the job",
-        )
-    exchange = WebIdentityExchange(settings, options.oidc, options.on_secret)
-
-    def now() -> datetime:
-        return datetime.fromtimestamp(options.clock(), UTC)
-
-    first = exchange()
-    return RefreshableCredentials(
-        access_key=first["access_key"],
-        secret_key=first["secret_key"],
-        token=first["token"],
-        expiry_time=datetime.fromisoformat(first["expiry_time"]),
-        refresh_using=exchange,
-        method="assume-role-with-web-identity",
-        time_fetcher=now,
-        advisory_timeout=ADVISORY_REFRESH_S,
-        mandatory_timeout=MANDATORY_REFRESH_S,
-    )
-
-
-class WebIdentityExchange:
-    """One call = a fresh OIDC token exchanged with STS for temporary keys (botocore metadata shape)."""
-
-    def __init__(
-        self, settings: BedrockSettings, oidc: TokenSource, on_secret: Callable[[str], None] | None
-    ) -> None:
-        self.settings, self.oidc, self.on_secret = settings, oidc, on_secret
-        self.calls = 0
-        self._client: Any = None
-
-    def _sts(self) -> Any:
-        if self._client is None:
-            import boto3
-            import botocore
-            from botocore.config import Config
-
-            config = Config(
-                signature_version=botocore.UNSIGNED,  # the web identity token is the credential
-                connect_timeout=10,
-                read_timeout=30,
-                retries={"mode": "standard", "max_attempts": 3},
-            )
-            session = boto3.session.Session(region_name=self.settings.region)
-            self._client = session.client(
-                "sts",
-                region_name=self.settings.region,
-                endpoint_url=self.settings.sts_endpoint_url,
-                config=config,
-            )
-        return self._client
-
-    def __call__(self) -> dict[str, str]:
-        import botocore.exceptions
-
-        token = self.oidc.token(self.settings.oidc_audience)
-        if self.on_secret is not None:
-            self.on_secret(token)
-        self.calls += 1
-        try:
-            answer = self._sts().assume_role_with_web_identity(
-                RoleArn=self.settings.role_arn,
-                RoleSessionName=self.settings.session_name,
-                WebIdentityToken=token,
-                DurationSeconds=self.settings.duration_s,
-            )
-        except botocore.exceptions.ClientError as exc:
-            raise sts_error(exc, self.settings, self.oidc.name, token_claims(token)) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            where = self.settings.sts_endpoint_url or f"STS in {self.settings.region}"
-            raise CredentialsError(
-                f"could not reach {where} to assume {self.settings.role_arn}: {exc}",
-                "check the runner's network access to sts.<region>.amazonaws.com (or AWS_ENDPOINT_URL_STS)",
-            ) from exc
-        creds = answer["Credentials"]
-        expiration = creds["Expiration"]
-        if isinstance(expiration, datetime):
-            expiry = expiration if expiration.tzinfo else expiration.replace(tzinfo=UTC)
-        else:
-            expiry = datetime.fromisoformat(str(expiration).replace("Z", "+00:00"))
-        return {
-            "access_key": creds["AccessKeyId"],
-            "secret_key": creds["SecretAccessKey"],
-            "token": creds["SessionToken"],
-            "expiry_time": expiry.isoformat(),
-        }
-
-
-def token_claims(token: str) -> dict[str, Any]:
-    """The JWT's claims, unverified (for messages only: ``sub``, ``aud``, ``iss`` are not secret)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def sts_error(
-    exc: Any, settings: BedrockSettings, source: str, claims: Mapping[str, Any]
-) -> CredentialsError:
-    """One line for a refused ``AssumeRoleWithWebIdentity``, with what to change on the AWS side."""
-    error = exc.response.get("Error", {})
-    code, message = str(error.get("Code", "")), str(error.get("Message", "")).strip()
-    role = settings.role_arn
-    issuer = str(claims.get("iss", "")).removeprefix("https://").rstrip("/") or "<issuer>"
-    sub, aud = claims.get("sub", "?"), claims.get("aud", "?")
-    seen = f"token from {source}: iss={claims.get('iss', '?')}, aud={aud}, sub={sub}"
-    if code == "AccessDenied":
-        return CredentialsError(
-            f"STS AccessDenied: not authorized to assume {role} with the job's OIDC token ({seen})",
-            f"the role's trust policy must allow Federated oidc-provider/{issuer} for "
-            f'sts:AssumeRoleWithWebIdentity with "{issuer}:aud": "{OIDC_AUDIENCE}" and a '
-            f'"{issuer}:sub" condition that matches "{sub}"',
-        )
-    if code == "InvalidIdentityToken":
-        fix = (
-            f"create the IAM OIDC identity provider for https://{issuer} with audience {OIDC_AUDIENCE} "
-            "in the role's account"
-        )
-        if "audience" in message.lower():
-            fix = f"add {OIDC_AUDIENCE} to the IAM OIDC provider's audiences and request that audience"
-        return CredentialsError(f"STS rejected the OIDC token for {role}: {message} ({seen})", fix)
-    if code in {"ExpiredTokenException", "ExpiredToken"}:
-        return CredentialsError(
-            f"STS says the OIDC token has expired: {message}",
-            "the token is fetched just before each exchange: check the runner's clock; on GitLab the "
-            "id_tokens value lasts only as long as the job's token",
-        )
-    if code == "ValidationError" and "duration" in message.lower():
-        return CredentialsError(
-            f"STS refused the session length for {role}: {message}",
-            "lower AWS_ROLE_DURATION_SECONDS or raise the role's maximum session duration",
-        )
-    if code == "RegionDisabledException":
-        return CredentialsError(
-            f"STS is not activated in {settings.region}: {message}",
-            "activate STS for the region in IAM → Account settings, or use another AWS_REGION",
-        )
-    if code in {"IDPCommunicationError", "IDPRejectedClaim"}:
-        return CredentialsError(
-            f"STS could not use the OIDC token for {role}: {code}: {message}",
-            "check the identity provider's URL and thumbprint in IAM, then re-run the job",
-        )
-    return CredentialsError(
-        f"STS AssumeRoleWithWebIdentity failed for {role}: {code or 'error'}: {message}",
-        "check the role ARN, its trust policy and the IAM OIDC identity provider",
-    )
-
-
 # --- Bedrock runtime errors ------------------------------------------------------------------------
 
 _MODEL_FIXES: tuple[tuple[str, str], ...] = (
@@ -585,16 +206,8 @@ def explain_error(status: int, body: object, headers: Mapping[str, str]) -> str 
 
 
 __all__ = [
-    "NAME",
-    "OIDC_AUDIENCE",
-    "BedrockSettings",
     "SigV4Signer",
-    "WebIdentityExchange",
     "build_client",
-    "check_role_arn",
     "explain_error",
     "secrets",
-    "settings_from_env",
-    "sts_error",
-    "token_claims",
 ]

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from runner.agent.env import ToolEnvironment, tool_environment
 from runner.errors import RunnerError
-from runner.providers import ProviderConfig, provider_from_env
+from runner.providers import ProviderConfig
 from runner.settings.flow import FlowSettings, flow_settings, provider_environ
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
+from runner.settings.provider import read_provider_config
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def read_provider_settings(env: Mapping[str, str], *, provider: str | None = Non
     ``provider`` (a flag or input) wins over ``CLAUDE_RUNNER_PROVIDER``.
     """
     return ProviderSettings(
-        config=provider_from_env(env, provider=provider),
+        config=read_provider_config(env, provider=provider),
         models=read_model_settings(env),
         oidc=read_oidc_settings(env),
     )

@@ -29,6 +29,7 @@ from runner.providers import bedrock
 from runner.providers.base import ClientOptions
 from runner.providers.oidc import GitHubActionsOidc, GitLabIdToken
 from runner.sanitize import Redactor
+from runner.settings.bedrock import check_role_arn, read_bedrock_settings
 from runner.testing.fake_aws import (
     FakeAWS,
     decode_event_stream,
@@ -190,7 +191,7 @@ def run(spec: AgentSpec, client: Any) -> tuple[dict[str, Any], list[dict[str, An
 
 
 def test_settings_for_the_role_path() -> None:
-    settings = bedrock.settings_from_env(
+    settings = read_bedrock_settings(
         {"AWS_REGION": "eu-central-1", "AWS_ROLE_TO_ASSUME": ROLE, "CI_JOB_ID": "77"}
     )
     assert settings.auth_method == "web-identity"
@@ -201,16 +202,16 @@ def test_settings_for_the_role_path() -> None:
 
 
 def test_settings_other_paths() -> None:
-    ambient = bedrock.settings_from_env({"AWS_DEFAULT_REGION": "us-west-2"})
+    ambient = read_bedrock_settings({"AWS_DEFAULT_REGION": "us-west-2"})
     assert ambient.auth_method == "default-chain" and not ambient.needs_oidc
     assert ambient.region == "us-west-2"
-    bearer = bedrock.settings_from_env(
+    bearer = read_bedrock_settings(
         {"AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": "bedrock-key-1234"}
     )
     assert bearer.auth_method == "api-key" and not bearer.needs_oidc
     assert bedrock.secrets(bearer) == ["bedrock-key-1234"]
     assert "bedrock-key-1234" not in repr(bearer)
-    gateway = bedrock.settings_from_env(
+    gateway = read_bedrock_settings(
         {
             "AWS_REGION": "us-east-1",
             "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
@@ -218,7 +219,7 @@ def test_settings_other_paths() -> None:
         }
     )
     assert gateway.auth_method == "gateway" and gateway.endpoint == "https://gw.example.com/bedrock"
-    china = bedrock.settings_from_env(
+    china = read_bedrock_settings(
         {"AWS_REGION": "cn-north-1", "AWS_ROLE_TO_ASSUME": ROLE.replace("aws", "aws-cn", 1)}
     )
     assert china.endpoint == "https://bedrock-runtime.cn-north-1.amazonaws.com.cn"
@@ -226,7 +227,7 @@ def test_settings_other_paths() -> None:
 
 def test_missing_region_is_one_line() -> None:
     with pytest.raises(CredentialsError) as err:
-        bedrock.settings_from_env({"AWS_ROLE_TO_ASSUME": ROLE})
+        read_bedrock_settings({"AWS_ROLE_TO_ASSUME": ROLE})
     line = err.value.one_line()
     assert line.startswith("AWS_REGION is not set") and "aws_region" in line and "\n" not in line
 
@@ -243,7 +244,7 @@ def test_missing_region_is_one_line() -> None:
 )
 def test_malformed_role_arn_shows_the_expected_shape(arn: str, hint: str) -> None:
     with pytest.raises(CredentialsError) as err:
-        bedrock.settings_from_env({"AWS_REGION": "us-east-1", "AWS_ROLE_TO_ASSUME": arn})
+        read_bedrock_settings({"AWS_REGION": "us-east-1", "AWS_ROLE_TO_ASSUME": arn})
     line = err.value.one_line()
     assert line.startswith("AWS_ROLE_TO_ASSUME is not a valid IAM role ARN") and hint in line
     assert "arn:aws:iam::<12-digit account id>:role/<role name>" in line
@@ -258,7 +259,7 @@ def test_malformed_role_arn_shows_the_expected_shape(arn: str, hint: str) -> Non
     ],
 )
 def test_valid_role_arns(arn: str) -> None:
-    bedrock.check_role_arn(arn)
+    check_role_arn(arn)
 
 
 @pytest.mark.parametrize(
@@ -278,13 +279,13 @@ def test_valid_role_arns(arn: str) -> None:
 )
 def test_other_misconfigurations(env: dict[str, str], needle: str) -> None:
     with pytest.raises(UsageError) as err:
-        bedrock.settings_from_env(env)
+        read_bedrock_settings(env)
     assert needle in err.value.one_line()
 
 
 def test_half_an_access_key_pair() -> None:
     with pytest.raises(CredentialsError, match="AWS_SECRET_ACCESS_KEY is not set"):
-        bedrock.settings_from_env({"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": AMBIENT_KEY})
+        read_bedrock_settings({"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": AMBIENT_KEY})
 
 
 # --- the fake's wire formats -----------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_event_stream_frames_decode_with_botocore() -> None:
 
 
 def test_boto3_sends_sts_the_query_protocol_unsigned(aws: FakeAWS, clock: Clock) -> None:
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="1800"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="1800"))
     tokens = GitHubTokens(clock)
     bedrock.build_client(settings, ClientOptions(oidc=tokens, clock=clock))
     (call,) = aws.sts_requests
@@ -336,7 +337,7 @@ def test_full_turn_with_github_oidc_signs_with_the_assumed_role(
     aws: FakeAWS, clock: Clock, tmp_path: Path, stream: bool
 ) -> None:
     aws.add_turns(READ_THEN_ANSWER)
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     result, events = run(spec_for(tmp_path, stream=stream), client)
 
@@ -365,7 +366,7 @@ def test_full_turn_with_a_gitlab_id_token(aws: FakeAWS, clock: Clock, tmp_path: 
     aws.add_turns(READ_THEN_ANSWER)
     env = role_env(aws, CI_JOB_ID="991", CLAUDE_OIDC_TOKEN=gitlab_token(clock))
     del env["GITHUB_RUN_ID"]
-    settings = bedrock.settings_from_env(env)
+    settings = read_bedrock_settings(env)
     source = GitLabIdToken("CLAUDE_OIDC_TOKEN", env["CLAUDE_OIDC_TOKEN"], clock=clock)
     client = bedrock.build_client(settings, ClientOptions(oidc=source, clock=clock))
     result, _ = run(spec_for(tmp_path), client)
@@ -385,7 +386,7 @@ def test_credentials_are_refreshed_mid_run(aws: FakeAWS, clock: Clock, tmp_path:
         return Turn([text("Reading."), tool_use("Read", {"file_path": "notes.txt"})])
 
     aws.add_turns([slow_first_turn, [text("It says 42.")]])
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
     tokens = GitHubTokens(clock)
     client = bedrock.build_client(settings, ClientOptions(oidc=tokens, clock=clock))
     result, _ = run(spec_for(tmp_path), client)
@@ -401,7 +402,7 @@ def test_keys_in_their_last_minutes_are_refreshed_before_use(
     aws: FakeAWS, clock: Clock, tmp_path: Path
 ) -> None:
     aws.add_turns([[text("one")], [text("two")], [text("three")]])
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     ask = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
     client.messages.create(**ask)
@@ -417,7 +418,7 @@ def test_keys_in_their_last_minutes_are_refreshed_before_use(
 
 def test_a_failed_advisory_refresh_keeps_the_current_keys(aws: FakeAWS, clock: Clock) -> None:
     aws.add_turns([[text("one")], [text("two")]])
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     ask = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
     client.messages.create(**ask)
@@ -430,7 +431,7 @@ def test_a_failed_advisory_refresh_keeps_the_current_keys(aws: FakeAWS, clock: C
 
 def test_a_refused_refresh_of_expiring_keys_fails_with_the_sts_message(aws: FakeAWS, clock: Clock) -> None:
     aws.add_turns([[text("one")], [text("two")]])
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     ask = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
     client.messages.create(**ask)
@@ -443,7 +444,7 @@ def test_a_refused_refresh_of_expiring_keys_fails_with_the_sts_message(aws: Fake
 
 def test_copies_of_the_client_keep_refreshing_credentials(aws: FakeAWS, clock: Clock) -> None:
     aws.add_turns([[text("one")]])
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     copy = client.with_options(timeout=20)
     copy.messages.create(model=MODEL, max_tokens=50, messages=[{"role": "user", "content": "hi"}])
@@ -469,7 +470,7 @@ def test_model_ids_reach_the_right_path(
     aws: FakeAWS, clock: Clock, tmp_path: Path, model: str, raw_segment: str
 ) -> None:
     aws.add_turns([[text("ok")]])
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     result, _ = run(spec_for(tmp_path, model=model), client)
     assert result["subtype"] == "success", result
@@ -495,7 +496,7 @@ def test_model_ids_reach_the_right_path(
 def test_model_errors_end_the_run_with_bedrocks_message_and_a_fix(
     aws: FakeAWS, clock: Clock, tmp_path: Path, model: str, needles: list[str]
 ) -> None:
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     client = bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     result, _ = run(spec_for(tmp_path, model=model), client)
     assert result["subtype"] == "error_during_execution" and result["is_error"]
@@ -506,7 +507,7 @@ def test_model_errors_end_the_run_with_bedrocks_message_and_a_fix(
 
 
 def test_sts_access_denied_explains_the_trust_policy(aws: FakeAWS, clock: Clock) -> None:
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     tokens = GitHubTokens(clock, repository="octo-org/other-repo", ref="refs/pull/7/merge")
     with pytest.raises(CredentialsError) as err:
         bedrock.build_client(settings, ClientOptions(oidc=tokens, clock=clock))
@@ -523,7 +524,7 @@ def test_sts_access_denied_explains_the_trust_policy(aws: FakeAWS, clock: Clock)
 
 def test_a_role_not_trusting_the_job_is_access_denied(aws: FakeAWS, clock: Clock) -> None:
     other_role = "arn:aws:iam::123456789012:role/someone-elses-role"
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_TO_ASSUME=other_role))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_TO_ASSUME=other_role))
     with pytest.raises(CredentialsError, match=r"STS AccessDenied.*someone-elses-role"):
         bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
 
@@ -554,7 +555,7 @@ def test_rejected_oidc_tokens(aws: FakeAWS, clock: Clock, tokens: str, needle: s
         "not-a-jwt": "definitely-not-a-jwt",
     }[tokens]
     env["CLAUDE_OIDC_TOKEN"] = value
-    settings = bedrock.settings_from_env(env)
+    settings = read_bedrock_settings(env)
     with pytest.raises(CredentialsError) as err:
         bedrock.build_client(settings, ClientOptions(oidc=StandInTokens(value), clock=clock))
     line = err.value.one_line()
@@ -562,7 +563,7 @@ def test_rejected_oidc_tokens(aws: FakeAWS, clock: Clock, tokens: str, needle: s
 
 
 def test_session_longer_than_the_role_allows(aws: FakeAWS, clock: Clock) -> None:
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="7200"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="7200"))
     with pytest.raises(CredentialsError) as err:
         bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     line = err.value.one_line()
@@ -570,7 +571,7 @@ def test_session_longer_than_the_role_allows(aws: FakeAWS, clock: Clock) -> None
 
 
 def test_role_without_an_oidc_source(aws: FakeAWS) -> None:
-    settings = bedrock.settings_from_env(role_env(aws))
+    settings = read_bedrock_settings(role_env(aws))
     with pytest.raises(CredentialsError) as err:
         bedrock.build_client(settings, ClientOptions(oidc=None))
     line = err.value.one_line()
@@ -586,9 +587,7 @@ def test_unreachable_sts(clock: Clock) -> None:
         "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9",
     }
     with pytest.raises(CredentialsError, match=re.escape("could not reach http://127.0.0.1:9")):
-        bedrock.build_client(
-            bedrock.settings_from_env(env), ClientOptions(oidc=GitHubTokens(clock), clock=clock)
-        )
+        bedrock.build_client(read_bedrock_settings(env), ClientOptions(oidc=GitHubTokens(clock), clock=clock))
 
 
 def test_explain_error_shapes() -> None:
@@ -610,7 +609,7 @@ def test_bearer_token_path(aws: FakeAWS, tmp_path: Path) -> None:
         "AWS_BEARER_TOKEN_BEDROCK": "bedrock-api-key-ABSKQmVkcm9ja0FQSUtleS0",
         "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
     }
-    client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions())
+    client = bedrock.build_client(read_bedrock_settings(env), ClientOptions())
     result, _ = run(spec_for(tmp_path, stream=False), client)
     assert result["subtype"] == "success", result
     assert all(r.auth == "bearer" for r in aws.runtime_requests)
@@ -626,7 +625,7 @@ def test_a_wrong_bearer_token(aws: FakeAWS, tmp_path: Path) -> None:
         "AWS_BEARER_TOKEN_BEDROCK": "not-the-key-at-all",
         "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
     }
-    client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions())
+    client = bedrock.build_client(read_bedrock_settings(env), ClientOptions())
     result, _ = run(spec_for(tmp_path), client)
     assert "403" in result["errors"][0] and "API Key is valid" in result["errors"][0]
 
@@ -640,7 +639,7 @@ def test_ambient_keys_path(aws: FakeAWS, tmp_path: Path) -> None:
         "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
     }
     seen: list[str] = []
-    client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions(on_secret=seen.append))
+    client = bedrock.build_client(read_bedrock_settings(env), ClientOptions(on_secret=seen.append))
     result, _ = run(spec_for(tmp_path), client)
     assert result["subtype"] == "success", result
     assert {r.access_key_id for r in aws.runtime_requests} == {AMBIENT_KEY}
@@ -655,7 +654,7 @@ def test_wrong_ambient_secret_is_an_invalid_signature(aws: FakeAWS, tmp_path: Pa
         "AWS_SECRET_ACCESS_KEY": "not-the-secret-for-this-key",
         "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
     }
-    client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions())
+    client = bedrock.build_client(read_bedrock_settings(env), ClientOptions())
     result, _ = run(spec_for(tmp_path), client)
     assert "InvalidSignatureException" in result["errors"][0]
     assert aws.runtime_requests[0].signature_valid is False
@@ -669,9 +668,7 @@ def test_gateway_path_sends_no_aws_auth(clock: Clock, tmp_path: Path) -> None:
             "ANTHROPIC_BEDROCK_BASE_URL": gateway.url,
             "ANTHROPIC_BEDROCK_SERVICE_TIER": "flex",
         }
-        client = bedrock.build_client(
-            bedrock.settings_from_env(env), ClientOptions(headers={"x-gw": "team-a"})
-        )
+        client = bedrock.build_client(read_bedrock_settings(env), ClientOptions(headers={"x-gw": "team-a"}))
         result, _ = run(spec_for(tmp_path), client)
         assert result["result"] == "via the gateway"
         (call,) = gateway.runtime_requests
@@ -685,7 +682,7 @@ def test_unsigned_requests_are_refused_by_the_runtime(aws: FakeAWS, tmp_path: Pa
         "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
         "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
     }
-    client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions())
+    client = bedrock.build_client(read_bedrock_settings(env), ClientOptions())
     result, _ = run(spec_for(tmp_path), client)
     assert "MissingAuthenticationTokenException" in result["errors"][0]
 
@@ -693,7 +690,7 @@ def test_unsigned_requests_are_refused_by_the_runtime(aws: FakeAWS, tmp_path: Pa
 def test_expired_keys_are_refused_by_the_runtime(aws: FakeAWS, clock: Clock) -> None:
     from botocore.credentials import Credentials
 
-    settings = bedrock.settings_from_env(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
+    settings = read_bedrock_settings(role_env(aws, AWS_ROLE_DURATION_SECONDS="900"))
     bedrock.build_client(settings, ClientOptions(oidc=GitHubTokens(clock), clock=clock))
     key = aws.issued[0]
     static = Credentials(key.access_key_id, key.secret_access_key, key.session_token)
@@ -725,13 +722,13 @@ def test_minted_credentials_never_reach_the_transcript_or_the_tools(
     aws: FakeAWS, clock: Clock, tmp_path: Path
 ) -> None:
     env = role_env(aws, AWS_ROLE_DURATION_SECONDS="900")
-    redactor = Redactor(bedrock.secrets(bedrock.settings_from_env(env)))
+    redactor = Redactor(bedrock.secrets(read_bedrock_settings(env)))
     transcript = tmp_path / "transcript.jsonl"
     sink = EventSink("stream-json", io.StringIO(), io.StringIO(), redactor, transcript)
     tokens = GitHubTokens(clock)
     environ_before = dict(os.environ)
     client = bedrock.build_client(
-        bedrock.settings_from_env(env), ClientOptions(oidc=tokens, clock=clock, on_secret=redactor.add)
+        read_bedrock_settings(env), ClientOptions(oidc=tokens, clock=clock, on_secret=redactor.add)
     )
     assert dict(os.environ) == environ_before  # nothing exported for the tools to find
     key = aws.issued[0]

@@ -272,7 +272,7 @@ STUB = textwrap.dedent(
         key_source: str = "stub OIDC"
 
 
-    def settings_from_env(env):
+    def read_stub_settings(env):
         return Settings(env["STUB_BASE_URL"])
 
 
@@ -291,6 +291,8 @@ STUB = textwrap.dedent(
 STREAM = ("--output-format", "stream-json", "--transcript")
 LAUNCH = (
     "import sys, stub_provider; sys.modules['runner.providers.foundry'] = stub_provider; "
+    "from runner.settings.provider import CLOUD_SETTINGS_READERS; "
+    "CLOUD_SETTINGS_READERS['foundry'] = stub_provider.read_stub_settings; "
     "from runner.cli import main; main()"
 )
 

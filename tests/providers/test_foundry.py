@@ -26,6 +26,7 @@ from runner.errors import CredentialsError
 from runner.providers import foundry, oidc
 from runner.providers.base import ClientOptions
 from runner.sanitize import Redactor
+from runner.settings.foundry import read_foundry_settings
 from runner.settings.oidc import read_oidc_settings
 from runner.testing.fake_azure import DEFAULT_CLIENT, DEFAULT_TENANT, FakeAzure, FederatedCredential
 from runner.testing.fake_google import jwt_claims
@@ -116,7 +117,7 @@ def bearer(record: Any) -> str:
 
 
 def test_settings_from_a_resource_name() -> None:
-    settings = foundry.settings_from_env(
+    settings = read_foundry_settings(
         {
             "ANTHROPIC_FOUNDRY_RESOURCE": "my-resource",
             "AZURE_TENANT_ID": DEFAULT_TENANT,
@@ -133,7 +134,7 @@ def test_settings_from_a_resource_name() -> None:
 
 
 def test_api_key_and_base_url() -> None:
-    settings = foundry.settings_from_env(
+    settings = read_foundry_settings(
         {
             "ANTHROPIC_FOUNDRY_BASE_URL": "https://gw.example.com/foundry/anthropic/",
             "ANTHROPIC_FOUNDRY_RESOURCE": "ignored",
@@ -188,7 +189,7 @@ def test_api_key_and_base_url() -> None:
 )
 def test_misconfigured_settings_are_one_line(env: dict[str, str], start: str) -> None:
     with pytest.raises(CredentialsError) as err:
-        foundry.settings_from_env(env)
+        read_foundry_settings(env)
     line = err.value.one_line()
     assert line.startswith(start) and "\n" not in line
 
@@ -201,7 +202,7 @@ def test_github_oidc_agent_turn(
     tmp_path: Path, azure: FakeAzure, github: FakeOidcIssuer, clock: Clock, stream: bool
 ) -> None:
     azure.add_turns(READ_THEN_ANSWER)
-    settings = foundry.settings_from_env(entra_env(azure))
+    settings = read_foundry_settings(entra_env(azure))
     client = foundry.build_client(settings, ClientOptions(oidc=github_source(github), clock=clock))
     outcome, _ = run(spec_for(tmp_path, stream=stream), client)
 
@@ -233,7 +234,7 @@ def test_gitlab_id_tokens_agent_turn(tmp_path: Path, clock: Clock) -> None:
         env = {"GITLAB_CI": "true", "CLAUDE_OIDC_TOKEN": gitlab.mint("api://AzureADTokenExchange")}
         source = oidc.token_source(read_oidc_settings(env), clock=clock)
         client = foundry.build_client(
-            foundry.settings_from_env(entra_env(azure)), ClientOptions(oidc=source, clock=clock)
+            read_foundry_settings(entra_env(azure)), ClientOptions(oidc=source, clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path), client)
     assert outcome.result["subtype"] == "success", outcome.result
@@ -243,7 +244,7 @@ def test_gitlab_id_tokens_agent_turn(tmp_path: Path, clock: Clock) -> None:
 @pytest.mark.parametrize("stream", [True, False])
 def test_api_key_agent_turn(tmp_path: Path, clock: Clock, stream: bool) -> None:
     with FakeAzure(READ_THEN_ANSWER, clock=clock, api_key=API_KEY) as azure:
-        settings = foundry.settings_from_env(
+        settings = read_foundry_settings(
             {"ANTHROPIC_FOUNDRY_BASE_URL": azure.foundry_base_url, "ANTHROPIC_FOUNDRY_API_KEY": API_KEY}
         )
         outcome, _ = run(spec_for(tmp_path, stream=stream), foundry.build_client(settings, ClientOptions()))
@@ -261,7 +262,7 @@ def test_entra_token_expiring_mid_run_is_refreshed(
 
     with FakeAzure([first_turn, READ_THEN_ANSWER[1]], clock=clock, token_lifetime_s=900) as azure:
         client = foundry.build_client(
-            foundry.settings_from_env(entra_env(azure)),
+            read_foundry_settings(entra_env(azure)),
             ClientOptions(oidc=github_source(github), clock=clock),
         )
         outcome, _ = run(spec_for(tmp_path), client)
@@ -274,7 +275,7 @@ def test_entra_token_expiring_mid_run_is_refreshed(
 def test_entra_token_is_cached_until_the_margin(
     azure: FakeAzure, github: FakeOidcIssuer, clock: Clock
 ) -> None:
-    settings = foundry.settings_from_env(entra_env(azure))
+    settings = read_foundry_settings(entra_env(azure))
     provider = foundry.EntraTokenProvider(settings, github_source(github), clock)
     first = provider()
     clock.advance(3000)
@@ -293,7 +294,7 @@ def test_no_matching_federated_credential(clock: Clock, github: FakeOidcIssuer) 
         pytest.raises(CredentialsError) as err,
     ):
         foundry.build_client(
-            foundry.settings_from_env(entra_env(azure)),
+            read_foundry_settings(entra_env(azure)),
             ClientOptions(oidc=github_source(github), clock=clock),
         )
     line = err.value.one_line()
@@ -316,7 +317,7 @@ def test_unknown_app_or_tenant(
 ) -> None:
     with pytest.raises(CredentialsError) as err:
         foundry.build_client(
-            foundry.settings_from_env(entra_env(azure, **override)),
+            read_foundry_settings(entra_env(azure, **override)),
             ClientOptions(oidc=github_source(github), clock=clock),
         )
     assert err.value.one_line().startswith(start)
@@ -324,13 +325,13 @@ def test_unknown_app_or_tenant(
 
 def test_no_oidc_token_source(azure: FakeAzure) -> None:
     with pytest.raises(CredentialsError) as err:
-        foundry.build_client(foundry.settings_from_env(entra_env(azure)), ClientOptions())
+        foundry.build_client(read_foundry_settings(entra_env(azure)), ClientOptions())
     assert "id-token: write" in err.value.one_line()
 
 
 def test_model_not_deployed(tmp_path: Path, azure: FakeAzure, github: FakeOidcIssuer, clock: Clock) -> None:
     client = foundry.build_client(
-        foundry.settings_from_env(entra_env(azure)), ClientOptions(oidc=github_source(github), clock=clock)
+        read_foundry_settings(entra_env(azure)), ClientOptions(oidc=github_source(github), clock=clock)
     )
     outcome, _ = run(spec_for(tmp_path, model="claude-haiku-4-5"), client)
     assert outcome.error is not None and outcome.error.status == 404
@@ -342,7 +343,7 @@ def test_model_not_deployed(tmp_path: Path, azure: FakeAzure, github: FakeOidcIs
 def test_missing_role_assignment(tmp_path: Path, github: FakeOidcIssuer, clock: Clock) -> None:
     with FakeAzure(clock=clock, role_assigned=False) as azure:
         client = foundry.build_client(
-            foundry.settings_from_env(entra_env(azure)),
+            read_foundry_settings(entra_env(azure)),
             ClientOptions(oidc=github_source(github), clock=clock),
         )
         outcome, _ = run(spec_for(tmp_path), client)
@@ -352,7 +353,7 @@ def test_missing_role_assignment(tmp_path: Path, github: FakeOidcIssuer, clock: 
 
 def test_wrong_api_key(tmp_path: Path, clock: Clock) -> None:
     with FakeAzure(clock=clock, api_key=API_KEY) as azure:
-        settings = foundry.settings_from_env(
+        settings = read_foundry_settings(
             {
                 "ANTHROPIC_FOUNDRY_BASE_URL": azure.foundry_base_url,
                 "ANTHROPIC_FOUNDRY_API_KEY": "wrong-key-123",
@@ -380,7 +381,7 @@ def test_tokens_never_reach_the_transcript(
         redactor.add(value)
 
     client = foundry.build_client(
-        foundry.settings_from_env(entra_env(azure)),
+        read_foundry_settings(entra_env(azure)),
         ClientOptions(oidc=github_source(github), clock=clock, on_secret=remember),
     )
     assert seen == [github.issued[0][1], azure.tokens[0].token]

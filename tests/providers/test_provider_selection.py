@@ -1,7 +1,7 @@
 """Choosing a provider: exactly one, conflicts named, each provider's model ids and prices.
 
-Selection is tested on its own (``choose_provider``) and through ``provider_from_env`` with a
-stand-in provider module, so these tests do not depend on a cloud SDK.
+Selection is tested on its own (``choose_provider``) and through ``read_provider_config`` with a
+stand-in provider module and settings reader, so these tests do not depend on a cloud SDK.
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ import pytest
 
 from runner.agent.usage import DEFAULT_PRICES, UNKNOWN_PRICE, price_for
 from runner.errors import CredentialsError, ModelError, UsageError
-from runner.providers import (
-    ProviderConfig,
-    build_client,
-    choose_provider,
-    client_options,
-    provider_from_env,
-)
+from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import ClientOptions
 from runner.providers.models import resolve_model
 from runner.settings.flow import flow_settings, provider_environ
 from runner.settings.model import read_model_settings
+from runner.settings.provider import CLOUD_SETTINGS_READERS, choose_provider, read_provider_config
 
 KEY = {"ANTHROPIC_API_KEY": "sk-ant-test-key-0123456789"}
 WIF_PROVIDER = "projects/1/locations/global/workloadIdentityPools/p/providers/g"
@@ -35,7 +30,7 @@ WIF_PROVIDER = "projects/1/locations/global/workloadIdentityPools/p/providers/g"
 
 def test_the_anthropic_api_is_the_default():
     assert choose_provider({}) == ("anthropic", "default")
-    config = provider_from_env(KEY)
+    config = read_provider_config(KEY)
     assert (config.name, config.key_source, config.is_gateway, config.needs_oidc) == (
         "anthropic",
         "ANTHROPIC_API_KEY",
@@ -57,7 +52,7 @@ def test_off_flags_are_ignored(value):
 def test_two_providers_at_once_are_refused_naming_both():
     env = {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_VERTEX": "1"}
     with pytest.raises(UsageError) as info:
-        provider_from_env({**env, **KEY})
+        read_provider_config({**env, **KEY})
     assert "CLAUDE_CODE_USE_BEDROCK and CLAUDE_CODE_USE_VERTEX" in info.value.message
     assert info.value.exit_code == 2 and "one" in info.value.fix
 
@@ -87,12 +82,12 @@ def test_the_setting_wins_over_the_variable():
 )
 def test_unusable_selections_are_usage_errors(env, needle):
     with pytest.raises(UsageError, match=needle):
-        provider_from_env({**env, **KEY})
+        read_provider_config({**env, **KEY})
 
 
 def test_no_credentials_at_all_names_the_variable():
     with pytest.raises(CredentialsError) as info:
-        provider_from_env({})
+        read_provider_config({})
     assert "no Anthropic credentials" in info.value.message and "ANTHROPIC_API_KEY" in info.value.fix
 
 
@@ -106,7 +101,7 @@ def test_a_gateway_takes_a_bearer_token_and_custom_headers():
         "ANTHROPIC_CUSTOM_HEADERS": "X-Team: web\nX-Gateway-Key: abcdefgh12345",
         "API_TIMEOUT_MS": "90000",
     }
-    config = provider_from_env(env)
+    config = read_provider_config(env)
     assert config.is_gateway and config.key_source == "ANTHROPIC_AUTH_TOKEN"
     assert config.base_url == "https://llm.example.com/anthropic" and config.timeout_s == 90
     assert set(config.secrets()) == {"gateway-token-0123456789", "abcdefgh12345"}
@@ -135,11 +130,11 @@ class StubSettings:
 
 @pytest.fixture
 def stub_bedrock(monkeypatch):
-    """A stand-in ``runner.providers.bedrock`` that records what it is given."""
+    """A stand-in ``runner.providers.bedrock`` (and its settings reader) that records what it is given."""
     module = types.ModuleType("runner.providers.bedrock")
     calls: list[tuple[object, ClientOptions]] = []
 
-    def settings_from_env(env):
+    def read_stub_settings(env):
         if not env.get("AWS_REGION"):
             raise CredentialsError("AWS_REGION is not set", "set aws_region")
         return StubSettings(env["AWS_REGION"])
@@ -148,17 +143,17 @@ def stub_bedrock(monkeypatch):
         calls.append((settings, options))
         return "client"
 
-    module.settings_from_env = settings_from_env
     module.build_client = build
     module.secrets = lambda settings: ["stub-secret-value"]
     module.calls = calls
     monkeypatch.setitem(sys.modules, "runner.providers.bedrock", module)
+    monkeypatch.setitem(CLOUD_SETTINGS_READERS, "bedrock", read_stub_settings)
     return module
 
 
 def test_a_cloud_provider_gets_its_modules_settings_and_client(stub_bedrock):
     env = {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "eu-west-1", "ANTHROPIC_CUSTOM_HEADERS": "X-A: b"}
-    config = provider_from_env(env)
+    config = read_provider_config(env)
     assert config.name == "bedrock" and config.settings == StubSettings("eu-west-1")
     assert config.needs_oidc and config.oidc_audience == "sts.amazonaws.com"
     assert config.key_source == "AWS_ROLE_TO_ASSUME" and not config.is_gateway
@@ -173,21 +168,21 @@ def test_a_cloud_provider_gets_its_modules_settings_and_client(stub_bedrock):
 
 def test_a_provider_modules_error_names_its_variable(stub_bedrock):
     with pytest.raises(CredentialsError, match="AWS_REGION"):
-        provider_from_env({"CLAUDE_RUNNER_PROVIDER": "bedrock"})
+        read_provider_config({"CLAUDE_RUNNER_PROVIDER": "bedrock"})
 
 
 def test_a_missing_provider_module_is_a_usage_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "runner.providers.foundry", None)
     with pytest.raises(UsageError, match="Microsoft Foundry is not available"):
-        provider_from_env({"CLAUDE_CODE_USE_FOUNDRY": "1"})
+        read_provider_config({"CLAUDE_CODE_USE_FOUNDRY": "1"})
 
 
 def test_the_real_bedrock_module_plugs_in():
     pytest.importorskip("runner.providers.bedrock")
-    config = provider_from_env({"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1"})
+    config = read_provider_config({"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1"})
     assert config.name == "bedrock" and config.settings.region == "us-east-1"
     with pytest.raises(CredentialsError, match="AWS_REGION"):
-        provider_from_env({"CLAUDE_CODE_USE_BEDROCK": "1"})
+        read_provider_config({"CLAUDE_CODE_USE_BEDROCK": "1"})
 
 
 def test_anthropic_configs_keep_their_defaults():

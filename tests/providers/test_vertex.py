@@ -30,6 +30,7 @@ from runner.providers import oidc, vertex
 from runner.providers.base import ClientOptions
 from runner.sanitize import Redactor
 from runner.settings.oidc import read_oidc_settings
+from runner.settings.vertex import read_vertex_settings, region_variable
 from runner.testing.fake_google import (
     DEFAULT_PROVIDER,
     DEFAULT_SERVICE_ACCOUNT,
@@ -124,7 +125,7 @@ def bearer(record: Any) -> str:
 
 
 def test_settings_for_workload_identity() -> None:
-    settings = vertex.settings_from_env(
+    settings = read_vertex_settings(
         {
             "CLOUD_ML_REGION": "global",
             "ANTHROPIC_VERTEX_PROJECT_ID": "my-project",
@@ -142,31 +143,29 @@ def test_settings_for_workload_identity() -> None:
     assert settings.sts_url == "https://sts.googleapis.com/v1/token"
     assert vertex.secrets(settings) == [] and not settings.is_gateway
     assert "us-east5" not in settings.describe() and "global" in settings.describe()
-    adc = vertex.settings_from_env({"CLOUD_ML_REGION": "eu"})
+    adc = read_vertex_settings({"CLOUD_ML_REGION": "eu"})
     assert adc.auth_method == "application-default" and not adc.needs_oidc and adc.oidc_audience is None
 
 
 def test_project_precedence_follows_claude_code() -> None:
     env = {"CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "vertex-proj"}
-    assert vertex.settings_from_env(env).project_id == "vertex-proj"
-    with_gcloud = vertex.settings_from_env({**env, "GCLOUD_PROJECT": "gcloud-proj"})
+    assert read_vertex_settings(env).project_id == "vertex-proj"
+    with_gcloud = read_vertex_settings({**env, "GCLOUD_PROJECT": "gcloud-proj"})
     assert (with_gcloud.project_id, with_gcloud.project_source) == ("gcloud-proj", "GCLOUD_PROJECT")
-    both = vertex.settings_from_env(
-        {**env, "GCLOUD_PROJECT": "gcloud-proj", "GOOGLE_CLOUD_PROJECT": "gc-proj"}
-    )
+    both = read_vertex_settings({**env, "GCLOUD_PROJECT": "gcloud-proj", "GOOGLE_CLOUD_PROJECT": "gc-proj"})
     assert both.project_id == "gc-proj"
 
 
 def test_missing_region_is_one_line() -> None:
     with pytest.raises(CredentialsError) as err:
-        vertex.settings_from_env({"ANTHROPIC_VERTEX_PROJECT_ID": "my-project"})
+        read_vertex_settings({"ANTHROPIC_VERTEX_PROJECT_ID": "my-project"})
     line = err.value.one_line()
     assert line.startswith("CLOUD_ML_REGION is not set") and "global" in line and "\n" not in line
 
 
 def test_missing_project_is_one_line() -> None:
     with pytest.raises(CredentialsError) as err:
-        vertex.settings_from_env(
+        read_vertex_settings(
             {
                 "CLOUD_ML_REGION": "us-east5",
                 "GCP_WORKLOAD_IDENTITY_PROVIDER": DEFAULT_PROVIDER,
@@ -188,7 +187,7 @@ def test_missing_project_is_one_line() -> None:
 )
 def test_malformed_workload_identity_provider(provider: str) -> None:
     with pytest.raises(CredentialsError) as err:
-        vertex.settings_from_env(
+        read_vertex_settings(
             {
                 "CLOUD_ML_REGION": "us-east5",
                 "ANTHROPIC_VERTEX_PROJECT_ID": "p-1234",
@@ -204,7 +203,7 @@ def test_malformed_workload_identity_provider(provider: str) -> None:
 
 
 def test_full_resource_name_with_prefix_is_accepted() -> None:
-    settings = vertex.settings_from_env(
+    settings = read_vertex_settings(
         {
             "CLOUD_ML_REGION": "us-east5",
             "ANTHROPIC_VERTEX_PROJECT_ID": "my-project",
@@ -236,7 +235,7 @@ def test_other_misconfigurations(env: dict[str, str], start: str) -> None:
         "GCP_SERVICE_ACCOUNT": DEFAULT_SERVICE_ACCOUNT,
     }
     with pytest.raises(CredentialsError) as err:
-        vertex.settings_from_env({**base, **env})
+        read_vertex_settings({**base, **env})
     assert err.value.one_line().startswith(start)
 
 
@@ -260,13 +259,13 @@ def test_other_misconfigurations(env: dict[str, str], start: str) -> None:
     ],
 )
 def test_region_variable_names(model: str, variable: str | None) -> None:
-    assert vertex.region_variable(model) == variable
+    assert region_variable(model) == variable
 
 
 def test_region_overrides_and_hosts() -> None:
     from anthropic._models import FinalRequestOptions
 
-    settings = vertex.settings_from_env(
+    settings = read_vertex_settings(
         {
             "CLOUD_ML_REGION": "global",
             "ANTHROPIC_VERTEX_PROJECT_ID": "my-project",
@@ -306,7 +305,7 @@ def test_github_oidc_agent_turn(
     tmp_path: Path, gcp: FakeGoogleCloud, github: FakeOidcIssuer, clock: Clock, stream: bool, region: str
 ) -> None:
     gcp.add_turns(READ_THEN_ANSWER)
-    settings = vertex.settings_from_env(wif_env(gcp, CLOUD_ML_REGION=region))
+    settings = read_vertex_settings(wif_env(gcp, CLOUD_ML_REGION=region))
     client = vertex.build_client(settings, ClientOptions(oidc=github_source(github), clock=clock))
     outcome, events = run(spec_for(tmp_path, stream=stream), client)
 
@@ -360,7 +359,7 @@ def test_gitlab_id_tokens_agent_turn(tmp_path: Path, clock: Clock) -> None:
         source = oidc.token_source(read_oidc_settings(env), clock=clock)
         assert isinstance(source, oidc.GitLabIdToken)
         client = vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=source, clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=source, clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path), client)
     assert outcome.result["subtype"] == "success", outcome.result
@@ -371,9 +370,7 @@ def test_gitlab_id_token_for_another_audience_says_what_to_write(gcp: FakeGoogle
     with FakeOidcIssuer(issuer=GITLAB_ISSUER, clock=clock) as gitlab:
         source = oidc.GitLabIdToken("CLAUDE_OIDC_TOKEN", gitlab.mint("https://gitlab.com"), clock=clock)
         with pytest.raises(CredentialsError) as err:
-            vertex.build_client(
-                vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=source, clock=clock)
-            )
+            vertex.build_client(read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=source, clock=clock))
     assert AUDIENCE in err.value.one_line() and not gcp.sts_requests
 
 
@@ -386,7 +383,7 @@ def test_credentials_expiring_mid_run_are_refreshed(
 
     with FakeGoogleCloud([first_turn, READ_THEN_ANSWER[1]], clock=clock, access_token_lifetime_s=900) as gcp:
         client = vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path), client)
 
@@ -404,7 +401,7 @@ def test_no_refresh_before_expiry(
 ) -> None:
     gcp.add_turns(READ_THEN_ANSWER)
     client = vertex.build_client(
-        vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+        read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
     )
     clock.advance(3000)  # 10 minutes left: still more than the refresh margin
     run(spec_for(tmp_path), client)
@@ -422,7 +419,7 @@ def test_wif_audience_mismatch(clock: Clock, github: FakeOidcIssuer) -> None:
     custom = FakeGoogleCloud(clock=clock, allowed_audiences=["https://gitlab.example.com"])
     with custom as gcp, pytest.raises(CredentialsError) as err:
         vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
     line = err.value.one_line()
     assert line.startswith(
@@ -436,7 +433,7 @@ def test_attribute_condition_rejection(clock: Clock, github: FakeOidcIssuer) -> 
     other_repo = FakeGoogleCloud(clock=clock, attribute_condition=lambda c: c["repository"] == "someone/else")
     with other_repo as gcp, pytest.raises(CredentialsError) as err:
         vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
     line = err.value.one_line()
     assert "rejected by the attribute condition" in line and "assertion.repository=='OWNER/REPO'" in line
@@ -446,7 +443,7 @@ def test_unknown_pool_or_provider(clock: Clock, github: FakeOidcIssuer) -> None:
     other = DEFAULT_PROVIDER.replace("ci-pool", "other-pool")
     with FakeGoogleCloud(clock=clock, provider=other) as gcp, pytest.raises(CredentialsError) as err:
         vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
     assert err.value.one_line().startswith(
         f"Google STS does not know workload identity provider {DEFAULT_PROVIDER}"
@@ -457,7 +454,7 @@ def test_missing_workload_identity_user_binding(clock: Clock, github: FakeOidcIs
     unbound = FakeGoogleCloud(clock=clock, service_accounts=["other@my-project.iam.gserviceaccount.com"])
     with unbound as gcp, pytest.raises(CredentialsError) as err:
         vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
     line = err.value.one_line()
     assert line.startswith(f"the workload identity pool may not impersonate {DEFAULT_SERVICE_ACCOUNT}")
@@ -471,14 +468,14 @@ def test_missing_workload_identity_user_binding(clock: Clock, github: FakeOidcIs
 
 def test_no_oidc_token_source(gcp: FakeGoogleCloud) -> None:
     with pytest.raises(CredentialsError) as err:
-        vertex.build_client(vertex.settings_from_env(wif_env(gcp)), ClientOptions())
+        vertex.build_client(read_vertex_settings(wif_env(gcp)), ClientOptions())
     assert "id-token: write" in err.value.one_line() and f"aud: {AUDIENCE}" in err.value.one_line()
 
 
 def test_model_not_enabled(tmp_path: Path, clock: Clock, github: FakeOidcIssuer) -> None:
     with FakeGoogleCloud(clock=clock, enabled_models=[MODEL]) as gcp:
         client = vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path, model="claude-opus-4-8"), client)
     assert outcome.error is not None and outcome.error.status == 404
@@ -494,7 +491,7 @@ def test_region_override_reaches_the_enabled_region(
     with FakeGoogleCloud(["Hi."], clock=clock, enabled_models={haiku: ["europe-west1"]}) as gcp:
         env = wif_env(gcp, VERTEX_REGION_CLAUDE_HAIKU_4_5="europe-west1")
         client = vertex.build_client(
-            vertex.settings_from_env(env), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(env), ClientOptions(oidc=github_source(github), clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path, model=haiku), client)
     assert outcome.result["subtype"] == "success", outcome.result
@@ -504,7 +501,7 @@ def test_region_override_reaches_the_enabled_region(
 def test_missing_vertex_permission(tmp_path: Path, clock: Clock, github: FakeOidcIssuer) -> None:
     with FakeGoogleCloud(clock=clock, aiplatform_users=[]) as gcp:
         client = vertex.build_client(
-            vertex.settings_from_env(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
+            read_vertex_settings(wif_env(gcp)), ClientOptions(oidc=github_source(github), clock=clock)
         )
         outcome, _ = run(spec_for(tmp_path), client)
     assert outcome.error is not None and outcome.error.status == 403
@@ -518,7 +515,7 @@ def test_skip_auth_sends_no_credentials(tmp_path: Path, gcp: FakeGoogleCloud) ->
         "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
         "ANTHROPIC_VERTEX_BASE_URL": gcp.vertex_base_url,
     }
-    settings = vertex.settings_from_env(env)
+    settings = read_vertex_settings(env)
     assert settings.auth_method == "gateway" and settings.is_gateway and not settings.needs_oidc
     outcome, _ = run(spec_for(tmp_path), vertex.build_client(settings, ClientOptions()))
     assert "authorization" not in gcp.message_requests[0].headers
@@ -538,7 +535,7 @@ def test_tokens_never_reach_the_transcript(
     gcp.add_turn(leaky)
     redactor = Redactor()
     client = vertex.build_client(
-        vertex.settings_from_env(wif_env(gcp)),
+        read_vertex_settings(wif_env(gcp)),
         ClientOptions(oidc=github_source(github), clock=clock, on_secret=redactor.add),
     )
     work = tmp_path / "work"
@@ -585,7 +582,7 @@ def test_application_default_credentials_from_a_credential_file(
         "ANTHROPIC_VERTEX_BASE_URL": gcp.vertex_base_url,
         "GOOGLE_APPLICATION_CREDENTIALS": str(path),
     }
-    settings = vertex.settings_from_env(env)
+    settings = read_vertex_settings(env)
     assert (
         settings.auth_method == "application-default"
         and settings.key_source == "GOOGLE_APPLICATION_CREDENTIALS"
@@ -599,9 +596,7 @@ def test_application_default_credentials_from_a_credential_file(
 
 def test_application_default_credentials_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
-    settings = vertex.settings_from_env(
-        {"CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "p-1234"}
-    )
+    settings = read_vertex_settings({"CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "p-1234"})
     with pytest.raises(CredentialsError) as err:
         vertex.build_client(settings, ClientOptions())
     line = err.value.one_line()

@@ -5,9 +5,13 @@ loopback, fires N hooks from N client threads (3 in 4 mention @claude, the rest 
 comments), each on a new connection as GitLab sends them, and measures each answer client-side.
 Then waits for the worker pool to start the pipelines (access check + pipeline API call, after the
 answer) and counts them in the fake. Two burst shapes: each thread sends as soon as it starts
-(about 2,000 hooks/s; the acceptance target p99 < 100 ms applies), and all N released at one
-instant (the harshest case; reported, not gated). Client, fake GitLab and listener share the host's
-CPUs, so a small host measures its own client too.
+(about 2,000 hooks/s; the acceptance target p99 < 100 ms applies, PASS or FAIL), and all N released
+at one instant (the harshest case; reported, not gated). Client, fake GitLab and listener share the
+host's CPUs, so a small host measures its own client too.
+
+The GitLab acceptance test (tests/webhook/test_webhook.py) asserted this p99 until a busy CI host
+failed it; it now checks what is deterministic (every hook answered, exactly one pipeline per
+triggering note) and the latency target lives here.
 
     python bench/webhook_load.py [--hooks 200] [--threads 8] [--workers 4] [--json]
 """
@@ -28,6 +32,7 @@ from runner.testing.fake_gitlab import FakeGitLab, fake_sha
 from tests.webhook.test_webhook import TOKEN, fire, mr_note, webhook_command
 
 TARGET_P99_S = 0.100
+WARMUP_HOOKS = 10  # ignored hooks first: the measured ones do not pay for first connections and threads
 
 
 def run_load(hooks: int, flags: list[str], together: bool = True) -> dict[str, Any]:
@@ -39,6 +44,8 @@ def run_load(hooks: int, flags: list[str], together: bool = True) -> dict[str, A
         fake.add_branch("fix-flaky", fake_sha("fix-flaky"))
         fake.add_user("user1", "developer")
         with webhook_command(fake, *flags) as (port, logs):
+            warmup = [(json.dumps(mr_note(f"warm-up {i}")).encode(), f"w{i}") for i in range(WARMUP_HOOKS)]
+            fire("127.0.0.1", port, warmup, together=False)
             payloads = [
                 (json.dumps(mr_note(f"@claude task {i}")).encode(), f"t{i}") for i in range(triggering)
             ]
@@ -48,7 +55,7 @@ def run_load(hooks: int, flags: list[str], together: bool = True) -> dict[str, A
             started = time.perf_counter()
             results = fire("127.0.0.1", port, payloads, together)
             burst_s = time.perf_counter() - started
-            logs.wait_for(1 + hooks, timeout=60)
+            logs.wait_for(1 + WARMUP_HOOKS + hooks, timeout=60)
             drained_s = time.perf_counter() - started
             time.sleep(0.2)  # nothing more should arrive
             pipelines = len(fake.pipelines)
@@ -83,16 +90,17 @@ def main() -> None:
     for shape, together in (("as threads start", False), ("all at one instant", True)):
         result = run_load(args.hooks, flags, together)
         met = result["p99_ms"] < TARGET_P99_S * 1000
-        complete = result["pipelines_started"] == result["pipelines_expected"]
+        complete = result["pipelines_started"] == result["pipelines_expected"] and result["other"] == 0
         ok = ok and complete and (met or together)  # the target applies to the first shape
         if args.json:
-            print(json.dumps({"shape": shape, **result}))
+            print(json.dumps({"shape": shape, **result, "p99_pass": None if together else met}))
             continue
         print(f"{args.hooks} concurrent hooks, sent {shape} (burst {result['burst_s']} s):")
         print(f"  answers: {result['accepted_202']} accepted (202), {result['ignored_200']} ignored (200)")
+        verdict = "reported, not gated" if together else "PASS" if met else "FAIL"
         print(
             f"  latency ms: p50 {result['p50_ms']}  p90 {result['p90_ms']}  p99 {result['p99_ms']}"
-            f"  max {result['max_ms']}  (p99 < {TARGET_P99_S * 1000:.0f}: {'met' if met else 'missed'})"
+            f"  max {result['max_ms']}  (target p99 < {TARGET_P99_S * 1000:.0f}: {verdict})"
         )
         print(
             f"  pipelines started: {result['pipelines_started']} of {result['pipelines_expected']}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -117,18 +116,19 @@ def test_windows_line_endings() -> None:
     assert find_mention("```\r\n@claude no\r\n```\r\n> @claude no\r\n@claude yes\r\n", "@claude") == "yes"
 
 
-def test_adversarial_bodies_stay_fast() -> None:
-    """A 64 KB body (GitHub's comment limit) of the worst shapes is still decided quickly."""
-    bodies = [
-        "x".join("`" * i for i in range(1, 360)),
-        "> @claude\n" * 6500,
-        "@claudex " * 7000,
-        "```\n" * 16000,
-    ]
-    start = time.perf_counter()
-    for body in bodies:
+# The worst shapes of a 64 KB body (GitHub's comment limit); bench/speed.py times them.
+ADVERSARIAL_BODIES = [
+    "x".join("`" * i for i in range(1, 360)),
+    "> @claude\n" * 6500,
+    "@claudex " * 7000,
+    "```\n" * 16000,
+]
+
+
+def test_adversarial_bodies_are_decided() -> None:
+    """None of them is a request (how fast they are decided is a benchmark: bench/speed.py)."""
+    for body in ADVERSARIAL_BODIES:
         assert find_mention(body[:65536], "@claude") is None
-    assert time.perf_counter() - start < 2
 
 
 def test_code_fence_with_backticks_in_info_string_is_inline_code() -> None:

@@ -1,4 +1,8 @@
-"""Bash: real subprocesses, real timeouts, real process groups."""
+"""Bash: real subprocesses, real timeouts, real process groups.
+
+No test here times the tool: the commands that must be cut short would outlast the test's own
+timeout, so the call returning at all shows they were. How fast is bench/timeouts.py's business.
+"""
 
 from __future__ import annotations
 
@@ -46,9 +50,8 @@ def test_output_cwd_and_env(ctx: ToolContext) -> None:
 
 
 def test_stdin_is_empty_so_reading_it_does_not_hang(ctx: ToolContext) -> None:
-    start = time.monotonic()
-    assert bash(ctx, "cat; read x || echo eof").content == "eof"
-    assert time.monotonic() - start < 2
+    # A stdin left open would block `cat` past the test's timeout (the tool's is 10 minutes here).
+    assert bash(ctx, "cat; read x || echo eof", timeout=600_000).content == "eof"
 
 
 def test_nonzero_exit_is_an_error_with_the_code_and_output(ctx: ToolContext) -> None:
@@ -60,14 +63,11 @@ def test_nonzero_exit_is_an_error_with_the_code_and_output(ctx: ToolContext) -> 
 
 def test_timeout_kills_children_and_grandchildren_even_if_they_ignore_sigterm(ctx: ToolContext) -> None:
     command = (
-        "(trap '' TERM; exec sleep 100) & echo pid=$!; "  # a child that ignores SIGTERM
-        "bash -c 'sleep 100 & echo pid=$!; wait' & "  # a grandchild
-        "sleep 100"
+        "(trap '' TERM; exec sleep 1000) & echo pid=$!; "  # a child that ignores SIGTERM
+        "bash -c 'sleep 1000 & echo pid=$!; wait' & "  # a grandchild
+        "sleep 1000"
     )
-    start = time.monotonic()
     result = bash(ctx, command, timeout=500)
-    elapsed = time.monotonic() - start
-    assert elapsed < 3
     assert result.is_error
     assert isinstance(result.content, str)
     assert result.content.startswith(
@@ -79,9 +79,7 @@ def test_timeout_kills_children_and_grandchildren_even_if_they_ignore_sigterm(ct
 
 
 def test_background_child_holding_the_pipe_does_not_hang_the_call(ctx: ToolContext) -> None:
-    start = time.monotonic()
-    result = bash(ctx, "sleep 100 & echo pid=$!")
-    assert time.monotonic() - start < 3
+    result = bash(ctx, "sleep 1000 & echo pid=$!")
     assert not result.is_error
     assert isinstance(result.content, str)
     assert result.content.startswith("pid=")
@@ -110,21 +108,18 @@ def test_output_is_capped_keeping_head_and_tail(ctx: ToolContext) -> None:
 
 
 def test_huge_output_is_streamed_not_buffered(ctx: ToolContext) -> None:
-    start = time.monotonic()
     result = bash(ctx, "head -c 100000000 /dev/zero | tr '\\0' a; echo; echo done")
-    assert time.monotonic() - start < 10
     assert isinstance(result.content, str)
     assert len(result.content) < 31_000 and result.content.endswith("a\ndone")
 
 
 def test_deadline_clamps_the_timeout(ctx: ToolContext) -> None:
     clamped = ToolContext(cwd=ctx.cwd, subprocess_env=ctx.subprocess_env, deadline=time.monotonic() + 0.5)
-    start = time.monotonic()
-    result = bash(clamped, "sleep 30")  # default timeout is 2 minutes
-    assert time.monotonic() - start < 3
+    result = bash(clamped, "sleep 1000")  # unclamped, the default 2-minute timeout would apply
     assert result.is_error
     assert isinstance(result.content, str)
-    assert re.match(r"Command timed out after \d+ ms \(the run's remaining time\)", result.content)
+    limit = re.match(r"Command timed out after (\d+) ms \(the run's remaining time\)", result.content)
+    assert limit and int(limit[1]) <= 500
 
 
 def test_no_command_runs_after_the_deadline(ctx: ToolContext, tmp_path: Path) -> None:

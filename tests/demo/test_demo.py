@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,12 +14,11 @@ from runner.demo.github import SCENARIOS
 KEYS = {"scenario", "ok", "comment", "branch", "commits", "pr_url", "review_comments"}
 
 
-def demo(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", "demo", *args], capture_output=True, text=True, timeout=30
+def demo(*args: str) -> subprocess.CompletedProcess[str]:
+    """The demo as a user runs it (how long it takes: bench/speed.py)."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner", "demo", *args], capture_output=True, text=True, timeout=60
     )
-    return proc, time.monotonic() - started
 
 
 def last_json(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
@@ -33,18 +31,17 @@ def last_json(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
 
 
 def test_pr_comment_fixes_the_pr_branch():
-    proc, elapsed = demo("--json")
+    proc = demo("--json")
     data = last_json(proc)
     assert data["scenario"] == "pr-comment" and data["ok"] is True
     assert data["branch"] == "fix-calc" and data["pr_url"] is None
     assert isinstance(data["commits"], int) and data["commits"] >= 1
     assert "Claude finished" in str(data["comment"]) and "Fixed `add()`" in str(data["comment"])
     assert data["review_comments"] == 0
-    assert elapsed < 10
 
 
 def test_issue_gets_a_new_branch_and_a_draft_pr():
-    proc, elapsed = demo("--scenario", "issue", "--json")
+    proc = demo("--scenario", "issue", "--json")
     data = last_json(proc)
     assert data["scenario"] == "issue" and data["ok"] is True
     assert str(data["branch"]).startswith("claude/issue-1-")
@@ -52,11 +49,10 @@ def test_issue_gets_a_new_branch_and_a_draft_pr():
     assert str(data["pr_url"]).endswith("/pull/2")
     assert "Claude finished" in str(data["comment"]) and str(data["pr_url"]) in str(data["comment"])
     assert data["review_comments"] == 0
-    assert elapsed < 10
 
 
 def test_human_output_shows_request_comment_commit_branch_and_time():
-    proc, elapsed = demo()
+    proc = demo()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "@claude fix the bug in calc.py" in out
@@ -65,11 +61,10 @@ def test_human_output_shows_request_comment_commit_branch_and_time():
     assert "author: claude[bot]" in out and "Co-authored-by: Codertocat" in out
     assert "+    return a + b" in out and "branch: fix-calc" in out
     assert "::group::" not in out and proc.stderr == ""  # the job log stays out of sight
-    assert elapsed < 10
 
 
 def test_unknown_scenario_is_a_usage_error():
-    proc, _ = demo("--scenario", "nope")
+    proc = demo("--scenario", "nope")
     assert proc.returncode == 2 and "nope" in proc.stderr
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 from runner.flow.context import estimate_tokens
@@ -101,7 +100,7 @@ def test_render_diff_is_a_parseable_unified_diff():
     assert all(len(p.hunks) == 1 for p in parsed)
 
 
-def test_five_thousand_files_and_a_hundred_thousand_lines_fast_and_in_budget():
+def test_five_thousand_files_and_a_hundred_thousand_lines_in_budget():
     kinds = [
         "src/pkg{}/mod{}.py",
         "tests/test_{}_{}.py",
@@ -113,14 +112,11 @@ def test_five_thousand_files_and_a_hundred_thousand_lines_fast_and_in_budget():
     assert sum(f.additions for f in files) == 100_000
     budget = 150_000
     tracemalloc.start()
-    started = time.perf_counter()
     sel = select_files(files, budget_tokens=budget)
     diff = render_diff(sel)
-    elapsed = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1]  # allocations, not time: the same on any machine
     tracemalloc.stop()
-    assert elapsed < 1.5  # ~0.1 s normally; slack for tracemalloc and slow CI machines
-    assert peak < 50 * 2**20
+    assert peak < 50 * 2**20  # how long it takes: bench/speed.py
     assert estimate_tokens(diff) <= sel.diff_tokens <= budget
     assert len(sel.excluded) == 2_000 and sel.not_fitting
     assert len(sel.included) + len(sel.not_fitting) + len(sel.excluded) == 5_000

@@ -6,6 +6,7 @@ import http.client
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,14 +265,17 @@ def test_unknown_model_and_wrong_key() -> None:
         assert reply.content[0].text == "Done."
 
 
-def test_delayed_turn_times_out_and_stop_is_prompt() -> None:
-    api = FakeMessagesAPI([turn("slow", delay_s=30), "fast"]).start()
+def test_delayed_turn_times_out_and_stop_ends_the_delayed_reply() -> None:
+    before = set(threading.enumerate())
+    api = FakeMessagesAPI([turn("slow", delay_s=3600), "fast"]).start()
     with pytest.raises(anthropic.APITimeoutError):
         client(api, timeout=0.3).messages.create(model="claude-test", max_tokens=8, messages=USER)
     assert create(api).content[0].text == "fast"
-    started = time.monotonic()
+    threads = [t for t in threading.enumerate() if t not in before]  # the server's and the slow reply's
     api.stop()
-    assert time.monotonic() - started < 2
+    for thread in threads:
+        thread.join(30)  # a reply still waiting out its hour would be alive after this
+    assert not [t.name for t in threads if t.is_alive()]
 
 
 def test_hang_fault_does_not_consume_the_turn(fake: FakeMessagesAPI) -> None:

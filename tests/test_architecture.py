@@ -351,3 +351,16 @@ def test_the_checks_find_what_they_look_for() -> None:
         (11, "CI_JOB_ID"),
         (11, "RUNNER_TEMP"),
     ]
+
+
+def test_architecture_md_names_every_package_and_only_real_ones() -> None:
+    """ARCHITECTURE.md describes the code as it is: each package it names exists, and every
+    package (a folder of runner/: code, or the templates) is named there."""
+    text = (REPO_ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(runner/[a-z_]+)/`", text))
+    packages = {relative(path) for path in RUNNER.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    assert named - packages == set(), f"ARCHITECTURE.md names packages that do not exist: {named - packages}"
+    assert packages - named == set(), f"packages missing from ARCHITECTURE.md: {packages - named}"
+    modules = set(re.findall(r"`(runner/[a-z_]+\.py)`", text))
+    missing = {m for m in modules if not (REPO_ROOT / m).is_file()}
+    assert missing == set(), f"ARCHITECTURE.md names modules that do not exist: {missing}"

@@ -10,4 +10,7 @@ Modules:
   out; ranked; the diff budgeted against the model's context window).
 - ``render.py``: the summary comment and the inline comment bodies.
 - ``run.py``: one review turn from a decided event to a published review.
+
+The repository's review settings (``.claude/review.json``) are read by
+``runner.project.review_config``, from the default branch.
 """

@@ -9,7 +9,6 @@ a review never pushes, a fork's code is never run (the agent gets read-only tool
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from runner.flow.prompts import render
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
+from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
 from runner.review.checkout import (
     checkout_head,
@@ -51,51 +51,10 @@ from runner.settings.flow import FlowSettings
 from runner.settings.run import run_settings
 from runner.triggers import Decision, bot_allowed
 
-CONFIG_PATH = ".claude/review.json"
-DEFAULT_BUDGET_TOKENS = 40_000  # the diff's share of the first request; the agent reads the rest
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
 MAX_LISTED = 200  # files named in the prompt beyond the diff
 _REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ReviewConfig:
-    """``.claude/review.json`` on the default branch (never the change request's head)."""
-
-    focus: tuple[str, ...] = ()
-    min_severity: str = SEVERITIES[-1]  # report everything unless the repository says otherwise
-    exclude: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()
-    budget_tokens: int = DEFAULT_BUDGET_TOKENS
-
-
-def parse_config(text: str | None) -> ReviewConfig:
-    """The review settings; a malformed file is a ``SettingsError`` naming the field."""
-    if not text:
-        return ReviewConfig()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(f"{CONFIG_PATH} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{CONFIG_PATH} must hold a JSON object")
-
-    def strings(name: str) -> tuple[str, ...]:
-        value = data.get(name, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{CONFIG_PATH}: {name} must be a list of strings")
-        return tuple(value)
-
-    severity = data.get("min_severity", SEVERITIES[-1])
-    if severity not in SEVERITIES:
-        raise SettingsError(f"{CONFIG_PATH}: min_severity must be one of {', '.join(SEVERITIES)}")
-    budget = data.get("budget_tokens", DEFAULT_BUDGET_TOKENS)
-    if not isinstance(budget, int) or budget < 1000:
-        raise SettingsError(f"{CONFIG_PATH}: budget_tokens must be a number of tokens (at least 1000)")
-    return ReviewConfig(strings("focus"), severity, strings("exclude"), strings("include"), budget)
 
 
 def review_request(event: Event, request: str | None) -> str | None:
@@ -461,15 +420,4 @@ def _agent(
     return outcome.result or {}
 
 
-# --- git: the read-only checkout and the diffs of a range ------------------------------------
-
-
-__all__ = [
-    "CONFIG_PATH",
-    "ReviewConfig",
-    "ReviewTrigger",
-    "parse_config",
-    "review_request",
-    "review_trigger",
-    "run_review",
-]
+__all__ = ["ReviewTrigger", "review_request", "review_trigger", "run_review"]

@@ -24,7 +24,6 @@ from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
-from runner.flow.prompts import render
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
@@ -38,7 +37,8 @@ from runner.review.checkout import (
     is_ancestor,
 )
 from runner.review.findings import SEVERITIES, Finding, ReportFindingTool, validate_findings
-from runner.review.selection import DEFAULT_EXCLUDES, Selection, render_diff, select_files
+from runner.review.prompt import review_prompt
+from runner.review.selection import DEFAULT_EXCLUDES, Selection, select_files
 from runner.review.state import (
     SUMMARY_MARKER,
     ReviewRange,
@@ -53,7 +53,6 @@ from runner.triggers import Decision, bot_allowed
 
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
-MAX_LISTED = 200  # files named in the prompt beyond the diff
 _REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
 
 
@@ -187,7 +186,7 @@ def _review(
         excludes=(*DEFAULT_EXCLUDES, *config.exclude),
         includes=config.include,
     )
-    prompt = _prompt(event, thread, repo.full_name, platform.name, rng, config, selection, request)
+    prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
     result = _agent(
         prompt,
@@ -326,48 +325,6 @@ def _runner_comments(thread: ThreadData) -> list[ThreadComment]:
 def _newest_body(thread: ThreadData, marker: str) -> str | None:
     bodies = [c.body for c in _runner_comments(thread) if marker in c.body]
     return bodies[-1] if bodies else None
-
-
-def _prompt(
-    event: Event,
-    thread: ThreadData,
-    repository: str,
-    platform_name: str,
-    rng: ReviewRange,
-    config: ReviewConfig,
-    selection: Selection,
-    request: str | None,
-) -> str:
-    gitlab = platform_name == "gitlab"
-    left_out = [f"{path} (excluded: {why})" for path, why in selection.excluded]
-    left_out += [f"{f.path} (did not fit the diff budget)" for f in selection.not_fitting]
-    if len(left_out) > MAX_LISTED:  # a list of thousands would eat the budget the diff was cut to
-        more = len(left_out) - MAX_LISTED
-        left_out = [
-            *left_out[:MAX_LISTED],
-            f"... and {more} more: `git diff --stat {rng.base[:12]} HEAD` lists all",
-        ]
-    return render(
-        "prompt_review.j2",
-        noun="merge request" if gitlab else "pull request",
-        sigil="!" if gitlab else "#",
-        tag="merge_request" if gitlab else "pull_request",
-        number=thread.number,
-        repository=repository,
-        request=clean_untrusted(request) if request else None,
-        range_text=f"{rng.base[:12]}..{rng.head[:12]} ({rng.reason})",
-        incremental=rng.incremental,
-        focus=config.focus,
-        head=rng.head[:12],
-        title=clean_untrusted(thread.title),
-        author=thread.author,
-        is_fork=thread.is_fork,
-        body=clean_untrusted(thread.body or ""),
-        included=selection.included,
-        diff_tokens=selection.diff_tokens,
-        diff=clean_untrusted(render_diff(selection)),
-        left_out=left_out,
-    )
 
 
 def _agent(

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.review.run import DEFAULT_BUDGET_TOKENS  # noqa: E402
+from runner.project.review_config import DEFAULT_BUDGET_TOKENS  # noqa: E402
 from runner.testing.fake_github import FakeGitHub  # noqa: E402
 from runner.testing.fake_messages import FakeMessagesAPI, estimate_tokens, text, tool_use  # noqa: E402
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from runner.events import Event, NotSupported
     from runner.triggers import TriggerSettings
 
-# The demo's scenarios (runner.demo.github.SCENARIOS), named here so `--help` needs no import of it.
+# The demo's scenarios (runner.demo.scenarios.SCENARIOS), named here so `--help` needs no import of it.
 DEMO_SCENARIOS = ("pr-comment", "issue", "gitlab-mr", "gitlab-issue", "review", "gitlab-review")
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -91,7 +91,7 @@ def github_command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object with the outcome.")
 def demo_command(scenario: str, as_json: bool) -> None:
     """Play an @claude mention end to end against local fakes: offline, no keys, a few seconds."""
-    from runner.demo.github import run_demo
+    from runner.demo.report import run_demo
 
     sys.exit(run_demo(scenario, as_json=as_json, out=sys.stdout))
 

@@ -1,7 +1,8 @@
-"""The GitLab scenarios of ``claude-runner demo``: a note on a merge request or an issue.
+"""The GitLab scenarios of ``claude-runner demo``: a note on a merge request or an issue, or a
+merge request pipeline with ``REVIEW=true``.
 
-Same world as the GitHub demo (a bare remote, a checkout, a scripted model), with the fake
-GitLab instead of the fake GitHub and a real Note Hook payload from go-gitlab's test data.
+Same world as the GitHub demo (``world.py``: a bare remote, a checkout; a scripted model), with
+the fake GitLab instead of the fake GitHub and a real Note Hook payload from go-gitlab's test data.
 """
 
 from __future__ import annotations
@@ -9,12 +10,22 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from runner.demo.github import Outcome, Scenario
+from runner.demo.scenarios import REQUEST, Outcome, Scenario
+from runner.demo.world import (
+    BASE,
+    FAKE_KEY,
+    PR_BRANCH,
+    branch_heads,
+    diff_since,
+    isolated_git,
+    make_repos,
+    new_commits,
+    passed_environ,
+    pr_files,
+)
 
 PROJECT_PATH = "gitlab-org/gitlab-test"  # the project of the recorded hook payloads
 PROJECT_ID = 5
@@ -25,40 +36,22 @@ TOKEN = "glpat-demo-not-a-real-token"
 def play_gitlab(scenario: Scenario) -> Outcome:
     """Run ``claude-runner gitlab`` in-process for ``scenario`` against the fakes."""
     import tempfile
-    from unittest import mock
 
-    from runner.demo.github import (
-        BASE,
-        PR_BRANCH,
-        REQUEST,
-        Outcome,
-        _diff,
-        _heads,
-        _make_repos,
-        _new_commits,
-    )
     from runner.testing.fake_gitlab import FakeGitLab
     from runner.testing.fake_messages import FakeMessagesAPI
 
     with tempfile.TemporaryDirectory(prefix="claude-runner-demo-") as tmp:
         root = Path(tmp).resolve()
         origin = root / "remotes" / f"{PROJECT_PATH}.git"
-        gitconfig = root / "gitconfig"
-        gitconfig.write_text(
-            f'[url "file://{root}/remotes/"]\n\tinsteadOf = {SERVER}/\n'
-            "[user]\n\tname = Demo\n\temail = demo@example.com\n"
-            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = master\n",
-            encoding="utf-8",
-        )
-        with mock.patch.dict(os.environ, GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1"):
-            workspace = _make_repos(root, origin, review=scenario.review)
-            before = _heads(origin)
+        with isolated_git(root, SERVER, user="Demo", email="demo@example.com"):
+            workspace = make_repos(root, origin, review=scenario.review)
+            before = branch_heads(origin)
             gitlab = FakeGitLab(
                 PROJECT_PATH,
                 project_id=PROJECT_ID,
                 tokens={TOKEN: "claude-runner-bot"},
                 default_branch=BASE,
-                branch_lookup=lambda ref: _heads(origin).get(ref),
+                branch_lookup=lambda ref: branch_heads(origin).get(ref),
                 web_url=SERVER,
             )
             with gitlab, FakeMessagesAPI(scenario.script(workspace)) as model:
@@ -93,8 +86,8 @@ def play_gitlab(scenario: Scenario) -> Outcome:
                     comment=notes[-1].body if notes else "",
                     branch=branch,
                     pr_url=outputs.get("CLAUDE_PR_URL") or None,
-                    commits=_new_commits(origin, branch, before) if branch else [],
-                    diff=_diff(origin, branch, before) if branch else "",
+                    commits=new_commits(origin, branch, before) if branch else [],
+                    diff=diff_since(origin, branch, before) if branch else "",
                     review_comments=sum(1 for n in gitlab.note_list(noteable, item.iid) if n.position),
                     log=log,
                 )
@@ -105,8 +98,6 @@ def _play_review(
 ) -> Outcome:
     """A merge request pipeline with ``REVIEW=true``: GitLab's ``CI_MERGE_REQUEST_*`` variables,
     no hook payload."""
-    from runner.demo.github import BASE, PR_BRANCH, Outcome, pr_files
-
     diffs = [
         {"old_path": f["filename"], "new_path": f["filename"], "diff": f["patch"] + "\n"}
         for f in pr_files(origin, BASE, PR_BRANCH)
@@ -141,8 +132,6 @@ def _payload(scenario: Scenario, item: Any, asked: Any) -> dict[str, Any]:
     """The recorded Note Hook, transformed the documented way: our project, item and note."""
     from importlib.resources import files
 
-    from runner.demo.github import BASE, PR_BRANCH, REQUEST
-
     name = "note_merge_request.json" if scenario.on_pull_request else "note_issue.json"
     payload: dict[str, Any] = json.loads(files("runner.testing").joinpath("data", name).read_text("utf-8"))
     payload["project"].update(id=PROJECT_ID, path_with_namespace=PROJECT_PATH, default_branch=BASE)
@@ -166,9 +155,7 @@ def _job_env(
     root: Path, workspace: Path, api_base: str, model_url: str, inputs: dict[str, str]
 ) -> dict[str, str]:
     """The variables GitLab CI sets for the job, with the settings as job variables."""
-    from runner.demo.github import FAKE_KEY, PASSED_VARS
-
-    env = {name: os.environ[name] for name in PASSED_VARS if name in os.environ}
+    env = passed_environ()
     env.update(
         GITLAB_CI="true",
         CI_PROJECT_ID=str(PROJECT_ID),

@@ -8,7 +8,6 @@ a comment by number sends no request until something is actually read or written
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +22,17 @@ from runner.platforms.base import (
     ThreadComment,
     ThreadData,
 )
+from runner.platforms.github_auth import GitHubAuth, installation_token
 from runner.platforms.github_data import (
     COMMENTS_QUERY,
     default_graphql_url,
     error_message,
     graphql_comment,
     next_link,
-    parse_time,
+    pull_fields,
+    rest_changed_file,
+    rest_review,
+    rest_review_comment,
 )
 
 if TYPE_CHECKING:
@@ -37,17 +40,6 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
-
-
-# The conversation comments of an issue or PR, 100 a page. Over GraphQL, not REST, because only
-# GraphQL says whether a comment was minimized (hidden as spam, abuse, off-topic, outdated, ...).
-@dataclass(frozen=True)
-class GitHubAuth:
-    """A token, or a GitHub App (id + private key) to mint an installation token from."""
-
-    token: str | None = field(default=None, repr=False)
-    app_id: str | None = None
-    app_private_key: str | None = field(default=None, repr=False)
 
 
 class GitHubPlatform:
@@ -83,32 +75,12 @@ class GitHubPlatform:
             return auth.token
         if auth.app_id and auth.app_private_key:
             self._app_token = True
-            return self._installation_token(auth.app_id, auth.app_private_key)
+            return installation_token(
+                auth.app_id, auth.app_private_key, repo_full_name=self.repo_full_name, api_url=self.api_url
+            )
         raise CredentialsError(
             "no GitHub credentials", "set github_token (or app_id and app_private_key for a GitHub App)"
         )
-
-    def _installation_token(self, app_id: str, private_key: str) -> str:
-        """App JWT -> this repository's installation -> a short-lived installation token."""
-        from github import Auth, GithubException, GithubIntegration
-
-        owner, repo = self.repo_full_name.split("/", 1)
-        try:
-            integration = GithubIntegration(auth=Auth.AppAuth(app_id, private_key), base_url=self.api_url)
-            installation = integration.get_repo_installation(owner, repo)
-            return str(integration.get_access_token(installation.id).token)
-        except GithubException as exc:
-            raise CredentialsError(
-                f"GitHub App {app_id} could not get a token for {self.repo_full_name}: {error_message(exc)}",
-                "install the App on this repository and check app_id / app_private_key",
-            ) from exc
-        except Exception as exc:  # PyJWT's InvalidKeyError, cryptography's ValueError: a malformed key
-            if "key" not in str(exc).lower() and not isinstance(exc, ValueError):
-                raise
-            raise CredentialsError(
-                "app_private_key is not a valid PEM private key",
-                "paste the App's private key (-----BEGIN RSA PRIVATE KEY----- ...) into a secret",
-            ) from exc
 
     @property
     def github(self) -> Github:
@@ -231,58 +203,12 @@ class GitHubPlatform:
         fields: dict[str, Any] = {}
         files: list[ChangedFile] = []
         if is_pull_request:
-            pr = self._call(
-                "read the pull request", self._raw, "GET", f"/repos/{self.repo_full_name}/pulls/{number}"
-            )
-            head_repo = (pr["head"].get("repo") or {}).get("full_name")
-            fields = dict(
-                draft=bool(pr.get("draft")),
-                head_ref=pr["head"]["ref"],
-                base_ref=pr["base"]["ref"],
-                head_sha=pr["head"]["sha"],
-                base_sha=pr["base"]["sha"],
-                head_repo=head_repo,
-                is_fork=head_repo != self.repo_full_name,
-            )
-            for r in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/reviews"):
-                comments.append(
-                    ThreadComment(
-                        id=int(r["id"]),
-                        kind="review",
-                        author=(r.get("user") or {}).get("login", "ghost"),
-                        author_is_bot=(r.get("user") or {}).get("type") == "Bot",
-                        body=r.get("body") or "",
-                        created_at=parse_time(r.get("submitted_at")),
-                        review_state=r.get("state"),
-                    )
-                )
-            for c in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/comments"):
-                comments.append(
-                    ThreadComment(
-                        id=int(c["id"]),
-                        kind="review_comment",
-                        author=c["user"]["login"],
-                        author_is_bot=c["user"].get("type") == "Bot",
-                        body=c.get("body") or "",
-                        created_at=parse_time(c.get("created_at")),
-                        updated_at=parse_time(c.get("updated_at")),
-                        path=c.get("path"),
-                        line=c.get("line") or c.get("original_line"),
-                        diff_hunk=c.get("diff_hunk"),
-                        in_reply_to=c.get("in_reply_to_id"),
-                    )
-                )
-            files = [
-                ChangedFile(
-                    path=f["filename"],
-                    status=f["status"],
-                    additions=int(f.get("additions", 0)),
-                    deletions=int(f.get("deletions", 0)),
-                    patch=f.get("patch"),
-                    previous_path=f.get("previous_filename"),
-                )
-                for f in self._pages(f"/repos/{self.repo_full_name}/pulls/{number}/files")
-            ]
+            pull = f"/repos/{self.repo_full_name}/pulls/{number}"
+            pr = self._call("read the pull request", self._raw, "GET", pull)
+            fields = pull_fields(pr, self.repo_full_name)
+            comments += [rest_review(r) for r in self._pages(f"{pull}/reviews")]
+            comments += [rest_review_comment(c) for c in self._pages(f"{pull}/comments")]
+            files = [rest_changed_file(f) for f in self._pages(f"{pull}/files")]
         comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
         return ThreadData(
             number=number,
@@ -442,7 +368,10 @@ class GitHubPlatform:
         return data
 
     def _conversation(self, number: int) -> list[ThreadComment]:
-        """The conversation comments of issue or PR ``number``, every page, with ``minimized``."""
+        """The conversation comments of issue or PR ``number``, every page, with ``minimized``.
+
+        Over GraphQL, not REST, because only GraphQL says whether a comment was minimized (hidden
+        as spam, abuse, off-topic, outdated, ...)."""
         owner, name = self.repo_full_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number, "after": None}
         comments: list[ThreadComment] = []

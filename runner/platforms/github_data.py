@@ -1,12 +1,13 @@
-"""GitHub's wire formats turned into our plain values: the GraphQL comments query, REST
-pagination links, timestamps and error messages. Pure functions, no client."""
+"""GitHub's wire formats turned into our plain values: the GraphQL comments query and its
+comments, REST's pull request, reviews, review comments and files, pagination links, timestamps
+and error messages. Pure functions, no client."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from runner.platforms.base import ThreadComment
+from runner.platforms.base import ChangedFile, ThreadComment
 
 _COMMENT_PAGE = """comments(first: 100, after: $after) {
           pageInfo { hasNextPage endCursor }
@@ -56,6 +57,64 @@ def graphql_comment(node: dict[str, Any]) -> ThreadComment:
         updated_at=max(stamps) if stamps else None,
         author_is_bot=is_bot,
         minimized=bool(node.get("isMinimized")),
+    )
+
+
+def pull_fields(pr: dict[str, Any], repo_full_name: str) -> dict[str, Any]:
+    """``ThreadData``'s pull request fields from REST's pull request: draft, branches, commits, and
+    whether the head is in a fork of ``repo_full_name``."""
+    head_repo = (pr["head"].get("repo") or {}).get("full_name")
+    return dict(
+        draft=bool(pr.get("draft")),
+        head_ref=pr["head"]["ref"],
+        base_ref=pr["base"]["ref"],
+        head_sha=pr["head"]["sha"],
+        base_sha=pr["base"]["sha"],
+        head_repo=head_repo,
+        is_fork=head_repo != repo_full_name,
+    )
+
+
+def rest_review(review: dict[str, Any]) -> ThreadComment:
+    """A review (its body and verdict) from REST's list of a pull request's reviews."""
+    user = review.get("user") or {}
+    return ThreadComment(
+        id=int(review["id"]),
+        kind="review",
+        author=user.get("login", "ghost"),
+        author_is_bot=user.get("type") == "Bot",
+        body=review.get("body") or "",
+        created_at=parse_time(review.get("submitted_at")),
+        review_state=review.get("state"),
+    )
+
+
+def rest_review_comment(comment: dict[str, Any]) -> ThreadComment:
+    """An inline comment on the diff from REST's list of a pull request's review comments."""
+    return ThreadComment(
+        id=int(comment["id"]),
+        kind="review_comment",
+        author=comment["user"]["login"],
+        author_is_bot=comment["user"].get("type") == "Bot",
+        body=comment.get("body") or "",
+        created_at=parse_time(comment.get("created_at")),
+        updated_at=parse_time(comment.get("updated_at")),
+        path=comment.get("path"),
+        line=comment.get("line") or comment.get("original_line"),
+        diff_hunk=comment.get("diff_hunk"),
+        in_reply_to=comment.get("in_reply_to_id"),
+    )
+
+
+def rest_changed_file(file: dict[str, Any]) -> ChangedFile:
+    """A changed file from REST's list of a pull request's files."""
+    return ChangedFile(
+        path=file["filename"],
+        status=file["status"],
+        additions=int(file.get("additions", 0)),
+        deletions=int(file.get("deletions", 0)),
+        patch=file.get("patch"),
+        previous_path=file.get("previous_filename"),
     )
 
 

@@ -9,5 +9,9 @@ Modules:
 - ``selection.py``: which files a large review includes (generated, vendored and lock files left
   out; ranked; the diff budgeted against the model's context window).
 - ``render.py``: the summary comment and the inline comment bodies.
+- ``prompt.py``: the review's first request (the diff cut to its budget, what was left out).
 - ``run.py``: one review turn from a decided event to a published review.
+
+The repository's review settings (``.claude/review.json``) are read by
+``runner.project.review_config``, from the default branch.
 """

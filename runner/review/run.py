@@ -9,7 +9,6 @@ a review never pushes, a fork's code is never run (the agent gets read-only tool
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +24,10 @@ from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
-from runner.flow.prompts import render
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
+from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
 from runner.review.checkout import (
     checkout_head,
@@ -38,7 +37,8 @@ from runner.review.checkout import (
     is_ancestor,
 )
 from runner.review.findings import SEVERITIES, Finding, ReportFindingTool, validate_findings
-from runner.review.selection import DEFAULT_EXCLUDES, Selection, render_diff, select_files
+from runner.review.prompt import review_prompt
+from runner.review.selection import DEFAULT_EXCLUDES, Selection, select_files
 from runner.review.state import (
     SUMMARY_MARKER,
     ReviewRange,
@@ -52,51 +52,9 @@ from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision, bot_allowed
 
-CONFIG_PATH = ".claude/review.json"
-DEFAULT_BUDGET_TOKENS = 40_000  # the diff's share of the first request; the agent reads the rest
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
-MAX_LISTED = 200  # files named in the prompt beyond the diff
 _REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ReviewConfig:
-    """``.claude/review.json`` on the default branch (never the change request's head)."""
-
-    focus: tuple[str, ...] = ()
-    min_severity: str = SEVERITIES[-1]  # report everything unless the repository says otherwise
-    exclude: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()
-    budget_tokens: int = DEFAULT_BUDGET_TOKENS
-
-
-def parse_config(text: str | None) -> ReviewConfig:
-    """The review settings; a malformed file is a ``SettingsError`` naming the field."""
-    if not text:
-        return ReviewConfig()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(f"{CONFIG_PATH} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{CONFIG_PATH} must hold a JSON object")
-
-    def strings(name: str) -> tuple[str, ...]:
-        value = data.get(name, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{CONFIG_PATH}: {name} must be a list of strings")
-        return tuple(value)
-
-    severity = data.get("min_severity", SEVERITIES[-1])
-    if severity not in SEVERITIES:
-        raise SettingsError(f"{CONFIG_PATH}: min_severity must be one of {', '.join(SEVERITIES)}")
-    budget = data.get("budget_tokens", DEFAULT_BUDGET_TOKENS)
-    if not isinstance(budget, int) or budget < 1000:
-        raise SettingsError(f"{CONFIG_PATH}: budget_tokens must be a number of tokens (at least 1000)")
-    return ReviewConfig(strings("focus"), severity, strings("exclude"), strings("include"), budget)
 
 
 def review_request(event: Event, request: str | None) -> str | None:
@@ -227,7 +185,7 @@ def _review(
         excludes=(*DEFAULT_EXCLUDES, *config.exclude),
         includes=config.include,
     )
-    prompt = _prompt(event, thread, repo.full_name, platform.name, rng, config, selection, request)
+    prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
     result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
@@ -357,48 +315,6 @@ def _newest_body(thread: ThreadData, marker: str) -> str | None:
     return bodies[-1] if bodies else None
 
 
-def _prompt(
-    event: Event,
-    thread: ThreadData,
-    repository: str,
-    platform_name: str,
-    rng: ReviewRange,
-    config: ReviewConfig,
-    selection: Selection,
-    request: str | None,
-) -> str:
-    gitlab = platform_name == "gitlab"
-    left_out = [f"{path} (excluded: {why})" for path, why in selection.excluded]
-    left_out += [f"{f.path} (did not fit the diff budget)" for f in selection.not_fitting]
-    if len(left_out) > MAX_LISTED:  # a list of thousands would eat the budget the diff was cut to
-        more = len(left_out) - MAX_LISTED
-        left_out = [
-            *left_out[:MAX_LISTED],
-            f"... and {more} more: `git diff --stat {rng.base[:12]} HEAD` lists all",
-        ]
-    return render(
-        "prompt_review.j2",
-        noun="merge request" if gitlab else "pull request",
-        sigil="!" if gitlab else "#",
-        tag="merge_request" if gitlab else "pull_request",
-        number=thread.number,
-        repository=repository,
-        request=clean_untrusted(request) if request else None,
-        range_text=f"{rng.base[:12]}..{rng.head[:12]} ({rng.reason})",
-        incremental=rng.incremental,
-        focus=config.focus,
-        head=rng.head[:12],
-        title=clean_untrusted(thread.title),
-        author=thread.author,
-        is_fork=thread.is_fork,
-        body=clean_untrusted(thread.body or ""),
-        included=selection.included,
-        diff_tokens=selection.diff_tokens,
-        diff=clean_untrusted(render_diff(selection)),
-        left_out=left_out,
-    )
-
-
 def _agent(
     prompt: str,
     reporter: ReportFindingTool,
@@ -446,15 +362,4 @@ def _agent(
     return outcome.result or {}
 
 
-# --- git: the read-only checkout and the diffs of a range ------------------------------------
-
-
-__all__ = [
-    "CONFIG_PATH",
-    "ReviewConfig",
-    "ReviewTrigger",
-    "parse_config",
-    "review_request",
-    "review_trigger",
-    "run_review",
-]
+__all__ = ["ReviewTrigger", "review_request", "review_trigger", "run_review"]

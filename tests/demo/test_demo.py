@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from runner.cli import DEMO_SCENARIOS
-from runner.demo.github import SCENARIOS
+from runner.demo.scenarios import SCENARIOS
 
 KEYS = {"scenario", "ok", "comment", "branch", "commits", "pr_url", "review_comments"}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.project.review_config import parse_config
 from runner.review.checkout import files_between
-from runner.review.run import parse_config
 from runner.testing.fake_github import FakeGitHub
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
 from runner.testing.github_model import PullFile

@@ -29,20 +29,13 @@ from runner.agent.tools.base import ToolContext
 from runner.agent.tools.bash import Bash
 from runner.review.selection import render_diff, select_files
 from runner.triggers import find_mention
-from tests.review.test_review_selection import changed
+from tests.review.test_review_selection import five_thousand_changed_files
 from tests.test_triggers import ADVERSARIAL_BODIES
 
 
 def review_selection() -> bool:
     """Select and render 5,000 changed files (100,000 lines) into a 150,000-token budget."""
-    kinds = [
-        "src/pkg{}/mod{}.py",
-        "tests/test_{}_{}.py",
-        "docs/{}/{}.md",
-        "vendor/{}/{}.go",
-        "gen/{}_{}_pb2.py",
-    ]
-    files = [changed(kinds[n % 5].format(n // 100, n), 20) for n in range(5_000)]
+    files = five_thousand_changed_files()
     selection = select_files(files, budget_tokens=150_000)
     render_diff(selection)
     return len(selection.excluded) == 2_000
@@ -57,7 +50,7 @@ def bash_output(work: Path) -> Callable[[], bool]:
     """100 MB through the Bash tool, which keeps its head and tail."""
 
     def run() -> bool:
-        ctx = ToolContext(cwd=work, env={"PATH": os.environ["PATH"]})
+        ctx = ToolContext(cwd=work, subprocess_env={"PATH": os.environ["PATH"]})
         result = Bash().run({"command": "head -c 100000000 /dev/zero | tr '\\0' a; echo; echo done"}, ctx)
         return isinstance(result.content, str) and result.content.endswith("a\ndone")
 

@@ -109,11 +109,14 @@ def timed_bash(command: str, ctx: ToolContext, **args: Any) -> tuple[float, dict
 
 def bash_cases(work: Path) -> list[Case]:
     """The tool in this process: a timeout, a lingering child, the run's deadline, stdin."""
-    ctx = ToolContext(cwd=work, env={"PATH": os.environ["PATH"]})
+    ctx = ToolContext(cwd=work, subprocess_env={"PATH": os.environ["PATH"]})
     tree = "(trap '' TERM; exec sleep 600) & bash -c 'sleep 600 & wait' & sleep 600"  # ignores SIGTERM
 
     def clamped() -> tuple[float, dict[str, Any]]:
-        return timed_bash("sleep 600", ToolContext(cwd=work, env=ctx.env, deadline=time.monotonic() + 0.5))
+        return timed_bash(
+            "sleep 600",
+            ToolContext(cwd=work, subprocess_env=ctx.subprocess_env, deadline=time.monotonic() + 0.5),
+        )
 
     return [
         Case("Bash: a 500 ms timeout kills a tree", lambda: timed_bash(tree, ctx, timeout=500), 3.0, "error"),

@@ -339,6 +339,8 @@ def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | 
 
 def _model_error_text(exc: ModelCallError) -> str:
     text = f"model API error: {exc.message}"
+    if exc.retries:
+        text += f" (gave up after {exc.retries} {'retry' if exc.retries == 1 else 'retries'})"
     return f"{text} (request-id {exc.request_id})" if exc.request_id else text
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.agent.cancel import CancelToken
-from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay
+from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay, stream_error_status
 
 
 @dataclass
@@ -45,6 +45,7 @@ class ModelCallError(Exception):
     headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str | None = None
     timed_out: bool = False
+    retries: int = 0  # retries made before giving up
 
     def __str__(self) -> str:
         return self.message
@@ -77,7 +78,11 @@ def call_model(
         if stream:
             response = _stream(client, params, deadline, request_timeout)
         else:
-            message = client.messages.create(**params, timeout=request_timeout)
+            try:
+                message = client.messages.create(**params, timeout=request_timeout)
+            except json.JSONDecodeError as exc:  # the SDK parses a 200 body without checking it
+                detail = f"the body is not valid JSON ({_json_problem(exc)})"
+                raise ModelCallError(f"the model's reply was malformed: {detail}") from exc
             response = ModelResponse(
                 id=message.id,
                 model=message.model,
@@ -86,6 +91,8 @@ def call_model(
                 usage=message.usage.model_dump(exclude_none=True),
             )
     except anthropic.APIStatusError as exc:
+        if 200 <= exc.status_code < 300:  # an `error` event inside a stream the API answered with 200
+            raise _stream_error(exc) from exc
         raise ModelCallError(
             _status_message(exc),
             status=exc.status_code,
@@ -98,7 +105,7 @@ def call_model(
             raise DeadlineExceeded() from exc
         timed_out = isinstance(exc, anthropic.APITimeoutError)
         raise ModelCallError(f"connection to the model API failed: {exc}", timed_out=timed_out) from exc
-    except DeadlineExceeded:
+    except (DeadlineExceeded, ModelCallError):
         raise
     except Exception as exc:  # transport errors raised mid-stream by the HTTP client
         if deadline is not None and time.monotonic() >= deadline - 0.05:
@@ -132,6 +139,7 @@ def call_with_retries(
                 cancel.check()  # a signal during the request surfaces as a connection error
             attempt += 1
             if not is_retryable(error.status) or attempt > policy.max_retries:
+                error.retries = attempt - 1
                 raise
             delay = retry_delay(attempt, policy, error.headers)
             remaining = _remaining(deadline)
@@ -150,6 +158,30 @@ def _remaining(deadline: float | None) -> float | None:
     return remaining
 
 
+def _stream_error(exc: Any) -> ModelCallError:
+    """An ``error`` event mid-stream, as the HTTP error of its type would have been reported.
+
+    The SDK raises it as a bare ``APIStatusError`` carrying the stream's 200 status, so the
+    status that decides retries and the exit code comes from the event's ``error.type``. The
+    200 response's headers are not passed on: their ``retry-after``, if any, was not about this error.
+    """
+    body = exc.body
+    error = body.get("error") if isinstance(body, dict) else None
+    request_id = exc.response.headers.get("request-id")
+    if not isinstance(error, dict):
+        malformed = _malformed(f"an error event without an error object ({str(body)[:200]!r})")
+        malformed.request_id = request_id
+        return malformed
+    error_type = str(error.get("type") or "error")
+    status = stream_error_status(error_type)
+    text = f"{error_type}: {error.get('message') or 'no message'}"
+    return ModelCallError(
+        f"{text} (an error event in the model's stream, handled like HTTP {status})",
+        status=status,
+        request_id=request_id,
+    )
+
+
 def _status_message(exc: Any) -> str:
     body = exc.body
     if isinstance(body, dict):
@@ -160,54 +192,113 @@ def _status_message(exc: Any) -> str:
 
 
 def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout_s: float) -> ModelResponse:
-    """Accumulate a streamed message from raw events (cheaper than the SDK's snapshot helper)."""
-    blocks: list[dict[str, Any]] = []
-    partial_json: dict[int, list[str]] = {}
-    msg_id, model, stop_reason = "", str(params.get("model", "")), None
-    usage: dict[str, Any] = {}
-    complete = False
+    """Accumulate a streamed message from raw events (cheaper than the SDK's snapshot helper).
+
+    Whatever the stream carries that does not make a message (a data line that is not JSON, an
+    event that does not fit the blocks so far, no ``message_stop``) is a ``malformed`` error:
+    retried like a dropped connection, never a crash of the run.
+    """
+    import anthropic
+
+    message = _Accumulator(str(params.get("model", "")))
     with client.messages.create(**params, stream=True, timeout=timeout_s) as events:
-        for event in events:
+        iterator = iter(events)
+        while True:
+            try:
+                event = next(iterator)
+            except StopIteration:
+                break
+            except json.JSONDecodeError as exc:
+                raise _malformed(f"a data line is not valid JSON ({_json_problem(exc)})") from exc
+            except UnicodeDecodeError as exc:
+                raise _malformed(f"a line is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+            except anthropic.APIResponseValidationError as exc:  # strict clients validate each event
+                raise _malformed(f"an event does not match the API's schema ({exc.body!r:.200})") from exc
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceeded()
-            kind = event.type
-            if kind == "content_block_delta":
-                delta = event.delta
-                block = blocks[event.index]
-                if delta.type == "text_delta":
-                    block["text"] += delta.text
-                elif delta.type == "input_json_delta":
-                    partial_json.setdefault(event.index, []).append(delta.partial_json)
-                elif delta.type == "thinking_delta":
-                    block["thinking"] += delta.thinking
-                elif delta.type == "signature_delta":
-                    block["signature"] = delta.signature
-            elif kind == "content_block_start":
-                blocks.append(_start_block(event.content_block))
-            elif kind == "content_block_stop":
-                pieces = partial_json.pop(event.index, None)
-                if pieces is not None:
-                    raw = "".join(pieces)
-                    try:
-                        blocks[event.index]["input"] = json.loads(raw) if raw else {}
-                    except json.JSONDecodeError:
-                        # Keep the raw text: the loop tells the model its input was not valid JSON.
-                        blocks[event.index]["input"] = {"__invalid_json__": raw}
-            elif kind == "message_start":
-                message = event.message
-                msg_id, model = message.id, message.model
-                usage = message.usage.model_dump(exclude_none=True)
-            elif kind == "message_delta":
-                stop_reason = event.delta.stop_reason
-                # message_delta usage is cumulative: it replaces, not adds to, the start values.
-                usage.update(
-                    {k: v for k, v in event.usage.model_dump(exclude_none=True).items() if v is not None}
-                )
-            elif kind == "message_stop":
-                complete = True
-    if not complete:
-        raise ModelCallError("the model API stream ended before message_stop (connection dropped)")
-    return ModelResponse(id=msg_id, model=model, content=blocks, stop_reason=stop_reason, usage=usage)
+            try:
+                message.add(event)
+            except (AttributeError, IndexError, KeyError, TypeError) as exc:
+                kind = getattr(event, "type", type(event).__name__)
+                problem = f"{type(exc).__name__}: {exc}"
+                raise _malformed(f"a {kind} event does not fit the message ({problem})") from exc
+    if not message.complete:
+        raise _malformed(f"it ended after {message.events} events without message_stop")
+    return message.response()
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    """What was wrong, and the start of the text that was not JSON (enough to recognise it)."""
+    start = exc.doc[:80] + ("…" if len(exc.doc) > 80 else "")
+    return f"{exc} in {start!r}"
+
+
+def _malformed(detail: str) -> ModelCallError:
+    # No status: retried like a dropped connection (the same request may well stream cleanly).
+    return ModelCallError(f"the model's stream was malformed: {detail}")
+
+
+@dataclass
+class _Accumulator:
+    """The assistant message built up from stream events."""
+
+    model: str
+    msg_id: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    partial_json: dict[int, list[str]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    complete: bool = False
+    events: int = 0
+
+    def add(self, event: Any) -> None:
+        """Apply one event; an event that does not fit raises (the caller calls the stream malformed)."""
+        self.events += 1
+        kind = event.type
+        if kind == "content_block_delta":
+            delta = event.delta
+            block = self.blocks[event.index]
+            if delta.type == "text_delta":
+                block["text"] += delta.text
+            elif delta.type == "input_json_delta":
+                self.partial_json.setdefault(event.index, []).append(delta.partial_json)
+            elif delta.type == "thinking_delta":
+                block["thinking"] += delta.thinking
+            elif delta.type == "signature_delta":
+                block["signature"] = delta.signature
+        elif kind == "content_block_start":
+            self.blocks.append(_start_block(event.content_block))
+        elif kind == "content_block_stop":
+            pieces = self.partial_json.pop(event.index, None)
+            if pieces is not None:
+                raw = "".join(pieces)
+                try:
+                    self.blocks[event.index]["input"] = json.loads(raw) if raw else {}
+                except json.JSONDecodeError:
+                    # Keep the raw text: the loop tells the model its input was not valid JSON.
+                    self.blocks[event.index]["input"] = {"__invalid_json__": raw}
+        elif kind == "message_start":
+            message = event.message
+            self.msg_id, self.model = message.id, message.model
+            self.usage = message.usage.model_dump(exclude_none=True)
+        elif kind == "message_delta":
+            self.stop_reason = event.delta.stop_reason
+            # message_delta usage is cumulative: it replaces, not adds to, the start values.
+            self.usage.update(
+                {k: v for k, v in event.usage.model_dump(exclude_none=True).items() if v is not None}
+            )
+        elif kind == "message_stop":
+            self.complete = True
+
+    def response(self) -> ModelResponse:
+        """The finished message."""
+        return ModelResponse(
+            id=self.msg_id,
+            model=self.model,
+            content=self.blocks,
+            stop_reason=self.stop_reason,
+            usage=self.usage,
+        )
 
 
 def _start_block(block: Any) -> dict[str, Any]:

@@ -21,6 +21,28 @@ _KIND_BY_STATUS = {
     429: "rate_limit",
 }
 
+# An `error` event inside a streamed (HTTP 200) reply carries only the error's type; it is
+# handled like the HTTP status the API answers that type with when it can still choose one.
+_STATUS_BY_STREAM_ERROR = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+    # Amazon Bedrock's event-stream exceptions, as the SDK re-shapes them (lower-cased here).
+    "validationexception": 400,
+    "modeltimeoutexception": 408,
+    "throttlingexception": 429,
+    "internalserverexception": 500,
+    "modelstreamerrorexception": 500,
+    "serviceunavailableexception": 503,
+}
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -38,6 +60,17 @@ def error_kind(status: int | None) -> str:
     if status in _KIND_BY_STATUS:
         return _KIND_BY_STATUS[status]
     return "server_error" if status >= 500 else "unknown"
+
+
+def stream_error_status(error_type: str | None) -> int:
+    """The HTTP status an ``error`` event of this type is handled like.
+
+    An unknown (or missing) type counts as 500: the server failed part-way through a reply
+    it had accepted, which is worth the same bounded retries as any server error.
+    """
+    if not error_type:
+        return 500
+    return _STATUS_BY_STREAM_ERROR.get(error_type, _STATUS_BY_STREAM_ERROR.get(error_type.lower(), 500))
 
 
 def is_retryable(status: int | None) -> bool:

@@ -98,6 +98,14 @@ _FAULT_SHAPES = {
     404: (404, "ResourceNotFoundException", "The requested resource could not be found."),
 }
 
+# A Messages stream's `error` event as Bedrock's event stream reports it: a modeled exception frame.
+_STREAM_EXCEPTIONS = {
+    "rate_limit_error": "throttlingException",
+    "overloaded_error": "serviceUnavailableException",
+    "api_error": "internalServerException",
+    "invalid_request_error": "validationException",
+}
+
 
 # --- helpers shared with the tests ----------------------------------------------------------------
 
@@ -663,7 +671,7 @@ class FakeAWS(LoopbackServer):
             "X-Amzn-Bedrock-Invocation-Latency": "50",
         }
         if reply.events is None:
-            payload = json.dumps(message).encode()
+            payload = reply.raw_body if reply.raw_body is not None else json.dumps(message).encode()
             return _Answer(
                 200,
                 {**common, "content-type": "application/json"},
@@ -676,6 +684,10 @@ class FakeAWS(LoopbackServer):
             if name == "message_stop":
                 data = {**data, "amazon-bedrock-invocationMetrics": metrics}
             frames.append(chunk_frame(data))
+        if reply.fault is not None and reply.fault.kind == "stream_error":
+            error = reply.fault.error_body()[1]["error"]
+            kind = _STREAM_EXCEPTIONS.get(error["type"], "modelStreamErrorException")
+            frames.append(exception_frame(kind, error["message"]))
         return _Answer(
             200,
             {

@@ -3,7 +3,8 @@
 `FakeMessagesAPI` serves `POST /v1/messages` (JSON, or SSE framed like the real API when
 `"stream": true`) and `POST /v1/messages/count_tokens` on 127.0.0.1. It replies with scripted
 assistant turns, injects faults (HTTP errors with the API's error bodies, dropped connections,
-hangs), bills usage with prompt-cache accounting and logs every request.
+hangs, and streams that fail part-way: an `error` event, a malformed data line, an early end),
+bills usage with prompt-cache accounting and logs every request.
 
     with FakeMessagesAPI([[tool_use("Read", {"path": "a.py"})], [text("All good.")]]) as fake:
         client = anthropic.Anthropic(api_key="sk-test", base_url=fake.base_url)
@@ -30,7 +31,17 @@ from typing import Any
 
 from runner.testing.loopback import FakeServer, LoopbackServer
 from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
-from runner.testing.scripting import DONE_TEXT, FAULT_KINDS, Fault, Turn, fault, text, tool_use, turn
+from runner.testing.scripting import (
+    DONE_TEXT,
+    FAULT_KINDS,
+    PARTIAL_KINDS,
+    Fault,
+    Turn,
+    fault,
+    text,
+    tool_use,
+    turn,
+)
 from runner.testing.sse import JSONDict, encode_event, message_events
 
 __all__ = [
@@ -106,6 +117,11 @@ class _Reply:
     delay_s: float = 0.0
     drop_after: int | None = None  # SSE events (or half the JSON body) sent before the connection drops
     hang_s: float | None = None
+    raw_body: bytes | None = None  # a body sent as it is (not JSON), with its own content-length
+    # A stream fault: `events` are those sent before it strikes, `tail` the frames that follow
+    # (an error event, or a malformed line and the rest); the body then ends cleanly.
+    fault: Fault | None = None
+    tail: list[bytes] = field(default_factory=list)
 
 
 def _error(kind: str, message: str | None = None) -> _Reply:
@@ -268,7 +284,7 @@ class FakeMessagesAPI(LoopbackServer):
     def _take_turn(self, req: JSONDict, record: RequestRecord) -> tuple[Turn, Fault | None]:
         """The turn this request answers with, and the fault it gets instead (the turn then stays)."""
         scripted = self._next_turn < len(self._script) and (bool(req.get("tools")) or not self.tools_only)
-        if self._faults and self._faults[0].kind != "drop":  # only a drop shows (part of) the turn
+        if self._faults and self._faults[0].kind not in PARTIAL_KINDS:  # the others never show the turn
             return Turn([]), self._faults.popleft()
         current = Turn.coerce(self._script[self._next_turn], req) if scripted else Turn([text(DONE_TEXT)])
         if self._faults:
@@ -303,12 +319,19 @@ class FakeMessagesAPI(LoopbackServer):
     def _fault_reply(self, injected: Fault, req: JSONDict, message: JSONDict) -> _Reply:
         if injected.kind == "hang":
             return _Reply(0, hang_s=injected.delay_s)
+        events = message_events(message) if req.get("stream") else None
         if injected.kind == "drop":
-            events = message_events(message) if req.get("stream") else None
-            names = [name for name, _ in events or []]
-            first_delta = names.index("content_block_delta") if "content_block_delta" in names else 1
-            cut = injected.after_events if injected.after_events is not None else first_delta + 1
-            return _Reply(200, message, events=events, drop_after=cut)
+            return _Reply(200, message, events=events, drop_after=injected.cut(events or []))
+        if injected.kind == "stream_error" and events is None:  # not streaming: the HTTP error instead
+            kind, body = injected.error_body()
+            return _error(kind, injected.message) if kind else _Reply(500, body)
+        if injected.kind in PARTIAL_KINDS:
+            if events is None:
+                raw = json.dumps(message).encode()
+                cut = injected.data.encode() if injected.data is not None else raw[: len(raw) // 2]
+                return _Reply(200, message, raw_body=cut)
+            sent, tail = events[: injected.cut(events)], injected.stream_tail(events)
+            return _Reply(200, message, events=sent, fault=injected, tail=tail)
         reply = _error(injected.kind, injected.message)
         if injected.retry_after is not None:
             reply.headers["retry-after"] = f"{injected.retry_after:g}"
@@ -350,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if reply.events is None:
-            body = json.dumps(reply.body).encode()
+            body = reply.raw_body if reply.raw_body is not None else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             self._headers(reply, {"content-type": "application/json", "content-length": str(len(body))})
             if reply.drop_after is not None:
@@ -368,12 +391,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "transfer-encoding": "chunked",
             },
         )
-        for i, (name, data) in enumerate(reply.events):
+        for i, chunk in enumerate([*(encode_event(*e) for e in reply.events), *reply.tail]):
             if reply.drop_after is not None and i >= reply.drop_after:
                 self.wfile.flush()
                 self.close_connection = True  # no terminating chunk: the client sees a broken stream
                 return
-            chunk = encode_event(name, data)
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")

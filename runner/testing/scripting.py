@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from runner.testing.sse import JSONDict
+from runner.testing.sse import JSONDict, encode_event
 
 DONE_TEXT = "Done."
 # kind -> (HTTP status, error.type, default message), as the API reports them
@@ -20,8 +21,14 @@ FAULT_KINDS: dict[str, tuple[int, str, str]] = {
     "not_found": (404, "not_found_error", "Not Found"),
     "drop": (0, "", ""),  # the connection closes part-way through the reply
     "hang": (0, "", ""),  # nothing is sent for delay_s seconds, then the connection closes
+    # A streamed reply (HTTP 200) that fails part-way, as the API's streams can:
+    "stream_error": (0, "", ""),  # an `event: error` (type `error`, default overloaded_error) ends it
+    "malformed": (0, "", ""),  # one event's data line is not valid JSON (default: its JSON cut in half)
+    "truncate": (0, "", ""),  # the body ends cleanly, but before message_stop
 }
 _STATUS_KINDS = {status: kind for kind, (status, _, _) in FAULT_KINDS.items() if status}
+# Faults whose reply streams part of the scripted turn (which is then served again, whole, next time).
+PARTIAL_KINDS = frozenset({"drop", "stream_error", "malformed", "truncate"})
 
 
 def text(value: str) -> JSONDict:
@@ -40,18 +47,66 @@ def tool_use(name: str, input: Mapping[str, Any] | None = None, id: str | None =
 @dataclass(frozen=True)
 class Fault:
     """An injected failure. `kind` is a key of FAULT_KINDS; `retry_after` (seconds) goes in the
-    `retry-after` header; `delay_s` is how long a "hang" lasts; `after_events` is how many SSE events
-    a "drop" sends before closing (default: up to the first content delta)."""
+    `retry-after` header; `delay_s` is how long a "hang" lasts.
+
+    Where a stream fault strikes ("drop", "stream_error", "malformed", "truncate"): after
+    `after_events` SSE events if set, else after `after_deltas` content deltas (default 1; 0 is
+    before the first delta). `error`: the `error.type` of a "stream_error" (an API type such as
+    "api_error", or a status kind such as "overloaded"). `data`: the text of a "malformed" data line
+    (default: the event's own JSON cut in half). A request that did not ask for a stream gets the
+    HTTP error of the same type for "stream_error", and half its JSON body for "malformed" and
+    "truncate"."""
 
     kind: str
     message: str | None = None
     retry_after: float | None = None
     delay_s: float = 30.0
     after_events: int | None = None
+    error: str | None = None
+    after_deltas: int | None = None
+    data: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if self.after_deltas is not None and self.after_deltas < 0:
+            raise ValueError(f"after_deltas must be 0 or more, not {self.after_deltas}")
+
+    def error_body(self) -> tuple[str | None, JSONDict]:
+        """For a "stream_error": the status kind its type is answered with over HTTP (None if the
+        type is not one of FAULT_KINDS), and the error object the stream carries."""
+        wanted = self.error or "overloaded_error"
+        matches = [k for k, (status, etype, _) in FAULT_KINDS.items() if status and wanted in (k, etype)]
+        kind = matches[0] if matches else None
+        etype, default = (FAULT_KINDS[kind][1], FAULT_KINDS[kind][2]) if kind else (wanted, "Error")
+        return kind, {"type": "error", "error": {"type": etype, "message": self.message or default}}
+
+    def cut(self, events: Sequence[tuple[str, JSONDict]]) -> int:
+        """How many of a stream's events are sent as they are before this fault strikes (never
+        message_delta or message_stop, unless `after_events` says so)."""
+        if self.after_events is not None:
+            return max(0, min(self.after_events, len(events)))
+        wanted = 1 if self.after_deltas is None else self.after_deltas
+        names = [name for name, _ in events]
+        end = names.index("message_delta") if "message_delta" in names else len(names)
+        deltas = [i for i, name in enumerate(names) if name == "content_block_delta"]
+        if wanted == 0:
+            return deltas[0] if deltas else end
+        return deltas[wanted - 1] + 1 if len(deltas) >= wanted else end
+
+    def stream_tail(self, events: Sequence[tuple[str, JSONDict]]) -> list[bytes]:
+        """The SSE frames a "stream_error" or "malformed" fault sends after `events[:self.cut(events)]`
+        (nothing for a "truncate")."""
+        cut = self.cut(events)
+        if self.kind == "stream_error":
+            return [encode_event("error", self.error_body()[1])]
+        if self.kind != "malformed":
+            return []
+        name, data = events[cut] if cut < len(events) else ("message_stop", {"type": "message_stop"})
+        raw = json.dumps(data, separators=(",", ":"))
+        line = self.data if self.data is not None else raw[: len(raw) // 2]
+        # The broken event replaces the one it was cut from; the rest of the stream still follows.
+        return [f"event: {name}\ndata: {line}\n\n".encode(), *(encode_event(*e) for e in events[cut + 1 :])]
 
     @classmethod
     def coerce(cls, spec: Fault | Mapping[str, Any] | str | int) -> Fault:
@@ -68,6 +123,9 @@ class Fault:
             spec.get("retry_after"),
             float(spec.get("delay_s", 30.0)),
             spec.get("after_events"),
+            spec.get("error"),
+            spec.get("after_deltas"),
+            spec.get("data"),
         )
 
 

@@ -1,4 +1,11 @@
-from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_after_s, retry_delay
+from runner.agent.retry import (
+    RetryPolicy,
+    error_kind,
+    is_retryable,
+    retry_after_s,
+    retry_delay,
+    stream_error_status,
+)
 
 
 def test_retryable_statuses():
@@ -30,3 +37,16 @@ def test_backoff_is_exponential_capped_and_jittered():
     high = [retry_delay(a, policy, rand=lambda: 1.0) for a in range(1, 7)]
     assert high == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert low == [h / 2 for h in high]
+
+
+def test_stream_error_types_map_to_the_status_the_api_would_answer():
+    assert stream_error_status("overloaded_error") == 529
+    assert stream_error_status("api_error") == 500
+    assert stream_error_status("rate_limit_error") == 429
+    assert [stream_error_status(t) for t in ("invalid_request_error", "authentication_error")] == [400, 401]
+    assert [stream_error_status(t) for t in ("permission_error", "not_found_error")] == [403, 404]
+    # Bedrock's exception frames, whatever their case; an unknown type is a server error.
+    assert stream_error_status("throttlingException") == 429
+    assert stream_error_status("ValidationException") == 400
+    assert stream_error_status("modelStreamErrorException") == 500
+    assert stream_error_status("brand_new_error") == 500 and stream_error_status(None) == 500

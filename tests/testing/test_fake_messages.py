@@ -16,7 +16,7 @@ import anthropic
 import httpx2
 import pytest
 
-from runner.testing.fake_messages import FakeMessagesAPI, Turn, fault, text, tool_use, turn
+from runner.testing.fake_messages import FakeMessagesAPI, Fault, Turn, fault, text, tool_use, turn
 from runner.testing.sse import SSEEvent, parse_sse
 from tests.paths import FIXTURES_DIR
 
@@ -254,6 +254,90 @@ def test_drop_of_a_json_reply_is_a_connection_error(fake: FakeMessagesAPI) -> No
     assert create(fake).content[0].text == "Done."
 
 
+def stream_until_error(api: FakeMessagesAPI) -> tuple[list[Any], BaseException | None]:
+    """The SDK's events of one streamed request, and what it raised (None: the stream just ended)."""
+    seen: list[Any] = []
+    try:
+        for event in create(api, stream=True):
+            seen.append(event)
+    except Exception as exc:
+        return seen, exc
+    return seen, None
+
+
+def text_deltas(events: list[Any]) -> list[str]:
+    return [e.delta.text for e in events if e.type == "content_block_delta"]
+
+
+ANSWER = "A long answer, streamed in several pieces so that a fault can land between them."
+
+
+def test_error_event_after_n_deltas_then_the_whole_turn(fake: FakeMessagesAPI) -> None:
+    fake.add_turns([ANSWER])
+    fake.queue_fault(fault("stream_error", error="api_error", after_deltas=2, message="Internal error"))
+    seen, raised = stream_until_error(fake)
+    # The SDK raises the error event as a bare APIStatusError carrying the stream's 200 status.
+    assert type(raised) is anthropic.APIStatusError and raised.status_code == 200
+    assert raised.type == "api_error" and raised.api_message == "Internal error"
+    assert raised.body == {"type": "error", "error": {"type": "api_error", "message": "Internal error"}}
+    assert len(text_deltas(seen)) == 2 and "message_stop" not in [e.type for e in seen]
+    assert fake.requests[-1].status == 200 and fake.requests[-1].fault == "stream_error"
+    assert fake.turns_served == 0
+    seen, raised = stream_until_error(fake)
+    assert raised is None and "".join(text_deltas(seen)) == ANSWER and fake.turns_served == 1
+
+
+def test_error_event_types_and_the_http_error_without_a_stream(fake: FakeMessagesAPI) -> None:
+    fake.queue_fault({"kind": "stream_error", "error": "rate_limit", "after_deltas": 0})
+    seen, raised = stream_until_error(fake)
+    assert isinstance(raised, anthropic.APIStatusError) and raised.type == "rate_limit_error"
+    assert text_deltas(seen) == [] and seen[0].type == "message_start"
+    fake.queue_fault(fault("stream_error"))  # overloaded_error unless told otherwise
+    with pytest.raises(anthropic.APIStatusError) as info:
+        create(fake)
+    assert info.value.status_code == 529 and info.value.type == "overloaded_error"
+
+
+def test_malformed_data_line(fake: FakeMessagesAPI) -> None:
+    fake.add_turns([ANSWER, ANSWER])
+    fake.queue_fault(fault("malformed", after_deltas=1), fault("malformed", data="not json at all"))
+    body = {"model": "claude-test", "max_tokens": 64, "messages": USER, "stream": True}
+    _, _, raw = raw_post(fake, "/v1/messages", body, SDK_HEADERS)
+    lines = [line for line in raw.decode().splitlines() if line]
+    broken = [line for line in lines if line.startswith("data: ") and not is_json(line[6:])]
+    assert len(broken) == 1 and broken[0].startswith('data: {"type":"content_block_delta"')
+    assert lines[-2:] == ["event: message_stop", 'data: {"type":"message_stop"}']  # the rest still follows
+    seen, raised = stream_until_error(fake)
+    assert isinstance(raised, json.JSONDecodeError) and raised.doc == "not json at all"
+    assert len(text_deltas(seen)) == 1 and fake.turns_served == 0
+
+
+def is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_truncated_stream_ends_cleanly_before_message_stop(fake: FakeMessagesAPI) -> None:
+    fake.add_turns([ANSWER])
+    fake.queue_fault(fault("truncate", after_deltas=3))
+    seen, raised = stream_until_error(fake)
+    # Nothing breaks at the HTTP level: only the missing message_stop tells the stream was cut.
+    assert raised is None and len(text_deltas(seen)) == 3
+    assert [e.type for e in seen][-1] == "content_block_delta" and fake.turns_served == 0
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncate"])
+def test_malformed_or_truncated_json_reply(fake: FakeMessagesAPI, kind: str) -> None:
+    fake.queue_fault(kind)
+    status, _, raw = raw_post(
+        fake, "/v1/messages", {"model": "m", "max_tokens": 8, "messages": USER}, SDK_HEADERS
+    )
+    assert status == 200 and raw.startswith(b'{"id": "msg_') and not is_json(raw.decode())
+
+
 def test_unknown_model_and_wrong_key() -> None:
     with FakeMessagesAPI(unknown_models=["claude-nope"], api_key="sk-right") as api:
         with pytest.raises(anthropic.AuthenticationError):
@@ -398,3 +482,5 @@ def test_turn_coercion_copies_blocks() -> None:
     assert t.content == [block] and t.content[0] is not block and t.faults[0].retry_after == 1
     with pytest.raises(ValueError, match="unknown fault kind"):
         fault("teapot")
+    scripted = Fault.coerce({"kind": "stream_error", "error": "invalid_request_error", "after_deltas": 0})
+    assert (scripted.error, scripted.after_deltas) == ("invalid_request_error", 0)

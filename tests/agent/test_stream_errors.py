@@ -21,6 +21,7 @@ from runner.agent.tools.base import ToolContext
 from runner.errors import CredentialsError, ModelError, ProviderError
 from runner.providers import bedrock
 from runner.providers.base import ClientOptions
+from runner.settings.bedrock import read_bedrock_settings
 from runner.testing.fake_aws import FakeAWS
 from runner.testing.fake_messages import FakeMessagesAPI, Fault, fault, text, tool_use
 
@@ -206,7 +207,7 @@ def test_bedrock_stream_exception_is_retried_like_its_status(
             "AWS_BEARER_TOKEN_BEDROCK": key,
             "ANTHROPIC_BEDROCK_BASE_URL": aws.url,
         }
-        client = bedrock.build_client(bedrock.settings_from_env(env), ClientOptions())
+        client = bedrock.build_client(read_bedrock_settings(env), ClientOptions())
         events: list[dict[str, Any]] = []
         spec = replace(spec_for(tmp_path), model="us.anthropic.claude-sonnet-4-6")
         outcome = run_agent(spec, client, events.append)

@@ -35,7 +35,7 @@ from runner.flow.publish import (
     publish_work,
     save_partial_work,
 )
-from runner.flow.workspace import WorkspacePlan, plan_workspace, prepare
+from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
@@ -239,14 +239,7 @@ def _run(
         progress.fingerprint = git.config_fingerprint(job.workspace)
         diff = ""
         if thread is not None and thread.is_pull_request and thread.base_ref:
-            base_ref = git.fetch(
-                job.workspace,
-                thread.base_ref,
-                remote_url=target.url,
-                token=target.token,
-                username=target.username,
-            )
-            diff = git.merge_base_diff(job.workspace, base_ref)
+            diff = change_diff(plan, job.workspace, target, thread.base_ref, change_ref=change_ref)
     ctx = _context(event, decision, thread, repo, diff)
     overflow_dir = _write_overflow(ctx, job.temp_dir)
     prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)

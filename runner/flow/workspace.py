@@ -1,7 +1,7 @@
 """Which branch a run works on, getting the checkout there, and saving the agent's work.
 
-``plan_workspace`` is pure (the rules); ``prepare`` and ``save_work`` do the git calls.
-The runner commits and pushes, never the agent, and never to the default branch.
+``plan_workspace`` is pure (the rules); ``prepare``, ``change_diff`` and ``save_work`` do the
+git calls. The runner commits and pushes, never the agent, and never to the default branch.
 """
 
 from __future__ import annotations
@@ -154,6 +154,26 @@ def save_work(
         expect_config=config_fingerprint,
     )
     return SavedWork(True, commit or git.head_sha(cwd))
+
+
+def change_diff(
+    plan: WorkspacePlan, cwd: Path, target: PushTarget, base: str, *, change_ref: str | None = None
+) -> str:
+    """The change request's own diff: HEAD against its merge base with the ``base`` branch.
+
+    The checkout may be shallow (actions/checkout's ``fetch-depth: 1``) and the base may have
+    moved on since the branch forked: history of the base and of the head (the pull request's
+    branch, or a fork's ``change_ref``) is fetched in steps until the merge base is there.
+    """
+    url, token, username = target.url, target.token, target.username
+    base_ref = git.fetch(cwd, base, remote_url=url, token=token, username=username)
+    refs = [f"refs/heads/{base}"]
+    if change_ref:
+        refs.append(change_ref)
+    elif plan.branch and not plan.new_branch:
+        refs.append(f"refs/heads/{plan.branch}")
+    git.find_merge_base(cwd, base_ref, refs=refs, remote_url=url, token=token, username=username)
+    return git.merge_base_diff(cwd, base_ref)
 
 
 def compare_url(

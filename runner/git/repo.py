@@ -1,15 +1,22 @@
-"""The git operations the runner makes: checkout, fetch, diff, commit, push (see the package doc)."""
+"""The git operations the runner makes: checkout, fetch, commit, push (see the package doc)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from runner.errors import GitError
 from runner.git.branches import BranchNameError, render_branch_name, slugify, validate_branch_name
-from runner.git.core import DEFAULT_TIMEOUT, check_ref_arg, git_out, redact_text, run_git
+from runner.git.core import (
+    DEFAULT_TIMEOUT,
+    check_ref_arg,
+    config_fingerprint,
+    git_out,
+    redact_text,
+    run_git,
+    verify_fingerprint,
+)
 from runner.git.credentials import auth_env, check_remote_url, strip_persisted_credentials
 
 __all__ = [
@@ -17,23 +24,18 @@ __all__ = [
     "BranchNameError",
     "GitError",
     "auth_env",
-    "changed_files",
     "checkout_detached",
     "checkout_existing_branch",
     "checkout_new_branch",
     "commit_all",
     "config_fingerprint",
     "current_branch",
+    "deepen",
     "default_branch",
-    "diff_names",
-    "diff_stat",
     "fetch",
     "fetch_ref",
-    "has_changes",
     "head_sha",
     "is_shallow",
-    "merge_base",
-    "merge_base_diff",
     "push",
     "push_command",
     "render_branch_name",
@@ -41,10 +43,7 @@ __all__ = [
     "slugify",
     "strip_persisted_credentials",
     "validate_branch_name",
-    "worktree_diff",
 ]
-
-DEFAULT_MAX_DIFF_BYTES = 200_000
 
 
 # --- workspace state ---------------------------------------------------------------------------
@@ -76,54 +75,6 @@ def default_branch(cwd: Path, remote: str = "origin", fallback: str | None = Non
     )
 
 
-def _status_entries(cwd: Path) -> list[str]:
-    # -z: paths verbatim (no quoting); untracked files listed one by one; .gitignore respected.
-    out = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], cwd).stdout
-    fields = out.split("\0")
-    paths: list[str] = []
-    i = 0
-    while i < len(fields):
-        entry = fields[i]
-        i += 1
-        if len(entry) < 4:
-            continue
-        paths.append(entry[3:])
-        if entry[0] in "RC":  # a rename/copy is followed by its source path
-            paths.append(fields[i])
-            i += 1
-    return paths
-
-
-def has_changes(cwd: Path) -> bool:
-    """Whether the worktree or index differs from HEAD (untracked files count, ignored ones do not)."""
-    return bool(_status_entries(cwd))
-
-
-def changed_files(cwd: Path) -> list[str]:
-    """Paths changed against HEAD, untracked included, sorted (both sides of a staged rename)."""
-    return sorted(set(_status_entries(cwd)))
-
-
-def config_fingerprint(cwd: Path) -> str:
-    """A hash of the effective git configuration (every scope, includes followed, with origins).
-
-    Take it before the agent's turn and pass it to :func:`commit_all` / :func:`push`: if the
-    agent rewrote ``.git/config`` or ``~/.gitconfig`` (``url.*.insteadOf``, a proxy, a filter
-    driver), the runner refuses to use git with its token in that repository. Take it after
-    preparing the workspace: checking out a tracking branch writes ``branch.*`` entries.
-    """
-    out = run_git(["config", "--list", "--show-origin", "-z"], cwd, check=False).stdout
-    return hashlib.sha256(out.encode()).hexdigest()
-
-
-def _verify_fingerprint(cwd: Path, expected: str | None) -> None:
-    if expected is not None and config_fingerprint(cwd) != expected:
-        raise GitError(
-            "git configuration changed during the agent's turn; refusing to commit or push",
-            "check .git/config and ~/.gitconfig for changes made by the agent's commands",
-        )
-
-
 # --- branches ----------------------------------------------------------------------------------
 
 
@@ -149,9 +100,8 @@ def fetch(
     and with it the merge base.
     """
     validate_branch_name(branch)
-    validate_branch_name(remote)  # it becomes part of a ref and an argument
-    tracking = f"refs/remotes/{remote}/{branch}"
-    _fetch(cwd, f"refs/heads/{branch}", tracking, remote, remote_url, token, username, depth)
+    ref = f"refs/heads/{branch}"
+    (tracking,) = _fetch(cwd, [ref], remote, remote_url, token, username, _depth(cwd, depth))
     return tracking
 
 
@@ -171,36 +121,67 @@ def fetch_ref(
     branch someone named ``refs/...`` can never select another ref."""
     if not ref.startswith("refs/") or ref.startswith("refs/heads/"):
         raise GitError(f"not a full non-branch ref: {ref!r}")
-    validate_branch_name(ref)
-    validate_branch_name(remote)
-    local = f"refs/runner/{remote}/{ref.removeprefix('refs/')}"
-    _fetch(cwd, ref, local, remote, remote_url, token, username, depth)
+    (local,) = _fetch(cwd, [ref], remote, remote_url, token, username, _depth(cwd, depth))
     return local
+
+
+def deepen(
+    cwd: Path,
+    refs: Sequence[str],
+    *,
+    by: int | None,
+    remote: str = "origin",
+    remote_url: str | None = None,
+    token: str | None = None,
+    username: str = "x-access-token",
+) -> list[str]:
+    """Fetch more history of a shallow clone: ``by`` more commits behind the current shallow
+    boundary of each of ``refs`` (full refs: ``refs/heads/main``, ``refs/pull/5/head``), or all
+    of it when ``by`` is None (``--unshallow``, or a plain fetch once the clone is complete).
+    Returns the local refs, named as :func:`fetch` and :func:`fetch_ref` name them."""
+    if by is not None and by < 1:
+        raise GitError(f"cannot deepen by {by} commits")
+    option = [f"--deepen={by}"] if by is not None else ["--unshallow"] if is_shallow(cwd) else []
+    return _fetch(cwd, refs, remote, remote_url, token, username, option)
+
+
+def _depth(cwd: Path, depth: int | None) -> list[str]:
+    return [f"--depth={depth}"] if depth and is_shallow(cwd) else []
+
+
+def _local_ref(ref: str, remote: str) -> str:
+    if ref.startswith("refs/heads/"):
+        return f"refs/remotes/{remote}/{ref.removeprefix('refs/heads/')}"
+    if ref.startswith("refs/"):
+        return f"refs/runner/{remote}/{ref.removeprefix('refs/')}"
+    raise GitError(f"not a full ref: {ref!r}")
 
 
 def _fetch(
     cwd: Path,
-    source_ref: str,
-    local_ref: str,
+    refs: Sequence[str],
     remote: str,
     remote_url: str | None,
     token: str | None,
     username: str,
-    depth: int | None,
-) -> None:
-    args = ["fetch", "--no-tags", "--no-recurse-submodules"]
-    if depth and is_shallow(cwd):
-        args.append(f"--depth={depth}")
+    options: Sequence[str],
+) -> list[str]:
+    validate_branch_name(remote)  # it becomes part of a ref and an argument
+    for ref in refs:
+        validate_branch_name(ref)
+    locals_ = [_local_ref(ref, remote) for ref in refs]
     source = remote
     if remote_url is not None:
         check_remote_url(remote_url)
         source = remote_url
+    refspecs = [f"+{ref}:{local}" for ref, local in zip(refs, locals_, strict=True)]
     run_git(
-        [*args, source, f"+{source_ref}:{local_ref}"],
+        ["fetch", "--no-tags", "--no-recurse-submodules", *options, source, *refspecs],
         cwd,
         extra_env=auth_env(source, token, username),
         redact=[token] if token else [],
     )
+    return locals_
 
 
 def checkout_detached(cwd: Path, rev: str) -> None:
@@ -233,84 +214,6 @@ def checkout_existing_branch(
     run_git(["branch", f"--set-upstream-to={remote}/{name}", name], cwd, check=False)
 
 
-# --- diffs -------------------------------------------------------------------------------------
-
-
-def _bounded(text: str, max_bytes: int) -> str:
-    data = text.encode()
-    if len(data) <= max_bytes:
-        return text
-    cut = data[:max_bytes]
-    if b"\n" in cut:
-        cut = cut[: cut.rindex(b"\n") + 1]  # whole lines only
-    kept = cut.decode(errors="ignore")
-    return f"{kept}[... diff truncated: {len(cut)} of {len(data)} bytes shown ...]\n"
-
-
-def merge_base(cwd: Path, base_ref: str, head_ref: str = "HEAD") -> str:
-    """The sha of ``git merge-base base head``."""
-    proc = run_git(["merge-base", check_ref_arg(base_ref), check_ref_arg(head_ref)], cwd, check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise GitError(
-            f"no merge base between {base_ref} and {head_ref}",
-            "fetch more history (the clone may be too shallow)",
-        )
-    return proc.stdout.strip()
-
-
-def _diff(cwd: Path, extra: Sequence[str], base_ref: str, head_ref: str) -> str:
-    base = merge_base(cwd, base_ref, head_ref)
-    # --no-ext-diff/--no-textconv: diff drivers from the workspace's config are programs too.
-    args = ["diff", "--no-ext-diff", "--no-textconv", "--no-color", *extra, base, head_ref, "--"]
-    return run_git(args, cwd).stdout
-
-
-def merge_base_diff(
-    cwd: Path, base_ref: str, head_ref: str = "HEAD", *, max_bytes: int = DEFAULT_MAX_DIFF_BYTES
-) -> str:
-    """The patch of ``head_ref`` against its merge base with ``base_ref`` (the branch's own changes).
-
-    Cut at a line boundary after ``max_bytes``, with a closing note saying how much was shown.
-    """
-    return _bounded(_diff(cwd, [], base_ref, head_ref), max_bytes)
-
-
-def diff_stat(
-    cwd: Path, base_ref: str, head_ref: str = "HEAD", *, max_bytes: int = DEFAULT_MAX_DIFF_BYTES
-) -> str:
-    """``git diff --stat`` of ``head_ref`` against the merge base, bounded like :func:`merge_base_diff`."""
-    return _bounded(_diff(cwd, ["--stat"], base_ref, head_ref), max_bytes)
-
-
-def diff_names(cwd: Path, base_ref: str, head_ref: str = "HEAD") -> list[str]:
-    """Paths changed by ``head_ref`` since its merge base with ``base_ref``."""
-    out = _diff(cwd, ["--name-only", "-z"], base_ref, head_ref)
-    return [p for p in out.split("\0") if p]
-
-
-def worktree_diff(
-    cwd: Path,
-    start_sha: str,
-    *,
-    unified: int = 3,
-    expect_config: str | None = None,
-    max_bytes: int = DEFAULT_MAX_DIFF_BYTES,
-) -> str:
-    """Everything changed since ``start_sha`` (local commits, edits, new files; ignored files
-    excluded) as one patch, bounded like :func:`merge_base_diff`.
-
-    New files only show once staged, so this runs ``git add -A``: it changes the index, never a
-    commit (used where the runner must not commit, e.g. a fork's change). ``expect_config`` as in
-    :func:`commit_all`: ``git add`` runs clean filters, which config can name. Renames are shown
-    as a deletion and an addition; prefixes are forced to ``a/``/``b/`` and paths left unquoted.
-    """
-    _verify_fingerprint(cwd, expect_config)
-    run_git(["add", "-A", "--", "."], cwd)
-    args = ["-c", "core.quotePath=false", "diff", "--cached", "--no-ext-diff", "--no-textconv"]
-    args += ["--no-color", "--no-renames", "--src-prefix=a/", "--dst-prefix=b/", f"--unified={unified}"]
-    return _bounded(run_git([*args, check_ref_arg(start_sha), "--"], cwd).stdout, max_bytes)
-
-
 # --- commit and push ---------------------------------------------------------------------------
 
 
@@ -337,7 +240,7 @@ def commit_all(
     credentials are in reach while it commits. ``--no-gpg-sign``: ``gpg.program`` is config too.
     ``expect_config`` is a :func:`config_fingerprint` taken before the agent ran.
     """
-    _verify_fingerprint(cwd, expect_config)
+    verify_fingerprint(cwd, expect_config)
     name = _identity_part(author_name, "author name")
     email = _identity_part(author_email, "author email")
     trailers = [
@@ -404,7 +307,7 @@ def push(
     args, push_env = push_command(
         branch, remote_url=remote_url, token=token, username=username, force=force, protected=protected
     )
-    _verify_fingerprint(cwd, expect_config)
+    verify_fingerprint(cwd, expect_config)
     proc = run_git(args, cwd, extra_env=push_env, check=False, redact=[token] if token else [])
     if proc.returncode == 0:
         return

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "BranchNameError",
     "GitError",
+    "NonFastForward",
     "auth_env",
     "checkout_detached",
     "checkout_existing_branch",
@@ -41,6 +42,7 @@ __all__ = [
     "render_branch_name",
     "run_git",
     "slugify",
+    "stage",
     "strip_persisted_credentials",
     "validate_branch_name",
 ]
@@ -231,6 +233,8 @@ def commit_all(
     author_email: str,
     co_authors: Sequence[tuple[str, str]] = (),
     expect_config: str | None = None,
+    exclude: Sequence[str] = (),
+    add_config: Sequence[str] = (),
 ) -> str | None:
     """Stage everything (``git add -A``) and commit it as the bot; the new sha, or None if nothing changed.
 
@@ -238,7 +242,9 @@ def commit_all(
     ``Co-authored-by:`` trailer. ``--no-verify`` plus the hooks path forced to nowhere (on every
     git call, see :func:`run_git`): hooks are files the agent can write, and the runner's
     credentials are in reach while it commits. ``--no-gpg-sign``: ``gpg.program`` is config too.
-    ``expect_config`` is a :func:`config_fingerprint` taken before the agent ran.
+    ``expect_config`` is a :func:`config_fingerprint` taken before the agent ran. ``exclude``:
+    paths left out (and unstaged, if staged); ``add_config``: ``key=value`` settings for the
+    ``git add`` alone (the Git LFS clean filter, see :mod:`runner.git.lfs`).
     """
     verify_fingerprint(cwd, expect_config)
     name = _identity_part(author_name, "author name")
@@ -247,7 +253,7 @@ def commit_all(
         f"Co-authored-by: {_identity_part(n, 'co-author name')} <{_identity_part(e, 'co-author email')}>"
         for n, e in co_authors
     ]
-    run_git(["add", "-A", "--", "."], cwd)
+    stage(cwd, exclude=exclude, add_config=add_config)
     if run_git(["diff", "--cached", "--quiet", "--no-ext-diff"], cwd, check=False).returncode == 0:
         return None
     body = message.strip() or "Changes by Claude"
@@ -262,6 +268,23 @@ def commit_all(
     args = ["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--no-verify", "--no-gpg-sign"]
     run_git([*args, "--cleanup=strip", "-F", "-"], cwd, extra_env=identity, input=body + "\n")
     return head_sha(cwd)
+
+
+class NonFastForward(GitError):
+    """A push refused because the remote branch moved on (someone else pushed meanwhile)."""
+
+
+def stage(cwd: Path, *, exclude: Sequence[str] = (), add_config: Sequence[str] = ()) -> None:
+    """``git add -A`` but for ``exclude`` (paths taken literally), which are also unstaged."""
+    config = [arg for item in add_config for arg in ("-c", item)]
+    # The pathspecs go through stdin: any number of paths, none of them read as an option.
+    specs = [".", *(f":(exclude,literal){path}" for path in exclude)]
+    add = ["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"]
+    run_git([*config, *add], cwd, input="\0".join(specs) + "\0")
+    if exclude:
+        paths = "\0".join(f":(literal){path}" for path in exclude) + "\0"
+        reset = ["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul"]
+        run_git(reset, cwd, input=paths, check=False)  # fails on an unborn HEAD: nothing was staged
 
 
 def push_command(
@@ -302,7 +325,8 @@ def push(
     ``protected`` names branches never pushed to (the default branch, at least). The token is
     sent as an HTTP Basic header (``username:token``) configured through ``GIT_CONFIG_*``
     environment variables: not in argv, the URL, or ``.git/config``. Local paths and
-    ``file://`` URLs need no token. A non-fast-forward rejection raises :class:`GitError`.
+    ``file://`` URLs need no token. A non-fast-forward rejection raises :class:`NonFastForward`,
+    any other failure :class:`GitError` with the remote's reason.
     """
     args, push_env = push_command(
         branch, remote_url=remote_url, token=token, username=username, force=force, protected=protected
@@ -313,14 +337,21 @@ def push(
         return
     text = f"{proc.stdout}\n{proc.stderr}"
     if re.search(r"non-fast-forward|fetch first|\[rejected\]|stale info", text):
-        raise GitError(
+        raise NonFastForward(
             f"push to {branch!r} was rejected: the remote branch has commits this run does not have "
             "(someone pushed meanwhile)",
             "re-run the job to start from the new head",
         )
-    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("To ")]
-    detail = redact_text(lines[0], [token] if token else []) if lines else f"exit {proc.returncode}"
-    raise GitError(f"git push to {branch!r} failed: {detail}")
+    raise GitError(f"git push to {branch!r} failed: {_push_failure(proc.stdout, proc.stderr, token)}")
+
+
+def _push_failure(stdout: str, stderr: str, token: str | None) -> str:
+    # --porcelain: "!<TAB>HEAD:refs/heads/x<TAB>[remote rejected] (pre-receive hook declined)".
+    reasons = [ln.split("\t")[-1].strip() for ln in stdout.splitlines() if ln.startswith("!")]
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith("To ")]
+    remote = [ln for ln in lines if ln.startswith("remote:") and ln.removeprefix("remote:").strip()]
+    parts = [*reasons[:1], *remote[:1]] or lines[:1] or ["no output"]
+    return redact_text("; ".join(parts), [token] if token else [])
 
 
 # --- credentials left by the checkout ----------------------------------------------------------

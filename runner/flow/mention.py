@@ -162,9 +162,10 @@ def run_flow(
     outputs = job_outputs(
         progress.result,
         execution_file=job.temp_dir / "execution.jsonl",
-        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        branch=progress.work_branch,
         pr_url=progress.pr_url,
         comment_url=tracker.ref.url if tracker and tracker.ref else None,
+        work=progress.work,
     )
     if error is not None:
         outputs["conclusion"] = "failure"

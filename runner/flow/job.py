@@ -22,6 +22,7 @@ class Job:
     repo_url: str  # web URL of the repository, for branch and compare links
     platform: str = "github"  # whose URL and e-mail conventions the links and co-authors follow
     job_url: str | None = None
+    run_id: str | None = None  # the CI run's id, for rescue branch names; None: the number ending job_url
     noreply_domain: str = "users.noreply.github.com"
     write_outputs: Callable[[Mapping[str, str]], None] = lambda outputs: None
     write_summary: Callable[[str], None] = lambda markdown: None

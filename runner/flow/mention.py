@@ -35,7 +35,7 @@ from runner.flow.publish import (
     publish_work,
     save_partial_work,
 )
-from runner.flow.workspace import WorkspacePlan, plan_workspace, prepare
+from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
@@ -162,9 +162,10 @@ def run_flow(
     outputs = job_outputs(
         progress.result,
         execution_file=job.temp_dir / "execution.jsonl",
-        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        branch=progress.work_branch,
         pr_url=progress.pr_url,
         comment_url=tracker.ref.url if tracker and tracker.ref else None,
+        work=progress.work,
     )
     if error is not None:
         outputs["conclusion"] = "failure"
@@ -239,14 +240,7 @@ def _run(
         progress.fingerprint = git.config_fingerprint(job.workspace)
         diff = ""
         if thread is not None and thread.is_pull_request and thread.base_ref:
-            base_ref = git.fetch(
-                job.workspace,
-                thread.base_ref,
-                remote_url=target.url,
-                token=target.token,
-                username=target.username,
-            )
-            diff = git.merge_base_diff(job.workspace, base_ref)
+            diff = change_diff(plan, job.workspace, target, thread.base_ref, change_ref=change_ref)
     own = (tracker.ref.id,) if tracker is not None and tracker.ref is not None else ()
     ctx = _context(event, decision, thread, repo, diff, own)
     overflow_dir = _write_overflow(ctx, job.temp_dir)

@@ -7,30 +7,38 @@ checklist (throttled), and always finalised: success with links and numbers, or 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from runner import git
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
 from runner.events import Event
-from runner.flow import suggestions
 from runner.flow.job import Job
+from runner.flow.offer import publish_suggestions
+from runner.flow.progress import RunProgress as RunProgress  # re-exported: the flow imports it from here
 from runner.flow.prompts import render
-from runner.flow.workspace import WorkspacePlan, compare_url, save_work
-from runner.platforms.base import ChangedFile, CommentRef, Platform, RepoInfo
+from runner.flow.rescue import (
+    Rescue,
+    SavedWork,
+    WorkNotPushed,
+    branch_url,
+    rescue_branch,
+    save_work,
+    work_report,
+)
+from runner.flow.workspace import compare_url
+from runner.platforms.base import CommentRef, Platform, RepoInfo
 from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 
 TRACKING_MARKER = "<!-- claude-runner:tracking -->"
 PROGRESS_INTERVAL_S = 2.0  # GitHub rate-limits comment edits; a checklist need not be faster
-MAX_SUGGESTIONS = 25  # inline suggestions per run; more would bury the change request's diff
-MAX_PATCH = 1_000_000  # bytes of the agent's patch read for suggestions (the rest is cut)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class FinalState:
     cost_usd: float = 0.0
     model: str = ""
     offered: str = ""  # a fork's changes: suggestions posted, and a diff of the rest (markdown)
+    work: str = ""  # where the work is when a push failed, and what the commit left out (markdown)
 
 
 def format_duration(seconds: float) -> str:
@@ -138,7 +147,10 @@ class Tracker:
                 summary=self.redactor.text(state.summary),
                 stats=format_stats(state),
                 offered=self.redactor.text(state.offered),
+                work=self.redactor.text(state.work),
             )
+            if state.work.strip() and self.redactor.text(state.work).strip() not in body:
+                body += "\n" + self.redactor.text(state.work)  # a repository's template without {{ work }}
             self.platform.update_comment(self.ref, self.redactor.text(body))
 
     def _working(self, checklist: str | None) -> str:
@@ -178,8 +190,13 @@ def job_outputs(
     branch: str | None,
     pr_url: str | None,
     comment_url: str | None,
+    work: SavedWork | None = None,
 ) -> dict[str, str]:
-    """The action's outputs, named as claude-code-action names them (plus ours)."""
+    """The action's outputs, named as claude-code-action names them (plus ours).
+
+    ``branch``: the branch that holds the work (a rescue branch when the planned one refused
+    it); ``patch_file`` / ``bundle_file``: where the work is kept when no push worked.
+    """
     result = result or {}
     usage = result.get("usage") or {}
     ok = bool(result) and not result.get("is_error")
@@ -188,6 +205,8 @@ def job_outputs(
         "conclusion": "success" if ok else "failure",
         "execution_file": str(execution_file or ""),
         "branch_name": branch or "",
+        "patch_file": str(work.patch) if work and work.patch else "",
+        "bundle_file": str(work.bundle) if work and work.bundle else "",
         "pr_url": pr_url or "",
         "comment_url": comment_url or "",
         "session_id": str(result.get("session_id", "")),
@@ -202,22 +221,6 @@ def job_outputs(
         ),
         "output_tokens": str(usage.get("output_tokens", 0)),
     }
-
-
-@dataclass
-class RunProgress:
-    """What the run has done so far, so a failure can still report and save it."""
-
-    plan: WorkspacePlan | None = None
-    start_sha: str | None = None
-    fingerprint: str | None = None
-    result: dict[str, Any] | None = None
-    pushed: bool = False
-    saved: bool = False  # save_work ran (whether or not there was anything to push)
-    pr_url: str | None = None
-    links: list[tuple[str, str]] = field(default_factory=list)
-    files: tuple[ChangedFile, ...] = ()  # the change request's diff: where suggestions can go
-    offered: str = ""  # what publish_suggestions said about a fork's changes (markdown)
 
 
 def bot_identity(settings: FlowSettings, job: Job) -> tuple[str, str]:
@@ -246,9 +249,16 @@ def publish_work(
     event: Event,
     repo: RepoInfo,
     redactor: Redactor | None = None,
+    *,
+    max_file_bytes: int = git.DEFAULT_MAX_FILE_BYTES,
 ) -> None:
     """Commit and push what the agent changed, then open or link the pull/merge request; for a
-    fork's change request, offer the changes as suggestions instead (see ``publish_suggestions``)."""
+    fork's change request, offer the changes as suggestions instead (see ``publish_suggestions``).
+
+    A push that fails does not lose the work (see ``flow/rescue.py``): it ends up on the branch
+    after a rebase, on a rescue branch, or in a patch and a bundle; when it is not on the planned
+    branch, :class:`WorkNotPushed` says where (files over ``max_file_bytes`` stay out of the commit).
+    """
     plan = progress.plan
     if plan is not None and plan.suggest:
         publish_suggestions(platform, job, progress, event, redactor or Redactor([]))
@@ -260,26 +270,37 @@ def publish_work(
         title = f"Changes from Claude ({event.name} run)"
     else:
         title = f"{_entity_label(event)} #{event.number}: changes from Claude"
+    rescue = Rescue(
+        rescue_branch(job, datetime.now(UTC), prefix=settings.branch_prefix), job.temp_dir, max_file_bytes
+    )
     saved = save_work(
-        plan,
         job.workspace,
         target,
+        plan.branch,
         start_sha=progress.start_sha,
         message=f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip(),
         author=bot_identity(settings, job),
         co_author=co_author(event, job.noreply_domain),
         protected={repo.default_branch},
+        rescue=rescue,
+        existing_branch=not plan.new_branch,
         config_fingerprint=progress.fingerprint,
+        log=job.log,
     )
+    progress.work = saved
+    progress.work_note = work_report(saved, job)
     progress.pushed = saved.pushed
     progress.saved = True
-    if not saved.pushed:
+    if saved.commit is None:
         job.log("no changes: nothing committed, no branch pushed")
         return
-    branch = plan.branch
-    job.log(f"pushed {saved.commit} to {branch}")
-    tree = "-/tree" if job.platform == "gitlab" else "tree"
-    progress.links.append((f"`{branch}`", f"{job.repo_url}/{tree}/{branch}"))
+    if saved.pushed and saved.branch:
+        job.log(f"pushed {saved.commit} to {saved.branch}")
+        progress.links.append((f"`{saved.branch}`", branch_url(job, saved.branch)))
+    failed_run = (progress.result or {}).get("is_error")  # that error is the one to report
+    if not failed_run and (not saved.pushed or (saved.rescued and not plan.new_branch)):
+        raise WorkNotPushed(_not_pushed(saved))
+    branch = saved.branch or plan.branch
     if not plan.new_branch:
         return
     # GitHub and GitLab both close the issue when the change merges, with these keywords.
@@ -302,45 +323,6 @@ def publish_work(
     progress.links.append(("MR" if event.platform == "gitlab" else "PR", progress.pr_url))
 
 
-def publish_suggestions(
-    platform: Platform, job: Job, progress: RunProgress, event: Event, redactor: Redactor
-) -> None:
-    """A fork's change request: never push; post each edit that lands on visible lines of the
-    diff as a suggestion, and keep the rest (new files, lines outside the diff, refused
-    comments) as a diff for the final comment (``progress.offered``)."""
-    if progress.saved or progress.start_sha is None or event.number is None:
-        return
-    progress.saved = True  # once, even when posting fails half way: no duplicate suggestions
-    diff = git.worktree_diff(
-        job.workspace, progress.start_sha, unified=0, expect_config=progress.fingerprint, max_bytes=MAX_PATCH
-    )
-    patches = suggestions.parse_patch(diff)
-    if not patches:
-        job.log("no changes: nothing to suggest")
-        return
-    placed, unplaced = suggestions.place(suggestions.suggestions_for(patches), progress.files)
-    unplaced += placed[MAX_SUGGESTIONS:]  # past that, a diff in one comment reads better
-    comments = [
-        dataclasses.replace(c, body=redactor.text(c.body))
-        for c in (suggestions.inline_comment(s, platform.name) for s in placed[:MAX_SUGGESTIONS])
-    ]
-    noun = "merge request" if event.platform == "gitlab" else "pull request"
-    intro = f"Claude's changes for this {noun}, offered as suggestions: the runner does not push to forks."
-    results = platform.post_inline_comments(event.number, comments, commit_sha=progress.start_sha, body=intro)
-    refs = [r.ref for r in results if r.ref is not None]
-    for s, r in zip(placed, results, strict=False):
-        if r.ref is None:
-            job.log(f"suggestion on {s.path}:{s.end_line} not posted: {r.error}")
-            unplaced.append(s)
-    job.log(f"{len(refs)} suggestions posted, {len(unplaced)} changes left for the comment")
-    progress.offered = suggestions.report(
-        posted=len(refs),
-        first_url=refs[0].url if refs else None,
-        fallback=suggestions.fallback_diff(patches, unplaced),
-        noun=noun,
-    )
-
-
 def save_partial_work(
     platform: Platform,
     settings: FlowSettings,
@@ -354,22 +336,26 @@ def save_partial_work(
         return
     try:
         publish_work(platform, settings, job, progress, event, platform.repository(), redactor)
+    except WorkNotPushed as exc:  # the final comment says where the work is
+        job.log(exc.message)
     except Exception as exc:  # reporting the first error matters more than this one
         job.log(f"could not save partial work: {exc}")
 
 
 def final_state(error: str | None, requester: str, started: float, progress: RunProgress) -> FinalState:
-    """The run as the final comment reports it."""
+    """The run as the final comment reports it. The agent's answer is kept when only publishing
+    failed (a push, a pull request): the answer is never lost to a later error."""
     result = progress.result or {}
+    answered = bool(result) and not result.get("is_error")
     usage = result.get("usage") or {}
     model = next(iter(result.get("modelUsage") or {}), "")
     return FinalState(
         ok=error is None,
         requester=requester,
         duration_s=time.monotonic() - started,
-        summary=str(result.get("result") or "") if error is None else "",
+        summary=str(result.get("result") or "") if error is None or answered else "",
         error=error or "",
-        branch=progress.plan.branch if progress.pushed and progress.plan else None,
+        branch=progress.work_branch,
         links=tuple(progress.links),
         num_turns=int(result.get("num_turns", 0)),
         input_tokens=sum(
@@ -380,6 +366,7 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
         cost_usd=float(result.get("total_cost_usd", 0.0)),
         model=model,
         offered=progress.offered,
+        work=progress.work_note,
     )
 
 
@@ -396,6 +383,8 @@ def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) ->
     lines += [f"- [{label}]({url})" for label, url in progress.links]
     if progress.offered:
         lines += ["", redactor.text(progress.offered)]
+    if progress.work_note:
+        lines += ["", redactor.text(progress.work_note)]
     return "\n".join(lines)
 
 
@@ -403,3 +392,11 @@ def _entity_label(event: Event) -> str:
     if event.entity_type == "issue":
         return "Issue"
     return "MR" if event.platform == "gitlab" else "PR"
+
+
+def _not_pushed(saved: SavedWork) -> str:
+    if saved.pushed:
+        return f"the push to {saved.planned} failed; the work is on {saved.branch}"
+    kept = " and ".join(str(p) for p in (saved.patch, saved.bundle) if p)
+    where = f"it is kept on the runner in {kept}" if kept else "it is only in the runner's checkout"
+    return f"the work could not be pushed; {where}"

@@ -1,7 +1,8 @@
-"""Which branch a run works on, getting the checkout there, and saving the agent's work.
+"""Which branch a run works on, and getting the checkout there.
 
-``plan_workspace`` is pure (the rules); ``prepare`` and ``save_work`` do the git calls.
-The runner commits and pushes, never the agent, and never to the default branch.
+``plan_workspace`` is pure (the rules); ``prepare`` and ``change_diff`` do the git calls.
+The runner commits and pushes (``flow/rescue.py``), never the agent, and never to the default
+branch.
 """
 
 from __future__ import annotations
@@ -111,49 +112,24 @@ def prepare(plan: WorkspacePlan, cwd: Path, target: PushTarget, *, change_ref: s
     return git.head_sha(cwd)
 
 
-@dataclass(frozen=True)
-class SavedWork:
-    """What ``save_work`` did."""
+def change_diff(
+    plan: WorkspacePlan, cwd: Path, target: PushTarget, base: str, *, change_ref: str | None = None
+) -> str:
+    """The change request's own diff: HEAD against its merge base with the ``base`` branch.
 
-    pushed: bool
-    commit: str | None = None
-
-
-def save_work(
-    plan: WorkspacePlan,
-    cwd: Path,
-    target: PushTarget,
-    *,
-    start_sha: str,
-    message: str,
-    author: tuple[str, str],
-    co_author: tuple[str, str] | None,
-    protected: set[str],
-    config_fingerprint: str | None = None,
-) -> SavedWork:
-    """Commit whatever the agent changed and push it; nothing changed means no branch at all."""
-    if not plan.can_push or plan.branch is None:
-        return SavedWork(False)
-    commit = git.commit_all(
-        cwd,
-        message,
-        author_name=author[0],
-        author_email=author[1],
-        co_authors=[co_author] if co_author else [],
-        expect_config=config_fingerprint,
-    )
-    if commit is None and git.head_sha(cwd) == start_sha:
-        return SavedWork(False)
-    git.push(
-        cwd,
-        plan.branch,
-        remote_url=target.url,
-        token=target.token,
-        username=target.username,
-        protected=protected,
-        expect_config=config_fingerprint,
-    )
-    return SavedWork(True, commit or git.head_sha(cwd))
+    The checkout may be shallow (actions/checkout's ``fetch-depth: 1``) and the base may have
+    moved on since the branch forked: history of the base and of the head (the pull request's
+    branch, or a fork's ``change_ref``) is fetched in steps until the merge base is there.
+    """
+    url, token, username = target.url, target.token, target.username
+    base_ref = git.fetch(cwd, base, remote_url=url, token=token, username=username)
+    refs = [f"refs/heads/{base}"]
+    if change_ref:
+        refs.append(change_ref)
+    elif plan.branch and not plan.new_branch:
+        refs.append(f"refs/heads/{plan.branch}")
+    git.find_merge_base(cwd, base_ref, refs=refs, remote_url=url, token=token, username=username)
+    return git.merge_base_diff(cwd, base_ref)
 
 
 def compare_url(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -126,3 +127,24 @@ def check_ref_arg(ref: str) -> str:
     if not ref or ref.startswith("-") or any(c in ref for c in "\n\r\0"):
         raise GitError(f"invalid git revision {ref!r}")
     return ref
+
+
+def config_fingerprint(cwd: Path) -> str:
+    """A hash of the effective git configuration (every scope, includes followed, with origins).
+
+    Take it before the agent's turn and pass it to :func:`commit_all` / :func:`push`: if the
+    agent rewrote ``.git/config`` or ``~/.gitconfig`` (``url.*.insteadOf``, a proxy, a filter
+    driver), the runner refuses to use git with its token in that repository. Take it after
+    preparing the workspace: checking out a tracking branch writes ``branch.*`` entries.
+    """
+    out = run_git(["config", "--list", "--show-origin", "-z"], cwd, check=False).stdout
+    return hashlib.sha256(out.encode()).hexdigest()
+
+
+def verify_fingerprint(cwd: Path, expected: str | None) -> None:
+    """Raise :class:`GitError` if the configuration no longer matches ``expected`` (None: no check)."""
+    if expected is not None and config_fingerprint(cwd) != expected:
+        raise GitError(
+            "git configuration changed during the agent's turn; refusing to commit or push",
+            "check .git/config and ~/.gitconfig for changes made by the agent's commands",
+        )

@@ -1,5 +1,7 @@
 from runner.flow.prompts import render
-from runner.flow.publish import FinalState, format_duration, format_stats
+from runner.flow.publish import FinalState, Tracker, format_duration, format_stats
+from runner.platforms.base import CommentRef
+from runner.sanitize import Redactor
 
 
 def final(**kw):
@@ -47,3 +49,35 @@ def test_durations_and_stats():
         model="claude-sonnet-5",
     )
     assert format_stats(state) == "4 turns · 11.3k tokens · $0.0123 · claude-sonnet-5"
+
+
+def test_where_the_work_is_has_its_own_section():
+    body = final(
+        ok=False, error="the push to fix failed", summary="Did it.", work="⚠️ **The work is on `x`.**"
+    )
+    lines = body.splitlines()
+    assert "Did it." in body and "⚠️ **The work is on `x`.**" in lines
+    assert lines[lines.index("⚠️ **The work is on `x`.**") - 2] == "---"
+    assert "\n\n\n" not in body  # clean lines
+
+
+class _Comments:
+    """Just enough of a platform for a tracking comment."""
+
+    def __init__(self):
+        self.bodies = []
+
+    def create_comment(self, number, body):
+        self.bodies.append(body)
+        return CommentRef(1, "u")
+
+    def update_comment(self, ref, body):
+        self.bodies.append(body)
+
+
+def test_a_repository_template_without_the_work_section_still_says_where_the_work_is():
+    platform = _Comments()
+    tracker = Tracker(platform, 5, None, Redactor([]), template="Done: {{ summary }}")  # type: ignore[arg-type]
+    tracker.start()
+    tracker.finish(FinalState(ok=True, requester="a", duration_s=1, summary="ok", work="The work is on `r`."))
+    assert platform.bodies[-1].startswith("Done: ok") and "The work is on `r`." in platform.bodies[-1]

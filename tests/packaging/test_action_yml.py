@@ -89,6 +89,8 @@ OUTPUTS = (
     "conclusion",
     "execution_file",
     "branch_name",
+    "patch_file",
+    "bundle_file",
     "pr_url",
     "comment_url",
     "session_id",

@@ -28,6 +28,22 @@ def checkout_head(
     return git.head_sha(workspace), base
 
 
+def review_merge_base(
+    workspace: Path, target: PushTarget, thread: ThreadData, head_ref: str | None, base_ref: str
+) -> str:
+    """The merge base of the checked-out head and the base. A shallow checkout (actions/checkout's
+    ``fetch-depth: 1``) whose base moved on is deepened, base and head, until it is there."""
+    head_refs = [head_ref] if head_ref else [f"refs/heads/{thread.head_ref}"]
+    return git.find_merge_base(
+        workspace,
+        base_ref,
+        refs=[f"refs/heads/{thread.base_ref}", *head_refs],
+        remote_url=target.url,
+        token=target.token,
+        username=target.username,
+    )
+
+
 def files_past_the_api_cap(
     cwd: Path, base: str, head: str, listed: Sequence[ChangedFile]
 ) -> list[ChangedFile]:

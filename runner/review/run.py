@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.prompt import MemoryFile
@@ -35,6 +34,7 @@ from runner.review.checkout import (
     files_between,
     files_past_the_api_cap,
     is_ancestor,
+    review_merge_base,
 )
 from runner.review.findings import SEVERITIES, Finding, ReportFindingTool, validate_findings
 from runner.review.prompt import review_prompt
@@ -167,7 +167,7 @@ def _review(
         # Read-only: the head as the host keeps it (forks included), on a detached HEAD.
         head_ref = platform.change_head_ref(number) if thread.is_fork or not thread.head_ref else None
         head_sha, base_ref = checkout_head(job.workspace, target, thread, head_ref)
-        merge_base = git.merge_base(job.workspace, base_ref, "HEAD")
+        merge_base = review_merge_base(job.workspace, target, thread, head_ref, base_ref)
         ancestor = bool(last_head) and is_ancestor(job.workspace, str(last_head), head_sha)
         rng = review_range(
             merge_base=merge_base, head=head_sha, last_head=last_head, last_head_is_ancestor=ancestor

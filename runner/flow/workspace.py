@@ -82,6 +82,7 @@ def plan_workspace(
         description=event.title,
         sha=cr.head_sha if cr else None,
         label=event.added_label,
+        run_id=run_id,
     )
     return WorkspacePlan(branch, base, True, True, f"a new branch {branch} from {base}")
 

@@ -19,7 +19,17 @@ DESCRIPTION_WORDS = 5
 MAX_DESCRIPTION_LENGTH = 50
 SHA_LENGTH = 8
 
-TEMPLATE_VARIABLES = ("prefix", "entityType", "entityNumber", "timestamp", "sha", "label", "description")
+TEMPLATE_VARIABLES = (
+    "prefix",
+    "entityType",
+    "entityNumber",
+    "timestamp",
+    "runId",
+    "sha",
+    "label",
+    "description",
+)
+RUN_ID_LENGTH = 10  # the end of a CI run id: unique among the runs that can overlap
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)\s*\}\}")
 _FORBIDDEN_CHARS = frozenset(" ~^:?*[\\")
 
@@ -101,12 +111,15 @@ def render_branch_name(
     description: str | None = None,
     sha: str | None = None,
     label: str | None = None,
+    run_id: str | None = None,
 ) -> str:
     """The branch for a run, from ``branch_name_template`` or the default format.
 
     Default: ``{prefix}{entity}-{number}-{YYYYMMDD-HHMM}``, lowercased and cut to 50
-    characters (claude-code-action's format), e.g. ``claude/issue-42-20260121-1405``. A
-    template may use ``{{prefix}}``, ``{{entityType}}``, ``{{entityNumber}}``, ``{{timestamp}}``,
+    characters (claude-code-action's format), e.g. ``claude/issue-42-20260121-1405``, then
+    ``-{run id}`` when the CI run has one (its last 10 characters): two runs in the same minute
+    (two mentions on one issue) must not pick the same branch. A template may use
+    ``{{prefix}}``, ``{{entityType}}``, ``{{entityNumber}}``, ``{{timestamp}}``, ``{{runId}}``,
     ``{{sha}}`` (8 characters), ``{{label}}`` (slugified; the entity type when absent) and
     ``{{description}}`` (the title's first five words, slugified, at most 50 characters).
     Empty path segments are dropped; an empty result falls back to the default. The result is
@@ -116,12 +129,14 @@ def render_branch_name(
         raise BranchNameError(f"invalid entity number {number}")
     entity_type = slugify(entity) or "issue"
     timestamp = now.strftime("%Y%m%d-%H%M")
+    run = slugify(run_id or "")[-RUN_ID_LENGTH:].strip("-")
     if template and template.strip():
         values = {
             "prefix": prefix,
             "entityType": entity_type,
             "entityNumber": str(number),
             "timestamp": timestamp,
+            "runId": run,
             "sha": slugify(sha or "")[:SHA_LENGTH],
             "label": slugify(label or "") or entity_type,
             "description": _description(description or ""),
@@ -137,4 +152,6 @@ def render_branch_name(
         if name:
             return validate_branch_name(name)
     name = f"{prefix}{entity_type}-{number}-{timestamp}".lower()[:DEFAULT_NAME_LENGTH]
+    if run:
+        name = f"{name[: DEFAULT_NAME_LENGTH - len(run) - 1].rstrip('-/.')}-{run}"
     return validate_branch_name(name)

@@ -135,6 +135,20 @@ def test_default_branch_name_format() -> None:
     assert len(long) == 50 and long.startswith("a-very-long-team-prefix-for-bots/issue-123456-")
 
 
+def test_two_runs_in_the_same_minute_get_different_branches() -> None:
+    first = git.render_branch_name(None, number=42, now=NOW, run_id="12345678901")
+    second = git.render_branch_name(None, number=42, now=NOW, run_id="12345678902")
+    assert first == "claude/issue-42-20260121-1405-2345678901"
+    assert second != first
+    long = git.render_branch_name(
+        None, prefix="a-very-long-team-prefix-for-bots/", number=123456, now=NOW, run_id="98765"
+    )
+    assert len(long) <= 50 and long.endswith("-98765")
+    assert (
+        git.render_branch_name("{{prefix}}run-{{runId}}", number=1, now=NOW, run_id="777") == "claude/run-777"
+    )
+
+
 def test_template_with_every_variable() -> None:
     template = "{{prefix}}{{entityType}}/{{entityNumber}}-{{timestamp}}-{{sha}}-{{label}}-{{description}}"
     name = git.render_branch_name(

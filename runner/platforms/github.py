@@ -289,7 +289,7 @@ class GitHubPlatform:
 
     def close(self) -> None:
         """Revoke an App installation token we minted: it must not outlive the job."""
-        if self.client.tokens.minted and not self._revoked:
+        if self.client.tokens.revocable() and not self._revoked:
             import contextlib
 
             import requests

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from runner.errors import CredentialsError
+from runner.errors import CredentialsError, PlatformUnavailable
 from runner.platforms.github_data import error_message
-from runner.platforms.retry import Backoff
+from runner.platforms.retry import RETRY_STATUSES, Backoff, transport_failure
 
 if TYPE_CHECKING:
     from github.Auth import Auth
@@ -44,6 +44,10 @@ class Tokens:
     def current(self) -> str:
         """The token to use now."""
         return self._token
+
+    def revocable(self) -> bool:
+        """Whether there is a token of ours worth revoking now (not one given to us)."""
+        return False
 
 
 class AppTokens(Tokens):
@@ -79,16 +83,25 @@ class AppTokens(Tokens):
     def minted(self) -> bool:
         return self.issued > 0
 
+    def revocable(self) -> bool:
+        """A token was minted and will not expire within ``REFRESH_BEFORE_S`` (revoking one about to
+        expire would first mint a fresh one, only to revoke that)."""
+        return self.issued > 0 and self.backoff.clock.time() < self.expires_at - REFRESH_BEFORE_S
+
     def current(self) -> str:
         with self._lock:
             if self.issued == 0 or self.backoff.clock.time() >= self.expires_at - REFRESH_BEFORE_S:
+                self.backoff.begin()
                 self._mint()
             return self._token
 
     def _mint(self) -> None:
         """App JWT -> the repository's installation -> a new installation token.
 
-        A refusal or a malformed key is a ``CredentialsError`` saying what to fix."""
+        A refusal or a malformed key is a ``CredentialsError`` saying what to fix; GitHub failing
+        or out of reach a ``PlatformUnavailable``. A token is a harmless thing to mint twice, so its
+        POST is retried like a read."""
+        import requests
         from github import Auth, GithubException, GithubIntegration
 
         owner, repo = self.repo_full_name.split("/", 1)
@@ -96,7 +109,7 @@ class AppTokens(Tokens):
             integration = GithubIntegration(
                 auth=Auth.AppAuth(self.app_id, self._key),
                 base_url=self.api_url,
-                retry=self.backoff.transport(),
+                retry=self.backoff.transport(read_posts={"*/access_tokens"}),
                 timeout=self.backoff.whole_seconds_timeout(),
                 seconds_between_requests=None,
                 seconds_between_writes=None,
@@ -105,8 +118,21 @@ class AppTokens(Tokens):
                 installation = integration.get_repo_installation(owner, repo)
                 self._installation, self.slug = installation.id, installation.app_slug
             granted = integration.get_access_token(self._installation)
+        except requests.RequestException as exc:
+            why, _ = transport_failure(exc)
+            raise PlatformUnavailable(
+                f"GitHub API unreachable while trying to mint the App's installation token: {why}"
+                f"{self.backoff.after()}",
+                "run the job again when GitHub answers",
+            ) from exc
         except GithubException as exc:
             where = self.repo_full_name
+            if int(exc.status or 0) in RETRY_STATUSES and int(exc.status or 0) != 403:
+                raise PlatformUnavailable(
+                    f"GitHub API kept failing while trying to mint the App's installation token: "
+                    f"{exc.status} {error_message(exc)}{self.backoff.after()}",
+                    "run the job again later",
+                ) from exc
             raise CredentialsError(
                 f"GitHub App {self.app_id} could not get a token for {where}: {error_message(exc)}",
                 "install the App on this repository and check app_id / app_private_key",

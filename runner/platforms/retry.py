@@ -195,7 +195,8 @@ class Backoff:
         return f" after {attempts} attempts" if attempts > 1 else ""
 
     def transport(self, *, read_posts: Collection[str] = ()) -> TransportRetry:
-        """The ``urllib3.Retry`` for this policy; ``read_posts``: paths whose POST is a read."""
+        """The ``urllib3.Retry`` for this policy; ``read_posts``: paths whose POST is safe to send
+        again (a read, or a harmless duplicate); "*/x" matches every path ending in "/x"."""
         return TransportRetry(backoff=self, read_posts=frozenset(read_posts))
 
 
@@ -284,6 +285,11 @@ class TransportRetry(Retry):
         extras = {"backoff": self.backoff, "read_posts": self.read_posts, "started": self.started}
         return super().new(**{**extras, "wait": self.wait, **kw})
 
+    def _read_post(self, path: str) -> bool:
+        return path in self.read_posts or any(
+            p.startswith("*") and path.endswith(p[1:]) for p in self.read_posts
+        )
+
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         return status_code in RETRY_STATUSES
 
@@ -299,7 +305,7 @@ class TransportRetry(Retry):
         started = self.started if self.started is not None else self.backoff.clock.monotonic()
         attempt, verb = len(self.history) + 1, (method or "GET").upper()
         path = urlsplit(url or "").path or "/"
-        safe = verb in SAFE_METHODS or (verb == "POST" and path in self.read_posts)
+        safe = verb in SAFE_METHODS or (verb == "POST" and self._read_post(path))
         headers: Mapping[str, str] | None = None
         status = None
         if error is not None:

@@ -341,3 +341,27 @@ def test_an_expired_app_token_would_be_refused_without_the_refresh(github, clock
     answer = requests.get(f"{github.base_url}{REPO}", headers={"Authorization": f"token {first}"}, timeout=5)
     assert answer.status_code == 401  # the fake expires tokens as GitHub does
     assert gh.repository().full_name == "octo-org/hello-world"  # the adapter minted a new one first
+
+
+def test_minting_an_app_token_is_retried_and_a_github_outage_is_not_a_key_problem(github, clock, log):
+    auth = GitHubAuth(app_id=str(github.app_id), app_private_key=app_key())
+    github.faults.fail("create_token", 502)
+    gh = platform(github, clock, log, auth=auth)
+    assert gh.token.startswith("ghs_") and len(github.installation_tokens) == 1
+    assert log[0].startswith("GitHub API 502 on POST /app/installations/4242424/access_tokens, retrying in")
+    github.faults.fail("create_token", 503, times=None)
+    with pytest.raises(PlatformUnavailable, match="while trying to mint the App's installation token: 503"):
+        platform(github, clock, log, auth=auth)
+
+
+def test_closing_revokes_the_app_token_but_never_mints_one_to_revoke_it(github, clock, log):
+    auth = GitHubAuth(app_id=str(github.app_id), app_private_key=app_key())
+    gh = platform(github, clock, log, auth=auth)
+    first = gh.token
+    clock.advance(58 * 60)  # about to expire: revoking it would first mint another
+    gh.close()
+    assert len(github.installation_tokens) == 1 and first not in github.revoked_tokens
+    fresh = platform(github, clock, log, auth=auth)
+    token = fresh.token
+    fresh.close()
+    assert github.revoked_tokens == {token}

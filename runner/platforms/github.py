@@ -213,8 +213,9 @@ class GitHubPlatform:
         content = self.client.call(f"read {path} at {ref}", fetch)
         if not isinstance(content, dict) or content.get("type") != "file":
             return None  # absent, or a directory
-        raw = base64.b64decode(content.get("content") or "")
-        return raw.decode("utf-8", errors="replace")
+        if content.get("encoding") != "base64":  # "none": over 1 MB, which the contents API leaves out
+            raise PlatformError(f"GitHub could not read {path} at {ref}: the file is too large (over 1 MB)")
+        return base64.b64decode(content.get("content") or "").decode("utf-8", errors="replace")
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open PR from ``head_branch`` in this repository."""
@@ -335,7 +336,8 @@ class GitHubPlatform:
             page = thread.get("comments")
             if page is None:
                 raise PlatformError(f"GitHub could not list comments: no issue or pull request #{number}")
-            comments += [graphql_comment(node) for node in page["nodes"] if node]
+            # ``databaseId`` may be null in the schema: such a node could not be answered or edited.
+            comments += [graphql_comment(n) for n in page["nodes"] if n and n.get("databaseId") is not None]
             if not page["pageInfo"]["hasNextPage"]:
                 return comments
             variables["after"] = page["pageInfo"]["endCursor"]

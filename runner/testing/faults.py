@@ -163,6 +163,11 @@ class Faults:
         """Let hanging requests go (the fakes call this when they stop)."""
         self._release.set()
 
+    @property
+    def released(self) -> bool:
+        """Whether hanging requests are let go at once (the fake has stopped)."""
+        return self._release.is_set()
+
     def rearm(self) -> None:
         """Hang again after a ``release`` (the fakes call this when they start)."""
         self._release.clear()

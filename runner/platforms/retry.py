@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, NoReturn, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError, SSLError
 from urllib3.util.retry import RequestHistory, Retry
 
 T = TypeVar("T")
@@ -210,6 +210,8 @@ def transport_failure(exc: BaseException) -> tuple[str, bool]:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__ or _reason(seen)
     names = " ".join(type(e).__name__ for e in chain)
+    if any(isinstance(e, SSLError) for e in chain):
+        return "TLS error", False
     if any(isinstance(e, NewConnectionError) for e in chain) or "ConnectTimeout" in names:
         return ("connection timeout" if "Timeout" in names else "connection refused"), False
     if "Timeout" in names:
@@ -312,6 +314,8 @@ class TransportRetry(Retry):
             what, maybe_applied = transport_failure(error)
             if maybe_applied and not safe:  # the adapter looks before it writes again
                 raise error.with_traceback(_stacktrace)
+            if isinstance(error, SSLError):  # a certificate problem does not go away by waiting
+                self._give_up(url, _pool, error, None)
         else:
             status = int(getattr(response, "status", 0))
             headers = getattr(response, "headers", None)

@@ -365,3 +365,21 @@ def test_closing_revokes_the_app_token_but_never_mints_one_to_revoke_it(github, 
     token = fresh.token
     fresh.close()
     assert github.revoked_tokens == {token}
+
+
+def test_a_tls_failure_is_not_retried(github, clock, log):
+    gh = GitHubPlatform(
+        "octo-org/hello-world",
+        GitHubAuth(TOKEN),
+        api_url=f"https://127.0.0.1:{github.port}",  # the fake speaks plain HTTP
+        server_url=github.web_url,
+        retry=POLICY,
+        log=log,
+        clock=clock,
+    )
+    with pytest.raises(
+        PlatformUnavailable,
+        match="GitHub API unreachable while trying to check alice's permission: TLS error",
+    ):
+        gh.permission("alice")
+    assert log == []

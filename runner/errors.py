@@ -84,6 +84,14 @@ class PlatformError(RunnerError):
     kind = "platform"
 
 
+class PlatformUnavailable(PlatformError):
+    """GitHub or GitLab could not be reached, or kept failing (5xx, rate limits), after retries:
+    nothing to fix in the configuration; running the job again later may succeed."""
+
+    exit_code = 10
+    kind = "platform-unavailable"
+
+
 # Exit code of a run that started but ended in an error result (max turns, timeout,
 # budget, error during execution). The result object is still printed.
 EXIT_RUN_FAILED = 1
@@ -99,4 +107,5 @@ EXIT_CODES: dict[int, str] = {
     WorkspaceError.exit_code: "working directory or --add-dir unusable",
     GitError.exit_code: "a git command, branch name or push failed",
     PlatformError.exit_code: "the code host (GitHub, GitLab) refused or failed a call",
+    PlatformUnavailable.exit_code: "the code host (GitHub, GitLab) was unreachable or kept failing",
 }

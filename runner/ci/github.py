@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
+from runner.ci import retry_policy
 from runner.flow.job import Job
 from runner.settings.github import GitHubJobSettings, GitHubRunEnv
 
@@ -82,9 +83,10 @@ def run_github_job(job_settings: GitHubJobSettings) -> int:
         api_url=run_env.api_url,
         server_url=run_env.server_url,
         graphql_url=run_env.graphql_url,
+        retry=retry_policy(job_settings.api),
+        log=job.log,
+        on_token=job.mask,  # every App installation token minted (one an hour on long runs)
     )
-    if platform.token != settings.github_token:
-        job.mask(platform.token)  # a freshly minted App installation token
     agent = job_settings.agent
     try:
         if review is not None:

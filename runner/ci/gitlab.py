@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
+from runner.ci import retry_policy
 from runner.flow.job import Job
 from runner.settings.gitlab import GitLabJobSettings, GitLabRunEnv
 
@@ -90,6 +91,7 @@ def run_gitlab_job(job_settings: GitLabJobSettings, event_path: Path | None = No
     noteable: Literal["merge_request", "issue"] = (
         "merge_request" if event.entity_type == "change_request" else "issue"
     )
+    job = gitlab_job(run_env)
     platform = GitLabPlatform(
         run_env.project,
         # The API host can differ from the web host (CI_API_V4_URL vs CI_SERVER_URL behind proxies).
@@ -97,8 +99,9 @@ def run_gitlab_job(job_settings: GitLabJobSettings, event_path: Path | None = No
         token=run_env.access_token,
         job_token=run_env.job_token,
         noteable=noteable if event.entity_type else None,
+        retry=retry_policy(job_settings.api),
+        log=job.log,
     )
-    job = gitlab_job(run_env)
     runtime = job_settings.runtime
     try:
         if review is not None:

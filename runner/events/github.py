@@ -27,6 +27,7 @@ from runner.events import (
 from runner.events.payload import read_payload_file
 
 PLATFORM = "github"
+GHOST = "ghost"  # how GitHub names a deleted account
 
 AUTOMATION_EVENTS = ("workflow_dispatch", "repository_dispatch", "schedule", "workflow_run")
 SUPPORTED_EVENTS = (
@@ -200,7 +201,7 @@ def _entity(entity: Mapping[str, Any], entity_type: str) -> dict[str, Any]:
         "number": _int(entity.get("number")),
         "title": _str(entity.get("title")),
         "body": _str(entity.get("body")),
-        "labels": tuple(n for n in (_str(_dict(x).get("name")) for x in _list(entity.get("labels"))) if n),
+        "labels": tuple(n for n in (_label(x) for x in _list(entity.get("labels"))) if n),
         "assignees": tuple(
             n for n in (_str(_dict(x).get("login")) for x in _list(entity.get("assignees"))) if n
         ),
@@ -240,7 +241,8 @@ def _comment(raw: object, kind: Literal["comment", "review", "review_comment"]) 
         id=_int(data.get("id")),
         kind=kind,
         body=_str(data.get("body")) or "",
-        author=_str(_dict(data.get("user")).get("login")),
+        # A deleted account is `user: null` (GitHub shows it as "ghost").
+        author=_str(_dict(data.get("user")).get("login")) or (GHOST if "user" in data else None),
         created_at=_str(data.get("created_at")) or _str(data.get("submitted_at")),
         updated_at=_str(data.get("updated_at")),
         html_url=_str(data.get("html_url")),
@@ -266,6 +268,11 @@ def _repository(raw: object) -> Repository | None:
         html_url=_str(repo.get("html_url")),
         private=repo["private"] if isinstance(repo.get("private"), bool) else None,
     )
+
+
+def _label(raw: object) -> str | None:
+    """A label's name: a label object's ``name``, or the label itself when it is a plain string."""
+    return raw if isinstance(raw, str) and raw else _str(_dict(raw).get("name"))
 
 
 def _actor(raw: object) -> Actor | None:

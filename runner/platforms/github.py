@@ -1,15 +1,21 @@
 """GitHub (github.com and Enterprise Server) through PyGithub, behind the ``Platform`` protocol.
 
-SDK objects stay in this module: every method returns the plain values of ``base.py``.
-PyGithub is imported lazily (it costs ~0.2 s) and built lazy, so asking for an issue or
-a comment by number sends no request until something is actually read or written.
+SDK objects stay in this module and ``github_client.py`` (the transport: retries, tokens, errors):
+every method returns the plain values of ``base.py``. PyGithub is imported lazily (it costs
+~0.2 s), so building the adapter sends no request (except minting a GitHub App's token).
+
+Writes that create something (a comment, a reply, a pull request, a review) are made once: after
+an ambiguous failure the adapter looks for what it wrote among the newest items by its own account
+before it sends again (see ``retry.write_once``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import urllib.parse
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
@@ -22,28 +28,32 @@ from runner.platforms.base import (
     ThreadComment,
     ThreadData,
 )
-from runner.platforms.github_auth import GitHubAuth, installation_token
+from runner.platforms.github_auth import AppTokens, GitHubAuth, Tokens
+from runner.platforms.github_client import GitHubClient
 from runner.platforms.github_data import (
     COMMENTS_QUERY,
     default_graphql_url,
-    error_message,
     graphql_comment,
-    next_link,
+    label_names,
+    login_of,
     pull_fields,
     rest_changed_file,
     rest_review,
     rest_review_comment,
 )
+from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
-if TYPE_CHECKING:
-    from github import Github
-    from github.Repository import Repository
-
-PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
+# How far back to look for a write that may have landed: it was sent moments ago, but the runner's
+# clock and GitHub's may disagree by a little.
+LOOKBACK_S = 300
 
 
 class GitHubPlatform:
-    """The ``Platform`` for one GitHub repository."""
+    """The ``Platform`` for one GitHub repository.
+
+    ``retry``: how hard to try each call; ``log``: where retries are reported (default stderr);
+    ``clock``: the time and the waits (tests pass one they control); ``on_token``: called with each
+    GitHub App token minted (to mask it in the job's log)."""
 
     name = "github"
 
@@ -55,6 +65,10 @@ class GitHubPlatform:
         api_url: str,
         server_url: str,
         graphql_url: str | None = None,
+        retry: ApiRetryPolicy | None = None,
+        log: Log | None = None,
+        clock: Clock | None = None,
+        on_token: Callable[[str], None] | None = None,
     ) -> None:
         self.repo_full_name = repo_full_name
         self.api_url = api_url.rstrip("/")
@@ -62,70 +76,39 @@ class GitHubPlatform:
         # api.github.com/graphql. Actions says which in GITHUB_GRAPHQL_URL.
         self.graphql_url = (graphql_url or default_graphql_url(self.api_url)).rstrip("/")
         self.server_url = server_url.rstrip("/")
-        self._app_token = False
-        self.token = self._resolve_token(auth)
-        self._github: Github | None = None
-        self._repo: Repository | None = None
+        self.backoff = Backoff("GitHub", retry, log=log, clock=clock)
+        tokens = self._tokens(auth, on_token)
+        self.client = GitHubClient(self.api_url, self.graphql_url, tokens, self.backoff)
+        tokens.current()  # an App's token now: a bad key fails before anything is posted
         self._info: RepoInfo | None = None
-        self._requests = 0  # counted so the context budget (requests per thread) can be asserted
+        self._revoked = False
 
-    # --- connection -------------------------------------------------------------------
-    def _resolve_token(self, auth: GitHubAuth) -> str:
+    def _tokens(self, auth: GitHubAuth, on_token: Callable[[str], None] | None) -> Tokens:
         if auth.token:
-            return auth.token
+            return Tokens(auth.token)
         if auth.app_id and auth.app_private_key:
-            self._app_token = True
-            return installation_token(
-                auth.app_id, auth.app_private_key, repo_full_name=self.repo_full_name, api_url=self.api_url
+            return AppTokens(
+                auth.app_id,
+                auth.app_private_key,
+                repo_full_name=self.repo_full_name,
+                api_url=self.api_url,
+                backoff=self.backoff,
+                on_token=on_token,
             )
         raise CredentialsError(
             "no GitHub credentials", "set github_token (or app_id and app_private_key for a GitHub App)"
         )
 
     @property
-    def github(self) -> Github:
-        """The PyGithub client (created on first use)."""
-        if self._github is None:
-            from github import Auth, Github
-
-            self._github = Github(
-                auth=Auth.Token(self.token),
-                base_url=self.api_url,
-                per_page=PER_PAGE,
-                lazy=True,
-                retry=3,
-                # We throttle our own writes (progress updates); PyGithub's default pauses
-                # (0.25 s per request, 1 s per write) would triple the time to first comment.
-                seconds_between_requests=None,
-                seconds_between_writes=None,
-            )
-        return self._github
-
-    @property
-    def repo(self) -> Repository:
-        """The repository object (lazy: no request until a field is read)."""
-        if self._repo is None:
-            self._repo = self.github.get_repo(self.repo_full_name)
-        return self._repo
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from github import GithubException
-
-        try:
-            return fn(*args, **kwargs)
-        except GithubException as exc:
-            if exc.status == 401:
-                raise CredentialsError(
-                    f"GitHub rejected the token while trying to {what}",
-                    "check github_token or the App installation",
-                ) from exc
-            raise PlatformError(f"GitHub could not {what}: {exc.status} {error_message(exc)}") from exc
+    def token(self) -> str:
+        """The token to use now (a GitHub App's is minted again before it expires)."""
+        return self.client.tokens.current()
 
     # --- Platform ---------------------------------------------------------------------
     def repository(self) -> RepoInfo:
         """Repository facts (one request, cached)."""
         if self._info is None:
-            data = self._call("read the repository", self._raw, "GET", f"/repos/{self.repo_full_name}")
+            data = self.client.get("read the repository", self._repo())
             self._info = RepoInfo(
                 full_name=data["full_name"],
                 default_branch=data["default_branch"],
@@ -137,11 +120,8 @@ class GitHubPlatform:
 
     def permission(self, login: str) -> str:
         """The collaborator permission (admin, maintain, write, triage, read, none)."""
-        data = self._call(
-            f"check {login}'s permission",
-            self._raw,
-            "GET",
-            f"/repos/{self.repo_full_name}/collaborators/{login}/permission",
+        data = self.client.get(
+            f"check {login}'s permission", self._repo(f"/collaborators/{login}/permission")
         )
         role = str(data.get("role_name") or "")
         # role_name distinguishes maintain/triage, which "permission" folds into write/read.
@@ -150,122 +130,120 @@ class GitHubPlatform:
         )
 
     def create_comment(self, number: int, body: str) -> CommentRef:
-        """A new conversation comment on the issue or PR."""
-        data = self._call(
+        """A new conversation comment on the issue or PR (made once, see the module's docstring)."""
+        path, since = self._repo(f"/issues/{number}/comments"), self.backoff.since(LOOKBACK_S)
+        data = self.client.create(
             "post a comment",
-            self._raw,
-            "POST",
-            f"/repos/{self.repo_full_name}/issues/{number}/comments",
+            path,
             {"body": body},
+            landed=lambda: self._own(path, body, since),
+            noun="comment",
         )
         return CommentRef(int(data["id"]), str(data["html_url"]), "issue")
 
     def reply_to_review_comment(
         self, number: int, comment_id: int, body: str, *, discussion_id: str | None = None
     ) -> CommentRef:
-        """A reply in a review-comment thread."""
-        data = self._call(
+        """A reply in a review-comment thread (made once)."""
+        since = self.backoff.since(LOOKBACK_S)
+        data = self.client.create(
             "reply in the review thread",
-            self._raw,
-            "POST",
-            f"/repos/{self.repo_full_name}/pulls/{number}/comments/{comment_id}/replies",
+            self._repo(f"/pulls/{number}/comments/{comment_id}/replies"),
             {"body": body},
+            landed=lambda: self._own(self._repo(f"/pulls/{number}/comments"), body, since),
+            noun="reply",
         )
         return CommentRef(int(data["id"]), str(data["html_url"]), "review")
 
     def update_comment(self, ref: CommentRef, body: str) -> None:
         """Edit a comment the runner wrote (issue comment or review comment id space)."""
         kind = "pulls" if ref.kind == "review" else "issues"
-        self._call(
-            "update the comment",
-            self._raw,
-            "PATCH",
-            f"/repos/{self.repo_full_name}/{kind}/comments/{ref.id}",
-            {"body": body},
-        )
+        path = self._repo(f"/{kind}/comments/{ref.id}")
+        self.client.call("update the comment", self.client.request, "PATCH", path, {"body": body})
 
     def find_comment(self, number: int, marker: str) -> CommentRef | None:
         """The newest conversation comment containing ``marker``."""
-        issue = self.repo.get_issue(number)
-        found = None
-        for comment in self._call("list comments", lambda: list(issue.get_comments())):
-            if marker in (comment.body or ""):
-                found = CommentRef(comment.id, comment.html_url, "issue")
-        return found
+        comments = self.client.pages("list comments", self._repo(f"/issues/{number}/comments"))
+        found = [c for c in comments if marker in (c.get("body") or "")]
+        return CommentRef(int(found[-1]["id"]), str(found[-1]["html_url"]), "issue") if found else None
 
     def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
         """Issue/PR, comments, reviews, review comments and files, every page."""
-        before = self._request_count()
-        issue = self._call(
-            "read the issue", self._raw, "GET", f"/repos/{self.repo_full_name}/issues/{number}"
-        )
+        before = self.client.requests
+        issue = self.client.get("read the issue", self._repo(f"/issues/{number}"))
         comments = self._conversation(number)
         fields: dict[str, Any] = {}
         files: list[ChangedFile] = []
         if is_pull_request:
-            pull = f"/repos/{self.repo_full_name}/pulls/{number}"
-            pr = self._call("read the pull request", self._raw, "GET", pull)
+            pull = self._repo(f"/pulls/{number}")
+            pr = self.client.get("read the pull request", pull)
             fields = pull_fields(pr, self.repo_full_name)
-            comments += [rest_review(r) for r in self._pages(f"{pull}/reviews")]
-            comments += [rest_review_comment(c) for c in self._pages(f"{pull}/comments")]
-            files = [rest_changed_file(f) for f in self._pages(f"{pull}/files")]
+            comments += [rest_review(r) for r in self.client.pages("list reviews", f"{pull}/reviews")]
+            comments += [
+                rest_review_comment(c) for c in self.client.pages("list comments", f"{pull}/comments")
+            ]
+            files = [rest_changed_file(f) for f in self.client.pages("list files", f"{pull}/files")]
         comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
         return ThreadData(
             number=number,
             is_pull_request=is_pull_request,
             title=issue.get("title") or "",
             body=issue.get("body") or "",
-            author=(issue.get("user") or {}).get("login", "ghost"),
-            state=issue.get("state", "open"),
-            labels=tuple(label["name"] for label in issue.get("labels", [])),
+            author=login_of(issue.get("user")),
+            state=issue.get("state") or "open",
+            labels=label_names(issue.get("labels")),
             comments=tuple(comments),
             files=tuple(files),
-            api_requests=self._request_count() - before,
+            api_requests=self.client.requests - before,
             **fields,
         )
 
     def read_file(self, path: str, ref: str) -> str | None:
         """A file's text at ``ref``, or None when it does not exist there."""
-        from github import GithubException, UnknownObjectException
+        from github import UnknownObjectException
 
-        try:
-            content = self.repo.get_contents(path, ref=ref)
-        except UnknownObjectException:
-            return None
-        except GithubException as exc:
-            raise PlatformError(
-                f"GitHub could not read {path} at {ref}: {exc.status} {error_message(exc)}"
-            ) from exc
-        if isinstance(content, list):
-            return None
-        return content.decoded_content.decode("utf-8", errors="replace")
+        url = self._repo("/contents/" + urllib.parse.quote(path.strip("/")))
+
+        def fetch() -> Any:
+            try:
+                return self.client.request("GET", url, None, {"ref": ref})[1]
+            except UnknownObjectException:
+                return None
+
+        content = self.client.call(f"read {path} at {ref}", fetch)
+        if not isinstance(content, dict) or content.get("type") != "file":
+            return None  # absent, or a directory
+        if content.get("encoding") != "base64":  # "none": over 1 MB, which the contents API leaves out
+            raise PlatformError(f"GitHub could not read {path} at {ref}: the file is too large (over 1 MB)")
+        return base64.b64decode(content.get("content") or "").decode("utf-8", errors="replace")
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open PR from ``head_branch`` in this repository."""
-        owner = self.repo_full_name.split("/", 1)[0]
-        pulls = self._call(
-            "list pull requests",
-            self._raw,
-            "GET",
-            f"/repos/{self.repo_full_name}/pulls",
-            None,
-            {"state": "open", "head": f"{owner}:{head_branch}"},
-        )
+        pulls = self.client.call("list pull requests", self._pulls_from, head_branch)
         return str(pulls[0]["html_url"]) if pulls else None
 
     def create_pull_request(self, *, head: str, base: str, title: str, body: str, draft: bool) -> str:
-        """Open a PR and return its URL."""
-        data = self._call(
+        """Open a PR and return its URL (made once: the branch's open PR is looked for first)."""
+
+        def landed() -> dict[str, Any] | None:
+            pulls = self._pulls_from(head)
+            return pulls[0] if pulls else None
+
+        payload = {"head": head, "base": base, "title": title, "body": body, "draft": draft}
+        data = self.client.create(
             "open a pull request",
-            self._raw,
-            "POST",
-            f"/repos/{self.repo_full_name}/pulls",
-            {"head": head, "base": base, "title": title, "body": body, "draft": draft},
+            self._repo("/pulls"),
+            payload,
+            landed=landed,
+            noun="pull request",
+            conflict=lambda exc: (
+                "already exists" in str(getattr(exc, "data", ""))
+            ),  # 422 after a try that landed
         )
         return str(data["html_url"])
 
     def push_target(self) -> PushTarget:
-        """HTTPS push with the same token."""
+        """HTTPS push with the current token (a GitHub App's is refreshed before it expires)."""
         return PushTarget(url=self.repository().clone_url, username="x-access-token", token=self.token)
 
     def change_head_ref(self, number: int) -> str:
@@ -283,7 +261,8 @@ class GitHubPlatform:
     ) -> list[PostedComment]:
         """One review (``event: COMMENT``) holding every comment, anchored on ``commit_sha``.
 
-        GitHub takes or refuses a review whole, so a refusal is reported for every comment."""
+        GitHub takes or refuses a review whole, so a refusal is reported for every comment. The
+        review is made once: after an ambiguous failure, our review with this body is looked for."""
         if not comments:
             return []
         specs: list[dict[str, Any]] = []
@@ -295,14 +274,15 @@ class GitHubPlatform:
         # Never APPROVE; REQUEST_CHANGES only when the workflow allows it (review_request_changes).
         event = "REQUEST_CHANGES" if request_changes else "COMMENT"
         payload = {"commit_id": commit_sha, "event": event, "body": body, "comments": specs}
+        path = self._repo(f"/pulls/{number}/reviews")
+
+        def landed() -> dict[str, Any] | None:
+            reviews = self.client.fetch_pages(path)
+            mine = [r for r in reviews if self._same(r, body) and r.get("commit_id") == commit_sha]
+            return mine[-1] if mine else None
+
         try:
-            data = self._call(
-                "post a review",
-                self._raw,
-                "POST",
-                f"/repos/{self.repo_full_name}/pulls/{number}/reviews",
-                payload,
-            )
+            data = self.client.create("post a review", path, payload, landed=landed, noun="review")
         except PlatformError as exc:
             return [PostedComment(c, None, exc.one_line()) for c in comments]
         ref = CommentRef(int(data["id"]), str(data.get("html_url") or ""), "review")
@@ -310,62 +290,37 @@ class GitHubPlatform:
 
     def close(self) -> None:
         """Revoke an App installation token we minted: it must not outlive the job."""
-        if self._app_token:
+        if self.client.tokens.revocable() and not self._revoked:
             import contextlib
 
+            import requests
             from github import GithubException
 
+            self._revoked = True
             # Best effort: the token expires within the hour anyway.
-            with contextlib.suppress(GithubException):
-                self._raw("DELETE", "/installation/token")
-            self._app_token = False
+            with contextlib.suppress(GithubException, requests.RequestException):
+                self.client.request("DELETE", "/installation/token")
 
     # --- helpers ----------------------------------------------------------------------
-    def _raw(
-        self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
-    ) -> Any:
-        """One REST call through PyGithub's requester (retries, auth, GHES base URL)."""
-        return self._raw_with_headers(verb, path, body, params)[1]
+    def _repo(self, path: str = "") -> str:
+        return f"/repos/{self.repo_full_name}{path}"
 
-    def _raw_with_headers(
-        self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], Any]:
-        self._requests += 1
-        url = path if path.startswith("http") else self.api_url + path
-        headers, data = self.github.requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
-        return headers, data
+    def _same(self, item: dict[str, Any], body: str) -> bool:
+        """``item`` (a comment or review) is ours and says exactly ``body``."""
+        text = str(item.get("body") or "").replace("\r\n", "\n").strip()
+        return text == body.replace("\r\n", "\n").strip() and self.client.is_own(item.get("user"))
 
-    def _pages(self, path: str) -> list[dict[str, Any]]:
-        """Every item of a paginated list: 100 a page, following ``Link: rel="next"``."""
-        items: list[dict[str, Any]] = []
-        url: str | None = path
-        params: dict[str, Any] | None = {"per_page": PER_PAGE}
-        while url:
-            headers, batch = self._call(
-                "list " + path.rsplit("/", 1)[-1], self._raw_with_headers, "GET", url, None, params
-            )
-            items.extend(batch)
-            url, params = next_link(headers.get("link", "")), None  # the next URL carries its query
-        return items
+    def _own(self, path: str, body: str, since: str) -> dict[str, Any] | None:
+        """The newest comment of the list at ``path`` updated since ``since`` that is ours and says
+        exactly ``body``: a write that landed although its answer was lost."""
+        mine = [c for c in self.client.fetch_pages(path, {"since": since}) if self._same(c, body)]
+        return mine[-1] if mine else None
 
-    def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """One GraphQL query through PyGithub's requester; a GraphQL error (HTTP 200) is a
-        ``PlatformError`` with GitHub's first message."""
-        self._requests += 1
-        _, response = self._call(
-            what,
-            self.github.requester.requestJsonAndCheck,
-            "POST",
-            self.graphql_url,
-            input={"query": query, "variables": variables},
-        )
-        errors = response.get("errors") if isinstance(response, dict) else None
-        if errors:
-            raise PlatformError(f"GitHub could not {what}: {errors[0].get('message') or errors[0]}")
-        data = response.get("data") if isinstance(response, dict) else None
-        if not isinstance(data, dict):
-            raise PlatformError(f"GitHub could not {what}: the GraphQL answer has no data")
-        return data
+    def _pulls_from(self, head: str) -> list[dict[str, Any]]:
+        owner = self.repo_full_name.split("/", 1)[0]
+        label = head if ":" in head else f"{owner}:{head}"
+        params = {"state": "open", "head": label}
+        return list(self.client.request("GET", self._repo("/pulls"), None, params)[1])
 
     def _conversation(self, number: int) -> list[ThreadComment]:
         """The conversation comments of issue or PR ``number``, every page, with ``minimized``.
@@ -376,18 +331,16 @@ class GitHubPlatform:
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number, "after": None}
         comments: list[ThreadComment] = []
         while True:
-            data = self._graphql("list comments", COMMENTS_QUERY, variables)
+            data = self.client.graphql("list comments", COMMENTS_QUERY, variables)
             thread = (data.get("repository") or {}).get("issueOrPullRequest") or {}
             page = thread.get("comments")
             if page is None:
                 raise PlatformError(f"GitHub could not list comments: no issue or pull request #{number}")
-            comments += [graphql_comment(node) for node in page["nodes"] if node]
+            # ``databaseId`` may be null in the schema: such a node could not be answered or edited.
+            comments += [graphql_comment(n) for n in page["nodes"] if n and n.get("databaseId") is not None]
             if not page["pageInfo"]["hasNextPage"]:
                 return comments
             variables["after"] = page["pageInfo"]["endCursor"]
-
-    def _request_count(self) -> int:
-        return self._requests
 
 
 __all__ = ["COMMENTS_QUERY", "GitHubAuth", "GitHubPlatform", "PlatformError"]

@@ -9,6 +9,8 @@ from typing import Any
 
 from runner.platforms.base import ChangedFile, ThreadComment
 
+GHOST = "ghost"  # how GitHub names a deleted account
+
 _COMMENT_PAGE = """comments(first: 100, after: $after) {
           pageInfo { hasNextPage endCursor }
           nodes {
@@ -42,7 +44,7 @@ def graphql_comment(node: dict[str, Any]) -> ThreadComment:
     """A conversation comment from GraphQL's ``IssueComment``."""
     author = node.get("author")  # null: the account was deleted (REST calls it "ghost")
     is_bot = author is not None and author.get("__typename") == "Bot"
-    login = str(author["login"]) if author else "ghost"
+    login = str(author["login"]) if author else GHOST
     if is_bot and not login.endswith("[bot]"):
         login += "[bot]"  # GraphQL names a bot by its App's slug; REST and webhooks as "slug[bot]"
     # The later of the two: an edit of the body (``lastEditedAt``) is what must not postdate
@@ -75,14 +77,36 @@ def pull_fields(pr: dict[str, Any], repo_full_name: str) -> dict[str, Any]:
     )
 
 
+def login_of(user: Any) -> str:
+    """The login of a REST ``simple-user``; a deleted account (``user: null``) reads as "ghost",
+    as GitHub shows it."""
+    login = user.get("login") if isinstance(user, dict) else None
+    return str(login) if login else GHOST
+
+
+def is_bot(user: Any) -> bool:
+    """Whether a REST ``simple-user`` (or null) is a bot account."""
+    return isinstance(user, dict) and user.get("type") == "Bot"
+
+
+def label_names(labels: Any) -> tuple[str, ...]:
+    """Label names from an ``issue``'s ``labels``: objects with a ``name``, or plain strings (the
+    description allows both)."""
+    names = []
+    for label in labels if isinstance(labels, list) else ():
+        name = label.get("name") if isinstance(label, dict) else label
+        if isinstance(name, str) and name:
+            names.append(name)
+    return tuple(names)
+
+
 def rest_review(review: dict[str, Any]) -> ThreadComment:
     """A review (its body and verdict) from REST's list of a pull request's reviews."""
-    user = review.get("user") or {}
     return ThreadComment(
         id=int(review["id"]),
         kind="review",
-        author=user.get("login", "ghost"),
-        author_is_bot=user.get("type") == "Bot",
+        author=login_of(review.get("user")),
+        author_is_bot=is_bot(review.get("user")),
         body=review.get("body") or "",
         created_at=parse_time(review.get("submitted_at")),
         review_state=review.get("state"),
@@ -94,8 +118,8 @@ def rest_review_comment(comment: dict[str, Any]) -> ThreadComment:
     return ThreadComment(
         id=int(comment["id"]),
         kind="review_comment",
-        author=comment["user"]["login"],
-        author_is_bot=comment["user"].get("type") == "Bot",
+        author=login_of(comment.get("user")),
+        author_is_bot=is_bot(comment.get("user")),
         body=comment.get("body") or "",
         created_at=parse_time(comment.get("created_at")),
         updated_at=parse_time(comment.get("updated_at")),

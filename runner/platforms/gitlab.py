@@ -15,14 +15,18 @@ Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``: a project, group or personal ac
 the ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``). GitLab lets a job token read the project
 but not write notes or open merge requests; those calls fail with a ``CredentialsError`` naming
 ``GITLAB_ACCESS_TOKEN``.
+
+Retries and errors are ``gitlab_client.py``'s. Writes that create something (a note, a reply, a
+diff discussion, a merge request, a pipeline) are made once: after an ambiguous failure the adapter
+looks for what it wrote, by its own account, before it sends again (see ``retry.write_once``).
 """
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
@@ -33,25 +37,23 @@ from runner.platforms.base import (
     RepoInfo,
     ThreadData,
 )
+from runner.platforms.gitlab_client import ACCESS_TOKEN_FIX, GitLabClient
 from runner.platforms.gitlab_data import (
     Noteable,
     access_permission,
     changed_file,
     error_message,
     is_bot_account,
+    label_names,
     strip_draft,
     suggestion,
     text_position,
     thread_comments,
     thread_state,
 )
+from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
-if TYPE_CHECKING:
-    from gitlab import Gitlab
-
-PER_PAGE = 100  # the most GitLab serves per page: fewest requests for big threads
-ACCESS_TOKEN_FIX = "set GITLAB_ACCESS_TOKEN to a project or group access token with the api scope"
-T = TypeVar("T")
+LOOKBACK_S = 300  # how far back a write that may have landed is looked for (clocks disagree a little)
 
 __all__ = ["GitLabPlatform", "Noteable", "suggestion", "text_position"]
 
@@ -69,7 +71,9 @@ class GitLabPlatform:
         token: str | None = None,
         job_token: str | None = None,
         noteable: Noteable | None = None,
-        timeout: float = 30.0,
+        retry: ApiRetryPolicy | None = None,
+        log: Log | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not token and not job_token:
             raise CredentialsError("no GitLab credentials", ACCESS_TOKEN_FIX + " (or run in a CI job)")
@@ -77,80 +81,18 @@ class GitLabPlatform:
         self.url = url.rstrip("/")
         self.token, self.job_token = token or None, None if token else job_token
         self.noteable: Noteable | None = noteable
-        self.timeout = timeout
+        self.backoff = Backoff("GitLab", retry, log=log, clock=clock)
+        self.client = GitLabClient(self.url, self.token, self.job_token, self.backoff)
         self._path = "/projects/" + urllib.parse.quote(str(project), safe="")
-        self._gl: Gitlab | None = None
         self._project: dict[str, Any] | None = None
         self._discussions: dict[tuple[str, int, int], str] = {}  # (noteable, iid, note id) -> discussion
-        self._requests = 0  # counted so the context budget (requests per thread) can be asserted
 
-    # --- connection -------------------------------------------------------------------
-    @property
-    def gl(self) -> Gitlab:
-        """The python-gitlab client (created on first use; counts every HTTP response)."""
-        if self._gl is None:
-            import gitlab
-
-            self._gl = gitlab.Gitlab(
-                self.url,
-                private_token=self.token,
-                job_token=self.job_token,
-                per_page=PER_PAGE,
-                retry_transient_errors=True,
-                timeout=self.timeout,
-            )
-            self._gl.session.hooks["response"].append(self._count)
-        return self._gl
-
-    def _count(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self._requests += 1
-
-    @property
-    def api_requests(self) -> int:
-        """HTTP requests sent so far (retries included)."""
-        return self._requests
-
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one client call, turning GitLab's errors into ours (with GitLab's message)."""
-        import requests
-        from gitlab.exceptions import GitlabError
-
-        try:
-            return fn(*args, **kwargs)
-        except GitlabError as exc:
-            raise self._error(what, exc.response_code, error_message(exc)) from exc
-        except requests.RequestException as exc:
-            raise PlatformError(f"GitLab at {self.url} could not be reached to {what}: {exc}") from exc
-
-    def _error(self, what: str, status: int | None, message: str) -> Exception:
-        # A job token is not an identity outside the few endpoints that take it: GitLab answers
-        # 401/403, or 404 "Project Not Found" as it would to an anonymous caller.
-        denied = status in (401, 403) or (status == 404 and "Project Not Found" in message)
-        if status is not None and not message.startswith(str(status)):
-            message = f"{status} {message}"  # GitLab's messages mostly start with their status already
-        if self.job_token and denied:
-            return CredentialsError(
-                f"the CI job token cannot {what} on GitLab ({message})",
-                ACCESS_TOKEN_FIX + ": CI_JOB_TOKEN can only read the project",
-            )
-        if status == 401:
-            return CredentialsError(
-                f"GitLab rejected the access token while trying to {what} ({message})",
-                "check GITLAB_ACCESS_TOKEN: it may be expired, revoked or lack the api scope",
-            )
-        return PlatformError(f"GitLab could not {what}: {message}")
-
+    # --- requests -------------------------------------------------------------------
     def _get(self, what: str, path: str, query: dict[str, Any] | None = None) -> Any:
-        return self._call(what, self.gl.http_get, self._path + path, query_data=query or {})
-
-    def _post(self, what: str, path: str, data: dict[str, Any]) -> Any:
-        return self._call(what, self.gl.http_post, self._path + path, post_data=data)
+        return self.client.call(what, self.client.http_get, self._path + path, query)
 
     def _list(self, what: str, path: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every page of a list (100 a page, following GitLab's ``Link`` header)."""
-        query = {"per_page": PER_PAGE, **(query or {})}
-        items = self._call(what, self.gl.http_list, self._path + path, query_data=query, get_all=True)
-        return list(items)
+        return self.client.call(what, self.client.http_list, self._path + path, query)
 
     def _noteable(self, override: Noteable | None) -> Noteable:
         noteable = override or self.noteable
@@ -185,8 +127,8 @@ class GitLabPlatform:
 
     def account(self, login: str) -> dict[str, Any] | None:
         """The user ``login`` (``id``, ``username``, ``state``, ``bot``), None when unknown."""
-        users: Any = self._call(
-            f"look up user {login}", self.gl.http_get, "/users", query_data={"username": login}
+        users: Any = self.client.call(
+            f"look up user {login}", self.client.http_get, "/users", {"username": login}
         )
         if not users:
             return None
@@ -201,20 +143,31 @@ class GitLabPlatform:
             return "none"
         from gitlab.exceptions import GitlabHttpError
 
-        try:
-            member = self.gl.http_get(f"{self._path}/members/all/{int(user['id'])}")
-        except GitlabHttpError as exc:
-            if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
-                return "none"  # not a member
-            raise self._error(f"check {login}'s access", exc.response_code, error_message(exc)) from exc
+        def member_of() -> Any:
+            try:
+                return self.client.http_get(f"{self._path}/members/all/{int(user['id'])}")
+            except GitlabHttpError as exc:
+                if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
+                    return None  # not a member
+                raise
+
+        member = self.client.call(f"check {login}'s access", member_of)
         if not isinstance(member, Mapping) or member.get("state", "active") != "active":
             return "none"
         return access_permission(member.get("access_level"))
 
     def create_comment(self, number: int, body: str, *, noteable: Noteable | None = None) -> CommentRef:
-        """A new note on the merge request or issue."""
+        """A new note on the merge request or issue (made once: see the module's docstring)."""
         kind = self._noteable(noteable)
-        data = self._post("post a note", f"/{kind}s/{number}/notes", {"body": body})
+        path = f"{self._path}/{kind}s/{number}/notes"
+        newest = {"sort": "desc", "order_by": "created_at", "per_page": 20}
+        data = self.client.create(
+            "post a note",
+            path,
+            {"body": body},
+            landed=lambda: self.client.own_note(self.client.http_get(path, newest), body),
+            noun="note",
+        )
         note_id = int(data["id"])
         return CommentRef(note_id, self._note_url(kind, number, note_id), "issue", number, kind)
 
@@ -227,11 +180,16 @@ class GitLabPlatform:
         discussion_id: str | None = None,
         noteable: Noteable | None = None,
     ) -> CommentRef:
-        """A reply in the discussion holding note ``comment_id`` (looked up unless given)."""
+        """A reply in the discussion holding note ``comment_id`` (looked up unless given; made once)."""
         kind = self._noteable(noteable)
         discussion = discussion_id or self._discussion_of(kind, number, comment_id)
-        data = self._post(
-            "reply in the discussion", f"/{kind}s/{number}/discussions/{discussion}/notes", {"body": body}
+        path = f"{self._path}/{kind}s/{number}/discussions/{discussion}"
+        data = self.client.create(
+            "reply in the discussion",
+            f"{path}/notes",
+            {"body": body},
+            landed=lambda: self.client.own_note(self.client.http_get(path).get("notes"), body),
+            noun="reply",
         )
         note_id = int(data["id"])
         return CommentRef(note_id, self._note_url(kind, number, note_id), "review", number, kind, discussion)
@@ -239,18 +197,14 @@ class GitLabPlatform:
     def update_comment(self, ref: CommentRef, body: str) -> None:
         """Edit a note the runner wrote."""
         kind = self._noteable(
-            "issue"
-            if ref.noteable == "issue"
-            else "merge_request"
-            if ref.noteable == "merge_request"
-            else None
+            cast(Noteable, ref.noteable) if ref.noteable in ("issue", "merge_request") else None
         )
         if ref.number is None:
             raise PlatformError(
                 f"GitLab note {ref.id} cannot be updated: its merge request or issue is unknown"
             )
         path = f"{self._path}/{kind}s/{ref.number}/notes/{ref.id}"
-        self._call("update the note", self.gl.http_put, path, post_data={"body": body})
+        self.client.call("update the note", self.client.http_put, path, {"body": body})
 
     def find_comment(
         self, number: int, marker: str, *, noteable: Noteable | None = None
@@ -270,7 +224,7 @@ class GitLabPlatform:
 
     def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
         """MR (or issue), its discussions with diff positions, and the MR's changed files."""
-        before = self._requests
+        before = self.client.requests
         kind: Noteable = "merge_request" if is_pull_request else "issue"
         if self.noteable is None:
             self.noteable = kind
@@ -301,12 +255,12 @@ class GitLabPlatform:
             is_pull_request=is_pull_request,
             title=strip_draft(item.get("title") or "") if is_pull_request else item.get("title") or "",
             body=item.get("description") or "",
-            author=(item.get("author") or {}).get("username", "ghost"),
+            author=str((item.get("author") or {}).get("username") or "ghost"),
             state=thread_state(item.get("state")),
-            labels=tuple(str(label) for label in item.get("labels") or ()),
+            labels=label_names(item.get("labels")),
             comments=tuple(comments),
             files=tuple(files),
-            api_requests=self._requests - before,
+            api_requests=self.client.requests - before,
             **fields,
         )
 
@@ -315,28 +269,49 @@ class GitLabPlatform:
         from gitlab.exceptions import GitlabHttpError
 
         url = f"{self._path}/repository/files/{urllib.parse.quote(path, safe='')}/raw"
-        try:
-            response = self.gl.http_get(url, query_data={"ref": ref}, raw=True)
-        except GitlabHttpError as exc:
-            message = error_message(exc)
-            if exc.response_code == 404 and "Project Not Found" not in message:
-                return None
-            raise self._error(f"read {path} at {ref}", exc.response_code, message) from exc
+
+        def fetch() -> Any:
+            try:
+                return self.client.http_get(url, {"ref": ref}, raw=True)
+            except GitlabHttpError as exc:
+                if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
+                    return None
+                raise
+
+        response = self.client.call(f"read {path} at {ref}", fetch)
+        if response is None:
+            return None
         content = getattr(response, "content", b"")  # raw=True: the requests Response
         return bytes(content).decode("utf-8", errors="replace")
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open MR from ``head_branch`` into this project."""
-        query = {"source_branch": head_branch, "state": "opened"}
-        found = self._get("list merge requests", "/merge_requests", query)
+        found = self.client.call("list merge requests", self._merge_requests_from, head_branch)
         return str(found[0]["web_url"]) if found else None
 
+    def _merge_requests_from(self, head_branch: str) -> list[dict[str, Any]]:
+        query = {"source_branch": head_branch, "state": "opened"}
+        return list(self.client.http_get(f"{self._path}/merge_requests", query))
+
     def create_pull_request(self, *, head: str, base: str, title: str, body: str, draft: bool) -> str:
-        """Open an MR (a draft through the "Draft:" title prefix, which every version honours)."""
+        """Open an MR (a draft through the "Draft:" title prefix, which every version honours); made
+        once: the branch's open MR is looked for after an ambiguous failure."""
         if draft and not title.lower().startswith(("draft:", "[draft]", "(draft)")):
             title = f"Draft: {title}"
         data = {"source_branch": head, "target_branch": base, "title": title, "description": body}
-        created = self._post("open a merge request", "/merge_requests", data)
+
+        def landed() -> dict[str, Any] | None:
+            found = self._merge_requests_from(head)
+            return found[0] if found else None
+
+        created = self.client.create(
+            "open a merge request",
+            f"{self._path}/merge_requests",
+            data,
+            landed=landed,
+            noun="merge request",
+            conflict=lambda exc: getattr(exc, "response_code", None) == 409,  # after a try that landed
+        )
         return str(created["web_url"])
 
     def push_target(self) -> PushTarget:
@@ -377,15 +352,29 @@ class GitLabPlatform:
 
     def close(self) -> None:
         """Close the HTTP session (tokens are the job's; nothing to revoke)."""
-        if self._gl is not None:
-            self._gl.session.close()
-            self._gl = None
+        self.client.close()
 
     # --- GitLab only ------------------------------------------------------------------
     def start_pipeline(self, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
-        """Run the project's pipeline on ``ref`` with ``variables``; returns its id and web URL."""
+        """Run the project's pipeline on ``ref`` with ``variables``; returns its id and web URL.
+        Made once: after an ambiguous failure, our newest API pipelines on ``ref`` are looked
+        for one with exactly these variables."""
         data = {"ref": ref, "variables": [{"key": k, "value": v} for k, v in variables.items()]}
-        created = self._post(f"start a pipeline on {ref}", "/pipeline", data)
+        query = {
+            "ref": ref,
+            "source": "api",
+            "updated_after": self.backoff.since(LOOKBACK_S),
+            "order_by": "id",
+            "sort": "desc",
+        }
+
+        created = self.client.create(
+            f"start a pipeline on {ref}",
+            f"{self._path}/pipeline",
+            data,
+            landed=lambda: self.client.own_pipeline(f"{self._path}/pipelines", query, variables),
+            noun="pipeline",
+        )
         return int(created["id"]), str(created["web_url"])
 
     def diff_refs(self, number: int) -> dict[str, str]:
@@ -396,8 +385,14 @@ class GitLabPlatform:
         """A new diff discussion on the MR at ``position`` (see ``text_position``; a ``suggestion``
         block in ``body`` makes it an applicable suggestion)."""
         position = {"position_type": "text", **position}
-        data = self._post(
-            "post a diff note", f"/merge_requests/{number}/discussions", {"body": body, "position": position}
+        path = f"{self._path}/merge_requests/{number}/discussions"
+
+        data = self.client.create(
+            "post a diff note",
+            path,
+            {"body": body, "position": position},
+            landed=lambda: self.client.own_diff_note(path, position, body),
+            noun="diff note",
         )
         note_id = int(data["notes"][0]["id"])
         url = self._note_url("merge_request", number, note_id)
@@ -408,17 +403,17 @@ class GitLabPlatform:
         """The latest diff version's files (``/diffs``, GitLab 15.7+; else ``/changes``)."""
         from gitlab.exceptions import GitlabHttpError
 
-        try:
-            return list(
-                self.gl.http_list(
-                    f"{self._path}/merge_requests/{number}/diffs",
-                    query_data={"per_page": PER_PAGE},
-                    get_all=True,
-                )
-            )
-        except GitlabHttpError as exc:
-            if exc.response_code != 404 or "Merge Request" in error_message(exc):
-                raise self._error("list the changed files", exc.response_code, error_message(exc)) from exc
+        def diffs() -> list[dict[str, Any]] | None:
+            try:
+                return self.client.http_list(f"{self._path}/merge_requests/{number}/diffs")
+            except GitlabHttpError as exc:
+                if exc.response_code != 404 or "Merge Request" in error_message(exc):
+                    raise
+                return None
+
+        found = self.client.call("list the changed files", diffs)
+        if found is not None:
+            return found
         changes = self._get("list the changed files", f"/merge_requests/{number}/changes")
         return list(changes.get("changes") or [])
 
@@ -427,7 +422,7 @@ class GitLabPlatform:
         from gitlab.exceptions import GitlabHttpError
 
         try:
-            data = self.gl.http_get(f"/projects/{int(project_id)}")
+            data = self.client.http_get(f"/projects/{int(project_id)}")
         except GitlabHttpError:
             return None
         return str(data["path_with_namespace"]) if isinstance(data, Mapping) else None

@@ -41,6 +41,16 @@ def is_bot_account(user: Mapping[str, Any]) -> bool:
     return bool(_BOT_NAME.match(str(user.get("username") or "")))
 
 
+def label_names(labels: Any) -> tuple[str, ...]:
+    """Label names: GitLab sends strings, or objects with a ``name`` (``with_labels_details``)."""
+    names = []
+    for label in labels if isinstance(labels, list) else ():
+        name = label.get("name") if isinstance(label, Mapping) else label
+        if isinstance(name, str) and name:
+            names.append(name)
+    return tuple(names)
+
+
 def strip_draft(title: str) -> str:
     """An MR title without GitLab's draft prefix ("Draft:", "[Draft]", "(Draft)"): ``draft`` says it."""
     return _DRAFT.sub("", title, count=1)

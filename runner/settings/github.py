@@ -11,6 +11,7 @@ from pathlib import Path
 
 from runner.errors import UsageError
 from runner.events import CIRun
+from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings
 from runner.settings.run import RunSettings
 from runner.settings.run_flags import parse_claude_args
@@ -78,6 +79,7 @@ class GitHubJobSettings:
     flow: FlowSettings
     agent: RunSettings  # claude_args, parsed with the flags of `claude-runner run`
     runtime: Runtime = field(repr=False)
+    api: ApiSettings = field(default_factory=ApiSettings)  # retries of calls to the code host
 
 
 def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
@@ -85,4 +87,4 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     run_env = github_run_env(env)
     flow = flow_settings(env)
     agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
-    return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))
+    return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from runner.errors import UsageError
+from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, read_inputs
 from runner.settings.run import RunSettings
 from runner.settings.run_flags import parse_claude_args
@@ -191,6 +192,7 @@ class GitLabJobSettings:
     flow: FlowSettings
     agent: RunSettings  # claude_args with the MAX_TURNS / TIMEOUT_MINUTES job variables applied
     runtime: Runtime = field(repr=False)
+    api: ApiSettings = field(default_factory=ApiSettings)  # retries of calls to the code host
 
 
 def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
@@ -215,4 +217,4 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
                 f"PROMPT_FILE {prompt_file}: {exc.strerror}", "give a path inside the project"
             ) from exc
         flow = replace(flow, trigger=replace(flow.trigger, prompt=prompt))
-    return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))
+    return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))

@@ -7,7 +7,8 @@ with files, review comments and reviews, creating pull requests, reviews and rep
 App installation-token flow, `GET /user` and `GET /rate_limit`; and GraphQL's `POST /graphql`
 (GHES: `/api/graphql`) for the comments of an issue or pull request (see `github_graphql`).
 Lists paginate with `per_page`, `page` and a `Link` header as GitHub's do; errors carry GitHub's
-bodies; every request is logged.
+bodies; every request is logged. Fault hooks: `fake.faults` (see `runner.testing.faults`); answers the
+description allows that break careless clients: `delete_user` (`user: null`), `string_labels`.
 
     with FakeGitHub("octo-org", "hello-world", tokens=["ghp_test"]) as fake:
         fake.add_user("alice", permission="write")
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import http
 import itertools
 import json
 import secrets
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +33,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing import github_graphql as graphql
+from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.github_endpoints import (
     APP_ROUTES,
     DEFAULT_APP_PERMISSIONS,
@@ -129,6 +134,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
         self.ghes, self._web_url, self._address = ghes, web_url, (host, port)
         self.add_user(f"{app_slug}[bot]", type="Bot", permission="write")
         self._records: list[RequestRecord] = []
+        self.faults = Faults(clock=clock)
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
@@ -136,6 +142,12 @@ class FakeGitHub(LoopbackServer, GitHubState):
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
         return _Server(self._address, _Handler, self)
+
+    def _before_start(self) -> None:
+        self.faults.rearm()
+
+    def _before_shutdown(self) -> None:
+        self.faults.release()
 
     @property
     def api_url(self) -> str:
@@ -171,7 +183,8 @@ class FakeGitHub(LoopbackServer, GitHubState):
         token = "ghs_" + secrets.token_hex(18)
         with self.lock:
             granted = dict(permissions or self.app_permissions)
-            self.installation_tokens[token] = {"expires_at": time.time() + 3600, "permissions": granted}
+            expires = self.clock() + 3600  # an hour, by the fake's clock (tests may move it)
+            self.installation_tokens[token] = {"expires_at": expires, "permissions": granted}
         return token
 
     # -- request handling -------------------------------------------------------------------------
@@ -183,16 +196,27 @@ class FakeGitHub(LoopbackServer, GitHubState):
             record.body = json.loads(raw) if raw else None
         except ValueError:
             record.body = raw.decode(errors="replace")
+        injected: dict[str, str] = {}
+        drop = None
         try:
             reply = self._dispatch(record)
+        except FaultHit as hit:
+            fault, drop = hit.fault, None if hit.fault.kind == "status" else hit.fault.kind
+            message = fault.message or http.HTTPStatus(fault.status or 502).phrase
+            reply, injected = (
+                Reply(fault.status, None if drop else ApiError(fault.status, message).body()),
+                dict(fault.headers),
+            )
         except ApiError as exc:
             reply = Reply(exc.status, exc.body())
         except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
             reply = Reply(500, ApiError(500, f"fake_github: {type(exc).__name__}: {exc}").body())
-        reply.headers.update(self._common_headers(record))
+        reply.headers.update({**self._common_headers(record), **injected})
         record.status, record.reply = reply.status, reply.body
         with self.lock:
             self._records.append(record)
+        if drop is not None:
+            raise Drop(drop)
         return reply
 
     def _common_headers(self, record: RequestRecord) -> dict[str, str]:
@@ -219,7 +243,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
             self._authenticate(request, app=False)
             if not isinstance(record.body, dict):
                 raise ApiError(400, "Problems parsing JSON")
-            return graphql.serve(self, request)
+            return self.faults.run("graphql", lambda: graphql.serve(self, request))
         route = next(
             ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
             None,
@@ -236,7 +260,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
         self._authorize(request, name)
         if record.method in ("POST", "PATCH") and not isinstance(record.body, dict):
             raise ApiError(400, "Problems parsing JSON")
-        return ENDPOINTS[name](self, request)
+        return self.faults.run(name, lambda: ENDPOINTS[name](self, request))
 
     def _authenticate(self, request: Request, *, app: bool) -> None:
         scheme, _, credential = request.record.headers.get("authorization", "").strip().partition(" ")
@@ -252,7 +276,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
             minted = self.installation_tokens.get(credential)
             if credential in self.tokens:
                 request.caller = self.tokens[credential]
-            elif minted and credential not in self.revoked_tokens and minted["expires_at"] > time.time():
+            elif minted and credential not in self.revoked_tokens and minted["expires_at"] > self.clock():
                 request.caller = f"{self.app_slug}[bot]"
             else:
                 raise ApiError(401, "Bad credentials")
@@ -316,7 +340,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.fake._handle(method, self.path, headers, raw)
+        try:
+            reply = self.server.fake._handle(method, self.path, headers, raw)
+        except Drop as drop:  # an injected fault: no answer at all
+            if drop.kind == "hang":
+                self.server.fake.faults.wait_hang()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         body = b"" if reply.status == 204 else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         if reply.status != 204:

@@ -8,7 +8,8 @@ ones hidden from non-members), notes and discussions on both (replies, diff disc
 checked `position`), raw repository files per ref, branches and commits, and `POST /pipeline`.
 Lists paginate with `per_page` (max 100) and `page`, answering `X-Page`, `X-Per-Page`,
 `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`; errors carry GitLab's
-bodies; every request is logged with its arrival time.
+bodies; every request is logged with its arrival time. Fault hooks: `fake.faults` (see
+`runner.testing.faults`).
 
 Auth: `PRIVATE-TOKEN` (or `Authorization: Bearer`) with `tokens` (token -> username), and
 `JOB-TOKEN` with `job_tokens`, which, as on GitLab, only reads the project: other reads answer
@@ -22,14 +23,18 @@ Auth: `PRIVATE-TOKEN` (or `Authorization: Bearer`) with `tokens` (token -> usern
 
 from __future__ import annotations
 
+import contextlib
+import http
 import json
 import math
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.gitlab_endpoints import (
     HANDLERS,
     JOB_TOKEN_ROUTES,
@@ -91,11 +96,18 @@ class FakeGitLab(LoopbackServer, GitLabState):
         self.merge_requests_created: list[MergeRequest] = []
         self._web_url, self._address = web_url, (host, port)
         self._records: list[RequestRecord] = []
+        self.faults = Faults(clock=clock)
         self.render = Renderer(self)
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
         return _Server(self._address, _Handler, self)
+
+    def _before_start(self) -> None:
+        self.faults.rearm()
+
+    def _before_shutdown(self) -> None:
+        self.faults.release()
 
     def start(self) -> FakeGitLab:
         """Start serving; object URLs depend on the port, so the renderer is rebuilt."""
@@ -143,10 +155,15 @@ class FakeGitLab(LoopbackServer, GitLabState):
             record.body = json.loads(raw) if raw else None
         except ValueError:
             record.body = dict(urllib.parse.parse_qsl(raw.decode(errors="replace")))  # form-encoded
+        drop = None
         try:
             status, body = self._dispatch(record)
             if isinstance(body, list):
                 body, extra = self._paginate(record, headers.get("host", ""), body)
+        except FaultHit as hit:
+            fault, drop = hit.fault, None if hit.fault.kind == "status" else hit.fault.kind
+            phrase = fault.message or f"{fault.status} {http.HTTPStatus(fault.status or 502).phrase}"
+            status, body, extra = fault.status, None if drop else {"message": phrase}, dict(fault.headers)
         except ApiError as exc:
             status, body = exc.status, exc.body()
         except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
@@ -154,6 +171,8 @@ class FakeGitLab(LoopbackServer, GitLabState):
         record.status, record.reply = status, body
         with self.lock:
             self._records.append(record)
+        if drop is not None:
+            raise Drop(drop)
         return status, body, extra
 
     def _dispatch(self, record: RequestRecord) -> tuple[int, Any]:
@@ -182,7 +201,7 @@ class FakeGitLab(LoopbackServer, GitLabState):
             if not isinstance(record.body, dict):
                 raise ApiError(400, "400 Bad request - the body must be a JSON object")
             request.data = record.body
-        return HANDLERS[name](self, request)
+        return self.faults.run(name, lambda: HANDLERS[name](self, request))
 
     def _authenticate(self, request: Request) -> None:
         headers = request.record.headers
@@ -270,7 +289,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, body, extra = self.server.fake._handle(method, self.path, headers, raw)
+        try:
+            status, body, extra = self.server.fake._handle(method, self.path, headers, raw)
+        except Drop as drop:  # an injected fault: no answer at all
+            if drop.kind == "hang":
+                self.server.fake.faults.wait_hang()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         is_raw = isinstance(body, bytes)  # a raw file
         data = body if is_raw else json.dumps(body).encode()
         self.send_response(status)

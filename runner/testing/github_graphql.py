@@ -424,7 +424,7 @@ class _Executor:
         return _Node("IssueCommentConnection", {"items": window, "info": info, "total": len(every)})
 
     def author(self, comment: Comment, _: dict[str, Any], path: ResponsePath) -> _Node | None:
-        if comment.user == "ghost":  # the author deleted their account
+        if comment.user == "ghost" or comment.user in self.fake.deleted_users:  # a deleted account
             return None
         user = self.fake.user(comment.user)
         return _Node("Bot" if user.type == "Bot" else "User", user)

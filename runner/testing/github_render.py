@@ -54,6 +54,14 @@ class Renderer:
         user = self.state.user(login)
         return user_object(self.urls, user.login, user.id, type=user.type, site_admin=user.site_admin)
 
+    def author(self, login: str) -> JSON | None:
+        """A `nullable-simple-user`: null for an account that was deleted."""
+        return None if login in self.state.deleted_users else self.user(login)
+
+    def person(self, login: str) -> JSON:
+        """A `simple-user` that may not be null: the `ghost` user for an account that was deleted."""
+        return self.user("ghost" if login in self.state.deleted_users else login)
+
     def private_user(self, login: str) -> JSON:
         """A `private-user`, as `GET /user` answers for the token's own account."""
         user = self.state.user(login)
@@ -120,21 +128,24 @@ class Renderer:
         return {"permission": permission, "role_name": role, "user": user}
 
     # -- issues and pull requests -------------------------------------------------------------------
-    def _labels(self, issue: Issue) -> list[JSON]:
+    def _labels(self, issue: Issue, *, strings: bool = False) -> list[Any]:
+        """Label objects; plain names (as an `issue`'s `labels` may be) when `string_labels` is on."""
+        if strings and self.state.string_labels:
+            return list(issue.labels)
         return [
             label_object(self.urls, self.state.full_name, name, 600_000 + zlib.crc32(name.encode()) % 100_000)
             for name in issue.labels
         ]
 
-    def _common(self, issue: Issue) -> JSON:
+    def _common(self, issue: Issue, *, pull: bool = False) -> JSON:
         return {
             "number": issue.number,
             "state": issue.state,
             "locked": issue.locked,
             "title": issue.title,
-            "user": self.user(issue.user),
+            "user": self.person(issue.user) if pull else self.author(issue.user),
             "body": issue.body,
-            "labels": self._labels(issue),
+            "labels": self._labels(issue, strings=not pull),
             "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
             "assignees": [self.user(a) for a in issue.assignees],
             "milestone": None,
@@ -197,7 +208,7 @@ class Renderer:
             "review_comment_url": f"{self.repo_api}/pulls/comments{{/number}}",
             "comments_url": f"{issue_api}/comments",
             "statuses_url": f"{self.repo_api}/statuses/{pull.head_sha}",
-            **self._common(issue),
+            **self._common(issue, pull=True),
             "merged_at": iso(issue.updated_at) if pull.merged else None,
             "merge_commit_sha": fake_sha(f"merge:{pull.head_sha}:{pull.base_sha}"),
             "requested_reviewers": [],
@@ -281,7 +292,7 @@ class Renderer:
             "url": api,
             "html_url": f"{self.repo_web}/{kind}/{c.issue_number}#issuecomment-{c.id}",
             "body": c.body,
-            "user": self.user(c.user),
+            "user": self.author(c.user),
             "created_at": iso(c.created_at),
             "updated_at": iso(c.updated_at),
             "issue_url": f"{self.repo_api}/issues/{c.issue_number}",
@@ -303,7 +314,7 @@ class Renderer:
             "path": c.path,
             "commit_id": c.commit_id,
             "original_commit_id": c.commit_id,
-            "user": self.user(c.user),
+            "user": self.author(c.user),
             "body": c.body,
             "created_at": iso(c.created_at),
             "updated_at": iso(c.updated_at),
@@ -337,7 +348,7 @@ class Renderer:
         obj: JSON = {
             "id": r.id,
             "node_id": legacy_node_id("PullRequestReview", r.id),
-            "user": self.user(r.user),
+            "user": self.author(r.user),
             "body": r.body,
             "state": r.state,
             "html_url": html,

@@ -62,6 +62,9 @@ class GitHubState:
         self.review_comments: dict[int, ReviewComment] = {}
         self.reviews: dict[int, Review] = {}
         self.pulls_created: list[Issue] = []
+        # Answers the description allows and GitHub gives (see `delete_user`, `string_labels`).
+        self.deleted_users: set[str] = set()
+        self.string_labels = False
         self.reviews_created: list[Review] = []
         self._user_ids, self._issue_ids = itertools.count(1001), itertools.count(9_000_001)
         self._comment_ids, self._review_comment_ids = itertools.count(1_100_001), itertools.count(2_200_001)
@@ -89,6 +92,13 @@ class GitHubState:
             user = User(login, user_id, type, permission, association, site_admin)
             self.users[login] = user
             return user
+
+    def delete_user(self, login: str) -> None:
+        """`login` deleted their account: REST answers `user: null` for their issues, comments,
+        review comments and reviews (the description allows it; a pull request, whose `user` may
+        not be null, shows the `ghost` user), GraphQL `author: null`."""
+        with self.lock:
+            self.deleted_users.add(login)
 
     def user(self, login: str) -> User:
         """The account `login`; one never added is a fresh account with no access ("none")."""

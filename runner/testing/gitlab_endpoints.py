@@ -43,6 +43,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + r"/repository/branches/(?P<branch>[^/]+)", "get_branch"),
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
         ("POST", P + r"/pipeline", "create_pipeline"),
+        ("GET", P + r"/pipelines", "list_pipelines"),
+        ("GET", P + r"/pipelines/(?P<pipeline>\d+)/variables", "list_pipeline_variables"),
     ]
 ]
 # What a CI job token may call (GitLab's list is short: the project itself, packages, artifacts...).
@@ -367,3 +369,25 @@ def _create_pipeline(fake: FakeGitLab, req: Request) -> Reply:
                 "variable_type": v.get("variable_type", "env_var")} for v in variables]  # fmt: skip
     pipeline = fake.add_pipeline(ref, user=req.caller, variables=cleaned)
     return 201, fake.render.created_pipeline(pipeline)
+
+
+@handler
+def _list_pipelines(fake: FakeGitLab, req: Request) -> Reply:
+    query = req.record.query
+    after = query.get("updated_after")
+    wanted = {k: query.get(k) for k in ("ref", "source", "username")}
+    found = [
+        p for p in fake.pipelines
+        if all(v in (None, have) for v, have in zip(wanted.values(), (p.ref, p.source, p.user), strict=True))
+        and (after is None or (fake.render_iso(p.finished_at or p.created_at) or "") >= after)
+    ]  # fmt: skip
+    found.sort(key=lambda p: p.id, reverse=query.get("sort", "desc") == "desc")
+    return 200, [fake.render.listed_pipeline(p) for p in found]
+
+
+@handler
+def _list_pipeline_variables(fake: FakeGitLab, req: Request) -> Reply:
+    pipeline = next((p for p in fake.pipelines if p.id == int(req.params["pipeline"])), None)
+    if pipeline is None:
+        raise ApiError(404, "404 Not found")
+    return 200, [dict(v) for v in pipeline.variables]

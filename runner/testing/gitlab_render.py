@@ -46,8 +46,9 @@ class Renderer:
         }
 
     def author(self, username: str) -> JSON:
-        """The basic user object of notes and merge requests (no `locked`)."""
-        data = self.user(self.fake.user(username))
+        """The basic user object of notes and merge requests (no `locked`); GitLab's Ghost User for
+        a deleted account."""
+        data = self.user(self.fake.user("ghost" if username in self.fake.deleted_users else username))
         data.pop("locked")
         return data
 
@@ -140,6 +141,15 @@ class Renderer:
                 "illustration": None,
                 "favicon": f"{self.web}/assets/ci_favicons/favicon_status_{p.status}.png",
             },
+        }
+
+    def listed_pipeline(self, p: Pipeline) -> JSON:
+        """An entry of `GET /projects/:id/pipelines`."""
+        return {
+            **self.pipeline(p, detail=False),
+            "iid": p.iid,
+            "project_id": self.fake.project_id,
+            "source": p.source,
         }
 
     def created_pipeline(self, p: Pipeline) -> JSON:

@@ -182,6 +182,7 @@ class GitLabState:
         self.discussions: dict[str, Discussion] = {}
         self.pipelines: list[Pipeline] = []
         self.forks: dict[int, str] = {}  # fork project id -> its path
+        self.deleted_users: set[str] = set()  # their notes and merge requests show the Ghost User
         self._user_ids, self._object_ids = itertools.count(1001), itertools.count(33_000_001)
         self._note_ids, self._pipeline_ids = itertools.count(500_000_001), itertools.count(77_000_001)
         self._mr_iids, self._issue_iids = itertools.count(1), itertools.count(1)
@@ -205,6 +206,14 @@ class GitLabState:
             name = username.replace("_", " ").title()
             self.users[username] = User(user_id, username, name, state, bot, level or None)
             return self.users[username]
+
+    def delete_user(self, username: str) -> None:
+        """`username` is deleted: GitLab shows their notes, issues and merge requests as by its
+        "Ghost User" (username `ghost`)."""
+        with self.lock:
+            self.deleted_users.add(username)
+            if "ghost" not in self.users:
+                self.add_user("ghost", None)
 
     def user(self, username: str) -> User:
         """The account `username` (added as a non-member when unknown)."""

@@ -180,6 +180,26 @@ def test_review_comment_reply() -> None:
     assert comment is not None and comment.in_reply_to == 111
 
 
+def test_a_deleted_account_reads_as_ghost() -> None:
+    """GitHub's description allows `user: null` on comments, review comments and reviews."""
+    for relative, key in [
+        ("issue_comment/created.payload.json", "comment"),
+        ("pull_request_review_comment/created.payload.json", "comment"),
+        ("pull_request_review/submitted.payload.json", "review"),
+    ]:
+        data = payload(relative)
+        data[key]["user"] = None
+        comment = parse(relative, data).comment
+        assert comment is not None and comment.author == "ghost", relative
+
+
+def test_labels_given_as_plain_strings_are_read() -> None:
+    """An `issue`'s labels may be strings as well as label objects."""
+    data = payload("issues/labeled.payload.json")
+    data["issue"]["labels"] = ["bug", {"name": "help wanted"}, {"color": "fff"}, 7]
+    assert parse("issues/labeled.payload.json", data).labels == ("bug", "help wanted")
+
+
 def test_issue_label_and_assignee() -> None:
     labeled = parse("issues/labeled.payload.json")
     assert (labeled.activity, labeled.added_label, labeled.number) == ("labeled", "bug", 1)

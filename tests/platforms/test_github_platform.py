@@ -201,3 +201,24 @@ def test_graphql_is_served_where_github_and_ghes_serve_it(ghes):
         assert [c.body for c in gh.fetch_thread(25, is_pull_request=False).comments] == ["hi"]
         (request,) = fake.requests_to("POST", "graphql")
         assert request.path == ("/api/graphql" if ghes else "/graphql")
+
+
+def test_deleted_accounts_and_labels_as_strings_do_not_break_a_thread(github):
+    """GitHub's description allows `user: null` (a deleted account) on issues, comments, review
+    comments and reviews, and an issue's labels as plain strings: all read, authors as "ghost"."""
+    patch = "@@ -1 +1,2 @@\n a\n+b"
+    github.add_pull(
+        30, head_ref="f30", files=[{"filename": "a.py", "patch": patch}], user="carol", labels=["bug"]
+    )
+    github.add_comment(30, "a remark", user="carol")
+    review = github.add_review(30, "carol", "COMMENTED", "a review")
+    github.add_review_comment(30, "a line remark", "carol", "a.py", 2, review_id=review.id)
+    github.add_issue(31, "An issue", "", "carol", labels=["bug", "help wanted"])
+    github.delete_user("carol")
+    github.string_labels = True
+    thread = platform(github).fetch_thread(30, is_pull_request=True)
+    assert sorted(c.kind for c in thread.comments) == ["comment", "review", "review_comment"]
+    assert {c.author for c in thread.comments} == {"ghost"} and thread.author == "ghost"
+    assert thread.labels == ("bug",)
+    issue = platform(github).fetch_thread(31, is_pull_request=False)
+    assert (issue.author, issue.labels) == ("ghost", ("bug", "help wanted"))

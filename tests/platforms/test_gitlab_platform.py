@@ -8,7 +8,7 @@ import pytest
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import CommentRef
 from runner.platforms.gitlab import GitLabPlatform, suggestion, text_position
-from runner.platforms.gitlab_data import access_permission, hunk_up_to
+from runner.platforms.gitlab_data import access_permission, hunk_up_to, label_names, thread_comments
 from runner.testing.fake_gitlab import FakeGitLab
 
 TOKEN = "glpat-runner"
@@ -232,3 +232,19 @@ def test_hunk_up_to_cuts_at_the_commented_line():
 def test_update_needs_the_notes_merge_request_or_issue(fake):
     with pytest.raises(PlatformError, match="cannot be updated"):
         platform(fake, noteable="issue").update_comment(CommentRef(1, "u"), "x")
+
+
+def test_a_deleted_users_notes_read_as_ghost_and_labels_may_be_objects(fake):
+    fake.add_merge_request("MR", iid=8, source_branch="fix", author="alice", labels=["bug"])
+    fake.add_note("merge_request", 8, "old remark", author="alice")
+    fake.delete_user("alice")
+    thread = platform(fake).fetch_thread(8, is_pull_request=True)
+    assert thread.author == "ghost" and [c.author for c in thread.comments] == ["ghost"]
+    assert label_names(["bug", {"name": "ui", "color": "#fff"}, {"color": "#000"}, None]) == ("bug", "ui")
+
+
+def test_a_note_without_an_author_reads_as_ghost():
+    """GitLab's schema always has an author, but a null one must not break a thread either."""
+    discussions = [{"id": "d1", "individual_note": True, "notes": [{"id": 1, "author": None, "body": "x"}]}]
+    (comment,), _ = thread_comments(discussions, {})
+    assert (comment.author, comment.author_is_bot) == ("ghost", False)

@@ -287,3 +287,64 @@ def test_undocumented_property_fails(openapi: OpenAPI) -> None:
     assert openapi.errors(pointer, {**body, "htmlurl": body["html_url"]})
     assert openapi.errors(pointer, {**body, "title": None})
     assert openapi.errors(pointer, {**body, "created_at": "2024-01-01 10:00:00"})
+
+
+def test_deleted_accounts_and_string_labels_match_openapi(
+    openapi: OpenAPI, session: requests.Session
+) -> None:
+    """`delete_user` answers `user: null` wherever the description allows it (and the `ghost`
+    user where it does not); `string_labels` answers an issue's labels as plain names."""
+    headers = {"Authorization": f"token {TOKEN}"}
+    with populated() as fake:
+        for login in ("alice", "bob", "carol", "dependabot[bot]"):
+            fake.delete_user(login)
+        fake.string_labels = True
+        bodies = {}
+        for path in (
+            f"{REPO}/issues/1",
+            f"{REPO}/issues/1/comments",
+            f"{REPO}/pulls/2",
+            f"{REPO}/pulls/2/comments",
+            f"{REPO}/pulls/2/reviews",
+            f"{REPO}/pulls?state=all",
+        ):
+            response = session.get(fake.base_url + path, headers=headers, timeout=10)
+            assert response.status_code == 200, path
+            pointer = openapi.response_pointer(openapi.operation("GET", path), 200)
+            assert pointer is not None
+            errors = openapi.errors(pointer, response.json())
+            assert not errors, f"{path}:\n" + "\n".join(errors[:20])
+            bodies[path] = response.json()
+    assert bodies[f"{REPO}/issues/1"]["user"] is None and bodies[f"{REPO}/issues/1"]["labels"] == ["bug"]
+    assert bodies[f"{REPO}/issues/1/comments"][0]["user"] is None
+    assert all(c["user"] is None for c in bodies[f"{REPO}/pulls/2/comments"])
+    assert bodies[f"{REPO}/pulls/2/reviews"][0]["user"] is None
+    assert bodies[f"{REPO}/pulls/2"]["user"]["login"] == "ghost"
+
+
+@pytest.mark.parametrize(
+    ("inject", "status"),
+    [
+        (lambda f: f.faults.fail("get_issue", 502), 502),
+        (lambda f: f.faults.fail("get_issue", 500), 500),
+        (lambda f: f.faults.rate_limit("get_issue", retry_after=60), 403),
+        (lambda f: f.faults.rate_limit("get_issue", reset_in=60, status=429), 429),
+    ],
+    ids=["502", "500", "secondary-rate-limit", "rate-limit-429"],
+)
+def test_injected_faults_answer_like_github(
+    openapi: OpenAPI, session: requests.Session, inject: Any, status: int
+) -> None:
+    """A fault's answer has GitHub's error body (`basic-error`) and, for a rate limit, the headers
+    GitHub documents: `retry-after`, or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`."""
+    headers = {"Authorization": f"token {TOKEN}"}
+    with populated() as fake:
+        inject(fake)
+        response = session.get(f"{fake.base_url}{REPO}/issues/1", headers=headers, timeout=10)
+        again = session.get(f"{fake.base_url}{REPO}/issues/1", headers=headers, timeout=10)
+    assert (response.status_code, again.status_code) == (status, 200)
+    assert not openapi.errors("/components/schemas/basic-error", response.json())
+    if status in (403, 429):
+        limited = response.headers.get("retry-after") or response.headers["x-ratelimit-remaining"] == "0"
+        assert limited and "rate limit" in response.json()["message"]
+        assert response.headers.get("retry-after") or int(response.headers["x-ratelimit-reset"]) > time.time()

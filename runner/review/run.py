@@ -227,7 +227,10 @@ def _publish(
     rejected = list(rejected)
     wanted = SEVERITIES.index(config.min_severity)
     valid = [f for f in valid if SEVERITIES.index(f.severity) <= wanted]
-    seen = posted_fingerprints((c.body, bool(c.resolved)) for c in _runner_comments(thread))
+    # Another review of this change may have posted while this one ran (two pushes in a row, a
+    # mention during an automatic review): what is posted is read again right before posting.
+    latest = platform.fetch_thread(number, True)
+    seen = posted_fingerprints((c.body, bool(c.resolved)) for c in _runner_comments(latest))
     duplicates = [f for f in valid if f.fingerprint() in seen]
     fresh = [f for f in valid if f.fingerprint() not in seen]
     inline: list[tuple[Finding, InlineComment]] = []

@@ -192,6 +192,33 @@ def test_synchronize_reviews_only_new_commits_without_duplicates(job):
     assert "already posted" in body
 
 
+def test_a_review_that_finished_meanwhile_is_not_posted_twice(job):
+    """Two reviews of one change at once: the one that publishes second re-reads what the first
+    posted and does not post the same finding again."""
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    open_pr(job)
+    job.model.add_turns(review_turns(MUL_FINDING))
+    proc, _, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
+    assert proc.returncode == 0, proc.stderr
+    (first,) = job.github.review_comments_of(5)
+    # Rewind the host to before the first review published, then let it publish while the
+    # second review's agent is still working (its last model turn).
+    with job.github.lock:
+        del job.github.review_comments[first.id]
+        for comment in job.github.comments(5):
+            del job.github.issue_comments[comment.id]
+
+    def finish_first_then_answer(_request):
+        job.github.add_review_comment(5, first.body, user=first.user, path=first.path, line=first.line)
+        return text("Small change; mul() needs a fix.")
+
+    job.model.add_turns([[tool_use("report_finding", MUL_FINDING)], finish_first_then_answer])
+    proc, outputs, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
+    assert proc.returncode == 0, proc.stderr
+    assert [c.body for c in job.github.review_comments_of(5)] == [first.body]
+    assert outputs["review_comments"] == "0" and outputs["findings_duplicates"] == "1"
+
+
 def test_force_push_gets_a_full_review(job):
     commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
     open_pr(job)

@@ -375,3 +375,14 @@ def test_other_examples_use_their_events_and_tools() -> None:
     assert parse_claude_args(step["with"]["claude_args"], {}).permission_mode == "plan"
     manual = yaml.safe_load((ROOT / "examples" / "manual.yml").read_text())
     assert "prompt" in _on(manual)["workflow_dispatch"]["inputs"]
+
+
+@pytest.mark.parametrize("name", ["claude.yml", "review.yml"])
+def test_examples_queue_runs_per_change_and_never_cancel_a_mention(name: str) -> None:
+    workflow = yaml.safe_load((ROOT / "examples" / name).read_text())
+    (job,) = workflow["jobs"].values()
+    concurrency = job["concurrency"]
+    assert "github.event.pull_request.number" in concurrency["group"]
+    # cancel-in-progress would kill a run mid-answer; without `queue: max` GitHub cancels all but
+    # one pending run: either loses a mention.
+    assert concurrency["cancel-in-progress"] is False and concurrency["queue"] == "max"

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from runner.flow.job import Job
-from runner.settings.github import GitHubJobSettings, GitHubRunEnv
+from runner.flow.state import StateFile
+from runner.settings.github import GitHubJobSettings, GitHubRunEnv, github_state_key
 
 
-def github_job(run_env: GitHubRunEnv) -> Job:
-    """The ``Job`` for a GitHub Actions step."""
+def github_job(run_env: GitHubRunEnv, state_key: str | None = None) -> Job:
+    """The ``Job`` for a GitHub Actions step (``state_key``: the HMAC key of its state file)."""
     run_env.temp_dir.mkdir(parents=True, exist_ok=True)
     host = urlparse(run_env.server_url).hostname or "github.com"
     job_url = (
@@ -43,12 +44,14 @@ def github_job(run_env: GitHubRunEnv) -> Job:
         temp_dir=run_env.temp_dir,
         repo_url=f"{run_env.server_url}/{run_env.repository}",
         job_url=job_url,
+        run_id=run_env.run_id,
         noreply_domain="users.noreply.github.com" if host == "github.com" else f"users.noreply.{host}",
         write_outputs=write_outputs,
         write_summary=write_summary,
         mask=mask,
         group_start="::group::{}",
         group_end="::endgroup::",
+        state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,
     )
 
 
@@ -73,7 +76,7 @@ def run_github_job(job_settings: GitHubJobSettings) -> int:
             with run_env.output_path.open("a", encoding="utf-8") as fh:
                 fh.write("conclusion=skipped\n")
         return 0
-    job = github_job(run_env)
+    job = github_job(run_env, github_state_key(settings.github_token, settings.app_private_key))
     for secret in {settings.github_token, settings.anthropic_api_key, settings.app_private_key} - {None, ""}:
         job.mask(str(secret))
     platform = GitHubPlatform(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
 from runner.flow.job import Job
+from runner.flow.state import StateFile
 from runner.settings.gitlab import GitLabJobSettings, GitLabRunEnv
 
 if TYPE_CHECKING:
@@ -50,9 +51,11 @@ def gitlab_job(run_env: GitLabRunEnv) -> Job:
         repo_url=run_env.project_url,
         platform="gitlab",
         job_url=run_env.job_url,
+        run_id=run_env.ci_variables.job_id,
         noreply_domain=f"users.noreply.{host}",
         write_outputs=write_outputs,
         write_summary=write_summary,
+        state_file=StateFile(run_env.state_path, run_env.state_key),
     )
 
 

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.flow.state import StateFile
+
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
@@ -22,6 +24,7 @@ class Job:
     repo_url: str  # web URL of the repository, for branch and compare links
     platform: str = "github"  # whose URL and e-mail conventions the links and co-authors follow
     job_url: str | None = None
+    run_id: str | None = None  # the CI run's id, for rescue branch names; None: the number ending job_url
     noreply_domain: str = "users.noreply.github.com"
     write_outputs: Callable[[Mapping[str, str]], None] = lambda outputs: None
     write_summary: Callable[[str], None] = lambda markdown: None
@@ -29,6 +32,7 @@ class Job:
     log: Callable[[str], None] = field(default=_stderr)
     group_start: str = ""  # e.g. "::group::{}" on GitHub Actions
     group_end: str = ""
+    state_file: StateFile | None = None  # for `claude-runner finalize` (see flow/state.py)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

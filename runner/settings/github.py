@@ -16,6 +16,8 @@ from runner.settings.run import RunSettings
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
 
+STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP
+
 
 @dataclass(frozen=True)
 class GitHubRunEnv:
@@ -32,6 +34,7 @@ class GitHubRunEnv:
     summary_path: Path | None
     temp_dir: Path
     graphql_url: str | None = None
+    state_path: Path | None = None  # the run's state file, for `claude-runner finalize`
 
     @property
     def ci_run(self) -> CIRun | None:
@@ -67,6 +70,8 @@ def github_run_env(env: Mapping[str, str]) -> GitHubRunEnv:
         summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
         temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{uuid.uuid4().hex[:8]}",
         graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
+        # RUNNER_TEMP is the job's own, emptied before and after it: the always() step finds it there.
+        state_path=Path(env.get("RUNNER_TEMP") or "/tmp") / STATE_FILE,
     )
 
 
@@ -86,3 +91,8 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     flow = flow_settings(env)
     agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
     return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))
+
+
+def github_state_key(github_token: str | None, app_private_key: str | None) -> str | None:
+    """The key of the state file's HMAC: the token, or the App's key (its tokens change per step)."""
+    return github_token or app_private_key or None

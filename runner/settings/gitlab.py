@@ -25,6 +25,7 @@ from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
 
 _Number = TypeVar("_Number", int, float)
+STATE_FILE = "claude-runner-state.json"  # in $CI_PROJECT_DIR/.git
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,19 @@ class GitLabRunEnv:
     job_token: str | None = field(default=None, repr=False)  # CI_JOB_TOKEN
     merge_request: MergeRequestPipelineVariables = field(default_factory=MergeRequestPipelineVariables)
     ci_variables: GitLabCiVariables = field(default_factory=GitLabCiVariables)
+
+    @property
+    def state_path(self) -> Path:
+        """The run's state file, for ``claude-runner finalize`` in ``after_script``: in the
+        checkout's ``.git`` directory, which ``script`` and ``after_script`` share on every
+        executor, the job's user can write, ``git add -A`` never commits and the next job's
+        ``git clean`` keeps (a file from an earlier job names that job's ``CI_JOB_ID``: ignored)."""
+        return self.workspace / ".git" / STATE_FILE
+
+    @property
+    def state_key(self) -> str | None:
+        """The key of the state file's HMAC: the credential the job uses."""
+        return self.access_token or self.job_token
 
 
 def read_gitlab_run_env(env: Mapping[str, str]) -> GitLabRunEnv:

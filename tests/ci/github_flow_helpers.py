@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ class ActionsJob:
     github: FakeGitHub
     model: FakeMessagesAPI
     env_extra: dict[str, str] = field(default_factory=dict)
+    last_env: dict[str, str] = field(default_factory=dict)  # the last run's variables
 
     @property
     def origin(self) -> Path:
@@ -94,6 +97,7 @@ class ActionsJob:
         env.update(self.env_extra)
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
         outputs.unlink(missing_ok=True)
+        self.last_env = env
         return subprocess.Popen(
             [sys.executable, "-m", "runner", "github"],
             cwd=self.workspace,
@@ -141,3 +145,26 @@ def make_job(root: Path, github: FakeGitHub, model: FakeMessagesAPI) -> ActionsJ
     git("clone", "-q", "--bare", str(seed), str(job.origin), cwd=root)
     git("clone", "-q", "-b", "master", str(job.origin), str(job.workspace), cwd=root)
     return job
+
+
+@contextlib.contextmanager
+def actions_job(root: Path) -> Iterator[ActionsJob]:
+    """`make_job` with the fakes running: a fake GitHub that sees the branches pushed to origin."""
+    origin = root / "remotes" / OWNER / f"{REPO}.git"
+
+    def branch_lookup(name: str) -> str | None:
+        out = subprocess.run(
+            ["git", "ls-remote", "--heads", str(origin), name], capture_output=True, text=True
+        )
+        return out.stdout.split("\t")[0] or None
+
+    with FakeMessagesAPI() as model:
+        github = FakeGitHub(
+            OWNER,
+            REPO,
+            default_branch="master",
+            branch_lookup=branch_lookup,
+            web_url=f"file://{root / 'remotes'}",
+        )
+        with github:
+            yield make_job(root, github, model)

@@ -1,0 +1,134 @@
+"""The tracking comment always ends final, and the outputs are always written: a final update
+that meets 502s, a second signal during the cleanup, a comment that cannot be posted. Real
+subprocesses against the fake GitHub, the fake Messages API and a bare git remote."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+import pytest
+
+from runner.testing.fake_messages import text, tool_use
+from tests.ci.github_flow_helpers import actions_job, now_iso
+from tests.ci.test_github_flow import fix_turns, pr_comment_payload
+
+WORKING = "Claude is working"
+
+
+@pytest.fixture
+def job(tmp_path):
+    with actions_job(tmp_path) as job:
+        yield job
+
+
+def wait_for(condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Lines:
+    """A subprocess's stderr, read as it comes."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def has(self, fragment: str) -> bool:
+        return any(fragment in line for line in self.lines)
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+def pr_job(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
+    return pr_comment_payload(job, 5, body="@claude explain calc.py")
+
+
+def issue_payload(job, number=9):
+    job.github.add_issue(number, title="add() is wrong", body="It subtracts.")
+    payload = job.payload("issue_comment")
+    payload["issue"]["number"] = number
+    payload["comment"]["body"] = "@claude fix the bug in calc.py"
+    payload["comment"]["created_at"] = payload["comment"]["updated_at"] = now_iso()
+    return payload
+
+
+def state(job) -> dict:
+    return json.loads((job.root / "runner_temp" / "claude-runner-state.json").read_text())
+
+
+def test_a_final_update_answered_502_twice_is_retried(job):
+    job.model.add_turns([[text("It adds numbers (badly).")]])
+    job.github.fail_route("PATCH", "edit_comment", 502, 502)
+    proc, outputs, summary = job.run("issue_comment", pr_job(job))
+    assert proc.returncode == 0, proc.stderr
+    (comment,) = job.github.comments(5)
+    assert "Claude finished" in comment.body and "It adds numbers (badly)." in comment.body
+    assert outputs["conclusion"] == "success" and "finished" in summary
+    assert state(job)["phase"] == "finalised"
+
+
+def test_a_final_update_that_always_fails_still_reports_and_links_the_work(job):
+    payload = issue_payload(job)
+    job.model.add_turns(fix_turns(job)[1:])
+    job.github.fail_route("PATCH", "edit_comment", 502, repeat=True)
+    proc, outputs, summary = job.run("issue_comment", payload, pr_mode="draft")
+    assert proc.returncode == 9  # PlatformError: the comment could not be finalised
+    assert "could not finalise the tracking comment" in proc.stderr and "502" in proc.stderr
+    # The work is done and linked everywhere but in the comment.
+    branch = outputs["branch_name"]
+    assert outputs["conclusion"] == "success" and branch in job.remote_branches()
+    assert outputs["pr_url"] and outputs["pr_url"] in summary and branch in summary
+    assert "could not finalise the tracking comment" in summary
+    (comment,) = job.github.comments(9)
+    assert WORKING in comment.body
+    assert state(job)["phase"] == "finishing"  # with the final body, for a finaliser
+
+
+def test_a_second_sigterm_during_cleanup_still_finalises_the_comment(job):
+    payload = pr_job(job)
+    calc = str(job.workspace / "calc.py")
+    edit = {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}
+    job.model.add_turns([[tool_use("Edit", edit)], {"content": [text("slow")], "delay_s": 60}])
+    # The first final update is slow and fails: the second signal lands while it is retried.
+    job.github.fail_route("PATCH", "edit_comment", 502, delay_s=2)
+    proc = job.start("issue_comment", payload)
+    log = Lines(proc.stderr)
+    wait_for(lambda: len(job.model.requests) == 2, "the second model call")
+    proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: log.has("cancelled: saving the work"), "the cleanup")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    stderr = log.text()
+    assert "second signal during cleanup (SIGTERM): finishing within" in stderr
+    assert proc.returncode == 1
+    (comment,) = job.github.comments(5)
+    assert "Claude hit an error" in comment.body and "cancelled" in comment.body
+    assert "pushed to `fix-calc`" in comment.body  # the cleanup saved the edit
+    assert job.remote_log("fix-calc", "%an")[0] == "claude[bot]"
+    outputs = (job.root / "github_output").read_text()
+    assert "conclusion=cancelled" in outputs and "branch_name=fix-calc" in outputs
+    assert state(job)["phase"] == "finalised"
+
+
+def test_a_tracking_comment_that_cannot_be_posted_still_writes_outputs(job):
+    job.github.fail_route("POST", "create_comment", 502, repeat=True)
+    proc, outputs, summary = job.run("issue_comment", pr_job(job))
+    assert proc.returncode == 9, proc.stderr
+    assert "could not post a comment" in proc.stderr
+    assert outputs["conclusion"] == "failure" and "could not post a comment" in summary
+    assert job.model.requests == []  # nothing was spent
+    assert state(job)["phase"] == "finalised"

@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlparse
 
+from runner.ci.outputs import failed_early
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.github import GitHubJobSettings, GitHubRunEnv, github_state_key
 
 
-def github_job(run_env: GitHubRunEnv, state_key: str | None = None) -> Job:
-    """The ``Job`` for a GitHub Actions step (``state_key``: the HMAC key of its state file)."""
-    run_env.temp_dir.mkdir(parents=True, exist_ok=True)
-    host = urlparse(run_env.server_url).hostname or "github.com"
-    job_url = (
-        f"{run_env.server_url}/{run_env.repository}/actions/runs/{run_env.run_id}" if run_env.run_id else None
-    )
+class ActionsOutputs:
+    """The step's outputs file (``$GITHUB_OUTPUT``); remembers whether a conclusion was written."""
 
-    def write_outputs(outputs: Mapping[str, str]) -> None:
-        if run_env.output_path is None:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.conclusion: str | None = None
+
+    def write(self, outputs: Mapping[str, str]) -> None:
+        """Append ``outputs`` (multi-line values with a random delimiter)."""
+        self.conclusion = outputs.get("conclusion", self.conclusion)
+        if self.path is None:
             return
-        with run_env.output_path.open("a", encoding="utf-8") as fh:
+        with self.path.open("a", encoding="utf-8") as fh:
             for name, value in outputs.items():
                 if "\n" in value:
                     delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
                     fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
                 else:
                     fh.write(f"{name}={value}\n")
+
+
+def github_job(
+    run_env: GitHubRunEnv, outputs: ActionsOutputs | None = None, state_key: str | None = None
+) -> Job:
+    """The ``Job`` for a GitHub Actions step (``state_key``: the HMAC key of its state file)."""
+    run_env.temp_dir.mkdir(parents=True, exist_ok=True)
+    host = urlparse(run_env.server_url).hostname or "github.com"
+    job_url = (
+        f"{run_env.server_url}/{run_env.repository}/actions/runs/{run_env.run_id}" if run_env.run_id else None
+    )
+    outputs = outputs or ActionsOutputs(run_env.output_path)
 
     def write_summary(markdown: str) -> None:
         if run_env.summary_path is not None:
@@ -46,7 +61,7 @@ def github_job(run_env: GitHubRunEnv, state_key: str | None = None) -> Job:
         job_url=job_url,
         run_id=run_env.run_id,
         noreply_domain="users.noreply.github.com" if host == "github.com" else f"users.noreply.{host}",
-        write_outputs=write_outputs,
+        write_outputs=outputs.write,
         write_summary=write_summary,
         mask=mask,
         group_start="::group::{}",
@@ -55,7 +70,19 @@ def github_job(run_env: GitHubRunEnv, state_key: str | None = None) -> Job:
     )
 
 
-def run_github_job(job_settings: GitHubJobSettings) -> int:
+def run_github(run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSettings]) -> int:
+    """``claude-runner github``: read the rest of the settings and run; on every way out (a bad
+    input, a crash) the step's outputs say ``conclusion`` (``failure`` unless written already)."""
+    outputs = ActionsOutputs(run_env.output_path)
+    try:
+        return run_github_job(read_settings(), outputs)
+    except Exception as exc:
+        if outputs.conclusion is None:
+            failed_early(github_job(run_env, outputs), exc)
+        raise
+
+
+def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | None = None) -> int:
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
     from runner.events import NotSupported
     from runner.events.github import load_github_event
@@ -71,12 +98,11 @@ def run_github_job(job_settings: GitHubJobSettings) -> int:
     decision = decide(event, settings.trigger)
     review = review_trigger(event, decision, settings)
     print(review.reason if review else decision.reason, flush=True)
+    outputs = outputs or ActionsOutputs(run_env.output_path)
     if isinstance(event, NotSupported) or (review is None and not decision.triggered):
-        if run_env.output_path is not None:
-            with run_env.output_path.open("a", encoding="utf-8") as fh:
-                fh.write("conclusion=skipped\n")
+        outputs.write({"conclusion": "skipped"})
         return 0
-    job = github_job(run_env, github_state_key(settings.github_token, settings.app_private_key))
+    job = github_job(run_env, outputs, github_state_key(settings.github_token, settings.app_private_key))
     for secret in {settings.github_token, settings.anthropic_api_key, settings.app_private_key} - {None, ""}:
         job.mask(str(secret))
     platform = GitHubPlatform(

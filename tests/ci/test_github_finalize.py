@@ -124,6 +124,17 @@ def test_a_second_sigterm_during_cleanup_still_finalises_the_comment(job):
     assert state(job)["phase"] == "finalised"
 
 
+# --- outputs on every way out ------------------------------------------------------------------------
+
+
+def test_a_bad_input_still_writes_conclusion_failure(job):
+    proc, outputs, summary = job.run("issue_comment", pr_job(job), pr_mode="sometimes")
+    assert proc.returncode == 2 and "pr_mode" in proc.stderr
+    assert outputs == {"conclusion": "failure"}
+    assert "pr_mode" in summary and "failed" in summary
+    assert job.github.comments(5) == []
+
+
 def test_a_tracking_comment_that_cannot_be_posted_still_writes_outputs(job):
     job.github.fail_route("POST", "create_comment", 502, repeat=True)
     proc, outputs, summary = job.run("issue_comment", pr_job(job))
@@ -132,3 +143,18 @@ def test_a_tracking_comment_that_cannot_be_posted_still_writes_outputs(job):
     assert outputs["conclusion"] == "failure" and "could not post a comment" in summary
     assert job.model.requests == []  # nothing was spent
     assert state(job)["phase"] == "finalised"
+
+
+def test_a_missing_event_file_still_writes_conclusion_failure(job):
+    job.env_extra["GITHUB_EVENT_PATH"] = str(job.root / "missing.json")
+    proc, outputs, summary = job.run("issue_comment", pr_job(job))
+    assert proc.returncode == 2 and "missing.json" in proc.stderr
+    assert outputs == {"conclusion": "failure"} and "missing.json" in summary
+
+
+def test_a_failed_permission_check_still_writes_conclusion_failure(job):
+    job.github.fail_route("GET", "get_permission", 502, repeat=True)
+    proc, outputs, summary = job.run("issue_comment", pr_job(job))
+    assert proc.returncode == 9 and "permission" in proc.stderr
+    assert outputs == {"conclusion": "failure"} and "permission" in summary
+    assert job.github.comments(5) == [] and job.model.requests == []

@@ -145,6 +145,33 @@ def gitlab_command(event_path: Path | None) -> None:
     sys.exit(run_gitlab(read_gitlab_run_env(os.environ), lambda: read_gitlab_job(os.environ), event_path))
 
 
+@cli.command("finalize", context_settings=_CONTEXT)
+@click.option(
+    "--platform",
+    type=click.Choice(["github", "gitlab"]),
+    help="The CI the job runs in. Default: from GITHUB_ACTIONS / GITLAB_CI.",
+)
+def finalize_command(platform: str | None) -> None:
+    """Finish a run the job stopped: finalise its comment and outputs from the state file.
+
+    Run it after the main step however that ended: an `if: always()` step (the action has one)
+    or `after_script` (GitLab). A run that finished by itself leaves nothing to do (exit 0).
+    """
+    import os
+
+    from runner.settings.finalize import finalize_platform
+
+    if finalize_platform(os.environ, platform) == "gitlab":
+        from runner.ci.gitlab import finalize_gitlab_job
+        from runner.settings.gitlab import read_gitlab_finalize
+
+        sys.exit(finalize_gitlab_job(read_gitlab_finalize(os.environ)))
+    from runner.ci.github import finalize_github_job
+    from runner.settings.github import read_github_finalize
+
+    sys.exit(finalize_github_job(read_github_finalize(os.environ)))
+
+
 # Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.
 EXPLAIN_PLATFORMS = ("github", "gitlab")
 

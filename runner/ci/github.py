@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from runner.ci.outputs import failed_early
 from runner.flow.job import Job
 from runner.flow.state import StateFile
-from runner.settings.github import GitHubJobSettings, GitHubRunEnv, github_state_key
+from runner.settings.github import GitHubFinalizeSettings, GitHubJobSettings, GitHubRunEnv, github_state_key
+
+if TYPE_CHECKING:
+    from runner.platforms.github import GitHubPlatform
 
 
 class ActionsOutputs:
@@ -87,7 +91,6 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     from runner.events import NotSupported
     from runner.events.github import load_github_event
     from runner.flow.mention import run_flow
-    from runner.platforms.github import GitHubAuth, GitHubPlatform
     from runner.review.run import review_trigger, run_review
     from runner.triggers import decide
 
@@ -105,15 +108,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     job = github_job(run_env, outputs, github_state_key(settings.github_token, settings.app_private_key))
     for secret in {settings.github_token, settings.anthropic_api_key, settings.app_private_key} - {None, ""}:
         job.mask(str(secret))
-    platform = GitHubPlatform(
-        run_env.repository,
-        GitHubAuth(settings.github_token, settings.app_id, settings.app_private_key),
-        api_url=run_env.api_url,
-        server_url=run_env.server_url,
-        graphql_url=run_env.graphql_url,
-    )
-    if platform.token != settings.github_token:
-        job.mask(platform.token)  # a freshly minted App installation token
+    platform = _platform(run_env, job, settings.github_token, settings.app_id, settings.app_private_key)
     agent = job_settings.agent
     try:
         if review is not None:
@@ -121,3 +116,39 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
         return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()
+
+
+def finalize_github_job(fin: GitHubFinalizeSettings) -> int:
+    """``claude-runner finalize`` in the action's ``if: always()`` step (see ``flow/finalize.py``)."""
+    from runner.flow.finalize import finalize
+    from runner.flow.finish import retry_delays
+    from runner.sanitize import Redactor
+
+    run_env = fin.run_env
+    job = github_job(run_env, state_key=fin.state_key)
+    for secret in {fin.github_token, fin.app_private_key} - {None, ""}:
+        job.mask(str(secret))
+    return finalize(
+        job,
+        lambda: _platform(run_env, job, fin.github_token, fin.app_id, fin.app_private_key),
+        job_status=fin.job_status,
+        retry_delays=retry_delays(fin.retry_base_ms),
+        redactor=Redactor([v for v in (fin.github_token, fin.app_private_key) if v]),
+    )
+
+
+def _platform(
+    run_env: GitHubRunEnv, job: Job, token: str | None, app_id: str | None, app_key: str | None
+) -> GitHubPlatform:
+    from runner.platforms.github import GitHubAuth, GitHubPlatform
+
+    platform = GitHubPlatform(
+        run_env.repository,
+        GitHubAuth(token, app_id, app_key),
+        api_url=run_env.api_url,
+        server_url=run_env.server_url,
+        graphql_url=run_env.graphql_url,
+    )
+    if platform.token != token:
+        job.mask(platform.token)  # a freshly minted App installation token
+    return platform

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from runner.ci.outputs import failed_early
 from runner.flow.job import Job
 from runner.flow.state import StateFile
-from runner.settings.gitlab import GitLabJobSettings, GitLabRunEnv
+from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
 
 if TYPE_CHECKING:
     from runner.events import Event
@@ -147,6 +147,28 @@ def run_gitlab_job(
         return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()
+
+
+def finalize_gitlab_job(fin: GitLabFinalizeSettings) -> int:
+    """``claude-runner finalize`` in the job's ``after_script`` (see ``flow/finalize.py``)."""
+    from runner.flow.finalize import finalize
+    from runner.flow.finish import retry_delays
+    from runner.platforms.gitlab import GitLabPlatform
+    from runner.sanitize import Redactor
+
+    run_env = fin.run_env
+    return finalize(
+        gitlab_job(run_env),
+        lambda: GitLabPlatform(
+            run_env.project,
+            url=run_env.api_url.removesuffix("/api/v4"),
+            token=run_env.access_token,
+            job_token=run_env.job_token,
+        ),
+        job_status=fin.job_status,
+        retry_delays=retry_delays(fin.retry_base_ms),
+        redactor=Redactor([v for v in (run_env.access_token, run_env.job_token) if v]),
+    )
 
 
 def is_merge_request_pipeline(run_env: GitLabRunEnv) -> bool:

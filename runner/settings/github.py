@@ -11,8 +11,8 @@ from pathlib import Path
 
 from runner.errors import UsageError
 from runner.events import CIRun
-from runner.settings.flow import FlowSettings, flow_settings
-from runner.settings.run import RunSettings
+from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs
+from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
 
@@ -93,6 +93,37 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))
 
 
+@dataclass(frozen=True)
+class GitHubFinalizeSettings:
+    """What ``claude-runner finalize`` reads in the action's ``if: always()`` step."""
+
+    run_env: GitHubRunEnv
+    github_token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    app_private_key: str | None = field(default=None, repr=False)
+    job_status: str | None = None  # CLAUDE_RUNNER_JOB_STATUS: the main step's outcome
+    retry_base_ms: int = 500  # CLAUDE_RUNNER_RETRY_BASE_MS: the pauses before retrying the comment update
+
+    @property
+    def state_key(self) -> str | None:
+        """The key of the state file's HMAC: the credential the main step used."""
+        return github_state_key(self.github_token, self.app_private_key)
+
+
 def github_state_key(github_token: str | None, app_private_key: str | None) -> str | None:
     """The key of the state file's HMAC: the token, or the App's key (its tokens change per step)."""
     return github_token or app_private_key or None
+
+
+def read_github_finalize(env: Mapping[str, str]) -> GitHubFinalizeSettings:
+    """The Actions variables and the credential inputs only: finalize must not fail on an input
+    the main step already refused (it then wrote no state, and there is nothing to finish)."""
+    raw = read_inputs(env)
+    return GitHubFinalizeSettings(
+        run_env=github_run_env(env),
+        github_token=github_token(raw, env),
+        app_id=raw.get("app_id"),
+        app_private_key=raw.get("app_private_key"),
+        job_status=env.get("CLAUDE_RUNNER_JOB_STATUS", "").strip().lower() or None,
+        retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+    )

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from runner.errors import UsageError
 from runner.settings.flow import FlowSettings, flow_settings, read_inputs
-from runner.settings.run import RunSettings
+from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
 
@@ -230,3 +230,22 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
             ) from exc
         flow = replace(flow, trigger=replace(flow.trigger, prompt=prompt))
     return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow))
+
+
+@dataclass(frozen=True)
+class GitLabFinalizeSettings:
+    """What ``claude-runner finalize`` reads in ``after_script``."""
+
+    run_env: GitLabRunEnv
+    job_status: str | None = None  # CI_JOB_STATUS: success, failed or canceled
+    retry_base_ms: int = 500  # CLAUDE_RUNNER_RETRY_BASE_MS: the pauses before retrying the comment update
+
+
+def read_gitlab_finalize(env: Mapping[str, str]) -> GitLabFinalizeSettings:
+    """The CI variables only: finalize must not fail on a job variable the main step already
+    refused (it then wrote no state, and there is nothing to finish)."""
+    return GitLabFinalizeSettings(
+        run_env=read_gitlab_run_env(env),
+        job_status=env.get("CI_JOB_STATUS", "").strip().lower() or None,
+        retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+    )

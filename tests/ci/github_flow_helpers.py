@@ -107,6 +107,24 @@ class ActionsJob:
             text=True,
         )
 
+    def finalize(self, job_status: str = "cancelled", timeout: float = 60):
+        """`claude-runner finalize` as the action's always() step runs it: the last run's
+        variables, a step outputs file and summary of its own."""
+        outputs, summary = self.root / "finalize_output", self.root / "finalize_summary"
+        outputs.unlink(missing_ok=True)
+        summary.unlink(missing_ok=True)
+        env = {**self.last_env, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+        env["CLAUDE_RUNNER_JOB_STATUS"] = job_status
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "finalize", "--platform", "github"],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return done, _read_outputs(outputs), summary.read_text() if summary.exists() else ""
+
 
 def _read_outputs(path: Path) -> dict[str, str]:
     if not path.exists():

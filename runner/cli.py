@@ -74,10 +74,11 @@ def github_command() -> None:
     """Answer an @claude mention in a GitHub Actions job (reads the GITHUB_* and INPUT_* variables)."""
     import os
 
-    from runner.ci.github import run_github_job
-    from runner.settings.github import read_github_job
+    from runner.ci.github import run_github
+    from runner.settings.github import github_run_env, read_github_job
 
-    sys.exit(run_github_job(read_github_job(os.environ)))
+    # The job's variables first: with them known, a bad input still gets conclusion=failure.
+    sys.exit(run_github(github_run_env(os.environ), lambda: read_github_job(os.environ)))
 
 
 @cli.command("demo", context_settings=_CONTEXT)
@@ -137,10 +138,38 @@ def gitlab_command(event_path: Path | None) -> None:
     """Answer an @claude mention in a GitLab CI job (reads the CI_* and AI_FLOW_* variables)."""
     import os
 
-    from runner.ci.gitlab import run_gitlab_job
-    from runner.settings.gitlab import read_gitlab_job
+    from runner.ci.gitlab import run_gitlab
+    from runner.settings.gitlab import read_gitlab_job, read_gitlab_run_env
 
-    sys.exit(run_gitlab_job(read_gitlab_job(os.environ), event_path))
+    # The job's variables first: with them known, a bad variable still gets CLAUDE_CONCLUSION=failure.
+    sys.exit(run_gitlab(read_gitlab_run_env(os.environ), lambda: read_gitlab_job(os.environ), event_path))
+
+
+@cli.command("finalize", context_settings=_CONTEXT)
+@click.option(
+    "--platform",
+    type=click.Choice(["github", "gitlab"]),
+    help="The CI the job runs in. Default: from GITHUB_ACTIONS / GITLAB_CI.",
+)
+def finalize_command(platform: str | None) -> None:
+    """Finish a run the job stopped: finalise its comment and outputs from the state file.
+
+    Run it after the main step however that ended: an `if: always()` step (the action has one)
+    or `after_script` (GitLab). A run that finished by itself leaves nothing to do (exit 0).
+    """
+    import os
+
+    from runner.settings.finalize import finalize_platform
+
+    if finalize_platform(os.environ, platform) == "gitlab":
+        from runner.ci.gitlab import finalize_gitlab_job
+        from runner.settings.gitlab import read_gitlab_finalize
+
+        sys.exit(finalize_gitlab_job(read_gitlab_finalize(os.environ)))
+    from runner.ci.github import finalize_github_job
+    from runner.settings.github import read_github_finalize
+
+    sys.exit(finalize_github_job(read_github_finalize(os.environ)))
 
 
 # Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.

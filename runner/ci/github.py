@@ -3,32 +3,53 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from runner.ci import retry_policy
+from runner.ci.outputs import failed_early
 from runner.flow.job import Job
-from runner.settings.github import GitHubJobSettings, GitHubRunEnv
+from runner.flow.state import StateFile
+from runner.settings.api import ApiSettings
+from runner.settings.github import GitHubFinalizeSettings, GitHubJobSettings, GitHubRunEnv, github_state_key
+
+if TYPE_CHECKING:
+    from runner.platforms.github import GitHubPlatform
 
 
-def github_job(run_env: GitHubRunEnv) -> Job:
-    """The ``Job`` for a GitHub Actions step."""
-    run_env.temp_dir.mkdir(parents=True, exist_ok=True)
-    host = urlparse(run_env.server_url).hostname or "github.com"
-    job_url = (
-        f"{run_env.server_url}/{run_env.repository}/actions/runs/{run_env.run_id}" if run_env.run_id else None
-    )
+class ActionsOutputs:
+    """The step's outputs file (``$GITHUB_OUTPUT``); remembers whether a conclusion was written."""
 
-    def write_outputs(outputs: Mapping[str, str]) -> None:
-        if run_env.output_path is None:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.conclusion: str | None = None
+
+    def write(self, outputs: Mapping[str, str]) -> None:
+        """Append ``outputs`` (multi-line values with a random delimiter)."""
+        self.conclusion = outputs.get("conclusion", self.conclusion)
+        if self.path is None:
             return
-        with run_env.output_path.open("a", encoding="utf-8") as fh:
+        with self.path.open("a", encoding="utf-8") as fh:
             for name, value in outputs.items():
                 if "\n" in value:
                     delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
                     fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
                 else:
                     fh.write(f"{name}={value}\n")
+
+
+def github_job(
+    run_env: GitHubRunEnv, outputs: ActionsOutputs | None = None, state_key: str | None = None
+) -> Job:
+    """The ``Job`` for a GitHub Actions step (``state_key``: the HMAC key of its state file)."""
+    run_env.temp_dir.mkdir(parents=True, exist_ok=True)
+    host = urlparse(run_env.server_url).hostname or "github.com"
+    job_url = (
+        f"{run_env.server_url}/{run_env.repository}/actions/runs/{run_env.run_id}" if run_env.run_id else None
+    )
+    outputs = outputs or ActionsOutputs(run_env.output_path)
 
     def write_summary(markdown: str) -> None:
         if run_env.summary_path is not None:
@@ -44,21 +65,34 @@ def github_job(run_env: GitHubRunEnv) -> Job:
         temp_dir=run_env.temp_dir,
         repo_url=f"{run_env.server_url}/{run_env.repository}",
         job_url=job_url,
+        run_id=run_env.run_id,
         noreply_domain="users.noreply.github.com" if host == "github.com" else f"users.noreply.{host}",
-        write_outputs=write_outputs,
+        write_outputs=outputs.write,
         write_summary=write_summary,
         mask=mask,
         group_start="::group::{}",
         group_end="::endgroup::",
+        state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,
     )
 
 
-def run_github_job(job_settings: GitHubJobSettings) -> int:
+def run_github(run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSettings]) -> int:
+    """``claude-runner github``: read the rest of the settings and run; on every way out (a bad
+    input, a crash) the step's outputs say ``conclusion`` (``failure`` unless written already)."""
+    outputs = ActionsOutputs(run_env.output_path)
+    try:
+        return run_github_job(read_settings(), outputs)
+    except Exception as exc:
+        if outputs.conclusion is None:
+            failed_early(github_job(run_env, outputs), exc)
+        raise
+
+
+def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | None = None) -> int:
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
     from runner.events import NotSupported
     from runner.events.github import load_github_event
     from runner.flow.mention import run_flow
-    from runner.platforms.github import GitHubAuth, GitHubPlatform
     from runner.review.run import review_trigger, run_review
     from runner.triggers import decide
 
@@ -69,23 +103,15 @@ def run_github_job(job_settings: GitHubJobSettings) -> int:
     decision = decide(event, settings.trigger)
     review = review_trigger(event, decision, settings)
     print(review.reason if review else decision.reason, flush=True)
+    outputs = outputs or ActionsOutputs(run_env.output_path)
     if isinstance(event, NotSupported) or (review is None and not decision.triggered):
-        if run_env.output_path is not None:
-            with run_env.output_path.open("a", encoding="utf-8") as fh:
-                fh.write("conclusion=skipped\n")
+        outputs.write({"conclusion": "skipped"})
         return 0
-    job = github_job(run_env)
+    job = github_job(run_env, outputs, github_state_key(settings.github_token, settings.app_private_key))
     for secret in {settings.github_token, settings.anthropic_api_key, settings.app_private_key} - {None, ""}:
         job.mask(str(secret))
-    platform = GitHubPlatform(
-        run_env.repository,
-        GitHubAuth(settings.github_token, settings.app_id, settings.app_private_key),
-        api_url=run_env.api_url,
-        server_url=run_env.server_url,
-        graphql_url=run_env.graphql_url,
-        retry=retry_policy(job_settings.api),
-        log=job.log,
-        on_token=job.mask,  # every App installation token minted (one an hour on long runs)
+    platform = _platform(
+        run_env, job, settings.github_token, settings.app_id, settings.app_private_key, job_settings.api
     )
     agent = job_settings.agent
     try:
@@ -94,3 +120,47 @@ def run_github_job(job_settings: GitHubJobSettings) -> int:
         return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()
+
+
+def finalize_github_job(fin: GitHubFinalizeSettings) -> int:
+    """``claude-runner finalize`` in the action's ``if: always()`` step (see ``flow/finalize.py``)."""
+    from runner.flow.finalize import finalize
+    from runner.flow.finish import retry_delays
+    from runner.sanitize import Redactor
+
+    run_env = fin.run_env
+    job = github_job(run_env, state_key=fin.state_key)
+    for secret in {fin.github_token, fin.app_private_key} - {None, ""}:
+        job.mask(str(secret))
+    return finalize(
+        job,
+        lambda: _platform(run_env, job, fin.github_token, fin.app_id, fin.app_private_key, fin.api),
+        job_status=fin.job_status,
+        retry_delays=retry_delays(fin.retry_base_ms),
+        redactor=Redactor([v for v in (fin.github_token, fin.app_private_key) if v]),
+    )
+
+
+def _platform(
+    run_env: GitHubRunEnv,
+    job: Job,
+    token: str | None,
+    app_id: str | None,
+    app_key: str | None,
+    api: ApiSettings,
+) -> GitHubPlatform:
+    from runner.platforms.github import GitHubAuth, GitHubPlatform
+
+    platform = GitHubPlatform(
+        run_env.repository,
+        GitHubAuth(token, app_id, app_key),
+        api_url=run_env.api_url,
+        server_url=run_env.server_url,
+        graphql_url=run_env.graphql_url,
+        retry=retry_policy(api),
+        log=job.log,
+        on_token=job.mask,  # every App installation token minted (one an hour on long runs)
+    )
+    if platform.token != token:
+        job.mask(platform.token)  # a freshly minted App installation token
+    return platform

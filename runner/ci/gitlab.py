@@ -8,14 +8,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
 from runner.ci import retry_policy
+from runner.ci.outputs import failed_early
 from runner.flow.job import Job
-from runner.settings.gitlab import GitLabJobSettings, GitLabRunEnv
+from runner.flow.state import StateFile
+from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
 
 if TYPE_CHECKING:
     from runner.events import Event
@@ -24,22 +26,34 @@ OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
 
 
-def gitlab_job(run_env: GitLabRunEnv) -> Job:
+class DotenvOutputs:
+    """The job's outputs as a dotenv report (``claude-runner.env``, ``CLAUDE_<NAME>=value``),
+    rewritten whole at each write; remembers whether a conclusion was written."""
+
+    def __init__(self, workspace: Path, temp_dir: Path) -> None:
+        self.workspace, self.temp_dir = workspace, temp_dir
+        self.conclusion: str | None = None
+
+    def write(self, outputs: Mapping[str, str]) -> None:
+        """Write the file, and copy the transcript next to it (``artifacts: paths:``)."""
+        self.conclusion = outputs.get("conclusion", self.conclusion)
+        lines = [f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()]
+        (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        transcript = self.temp_dir / "execution.jsonl"
+        if transcript.exists():
+            shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+
+
+def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> Job:
     """The ``Job`` for a GitLab CI job.
 
     GitLab has no step outputs: they go to a dotenv file (``artifacts: reports: dotenv``),
     written after the runner has committed, so it never lands in a commit. The transcript is
     kept outside the checkout and copied next to it at the end for ``artifacts: paths``.
     """
-    temp_dir = Path(tempfile.mkdtemp(prefix=f"claude-runner-{uuid.uuid4().hex[:8]}-"))
+    outputs = outputs or job_outputs_file(run_env)
+    temp_dir = outputs.temp_dir
     host = urlparse(run_env.server_url).hostname or "gitlab.com"
-
-    def write_outputs(outputs: Mapping[str, str]) -> None:
-        lines = [f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()]
-        (run_env.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        transcript = temp_dir / "execution.jsonl"
-        if transcript.exists():
-            shutil.copyfile(transcript, run_env.workspace / TRANSCRIPT_FILE)
 
     def write_summary(markdown: str) -> None:
         for line in markdown.splitlines():
@@ -51,13 +65,38 @@ def gitlab_job(run_env: GitLabRunEnv) -> Job:
         repo_url=run_env.project_url,
         platform="gitlab",
         job_url=run_env.job_url,
+        run_id=run_env.ci_variables.job_id,
         noreply_domain=f"users.noreply.{host}",
-        write_outputs=write_outputs,
+        write_outputs=outputs.write,
         write_summary=write_summary,
+        state_file=StateFile(run_env.state_path, run_env.state_key),
     )
 
 
-def run_gitlab_job(job_settings: GitLabJobSettings, event_path: Path | None = None) -> int:
+def job_outputs_file(run_env: GitLabRunEnv) -> DotenvOutputs:
+    """The outputs of a job, with a temporary directory of its own (outside the checkout) for
+    the transcript."""
+    temp_dir = Path(tempfile.mkdtemp(prefix=f"claude-runner-{uuid.uuid4().hex[:8]}-"))
+    return DotenvOutputs(run_env.workspace, temp_dir)
+
+
+def run_gitlab(
+    run_env: GitLabRunEnv, read_settings: Callable[[], GitLabJobSettings], event_path: Path | None = None
+) -> int:
+    """``claude-runner gitlab``: read the rest of the settings and run; on every way out (a bad
+    variable, a crash) the dotenv report says ``CLAUDE_CONCLUSION`` (``failure`` unless written)."""
+    outputs = job_outputs_file(run_env)
+    try:
+        return run_gitlab_job(read_settings(), event_path, outputs)
+    except Exception as exc:
+        if outputs.conclusion is None:
+            failed_early(gitlab_job(run_env, outputs), exc)
+        raise
+
+
+def run_gitlab_job(
+    job_settings: GitLabJobSettings, event_path: Path | None = None, outputs: DotenvOutputs | None = None
+) -> int:
     """``claude-runner gitlab``: from the mention (hook payload or AI_FLOW_* variables) to the final note."""
     from runner.events import NotSupported
     from runner.events.gitlab import load_gitlab_event
@@ -86,12 +125,14 @@ def run_gitlab_job(job_settings: GitLabJobSettings, event_path: Path | None = No
     decision = decide(event, trigger)
     review = review_trigger(event, decision, settings)
     print(review.reason if review else decision.reason, flush=True)
+    outputs = outputs or job_outputs_file(run_env)
     if isinstance(event, NotSupported) or (review is None and not decision.triggered):
+        outputs.write({"conclusion": "skipped"})
         return 0
     noteable: Literal["merge_request", "issue"] = (
         "merge_request" if event.entity_type == "change_request" else "issue"
     )
-    job = gitlab_job(run_env)
+    job = gitlab_job(run_env, outputs)
     platform = GitLabPlatform(
         run_env.project,
         # The API host can differ from the web host (CI_API_V4_URL vs CI_SERVER_URL behind proxies).
@@ -109,6 +150,31 @@ def run_gitlab_job(job_settings: GitLabJobSettings, event_path: Path | None = No
         return run_flow(event, decision, platform, settings, agent, job, runtime)
     finally:
         platform.close()
+
+
+def finalize_gitlab_job(fin: GitLabFinalizeSettings) -> int:
+    """``claude-runner finalize`` in the job's ``after_script`` (see ``flow/finalize.py``)."""
+    from runner.flow.finalize import finalize
+    from runner.flow.finish import retry_delays
+    from runner.platforms.gitlab import GitLabPlatform
+    from runner.sanitize import Redactor
+
+    run_env = fin.run_env
+    job = gitlab_job(run_env)
+    return finalize(
+        job,
+        lambda: GitLabPlatform(
+            run_env.project,
+            url=run_env.api_url.removesuffix("/api/v4"),
+            token=run_env.access_token,
+            job_token=run_env.job_token,
+            retry=retry_policy(fin.api),
+            log=job.log,
+        ),
+        job_status=fin.job_status,
+        retry_delays=retry_delays(fin.retry_base_ms),
+        redactor=Redactor([v for v in (run_env.access_token, run_env.job_token) if v]),
+    )
 
 
 def is_merge_request_pipeline(run_env: GitLabRunEnv) -> bool:

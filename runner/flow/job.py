@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.flow.state import StateFile
+
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
@@ -30,6 +32,7 @@ class Job:
     log: Callable[[str], None] = field(default=_stderr)
     group_start: str = ""  # e.g. "::group::{}" on GitHub Actions
     group_end: str = ""
+    state_file: StateFile | None = None  # for `claude-runner finalize` (see flow/state.py)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

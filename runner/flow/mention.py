@@ -22,19 +22,19 @@ from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
+from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
+from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import (
     RunProgress,
     Tracker,
     UpdateProgressTool,
-    final_state,
-    job_outputs,
     job_summary,
     publish_work,
-    save_partial_work,
 )
+from runner.flow.state import RunRecord, RunState
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -105,74 +105,86 @@ def run_flow(
     """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code.
 
     ``agent``: the run settings from ``claude_args`` (the flow fills in prompt and workspace).
+    Posting the tracking comment is part of the protected run: whatever fails or stops it,
+    ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
     redactor, stop = admit(platform, event, settings, runtime, job)
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"
-    tracker = None
-    if event.number is not None and (decision.mode == "tag" or settings.track_progress):
-        comment = event.comment
-        threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
-        reply_to = comment.id if comment is not None and threaded else None
-        tracker = Tracker(
-            platform,
-            event.number,
-            job.job_url,
-            redactor,
-            reply_to=reply_to,
-            reply_thread=comment.thread_id if comment is not None else None,
-            sticky=settings.use_sticky_comment,
-        )
-        ref = tracker.start()
-        job.log(f"tracking comment: {ref.url}")
+    tracker = _tracker(event, decision, platform, settings, job, redactor)
+    if tracker is not None:
+        tracker.retry_delays = retry_delays(agent.retry_base_ms)
     started = time.monotonic()
     progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
+    state = RunState(job.platform, job.repo_url, job.run_id, job.job_url, requester, number=event.number)
+    record = RunRecord(job.state_file, state, job.log)
     cancel = CancelToken()
-    error: str | None = None
-    code = 1  # a failed run; a RunnerError brings its own code
-    try:
-        with graceful_signals(cancel):
-            _run(
-                event,
-                decision,
-                platform,
-                settings,
-                agent,
-                job,
-                runtime,
-                tracker,
-                progress,
-                cancel,
-                redactor,
-            )
-        result = progress.result or {}
-        if result.get("is_error"):
-            error = "; ".join(result.get("errors") or [str(result.get("subtype"))])
-    except Interrupted as exc:
-        error = f"the job was cancelled ({exc})"
-    except RunnerError as exc:
-        error, code = exc.one_line(), exc.exit_code
-    except Exception as exc:  # a bug: still finalise the comment and save the work
-        error = f"internal error: {type(exc).__name__}: {exc}"
-    if error is not None:
-        save_partial_work(platform, settings, job, progress, event, redactor)
-    if tracker is not None:
-        tracker.finish(final_state(error, requester, started, progress))
-    outputs = job_outputs(
-        progress.result,
-        execution_file=job.temp_dir / "execution.jsonl",
-        branch=progress.work_branch,
-        pr_url=progress.pr_url,
-        comment_url=tracker.ref.url if tracker and tracker.ref else None,
-        work=progress.work,
+    cleanup = Cleanup(job.log)
+    end = RunEnd()
+    with cleanup.signals():
+        try:
+            with graceful_signals(cancel):
+                if tracker is not None:
+                    job.log(f"tracking comment: {tracker.start().url}")
+                record.phase("acknowledged", comment=tracker.ref if tracker else None)
+                _run(
+                    event,
+                    decision,
+                    platform,
+                    settings,
+                    agent,
+                    job,
+                    runtime,
+                    tracker,
+                    progress,
+                    cancel,
+                    redactor,
+                    record,
+                )
+            result = progress.result or {}
+            if result.get("is_error"):
+                end = RunEnd("; ".join(result.get("errors") or [str(result.get("subtype"))]))
+        except Interrupted as exc:
+            end = RunEnd(f"the job was cancelled ({exc})")
+        except RunnerError as exc:
+            end = RunEnd(exc.one_line(), exc.exit_code)
+        except Exception as exc:  # a bug: still finalise the comment and save the work
+            end = RunEnd(f"internal error: {type(exc).__name__}: {exc}")
+        end = dataclasses.replace(end, cancelled=cancel.reason is not None and end.error is not None)
+        return finish_run(
+            platform=platform,
+            settings=settings,
+            job=job,
+            event=event,
+            progress=progress,
+            tracker=tracker,
+            record=record,
+            cleanup=cleanup,
+            redactor=redactor,
+            requester=requester,
+            started=started,
+            end=end,
+        )
+
+
+def _tracker(
+    event: Event, decision: Decision, platform: Platform, settings: FlowSettings, job: Job, redactor: Redactor
+) -> Tracker | None:
+    """The tracking comment a mention (or ``track_progress``) gets; not posted yet."""
+    if event.number is None or not (decision.mode == "tag" or settings.track_progress):
+        return None
+    comment = event.comment
+    threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
+    return Tracker(
+        platform,
+        event.number,
+        job.job_url,
+        redactor,
+        reply_to=comment.id if comment is not None and threaded else None,
+        reply_thread=comment.thread_id if comment is not None else None,
+        sticky=settings.use_sticky_comment,
     )
-    if error is not None:
-        outputs["conclusion"] = "failure"
-        job.log(f"error: {redactor.text(error)}")
-    job.write_outputs(outputs)
-    job.write_summary(job_summary(error, progress, redactor))
-    return 0 if error is None else code
 
 
 def _run(
@@ -187,8 +199,10 @@ def _run(
     progress: RunProgress,
     cancel: CancelToken,
     redactor: Redactor,
+    record: RunRecord,
 ) -> None:
     repo = platform.repository()
+    record.phase("gathering")
     with job.group("Trusted configuration from " + repo.default_branch):
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         templates = {
@@ -232,6 +246,7 @@ def _run(
             base_branch=settings.base_branch,
         )
         progress.plan = plan
+        record.update(planned_branch=plan.branch)
         job.log(plan.reason)
         target = platform.push_target()
         # A fork's head lives in the target repository under a host-specific ref.
@@ -277,13 +292,17 @@ def _run(
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
     sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    record.phase("running")
     with job.group("Claude"):
         try:
             outcome = execute_run(prepared, sink)
         finally:
             sink.close()
     progress.result = outcome.result
+    cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
+    record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)
+    record.update(**work_fields(progress))
 
 
 def _context(

@@ -18,7 +18,9 @@ from typing import Any, ClassVar
 
 from runner import git
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
+from runner.errors import PlatformError, RunnerError
 from runner.events import Event
+from runner.flow.cleanup import Budget, CleanupTimeout, Unbounded
 from runner.flow.job import Job
 from runner.flow.offer import publish_suggestions
 from runner.flow.progress import RunProgress as RunProgress  # re-exported: the flow imports it from here
@@ -39,6 +41,7 @@ from runner.settings.flow import FlowSettings
 
 TRACKING_MARKER = "<!-- claude-runner:tracking -->"
 PROGRESS_INTERVAL_S = 2.0  # GitHub rate-limits comment edits; a checklist need not be faster
+FINAL_RETRY_DELAYS = (1.0, 3.0)  # a failed final update is tried twice more, after these pauses
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,9 @@ class Tracker:
     template: str | None = None  # a repository's comment template (from the default branch)
     clock: Callable[[], float] = time.monotonic
     ref: CommentRef | None = None
-    finalised: bool = False
+    finalised: bool = False  # the final body was delivered
+    retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS  # before each retry of a failed final update
+    _closing: bool = field(default=False, repr=False)  # finishing: no more progress updates
     _last_update: float = field(default=0.0, repr=False)
     _pending: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -118,7 +123,7 @@ class Tracker:
     def progress(self, checklist: str) -> bool:
         """Show the agent's checklist; returns False when throttled (shown at the next update)."""
         with self._lock:
-            if self.ref is None or self.finalised:
+            if self.ref is None or self._closing:
                 return False
             self._pending = checklist
             if self.clock() - self._last_update < PROGRESS_INTERVAL_S:
@@ -128,30 +133,63 @@ class Tracker:
             self._pending = None
             return True
 
-    def finish(self, state: FinalState) -> None:
-        """Write the final state. Safe to call twice: the first call wins."""
+    def finish(self, state: FinalState, budget: Budget | None = None) -> None:
+        """Write the final state (see ``deliver``)."""
+        self.deliver(self.final_body(state), budget)
+
+    def final_body(self, state: FinalState) -> str:
+        """The final comment for ``state``, redacted."""
+        body = render(
+            "comment_final.j2",
+            self.template,
+            marker=TRACKING_MARKER,
+            ok=state.ok,
+            requester=state.requester,
+            duration=format_duration(state.duration_s),
+            links=list(state.links),
+            error=self.redactor.text(state.error),
+            branch=state.branch,
+            summary=self.redactor.text(state.summary),
+            stats=format_stats(state),
+            offered=self.redactor.text(state.offered),
+            work=self.redactor.text(state.work),
+        )
+        if state.work.strip() and self.redactor.text(state.work).strip() not in body:
+            body += "\n" + self.redactor.text(state.work)  # a repository's template without {{ work }}
+        return self.redactor.text(body)
+
+    def deliver(self, body: str, budget: Budget | None = None) -> None:
+        """Replace the comment with its final ``body``. A failed update is retried after each of
+        ``retry_delays`` while ``budget`` allows; when every attempt failed, ``PlatformError``
+        says why. Once delivered, later calls do nothing; progress updates stop at the first call."""
+        budget = budget or Unbounded()
         with self._lock:
             if self.finalised or self.ref is None:
                 return
-            self.finalised = True
-            body = render(
-                "comment_final.j2",
-                self.template,
-                marker=TRACKING_MARKER,
-                ok=state.ok,
-                requester=state.requester,
-                duration=format_duration(state.duration_s),
-                links=list(state.links),
-                error=self.redactor.text(state.error),
-                branch=state.branch,
-                summary=self.redactor.text(state.summary),
-                stats=format_stats(state),
-                offered=self.redactor.text(state.offered),
-                work=self.redactor.text(state.work),
-            )
-            if state.work.strip() and self.redactor.text(state.work).strip() not in body:
-                body += "\n" + self.redactor.text(state.work)  # a repository's template without {{ work }}
-            self.platform.update_comment(self.ref, self.redactor.text(body))
+            self._closing = True
+            ref = self.ref
+        failures: list[str] = []
+        for delay in (0.0, *self.retry_delays):
+            if delay and not budget.sleep(delay):
+                break
+            try:
+                budget.call("the final comment update", lambda: self.platform.update_comment(ref, body))
+            except CleanupTimeout as exc:
+                failures.append(exc.message)
+                break
+            except Exception as exc:  # a 5xx, a reset connection: try again
+                failures.append(
+                    exc.one_line() if isinstance(exc, RunnerError) else f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            with self._lock:
+                self.finalised = True
+            return
+        attempts = f"{len(failures)} attempt{'s' if len(failures) > 1 else ''}"
+        raise PlatformError(
+            f"could not finalise the tracking comment {ref.url} ({attempts}): {failures[-1]}",
+            "`claude-runner finalize` (the action's always() step, or after_script) tries again",
+        )
 
     def _working(self, checklist: str | None) -> str:
         progress = clean_untrusted(checklist, self.redactor) if checklist else None

@@ -203,10 +203,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
             prompt=raw.get("prompt") or None,
             allowed_bots=parse_allowed_bots(raw.get("allowed_bots")),
         ),
-        # A job-level GITHUB_TOKEN must not silently win over a configured GitHub App.
-        github_token=raw.get("github_token")
-        or (None if raw.get("app_id") and raw.get("app_private_key") else env.get("GITHUB_TOKEN"))
-        or None,
+        github_token=github_token(raw, env),
         app_id=raw.get("app_id"),
         app_private_key=raw.get("app_private_key"),
         anthropic_api_key=raw.get("anthropic_api_key"),
@@ -237,6 +234,16 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         warnings=tuple(warnings),
     )
+
+
+def github_token(raw: Mapping[str, str], env: Mapping[str, str]) -> str | None:
+    """The GitHub token: the ``github_token`` input, else ``GITHUB_TOKEN`` unless a GitHub App is
+    configured (a job-level ``GITHUB_TOKEN`` must not silently win over the App)."""
+    if raw.get("github_token"):
+        return raw["github_token"]
+    if raw.get("app_id") and raw.get("app_private_key"):
+        return None
+    return env.get("GITHUB_TOKEN") or None
 
 
 def provider_environ(settings: FlowSettings, environ: Mapping[str, str]) -> dict[str, str]:

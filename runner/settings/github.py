@@ -12,10 +12,12 @@ from pathlib import Path
 from runner.errors import UsageError
 from runner.events import CIRun
 from runner.settings.api import ApiSettings, read_api_settings
-from runner.settings.flow import FlowSettings, flow_settings
-from runner.settings.run import RunSettings
+from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs
+from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
+
+STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class GitHubRunEnv:
     summary_path: Path | None
     temp_dir: Path
     graphql_url: str | None = None
+    state_path: Path | None = None  # the run's state file, for `claude-runner finalize`
 
     @property
     def ci_run(self) -> CIRun | None:
@@ -68,6 +71,8 @@ def github_run_env(env: Mapping[str, str]) -> GitHubRunEnv:
         summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
         temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{uuid.uuid4().hex[:8]}",
         graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
+        # RUNNER_TEMP is the job's own, emptied before and after it: the always() step finds it there.
+        state_path=Path(env.get("RUNNER_TEMP") or "/tmp") / STATE_FILE,
     )
 
 
@@ -88,3 +93,41 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     flow = flow_settings(env)
     agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
     return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
+
+
+@dataclass(frozen=True)
+class GitHubFinalizeSettings:
+    """What ``claude-runner finalize`` reads in the action's ``if: always()`` step."""
+
+    run_env: GitHubRunEnv
+    github_token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    app_private_key: str | None = field(default=None, repr=False)
+    job_status: str | None = None  # CLAUDE_RUNNER_JOB_STATUS: the main step's outcome
+    retry_base_ms: int = 500  # CLAUDE_RUNNER_RETRY_BASE_MS: the pauses before retrying the comment update
+    api: ApiSettings = field(default_factory=ApiSettings)  # CLAUDE_RUNNER_API_*: retries of the update
+
+    @property
+    def state_key(self) -> str | None:
+        """The key of the state file's HMAC: the credential the main step used."""
+        return github_state_key(self.github_token, self.app_private_key)
+
+
+def github_state_key(github_token: str | None, app_private_key: str | None) -> str | None:
+    """The key of the state file's HMAC: the token, or the App's key (its tokens change per step)."""
+    return github_token or app_private_key or None
+
+
+def read_github_finalize(env: Mapping[str, str]) -> GitHubFinalizeSettings:
+    """The Actions variables and the credential inputs only: finalize must not fail on an input
+    the main step already refused (it then wrote no state, and there is nothing to finish)."""
+    raw = read_inputs(env)
+    return GitHubFinalizeSettings(
+        run_env=github_run_env(env),
+        github_token=github_token(raw, env),
+        app_id=raw.get("app_id"),
+        app_private_key=raw.get("app_private_key"),
+        job_status=env.get("CLAUDE_RUNNER_JOB_STATUS", "").strip().lower() or None,
+        retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+        api=read_api_settings(env),
+    )

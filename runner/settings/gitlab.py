@@ -21,11 +21,12 @@ from typing import TypeVar
 from runner.errors import UsageError
 from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, read_inputs
-from runner.settings.run import RunSettings
+from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
 
 _Number = TypeVar("_Number", int, float)
+STATE_FILE = "claude-runner-state.json"  # in $CI_PROJECT_DIR/.git
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,19 @@ class GitLabRunEnv:
     job_token: str | None = field(default=None, repr=False)  # CI_JOB_TOKEN
     merge_request: MergeRequestPipelineVariables = field(default_factory=MergeRequestPipelineVariables)
     ci_variables: GitLabCiVariables = field(default_factory=GitLabCiVariables)
+
+    @property
+    def state_path(self) -> Path:
+        """The run's state file, for ``claude-runner finalize`` in ``after_script``: in the
+        checkout's ``.git`` directory, which ``script`` and ``after_script`` share on every
+        executor, the job's user can write, ``git add -A`` never commits and the next job's
+        ``git clean`` keeps (a file from an earlier job names that job's ``CI_JOB_ID``: ignored)."""
+        return self.workspace / ".git" / STATE_FILE
+
+    @property
+    def state_key(self) -> str | None:
+        """The key of the state file's HMAC: the credential the job uses."""
+        return self.access_token or self.job_token
 
 
 def read_gitlab_run_env(env: Mapping[str, str]) -> GitLabRunEnv:
@@ -218,3 +232,24 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
             ) from exc
         flow = replace(flow, trigger=replace(flow.trigger, prompt=prompt))
     return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
+
+
+@dataclass(frozen=True)
+class GitLabFinalizeSettings:
+    """What ``claude-runner finalize`` reads in ``after_script``."""
+
+    run_env: GitLabRunEnv
+    job_status: str | None = None  # CI_JOB_STATUS: success, failed or canceled
+    retry_base_ms: int = 500  # CLAUDE_RUNNER_RETRY_BASE_MS: the pauses before retrying the comment update
+    api: ApiSettings = field(default_factory=ApiSettings)  # CLAUDE_RUNNER_API_*: retries of the update
+
+
+def read_gitlab_finalize(env: Mapping[str, str]) -> GitLabFinalizeSettings:
+    """The CI variables only: finalize must not fail on a job variable the main step already
+    refused (it then wrote no state, and there is nothing to finish)."""
+    return GitLabFinalizeSettings(
+        run_env=read_gitlab_run_env(env),
+        job_status=env.get("CI_JOB_STATUS", "").strip().lower() or None,
+        retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
+        api=read_api_settings(env),
+    )

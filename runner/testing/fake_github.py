@@ -135,6 +135,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
         self.add_user(f"{app_slug}[bot]", type="Bot", permission="write")
         self._records: list[RequestRecord] = []
         self.faults = Faults(clock=clock)
+        self._faults: dict[tuple[str, str], tuple[list[int], bool, float]] = {}
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
@@ -177,6 +178,32 @@ class FakeGitHub(LoopbackServer, GitHubState):
     def requests_to(self, method: str, route: str) -> list[RequestRecord]:
         """The requests matched to route `route` (e.g. "list_comments") with `method`."""
         return [r for r in self.requests if r.method == method and r.route == route]
+
+    def fail_route(
+        self, method: str, route: str, *statuses: int, repeat: bool = False, delay_s: float = 0.0
+    ) -> None:
+        """Fault hook: answer the next requests to `route` (e.g. "edit_comment") with `method`
+        with `statuses`, one per request in order, each after `delay_s`; with `repeat` the last
+        status answers every later request too. Nothing is applied; requests are logged as usual.
+        `fail_route(method, route)` with no statuses removes the fault."""
+        with self.lock:
+            if statuses:
+                self._faults[(method.upper(), route)] = (list(statuses), repeat, delay_s)
+            else:
+                self._faults.pop((method.upper(), route), None)
+
+    def _injected_fault(self, method: str, route: str) -> ApiError | None:
+        with self.lock:
+            fault = self._faults.get((method, route))
+            if fault is None:
+                return None
+            statuses, repeat, delay_s = fault
+            status = statuses[0] if repeat and len(statuses) == 1 else statuses.pop(0)
+            if not statuses:
+                del self._faults[(method, route)]
+        if delay_s:
+            time.sleep(delay_s)
+        return ApiError(status, {502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Server Error"))
 
     def mint_installation_token(self, permissions: Mapping[str, str] | None = None) -> str:
         """Mint an installation token directly (as `POST .../access_tokens` would)."""
@@ -258,6 +285,9 @@ class FakeGitHub(LoopbackServer, GitHubState):
         if "owner" in params and f"{params['owner']}/{params['repo']}".lower() != self.full_name.lower():
             raise not_found()
         self._authorize(request, name)
+        fault = self._injected_fault(record.method, name)
+        if fault is not None:
+            raise fault
         if record.method in ("POST", "PATCH") and not isinstance(record.body, dict):
             raise ApiError(400, "Problems parsing JSON")
         return self.faults.run(name, lambda: ENDPOINTS[name](self, request))

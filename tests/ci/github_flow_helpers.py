@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ class ActionsJob:
     github: FakeGitHub
     model: FakeMessagesAPI
     env_extra: dict[str, str] = field(default_factory=dict)
+    last_env: dict[str, str] = field(default_factory=dict)  # the last run's variables
 
     @property
     def origin(self) -> Path:
@@ -89,11 +92,13 @@ class ActionsJob:
             ANTHROPIC_BASE_URL=self.model.base_url,
             ANTHROPIC_API_KEY="sk-ant-test-0123456789",
             CLAUDE_RUNNER_RETRY_BASE_MS="10",
+            CLAUDE_RUNNER_API_RETRY_BASE_MS="10",  # API retries (a 502 the test scripts) without waiting
             INPUT_GITHUB_TOKEN="ghp_fake_token",
         )
         env.update(self.env_extra)
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
         outputs.unlink(missing_ok=True)
+        self.last_env = env
         return subprocess.Popen(
             [sys.executable, "-m", "runner", "github"],
             cwd=self.workspace,
@@ -102,6 +107,24 @@ class ActionsJob:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def finalize(self, job_status: str = "cancelled", timeout: float = 60):
+        """`claude-runner finalize` as the action's always() step runs it: the last run's
+        variables, a step outputs file and summary of its own."""
+        outputs, summary = self.root / "finalize_output", self.root / "finalize_summary"
+        outputs.unlink(missing_ok=True)
+        summary.unlink(missing_ok=True)
+        env = {**self.last_env, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+        env["CLAUDE_RUNNER_JOB_STATUS"] = job_status
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "finalize", "--platform", "github"],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return done, _read_outputs(outputs), summary.read_text() if summary.exists() else ""
 
 
 def _read_outputs(path: Path) -> dict[str, str]:
@@ -141,3 +164,26 @@ def make_job(root: Path, github: FakeGitHub, model: FakeMessagesAPI) -> ActionsJ
     git("clone", "-q", "--bare", str(seed), str(job.origin), cwd=root)
     git("clone", "-q", "-b", "master", str(job.origin), str(job.workspace), cwd=root)
     return job
+
+
+@contextlib.contextmanager
+def actions_job(root: Path) -> Iterator[ActionsJob]:
+    """`make_job` with the fakes running: a fake GitHub that sees the branches pushed to origin."""
+    origin = root / "remotes" / OWNER / f"{REPO}.git"
+
+    def branch_lookup(name: str) -> str | None:
+        out = subprocess.run(
+            ["git", "ls-remote", "--heads", str(origin), name], capture_output=True, text=True
+        )
+        return out.stdout.split("\t")[0] or None
+
+    with FakeMessagesAPI() as model:
+        github = FakeGitHub(
+            OWNER,
+            REPO,
+            default_branch="master",
+            branch_lookup=branch_lookup,
+            web_url=f"file://{root / 'remotes'}",
+        )
+        with github:
+            yield make_job(root, github, model)

@@ -105,6 +105,7 @@ def world_env(world: World) -> dict[str, str]:
         ANTHROPIC_BASE_URL=world.model.base_url,
         ANTHROPIC_API_KEY="sk-ant-test-0123456789",
         CLAUDE_RUNNER_RETRY_BASE_MS="10",
+        CLAUDE_RUNNER_API_RETRY_BASE_MS="10",
     )
     return env
 

@@ -186,12 +186,20 @@ def test_secrets_are_not_exported_beyond_the_inputs(action: dict[str, Any]) -> N
 # --- outputs -----------------------------------------------------------------------------------
 
 
+# What the finalize step writes when it finishes a stopped run; the run step's values otherwise.
+FINALIZE_OUTPUTS = ("conclusion", "branch_name", "pr_url", "comment_url")
+
+
 def test_outputs_are_declared_and_mapped_from_the_run_step(action: dict[str, Any]) -> None:
     outputs = action["outputs"]
     assert tuple(outputs) == OUTPUTS
     for name in OUTPUTS:
-        assert outputs[name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+        run = f"steps.run.outputs.{name}"
+        expected = f"steps.finalize.outputs.{name} || {run}" if name in FINALIZE_OUTPUTS else run
+        assert outputs[name]["value"] == f"${{{{ {expected} }}}}"
         assert outputs[name]["description"].strip()
+    for value in ("success", "failure", "skipped", "cancelled"):
+        assert value in outputs["conclusion"]["description"]
 
 
 def test_outputs_match_what_the_runner_writes() -> None:
@@ -208,6 +216,41 @@ def test_the_run_step_runs_the_venv_runner(action: dict[str, Any]) -> None:
     assert "claude-runner" in run["env"]["CLAUDE_RUNNER_BIN"]
     assert "steps.setup.outputs.venv" in run["env"]["CLAUDE_RUNNER_BIN"]
     assert re.search(r'"\$CLAUDE_RUNNER_BIN" github\b', run["run"])
+
+
+def test_the_finalize_step_always_runs_after_the_run_step_with_its_credentials(
+    action: dict[str, Any],
+) -> None:
+    steps = action["runs"]["steps"]
+    finalize = _step(action, "finalize")
+    assert steps[-1] is finalize and steps.index(_step(action, "run")) < steps.index(finalize)
+    assert finalize["if"] == "always()"
+    assert re.search(r'"\$CLAUDE_RUNNER_BIN" finalize --platform github\b', finalize["run"])
+    assert finalize["env"]["CLAUDE_RUNNER_BIN"] == _step(action, "run")["env"]["CLAUDE_RUNNER_BIN"]
+    assert finalize["env"]["CLAUDE_RUNNER_JOB_STATUS"] == "${{ steps.run.outcome }}"
+    # the same credential as the run step: it signs the state file, and it edits the comment
+    for name in ("INPUT_GITHUB_TOKEN", "INPUT_APP_ID", "INPUT_APP_PRIVATE_KEY"):
+        assert finalize["env"][name] == _step(action, "run")["env"][name], name
+    assert not {k for k in finalize["env"] if k.startswith("INPUT_")} - {
+        "INPUT_GITHUB_TOKEN",
+        "INPUT_APP_ID",
+        "INPUT_APP_PRIVATE_KEY",
+    }
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_the_finalize_step_does_nothing_without_an_installed_runner(
+    action: dict[str, Any], tmp_path: Path
+) -> None:
+    env = {"PATH": os.environ["PATH"], "CLAUDE_RUNNER_BIN": str(tmp_path / "missing" / "claude-runner")}
+    proc = subprocess.run(
+        [shutil.which("bash") or "bash", "-c", _step(action, "finalize")["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_run_scripts_take_no_expressions_and_are_valid_bash(action: dict[str, Any]) -> None:

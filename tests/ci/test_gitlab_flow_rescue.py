@@ -1,0 +1,31 @@
+"""`claude-runner gitlab` end to end when the push fails: the work and the answer still reach the user.
+
+The real command in a subprocess, against the fake GitLab, the fake Messages API and a local bare
+remote whose ``pre-receive`` hook refuses pushes to the merge request's source branch.
+"""
+
+from __future__ import annotations
+
+from tests.ci.github_flow_helpers import git
+from tests.ci.test_gitlab_flow import fix, world, world_env  # noqa: F401 (world: a fixture)
+from tests.gitrepos import reject_pushes
+
+
+def test_a_protected_source_branch_sends_the_work_to_a_rescue_branch_the_note_links(world):  # noqa: F811
+    world.gitlab.add_merge_request("Fix calc", iid=5, source_branch="feature", author="alice")
+    head = world.remote_branches()["feature"]
+    refusal = "You are not allowed to push code to protected branches"
+    reject_pushes(world.origin, only="feature", message=refusal)
+    world.model.add_turns(fix(world))
+    proc = world.run(world.note_payload("MergeRequest", 5, "@claude fix the bug in calc.py"))
+
+    assert proc.returncode != 0  # the work is not where it was asked for: the job says so
+    assert world.remote_branches()["feature"] == head
+    rescued = git("--git-dir", str(world.origin), "show", "claude/rescue-99:calc.py", cwd=world.root)
+    assert "return a + b" in rescued
+    (note,) = [n for n in world.gitlab.note_list("merge_request", 5) if not n.system]
+    assert "claude/rescue-99" in note.body
+    assert refusal in note.body
+    assert "Fixed `add()`." in note.body  # the answer is not lost to the push either
+    outputs = (world.workspace / "claude-runner.env").read_text()
+    assert "CLAUDE_CONCLUSION=failure" in outputs

@@ -25,8 +25,9 @@ from runner.errors import RunnerError
 from runner.flow.cleanup import Budget
 from runner.flow.job import Job
 from runner.flow.prompts import render
-from runner.flow.publish import FINAL_RETRY_DELAYS, TRACKING_MARKER, Tracker, format_duration, job_outputs
+from runner.flow.publish import job_outputs
 from runner.flow.state import RunState, utc_now
+from runner.flow.tracker import FINAL_RETRY_DELAYS, TRACKING_MARKER, Tracker, format_duration
 from runner.platforms.base import Platform
 from runner.sanitize import Redactor
 

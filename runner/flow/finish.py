@@ -16,15 +16,9 @@ from runner.errors import PlatformError, RunnerError
 from runner.events import Event
 from runner.flow.cleanup import FINAL_RESERVE_S, Cleanup, CleanupTimeout
 from runner.flow.job import Job
-from runner.flow.publish import (
-    RunProgress,
-    Tracker,
-    final_state,
-    job_outputs,
-    job_summary,
-    save_partial_work,
-)
+from runner.flow.publish import RunProgress, final_state, job_outputs, job_summary, save_partial_work
 from runner.flow.state import RunRecord
+from runner.flow.tracker import Tracker
 from runner.platforms.base import Platform
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings

@@ -27,14 +27,9 @@ from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.job import Job
 from runner.flow.prompts import render
-from runner.flow.publish import (
-    RunProgress,
-    Tracker,
-    UpdateProgressTool,
-    job_summary,
-    publish_work,
-)
+from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
+from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight

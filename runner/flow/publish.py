@@ -8,23 +8,18 @@ checklist (throttled), and always finalised: success with links and numbers, or 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from runner import git
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
-from runner.errors import PlatformError, RunnerError
 from runner.events import Event
-from runner.flow.cleanup import Budget, CleanupTimeout, Unbounded
 from runner.flow.job import Job
 from runner.flow.offer import publish_suggestions
 from runner.flow.progress import RunProgress as RunProgress  # re-exported: the flow imports it from here
-from runner.flow.prompts import render
 from runner.flow.rescue import (
     Rescue,
     SavedWork,
@@ -34,167 +29,22 @@ from runner.flow.rescue import (
     save_work,
     work_report,
 )
+from runner.flow.tracker import (
+    TRACKING_MARKER as TRACKING_MARKER,
+)
+from runner.flow.tracker import (
+    FinalState as FinalState,
+)
+from runner.flow.tracker import (
+    Tracker as Tracker,
+)
+from runner.flow.tracker import (
+    format_duration as format_duration,
+)
 from runner.flow.workspace import compare_url
-from runner.platforms.base import CommentRef, Platform, RepoInfo
-from runner.sanitize import Redactor, clean_untrusted
+from runner.platforms.base import Platform, RepoInfo
+from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
-
-TRACKING_MARKER = "<!-- claude-runner:tracking -->"
-PROGRESS_INTERVAL_S = 2.0  # GitHub rate-limits comment edits; a checklist need not be faster
-FINAL_RETRY_DELAYS = (1.0, 3.0)  # a failed final update is tried twice more, after these pauses
-
-
-@dataclass(frozen=True)
-class FinalState:
-    """How a run ended, for the final comment and the job outputs."""
-
-    ok: bool
-    requester: str
-    duration_s: float
-    summary: str = ""
-    error: str = ""
-    branch: str | None = None
-    links: tuple[tuple[str, str], ...] = ()  # (label, url): job, branch, PR, "Create PR"
-    num_turns: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    model: str = ""
-    offered: str = ""  # a fork's changes: suggestions posted, and a diff of the rest (markdown)
-    work: str = ""  # where the work is when a push failed, and what the commit left out (markdown)
-
-
-def format_duration(seconds: float) -> str:
-    """``1m 5s`` / ``40s``, as people read durations."""
-    whole = round(seconds)
-    minutes, secs = divmod(whole, 60)
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
-def format_stats(state: FinalState) -> str:
-    """The small print under a final comment."""
-    tokens = state.input_tokens + state.output_tokens
-    size = f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens)
-    parts = [f"{state.num_turns} turns", f"{size} tokens", f"${state.cost_usd:.4f}"]
-    if state.model:
-        parts.append(state.model)
-    return " · ".join(parts)
-
-
-@dataclass
-class Tracker:
-    """One tracking comment: started, updated with progress, finalised exactly once."""
-
-    platform: Platform
-    number: int
-    job_url: str | None
-    redactor: Redactor
-    reply_to: int | None = None  # a review comment / threaded note id: answer in its thread
-    reply_thread: str | None = None  # GitLab: that note's discussion id
-    sticky: bool = False
-    template: str | None = None  # a repository's comment template (from the default branch)
-    clock: Callable[[], float] = time.monotonic
-    ref: CommentRef | None = None
-    finalised: bool = False  # the final body was delivered
-    retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS  # before each retry of a failed final update
-    _closing: bool = field(default=False, repr=False)  # finishing: no more progress updates
-    _last_update: float = field(default=0.0, repr=False)
-    _pending: str | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def start(self) -> CommentRef:
-        """Post (or, for a sticky comment, reuse) the "working" comment."""
-        body = self._working(None)
-        if self.sticky and self.reply_to is None:
-            existing = self.platform.find_comment(self.number, TRACKING_MARKER)
-            if existing is not None:
-                self.platform.update_comment(existing, body)
-                self.ref = existing
-                return existing
-        if self.reply_to is not None:
-            self.ref = self.platform.reply_to_review_comment(
-                self.number, self.reply_to, body, discussion_id=self.reply_thread
-            )
-        else:
-            self.ref = self.platform.create_comment(self.number, body)
-        self._last_update = self.clock()
-        return self.ref
-
-    def progress(self, checklist: str) -> bool:
-        """Show the agent's checklist; returns False when throttled (shown at the next update)."""
-        with self._lock:
-            if self.ref is None or self._closing:
-                return False
-            self._pending = checklist
-            if self.clock() - self._last_update < PROGRESS_INTERVAL_S:
-                return False
-            self.platform.update_comment(self.ref, self._working(checklist))
-            self._last_update = self.clock()
-            self._pending = None
-            return True
-
-    def finish(self, state: FinalState, budget: Budget | None = None) -> None:
-        """Write the final state (see ``deliver``)."""
-        self.deliver(self.final_body(state), budget)
-
-    def final_body(self, state: FinalState) -> str:
-        """The final comment for ``state``, redacted."""
-        body = render(
-            "comment_final.j2",
-            self.template,
-            marker=TRACKING_MARKER,
-            ok=state.ok,
-            requester=state.requester,
-            duration=format_duration(state.duration_s),
-            links=list(state.links),
-            error=self.redactor.text(state.error),
-            branch=state.branch,
-            summary=self.redactor.text(state.summary),
-            stats=format_stats(state),
-            offered=self.redactor.text(state.offered),
-            work=self.redactor.text(state.work),
-        )
-        if state.work.strip() and self.redactor.text(state.work).strip() not in body:
-            body += "\n" + self.redactor.text(state.work)  # a repository's template without {{ work }}
-        return self.redactor.text(body)
-
-    def deliver(self, body: str, budget: Budget | None = None) -> None:
-        """Replace the comment with its final ``body``. A failed update is retried after each of
-        ``retry_delays`` while ``budget`` allows; when every attempt failed, ``PlatformError``
-        says why. Once delivered, later calls do nothing; progress updates stop at the first call."""
-        budget = budget or Unbounded()
-        with self._lock:
-            if self.finalised or self.ref is None:
-                return
-            self._closing = True
-            ref = self.ref
-        failures: list[str] = []
-        for delay in (0.0, *self.retry_delays):
-            if delay and not budget.sleep(delay):
-                break
-            try:
-                budget.call("the final comment update", lambda: self.platform.update_comment(ref, body))
-            except CleanupTimeout as exc:
-                failures.append(exc.message)
-                break
-            except Exception as exc:  # a 5xx, a reset connection: try again
-                failures.append(
-                    exc.one_line() if isinstance(exc, RunnerError) else f"{type(exc).__name__}: {exc}"
-                )
-                continue
-            with self._lock:
-                self.finalised = True
-            return
-        attempts = f"{len(failures)} attempt{'s' if len(failures) > 1 else ''}"
-        raise PlatformError(
-            f"could not finalise the tracking comment {ref.url} ({attempts}): {failures[-1]}",
-            "`claude-runner finalize` (the action's always() step, or after_script) tries again",
-        )
-
-    def _working(self, checklist: str | None) -> str:
-        progress = clean_untrusted(checklist, self.redactor) if checklist else None
-        body = render("comment_working.j2", marker=TRACKING_MARKER, job_url=self.job_url, progress=progress)
-        return self.redactor.text(body)
 
 
 class UpdateProgressTool(Tool):

@@ -34,6 +34,7 @@ class CommentRef:
     number: int | None = None
     noteable: str | None = None  # "merge_request" or "issue"
     discussion_id: str | None = None
+    body: str | None = field(default=None, compare=False, repr=False)  # as found (find_comment)
 
 
 @dataclass(frozen=True)

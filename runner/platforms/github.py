@@ -162,10 +162,14 @@ class GitHubPlatform:
         self.client.call("update the comment", self.client.request, "PATCH", path, {"body": body})
 
     def find_comment(self, number: int, marker: str) -> CommentRef | None:
-        """The newest conversation comment containing ``marker``."""
+        """The newest conversation comment of the runner's own containing ``marker``, with its
+        body: a marker pasted by someone else is not the runner's."""
         comments = self.client.pages("list comments", self._repo(f"/issues/{number}/comments"))
-        found = [c for c in comments if marker in (c.get("body") or "")]
-        return CommentRef(int(found[-1]["id"]), str(found[-1]["html_url"]), "issue") if found else None
+        found = [c for c in comments if marker in (c.get("body") or "") and self.client.is_own(c.get("user"))]
+        if not found:
+            return None
+        newest = found[-1]
+        return CommentRef(int(newest["id"]), str(newest["html_url"]), "issue", body=newest.get("body") or "")
 
     def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
         """Issue/PR, comments, reviews, review comments and files, every page."""

@@ -209,17 +209,18 @@ class GitLabPlatform:
     def find_comment(
         self, number: int, marker: str, *, noteable: Noteable | None = None
     ) -> CommentRef | None:
-        """The newest note containing ``marker``."""
+        """The newest note of the runner's own containing ``marker``, with its body: a marker
+        pasted by someone else is not the runner's."""
         kind = self._noteable(noteable)
         notes = self._list(
             "list notes", f"/{kind}s/{number}/notes", {"sort": "asc", "order_by": "created_at"}
         )
         found = None
         for note in notes:
-            if not note.get("system") and marker in (note.get("body") or ""):
-                found = CommentRef(
-                    int(note["id"]), self._note_url(kind, number, int(note["id"])), "issue", number, kind
-                )
+            body = note.get("body") or ""
+            if not note.get("system") and marker in body and self.client.is_own(note.get("author")):
+                url = self._note_url(kind, number, int(note["id"]))
+                found = CommentRef(int(note["id"]), url, "issue", number, kind, body=body)
         return found
 
     def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:

@@ -1,5 +1,5 @@
 from runner.flow.prompts import render
-from runner.flow.publish import FinalState, Tracker, format_duration, format_stats
+from runner.flow.tracker import FinalState, Tracker, format_duration, format_stats
 from runner.platforms.base import CommentRef
 from runner.sanitize import Redactor
 

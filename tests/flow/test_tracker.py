@@ -7,7 +7,7 @@ import pytest
 
 from runner.errors import PlatformError
 from runner.flow.cleanup import CleanupTimeout
-from runner.flow.publish import TRACKING_MARKER, FinalState, Tracker
+from runner.flow.tracker import TRACKING_MARKER, FinalState, Tracker
 from runner.platforms.base import CommentRef
 from runner.sanitize import Redactor
 

@@ -31,10 +31,10 @@ and the attempt number, so a worker that lost its lease changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from runner.errors import RunnerError
 from runner.settings.webhook import StoreLocation
@@ -44,6 +44,7 @@ RETENTION_S = 7 * 24 * 3600.0  # finished hooks and seen ids are kept a week (Gi
 SCHEMA_VERSION = "1"
 
 Acceptance = Literal["accepted", "duplicate", "full"]
+T = TypeVar("T")
 
 
 class StoreError(RunnerError):
@@ -121,7 +122,9 @@ _COLUMNS = "id, run_id, event_uuid, job, attempts, first_claimed_at, received_at
 class SqlStore:
     """The store's SQL, shared by SQLite and PostgreSQL; subclasses supply connections.
 
-    ``NOW`` is the database's clock in seconds; ``?`` placeholders become ``%s`` for psycopg.
+    ``NOW`` is the database's clock in seconds; ``?`` placeholders become ``%s`` for psycopg. Every
+    operation is a function of a cursor run by ``_write`` in a transaction of its own (PostgreSQL),
+    or in the next group commit (SQLite); an exception it raises undoes only its own writes.
     """
 
     NOW: ClassVar[str]
@@ -132,6 +135,13 @@ class SqlStore:
     def _transaction(self) -> AbstractContextManager[Any]:
         """A cursor in a write transaction: committed on exit, rolled back on an exception."""
         raise NotImplementedError
+
+    def _write(self, op: Callable[[Any], T], durable: bool = False) -> T:
+        """``op(cursor)`` in a committed transaction; its result, or its exception with its writes
+        undone. ``durable``: on disk when this returns, not only visible (a hook about to be
+        answered 202, a claim about to create a pipeline); PostgreSQL's commits always are."""
+        with self._transaction() as cursor:
+            return op(cursor)
 
     def _sql(self, text: str) -> str:
         return text.replace("{now}", self.NOW).replace("?", self.PLACEHOLDER)
@@ -144,32 +154,40 @@ class SqlStore:
         """The DDL, for the subclass's types."""
         raise NotImplementedError
 
-    def _accept_in(self, cursor: Any, hook: NewHook, max_queued: int) -> None:
-        """Record ``hook`` in the open transaction; ``_Duplicate`` or ``_Full`` to undo it."""
-        for key in hook.keys:
-            self._run(
-                cursor,
-                "INSERT INTO webhook_seen (key, run_id, seen_at) VALUES (?, ?, {now}) "
-                "ON CONFLICT (key) DO NOTHING",
-                (key, hook.run_id),
-            )
-            if cursor.rowcount == 0:
-                raise _Duplicate
-        if max_queued > 0:
-            waiting = self._run(cursor, "SELECT count(*) FROM webhook_hooks WHERE state = 'queued'")
-            if int(waiting.fetchone()[0]) >= max_queued:
-                raise _Full
-        self._run(
-            cursor,
+    def accept(self, hook: NewHook, max_queued: int = 0) -> Acceptance:
+        keys = hook.keys
+        marks = ", ".join("?" * len(keys))
+        # One guarded INSERT: nothing is written when a key was seen or the queue is full, so the
+        # operation needs no savepoint in a group commit.
+        new = f"NOT EXISTS (SELECT 1 FROM webhook_seen WHERE key IN ({marks}))" if keys else "1 = 1"
+        room = "(SELECT count(*) FROM webhook_hooks WHERE state = 'queued') < ?"
+        insert = (
             "INSERT INTO webhook_hooks (run_id, event_uuid, job, state, received_at, answer_ms, available_at)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, {now})",
-            (hook.run_id, hook.uuid, json.dumps(hook.job), hook.received_at, hook.answer_ms),
+            f" SELECT ?, ?, ?, 'queued', ?, ?, {{now}} WHERE {new} AND {room if max_queued > 0 else '1 = 1'}"
+        )
+        values = (hook.run_id, hook.uuid, json.dumps(hook.job), hook.received_at, hook.answer_ms)
+        params = (*values, *keys, *((max_queued,) if max_queued > 0 else ()))
+        record = (
+            "INSERT INTO webhook_seen (key, run_id, seen_at) VALUES "
+            + ", ".join("(?, ?, {now})" for _ in keys)
+            + " ON CONFLICT (key) DO NOTHING"
         )
 
-    def accept(self, hook: NewHook, max_queued: int = 0) -> Acceptance:
+        def op(cursor: Any) -> None:
+            if self._run(cursor, insert, params).rowcount == 0:
+                seen = f"SELECT 1 FROM webhook_seen WHERE key IN ({marks})"
+                if keys and self._run(cursor, seen, keys).fetchone():
+                    raise _Duplicate
+                raise _Full
+            if keys:
+                recorded = self._run(cursor, record, tuple(v for key in keys for v in (key, hook.run_id)))
+                if recorded.rowcount < len(keys):
+                    # PostgreSQL: a concurrent transaction recorded a key after the check above; the
+                    # exception rolls this one back. (SQLite's writer is alone: it cannot happen.)
+                    raise _Duplicate
+
         try:
-            with self._transaction() as cursor:
-                self._accept_in(cursor, hook, max_queued)
+            self._write(op, durable=True)
         except _Duplicate:
             return "duplicate"
         except _Full:
@@ -177,8 +195,8 @@ class SqlStore:
         return "accepted"
 
     def claim(self, owner: str, lease_s: float) -> ClaimedHook | None:
-        with self._transaction() as cursor:
-            row = self._run(
+        row = self._write(
+            lambda cursor: self._run(
                 cursor,
                 "UPDATE webhook_hooks SET lease_owner = ?, lease_until = {now} + ?, attempts = attempts + 1,"
                 " first_claimed_at = coalesce(first_claimed_at, {now})"
@@ -187,7 +205,9 @@ class SqlStore:
                 " ORDER BY id LIMIT 1" + self.SKIP_LOCKED + ")"
                 f" RETURNING {_COLUMNS}",
                 (owner, lease_s),
-            ).fetchone()
+            ).fetchone(),
+            durable=True,  # a claim that a power cut undid would hide the create it led to
+        )
         if row is None:
             return None
         hook_id, run_id, uuid, job, attempts, first, received, answer_ms = row
@@ -197,55 +217,55 @@ class SqlStore:
         )  # fmt: skip
 
     def renew(self, owner: str, ids: Collection[int], lease_s: float) -> None:
-        if not ids:
-            return
-        with self._transaction() as cursor:
-            for hook_id in ids:
-                self._run(
-                    cursor,
-                    "UPDATE webhook_hooks SET lease_until = {now} + ? WHERE id = ? AND lease_owner = ?"
-                    " AND state = 'queued'",
-                    (lease_s, hook_id, owner),
-                )
+        if ids:
+            self._update_each(
+                "UPDATE webhook_hooks SET lease_until = {now} + ? WHERE id = ? AND lease_owner = ?"
+                " AND state = 'queued'",
+                [(lease_s, hook_id, owner) for hook_id in ids],
+            )
 
     def finish(self, hook: ClaimedHook, owner: str, state: str, outcome: Mapping[str, Any]) -> bool:
         """Close a hook (``done`` or ``failed``) with what happened; False if the lease was lost."""
-        with self._transaction() as cursor:
-            done = self._run(
-                cursor,
+        params = (
+            state, outcome.get("decision"), str(outcome.get("reason", ""))[:1000], outcome.get("pipeline_id"),
+            outcome.get("pipeline_url"), hook.id, owner, hook.attempts,
+        )  # fmt: skip
+        return bool(
+            self._update_each(
                 "UPDATE webhook_hooks SET state = ?, outcome = ?, reason = ?, pipeline_id = ?,"
                 " pipeline_url = ?, finished_at = {now}, lease_owner = NULL, lease_until = NULL"
                 " WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'queued'",
-                (
-                    state, outcome.get("decision"), str(outcome.get("reason", ""))[:1000],
-                    outcome.get("pipeline_id"), outcome.get("pipeline_url"), hook.id, owner, hook.attempts,
-                ),
-            )  # fmt: skip
-            return bool(done.rowcount)
+                [params],
+            )
+        )
 
     def retry(self, hook: ClaimedHook, owner: str, delay_s: float, reason: str) -> bool:
         """Queue a hook again after ``delay_s``; False if the lease was lost."""
-        with self._transaction() as cursor:
-            done = self._run(
-                cursor,
+        return bool(
+            self._update_each(
                 "UPDATE webhook_hooks SET lease_owner = NULL, lease_until = NULL, available_at = {now} + ?,"
                 " reason = ? WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'queued'",
-                (delay_s, reason[:1000], hook.id, owner, hook.attempts),
+                [(delay_s, reason[:1000], hook.id, owner, hook.attempts)],
             )
-            return bool(done.rowcount)
+        )
 
     def release(self, owner: str, ids: Collection[int], delay_s: float = 0.0) -> int:
         """Give up the leases on ``ids`` (shutting down): due again after ``delay_s``."""
-        released = 0
-        with self._transaction() as cursor:
-            for hook_id in ids:
-                released += self._run(
-                    cursor,
-                    "UPDATE webhook_hooks SET lease_owner = NULL, lease_until = NULL,"
-                    " available_at = {now} + ? WHERE id = ? AND lease_owner = ? AND state = 'queued'",
-                    (delay_s, hook_id, owner),
-                ).rowcount
-        return released
+        if not ids:
+            return 0
+        return self._update_each(
+            "UPDATE webhook_hooks SET lease_owner = NULL, lease_until = NULL,"
+            " available_at = {now} + ? WHERE id = ? AND lease_owner = ? AND state = 'queued'",
+            [(delay_s, hook_id, owner) for hook_id in ids],
+        )
+
+    def _update_each(self, text: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run ``text`` once per parameter row in one transaction; the rows it changed."""
+
+        def op(cursor: Any) -> int:
+            return sum(int(self._run(cursor, text, params).rowcount) for params in rows)
+
+        return self._write(op)
 
     def pending(self) -> int:
         """Hooks not finished yet (waiting, held back for a retry, or being worked on)."""
@@ -253,21 +273,20 @@ class SqlStore:
 
     def counts(self) -> dict[str, int]:
         """Hooks by state."""
-        with self._transaction() as cursor:
-            rows = self._run(cursor, "SELECT state, count(*) FROM webhook_hooks GROUP BY state").fetchall()
+        rows = self._write(
+            lambda cursor: self._run(
+                cursor, "SELECT state, count(*) FROM webhook_hooks GROUP BY state"
+            ).fetchall()
+        )
         return {str(state): int(n) for state, n in rows}
 
     def prune(self, older_than_s: float = RETENTION_S) -> int:
         """Forget finished hooks and seen ids older than ``older_than_s``; how many rows went."""
-        with self._transaction() as cursor:
-            seen = self._run(cursor, "DELETE FROM webhook_seen WHERE seen_at < {now} - ?", (older_than_s,))
-            removed = int(seen.rowcount)
-            hooks = self._run(
-                cursor,
-                "DELETE FROM webhook_hooks WHERE state <> 'queued' AND finished_at < {now} - ?",
-                (older_than_s,),
-            )
-            return removed + int(hooks.rowcount)
+        return self._update_each(
+            "DELETE FROM webhook_seen WHERE seen_at < {now} - ?", [(older_than_s,)]
+        ) + self._update_each(
+            "DELETE FROM webhook_hooks WHERE state <> 'queued' AND finished_at < {now} - ?", [(older_than_s,)]
+        )
 
     def _create_schema(self, cursor: Any) -> None:
         for statement in self._schema():

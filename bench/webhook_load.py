@@ -13,7 +13,7 @@ The GitLab acceptance test (tests/webhook/test_webhook.py) asserted this p99 unt
 failed it; it now checks what is deterministic (every hook answered, exactly one pipeline per
 triggering note) and the latency target lives here.
 
-    python bench/webhook_load.py [--hooks 200] [--threads 8] [--workers 4] [--json]
+    python bench/webhook_load.py [--hooks 200] [--threads 32] [--workers 4] [--json]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def run_load(hooks: int, flags: list[str], together: bool = True) -> dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--hooks", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=8, help="the listener's HTTP threads")
+    parser.add_argument("--threads", type=int, default=32, help="the listener's HTTP threads")
     parser.add_argument("--workers", type=int, default=4, help="the listener's pipeline workers")
     parser.add_argument("--json", action="store_true", help="print one JSON object per burst shape")
     args = parser.parse_args()

@@ -1,10 +1,11 @@
 """The listener's store in PostgreSQL, for several replicas sharing one queue (the
 ``webhook-postgres`` extra: psycopg 3).
 
-Each thread (HTTP handlers, workers) has its own connection, opened on first use; a connection
-that breaks (the server restarted, a network blip) is dropped and the next call opens another,
-while the call that met the break fails with ``StoreError`` (a hook is then answered 503, and a
-worker tries again after its poll interval). Claims use ``FOR UPDATE SKIP LOCKED``: replicas
+Connections are pooled: an operation takes an idle one (the most recently used, so a few stay
+warm) or opens one when all are busy, and gives it back after its transaction; a connection that
+broke (the server restarted, a network blip) is dropped, and the operation that met the break
+fails with ``StoreError`` (a hook is then answered 503, and a worker tries again after its poll
+interval). Claims use ``FOR UPDATE SKIP LOCKED``: replicas
 never wait on each other's rows and never take the same row. Times come from the server's clock
 (``clock_timestamp()``), so replicas with skewed clocks still agree on leases. The schema is
 created under an advisory lock, so replicas starting together do not race.
@@ -40,9 +41,8 @@ class PostgresStore(SqlStore):
             ) from exc
         self._psycopg = psycopg
         self.location = location
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._all_lock = threading.Lock()
+        self._idle: list[Any] = []  # a stack: the warmest connection on top
+        self._lock = threading.Lock()
         self._closed = False
         with self._transaction() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -52,13 +52,15 @@ class PostgresStore(SqlStore):
         return schema("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION")
 
     def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        if self._closed:
-            raise StoreError(f"the listener's store {self.location.display} is closed")
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the listener's store {self.location.display} is closed")
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed and not conn.broken:
+                    return conn
         try:
-            conn = self._psycopg.connect(
+            return self._psycopg.connect(
                 self.location.target,
                 autocommit=True,
                 connect_timeout=10,
@@ -69,10 +71,14 @@ class PostgresStore(SqlStore):
                 f"cannot reach the listener's store {self.location.display}: {_first_line(exc)}",
                 "check WEBHOOK_STORE and that the PostgreSQL server is up",
             ) from exc
-        self._local.conn = conn
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
+
+    def _give_back(self, conn: Any) -> None:
+        with self._lock:
+            if not self._closed and not conn.closed and not conn.broken:
+                self._idle.append(conn)
+                return
+        with contextlib.suppress(Exception):
+            conn.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -81,16 +87,16 @@ class PostgresStore(SqlStore):
             with conn.transaction(), conn.cursor() as cursor:
                 yield cursor
         except self._psycopg.Error as exc:
-            if conn.broken:
-                self._local.conn = None
             raise StoreError(
                 f"the listener's store {self.location.display} failed: {_first_line(exc)}"
             ) from exc
+        finally:
+            self._give_back(conn)
 
     def close(self) -> None:
-        self._closed = True
-        with self._all_lock:
-            conns, self._all = self._all, []
+        with self._lock:
+            self._closed = True
+            conns, self._idle = self._idle, []
         for conn in conns:
             with contextlib.suppress(Exception):  # a broken connection must not stop the shutdown
                 conn.close()

@@ -113,7 +113,13 @@ class SqliteStore(SqlStore):
                     self._writer_done = True
                     self._for_syncer.notify()
                     return
-            self._run_group(group)
+            try:
+                self._run_group(group)
+            except Exception as exc:  # a bug here must fail these operations, not stop the writer
+                for slot in group:
+                    if not slot.done.is_set():
+                        slot.error, slot.result = _store_error(self, exc), None
+                        slot.done.set()
 
     def _run_group(self, group: list[_Slot[Any]]) -> None:
         """One transaction for ``group``; then the callers are woken, the durable ones after the

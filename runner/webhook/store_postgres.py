@@ -5,22 +5,27 @@ Connections are pooled: an operation takes an idle one (the most recently used, 
 warm) or opens one when all are busy, and gives it back after its transaction; a connection that
 broke (the server restarted, a network blip) is dropped, and the operation that met the break
 fails with ``StoreError`` (a hook is then answered 503, and a worker tries again after its poll
-interval). Claims use ``FOR UPDATE SKIP LOCKED``: replicas
-never wait on each other's rows and never take the same row. Times come from the server's clock
-(``clock_timestamp()``), so replicas with skewed clocks still agree on leases. The schema is
-created under an advisory lock, so replicas starting together do not race.
+interval). Every operation is one statement in autocommit mode, one round trip: an accept is a
+data-modifying CTE that inserts the hook and its ids together (a concurrent delivery of the same
+event makes it fail whole with a unique violation: a duplicate). Claims use ``FOR UPDATE SKIP
+LOCKED``: replicas never wait on each other's rows and never take the same row. Times come from
+the server's clock (``clock_timestamp()``), so replicas with skewed clocks still agree on leases.
+The schema is created under an advisory lock, so replicas starting together do not race.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from runner.settings.webhook import StoreLocation
-from runner.webhook.store import SqlStore, StoreError, schema
+from runner.webhook.store import Acceptance, NewHook, SqlStore, StoreError, schema
+
+T = TypeVar("T")
 
 _SCHEMA_LOCK = 0x636C7264  # pg_advisory_xact_lock key: "clrd"
 
@@ -50,6 +55,45 @@ class PostgresStore(SqlStore):
 
     def _schema(self) -> Iterator[str]:
         return schema("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION")
+
+    def accept(self, hook: NewHook, max_queued: int = 0) -> Acceptance:
+        room = "(SELECT count(*) FROM webhook_hooks WHERE state = 'queued') < %s" if max_queued else "true"
+        statement = (
+            "WITH new AS (INSERT INTO webhook_hooks"
+            " (run_id, event_uuid, job, state, received_at, answer_ms, available_at)"
+            f" SELECT %s, %s, %s, 'queued', %s, %s, {self.NOW}"
+            f" WHERE NOT EXISTS (SELECT 1 FROM webhook_seen WHERE key = ANY(%s)) AND {room}"
+            " RETURNING run_id),"
+            f" ids AS (INSERT INTO webhook_seen (key, run_id, seen_at) SELECT k, new.run_id, {self.NOW}"
+            " FROM new, unnest(%s::text[]) AS k)"
+            " SELECT (SELECT count(*) FROM new), EXISTS (SELECT 1 FROM webhook_seen WHERE key = ANY(%s))"
+        )
+        keys = list(hook.keys)
+        values = (hook.run_id, hook.uuid, json.dumps(hook.job), hook.received_at, hook.answer_ms, keys)
+        params = (*values, *((max_queued,) if max_queued else ()), keys, keys)
+        try:
+            inserted, seen = self._write(lambda cursor: cursor.execute(statement, params).fetchone())
+        except StoreError as exc:
+            if isinstance(exc.__cause__, self._psycopg.errors.UniqueViolation):
+                return "duplicate"  # the same event, committed by another delivery meanwhile
+            raise
+        if inserted:
+            return "accepted"
+        return "duplicate" if seen else "full"
+
+    def _write(self, op: Callable[[Any], T], durable: bool = False) -> T:
+        """``op`` in autocommit mode: each of its statements commits (durably: PostgreSQL's
+        ``synchronous_commit``) on its own; every operation but ``accept`` is one statement."""
+        conn = self._connection()
+        try:
+            with conn.cursor() as cursor:
+                return op(cursor)
+        except self._psycopg.Error as exc:
+            raise StoreError(
+                f"the listener's store {self.location.display} failed: {_first_line(exc)}"
+            ) from exc
+        finally:
+            self._give_back(conn)
 
     def _connection(self) -> Any:
         with self._lock:

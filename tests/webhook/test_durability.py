@@ -8,6 +8,7 @@ without its answer; the checks count pipelines and their variables in the fake.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import signal
@@ -170,3 +171,26 @@ def test_two_listeners_on_one_postgres_start_one_pipeline_per_hook(
     assert [status for status, _ in again] == [200] * count
     assert inputs(fake_gitlab) == Counter(f"@claude task {i}" for i in range(count))
     assert started(logs_a) and started(logs_b)  # both replicas worked the shared queue
+
+
+def test_a_replica_killed_on_postgres_leaves_its_hooks_to_the_other(
+    fake_gitlab: FakeGitLab, postgres_url: str
+) -> None:
+    release = threading.Event()
+    held = fake_gitlab.fail("list_users", None, hold=release, times=4)  # replica A's four workers
+    fast = {"WEBHOOK_LEASE_SECONDS": "1"}
+    hooks = hooks_for(20)
+    with contextlib.ExitStack() as replica_a:
+        port_a, _ = replica_a.enter_context(
+            webhook_command(fake_gitlab, store=postgres_url, env=fast, stop=signal.SIGKILL)
+        )
+        assert [status for status, _ in fire("127.0.0.1", port_a, hooks[:4], together=False)] == [202] * 4
+        assert wait_until(lambda: held.hits == 4)  # A holds all four, stuck on GitLab
+        with webhook_command(fake_gitlab, store=postgres_url, env=fast) as (port_b, logs_b):
+            assert [s for s, _ in fire("127.0.0.1", port_b, hooks[4:], together=False)] == [202] * 16
+            assert wait_until(lambda: len(started(logs_b)) == 16), list(logs_b)
+            replica_a.close()  # SIGKILL: A dies holding four leases
+            release.set()
+            assert wait_until(lambda: len(started(logs_b)) == 20), list(logs_b)  # after A's leases ran out
+    assert inputs(fake_gitlab) == Counter(f"@claude task {i}" for i in range(20))
+    assert sorted(r["attempts"] for r in started(logs_b))[-4:] == [2, 2, 2, 2]

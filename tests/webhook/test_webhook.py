@@ -476,6 +476,26 @@ def test_command_refuses_to_start_without_a_secret() -> None:
     assert done.stderr.count("\n") == 1 and "GITLAB_WEBHOOK_SECRET is not set" in done.stderr
 
 
+def test_command_refuses_to_start_on_a_store_it_cannot_open(tmp_path: Any) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = _cli_env(GITLAB_WEBHOOK_SECRET=SECRET, GITLAB_ACCESS_TOKEN=TOKEN)
+    for store, fix in [
+        (str(blocker / "hooks.sqlite3"), "set WEBHOOK_STORE (or --store) to a writable file"),
+        (f"postgresql://bot:hunter2@/hooks?host={tmp_path}&port=1", "that the PostgreSQL server is up"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "webhook", "--port", "0", "--store", store],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert "the listener's store" in done.stderr and fix in done.stderr
+        assert "hunter2" not in done.stderr
+
+
 @contextlib.contextmanager
 def webhook_command(
     fake: FakeGitLab,

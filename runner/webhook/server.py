@@ -186,8 +186,11 @@ class ListenerServer:
         return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        """Serve until ``stop()`` (from another thread) or Ctrl-C / SIGTERM (as KeyboardInterrupt)."""
+        """Serve until ``stop()`` (from another thread) or Ctrl-C / SIGTERM (as KeyboardInterrupt);
+        the pipeline workers start with it."""
         from waitress import wasyncore
+
+        self.app.workers.start()
 
         # waitress's own run() loops until its socket map is empty; this loop also stops on request.
         use_poll = bool(self._server.adj.asyncore_use_poll)

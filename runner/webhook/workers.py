@@ -102,6 +102,14 @@ class PipelineWorkers:
             for i in range(workers)
         ]
         self._threads.append(threading.Thread(target=self._heartbeat, name="webhook-lease", daemon=True))
+        self._started = False
+
+    def start(self) -> None:
+        """Start the worker threads (once): the listener does when it starts serving."""
+        with self._count_lock:
+            if self._started:
+                return
+            self._started = True
         for thread in self._threads:
             thread.start()
 
@@ -144,7 +152,8 @@ class PipelineWorkers:
             return -1  # the leases run out by themselves
         finally:
             for thread in self._threads:
-                thread.join(timeout=0.2)
+                if thread.is_alive():
+                    thread.join(timeout=0.2)
 
     # --- the worker threads ---------------------------------------------------------------------
     def _loop(self) -> None:

@@ -180,7 +180,8 @@ class _PlatformActions:
         if response.status_code != 200:
             raise RuntimeError(
                 f"could not look for an earlier pipeline ({response.status_code}: {_message(response)}); "
-                "the access token needs read access to the project's pipelines"
+                "GitLab shows a pipeline's variables to its creator and to maintainers: the access"
+                " token's user must be one of them"
             )
         return response
 

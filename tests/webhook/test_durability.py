@@ -12,14 +12,17 @@ import contextlib
 import http.client
 import json
 import signal
+import socket
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.testing.fake_gitlab import FakeGitLab
-from runner.webhook.gitlab_api import HOOK_ID_VARIABLE
+from runner.webhook.gitlab_api import HOOK_ID_VARIABLE, AmbiguousCreate, RetryLater, platform_actions
 from tests.webhook.test_webhook import SECRET, Logs, fire, mr_note, webhook_command
 
 
@@ -194,3 +197,30 @@ def test_a_replica_killed_on_postgres_leaves_its_hooks_to_the_other(
             assert wait_until(lambda: len(started(logs_b)) == 20), list(logs_b)  # after A's leases ran out
     assert inputs(fake_gitlab) == Counter(f"@claude task {i}" for i in range(20))
     assert sorted(r["attempts"] for r in started(logs_b))[-4:] == [2, 2, 2, 2]
+
+
+def test_gitlab_calls_say_what_a_failure_means() -> None:
+    """The worker's three cases: nothing sent (retry), sent without an answer (look first), refused."""
+    with socket.socket() as probe:  # a port nothing listens on: the request is never sent
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(RetryLater) as refused:
+        platform_actions(closed, "glpat-x").start_pipeline(5, "main", {})
+    assert not isinstance(refused.value, AmbiguousCreate)
+    with FakeGitLab("g/p", project_id=5, tokens={"glpat-dev": "dev"}, token_access="developer") as fake:
+        actions = platform_actions(fake.base_url, "glpat-dev")
+        fake.fail("create_pipeline", 0)  # the connection is cut after the request went out
+        with pytest.raises(AmbiguousCreate):
+            actions.start_pipeline(5, "main", {"A": "1"})
+        with pytest.raises(RuntimeError, match="Reference not found"):
+            actions.start_pipeline(5, "no-such-branch", {})
+        other = fake.add_pipeline("main", user="someone-else", variables=[{"key": "K", "value": "v"}])
+        with pytest.raises(RuntimeError, match="to its creator and to maintainers"):
+            actions.find_pipeline(5, "main", "K", "v", other.created_at)
+        mine = fake.add_pipeline("main", user="dev", variables=[{"key": "K", "value": "mine"}])
+        fake.pipelines.remove(other)
+        assert actions.find_pipeline(5, "main", "K", "mine", mine.created_at) == (
+            mine.id,
+            f"{fake.web_url}/g/p/-/pipelines/{mine.id}",
+        )
+        assert actions.find_pipeline(5, "main", "K", "nobody", mine.created_at) is None

@@ -21,25 +21,30 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/claude-runner/bin:$PATH
 
 # A venv keeps our dependencies apart from the system Python's; extras: Bedrock and Vertex
-# credentials, and the webhook server.
+# credentials, the webhook server, and psycopg for listener replicas sharing a PostgreSQL store.
 COPY . /src
 RUN python -m venv /opt/claude-runner \
-    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook]" \
+    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres]" \
     && rm -rf /src
 
 # Never run as root: the agent's tools run shell commands in the checked-out repository.
 # A numeric USER lets Kubernetes' runAsNonRoot verify it. GitLab's helper clones the job's checkout as
 # another user, and git refuses to work in a repository someone else owns ("dubious ownership"); in a
 # single-purpose container that check protects nobody, so it is turned off system-wide.
+# The listener's default store is /home/claude/.local/state/claude-runner/webhook.sqlite3: the
+# directory exists and is the user's, so a volume mounted there is writable.
 RUN git config --system --add safe.directory '*' \
     && useradd --create-home --uid 10001 --user-group claude \
-    && mkdir -p /workspace \
-    && chown claude:claude /workspace
+    && mkdir -p /workspace /home/claude/.local/state \
+    && chown claude:claude /workspace \
+    && chown -R claude:claude /home/claude/.local
 USER 10001:10001
 WORKDIR /workspace
 
 # Webhook mode listens here: docker run -p 8080:8080 -e GITLAB_WEBHOOK_SECRET=... -e GITLAB_ACCESS_TOKEN=...
-#   claude-runner webhook --host 0.0.0.0 --port 8080
+#   -v claude-runner-state:/home/claude/.local/state claude-runner webhook --host 0.0.0.0 --port 8080
+# (the volume keeps accepted hooks across container restarts; examples/gitlab-listener/compose.yml runs
+# two replicas on PostgreSQL).
 EXPOSE 8080
 
 ENTRYPOINT ["claude-runner"]

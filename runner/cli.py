@@ -255,7 +255,11 @@ def _load_event(
     "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on."
 )
 @click.option(
-    "--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="HTTP handler threads."
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=32,
+    show_default=True,
+    help="HTTP handler threads (each accepted hook holds one until the store has it on disk).",
 )
 @click.option(
     "--workers",
@@ -264,21 +268,29 @@ def _load_event(
     show_default=True,
     help="Threads that check access and start pipelines after a hook is answered.",
 )
-def webhook_command(host: str, port: int, threads: int, workers: int) -> None:
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Where accepted hooks are kept: a file path, sqlite:///path/hooks.db, or postgresql://... "
+    "for replicas sharing one queue. Default: $WEBHOOK_STORE, else "
+    "$XDG_STATE_HOME/claude-runner/webhook.sqlite3 (~/.local/state/...).",
+)
+def webhook_command(host: str, port: int, threads: int, workers: int, store: str | None) -> None:
     """Listen for GitLab hooks and start a `claude-runner gitlab` pipeline when @claude is asked.
 
     Environment: GITLAB_WEBHOOK_SECRET (required: the hook's secret token), GITLAB_ACCESS_TOKEN
     (required: reads access levels, starts pipelines), GITLAB_URL or CI_SERVER_URL (default
     https://gitlab.com), GITLAB_TRIGGER_TOKEN (optional: start pipelines with a trigger token),
     TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
-    developer), WEBHOOK_MR_REF (source or default). Health check: GET /healthz.
+    developer), WEBHOOK_MR_REF (source or default), WEBHOOK_STORE, WEBHOOK_LEASE_SECONDS (30),
+    WEBHOOK_RETRY_SECONDS (5). Health check: GET /healthz.
     """
     import os
 
     from runner.settings.webhook import read_webhook_listener_settings
     from runner.webhook.server import run_webhook
 
-    settings = read_webhook_listener_settings(os.environ)
+    settings = read_webhook_listener_settings(os.environ, store=store)
     sys.exit(run_webhook(settings, host=host, port=port, threads=threads, workers=workers))
 
 

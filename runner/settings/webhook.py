@@ -1,14 +1,18 @@
 """Settings of ``claude-runner webhook``, the GitLab hook listener, read once from the environment.
 
 ``WebhookSettings`` is what the pure decision (``runner/webhook/decision.py``) needs;
-``WebhookListenerSettings`` adds what the running listener needs to reach GitLab. Both readers fail
+``WebhookListenerSettings`` adds what the running listener needs to reach GitLab and where it keeps
+accepted hooks (``StoreLocation``: SQLite by default, PostgreSQL for replicas). Both readers fail
 with a one-line ``UsageError`` (exit 2) naming the variable to fix.
 """
 
 from __future__ import annotations
 
+import math
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from runner.errors import UsageError
@@ -35,15 +39,101 @@ class WebhookSettings:
     max_body_bytes: int = MAX_BODY_BYTES
 
 
+STORE_FILE = "claude-runner/webhook.sqlite3"  # under $XDG_STATE_HOME (default ~/.local/state)
+LEASE_S = 30.0  # a claimed hook is another worker's after this long without a heartbeat
+RETRY_S = 5.0  # the first retry of a hook waits this long; each later one twice as long (to 10 min)
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the listener keeps accepted hooks: an SQLite file, or a PostgreSQL connection URL."""
+
+    kind: Literal["sqlite", "postgresql"]
+    target: str = field(repr=False)  # a file path (or ":memory:"), or the libpq URL as given
+
+    @property
+    def display(self) -> str:
+        """For the log: the SQLite path, or the PostgreSQL URL without its password."""
+        if self.kind == "sqlite":
+            return f"sqlite:{self.target}"
+        parts = urllib.parse.urlsplit(self.target)
+        if parts.password is None:
+            return self.target
+        host = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 @dataclass(frozen=True)
 class WebhookListenerSettings:
-    """Everything ``claude-runner webhook`` is configured with: the decision's settings and GitLab's
-    address and tokens."""
+    """Everything ``claude-runner webhook`` is configured with: the decision's settings, GitLab's
+    address and tokens, and the durable store with its lease and retry timing."""
 
     decision: WebhookSettings
     access_token: str = field(repr=False)  # GITLAB_ACCESS_TOKEN: reads access levels, starts pipelines
     gitlab_url: str = "https://gitlab.com"  # GITLAB_URL, else CI_SERVER_URL
     trigger_token: str | None = field(default=None, repr=False)  # GITLAB_TRIGGER_TOKEN, optional
+    store: StoreLocation = field(default_factory=lambda: StoreLocation("sqlite", ":memory:"))
+    lease_s: float = LEASE_S  # WEBHOOK_LEASE_SECONDS
+    retry_s: float = RETRY_S  # WEBHOOK_RETRY_SECONDS
+
+
+def store_location(value: str, *, name: str = "WEBHOOK_STORE") -> StoreLocation:
+    """``WEBHOOK_STORE`` / ``--store`` ⇒ a ``StoreLocation``.
+
+    ``postgresql://user:pass@host:5432/db`` (or ``postgres://``, any libpq URL) is PostgreSQL.
+    ``sqlite:///var/lib/claude-runner/hooks.db`` is that absolute path (``sqlite:////path``, the
+    SQLAlchemy spelling, too); ``sqlite:hooks.db`` and a plain path are relative to the working
+    directory; ``sqlite::memory:`` keeps nothing (tests only).
+    """
+    text = value.strip()
+    scheme = text.partition(":")[0].lower() if ":" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        if not urllib.parse.urlsplit(text).netloc and "host=" not in text:
+            raise UsageError(f"{name}={text!r} names no PostgreSQL server", "e.g. postgresql://user@db/hooks")
+        return StoreLocation("postgresql", text)
+    if scheme == "sqlite":
+        rest = text[len("sqlite:") :]
+        rest = rest[2:] if rest.startswith("//") else rest
+        if rest.startswith("//"):
+            rest = "/" + rest.lstrip("/")
+        text = rest
+    elif "://" in text:
+        raise UsageError(
+            f"{name}={value.strip()!r} is not a store this listener knows",
+            "use a file path, sqlite:///path/hooks.db or postgresql://user@host/db",
+        )
+    if not text:
+        raise UsageError(f"{name} is empty", "give a file path, sqlite:///path/hooks.db or postgresql://...")
+    if text == ":memory:":
+        return StoreLocation("sqlite", text)
+    return StoreLocation("sqlite", str(Path(text).expanduser().absolute()))
+
+
+def default_store(env: Mapping[str, str]) -> StoreLocation:
+    """SQLite in ``$XDG_STATE_HOME/claude-runner/webhook.sqlite3`` (XDG's default for
+    ``$XDG_STATE_HOME`` is ``~/.local/state``); the working directory when there is no home."""
+    state = env.get("XDG_STATE_HOME", "").strip()
+    home = env.get("HOME", "").strip()
+    if state and Path(state).is_absolute():
+        base = Path(state)
+    elif home:
+        base = Path(home) / ".local" / "state"
+    else:
+        return StoreLocation("sqlite", str(Path("claude-runner-webhook.sqlite3").absolute()))
+    return StoreLocation("sqlite", str(base / STORE_FILE))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # NaN fails both
+        raise UsageError(f"{name}={text!r} is not a number of seconds from {low:g} to {high:g}")
+    return value
 
 
 def min_permission(value: str | None) -> str:
@@ -99,8 +189,11 @@ def read_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
     )
 
 
-def read_webhook_listener_settings(env: Mapping[str, str]) -> WebhookListenerSettings:
-    """``read_webhook_settings`` plus GitLab's URL and tokens; ``UsageError`` (exit 2) without an access
+def read_webhook_listener_settings(
+    env: Mapping[str, str], *, store: str | None = None
+) -> WebhookListenerSettings:
+    """``read_webhook_settings`` plus GitLab's URL and tokens and the store (``store``: the
+    ``--store`` flag, which wins over ``WEBHOOK_STORE``); ``UsageError`` (exit 2) without an access
     token (the listener could neither check who asked nor start a pipeline)."""
     decision = read_webhook_settings(env)
     token = env.get("GITLAB_ACCESS_TOKEN", "").strip()
@@ -114,4 +207,13 @@ def read_webhook_listener_settings(env: Mapping[str, str]) -> WebhookListenerSet
         access_token=token,
         gitlab_url=(env.get("GITLAB_URL") or env.get("CI_SERVER_URL") or "https://gitlab.com").strip(),
         trigger_token=env.get("GITLAB_TRIGGER_TOKEN", "").strip() or None,
+        store=(
+            store_location(store, name="--store")
+            if store and store.strip()
+            else store_location(env["WEBHOOK_STORE"])
+            if env.get("WEBHOOK_STORE", "").strip()
+            else default_store(env)
+        ),
+        lease_s=_seconds(env, "WEBHOOK_LEASE_SECONDS", LEASE_S, 1.0, 3600.0),
+        retry_s=_seconds(env, "WEBHOOK_RETRY_SECONDS", RETRY_S, 0.05, 3600.0),
     )

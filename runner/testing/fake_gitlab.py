@@ -5,11 +5,18 @@
 path), members with access levels (`/members/all/:user_id`), `/users?username=`, merge requests
 (with `diff_refs`, `/versions`, `/diffs`; create, with 409 for a duplicate), issues (confidential
 ones hidden from non-members), notes and discussions on both (replies, diff discussions with a
-checked `position`), raw repository files per ref, branches and commits, and `POST /pipeline`.
+checked `position`), raw repository files per ref, branches and commits, `POST /pipeline`, and the
+pipelines list (filtered by `ref`, `sha`, `status`, `source`, `username`,
+`updated_after`/`updated_before`), one pipeline and its variables.
 Lists paginate with `per_page` (max 100) and `page`, answering `X-Page`, `X-Per-Page`,
 `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`; errors carry GitLab's
 bodies; every request is logged with its arrival time. Fault hooks: `fake.faults` (see
 `runner.testing.faults`).
+
+Fault hooks: `fail(route, status, apply=..., times=..., hold=...)` answers a route's next requests
+with an error status (502, ...) or a reset connection (status 0), optionally after applying the
+request ("apply then fail": the pipeline is created, then the answer is a 502) or after waiting for
+an event (a request that hangs until the test lets it go).
 
 Auth: `PRIVATE-TOKEN` (or `Authorization: Bearer`) with `tokens` (token -> username), and
 `JOB-TOKEN` with `job_tokens`, which, as on GitLab, only reads the project: other reads answer
@@ -28,9 +35,13 @@ import http
 import json
 import math
 import socket
+import struct
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -47,9 +58,30 @@ from runner.testing.gitlab_render import Renderer, iso
 from runner.testing.gitlab_state import ApiError, Commit, GitLabState, MergeRequest, fake_sha
 from runner.testing.loopback import FakeServer, LoopbackServer
 
-__all__ = ["ApiError", "FakeGitLab", "GitLabState", "RequestRecord", "fake_sha"]
+__all__ = ["ApiError", "FakeGitLab", "GitLabState", "RequestRecord", "RouteFault", "fake_sha"]
 
 MAX_PER_PAGE = 100
+
+
+@dataclass
+class RouteFault:
+    """A fault hook on one route (a name of `gitlab_endpoints.ROUTES`, e.g. "create_pipeline").
+
+    `status`: answered instead of the real answer (0: the connection is reset with no answer; None:
+    the real answer, for a fault that only holds). `apply`: run the request first ("apply then
+    fail"). `hold`: wait until this event is set before anything else (set for every fault when
+    the fake stops). `times`: how many requests it hits (None: every one); `hits` counts them."""
+
+    route: str
+    status: int | None = 502
+    apply: bool = False
+    times: int | None = 1
+    hold: threading.Event | None = None
+    hits: int = 0
+
+
+class _Reset(Exception):
+    """Close the connection without an answer."""
 
 
 class FakeGitLab(LoopbackServer, GitLabState):
@@ -96,7 +128,8 @@ class FakeGitLab(LoopbackServer, GitLabState):
         self.merge_requests_created: list[MergeRequest] = []
         self._web_url, self._address = web_url, (host, port)
         self._records: list[RequestRecord] = []
-        self.faults = Faults(clock=clock)
+        self.faults = Faults(clock=clock)  # route faults with retries in mind (faults.py)
+        self.route_faults: list[RouteFault] = []  # the listener's: hold, apply then fail, reset
         self.render = Renderer(self)
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
@@ -108,12 +141,40 @@ class FakeGitLab(LoopbackServer, GitLabState):
 
     def _before_shutdown(self) -> None:
         self.faults.release()
+        for fault in self.route_faults:  # wake requests a fault holds, so the fake can stop
+            if fault.hold is not None:
+                fault.hold.set()
 
     def start(self) -> FakeGitLab:
         """Start serving; object URLs depend on the port, so the renderer is rebuilt."""
         super().start()
         self.render = Renderer(self)
         return self
+
+    def fail(
+        self,
+        route: str,
+        status: int | None = 502,
+        *,
+        apply: bool = False,
+        times: int | None = 1,
+        hold: threading.Event | None = None,
+    ) -> RouteFault:
+        """Add a fault hook on `route` (see `RouteFault`); faults are tried in the order added."""
+        if route not in {name for _, _, name in ROUTES}:
+            raise ValueError(f"no route {route!r}")
+        fault = RouteFault(route, status, apply, times, hold)
+        with self.lock:
+            self.route_faults.append(fault)
+        return fault
+
+    def _take_fault(self, route: str) -> RouteFault | None:
+        with self.lock:
+            for fault in self.route_faults:
+                if fault.route == route and (fault.times is None or fault.hits < fault.times):
+                    fault.hits += 1
+                    return fault
+        return None
 
     @property
     def api_url(self) -> str:
@@ -166,6 +227,8 @@ class FakeGitLab(LoopbackServer, GitLabState):
             status, body, extra = fault.status, None if drop else {"message": phrase}, dict(fault.headers)
         except ApiError as exc:
             status, body = exc.status, exc.body()
+        except _Reset:
+            status, body = 0, None
         except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
             status, body = 500, {"message": f"fake_gitlab: {type(exc).__name__}: {exc}"}
         record.status, record.reply = status, body
@@ -201,7 +264,18 @@ class FakeGitLab(LoopbackServer, GitLabState):
             if not isinstance(record.body, dict):
                 raise ApiError(400, "400 Bad request - the body must be a JSON object")
             request.data = record.body
-        return self.faults.run(name, lambda: HANDLERS[name](self, request))
+        fault = self._take_fault(name)
+        if fault is None:
+            return self.faults.run(name, lambda: HANDLERS[name](self, request))
+        if fault.hold is not None:
+            fault.hold.wait()
+        if fault.apply or fault.status is None:
+            reply = HANDLERS[name](self, request)
+            if fault.status is None:
+                return reply
+        if fault.status == 0:
+            raise _Reset
+        raise ApiError(fault.status, f"{fault.status} {HTTPStatus(fault.status).phrase}")
 
     def _authenticate(self, request: Request) -> None:
         headers = request.record.headers
@@ -297,6 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if status == 0:  # a reset: no answer, and an RST rather than a FIN when the socket closes
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
             return
         is_raw = isinstance(body, bytes)  # a raw file
         data = body if is_raw else json.dumps(body).encode()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.testing.gitlab_state import ApiError, Discussion, MergeRequest, Note
+from runner.testing.gitlab_state import ApiError, Discussion, MergeRequest, Note, Pipeline
 
 if TYPE_CHECKING:
     from runner.testing.fake_gitlab import FakeGitLab
@@ -44,6 +44,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
         ("POST", P + r"/pipeline", "create_pipeline"),
         ("GET", P + r"/pipelines", "list_pipelines"),
+        ("GET", P + r"/pipelines/(?P<pipeline>\d+)", "get_pipeline"),
         ("GET", P + r"/pipelines/(?P<pipeline>\d+)/variables", "list_pipeline_variables"),
     ]
 ]
@@ -371,23 +372,68 @@ def _create_pipeline(fake: FakeGitLab, req: Request) -> Reply:
     return 201, fake.render.created_pipeline(pipeline)
 
 
+# `GET /projects/:id/pipelines` filters (GitLab's documented ones the fake applies).
+_PIPELINE_ORDER = {"id", "status", "ref", "updated_at", "user_id"}
+
+
 @handler
 def _list_pipelines(fake: FakeGitLab, req: Request) -> Reply:
     query = req.record.query
-    after = query.get("updated_after")
-    wanted = {k: query.get(k) for k in ("ref", "source", "username")}
-    found = [
-        p for p in fake.pipelines
-        if all(v in (None, have) for v, have in zip(wanted.values(), (p.ref, p.source, p.user), strict=True))
-        and (after is None or (fake.render_iso(p.finished_at or p.created_at) or "") >= after)
-    ]  # fmt: skip
-    found.sort(key=lambda p: p.id, reverse=query.get("sort", "desc") == "desc")
-    return 200, [fake.render.listed_pipeline(p) for p in found]
+    order_by, sort = query.get("order_by", "id"), query.get("sort", "desc")
+    if order_by not in _PIPELINE_ORDER:
+        raise ApiError(400, "order_by does not have a valid value", key="error")
+    if sort not in ("asc", "desc"):
+        raise ApiError(400, "sort does not have a valid value", key="error")
+    after, before = _time_arg(query, "updated_after"), _time_arg(query, "updated_before")
+    with fake.lock:
+        pipelines = list(fake.pipelines)
+    exact = {"ref": "ref", "sha": "sha", "status": "status", "source": "source", "username": "user"}
+    for arg, attribute in exact.items():
+        if arg in query:
+            pipelines = [p for p in pipelines if getattr(p, attribute) == query[arg]]
+    updated = {p.id: p.finished_at or p.created_at for p in pipelines}
+    pipelines = [p for p in pipelines if (after is None or updated[p.id] > after)]
+    pipelines = [p for p in pipelines if (before is None or updated[p.id] < before)]
+    keys = {"updated_at": lambda p: (updated[p.id], p.id), "user_id": lambda p: (fake.user(p.user).id, p.id)}
+    key = keys.get(order_by, lambda p: (getattr(p, order_by), p.id))
+    pipelines.sort(key=key, reverse=sort == "desc")
+    return 200, [fake.render.listed_pipeline(p) for p in pipelines]
+
+
+def _time_arg(query: dict[str, str], name: str) -> float | None:
+    """An ISO 8601 query argument (``2019-03-15T08:00:00Z``) as a timestamp."""
+    from datetime import datetime
+
+    if not query.get(name):
+        return None
+    try:
+        return datetime.fromisoformat(query[name].replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ApiError(400, f"{name} is invalid", key="error") from None
+
+
+def _pipeline(fake: FakeGitLab, req: Request) -> Pipeline:
+    wanted = int(req.params["pipeline"])
+    with fake.lock:
+        found = next((p for p in fake.pipelines if p.id == wanted), None)
+    if found is None:
+        raise ApiError(404, "404 Not found")
+    return found
+
+
+@handler
+def _get_pipeline(fake: FakeGitLab, req: Request) -> Reply:
+    return 200, fake.render.created_pipeline(_pipeline(fake, req))
 
 
 @handler
 def _list_pipeline_variables(fake: FakeGitLab, req: Request) -> Reply:
-    pipeline = next((p for p in fake.pipelines if p.id == int(req.params["pipeline"])), None)
-    if pipeline is None:
-        raise ApiError(404, "404 Not found")
-    return 200, [dict(v) for v in pipeline.variables]
+    """As GitLab: the variables the pipeline was started with, for its own user or a maintainer."""
+    pipeline = _pipeline(fake, req)
+    if req.caller != pipeline.user and req.level < 40:
+        raise ApiError(403, "403 Forbidden")
+    return 200, [
+        {"variable_type": v.get("variable_type", "env_var"), "key": v["key"], "value": v.get("value", ""),
+         "raw": bool(v.get("raw", False))}
+        for v in pipeline.variables
+    ]  # fmt: skip

@@ -143,18 +143,18 @@ class Renderer:
             },
         }
 
-    def listed_pipeline(self, p: Pipeline) -> JSON:
-        """An entry of `GET /projects/:id/pipelines`."""
-        return {
-            **self.pipeline(p, detail=False),
-            "iid": p.iid,
-            "project_id": self.fake.project_id,
-            "source": p.source,
-        }
-
     def created_pipeline(self, p: Pipeline) -> JSON:
         """`POST /projects/:id/pipeline`: the pipeline detail with its project, iid and source."""
         return {**self.pipeline(p), "iid": p.iid, "project_id": self.fake.project_id, "source": p.source}
+
+    def listed_pipeline(self, p: Pipeline) -> JSON:
+        """An item of `GET /projects/:id/pipelines`, with the keys of GitLab's documented example."""
+        return {
+            "id": p.id, "iid": p.iid, "project_id": self.fake.project_id, "status": p.status,
+            "source": p.source, "ref": p.ref, "sha": p.sha, "name": None,
+            "web_url": f"{self.project_url}/-/pipelines/{p.id}", "created_at": iso(p.created_at),
+            "updated_at": iso(p.finished_at or p.created_at),
+        }  # fmt: skip
 
     def merge_request(self, mr: MergeRequest, caller: str | None) -> JSON:
         fake = self.fake

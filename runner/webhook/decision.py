@@ -6,23 +6,21 @@ events", "Issues events") points at our listener, which starts a pipeline that r
 the listener makes, as functions of plain data, so tests call them without a server:
 
 - ``token_ok``: the ``X-Gitlab-Token`` shared secret, compared in constant time.
-- ``SeenEvents``: a bounded, thread-safe LRU of event ids, so a replayed hook starts nothing twice.
 - ``decide_hook``: the hook name and payload ⇒ a ``WebhookDecision`` (ignored with a reason, or
   accepted with the ``PipelineRequest`` to make). It runs the shared trigger rules
   (``runner.triggers.decide``) on the shared event model (``runner.events.gitlab``).
 
 Its settings (``WebhookSettings``) are read from the environment by ``runner/settings/webhook.py``.
-The HTTP server lives in ``runner/webhook/server.py``; the worker pool and the GitLab calls (the
-access-level check and the pipeline API, both done *after* the hook is answered) in
-``runner/webhook/workers.py``.
+The HTTP server lives in ``runner/webhook/server.py``; the durable store of accepted hooks and
+seen event ids (so a replayed hook starts nothing twice, across restarts) in ``store.py``; the
+worker pool (the access-level check and the pipeline, both *after* the hook is answered) in
+``workers.py``, and its GitLab calls in ``gitlab_api.py``.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +74,7 @@ class WebhookDecision:
         return {"event": self.event, "project": self.project, "iid": self.iid, "author": self.author}
 
 
-# --- authentication and replays --------------------------------------------------------------
+# --- authentication --------------------------------------------------------------
 
 
 def token_ok(expected: str, given: str | None) -> bool:
@@ -88,46 +86,6 @@ def token_ok(expected: str, given: str | None) -> bool:
     if not expected or given is None:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogateescape"))
-
-
-class SeenEvents:
-    """A bounded, thread-safe record of event ids already handled (least recently seen dropped first).
-
-    ``X-Gitlab-Event-UUID`` names one event (the same for every hook it fires); ``Idempotency-Key``
-    (GitLab 17.4+) stays the same when GitLab retries or an admin resends a delivery. Either one
-    seen before makes a hook a replay.
-    """
-
-    def __init__(self, maxsize: int = 10_000) -> None:
-        self._maxsize = maxsize
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def check_and_add(self, *keys: str | None) -> bool:
-        """Record ``keys`` (``None``/empty skipped); True if any of them was already recorded."""
-        present = [k for k in keys if k]
-        with self._lock:
-            replay = False
-            for key in present:
-                if key in self._seen:
-                    self._seen.move_to_end(key)
-                    replay = True
-                else:
-                    self._seen[key] = None
-            while len(self._seen) > self._maxsize:
-                self._seen.popitem(last=False)
-            return replay
-
-    def forget(self, *keys: str | None) -> None:
-        """Drop ``keys`` (a hook that could not be queued must be accepted when GitLab retries it)."""
-        with self._lock:
-            for key in keys:
-                if key:
-                    self._seen.pop(key, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._seen)
 
 
 # --- the decision ---------------------------------------------------------------------------

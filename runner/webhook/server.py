@@ -9,11 +9,18 @@ parts (GitLab's member API, the pipeline API) run on ``PipelineWorkers`` (``work
 the hook is answered, so GitLab, which gives up on a hook after 10 s and disables hooks that keep
 failing, always gets its answer in milliseconds.
 
+A hook that asks for a pipeline is committed to the durable store (``store.py``) before it is
+answered 202, together with its ``X-Gitlab-Event-UUID`` and ``Idempotency-Key``: after a SIGTERM,
+a crash or a restart the queue resumes, and a redelivery is answered ``duplicate``. Hooks that ask
+for nothing are not stored (deciding again gives the same answer).
+
 Response codes: 401 bad or missing ``X-Gitlab-Token``; 413 body over the limit; 400 not a JSON
-object; 200 ``{"status": "duplicate"}`` for a replayed event; 200 ``{"status": "ignored", "reason"}``
-when nothing was asked; 202 ``{"status": "accepted"}`` once queued; 503 when the queue is full;
-``GET /healthz`` 200 ``{"ok": true}``. Every hook gives exactly one JSON log line: by the handler for
-everything but accepted hooks, by the worker (``started``, ``denied`` or ``failed``) for those.
+object; 200 ``{"status": "ignored", "reason"}`` when nothing was asked; 200 ``{"status":
+"duplicate"}`` for a hook whose event was already accepted; 202 ``{"status": "accepted"}`` once
+committed; 503 when the queue is full or the store cannot be written (GitLab may deliver it again);
+``GET /healthz`` 200 ``{"ok": true}``. Every hook gives exactly one final JSON log line: by the
+handler for everything but accepted hooks, by the worker (``started``, ``denied`` or ``failed``)
+for those.
 """
 
 from __future__ import annotations
@@ -23,26 +30,24 @@ import logging
 import sys
 import threading
 import time
+import uuid as uuids
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from runner.sanitize import Redactor
-from runner.settings.webhook import WebhookListenerSettings, WebhookSettings
-from runner.webhook.decision import SeenEvents, decide_hook, token_ok
-from runner.webhook.workers import (
-    GitLabActions,
-    LogSink,
-    PipelineJob,
-    PipelineWorkers,
-    ms_since,
-    platform_actions,
-)
+from runner.settings.webhook import StoreLocation, WebhookListenerSettings, WebhookSettings
+from runner.webhook.decision import decide_hook, token_ok
+from runner.webhook.gitlab_api import GitLabActions, platform_actions
+from runner.webhook.store import HookStore, NewHook, StoreError
+from runner.webhook.stores import open_store
+from runner.webhook.workers import LogSink, PipelineWorkers, job_of, ms_since
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
 _REASONS |= {405: "Method Not Allowed", 413: "Content Too Large", 503: "Service Unavailable"}
 QUIET_S = 0.005  # no hook for this long: a quiet moment
+SHUTDOWN_GRACE_S = 5.0  # on SIGTERM, how long pipelines being created may take to answer
 
 
 def json_log_sink(stream: Any = None) -> LogSink:
@@ -60,19 +65,12 @@ def json_log_sink(stream: Any = None) -> LogSink:
 
 
 class WebhookApp:
-    """The WSGI application: authenticate, de-duplicate, parse, decide, enqueue; nothing slow."""
+    """The WSGI application: authenticate, parse, decide, commit to the store; nothing slow."""
 
-    def __init__(
-        self,
-        settings: WebhookSettings,
-        workers: PipelineWorkers,
-        log: LogSink,
-        seen: SeenEvents | None = None,
-    ) -> None:
+    def __init__(self, settings: WebhookSettings, workers: PipelineWorkers, log: LogSink) -> None:
         self.settings = settings
         self.workers = workers
         self.log = log
-        self.seen = seen or SeenEvents()
         self.last_request = 0.0  # time.monotonic() of the latest request: workers yield while recent
         workers.busy = self.recently_busy  # type: ignore[method-assign]
 
@@ -126,25 +124,26 @@ class WebhookApp:
             return answer(
                 400, {"error": "body is not a JSON object"}, "rejected", "body is not a JSON object"
             )
-        if self.seen.check_and_add(uuid and f"event:{uuid}", _idempotency_key(environ)):
-            return answer(200, {"status": "duplicate"}, "duplicate", "event already received")
         decision = decide_hook(hook, payload, self.settings)
         fields = decision.log_fields()
         if not decision.accepted:
             body = {"status": "ignored", "reason": decision.reason}
             return answer(200, body, "ignored", decision.reason, **fields)
-        job = PipelineJob(decision, uuid, started)
-        job.answer_ms = ms_since(started)
-        if not self.workers.submit(job):
-            # Forget the ids, so GitLab's retry of this delivery is not taken for a replay.
-            self.seen.forget(uuid and f"event:{uuid}", _idempotency_key(environ))
+        idempotency = environ.get("HTTP_IDEMPOTENCY_KEY")
+        keys = tuple(k for k in (uuid and f"event:{uuid}", idempotency and f"idem:{idempotency}") if k)
+        stored = NewHook(uuids.uuid4().hex, keys, uuid, job_of(decision), time.time(), ms_since(started))
+        try:
+            # Committed before the answer. A rejected hook's ids are not recorded, so GitLab's
+            # retry of the same delivery is taken as new.
+            result = self.workers.submit(stored)
+        except StoreError as exc:
+            reason = f"store unavailable: {exc.message}"[:300]
+            return answer(503, {"error": "store unavailable, retry later"}, "rejected", reason, **fields)
+        if result == "duplicate":
+            return answer(200, {"status": "duplicate"}, "duplicate", "event already received", **fields)
+        if result == "full":
             return answer(503, {"error": "queue full, retry later"}, "rejected", "queue full", **fields)
         return 202, {"status": "accepted"}
-
-
-def _idempotency_key(environ: Mapping[str, Any]) -> str | None:
-    key = environ.get("HTTP_IDEMPOTENCY_KEY")
-    return f"idem:{key}" if key else None
 
 
 class ListenerServer:
@@ -187,8 +186,11 @@ class ListenerServer:
         return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        """Serve until ``stop()`` (from another thread) or Ctrl-C / SIGTERM (as KeyboardInterrupt)."""
+        """Serve until ``stop()`` (from another thread) or Ctrl-C / SIGTERM (as KeyboardInterrupt);
+        the pipeline workers start with it."""
         from waitress import wasyncore
+
+        self.app.workers.start()
 
         # waitress's own run() loops until its socket map is empty; this loop also stops on request.
         use_poll = bool(self._server.adj.asyncore_use_poll)
@@ -219,23 +221,31 @@ def build_listener(
     settings: WebhookSettings,
     actions: GitLabActions,
     *,
+    store: HookStore | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
     threads: int = 8,
     workers: int = 4,
     log: LogSink | None = None,
     redactor: Redactor | None = None,
+    **worker_settings: Any,
 ) -> ListenerServer:
-    """The listener, wired: workers, app, server (not yet serving)."""
+    """The listener, wired: store (default: SQLite in memory, for tests), workers, app, server
+    (not yet serving). ``worker_settings``: ``PipelineWorkers``' keywords (lease, retry, queue size)."""
     sink = log if log is not None else json_log_sink()
-    pool = PipelineWorkers(actions, settings, sink, workers=workers, redactor=redactor)
+    store = store if store is not None else open_store(StoreLocation("sqlite", ":memory:"))
+    pool = PipelineWorkers(
+        actions, settings, sink, store, workers=workers, redactor=redactor, **worker_settings
+    )
     return ListenerServer(WebhookApp(settings, pool, sink), host=host, port=port, threads=threads)
 
 
 def run_webhook(
     settings: WebhookListenerSettings, *, host: str, port: int, threads: int, workers: int
 ) -> int:
-    """``claude-runner webhook``: serve until SIGTERM or Ctrl-C, then drain the queue.
+    """``claude-runner webhook``: serve until SIGTERM or Ctrl-C; pipelines being created get a few
+    seconds to finish, and every other accepted hook stays in the store for the next start (or for
+    another replica, at once).
 
     ``settings`` come from ``runner.settings.webhook.read_webhook_listener_settings``.
     """
@@ -254,18 +264,23 @@ def run_webhook(
     redactor = Redactor([settings.decision.secret, settings.access_token, trigger_token or ""])
     sink = json_log_sink()
     actions = platform_actions(url, settings.access_token, trigger_token)
+    store = open_store(settings.store)
     try:
         server = build_listener(
             settings.decision,
             actions,
+            store=store,
             host=host,
             port=port,
             threads=threads,
             workers=workers,
             log=sink,
             redactor=redactor,
+            lease_s=settings.lease_s,
+            retry_s=settings.retry_s,
         )
     except OSError as exc:
+        store.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
     def stop(signum: int, frame: Any) -> None:
@@ -276,10 +291,11 @@ def run_webhook(
     # worker threads; a 1 ms switch interval (Python's default is 5 ms) lets it in sooner, which
     # keeps answers to a burst of hooks well under 100 ms while workers are calling GitLab.
     sys.setswitchinterval(0.001)
-    sink(
-        {"event": "startup", "decision": "listening", "reason": f"{server.url} -> {url}", "pid": os.getpid()}
-    )
+    queued = store.pending()
+    startup = {"event": "startup", "decision": "listening", "reason": f"{server.url} -> {url}"}
+    sink(startup | {"pid": os.getpid(), "store": settings.store.display, "queued": queued})
     server.serve_forever()
-    server.app.workers.close(timeout=10.0)
-    sink({"event": "shutdown", "decision": "stopped", "reason": "signal"})
+    left = server.app.workers.close(timeout=SHUTDOWN_GRACE_S)
+    store.close()
+    sink({"event": "shutdown", "decision": "stopped", "reason": "signal", "queued": left})
     return 0

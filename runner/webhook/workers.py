@@ -1,119 +1,202 @@
-"""The pipeline worker pool of ``claude-runner webhook``: the slow half, after the hook is answered.
+"""The pipeline workers of ``claude-runner webhook``: the slow half, after the hook is committed and
+answered.
 
 GitLab gives up on a hook after 10 s and disables hooks that keep failing, so the handler
-(``runner/webhook/server.py``) only decides and enqueues; ``PipelineWorkers`` then checks the
-author's access level and starts the pipeline on a few threads, through ``GitLabActions``
-(``platform_actions``: the real ones, through ``GitLabPlatform``). Each accepted hook gets its one
-JSON log line here: ``started``, ``denied`` or ``failed``.
+(``runner/webhook/server.py``) only decides and commits the hook to the store (``store.py``);
+``PipelineWorkers`` then claim hooks from the store, check the author's access level and start the
+pipeline, through ``GitLabActions`` (``gitlab_api.py``). Workers of several listener processes may
+share one store (PostgreSQL): a claim is a lease, renewed by a heartbeat while the hook is worked
+on, and taken over by another worker when its holder dies.
+
+Every pipeline carries the hook's run id (``CLAUDE_RUNNER_HOOK_ID``). A hook claimed for the
+second time or later, or whose create failed ambiguously, is first looked for among the ref's
+recent pipelines, so it is started at most once. Failures that may pass (GitLab unreachable, a
+5xx, a 429) are retried with a doubling backoff (``retry_s``, 2x, ..., at most 10 min) up to
+``max_attempts`` claims.
+
+Each accepted hook gets one final JSON log line here (``started``, ``denied`` or ``failed``), plus
+one ``retrying`` line per retry.
 """
 
 from __future__ import annotations
 
-import queue
+import os
+import secrets
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
 
 from runner.platforms.base import permission_at_least
 from runner.sanitize import Redactor
-from runner.settings.webhook import WebhookSettings
-from runner.webhook.decision import WebhookDecision
+from runner.settings.webhook import LEASE_S, RETRY_S, WebhookSettings
+from runner.webhook.decision import PipelineRequest, WebhookDecision
+from runner.webhook.gitlab_api import (
+    HOOK_ID_VARIABLE,
+    AmbiguousCreate,
+    GitLabActions,
+    RetryLater,
+    platform_actions,
+)
+from runner.webhook.store import DONE, FAILED, Acceptance, ClaimedHook, HookStore, NewHook, StoreError
+
+__all__ = ["GitLabActions", "PipelineWorkers", "job_of", "ms_since", "platform_actions"]
 
 LogSink = Callable[[dict[str, Any]], None]
 
-
-class GitLabActions(Protocol):
-    """The two GitLab calls a hook can lead to, made on a worker thread."""
-
-    def permission(self, project_id: int, username: str) -> str:
-        """The user's permission level in the project (``runner.platforms.base.PERMISSION_ORDER``)."""
-        ...
-
-    def start_pipeline(self, project_id: int, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
-        """Start a pipeline; its id and web URL."""
-        ...
-
-
-@dataclass
-class PipelineJob:
-    """An accepted hook waiting for a worker: its decision, and when it arrived and was answered."""
-
-    decision: WebhookDecision
-    uuid: str | None
-    received: float  # time.monotonic() when the hook arrived
-    answer_ms: float = 0.0
-
-
 MAX_DEFER_S = 0.25  # the longest a worker waits for a quiet moment before starting a pipeline
+MAX_ATTEMPTS = 10  # claims of one hook before it fails (about 40 minutes of retries at 5 s)
+MAX_RETRY_S = 600.0
+POLL_S = 0.5  # how often an idle worker looks for hooks other replicas accepted, or retries now due
+PRUNE_EVERY_S = 3600.0
+QUEUE_SIZE = 10_000  # hooks waiting before new ones are answered 503
+
+
+def job_of(decision: WebhookDecision) -> dict[str, Any]:
+    """What the store keeps of an accepted decision: the pipeline to start and the log fields."""
+    assert decision.pipeline is not None
+    pipeline = asdict(decision.pipeline) | {"variables": dict(decision.pipeline.variables)}
+    return {"pipeline": pipeline, "reason": decision.reason, "fields": decision.log_fields()}
 
 
 class PipelineWorkers:
-    """A bounded queue and a few threads that check the author's access and start the pipeline."""
+    """A few threads that claim hooks from ``store``, check access and start each pipeline once."""
 
     def __init__(
         self,
         actions: GitLabActions,
         settings: WebhookSettings,
         log: LogSink,
+        store: HookStore,
         *,
         workers: int = 4,
-        queue_size: int = 1000,
+        queue_size: int = QUEUE_SIZE,
+        lease_s: float = LEASE_S,
+        retry_s: float = RETRY_S,
+        max_attempts: int = MAX_ATTEMPTS,
+        poll_s: float = POLL_S,
         access_ttl: float = 30.0,
         redactor: Redactor | None = None,
     ) -> None:
         self._actions = actions
         self._settings = settings
         self._log = log
+        self.store = store
         self._redactor = redactor or Redactor()
-        self._queue: queue.Queue[PipelineJob | None] = queue.Queue(maxsize=queue_size)
+        self._queue_size, self._lease_s, self._retry_s = queue_size, lease_s, retry_s
+        self._max_attempts, self._poll_s = max_attempts, poll_s
+        # Who holds a lease: unique per process, readable in the store when something is stuck.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._stopping = threading.Event()
+        self._wake = threading.Semaphore(0)
+        self._held: dict[int, str] = {}  # hook id -> "checking" or "creating"
+        self.started = 0  # pipelines started (or found started), for the bench and tests
+        self._count_lock = threading.Lock()
+        self._access: dict[tuple[int, str], tuple[str, float]] = {}
+        self._access_ttl = access_ttl
+        self._store_down = False
         self._threads = [
             threading.Thread(target=self._loop, name=f"webhook-worker-{i}", daemon=True)
             for i in range(workers)
         ]
-        self.started = 0  # pipelines started, for the bench and tests
-        self._count_lock = threading.Lock()
-        self._access: dict[tuple[int, str], tuple[str, float]] = {}
-        self._access_ttl = access_ttl
+        self._threads.append(threading.Thread(target=self._heartbeat, name="webhook-lease", daemon=True))
+        self._started = False
+
+    def start(self) -> None:
+        """Start the worker threads (once): the listener does when it starts serving."""
+        with self._count_lock:
+            if self._started:
+                return
+            self._started = True
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job: PipelineJob) -> bool:
-        """Queue a job; False when the queue is full (the hook is answered 503)."""
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            return False
-        return True
+    def submit(self, hook: NewHook) -> Acceptance:
+        """Commit ``hook`` to the store and wake a worker; ``StoreError`` if it could not be written."""
+        result = self.store.accept(hook, self._queue_size)
+        if result == "accepted":
+            self._wake.release()
+        return result
 
     def join(self, timeout: float) -> bool:
-        """Wait until every queued job is done; False on timeout."""
+        """Wait until the store holds no unfinished hook; False on timeout."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
+        while self.store.pending():
             if time.monotonic() > deadline:
                 return False
-            time.sleep(0.01)
+            time.sleep(0.02)
         return True
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Finish the queued jobs (up to ``timeout`` seconds), then stop the threads."""
-        self.join(timeout)
+    def close(self, timeout: float = 5.0) -> int:
+        """Stop claiming; wait up to ``timeout`` seconds for pipelines being created, give back the
+        leases of hooks still held (due again at once, or after ``retry_s`` when a create was in
+        flight, since GitLab may still make that pipeline); the number of hooks left queued."""
+        self._stopping.set()
         for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=1.0)
+            self._wake.release()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._count_lock:
+                if "creating" not in self._held.values():
+                    break
+            time.sleep(0.01)
+        with self._count_lock:
+            held = dict(self._held)
+        try:
+            self.store.release(self.owner, [i for i, stage in held.items() if stage != "creating"])
+            self.store.release(self.owner, [i for i, s in held.items() if s == "creating"], self._retry_s)
+            return self.store.pending()
+        except StoreError:
+            return -1  # the leases run out by themselves
+        finally:
+            for thread in self._threads:
+                if thread.is_alive():
+                    thread.join(timeout=0.2)
 
+    # --- the worker threads ---------------------------------------------------------------------
     def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
+        while not self._stopping.is_set():
+            self._yield_to_answers()  # a claim is a write the answers would wait behind
+            while self._wake.acquire(blocking=False):
+                pass  # the claim below sees every hook committed before it: their wake-ups are spent
             try:
-                if job is None:
-                    return
-                self._yield_to_answers()
-                self._run(job)
+                hook = self.store.claim(self.owner, self._lease_s)
+            except StoreError as exc:
+                self._store_trouble(exc)
+                self._stopping.wait(self._poll_s)
+                continue
+            self._store_down = False
+            if hook is None:
+                self._wake.acquire(timeout=self._poll_s)
+                continue
+            with self._count_lock:
+                self._held[hook.id] = "checking"
+            try:
+                self._run(hook)
             finally:
-                self._queue.task_done()
+                with self._count_lock:
+                    self._held.pop(hook.id, None)
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of held hooks every third of a lease; prune old rows every hour."""
+        pruned = 0.0
+        while not self._stopping.wait(self._lease_s / 3):
+            with self._count_lock:
+                held = list(self._held)
+            try:
+                self.store.renew(self.owner, held, self._lease_s)
+                if time.monotonic() - pruned > PRUNE_EVERY_S:
+                    pruned = time.monotonic()
+                    self.store.prune()
+            except StoreError as exc:
+                self._store_trouble(exc)
+
+    def _store_trouble(self, exc: StoreError) -> None:
+        if not self._store_down:  # one line per outage, not one per poll
+            self._store_down = True
+            self._log({"event": "store", "decision": "unavailable", "reason": exc.one_line()[:300]})
 
     def _yield_to_answers(self) -> None:
         """Wait (at most ``MAX_DEFER_S``) while hooks are still arriving.
@@ -150,10 +233,11 @@ class PipelineWorkers:
                     del self._access[old]
         return level
 
-    def _run(self, job: PipelineJob) -> None:
-        request = job.decision.pipeline
-        assert request is not None  # only accepted decisions are queued
-        record: dict[str, Any] = {"uuid": job.uuid, **job.decision.log_fields(), "ref": request.ref}
+    def _run(self, hook: ClaimedHook) -> None:
+        request = PipelineRequest(**hook.job["pipeline"])
+        record: dict[str, Any] = {"uuid": hook.uuid, **hook.job["fields"], "ref": request.ref}
+        record["hook_id"] = hook.run_id
+        state = DONE
         try:
             level = self._permission(request.project_id, request.author)
             if not permission_at_least(level, self._settings.min_permission):
@@ -163,68 +247,60 @@ class PipelineWorkers:
                     f"'{self._settings.min_permission}'",
                 }
             else:
-                pipeline_id, url = self._actions.start_pipeline(
-                    request.project_id, request.ref, request.variables
-                )
+                found = self._start_once(hook, request)
+                if found is None:
+                    return  # stopping: the lease is given back, the hook stays queued
+                (pipeline_id, url), note = found
                 with self._count_lock:
                     self.started += 1
-                record |= {"decision": "started", "reason": job.decision.reason}
+                record |= {"decision": "started", "reason": hook.job["reason"] + note}
                 record |= {"pipeline_id": pipeline_id, "pipeline_url": url}
+        except RetryLater as exc:
+            message = self._redactor.text(str(exc))[:300]
+            if hook.attempts < self._max_attempts:
+                delay = min(self._retry_s * 2 ** (hook.attempts - 1), MAX_RETRY_S)
+                try:
+                    self.store.retry(hook, self.owner, delay, message)
+                except StoreError as store_exc:
+                    self._store_trouble(store_exc)  # the lease runs out and the hook is claimed again
+                self._log(record | {"decision": "retrying", "reason": message, "retry_in_s": round(delay, 2)})
+                return
+            state = FAILED
+            record |= {"decision": "failed", "reason": f"gave up after {hook.attempts} attempts: {message}"}
         except Exception as exc:  # a worker must survive any failure of one job
+            state = FAILED
             message = self._redactor.text(f"{type(exc).__name__}: {exc}")[:300]
             record |= {"decision": "failed", "reason": message}
-        record |= {"latency_ms": job.answer_ms, "total_ms": ms_since(job.received)}
+        record |= {"attempts": hook.attempts, "latency_ms": hook.answer_ms}
+        record["total_ms"] = round((time.time() - hook.received_at) * 1000, 2)
+        try:
+            if not self.store.finish(hook, self.owner, state, record):
+                record["lease_lost"] = True  # another worker holds it now, and will find this pipeline
+        except StoreError as exc:
+            self._store_trouble(exc)
         self._log(record)
 
-
-def platform_actions(url: str, token: str, trigger_token: str | None = None) -> GitLabActions:
-    """The real ``GitLabActions``, through ``GitLabPlatform`` (imported only when the listener starts)."""
-    return _PlatformActions(url, token, trigger_token)
-
-
-class _PlatformActions:
-    def __init__(self, url: str, token: str, trigger_token: str | None) -> None:
-        self._url, self._token, self._trigger_token = url.rstrip("/"), token, trigger_token
-        # Import python-gitlab now, not on the first hook: an import holds the GIL for a few hundred
-        # milliseconds, which would stall the answers to every hook arriving meanwhile.
-        import gitlab  # noqa: F401
-        import requests  # noqa: F401
-
-        import runner.platforms.gitlab  # noqa: F401
-
-        # One adapter per worker thread and project: its HTTP session keeps connections to GitLab
-        # open between hooks, and no session is shared between threads.
-        self._local = threading.local()
-
-    def _platform(self, project_id: int) -> Any:
-        from runner.platforms.gitlab import GitLabPlatform
-
-        cache: dict[int, Any] = self._local.__dict__.setdefault("platforms", {})
-        if project_id not in cache:
-            cache[project_id] = GitLabPlatform(
-                str(project_id), url=self._url, token=self._token, job_token=None
-            )
-        return cache[project_id]
-
-    def permission(self, project_id: int, username: str) -> str:
-        return str(self._platform(project_id).permission(username))
-
-    def start_pipeline(self, project_id: int, ref: str, variables: Mapping[str, str]) -> tuple[int, str]:
-        if not self._trigger_token:
-            pipeline_id, url = self._platform(project_id).start_pipeline(ref, dict(variables))
-            return int(pipeline_id), str(url)
-        # A pipeline trigger token can start pipelines and nothing else: the access token then
-        # needs only read_api (for the member check). CI sees CI_PIPELINE_SOURCE == "trigger".
-        import requests
-
-        form = {"token": self._trigger_token, "ref": ref}
-        form |= {f"variables[{key}]": value for key, value in variables.items()}
-        response = requests.post(
-            f"{self._url}/api/v4/projects/{project_id}/trigger/pipeline", data=form, timeout=30
-        )
-        response.raise_for_status()
-        data = response.json()
-        return int(data["id"]), str(data.get("web_url", ""))
+    def _start_once(self, hook: ClaimedHook, request: PipelineRequest) -> tuple[tuple[int, str], str] | None:
+        """The pipeline for ``hook`` and a note for the log: found from an earlier attempt, or created
+        now; None when the pool is stopping before it was created."""
+        since = hook.first_claimed_at
+        find = self._actions.find_pipeline
+        if hook.attempts > 1:  # an earlier attempt may have created it, and not lived to record it
+            found = find(request.project_id, request.ref, HOOK_ID_VARIABLE, hook.run_id, since)
+            if found is not None:
+                return found, " (found: an earlier attempt had started it)"
+        if self._stopping.is_set():
+            return None
+        with self._count_lock:
+            self._held[hook.id] = "creating"
+        variables = {**request.variables, HOOK_ID_VARIABLE: hook.run_id}
+        try:
+            return self._actions.start_pipeline(request.project_id, request.ref, variables), ""
+        except AmbiguousCreate as exc:
+            found = find(request.project_id, request.ref, HOOK_ID_VARIABLE, hook.run_id, since)
+            if found is None:
+                raise
+            return found, f" (found after '{exc}': it had been created)"
 
 
 def ms_since(start: float) -> float:

@@ -77,7 +77,7 @@ def test_installed_extras_exist_and_the_user_is_set_after_the_install() -> None:
     target = next(arg for arg in argv if arg.startswith("/src"))
     extras = set(re.fullmatch(r"/src\[(.*)\]", target).group(1).split(","))  # type: ignore[union-attr]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert extras == {"bedrock", "vertex", "webhook"}
+    assert extras == {"bedrock", "vertex", "webhook", "webhook-postgres"}
     assert extras <= set(project["optional-dependencies"])
     assert any("ripgrep" in dep for dep in project["dependencies"])
     keywords = [kw for kw, _ in instructions()]

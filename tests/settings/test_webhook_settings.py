@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runner.errors import UsageError
 from runner.settings.webhook import (
+    StoreLocation,
     WebhookSettings,
     min_permission,
     read_webhook_listener_settings,
     read_webhook_settings,
+    store_location,
 )
 from runner.triggers import TriggerSettings
 
@@ -112,3 +116,57 @@ def test_listener_settings_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError) as err:
         read_webhook_listener_settings(env)
     assert (err.value.one_line(), err.value.exit_code) == (message, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "target"),
+    [
+        ("sqlite:///var/lib/claude-runner/hooks.db", "sqlite", "/var/lib/claude-runner/hooks.db"),
+        ("sqlite:////var/lib/hooks.db", "sqlite", "/var/lib/hooks.db"),  # SQLAlchemy's spelling
+        ("/srv/hooks.sqlite3", "sqlite", "/srv/hooks.sqlite3"),
+        ("sqlite::memory:", "sqlite", ":memory:"),
+        ("postgresql://bot:pw@db:5432/hooks", "postgresql", "postgresql://bot:pw@db:5432/hooks"),
+        ("postgres://db/hooks", "postgresql", "postgres://db/hooks"),
+        (
+            "postgresql:///hooks?host=/run/postgresql",
+            "postgresql",
+            "postgresql:///hooks?host=/run/postgresql",
+        ),
+    ],
+)
+def test_store_locations(value: str, kind: str, target: str) -> None:
+    location = store_location(value)
+    assert (location.kind, location.target) == (kind, target)
+
+
+def test_relative_store_paths_are_taken_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert store_location("sqlite:hooks.db").target == str(tmp_path / "hooks.db")
+    assert store_location("state/hooks.db").target == str(tmp_path / "state" / "hooks.db")
+
+
+@pytest.mark.parametrize("value", ["mysql://db/hooks", "redis://cache", "", "postgresql://"])
+def test_unknown_or_empty_stores_are_refused(value: str) -> None:
+    with pytest.raises(UsageError, match="WEBHOOK_STORE"):
+        store_location(value)
+
+
+def test_store_setting_flag_default_and_timings() -> None:
+    settings = read_webhook_listener_settings(LISTENER | {"HOME": "/home/bot"})
+    assert settings.store == StoreLocation("sqlite", "/home/bot/.local/state/claude-runner/webhook.sqlite3")
+    assert (settings.lease_s, settings.retry_s) == (30.0, 5.0)
+    xdg = read_webhook_listener_settings(LISTENER | {"HOME": "/home/bot", "XDG_STATE_HOME": "/state"})
+    assert xdg.store.target == "/state/claude-runner/webhook.sqlite3"
+    env = LISTENER | {"WEBHOOK_STORE": "postgresql://bot:hunter2@db/hooks", "WEBHOOK_LEASE_SECONDS": "10"}
+    shared = read_webhook_listener_settings(env | {"WEBHOOK_RETRY_SECONDS": "0.5"})
+    assert shared.store.kind == "postgresql" and (shared.lease_s, shared.retry_s) == (10.0, 0.5)
+    assert shared.store.display == "postgresql://bot:***@db/hooks" and "hunter2" not in repr(shared)
+    flag = read_webhook_listener_settings(env, store="sqlite:///tmp/x.db")  # --store wins
+    assert flag.store == StoreLocation("sqlite", "/tmp/x.db") and flag.store.display == "sqlite:/tmp/x.db"
+    for bad in ({"WEBHOOK_LEASE_SECONDS": "0"}, {"WEBHOOK_RETRY_SECONDS": "soon"}):
+        with pytest.raises(UsageError, match=next(iter(bad))):
+            read_webhook_listener_settings(LISTENER | bad)
+    with pytest.raises(UsageError, match="--store"):
+        read_webhook_listener_settings(LISTENER, store="ftp://x")

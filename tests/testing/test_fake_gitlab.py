@@ -209,3 +209,80 @@ def test_the_request_log_has_timestamps_and_routes(fake):
     record = fake.requests[-1]
     assert record.route == "get_project" and record.status == 200 and record.at > 0
     assert record.headers["private-token"] == TOKEN
+
+
+def test_pipelines_list_filters_and_orders_as_documented(fake):
+    gl = client(fake)
+    fake.add_pipeline("main", user="alice", source="push")
+    fake.add_pipeline("fix", user="claude_bot", variables=[{"key": "RUN", "value": "1"}])
+    fake.add_pipeline("fix", user="claude_bot", source="trigger")
+    path = "/projects/group%2Fproject/pipelines"
+    assert [p["ref"] for p in gl.http_list(path, get_all=True)] == ["fix", "fix", "main"]  # newest first
+    api_fix = gl.http_list(path, query_data={"ref": "fix", "source": "api"}, get_all=True)
+    assert [p["id"] for p in api_fix] == [fake.pipelines[1].id]
+    ascending = gl.http_list(path, query_data={"sort": "asc", "username": "claude_bot"}, get_all=True)
+    assert [p["id"] for p in ascending] == [fake.pipelines[1].id, fake.pipelines[2].id]
+    assert gl.http_list(path, query_data={"updated_after": "2999-01-01T00:00:00Z"}, get_all=True) == []
+    with pytest.raises(gitlab.GitlabHttpError) as err:
+        gl.http_list(path, query_data={"order_by": "nonsense"}, get_all=True)
+    assert err.value.response_code == 400
+
+
+def test_pipeline_variables_for_its_user_or_a_maintainer(fake):
+    pipeline = fake.add_pipeline("fix", user="claude_bot", variables=[{"key": "RUN", "value": "1"}])
+    other = fake.add_pipeline("fix", user="claude_bot")
+    path = f"/projects/{fake.project_id}/pipelines/{pipeline.id}"
+    assert client(fake).http_get(path)["id"] == pipeline.id
+    variables = client(fake).http_list(path + "/variables", get_all=True)
+    assert variables == [{"variable_type": "env_var", "key": "RUN", "value": "1", "raw": False}]
+    assert client(fake).http_list(f"/projects/{fake.project_id}/pipelines/{other.id}/variables") == []
+    fake.tokens["glpat-alice"] = "alice"  # a developer who did not start it
+    with pytest.raises(gitlab.GitlabHttpError) as err:
+        client(fake, private_token="glpat-alice").http_list(path + "/variables")
+    assert err.value.response_code == 403
+    with pytest.raises(gitlab.GitlabHttpError) as err:
+        client(fake).http_get(f"/projects/{fake.project_id}/pipelines/1")
+    assert err.value.response_code == 404
+
+
+def test_fault_apply_then_fail_creates_the_pipeline_and_answers_502(fake):
+    import requests
+
+    fault = fake.fail("create_pipeline", 502, apply=True, times=1)
+    url = f"{fake.api_url}/projects/{fake.project_id}/pipeline"
+    headers = {"PRIVATE-TOKEN": TOKEN}
+    first = requests.post(url, json={"ref": "fix"}, headers=headers, timeout=5)
+    assert first.status_code == 502 and first.json() == {"message": "502 Bad Gateway"}
+    assert len(fake.pipelines) == 1 and fault.hits == 1  # applied, then failed
+    assert requests.post(url, json={"ref": "fix"}, headers=headers, timeout=5).status_code == 201
+    fake.fail("create_pipeline", 503)  # not applied
+    assert requests.post(url, json={"ref": "fix"}, headers=headers, timeout=5).status_code == 503
+    assert len(fake.pipelines) == 2
+    assert [r.status for r in fake.requests_to("POST", "create_pipeline")] == [502, 201, 503]
+
+
+def test_fault_reset_and_hold(fake):
+    import threading
+
+    import requests
+
+    fake.fail("create_pipeline", 0, apply=True)
+    url = f"{fake.api_url}/projects/{fake.project_id}/pipeline"
+    with pytest.raises(requests.ConnectionError):
+        requests.post(url, json={"ref": "fix"}, headers={"PRIVATE-TOKEN": TOKEN}, timeout=5)
+    assert len(fake.pipelines) == 1  # applied before the connection was cut
+    release = threading.Event()
+    fake.fail("get_project", None, hold=release)
+    answers: list[int] = []
+    project = f"{fake.api_url}/projects/{fake.project_id}"
+    waiter = threading.Thread(
+        target=lambda: answers.append(requests.get(project, headers={"PRIVATE-TOKEN": TOKEN}).status_code)
+    )
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and answers == []  # held
+    release.set()
+    waiter.join(5)
+    assert answers == [200]
+    with pytest.raises(ValueError, match="no route"):
+        fake.fail("nonsense")

@@ -164,3 +164,25 @@ def test_notes_follow_gitlabs_notes_schema(fake, resolvable):
             assert json_type(value) in NOTE_PROPERTIES[key], key
         assert note["author"].keys() >= AUTHOR_REQUIRED
         assert note["noteable_type"] in ("MergeRequest", "Issue")
+
+
+# `GET /projects/:id/pipelines`: an item of the example response in GitLab's API documentation
+# (doc/api/pipelines.md, "List project pipelines"); its "name" is "Build pipeline", null when the CI
+# configuration sets no workflow:name, as in the fake.
+DOCUMENTED_PIPELINE = {
+    "id": 47, "iid": 12, "project_id": 1, "status": "pending", "source": "push", "ref": "new-pipeline",
+    "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a", "name": None,
+    "web_url": "https://example.com/foo/bar/pipelines/47", "created_at": "2016-08-11T11:28:34.085Z",
+    "updated_at": "2016-08-11T11:32:35.169Z",
+}  # fmt: skip
+# `GET /projects/:id/pipelines/:pipeline_id/variables` (doc/api/pipelines.md, "Get variables of a pipeline").
+DOCUMENTED_VARIABLE = {"key": "RUN_NIGHTLY_BUILD", "variable_type": "env_var", "value": "true", "raw": False}
+
+
+def test_listed_pipelines_and_their_variables_have_the_documented_shape(fake):
+    fake.pipelines[0].variables = [{"key": "A", "value": "1", "variable_type": "env_var"}]
+    listed = api(fake).http_list("/projects/gitlab-org%2Fgitlab-ee/pipelines", get_all=True)
+    assert listed and not (errors := shape_errors(listed, [DOCUMENTED_PIPELINE])), errors
+    path = f"/projects/gitlab-org%2Fgitlab-ee/pipelines/{listed[0]['id']}/variables"
+    variables = api(fake).http_list(path, get_all=True)
+    assert variables and not (errors := shape_errors(variables, [DOCUMENTED_VARIABLE])), errors

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -24,16 +25,17 @@ from typing import Any
 import pytest
 
 from runner.settings.webhook import WebhookSettings
-from runner.testing.fake_gitlab import FakeGitLab, fake_sha
+from runner.testing.fake_gitlab import FakeGitLab
 from runner.triggers import TriggerSettings
-from runner.webhook.decision import MAX_INPUT_CHARS, SeenEvents, decide_hook, token_ok
+from runner.webhook.decision import MAX_INPUT_CHARS, decide_hook, token_ok
+from runner.webhook.gitlab_api import HOOK_ID_VARIABLE
 from runner.webhook.server import ListenerServer, build_listener
 from runner.webhook.workers import platform_actions
 from tests.paths import FIXTURES_DIR, REPO_ROOT
+from tests.webhook.conftest import TOKEN
 
 HOOKS = FIXTURES_DIR / "gitlab" / "webhooks"
 SECRET = "s3cret-hook-token"
-TOKEN = "glpat-webhooktesttoken0000"
 SETTINGS = WebhookSettings(secret=SECRET, triggers=TriggerSettings(assignee_trigger="claude-bot"))
 
 
@@ -60,7 +62,7 @@ def decide(name: str, payload: Mapping[str, Any], settings: WebhookSettings = SE
     return decide_hook(name, payload, settings)
 
 
-# --- pure: authentication, replays ----------------------------------------------------------
+# --- pure: authentication ------------------------------------------------------------------
 
 
 def test_token_check_is_exact() -> None:
@@ -70,32 +72,6 @@ def test_token_check_is_exact() -> None:
     assert not token_ok(SECRET, None)
     assert not token_ok("", "")  # no secret configured never authenticates
     assert not token_ok(SECRET, "sécret\udcff")  # odd bytes in the header do not raise
-
-
-def test_seen_events_detects_replays_and_stays_bounded() -> None:
-    seen = SeenEvents(maxsize=3)
-    assert not seen.check_and_add("event:a")
-    assert seen.check_and_add("event:a")
-    assert not seen.check_and_add(None, "")  # no id: never a replay
-    assert seen.check_and_add("event:b", "idem:k") is False
-    assert seen.check_and_add("event:other", "idem:k")  # a GitLab retry keeps the Idempotency-Key
-    for key in "cde":
-        seen.check_and_add(f"event:{key}")
-    assert len(seen) == 3
-    assert not seen.check_and_add("event:a")  # the oldest were dropped
-
-
-def test_seen_events_lets_exactly_one_of_many_racing_threads_through() -> None:
-    seen = SeenEvents()
-    barrier = threading.Barrier(32)
-
-    def race() -> bool:
-        barrier.wait()
-        return seen.check_and_add("event:same")
-
-    with ThreadPoolExecutor(32) as pool:
-        results = list(pool.map(lambda _: race(), range(32)))
-    assert results.count(False) == 1
 
 
 # --- pure: what each hook asks for ------------------------------------------------------------
@@ -237,6 +213,15 @@ class StubGitLab:
             number = len(self.pipelines)
         return number, f"https://gitlab.example/p/-/pipelines/{number}"
 
+    def find_pipeline(
+        self, project_id: int, ref: str, key: str, value: str, since: float
+    ) -> tuple[int, str] | None:
+        with self._lock:
+            for number, (_, pipeline_ref, variables) in enumerate(self.pipelines, 1):
+                if pipeline_ref == ref and variables.get(key) == value:
+                    return number, f"https://gitlab.example/p/-/pipelines/{number}"
+        return None
+
 
 class Logs(list[dict[str, Any]]):
     """A log sink that keeps the records (list.append is atomic under the GIL)."""
@@ -369,6 +354,7 @@ def test_replayed_event_starts_one_pipeline(listen: Callable[..., tuple[Listener
     assert len(gitlab.pipelines) == 1
     project_id, ref, variables = gitlab.pipelines[0]
     assert (project_id, ref, variables["AI_FLOW_EVENT"]) == (5, "fix-flaky", "note")
+    assert len(variables[HOOK_ID_VARIABLE]) == 32  # the hook's run id, to find the pipeline again
     records = logs.wait_for(2)
     assert sorted(r["decision"] for r in records) == ["duplicate", "started"]
     started = next(r for r in records if r["decision"] == "started")
@@ -428,19 +414,6 @@ def test_gitlab_failure_is_logged_redacted_and_the_worker_survives(
 # --- over HTTP against a stateful fake GitLab, through the real GitLab adapter ---------------
 
 
-@pytest.fixture
-def fake_gitlab() -> Iterator[FakeGitLab]:
-    """The project of the fixture payloads, with a developer, a guest and a non-member."""
-    with FakeGitLab(
-        "gitlab-org/gitlab-test", project_id=5, default_branch="master", tokens={TOKEN: "claude_bot"}
-    ) as fake:
-        fake.add_branch("fix-flaky", fake_sha("fix-flaky"))
-        fake.add_user("user1", "developer")
-        fake.add_user("guest1", "guest")
-        fake.add_user("outsider", None)
-        yield fake
-
-
 def test_200_concurrent_hooks_all_answered_with_the_right_pipelines(fake_gitlab: FakeGitLab) -> None:
     """Acceptance: the real command, 200 concurrent hooks (150 mention @claude): every one answered,
     exactly 150 pipelines, each for its own note.
@@ -453,7 +426,7 @@ def test_200_concurrent_hooks_all_answered_with_the_right_pipelines(fake_gitlab:
     with webhook_command(fake_gitlab) as (port, logs):
         results = fire("127.0.0.1", port, hooks, together=False)
         logs.wait_for(1 + 200, timeout=60)  # one line per hook: 50 ignored, 150 started
-    # The listener has exited (SIGTERM drains its queue first): nothing can arrive after this.
+    # The listener has exited: nothing can arrive after this.
     statuses = [status for status, _ in results]
     assert statuses.count(202) == 150 and statuses.count(200) == 50
     assert len(fake_gitlab.pipelines) == 150
@@ -503,17 +476,56 @@ def test_command_refuses_to_start_without_a_secret() -> None:
     assert done.stderr.count("\n") == 1 and "GITLAB_WEBHOOK_SECRET is not set" in done.stderr
 
 
+def test_command_refuses_to_start_on_a_store_it_cannot_open(tmp_path: Any) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = _cli_env(GITLAB_WEBHOOK_SECRET=SECRET, GITLAB_ACCESS_TOKEN=TOKEN)
+    for store, fix in [
+        (str(blocker / "hooks.sqlite3"), "set WEBHOOK_STORE (or --store) to a writable file"),
+        (f"postgresql://bot:hunter2@/hooks?host={tmp_path}&port=1", "that the PostgreSQL server is up"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "webhook", "--port", "0", "--store", store],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert "the listener's store" in done.stderr and fix in done.stderr
+        assert "hunter2" not in done.stderr
+
+
 @contextlib.contextmanager
-def webhook_command(fake: FakeGitLab, *flags: str) -> Iterator[tuple[int, Logs]]:
+def webhook_command(
+    fake: FakeGitLab,
+    *flags: str,
+    store: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stop: signal.Signals = signal.SIGTERM,
+) -> Iterator[tuple[int, Logs]]:
     """`claude-runner webhook` against ``fake`` on a free port, ready; its log lines parsed as they come.
 
-    Ends it with SIGTERM and checks it exits 0. (The log is read continuously: a full stderr pipe
-    would block the listener's writes.)
+    ``store``: its ``--store`` (default: a new SQLite file in a temporary directory). Ends it with
+    ``stop``; after SIGTERM, checks it exits 0 having logged "stopped". (The log is read
+    continuously: a full stderr pipe would block the listener's writes.)
     """
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            store = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), "hooks.sqlite3")
+        with _webhook_process(fake, [*flags, "--store", os.fspath(store)], env or {}, stop) as running:
+            yield running
+
+
+@contextlib.contextmanager
+def _webhook_process(
+    fake: FakeGitLab, flags: list[str], extra_env: Mapping[str, str], stop: signal.Signals
+) -> Iterator[tuple[int, Logs]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     env = _cli_env(GITLAB_WEBHOOK_SECRET=SECRET, GITLAB_ACCESS_TOKEN=TOKEN, GITLAB_URL=fake.base_url)
+    env |= extra_env
     argv = [sys.executable, "-m", "runner", "webhook", "--host", "127.0.0.1", "--port", str(port), *flags]
     proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
     logs = Logs()
@@ -529,14 +541,15 @@ def webhook_command(fake: FakeGitLab, *flags: str) -> Iterator[tuple[int, Logs]]
         assert logs.wait_for(1, timeout=15)[0].get("decision") == "listening", list(logs)
         yield port, logs
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         try:
             code = proc.wait(timeout=15)
         finally:
             proc.kill()
             reader.join(timeout=5)
-    assert code == 0
-    assert logs[-1]["decision"] == "stopped"
+    if stop == signal.SIGTERM:
+        assert code == 0, list(logs)
+        assert logs[-1]["decision"] == "stopped"
 
 
 def test_command_serves_hooks_and_stops_on_sigterm(fake_gitlab: FakeGitLab) -> None:
@@ -588,23 +601,18 @@ def test_trigger_token_starts_pipelines_through_the_trigger_api() -> None:
 
 
 def test_a_full_queue_answers_503(listen: Callable[..., tuple[ListenerServer, Logs]]) -> None:
-    working, release = threading.Event(), threading.Event()
+    release = threading.Event()
 
     class Blocking(StubGitLab):
         def permission(self, project_id: int, username: str) -> str:
-            working.set()
             release.wait(60)
             return "write"
 
     gitlab = Blocking({})
-    server, logs = listen(gitlab, workers=1)
-    server.app.workers._queue.maxsize = 1
+    # Two unfinished hooks fit: the one a worker holds counts until its pipeline is started.
+    server, logs = listen(gitlab, workers=1, queue_size=2)
     try:
-        first = post(server, mr_note(), uuid="q0")[0]
-        # Wait until the one worker holds q0 (blocked in the access check): the queue is then
-        # empty, so exactly one more hook fits, whatever the machine's speed.
-        assert working.wait(30), "the worker never took the first hook"
-        codes = [first] + [post(server, mr_note(), uuid=f"q{i}")[0] for i in range(1, 4)]
+        codes = [post(server, mr_note(), uuid=f"q{i}")[0] for i in range(4)]
         rejected = [r["uuid"] for r in logs if r["decision"] == "rejected"]
     finally:
         release.set()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
-from runner.sanitize import Redactor, clean_untrusted
+from runner.sanitize import Redactor, clean_untrusted, clean_untrusted_code
 
 CHARS_PER_TOKEN = 4  # a conservative estimate for English and code
 DEFAULT_BUDGET_TOKENS = 30_000
@@ -111,9 +111,18 @@ def build_context(
     def clean(text: str | None) -> str:
         return clean_untrusted(text or "", redactor)
 
+    def clean_code(text: str) -> str:  # diffs, paths, branch names: not markdown
+        return clean_untrusted_code(text, redactor)
+
     kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id, own_comment_ids)
     comments = [
-        replace(c, body=clean(c.body), diff_hunk=clean(c.diff_hunk) if c.diff_hunk else None) for c in kept
+        replace(
+            c,
+            body=clean(c.body),
+            path=clean_code(c.path) if c.path else None,
+            diff_hunk=clean_code(c.diff_hunk) if c.diff_hunk else None,
+        )
+        for c in kept
     ]
     overflow: dict[str, str] = {}
 
@@ -144,10 +153,10 @@ def build_context(
     used += spent
 
     files = list(thread.files)
-    listed = [replace(f, patch=None, path=clean(f.path)) for f in files[:MAX_FILES_LISTED]]
+    listed = [replace(f, patch=None, path=clean_code(f.path)) for f in files[:MAX_FILES_LISTED]]
     if len(files) > MAX_FILES_LISTED:
         overflow["files.txt"] = "\n".join(
-            f"{f.status}\t+{f.additions}\t-{f.deletions}\t{f.path}" for f in files
+            f"{f.status}\t+{f.additions}\t-{f.deletions}\t{clean_code(f.path)}" for f in files
         )
         notes.append(
             f"{len(files)} files changed; the first {MAX_FILES_LISTED} are listed; all in files.txt."
@@ -155,7 +164,7 @@ def build_context(
     used += sum(estimate_tokens(f.path) + 8 for f in listed)
 
     diff_budget = max(budget_tokens - used, 0)
-    diff_text = clean(diff)
+    diff_text = clean_code(diff)
     if estimate_tokens(diff_text) > diff_budget:
         overflow["diff.patch"] = diff_text
         cut = diff_text[: diff_budget * CHARS_PER_TOKEN]
@@ -172,8 +181,8 @@ def build_context(
         state=thread.state,
         labels=tuple(clean(label) for label in thread.labels),
         draft=thread.draft,
-        head_ref=clean(thread.head_ref) if thread.head_ref else None,
-        base_ref=clean(thread.base_ref) if thread.base_ref else None,
+        head_ref=clean_code(thread.head_ref) if thread.head_ref else None,
+        base_ref=clean_code(thread.base_ref) if thread.base_ref else None,
         is_fork=thread.is_fork,
         request=clean(request) if request is not None else None,
         trigger_author=trigger_author,

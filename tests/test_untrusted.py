@@ -18,6 +18,7 @@ from runner.flow.prompts import render
 from runner.platforms.base import ThreadComment, ThreadData
 from runner.sanitize import clean_untrusted
 from runner.text.invisible import INVISIBLE_RANGES
+from runner.triggers import find_mention
 
 V = "Please review the retry logic."
 MARK = "PWNED-42"
@@ -282,3 +283,11 @@ def test_unclosed_hidden_element_does_not_hide_the_page_in_other_blocks() -> Non
 def test_entities_and_escapes_show_what_a_reader_sees() -> None:
     cleaned = clean_untrusted(f"&lt;!-- not a comment --&gt; \\<!-- not one either --> {V}")
     assert "<!-- not a comment -->" in cleaned and V in cleaned
+
+
+@pytest.mark.parametrize("text", [text for _, text in HIDDEN], ids=[name for name, _ in HIDDEN])
+def test_a_request_never_carries_hidden_text(text: str) -> None:
+    """The same attacks after a mention: the request (what the prompt calls instructions) is clean."""
+    request = find_mention(f"@claude please look:\n\n{text}", "@claude")
+    assert request is not None and MARK not in request
+    assert V in request

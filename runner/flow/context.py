@@ -7,7 +7,7 @@ agent can read them, and the prompt says so.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -86,6 +86,42 @@ def keep_for_prompt(
     return kept, notes
 
 
+def actor_matches(login: str, pattern: str) -> bool:
+    """Whether ``login`` matches ``pattern``: a login, or one with ``*`` wildcards (``*[bot]``,
+    ``renovate*``); case-insensitive, as logins are."""
+    login, pattern = login.lower(), pattern.strip().lower()
+    if "*" not in pattern:
+        return login == pattern
+    first, *middle, last = pattern.split("*")
+    if len(login) < len(first) + len(last) or not (login.startswith(first) and login.endswith(last)):
+        return False
+    pos, end = len(first), len(login) - len(last)
+    for piece in middle:
+        found = login.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
+def filter_by_actor(
+    comments: Sequence[ThreadComment], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> tuple[list[ThreadComment], int]:
+    """``include_comments_by_actor`` / ``exclude_comments_by_actor``: the comments to show, and how
+    many were left out. With ``include``, only its actors' comments; ``exclude`` wins over it.
+    ``*[bot]`` also matches a bot whose login has no ``[bot]`` (GitLab's bot users)."""
+
+    def matches(comment: ThreadComment, patterns: Sequence[str]) -> bool:
+        return any(
+            actor_matches(comment.author, p) or (comment.author_is_bot and p.strip().lower() == "*[bot]")
+            for p in patterns
+            if p.strip()
+        )
+
+    kept = [c for c in comments if not matches(c, exclude) and (not any(include) or matches(c, include))]
+    return kept, len(comments) - len(kept)
+
+
 def build_context(
     thread: ThreadData,
     *,
@@ -100,12 +136,15 @@ def build_context(
     diff: str = "",
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     redactor: Redactor | None = None,
+    include_comments_by_actor: Sequence[str] = (),
+    exclude_comments_by_actor: Sequence[str] = (),
 ) -> Context:
     """Filter, clean and fit the thread into ``budget_tokens``.
 
     ``title`` and ``body`` should come from the event payload (as they were when the
     request was made), falling back to the fetched thread. ``own_comment_ids``: the run's own
-    comments, never shown.
+    comments, never shown. ``include_comments_by_actor`` / ``exclude_comments_by_actor``: the
+    workflow's actor filters (``filter_by_actor``).
     """
 
     def clean(text: str | None) -> str:
@@ -115,6 +154,12 @@ def build_context(
         return clean_untrusted_code(text, redactor)
 
     kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id, own_comment_ids)
+    kept, filtered = filter_by_actor(kept, include_comments_by_actor, exclude_comments_by_actor)
+    if filtered:
+        notes.append(
+            f"{filtered} comment(s) were left out by the workflow's include_comments_by_actor / "
+            "exclude_comments_by_actor."
+        )
     comments = [
         replace(
             c,

@@ -1,6 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
-from runner.flow.context import build_context, keep_for_prompt
+import pytest
+
+from runner.flow.context import (
+    actor_matches,
+    build_context,
+    filter_by_actor,
+    keep_for_prompt,
+)
 from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -104,3 +111,69 @@ def test_the_runners_own_tracking_comment_is_neither_shown_nor_counted_as_left_o
         thread([comment(1, 1), tracking]), repository="o/r", trigger_time=trigger, own_comment_ids={9}
     )
     assert [c.id for c in ctx.comments] == [1] and ctx.notes == ()
+
+
+def test_diffs_paths_and_branches_are_code_not_markdown():
+    """A diff is shown as written (indentation, ``<!-- -->`` lines), less invisible characters."""
+    diff = "diff --git a/x.html b/x.html\n-    <!-- old -->\n+    <div hidden>new</div>\u200b\n"
+    ctx = build_context(
+        thread(files=[ChangedFile("docs/_a_/x\u202e.html", "modified", 1, 1)]), repository="o/r", diff=diff
+    )
+    assert ctx.diff == diff.replace("\u200b", "")
+    assert ctx.files[0].path == "docs/_a_/x.html"
+
+
+# --- whose comments are shown, and who wrote them ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "login, pattern, expected",
+    [
+        ("alice", "alice", True),
+        ("Alice", "ALICE", True),
+        ("alice", "alic", False),
+        ("dependabot[bot]", "*[bot]", True),
+        ("bot-lover", "*[bot]", False),
+        ("renovate[bot]", "renovate*", True),
+        ("renovate[bot]", "*nova*", True),
+        ("ab", "a*b*b", False),
+        ("anyone", "*", True),
+        ("alice", " alice ", True),
+    ],
+)
+def test_actor_patterns(login, pattern, expected):
+    assert actor_matches(login, pattern) is expected
+
+
+def test_include_and_exclude_comments_by_actor():
+    comments = [
+        ThreadComment(1, "comment", "alice", "a", T0),
+        ThreadComment(2, "comment", "bob", "b", T0),
+        ThreadComment(3, "comment", "dependabot[bot]", "c", T0, author_is_bot=True),
+        ThreadComment(4, "comment", "project_7_bot_x", "d", T0, author_is_bot=True),  # GitLab's bot user
+    ]
+
+    def ids(include=(), exclude=()):
+        kept, left_out = filter_by_actor(comments, include, exclude)
+        assert left_out == len(comments) - len(kept)
+        return [c.id for c in kept]
+
+    assert ids() == [1, 2, 3, 4]
+    assert ids(include=["alice", "*[bot]"]) == [1, 3, 4]
+    assert ids(exclude=["*[bot]"]) == [1, 2]
+    assert ids(include=["*[bot]"], exclude=["dependabot[bot]"]) == [4]  # exclude wins
+    assert ids(include=["ALICE"], exclude=["alice"]) == []
+
+
+def test_the_context_applies_the_actor_filters_and_says_so():
+    comments = [comment(1, 1), comment(2, 2), comment(3, 3)]
+    ctx = build_context(
+        thread(comments),
+        repository="o/r",
+        include_comments_by_actor=["u1", "u3"],
+        exclude_comments_by_actor=["u3"],
+    )
+    assert [c.id for c in ctx.comments] == [1]
+    assert ctx.notes == (
+        "2 comment(s) were left out by the workflow's include_comments_by_actor / exclude_comments_by_actor.",
+    )

@@ -247,6 +247,7 @@ def render_comments(comments: list[ThreadComment]) -> str:
         when = c.created_at.isoformat() if c.created_at else "?"
         where = f" on {c.path}:{c.line}" if c.path else ""
         state = f" ({c.review_state})" if c.review_state else ""
+        access = " (no write access)" if c.author_can_write is False else ""
         hunk = f"\n```diff\n{c.diff_hunk}\n```" if c.diff_hunk else ""
-        parts.append(f"### {c.kind}{state} by {c.author} at {when}{where}{hunk}\n\n{c.body}")
+        parts.append(f"### {c.kind}{state} by {c.author}{access} at {when}{where}{hunk}\n\n{c.body}")
     return "\n\n".join(parts)

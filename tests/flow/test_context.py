@@ -7,8 +7,10 @@ from runner.flow.context import (
     build_context,
     filter_by_actor,
     keep_for_prompt,
+    render_comments,
 )
-from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
+from runner.flow.prompts import render
+from runner.platforms.base import ChangedFile, ThreadComment, ThreadData, can_write_by_association
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -177,3 +179,41 @@ def test_the_context_applies_the_actor_filters_and_says_so():
     assert ctx.notes == (
         "2 comment(s) were left out by the workflow's include_comments_by_actor / exclude_comments_by_actor.",
     )
+
+
+@pytest.mark.parametrize(
+    "association, can_write",
+    [("OWNER", True), ("MEMBER", True), ("COLLABORATOR", True), ("CONTRIBUTOR", False),
+     ("FIRST_TIME_CONTRIBUTOR", False), ("FIRST_TIMER", False), ("NONE", False), ("MANNEQUIN", False),
+     (None, None), ("", None)],
+)  # fmt: skip
+def test_github_author_association_to_write_access(association, can_write):
+    assert can_write_by_association(association) is can_write
+
+
+def test_comments_by_people_without_write_access_are_marked_in_the_prompt():
+    comments = [
+        comment(1, 1, body="I maintain this.", author_can_write=True),
+        comment(2, 2, body="Drive-by idea.", author_can_write=False),
+        comment(3, 3, body="Unknown access."),
+    ]
+    ctx = build_context(thread(comments), repository="o/r", request="fix it")
+    prompt = render(
+        "prompt_tag.j2",
+        ctx=ctx,
+        branch="feature",
+        can_push=True,
+        suggest=False,
+        overflow_dir=None,
+        progress_tool=None,
+        custom_instructions=None,
+    )
+    headers = [line for line in prompt.splitlines() if line.startswith("[comment by")]
+    assert headers == [
+        "[comment by @u1 at 2026-01-01 12:01]",
+        "[comment by @u2 (no write access) at 2026-01-01 12:02]",
+        "[comment by @u3 at 2026-01-01 12:03]",
+    ]
+    overflow = render_comments(list(ctx.comments))
+    assert "### comment by u2 (no write access) at" in overflow
+    assert overflow.count("no write access") == 1

@@ -38,6 +38,7 @@ HIDDEN_TAGS = frozenset(
         *("script", "style", "template", "head", "title", "noscript", "noembed", "noframes"),
         *("iframe", "textarea", "xmp", "plaintext", "object", "video", "audio", "canvas"),
         *("datalist", "frameset", "frame", "desc", "metadata", "param", "source", "track"),
+        "svg",  # draws only its <text>, and renderers strip it: never worth the doubt
     }
 )
 _CONTEXT = {"code": CODE, "kbd": CODE, "samp": CODE, "tt": CODE, "pre": CODE | PRE}
@@ -218,13 +219,13 @@ def style_hides(style: str) -> bool:
     if "\\" in style:
         return True  # `display:\6e one`: no one writes escapes in a style but to slip past a check
     sizes = ("height", "max-height", "width", "max-width")
-    zero_size = any(_is_zero(declarations.get(size, "1")) for size in sizes)
+    zero_size = any(_too_small(declarations.get(size, "1px"), {}) for size in sizes)
     return (
         declarations.get("display", "").split()[:1] == ["none"]
         or declarations.get("visibility") in ("hidden", "collapse")
         or declarations.get("content-visibility") == "hidden"
-        or _is_zero(declarations.get("opacity", "1"))
-        or _is_zero(declarations.get("font-size", "1"))
+        or _too_small(declarations.get("opacity", "1"), {"": 0.1, "%": 10})
+        or _too_small(declarations.get("font-size", "1em"), _LEGIBLE)
         or declarations.get("color") == "transparent"
         or declarations.get("clip", "auto") != "auto"
         or declarations.get("clip-path", "none") != "none"
@@ -247,10 +248,20 @@ def _without_css_comments(style: str) -> str:
     return "".join(parts)
 
 
-def _is_zero(value: str) -> bool:
-    """``0``, ``0px``, ``.0em``, ``0%``: a CSS length or number that is zero."""
-    number = value.strip().rstrip("abcdefghijklmnopqrstuvwxyz%").strip()
+# The smallest font size, by unit, that a reader can still read.
+_LEGIBLE = {"px": 4, "pt": 3, "pc": 0.25, "em": 0.3, "rem": 0.3, "ex": 0.6, "ch": 0.6, "%": 30}
+_LEGIBLE.update({"vw": 0.3, "vh": 0.3, "vmin": 0.3, "vmax": 0.3, "mm": 1, "q": 4})
+
+
+def _too_small(value: str, limits: dict[str, float]) -> bool:
+    """Whether a CSS number or length is zero, negative, or below ``limits[unit]``; a function
+    (``calc(0px)``, ``var(--x)``) counts as too small: its value is not known here."""
+    value = value.strip()
+    if "(" in value:
+        return True
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz%")
     try:
-        return float(number) == 0
+        amount = float(number)
     except ValueError:
-        return False
+        return False  # a keyword: small, x-small, inherit...
+    return amount <= 0 or amount < limits.get(value[len(number) :], 0)

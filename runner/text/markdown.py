@@ -69,6 +69,11 @@ def _code_span_with_source(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def safe_link(url: str) -> bool:
+    """markdown-it's check of a URL: no ``javascript:``, ``vbscript:``, ``file:``, non-image ``data:``."""
+    return bool(_parser().validateLink(url))
+
+
 def parse(text: str) -> Document:
     """Parse ``text``; lay out the HTML page if it has raw HTML; cut literal comment starts."""
     # CommonMark's own normalisation, done here so token line numbers index ``lines``.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from runner.text.html import CODE, PRE, QUOTE, Event, Seen
 from runner.text.invisible import strip_invisible
+from runner.text.markdown import safe_link
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 SPAN_OPEN = "\ufdd2"
 SPAN_CLOSE = "\ufdd3"
+# A raw HTML link's start, and its end before and after the URL: its start and end tags can sit in
+# different tokens, so the pair is resolved on the whole output (``_raw_links``).
+_LINK_OPEN, _LINK_CLOSE, _LINK_END = "\ufdd4", "\ufdd5", "\ufdd6"
 _ALIGN = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
 
 
@@ -63,7 +67,8 @@ class Renderer:
                 stack[-1].parts.append((self._inline(token), token.map, "inline"))
             elif token.nesting == 0:
                 stack[-1].parts.append((self._block_leaf(token, len(stack) == 1), token.map, token.type))
-        return self._join(stack[0].parts)
+        out = self._join(stack[0].parts)
+        return _raw_links(out) if _LINK_OPEN in out or _LINK_CLOSE in out else out
 
     # --- what is seen ----------------------------------------------------------------------------
 
@@ -145,11 +150,16 @@ class Renderer:
             return ""
         if token.type == "hr":
             return token.markup[:1] * 3
+        # A fence's info string is not shown, only used: keep its language, if it is one.
+        opening = token.markup + _language(token.info)
         if top and token.map:  # the source lines: code exactly as written
-            return strip_invisible("\n".join(self.doc.lines[token.map[0] : token.map[1]]))
+            lines = self.doc.lines[token.map[0] : token.map[1]]
+            if token.type == "fence":
+                lines = [lines[0][: lines[0].index(token.markup)] + opening, *lines[1:]]
+            return strip_invisible("\n".join(lines))
         content = strip_invisible(token.content)
         if token.type == "fence":
-            return f"{token.markup}{strip_invisible(token.info)}\n{content}{token.markup}"
+            return f"{opening}\n{content}{token.markup}"
         return "\n".join(f"    {line}" if line else "" for line in content.rstrip("\n").split("\n"))
 
     # --- inline ------------------------------------------------------------------------------------
@@ -230,10 +240,12 @@ class Renderer:
             return "\n"
         if self.plain:
             return ""
+        if not safe_link(event.value):
+            return ""  # javascript: and the like: no renderer keeps them
         if event.kind == "link":
-            return "["
+            return _LINK_OPEN
         if event.kind == "endlink":
-            return f"]({_url(event.value)})"
+            return f"{_LINK_CLOSE}{_url(event.value)}{_LINK_END}"
         return f"![]({_url(event.value)})"
 
 
@@ -260,6 +272,34 @@ def split_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), ranges
 
 
+def _raw_links(text: str) -> str:
+    """Raw HTML links as ``[text](url)``; one that shows no text is dropped, URL and all (an empty
+    ``<a href>`` renders nothing a reader could see or click)."""
+    out: list[str] = []
+    opened: list[int] = []  # where each open link's text starts in ``out``
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == _LINK_OPEN:
+            opened.append(len(out))
+            pos += 1
+            continue
+        if char != _LINK_CLOSE:
+            out.append(char)
+            pos += 1
+            continue
+        end = text.find(_LINK_END, pos)
+        url, pos = text[pos + 1 : end if end >= 0 else len(text)], (end + 1 if end >= 0 else len(text))
+        if not opened:
+            continue
+        start = opened.pop()
+        inner = "".join(out[start:])
+        del out[start:]
+        if _visible(inner):
+            out.append(f"[{inner}]({url})")
+    return "".join(out)
+
+
 def _visible(text: str) -> bool:
     return bool(text.replace(SPAN_OPEN, "").replace(SPAN_CLOSE, "").strip())
 
@@ -278,4 +318,16 @@ def _collapse(text: str) -> str:
 
 
 def _url(value: object) -> str:
-    return strip_invisible(str(value or ""))
+    """A URL without invisible characters, percent-encoded ones included (they would decode to tag
+    characters or zero-width text)."""
+    import mdurl
+
+    return str(mdurl.encode(strip_invisible(mdurl.decode(str(value or "")))))
+
+
+def _language(info: str) -> str:
+    """The language a fence's info string names (``python``, ``diff``, ``suggestion``), or ``""``:
+    the rest of the info string is never shown."""
+    words = strip_invisible(info).split()
+    word = words[0] if words else ""
+    return word if len(word) <= 24 and all(c.isalnum() or c in "+-#._" for c in word) else ""

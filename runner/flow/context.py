@@ -220,7 +220,7 @@ def build_context(
         repository=repository,
         number=thread.number,
         is_pull_request=thread.is_pull_request,
-        title=clean(title if title is not None else thread.title),
+        title=_one_line(clean(title if title is not None else thread.title)),
         body=body_text,
         author=thread.author,
         state=thread.state,
@@ -238,6 +238,11 @@ def build_context(
         overflow=overflow,
         notes=tuple(notes),
     )
+
+
+def _one_line(text: str) -> str:
+    """A title stays on its line, even when HTML in it renders as blocks (``Fix <details> layout``)."""
+    return " ".join(part.strip() for part in text.split("\n") if part.strip()) if "\n" in text else text
 
 
 def render_comments(comments: list[ThreadComment]) -> str:

@@ -68,6 +68,10 @@ def test_everything_is_sanitised():
     assert ctx.title == "Title " and ctx.body == "Body" and ctx.request == "do it"
 
 
+def test_a_title_stays_one_line():
+    assert build_context(thread(), repository="o/r", title="Fix <details> layout").title == "Fix layout"
+
+
 def test_payload_title_and_body_win_over_refetched_ones():
     ctx = build_context(
         thread(body="edited later by an attacker"), repository="o/r", title="T", body="original"

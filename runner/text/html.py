@@ -125,31 +125,30 @@ def _walk(page: str) -> Seen:
         return result
     walker = _Walker(result)
     # Depth-first without recursion: an attacker can nest elements thousands deep.
-    work: list[tuple[LexborNode, bool, int, bool]] = [(root, False, 0, True)]
+    work: list[tuple[LexborNode, int, bool]] = [(root, 0, True)]
     while work:
-        node, hidden, flags, entering = work.pop()
+        node, flags, entering = work.pop()
         if not entering:
             walker.leave(node)
             continue
         if node.is_text_node:
-            if not hidden:
-                walker.text(node.text_content or "", flags)
+            walker.text(node.text_content or "", flags)
             continue
         if not node.is_element_node:
             continue  # comments, doctypes, processing instructions: never shown
         tag = node.tag or ""
         attributes = node.attributes
-        hidden = hidden or hides(tag, attributes)
+        if hides(tag, attributes):
+            continue  # nothing inside is shown: not its text, not its markers
         flags |= _CONTEXT.get(tag, 0)
-        if not hidden:
-            walker.enter(tag, attributes, flags)
-            work.append((node, hidden, flags, False))
+        walker.enter(tag, attributes, flags)
+        work.append((node, flags, False))
         children = []
         child = node.child
         while child is not None:
             children.append(child)
             child = child.next
-        work.extend((c, hidden, flags, True) for c in reversed(children))
+        work.extend((c, flags, True) for c in reversed(children))
     return result
 
 

@@ -60,8 +60,8 @@ class Renderer:
                 self.quote -= frame.token is not None and frame.token.type == "blockquote_open"
                 opener = frame.token
                 kind = opener.type if opener else ""
-                if kind == "th_open":  # a header cell keeps its column's alignment
-                    kind += ":" + str(opener.attrGet("style") or "") if opener else ""
+                if opener is not None and kind == "th_open":  # a header cell keeps its column's alignment
+                    kind += ":" + str(opener.attrGet("style") or "")
                 stack[-1].parts.append((self._close(frame), opener.map if opener else None, kind))
             elif token.type == "inline":
                 stack[-1].parts.append((self._inline(token), token.map, "inline"))
@@ -112,13 +112,13 @@ class Renderer:
     def _close(self, frame: _Frame) -> str:
         token = frame.token
         kind = token.type if token else ""
-        if kind in ("paragraph_open", "heading_open", "th_open", "td_open") or kind.startswith("th_open:"):
+        if kind in ("paragraph_open", "heading_open", "th_open", "td_open"):
             inner = "".join(text for text, _, _ in frame.parts).strip("\n")
             if not _visible(inner):
                 return ""
             if kind == "heading_open" and token is not None:
                 return "#" * int(token.tag[1:]) + " " + inner
-            if kind.startswith(("th_open", "td_open")):
+            if kind in ("th_open", "td_open"):
                 return inner.replace("\n", " ").replace("|", "\\|")
             return inner
         if kind == "blockquote_open":

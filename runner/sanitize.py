@@ -1,7 +1,11 @@
-"""Cleaning text that leaves the runner: secrets are redacted from everything we print.
+"""Cleaning text that leaves the runner, and untrusted text that comes in.
 
-Two nets: the exact values of secret environment variables the runner was given, and
-patterns for well-known token formats (so a token the agent found in a file is caught too).
+Out: secrets are redacted from everything we print. Two nets: the exact values of secret
+environment variables the runner was given, and patterns for well-known token formats (so a token
+the agent found in a file is caught too).
+
+In: ``clean_untrusted`` and ``clean_untrusted_code`` (see ``runner/text/`` for how a parser
+decides what a reader sees).
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from runner.text.invisible import strip_invisible
 
 REDACTED = "[REDACTED]"
 
@@ -65,48 +71,28 @@ class Redactor:
 
 
 # --- Untrusted text coming in -------------------------------------------------------------
-# Comments, titles, bodies and branch names are written by anyone who can comment. Before
-# they enter a prompt we remove what a human reader would not see (and so could not
-# review) but a model would read: HTML comments, invisible and direction-changing
-# characters, image alt text, link titles, hidden elements and attributes.
-
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
-)
-_IMAGE_ALT = re.compile(r"!\[[^\]]*\](\(|\[)")
-_LINK_TITLE = re.compile(r"(\]\(\s*[^\s)]+)\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\))\s*\)")
-_HIDDEN_ELEMENT = re.compile(
-    r"<(\w+)\b[^>]*(?:\shidden\b|display\s*:\s*none|visibility\s*:\s*hidden)[^>]*>.*?</\1\s*>", re.S | re.I
-)
-_HIDDEN_ATTRIBUTE = re.compile(
-    r"""\s(?:alt|title|aria-label|aria-description|placeholder|data-[\w-]+)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""",
-    re.I,
-)
-_NUMERIC_ENTITY = re.compile(r"&#(x[0-9a-f]+|\d+);", re.I)
-
-
-def _decode_entity(match: re.Match[str]) -> str:
-    raw = match.group(1)
-    try:
-        code = int(raw[1:], 16) if raw[0] in "xX" else int(raw)
-    except ValueError:
-        return ""
-    # Printable ASCII only: an entity is otherwise a way to smuggle invisible characters.
-    return chr(code) if 32 <= code < 127 or code in (9, 10, 13) else ""
+# Comments, titles, bodies and branch names are written by anyone who can comment. Before they
+# enter a prompt, what a reader of the rendered page would not see (and so could not review) is
+# removed: runner/text/ decides that with a CommonMark and an HTML5 parser.
 
 
 def clean_untrusted(text: str, redactor: Redactor | None = None) -> str:
-    """``text`` from a comment, title, body or file, safe to show a model as data."""
-    text = _HTML_COMMENT.sub("", text)
-    text = _HIDDEN_ELEMENT.sub("", text)
-    text = _HIDDEN_ATTRIBUTE.sub("", text)
-    text = _NUMERIC_ENTITY.sub(_decode_entity, text)
-    text = _INVISIBLE.sub("", text)
-    text = _IMAGE_ALT.sub(r"![]\1", text)
-    text = _LINK_TITLE.sub(r"\1)", text)
-    return (redactor or _DEFAULT_REDACTOR).text(text)
+    """Markdown from a comment, title or body, as a reader of the rendered page sees it; redacted.
+
+    Gone: HTML comments in every form, hidden elements (``hidden``, ``aria-hidden``, hiding styles,
+    ``<script>``, ``<style>``, ``<template>``...), processing instructions and CDATA, link
+    reference definitions, image alt text, link titles, invisible characters. Kept: text, links'
+    text and URLs, images' URLs, tables, lists, quotes, and code spans and blocks byte for byte.
+    """
+    from runner.text import visible_markdown
+
+    return (redactor or _DEFAULT_REDACTOR).text(visible_markdown(text))
+
+
+def clean_untrusted_code(text: str, redactor: Redactor | None = None) -> str:
+    """Text that is not markdown (a diff, a file path, a branch name): invisible characters removed
+    (a reader cannot see them in code either), secrets redacted, nothing else touched."""
+    return (redactor or _DEFAULT_REDACTOR).text(strip_invisible(text))
 
 
 _DEFAULT_REDACTOR = Redactor()

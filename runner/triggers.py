@@ -81,45 +81,53 @@ def _bot_name(login: str) -> str:
 
 # --- mentions ---------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"[ ]{0,3}(`{3,}|~{3,})")
-# A code span: a run of N backticks, content, the next run of exactly N backticks (CommonMark).
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
 # Characters that glue the phrase to a preceding word: foo@claude.com, x/@claude, a-@claude.
 _GLUE_BEFORE = frozenset("@.-/\\+=#&%~$")
 _GLUE_AFTER = frozenset("-@/\\")
-_LEADING_PUNCT = re.compile(r"^[\s,:;.!?*]+")  # "@claude, fix" and "**@claude** fix" ask to "fix"
+_LEADING_PUNCT = re.compile(r"^[\s,:;.!?*]+")  # "@claude, fix" asks to "fix"
 
 
 def find_mention(text: str | None, phrase: str) -> str | None:
     """The request after the first real mention of ``phrase`` in ``text``; None if there is none.
 
-    A mention is case-insensitive and a whole word: ``@claude,`` ``@claude:`` ``@claude.`` count;
-    ``@claudette``, ``foo@claude.com``, ``@claude-bot`` and ``@claude's`` do not. Mentions inside
-    inline code, fenced code blocks (```` ``` ```` or ``~~~``) and quoted lines (``> ...``) are
-    ignored: they talk *about* the bot. The request is the text after the mention, stripped of
-    leading punctuation; when nothing follows (``Fix the typo @claude``) it is the text before it.
-    Returns ``""`` for a bare mention.
+    ``text`` is read as the rendered page shows it (``runner.text.mention_view``: CommonMark and
+    HTML5 parsers). A mention is case-insensitive and a whole word: ``@claude,`` ``@claude:``
+    ``@claude.`` count; ``@claudette``, ``foo@claude.com``, ``@claude-bot`` and ``@claude's`` do
+    not. A mention a reader cannot see never counts (in an HTML comment, a hidden element, a link
+    reference definition, image alt text), nor one that talks *about* the bot: in a code span, a
+    fenced or indented code block, or a quote (``> ...``; a line its author wrote without ``>``
+    is theirs, even where CommonMark continues the quote). The request is the visible text after
+    the mention without markup (HTML tags, emphasis markers, link targets and images dropped; code
+    kept), stripped of leading punctuation; when nothing follows (``Fix the typo @claude``) it is
+    the text before it. Returns ``""`` for a bare mention.
     """
     text = text or ""
-    span = _first_mention(text, phrase)
+    if not phrase.strip() or not _may_mention(text, phrase):
+        return None
+    from runner.text import mention_view
+
+    plain, counted = mention_view(text)
+    span = _first_mention(plain, counted, phrase)
     if span is None:
         return None
     start, end = span
-    after = _LEADING_PUNCT.sub("", text[end:]).strip()
-    return after or text[:start].strip()
+    after = _LEADING_PUNCT.sub("", plain[end:]).strip()
+    return after or plain[:start].strip()
 
 
-def _first_mention(text: str, phrase: str) -> tuple[int, int] | None:
-    if not phrase.strip() or not text:
-        return None
-    hidden = _hidden_ranges(text)  # sorted and disjoint, so a binary search finds the enclosing one
-    starts = [lo for lo, _ in hidden]
-    for match in re.finditer(re.escape(phrase), text, re.IGNORECASE):
+def _may_mention(text: str, phrase: str) -> bool:
+    """Cheap: can ``text`` show ``phrase`` at all? (Saves parsing the comments that cannot.)"""
+    from runner.text import strip_invisible
+
+    return "&" in text or phrase.lower() in strip_invisible(text).lower()  # "&": &#64;claude
+
+
+def _first_mention(plain: str, counted: list[tuple[int, int]], phrase: str) -> tuple[int, int] | None:
+    starts = [lo for lo, _ in counted]
+    for match in re.finditer(re.escape(phrase), plain, re.IGNORECASE):
         start, end = match.span()
         i = bisect.bisect_right(starts, start) - 1
-        if i >= 0 and start < hidden[i][1]:
-            continue
-        if _whole_word(text, start, end):
+        if i >= 0 and end <= counted[i][1] and _whole_word(plain, start, end):
             return start, end
     return None
 
@@ -138,36 +146,6 @@ def _whole_word(text: str, start: int, end: int) -> bool:
         if after in ".'’" and following and (following.isalnum() or following == "_"):
             return False
     return True
-
-
-def _hidden_ranges(text: str) -> list[tuple[int, int]]:
-    """[start, end) ranges of fenced blocks, quoted lines and code spans, where mentions don't count."""
-    ranges: list[tuple[int, int]] = []
-    fence: str | None = None
-    fence_start = pos = 0
-    for line in text.splitlines(keepends=True):
-        start, pos = pos, pos + len(line)
-        opener = _FENCE.match(line)
-        if fence is not None:
-            if opener and _closes(opener.group(1), fence) and not line[opener.end() :].strip():
-                ranges.append((fence_start, pos))
-                fence = None
-            continue
-        # A backtick fence's info string cannot hold a backtick (else it is inline code).
-        if opener and not (opener.group(1)[0] == "`" and "`" in line[opener.end() :]):
-            fence, fence_start = opener.group(1), start
-        elif line.lstrip().startswith(">"):
-            ranges.append((start, pos))
-        else:
-            ranges.extend((start + m.start(), start + m.end()) for m in _CODE_SPAN.finditer(line))
-    if fence is not None:  # an unclosed fence runs to the end of the text
-        ranges.append((fence_start, pos))
-    return ranges
-
-
-def _closes(run: str, fence: str) -> bool:
-    """A closing fence uses the opener's character, at least as many times."""
-    return run[0] == fence[0] and len(run) >= len(fence)
 
 
 # --- the decision -----------------------------------------------------------------------------
@@ -229,7 +207,7 @@ def _detect(event: Event, settings: TriggerSettings) -> Decision:
         if prompt:
             return Decision(True, f"prompt given for {event.name} {event.action}", "agent", prompt, "prompt")
         note = ""
-        if _first_mention(event.trigger_text or "", phrase):
+        if find_mention(event.trigger_text, phrase) is not None:
             note = f" (a mention in the description does not trigger; mention {phrase} in a comment)"
         return Decision(False, f"{_NOT}{event.name} {event.action} runs only with a prompt{note}")
     return Decision(False, f"{_NOT}{event.name} action '{event.action}' does not trigger")

@@ -7,12 +7,12 @@ agent can read them, and the prompt says so.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
-from runner.sanitize import Redactor, clean_untrusted
+from runner.sanitize import Redactor, clean_untrusted, clean_untrusted_code
 
 CHARS_PER_TOKEN = 4  # a conservative estimate for English and code
 DEFAULT_BUDGET_TOKENS = 30_000
@@ -86,6 +86,42 @@ def keep_for_prompt(
     return kept, notes
 
 
+def actor_matches(login: str, pattern: str) -> bool:
+    """Whether ``login`` matches ``pattern``: a login, or one with ``*`` wildcards (``*[bot]``,
+    ``renovate*``); case-insensitive, as logins are."""
+    login, pattern = login.lower(), pattern.strip().lower()
+    if "*" not in pattern:
+        return login == pattern
+    first, *middle, last = pattern.split("*")
+    if len(login) < len(first) + len(last) or not (login.startswith(first) and login.endswith(last)):
+        return False
+    pos, end = len(first), len(login) - len(last)
+    for piece in middle:
+        found = login.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
+def filter_by_actor(
+    comments: Sequence[ThreadComment], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> tuple[list[ThreadComment], int]:
+    """``include_comments_by_actor`` / ``exclude_comments_by_actor``: the comments to show, and how
+    many were left out. With ``include``, only its actors' comments; ``exclude`` wins over it.
+    ``*[bot]`` also matches a bot whose login has no ``[bot]`` (GitLab's bot users)."""
+
+    def matches(comment: ThreadComment, patterns: Sequence[str]) -> bool:
+        return any(
+            actor_matches(comment.author, p) or (comment.author_is_bot and p.strip().lower() == "*[bot]")
+            for p in patterns
+            if p.strip()
+        )
+
+    kept = [c for c in comments if not matches(c, exclude) and (not any(include) or matches(c, include))]
+    return kept, len(comments) - len(kept)
+
+
 def build_context(
     thread: ThreadData,
     *,
@@ -100,20 +136,38 @@ def build_context(
     diff: str = "",
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     redactor: Redactor | None = None,
+    include_comments_by_actor: Sequence[str] = (),
+    exclude_comments_by_actor: Sequence[str] = (),
 ) -> Context:
     """Filter, clean and fit the thread into ``budget_tokens``.
 
     ``title`` and ``body`` should come from the event payload (as they were when the
     request was made), falling back to the fetched thread. ``own_comment_ids``: the run's own
-    comments, never shown.
+    comments, never shown. ``include_comments_by_actor`` / ``exclude_comments_by_actor``: the
+    workflow's actor filters (``filter_by_actor``).
     """
 
     def clean(text: str | None) -> str:
         return clean_untrusted(text or "", redactor)
 
+    def clean_code(text: str) -> str:  # diffs, paths, branch names: not markdown
+        return clean_untrusted_code(text, redactor)
+
     kept, notes = keep_for_prompt(thread.comments, trigger_time, trigger_comment_id, own_comment_ids)
+    kept, filtered = filter_by_actor(kept, include_comments_by_actor, exclude_comments_by_actor)
+    if filtered:
+        notes.append(
+            f"{filtered} comment(s) were left out by the workflow's include_comments_by_actor / "
+            "exclude_comments_by_actor."
+        )
     comments = [
-        replace(c, body=clean(c.body), diff_hunk=clean(c.diff_hunk) if c.diff_hunk else None) for c in kept
+        replace(
+            c,
+            body=clean(c.body),
+            path=clean_code(c.path) if c.path else None,
+            diff_hunk=clean_code(c.diff_hunk) if c.diff_hunk else None,
+        )
+        for c in kept
     ]
     overflow: dict[str, str] = {}
 
@@ -144,10 +198,10 @@ def build_context(
     used += spent
 
     files = list(thread.files)
-    listed = [replace(f, patch=None, path=clean(f.path)) for f in files[:MAX_FILES_LISTED]]
+    listed = [replace(f, patch=None, path=clean_code(f.path)) for f in files[:MAX_FILES_LISTED]]
     if len(files) > MAX_FILES_LISTED:
         overflow["files.txt"] = "\n".join(
-            f"{f.status}\t+{f.additions}\t-{f.deletions}\t{f.path}" for f in files
+            f"{f.status}\t+{f.additions}\t-{f.deletions}\t{clean_code(f.path)}" for f in files
         )
         notes.append(
             f"{len(files)} files changed; the first {MAX_FILES_LISTED} are listed; all in files.txt."
@@ -155,7 +209,7 @@ def build_context(
     used += sum(estimate_tokens(f.path) + 8 for f in listed)
 
     diff_budget = max(budget_tokens - used, 0)
-    diff_text = clean(diff)
+    diff_text = clean_code(diff)
     if estimate_tokens(diff_text) > diff_budget:
         overflow["diff.patch"] = diff_text
         cut = diff_text[: diff_budget * CHARS_PER_TOKEN]
@@ -166,14 +220,14 @@ def build_context(
         repository=repository,
         number=thread.number,
         is_pull_request=thread.is_pull_request,
-        title=clean(title if title is not None else thread.title),
+        title=_one_line(clean(title if title is not None else thread.title)),
         body=body_text,
         author=thread.author,
         state=thread.state,
         labels=tuple(clean(label) for label in thread.labels),
         draft=thread.draft,
-        head_ref=clean(thread.head_ref) if thread.head_ref else None,
-        base_ref=clean(thread.base_ref) if thread.base_ref else None,
+        head_ref=clean_code(thread.head_ref) if thread.head_ref else None,
+        base_ref=clean_code(thread.base_ref) if thread.base_ref else None,
         is_fork=thread.is_fork,
         request=clean(request) if request is not None else None,
         trigger_author=trigger_author,
@@ -186,6 +240,11 @@ def build_context(
     )
 
 
+def _one_line(text: str) -> str:
+    """A title stays on its line, even when HTML in it renders as blocks (``Fix <details> layout``)."""
+    return " ".join(part.strip() for part in text.split("\n") if part.strip()) if "\n" in text else text
+
+
 def render_comments(comments: list[ThreadComment]) -> str:
     """Comments as plain markdown, oldest first (for the overflow file)."""
     parts = []
@@ -193,6 +252,7 @@ def render_comments(comments: list[ThreadComment]) -> str:
         when = c.created_at.isoformat() if c.created_at else "?"
         where = f" on {c.path}:{c.line}" if c.path else ""
         state = f" ({c.review_state})" if c.review_state else ""
+        access = " (no write access)" if c.author_can_write is False else ""
         hunk = f"\n```diff\n{c.diff_hunk}\n```" if c.diff_hunk else ""
-        parts.append(f"### {c.kind}{state} by {c.author} at {when}{where}{hunk}\n\n{c.body}")
+        parts.append(f"### {c.kind}{state} by {c.author}{access} at {when}{where}{hunk}\n\n{c.body}")
     return "\n\n".join(parts)

@@ -252,7 +252,7 @@ def _run(
         if thread is not None and thread.is_pull_request and thread.base_ref:
             diff = change_diff(plan, job.workspace, target, thread.base_ref, change_ref=change_ref)
     own = (tracker.ref.id,) if tracker is not None and tracker.ref is not None else ()
-    ctx = _context(event, decision, thread, repo, diff, own)
+    ctx = _context(event, decision, thread, repo, diff, own, settings)
     overflow_dir = _write_overflow(ctx, job.temp_dir)
     prompt = _prompt(event, decision, settings, ctx, plan, overflow_dir, templates["prompt"], tracker)
     run = dataclasses.replace(
@@ -307,6 +307,7 @@ def _context(
     repo: RepoInfo,
     diff: str,
     own_comment_ids: tuple[int, ...],
+    settings: FlowSettings,
 ) -> Context | None:
     if thread is None:
         return None
@@ -325,6 +326,8 @@ def _context(
         trigger_comment_id=event.comment.id if event.comment else None,
         own_comment_ids=own_comment_ids,
         diff=diff,
+        include_comments_by_actor=settings.include_comments_by_actor,
+        exclude_comments_by_actor=settings.exclude_comments_by_actor,
     )
 
 

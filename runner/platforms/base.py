@@ -60,6 +60,23 @@ class ThreadComment:
     discussion_id: str | None = None
     position: dict[str, Any] | None = field(default=None, compare=False)
     resolved: bool | None = None
+    # Whether the author can push to the repository, as the host reported it with the comment
+    # (GitHub: ``author_association``, see ``can_write_by_association``); None: not reported.
+    # The prompt marks a comment whose author cannot: "(no write access)".
+    author_can_write: bool | None = None
+
+
+# GitHub's ``author_association`` values of people who normally can push: the owner, members of
+# the owning organisation, invited collaborators. A member or collaborator may hold read access
+# only: this feeds a hint to the model, never a permission check (``Platform.permission`` is one).
+WRITE_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+def can_write_by_association(association: str | None) -> bool | None:
+    """GitHub's ``author_association`` of a comment => ``ThreadComment.author_can_write``."""
+    if not association:
+        return None
+    return association.upper() in WRITE_ASSOCIATIONS
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from runner.platforms.base import ThreadData
 from runner.project.review_config import ReviewConfig
 from runner.review.selection import Selection, render_diff
 from runner.review.state import ReviewRange
-from runner.sanitize import clean_untrusted
+from runner.sanitize import clean_untrusted, clean_untrusted_code
 
 MAX_LISTED = 200  # files named in the prompt beyond the diff
 
@@ -54,6 +54,6 @@ def review_prompt(
         body=clean_untrusted(thread.body or ""),
         included=selection.included,
         diff_tokens=selection.diff_tokens,
-        diff=clean_untrusted(render_diff(selection)),
+        diff=clean_untrusted_code(render_diff(selection)),  # code, not markdown: kept as written
         left_out=left_out,
     )

@@ -25,6 +25,8 @@ IMPLEMENTED = frozenset(
         "branch_name_template",
         "allowed_bots",
         "allowed_non_write_users",
+        "include_comments_by_actor",
+        "exclude_comments_by_actor",
         "prompt",
         "settings",
         "anthropic_api_key",
@@ -42,8 +44,6 @@ IMPLEMENTED = frozenset(
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
 NOT_IMPLEMENTED = {
-    "include_comments_by_actor": "",
-    "exclude_comments_by_actor": "",
     "claude_code_oauth_token": "",
     "anthropic_federation_rule_id": "",
     "anthropic_organization_id": "",
@@ -106,6 +106,9 @@ class FlowSettings:
     claude_args: str = ""
     settings: str | None = None
     allowed_non_write_users: tuple[str, ...] = ()
+    # Whose comments the prompt shows: logins or patterns (`*[bot]`); exclude wins (flow/context.py).
+    include_comments_by_actor: tuple[str, ...] = ()
+    exclude_comments_by_actor: tuple[str, ...] = ()
     use_sticky_comment: bool = False
     track_progress: bool = False
     branch_prefix: str = "claude/"
@@ -210,6 +213,8 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         claude_args=raw.get("claude_args", ""),
         settings=raw.get("settings"),
         allowed_non_write_users=_list(raw.get("allowed_non_write_users")),
+        include_comments_by_actor=_list(raw.get("include_comments_by_actor")),
+        exclude_comments_by_actor=_list(raw.get("exclude_comments_by_actor")),
         use_sticky_comment=_bool("use_sticky_comment", raw.get("use_sticky_comment")),
         track_progress=_bool("track_progress", raw.get("track_progress")),
         branch_prefix=raw.get("branch_prefix", "claude/"),

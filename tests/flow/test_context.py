@@ -1,7 +1,16 @@
 from datetime import UTC, datetime, timedelta
 
-from runner.flow.context import build_context, keep_for_prompt
-from runner.platforms.base import ChangedFile, ThreadComment, ThreadData
+import pytest
+
+from runner.flow.context import (
+    actor_matches,
+    build_context,
+    filter_by_actor,
+    keep_for_prompt,
+    render_comments,
+)
+from runner.flow.prompts import render
+from runner.platforms.base import ChangedFile, ThreadComment, ThreadData, can_write_by_association
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -59,6 +68,10 @@ def test_everything_is_sanitised():
     assert ctx.title == "Title " and ctx.body == "Body" and ctx.request == "do it"
 
 
+def test_a_title_stays_one_line():
+    assert build_context(thread(), repository="o/r", title="Fix <details> layout").title == "Fix layout"
+
+
 def test_payload_title_and_body_win_over_refetched_ones():
     ctx = build_context(
         thread(body="edited later by an attacker"), repository="o/r", title="T", body="original"
@@ -104,3 +117,107 @@ def test_the_runners_own_tracking_comment_is_neither_shown_nor_counted_as_left_o
         thread([comment(1, 1), tracking]), repository="o/r", trigger_time=trigger, own_comment_ids={9}
     )
     assert [c.id for c in ctx.comments] == [1] and ctx.notes == ()
+
+
+def test_diffs_paths_and_branches_are_code_not_markdown():
+    """A diff is shown as written (indentation, ``<!-- -->`` lines), less invisible characters."""
+    diff = "diff --git a/x.html b/x.html\n-    <!-- old -->\n+    <div hidden>new</div>\u200b\n"
+    ctx = build_context(
+        thread(files=[ChangedFile("docs/_a_/x\u202e.html", "modified", 1, 1)]), repository="o/r", diff=diff
+    )
+    assert ctx.diff == diff.replace("\u200b", "")
+    assert ctx.files[0].path == "docs/_a_/x.html"
+
+
+# --- whose comments are shown, and who wrote them ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "login, pattern, expected",
+    [
+        ("alice", "alice", True),
+        ("Alice", "ALICE", True),
+        ("alice", "alic", False),
+        ("dependabot[bot]", "*[bot]", True),
+        ("bot-lover", "*[bot]", False),
+        ("renovate[bot]", "renovate*", True),
+        ("renovate[bot]", "*nova*", True),
+        ("ab", "a*b*b", False),
+        ("anyone", "*", True),
+        ("alice", " alice ", True),
+    ],
+)
+def test_actor_patterns(login, pattern, expected):
+    assert actor_matches(login, pattern) is expected
+
+
+def test_include_and_exclude_comments_by_actor():
+    comments = [
+        ThreadComment(1, "comment", "alice", "a", T0),
+        ThreadComment(2, "comment", "bob", "b", T0),
+        ThreadComment(3, "comment", "dependabot[bot]", "c", T0, author_is_bot=True),
+        ThreadComment(4, "comment", "project_7_bot_x", "d", T0, author_is_bot=True),  # GitLab's bot user
+    ]
+
+    def ids(include=(), exclude=()):
+        kept, left_out = filter_by_actor(comments, include, exclude)
+        assert left_out == len(comments) - len(kept)
+        return [c.id for c in kept]
+
+    assert ids() == [1, 2, 3, 4]
+    assert ids(include=["alice", "*[bot]"]) == [1, 3, 4]
+    assert ids(exclude=["*[bot]"]) == [1, 2]
+    assert ids(include=["*[bot]"], exclude=["dependabot[bot]"]) == [4]  # exclude wins
+    assert ids(include=["ALICE"], exclude=["alice"]) == []
+
+
+def test_the_context_applies_the_actor_filters_and_says_so():
+    comments = [comment(1, 1), comment(2, 2), comment(3, 3)]
+    ctx = build_context(
+        thread(comments),
+        repository="o/r",
+        include_comments_by_actor=["u1", "u3"],
+        exclude_comments_by_actor=["u3"],
+    )
+    assert [c.id for c in ctx.comments] == [1]
+    assert ctx.notes == (
+        "2 comment(s) were left out by the workflow's include_comments_by_actor / exclude_comments_by_actor.",
+    )
+
+
+@pytest.mark.parametrize(
+    "association, can_write",
+    [("OWNER", True), ("MEMBER", True), ("COLLABORATOR", True), ("CONTRIBUTOR", False),
+     ("FIRST_TIME_CONTRIBUTOR", False), ("FIRST_TIMER", False), ("NONE", False), ("MANNEQUIN", False),
+     (None, None), ("", None)],
+)  # fmt: skip
+def test_github_author_association_to_write_access(association, can_write):
+    assert can_write_by_association(association) is can_write
+
+
+def test_comments_by_people_without_write_access_are_marked_in_the_prompt():
+    comments = [
+        comment(1, 1, body="I maintain this.", author_can_write=True),
+        comment(2, 2, body="Drive-by idea.", author_can_write=False),
+        comment(3, 3, body="Unknown access."),
+    ]
+    ctx = build_context(thread(comments), repository="o/r", request="fix it")
+    prompt = render(
+        "prompt_tag.j2",
+        ctx=ctx,
+        branch="feature",
+        can_push=True,
+        suggest=False,
+        overflow_dir=None,
+        progress_tool=None,
+        custom_instructions=None,
+    )
+    headers = [line for line in prompt.splitlines() if line.startswith("[comment by")]
+    assert headers == [
+        "[comment by @u1 at 2026-01-01 12:01]",
+        "[comment by @u2 (no write access) at 2026-01-01 12:02]",
+        "[comment by @u3 at 2026-01-01 12:03]",
+    ]
+    overflow = render_comments(list(ctx.comments))
+    assert "### comment by u2 (no write access) at" in overflow
+    assert overflow.count("no write access") == 1

@@ -81,3 +81,16 @@ def test_authorize_honours_the_required_level():
     allowed, why = authorize(Host(), event, settings)  # type: ignore[arg-type]
     assert not allowed and "at least maintain" in why
     assert authorize(Host(), Event(**{**event.__dict__, "actor": Actor("lead")}), settings)[0]  # type: ignore[arg-type]
+
+
+def test_comment_actor_filters_are_read_and_do_not_warn():
+    s = flow_settings(
+        {
+            "INPUT_INCLUDE_COMMENTS_BY_ACTOR": "alice, *[bot]\nbob",
+            "INPUT_EXCLUDE_COMMENTS_BY_ACTOR": "dependabot[bot]",
+        }
+    )
+    assert s.include_comments_by_actor == ("alice", "*[bot]", "bob")
+    assert s.exclude_comments_by_actor == ("dependabot[bot]",)
+    assert s.warnings == ()
+    assert flow_settings({}).include_comments_by_actor == ()

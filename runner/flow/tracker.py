@@ -143,7 +143,7 @@ class Tracker:
         )
         if state.work.strip() and self.redactor.text(state.work).strip() not in body:
             body += "\n" + self.redactor.text(state.work)  # a repository's template without {{ work }}
-        return self.redactor.text(body).rstrip("\n") + f"\n{self.run_marker}\n"
+        return self.redactor.text(body)
 
     def deliver(self, body: str, budget: Budget | None = None) -> None:
         """Replace the comment with its final ``body``. A failed update is retried after each of

@@ -169,7 +169,7 @@ def run_flow(
     if error is not None:
         outputs["conclusion"] = "failure"
         job.log(f"error: {redactor.text(error)}")
-    job.write_outputs(outputs)
+    job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
     job.write_summary(job_summary(error, progress, redactor))
     return 0 if error is None else code
 

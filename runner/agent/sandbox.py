@@ -54,8 +54,8 @@ _FIX_INSTALL = (
 _FIX_USERNS = (
     "on GitHub's Ubuntu 24.04 runners add a step "
     "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` "
-    "(or load the bwrap-userns-restrict AppArmor profile); in a container, allow namespaces "
-    "(docker run --security-opt seccomp=unconfined --security-opt apparmor=unconfined)"
+    "(or load the bwrap-userns-restrict AppArmor profile); in a container, allow user namespaces "
+    "and a new /proc (see the Security section of claude-runner's README)"
 )
 _probes: dict[tuple[str, ...], str | None] = {}
 

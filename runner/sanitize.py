@@ -28,12 +28,14 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
 
 # --- Which values may be secrets -------------------------------------------------------------
 # A variable withheld from the tools is redacted from everything the runner writes unless its
-# value is obviously plain: a number, words, a path, or a URL without credentials, query or
-# random-looking segment. Everything else of 8+ characters (random tokens, passwords with
-# digits or symbols, JWTs, webhook URLs, UUIDs, multi-line keys) counts as a secret.
+# value is obviously plain: a number, words or prose, a path, or a URL without credentials, query
+# or random-looking segment. Everything else of 8+ characters (random tokens, passwords with
+# digits or symbols, JWTs, webhook URLs, UUIDs, keys) counts as a secret.
 
 MIN_SECRET_LENGTH = 8  # shorter values ("1", "true") would make the redactor mangle ordinary text
 _SEPARATORS = re.compile(r"[\s.,:;_+=@/()\[\]{}<>'\"-]+")
+# In prose (a value with spaces: a prompt, a description) punctuation separates words too.
+_PROSE_SEPARATORS = re.compile(r"[\s.,:;_+=@/()\[\]{}<>'\"!?*&%#|`~^$-]+")
 _RUNS = re.compile(r"[A-Za-z]+|[0-9]+")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -50,8 +52,8 @@ def _plain_word(word: str) -> bool:
     return word.isalnum() and (runs <= 2 or (len(word) <= 10 and runs <= 4))
 
 
-def _plain_words(text: str) -> bool:
-    return all(_plain_word(w) for w in _SEPARATORS.split(text) if w)
+def _plain_words(text: str, separators: re.Pattern[str] = _SEPARATORS) -> bool:
+    return all(_plain_word(w) for w in separators.split(text) if w)
 
 
 def looks_secret(value: str) -> bool:
@@ -63,8 +65,10 @@ def looks_secret(value: str) -> bool:
     text = value.strip()
     if len(text) < MIN_SECRET_LENGTH:
         return False
-    if "\n" in text or _UUID.search(text) or any(p.search(text) for p in TOKEN_PATTERNS):
+    if _UUID.search(text) or any(p.search(text) for p in TOKEN_PATTERNS):
         return True
+    if "\n" in text:  # a key, a JSON credentials file, or a multi-line prompt: judged line by line
+        return any(looks_secret(line) for line in text.splitlines())
     if _URL.match(text):
         from urllib.parse import urlsplit  # lazily: most values are not URLs
 
@@ -77,7 +81,7 @@ def looks_secret(value: str) -> bool:
         )
     if all(_PATH.fullmatch(p) for p in text.split(":") if p) and text.strip(":"):
         return False  # a path, or a list of paths (PATH-like)
-    return not _plain_words(text)
+    return not _plain_words(text, _PROSE_SEPARATORS if " " in text else _SEPARATORS)
 
 
 class Redactor:

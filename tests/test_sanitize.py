@@ -114,7 +114,9 @@ def test_a_multi_line_secret_is_redacted_line_by_line_too():
         "https://hooks.slack.com/services/T024BE7LD/B01ABCDEF/kT9xQ2mZ7pL4vR8sW3nY6bHc",  # webhook
         "https://user:pw@example.com/",  # credentials in a URL
         "https://example.com/file?sig=abcdef",  # a query string (signatures, tokens)
+        "the password is hunter2hunter2 now",  # prose with a secret in it
         PEM,
+        "\n".join(PEM.splitlines()[1:3]),  # a key's body without its header
     ],
 )
 def test_values_that_may_be_secrets(value):
@@ -138,6 +140,9 @@ def test_values_that_may_be_secrets(value):
         "user@example.com",
         "sha256sum",
         "utf8mb4_general_ci",
+        "Review this PR for security issues!",  # prose (a prompt input): punctuation is not a secret
+        "Fix the flaky test.\nThen run the suite, please!\n",
+        '--allowedTools "Bash(npm test:*)" --max-turns 30',
     ],
 )
 def test_values_that_are_obviously_plain(value):

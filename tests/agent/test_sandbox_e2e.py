@@ -61,7 +61,7 @@ def launch(fake: FakeMessagesAPI, repo: Path, *args: str, extra_env: dict[str, s
     )
 
 
-@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "without-sandbox"])
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "bwrap-missing"])
 def test_a_root_tool_cannot_read_the_runner_or_its_parent_shell(fake, repo, bwrap, sandboxed):
     probe = Path.home() / f".claude-runner-probe-{uuid.uuid4().hex}"
     fake.add_turns(
@@ -70,21 +70,35 @@ def test_a_root_tool_cannot_read_the_runner_or_its_parent_shell(fake, repo, bwra
             [text("done")],
         ]
     )
-    settings = SANDBOX_ON if sandboxed else json.dumps({"sandbox": {"enabled": False}})
+    # The same run where bubblewrap is not found: one warning, the run completes, and the attack
+    # works (what the sandbox is for, and proof that this test can fail).
+    missing = {} if sandboxed else {"CLAUDE_RUNNER_BWRAP": str(repo / "no-such-bwrap")}
     try:
-        out = launch(fake, repo, "run", "-p", "x", "--allowedTools", "Bash", "--settings", settings)
+        out = launch(
+            fake,
+            repo,
+            "run",
+            "-p",
+            "x",
+            "--allowedTools",
+            "Bash",
+            "--settings",
+            SANDBOX_ON,
+            extra_env=missing,
+        )
         assert out.returncode == 0, out.stderr
         found = (repo / "found.txt").read_text()
+        warnings = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
         if sandboxed:
-            assert found == "" and not probe.exists()
+            assert found == "" and not probe.exists() and warnings == []
             assert "No such file or directory" in json.dumps(fake.message_requests[-1].body["messages"][-1])
-        else:  # the control: the same attack, unsandboxed, finds the secrets (so the test can fail)
+        else:
+            assert len(warnings) == 1 and "bubblewrap (bwrap) is not installed" in warnings[0]
             assert PARENT_SECRET in found
             if os.geteuid() == 0:
                 assert "sk-ant-test-key-0123456789" in found  # from the runner's memory, as root
     finally:
         probe.unlink(missing_ok=True)
-    assert "warning" not in out.stderr
 
 
 class Server:

@@ -28,7 +28,7 @@ from runner.sanitize import looks_secret
 # Names that hold a credential, matched case-insensitively against the whole name.
 SECRET_NAME_PATTERN = re.compile(
     r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE_?KEY|API_?KEY|CREDENTIAL|CREDS|COOKIE|WEBHOOK"
-    r"|(?:^|_)(?:KEY|PAT|JWT|DSN|AUTH|PASS|PWD|SIG|SIGNATURE|SALT)(?:_|$)"  # DEPLOY_KEY, DB_PASS
+    r"|(?:^|_)(?:KEY|PAT|JWT|DSN|AUTH|PASS|SIG|SIGNATURE|SALT)(?:_|$)"  # DEPLOY_KEY, DB_PASS; not PWD
     r"|CONNECTION_?STRING|^CI_JOB_JWT",
     re.IGNORECASE,
 )

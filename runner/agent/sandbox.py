@@ -6,7 +6,8 @@ What a sandboxed command sees (Linux, ``bwrap``):
   memory and environment (``/proc/<pid>/mem``, ``environ``) and the CI shell that started the
   runner are out of sight, even for root; capabilities are dropped (``--cap-drop ALL``);
 - its own mount namespace: the whole filesystem read-only, except the workspace, the allowed
-  add-dirs, ``sandbox.filesystem.allowWrite`` and a private ``/tmp`` for the run (``TMPDIR``);
+  add-dirs, ``sandbox.filesystem.allowWrite`` and a private ``/tmp`` for the run (``TMPDIR``, and
+  ``XDG_CACHE_HOME`` / ``npm_config_cache`` unless set);
   ``denyWrite`` / ``denyRead`` / ``allowRead`` narrow it; container-runtime sockets are hidden;
 - only the environment it is given (the allowlisted one: bwrap is started with it, not argv);
 - the machine's network, or, when ``sandbox.network`` has rules, none but a loopback port that
@@ -181,7 +182,14 @@ class Sandbox:
         """The argv and environment that run ``argv`` (which runs ``command``) in the sandbox."""
         if self.excluded(command):
             return list(argv), dict(tool_env)
-        run_env = {**tool_env, "TMPDIR": "/tmp"}
+        # Caches that would be written under the read-only home go to the run's /tmp instead
+        # (unless the tools' environment says where they are).
+        run_env = {
+            "XDG_CACHE_HOME": "/tmp/.cache",
+            "npm_config_cache": "/tmp/.npm",
+            **tool_env,
+            "TMPDIR": "/tmp",
+        }
         inner = list(argv)
         if self.proxy is not None:
             url = f"http://127.0.0.1:{RELAY_PORT}"

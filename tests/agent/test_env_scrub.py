@@ -95,6 +95,8 @@ PLAIN = {
     "RUNNER_NAME": "GitHub Actions 2",
     "ImageVersion": "20240101.1.0",
     "ANTHROPIC_MODEL": "claude-sonnet-4-5",  # provider settings: the runner's, never redacted text
+    "PWD": "/home/runner/work/repo/sub",  # the shell's cwd, not a password
+    "OLDPWD": "/home/runner/work/repo",
 }
 # Off the allowlist, named innocently, valued like secrets: withheld and redacted.
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2YXVsdC1yb2xlIn0.c2lnbmF0dXJlLXZhbHVlLTEyMzQ"

@@ -102,13 +102,14 @@ def test_writes_land_only_in_the_workspace_add_dirs_and_a_private_tmp(
                 box,
                 ws,
                 f"echo a > in-ws; echo b > {extra}/in-extra; echo c > {host_tmp}; echo $TMPDIR;"
-                f" touch {probe}; touch /etc/claude-runner-probe",
+                f" touch {probe}; touch /etc/claude-runner-probe;"
+                ' mkdir -p "$XDG_CACHE_HOME/tool" && echo cache-ok',  # caches go to the private /tmp
             )
             again = bash(box, ws, f"cat {host_tmp}")  # the run's /tmp is kept between commands
         assert (ws / "in-ws").read_text() == "a\n" and (extra / "in-extra").read_text() == "b\n"
         assert not host_tmp.exists() and not probe.exists() and not Path("/etc/claude-runner-probe").exists()
         text = str(result.content)
-        assert "/tmp\n" in text and text.count("Read-only file system") == 2
+        assert "/tmp\n" in text and text.count("Read-only file system") == 2 and "cache-ok" in text
         assert "sandbox.filesystem.allowWrite" in text  # the model is told how to widen it
         assert again.content == "c"
     finally:

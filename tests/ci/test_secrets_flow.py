@@ -64,7 +64,7 @@ def job(tmp_path):
             yield make_job(tmp_path, github, model)
 
 
-def test_a_flow_keeps_every_secret_from_tools_commits_comments_and_outputs(job):
+def test_a_flow_keeps_every_secret_from_tools_commits_comments_and_outputs(job, bwrap):
     head = job.remote_branches()["fix-calc"]
     job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head, title="Fix calc")
     answer = "Done. By the way: " + " ".join(SECRETS.values())  # a model that saw them somehow

@@ -9,10 +9,12 @@ LABEL org.opencontainers.image.title="claude-runner" \
       org.opencontainers.image.source="https://github.com/your-org/claude-runner"
 
 # git: the runner clones, branches, commits and pushes. ca-certificates: HTTPS to GitLab and the
-# model provider. No apt ripgrep: the package depends on the `ripgrep` wheel, which puts `rg` into
-# the venv's bin (on PATH below), the same binary a pip install gets anywhere else.
+# model provider. bubblewrap: the OS sandbox the agent's Bash commands run in (it needs user
+# namespaces: see the README's Security section for the container's options). No apt ripgrep: the
+# package depends on the `ripgrep` wheel, which puts `rg` into the venv's bin (on PATH below), the
+# same binary a pip install gets anywhere else.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -32,6 +32,64 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 
+# --- Which values may be secrets -------------------------------------------------------------
+# A variable withheld from the tools is redacted from everything the runner writes unless its
+# value is obviously plain: a number, words or prose, a path, or a URL without credentials, query
+# or random-looking segment. Everything else of 8+ characters (random tokens, passwords with
+# digits or symbols, JWTs, webhook URLs, UUIDs, keys) counts as a secret.
+
+MIN_SECRET_LENGTH = 8  # shorter values ("1", "true") would make the redactor mangle ordinary text
+_SEPARATORS = re.compile(r"[\s.,:;_+=@/()\[\]{}<>'\"-]+")
+# In prose (a value with spaces: a prompt, a description) punctuation separates words too.
+_PROSE_SEPARATORS = re.compile(r"[\s.,:;_+=@/()\[\]{}<>'\"!?*&%#|`~^$-]+")
+_RUNS = re.compile(r"[A-Za-z]+|[0-9]+")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_PATH = re.compile(r"(?:~|\.{1,2})?/[^\0\n]*|[A-Za-z]:\\[^\0\n]*")
+
+
+def _plain_word(word: str) -> bool:
+    """A word (between separators) a person would write: ``production``, ``MyApp``, ``ubuntu24``."""
+    if len(word) <= 4 or word.isdigit():
+        return word.isalnum()
+    if word.isalpha():  # few capitals: a word or CamelCase, not a random mix of cases
+        return word.isupper() or sum(c.isupper() for c in word) <= max(2, len(word) // 3)
+    runs = len(_RUNS.findall(word))  # "ubuntu24", "utf8mb4", not "hunter2hunter2", "a1b2c3d4"
+    return word.isalnum() and (runs <= 2 or (len(word) <= 10 and runs <= 4))
+
+
+def _plain_words(text: str, separators: re.Pattern[str] = _SEPARATORS) -> bool:
+    return all(_plain_word(w) for w in separators.split(text) if w)
+
+
+def looks_secret(value: str) -> bool:
+    """Whether ``value`` may be a secret: 8+ characters and not obviously plain (see above).
+
+    Conservative by design: redacting a value that was not secret only costs readability where
+    that exact value appears; missing a secret leaks it.
+    """
+    text = value.strip()
+    if len(text) < MIN_SECRET_LENGTH:
+        return False
+    if _UUID.search(text) or any(p.search(text) for p in TOKEN_PATTERNS):
+        return True
+    if "\n" in text:  # a key, a JSON credentials file, or a multi-line prompt: judged line by line
+        return any(looks_secret(line) for line in text.splitlines())
+    if _URL.match(text):
+        from urllib.parse import urlsplit  # lazily: most values are not URLs
+
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return True
+        return bool("@" in parts.netloc or parts.query or parts.fragment) or not _plain_words(
+            parts.netloc + parts.path
+        )
+    if all(_PATH.fullmatch(p) for p in text.split(":") if p) and text.strip(":"):
+        return False  # a path, or a list of paths (PATH-like)
+    return not _plain_words(text, _PROSE_SEPARATORS if " " in text else _SEPARATORS)
+
+
 class Redactor:
     """Replaces known secret values and token-shaped strings with ``[REDACTED]``."""
 
@@ -44,8 +102,13 @@ class Redactor:
         """Also redact these values from now on (e.g. a token minted during the run).
 
         Values shorter than 8 characters are ignored: redacting them would mangle ordinary text.
+        A multi-line value is also redacted line by line (its lines that may be secrets).
         """
-        self._values.update(s for s in secrets if len(s) >= 8)
+        for secret in secrets:
+            if len(secret) >= MIN_SECRET_LENGTH:
+                self._values.add(secret)
+            if "\n" in secret.strip():  # a multi-line key: each line too (a tool may print a part)
+                self._values.update(line.strip() for line in secret.splitlines() if looks_secret(line))
         # Longest first, so a secret that contains another is removed whole.
         ordered = sorted(self._values, key=len, reverse=True)
         self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -89,3 +90,19 @@ def run_cli(fake: FakeMessagesAPI) -> Callable[..., RunOutput]:
         return RunOutput(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def bwrap() -> str:
+    """bubblewrap's path where it works here; skipped where it does not, except under CI=true,
+    where a missing or broken bubblewrap fails the test (.ci/run installs it)."""
+    from runner.agent.sandbox import unavailable_reason
+
+    path = shutil.which("bwrap")
+    reason = unavailable_reason(path, network=True)
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the sandbox tests need a working bubblewrap: {reason}", pytrace=False)
+        pytest.skip(f"no working bubblewrap: {reason}")
+    assert path is not None
+    return path

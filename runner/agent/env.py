@@ -1,10 +1,17 @@
-"""The environment tools run with: the runner's own, minus every credential.
+"""The environment tools run with: an allowlist, never the runner's credentials.
 
 The runner keeps its tokens for the API calls, pushes and comments it makes itself; the
-agent's subprocesses (Bash, rg) never see them, so a prompt injection that runs ``env`` or
-``curl -d "$GITHUB_TOKEN"`` finds nothing. A variable is withheld when its name looks like a
-credential, when it belongs to a provider namespace (``ANTHROPIC_*``, most of ``AWS_*``),
-or when its value looks like a well-known token format.
+agent's subprocesses (Bash, rg) get only what is on the allowlist below (the locale, ``PATH``,
+``HOME``, the CI's non-secret metadata), the names the user passes on purpose
+(``tool_env_passthrough`` / ``TOOL_ENV_PASSTHROUGH``) and the trusted settings' ``env`` key. An
+unknown variable never reaches a tool, so a prompt injection that runs ``env`` or
+``curl -d "$DB_PASS"`` finds nothing.
+
+What is withheld may still be a secret the runner itself prints by accident (a tool might find a
+copy in a file): every withheld value that may be a secret (``runner.sanitize.looks_secret``:
+8+ characters and not obviously a plain word, number, path or URL without credentials, and
+everything whose name or value matches the credential patterns here) is redacted from
+everything the runner writes.
 """
 
 from __future__ import annotations
@@ -12,15 +19,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.sanitize import looks_secret
+
 # Names that hold a credential, matched case-insensitively against the whole name.
 SECRET_NAME_PATTERN = re.compile(
-    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE_?KEY|API_?KEY|CREDENTIAL|CREDS|COOKIE"
-    r"|(?:^|_)(?:KEY|PAT|JWT|DSN|AUTH)(?:_|$)"  # AWS_ACCESS_KEY_ID, DEPLOY_KEY, GITLAB_PAT, SSH_AUTH_SOCK
-    r"|^CI_JOB_JWT",
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE_?KEY|API_?KEY|CREDENTIAL|CREDS|COOKIE|WEBHOOK"
+    r"|(?:^|_)(?:KEY|PAT|JWT|DSN|AUTH|PASS|SIG|SIGNATURE|SALT)(?:_|$)"  # DEPLOY_KEY, DB_PASS; not PWD
+    r"|CONNECTION_?STRING|^CI_JOB_JWT",
     re.IGNORECASE,
 )
 
@@ -36,11 +45,6 @@ SECRET_NAMES = frozenset(
     }
 )
 
-# Whole namespaces withheld from tools: provider configuration is the runner's business, and
-# new credential variables appear there first. Region names are kept (harmless, often needed).
-_WITHHELD_PREFIXES = ("ANTHROPIC_", "AWS_", "CLAUDE_CODE_OAUTH")
-_KEPT_NAMES = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
-
 # Values that are credentials whatever the variable is called (e.g. PIP_INDEX_URL with a password).
 _SECRET_VALUE_PATTERN = re.compile(
     r"sk-ant-[A-Za-z0-9_-]{16,}"
@@ -51,7 +55,45 @@ _SECRET_VALUE_PATTERN = re.compile(
     r"|[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"  # URL with user:password
 )
 
-MIN_SECRET_LENGTH = 8  # shorter values ("1", "true") would make the redactor mangle ordinary text
+# --- The allowlist -------------------------------------------------------------------------------
+# What a tool needs to behave as in a terminal, and the CI's non-secret metadata. A name here is
+# still withheld when its value looks like a credential.
+TOOL_ENV_NAMES = frozenset(
+    {
+        *("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR", "LANG", "LANGUAGE"),
+        *("CI", "NO_COLOR", "FORCE_COLOR", "COLORTERM"),
+        # A proxy the machine needs (one with a password is withheld by its value), and CA bundles.
+        *("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"),
+        *("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"),
+        # Where toolchains live (set by setup-* actions and images).
+        *("JAVA_HOME", "GOROOT", "GOPATH", "CARGO_HOME", "RUSTUP_HOME", "NVM_DIR", "PNPM_HOME"),
+        *("VIRTUAL_ENV", "pythonLocation", "PKG_CONFIG_PATH", "LD_LIBRARY_PATH"),
+        # GitHub Actions
+        *("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_OWNER", "GITHUB_SHA", "GITHUB_WORKSPACE"),
+        *("GITHUB_RUN_ID", "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_WORKFLOW"),
+        *("GITHUB_EVENT_NAME", "GITHUB_ACTOR", "GITHUB_HEAD_REF", "GITHUB_BASE_REF"),
+        *("GITHUB_SERVER_URL", "GITHUB_API_URL", "GITHUB_GRAPHQL_URL"),
+        *("RUNNER_OS", "RUNNER_ARCH", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_DEBUG"),
+        # GitLab CI
+        *("GITLAB_CI", "CI_PIPELINE_ID", "CI_PIPELINE_IID", "CI_PIPELINE_SOURCE", "CI_PIPELINE_URL"),
+        *("CI_JOB_ID", "CI_JOB_NAME", "CI_JOB_STAGE", "CI_JOB_URL", "CI_DEFAULT_BRANCH"),
+        *("CI_SERVER_URL", "CI_SERVER_HOST", "CI_API_V4_URL", "CI_MERGE_REQUEST_IID"),
+        *("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        *("AWS_REGION", "AWS_DEFAULT_REGION"),  # harmless, often needed
+    }
+)
+TOOL_ENV_PREFIXES = ("LC_", "GITHUB_REF", "CI_COMMIT_", "CI_PROJECT_", "JAVA_HOME_")
+
+# The runner's own credentials: never passed to a tool, whatever passthrough or settings say.
+RUNNER_CREDENTIALS = frozenset(
+    {
+        "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "CI_JOB_TOKEN", "GITLAB_ACCESS_TOKEN", "CLAUDE_OIDC_TOKEN",
+        "GITLAB_WEBHOOK_SECRET", "GITLAB_TRIGGER_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK",
+        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    }
+)  # fmt: skip
+_RUNNER_PREFIXES = ("ANTHROPIC_", "CLAUDE_CODE_OAUTH", "INPUT_", "ACTIONS_ID_TOKEN_", "CI_JOB_JWT")
 
 
 def is_secret_name(name: str) -> bool:
@@ -64,33 +106,35 @@ def is_secret_value(value: str) -> bool:
     return _SECRET_VALUE_PATTERN.search(value) is not None
 
 
-def _withheld(name: str, value: str) -> bool:
+def is_runner_credential(name: str) -> bool:
+    """Whether ``name`` is one of the runner's own credentials (or provider settings)."""
     upper = name.upper()
-    if upper in _KEPT_NAMES:
-        return False
-    return is_secret_name(name) or upper.startswith(_WITHHELD_PREFIXES) or is_secret_value(value)
+    return upper in RUNNER_CREDENTIALS or upper.startswith(_RUNNER_PREFIXES)
+
+
+def on_allowlist(name: str) -> bool:
+    """Whether the variable ``name`` is passed to tools by default (its value permitting)."""
+    return name in TOOL_ENV_NAMES or name.startswith(TOOL_ENV_PREFIXES)
+
+
+def _credential(name: str, value: str) -> bool:
+    return is_secret_name(name) or is_secret_value(value)
 
 
 def scrub_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``environ`` without credentials, for every subprocess the agent starts."""
-    return {name: value for name, value in environ.items() if not _withheld(name, value)}
-
-
-def _is_credential(name: str, value: str) -> bool:
-    return name.upper() not in _KEPT_NAMES and (is_secret_name(name) or is_secret_value(value))
+    """A copy of ``environ`` without credentials (by name, namespace and value): for the processes
+    the runner starts itself (git), never for tools (they get ``tool_environment``)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name.upper() in ("AWS_REGION", "AWS_DEFAULT_REGION")
+        or not (_credential(name, value) or is_runner_credential(name) or name.upper().startswith("AWS_"))
+    }
 
 
 def secret_env_values(environ: Mapping[str, str]) -> list[str]:
-    """Values of the withheld credential variables, for the redactor (longest first).
-
-    Configuration withheld only for its namespace (``ANTHROPIC_MODEL``, ``ANTHROPIC_BASE_URL``)
-    is left out: redacting a model name or a public URL would mangle ordinary transcript text.
-    """
-    values = {
-        value
-        for name, value in environ.items()
-        if len(value) >= MIN_SECRET_LENGTH and _is_credential(name, value)
-    }
+    """Values of the credential variables of ``environ`` (by name or value), longest first."""
+    values = {v for n, v in environ.items() if len(v) >= 8 and _credential(n, v) and not on_allowlist(n)}
     return sorted(values, key=lambda v: (-len(v), v))
 
 
@@ -106,21 +150,70 @@ class ToolEnvironment:
     secret_values: tuple[str, ...] = field(default=(), repr=False)  # for the redactor, longest first
     secret_names: frozenset[str] = frozenset()  # to overwrite in the start-up environment block
     home: Path = field(default_factory=Path.home)
+    warnings: tuple[str, ...] = ()  # passthrough names refused or not set
 
 
 def tool_environment(
-    environ: Mapping[str, str], *, withheld: Mapping[str, str] | None = None
+    environ: Mapping[str, str],
+    *,
+    withheld: Mapping[str, str] | None = None,
+    passthrough: Iterable[str] = (),
 ) -> ToolEnvironment:
-    """The ``ToolEnvironment`` of ``environ``; ``withheld`` (OIDC material of any name) is kept
-    from the tools and redacted too."""
+    """The ``ToolEnvironment`` of ``environ``.
+
+    ``withheld``: OIDC material of any name, never passed and always redacted. ``passthrough``:
+    names the user passes on purpose (never the runner's own credentials).
+    """
     extra = dict(withheld or {})
+    variables: dict[str, str] = {}
+    warnings: list[str] = []
+    for name, value in environ.items():
+        if name not in extra and on_allowlist(name) and not _credential(name, value):
+            variables[name] = value
+    for name in dict.fromkeys(passthrough):
+        if is_runner_credential(name) or name in extra:
+            warnings.append(f"{name} is not passed to tools: it is one of the runner's own credentials")
+        elif name not in environ:
+            warnings.append(f"{name} is listed to pass to tools but is not set")
+        else:
+            variables[name] = environ[name]
+    passed = set(variables.values())
+    secrets = {
+        value
+        for name, value in environ.items()
+        if len(value) >= 8
+        and (name in extra or _credential(name, value) or (name not in variables and looks_secret(value)))
+        and not (value in passed and not _credential(name, value))
+    }
+    secrets.update(v for v in extra.values() if v)
     return ToolEnvironment(
-        variables=scrub_env({k: v for k, v in environ.items() if k not in extra}),
-        secret_values=tuple(
-            sorted({*secret_env_values(environ), *extra.values()}, key=lambda v: (-len(v), v))
-        ),
-        secret_names=frozenset(name for name, value in environ.items() if _is_credential(name, value)),
+        variables=variables,
+        secret_values=tuple(sorted(secrets, key=lambda v: (-len(v), v))),
+        secret_names=frozenset(name for name, value in environ.items() if value in secrets),
         home=Path(environ.get("HOME") or Path.home()),
+        warnings=tuple(warnings),
+    )
+
+
+def with_settings_env(tools: ToolEnvironment, pairs: Iterable[tuple[str, str]]) -> ToolEnvironment:
+    """``tools`` with the trusted settings' ``env`` key applied (later pairs win); values that may
+    be secrets are redacted too. The runner's own credentials are refused with a warning."""
+    variables = dict(tools.variables)
+    secrets = set(tools.secret_values)
+    warnings = list(tools.warnings)
+    for name, value in pairs:
+        if is_runner_credential(name):
+            warnings.append(f"settings env {name} is not passed to tools: it is a runner credential")
+            continue
+        variables[name] = value
+        if len(value) >= 8 and (_credential(name, value) or looks_secret(value)):
+            secrets.add(value)
+    return ToolEnvironment(
+        variables=variables,
+        secret_values=tuple(sorted(secrets, key=lambda v: (-len(v), v))),
+        secret_names=tools.secret_names,
+        home=tools.home,
+        warnings=tuple(warnings),
     )
 
 

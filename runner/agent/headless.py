@@ -6,21 +6,24 @@ prompt), runs it, prints the result, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
-from runner.agent.env import protect_process_environ, wipe_process_environ
+from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
+from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
+from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.structured import StructuredOutputTool, load_schema
 from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
@@ -53,6 +56,7 @@ class PreparedRun:
     redactor: Redactor
     oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
     secret_names: frozenset[str] = frozenset()  # wiped from the start-up environment block
+    sandbox: SandboxPlan | None = field(default=None)  # the OS sandbox Bash runs in; None: none
 
 
 def prepare_run(
@@ -63,6 +67,7 @@ def prepare_run(
     trusted_settings: Sequence[permissions.SettingsPermissions] | None = None,
     memory: list[MemoryFile] | None = None,
     redactor: Redactor | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -70,7 +75,9 @@ def prepare_run(
     CI flows pass what they read from the default branch, never the pull request's head.
     ``runtime``: the provider settings (their error is raised here) and the tools' environment.
     ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
+    ``warn``: where warnings go (a sandbox that cannot start, a refused passthrough); default stderr.
     """
+    warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = runtime.provider()
@@ -81,14 +88,25 @@ def prepare_run(
         provider=config.name,
         strict=config.name == "anthropic" and not config.is_gateway,
     )
-    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, trusted_settings)
+    sources = _settings_sources(settings, cwd, trusted_settings)
+    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources)
     tools = [*_offered_tools(policy), *extra_tools]
+    tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
+    sandbox, warnings = plan_sandbox(
+        merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
+        default_on=settings.sandbox_by_default,
+        bwrap=runtime.bwrap,
+        roots=policy.roots,
+        home=tool_env.home,
+    )
+    for line in (*tool_env.warnings, *warnings):
+        warn(line if line.startswith("warning: ") else f"warning: {line}")
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
     redactor = redactor or Redactor()
     # OIDC material may sit in a variable of any name (GitLab id_tokens): the tools' environment
     # lacks it and its secret values include it.
-    redactor.add(*runtime.tools.secret_values, *config.secrets())
+    redactor.add(*tool_env.secret_values, *config.secrets())
     oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
     spec = AgentSpec(
         prompt=settings.prompt,
@@ -102,7 +120,7 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=runtime.tools.variables),
+        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -116,7 +134,7 @@ def prepare_run(
         api_key_source=config.key_source,
         cancel=CancelToken(),
     )
-    return PreparedRun(spec, config, prices, redactor, oidc, runtime.tools.secret_names)
+    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
 
 
 def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -> AgentOutcome:
@@ -127,7 +145,12 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
-    return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
+    if prepared.sandbox is None:
+        return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
+    with Sandbox(prepared.sandbox) as sandbox:  # the run's private /tmp and network proxy
+        workspace = dataclasses.replace(prepared.spec.workspace, sandbox=sandbox)
+        spec = dataclasses.replace(prepared.spec, workspace=workspace)
+        return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
 
 
 def run_headless(
@@ -170,14 +193,20 @@ def _real_dir(path: Path, what: str) -> Path:
     return resolved
 
 
-def _policy(
-    settings: RunSettings,
-    cwd: Path,
-    add_dirs: tuple[Path, ...],
-    home: Path,
-    trusted: Sequence[permissions.SettingsPermissions] | None = None,
-) -> permissions.PermissionPolicy:
-    """Permission rules from flags, ``--settings`` and the workspace's ``.claude/`` settings."""
+_said: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    if line not in _said:
+        _said.add(line)
+        print(line, file=sys.stderr, flush=True)
+
+
+def _settings_sources(
+    settings: RunSettings, cwd: Path, trusted: Sequence[permissions.SettingsPermissions] | None
+) -> list[permissions.SettingsPermissions]:
+    """The settings sources, lowest precedence first: ``trusted`` (or the workspace's ``.claude/``
+    settings), then ``--settings``."""
     sources: list[permissions.SettingsPermissions] = list(trusted or [])
     if trusted is None and settings.project_settings:
         root = find_repo_root(cwd) or cwd
@@ -194,6 +223,17 @@ def _policy(
                     f"--settings file {raw} does not exist", "pass a JSON file path or inline JSON"
                 )
             sources.append(permissions.load_settings_permissions(path))
+    return sources
+
+
+def _policy(
+    settings: RunSettings,
+    cwd: Path,
+    add_dirs: tuple[Path, ...],
+    home: Path,
+    sources: Sequence[permissions.SettingsPermissions],
+) -> permissions.PermissionPolicy:
+    """Permission rules from flags and the settings sources."""
     mode = settings.permission_mode
     if mode is None:
         mode = next((s.default_mode for s in reversed(sources) if s.default_mode), None) or "default"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from runner.agent.permission_rules import (
     path_hit,
     rule_matches,
 )
+from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
 from runner.agent.shell import SimpleCommand, uses_network_device, why_unverifiable
 from runner.errors import SettingsError, UsageError
 
@@ -256,7 +257,8 @@ def _redirect_problem(
 
 @dataclass(frozen=True)
 class SettingsPermissions:
-    """The ``permissions`` block of one settings source; rules are validated, kept as text."""
+    """The ``permissions`` block of one settings source (rules validated, kept as text), and its
+    ``sandbox`` and ``env`` keys."""
 
     source: str  # file path or "--settings", for messages
     base_dir: Path | None = None  # where `/path` rules are anchored; None: the cwd
@@ -265,6 +267,8 @@ class SettingsPermissions:
     ask: tuple[str, ...] = ()
     default_mode: str | None = None
     additional_directories: tuple[str, ...] = ()
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    env: tuple[tuple[str, str], ...] = ()  # for the tools' environment
 
 
 def load_settings_permissions(path: Path) -> SettingsPermissions:
@@ -313,8 +317,9 @@ def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None)
         except ValueError as exc:
             raise SettingsError(f"{source}: permissions.defaultMode: {exc}") from exc
     return SettingsPermissions(
-        source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"]
-    )
+        source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"],
+        parse_sandbox(data.get("sandbox"), source, base_dir=base_dir), parse_env(data.get("env"), source),
+    )  # fmt: skip
 
 
 def _string_list(perms: dict[str, Any], key: str, source: str) -> tuple[str, ...]:

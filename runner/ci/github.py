@@ -57,8 +57,9 @@ def github_job(
                 fh.write(markdown.rstrip("\n") + "\n")
 
     def mask(value: str) -> None:
-        if value:
-            print(f"::add-mask::{value}", flush=True)
+        for line in value.splitlines():  # ::add-mask:: takes one line: a PEM key is masked line by line
+            if line.strip():
+                print(f"::add-mask::{line}", flush=True)
 
     return Job(
         workspace=run_env.workspace,

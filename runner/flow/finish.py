@@ -93,7 +93,7 @@ def finish_run(
     if end.error is not None:
         outputs["conclusion"] = "cancelled" if end.cancelled else "failure"
         job.log(f"error: {redactor.text(end.error)}")
-    job.write_outputs(outputs)
+    job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
     comment_error = None
     if tracker is not None and tracker.ref is not None:
         body = tracker.final_body(final_state(end.error, requester, started, progress))

@@ -125,7 +125,7 @@ def run_review(
     except Exception as exc:  # a bug: the log says what, the job fails
         error, code = f"internal error: {type(exc).__name__}: {exc}", 1
     else:
-        job.write_outputs(outputs)
+        job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
         job.write_summary(f"Review: {outputs.get('review_comments', '0')} inline comments posted.")
         return 0
     job.log(f"error: {redactor.text(error)}")

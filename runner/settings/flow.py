@@ -73,6 +73,7 @@ OWN_INPUTS = frozenset(
         *("gcp_workload_identity_provider", "gcp_service_account", "oidc_token_variable"),
         "min_access_level",
         *("review", "review_drafts", "review_request_changes"),
+        "tool_env_passthrough",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -131,6 +132,7 @@ class FlowSettings:
     review: bool = False  # review change requests automatically (opened, updated, ready, reopened)
     review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
     review_request_changes: bool = False  # a review with important findings may request changes
+    tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
     warnings: tuple[str, ...] = ()
 
 
@@ -237,6 +239,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review=_bool("review", raw.get("review")),
         review_drafts=_bool("review_drafts", raw.get("review_drafts")),
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
+        tool_env_passthrough=raw.get("tool_env_passthrough", ""),
         warnings=tuple(warnings),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runner.errors import UsageError
@@ -92,6 +92,7 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     run_env = github_run_env(env)
     flow = flow_settings(env)
     agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
+    agent = replace(agent, sandbox_by_default=True)  # CI: tools run in the OS sandbox where it works
     return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
 
 

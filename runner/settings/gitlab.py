@@ -221,7 +221,7 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
         flow = replace(flow, pr_mode="draft")  # GitLab: a draft MR by default
     claude_args = parse_claude_args(flow.claude_args, env)
     job_variables = read_gitlab_job_variables(env)
-    agent = job_variables.applied_to(claude_args)
+    agent = replace(job_variables.applied_to(claude_args), sandbox_by_default=True)  # CI: the OS sandbox
     prompt_file = job_variables.prompt_file
     if prompt_file and not flow.trigger.prompt:
         try:

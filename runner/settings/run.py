@@ -39,6 +39,7 @@ class RunSettings:
     max_retries: int = 8
     retry_base_ms: int = 500
     stream: bool = True
+    sandbox_by_default: bool = False  # the OS sandbox when the settings do not say (on in the CI flows)
 
     def __post_init__(self) -> None:
         _positive("--max-turns", self.max_turns)

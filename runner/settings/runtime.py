@@ -1,7 +1,9 @@
 """What a run takes from the process environment besides its flags, read once at the edge.
 
 ``Runtime`` carries the provider settings (Claude Code's variables: the provider choice and its
-credentials, the model variables, the OIDC token source) and the tools' environment. The
+credentials, the model variables, the OIDC token source), the tools' environment (the allowlist,
+plus ``TOOL_ENV_PASSTHROUGH`` / the ``tool_env_passthrough`` input: comma-separated names to
+pass on purpose) and where the sandbox's ``bwrap`` is (``CLAUDE_RUNNER_BWRAP``, else ``PATH``). The
 provider settings are read eagerly but a bad one is kept as its error, raised when the run needs
 the provider: a CI job that is not asked for anything must not fail on them, and a job that is
 asked reports them in its pre-flight, before it posts.
@@ -9,6 +11,7 @@ asked reports them in its pre-flight, before it posts.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -36,6 +39,7 @@ class Runtime:
 
     provider_settings: ProviderSettings | RunnerError
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
+    bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -56,19 +60,40 @@ def read_provider_settings(env: Mapping[str, str], *, provider: str | None = Non
     )
 
 
-def read_runtime(env: Mapping[str, str], *, provider: str | None = None) -> Runtime:
-    """The ``Runtime`` of this process; provider errors are kept for when the provider is needed."""
+def read_runtime(
+    env: Mapping[str, str], *, provider: str | None = None, passthrough: str | None = None
+) -> Runtime:
+    """The ``Runtime`` of this process; provider errors are kept for when the provider is needed.
+
+    ``passthrough``: the names to pass to tools (default: ``TOOL_ENV_PASSTHROUGH``).
+    """
     settings: ProviderSettings | RunnerError
     try:
         settings = read_provider_settings(env, provider=provider)
     except RunnerError as exc:
         settings = exc
-    return Runtime(settings, tool_environment(env, withheld=read_oidc_settings(env).withheld))
+    names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
+    tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
+    return Runtime(settings, tools, read_bwrap(env))
+
+
+def read_bwrap(env: Mapping[str, str]) -> str | None:
+    """Where ``bwrap`` is: ``CLAUDE_RUNNER_BWRAP`` (a path, or empty to go without), else ``PATH``."""
+    if "CLAUDE_RUNNER_BWRAP" in env:
+        return env["CLAUDE_RUNNER_BWRAP"].strip() or None
+    return shutil.which("bwrap", path=env.get("PATH"))
+
+
+def split_names(value: str) -> tuple[str, ...]:
+    """``"A, B\nC"`` -> ``("A", "B", "C")``: variable names, comma- or line-separated."""
+    return tuple(n.strip() for n in value.replace("\n", ",").split(",") if n.strip())
 
 
 def read_flow_runtime(env: Mapping[str, str], flow: FlowSettings) -> Runtime:
     """The ``Runtime`` of a CI flow: its provider inputs win over the job's variables."""
-    return read_runtime(provider_environ(flow, env), provider=flow.provider)
+    return read_runtime(
+        provider_environ(flow, env), provider=flow.provider, passthrough=flow.tool_env_passthrough
+    )
 
 
 def read_doctor_runtime(env: Mapping[str, str], *, provider: str | None = None) -> Runtime:
@@ -78,5 +103,5 @@ def read_doctor_runtime(env: Mapping[str, str], *, provider: str | None = None) 
     try:
         inputs = flow_settings(env)
     except RunnerError as exc:
-        return Runtime(exc, tool_environment(env))
+        return Runtime(exc, tool_environment(env), read_bwrap(env))
     return read_runtime(provider_environ(inputs, env), provider=provider or inputs.provider)

@@ -84,6 +84,7 @@ OWN_DEFAULTS = {
     "review": "false",
     "review_drafts": "false",
     "review_request_changes": "false",
+    "tool_env_passthrough": "",
 }
 OUTPUTS = (
     "conclusion",

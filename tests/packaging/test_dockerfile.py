@@ -68,6 +68,7 @@ def test_base_image_user_and_entrypoint() -> None:
     assert only("EXPOSE") == "8080"
     apt = next(rest for kw, rest in instructions() if kw == "RUN" and "apt-get install" in rest)
     assert "--no-install-recommends" in apt and "git" in apt.split() and "ca-certificates" in apt.split()
+    assert "bubblewrap" in apt.split()  # the OS sandbox for the agent's tools
     assert "ripgrep" not in apt  # rg comes from the ripgrep wheel, a dependency of the package
     assert "rm -rf /var/lib/apt/lists/*" in apt
 

@@ -346,7 +346,8 @@ def test_the_oidc_token_never_reaches_tools_or_the_transcript(fake, repo, tmp_pa
         token = minted()
     assert fake.message_requests[0].headers["x-stub-oidc"] == token  # the provider did use it
     tool_env = (repo / "env.txt").read_text()
-    assert "FOUNDRY" in tool_env  # the dump worked; the credentials are what is missing
+    # The dump worked; the provider's settings and credentials are not on the tools' allowlist.
+    assert "PATH=" in tool_env and "FOUNDRY" not in tool_env
     outputs = {"tools' environment": tool_env, "transcript": transcript.read_text(), "stdout": proc.stdout}
     for where, content in outputs.items():
         for secret in [token, *secrets]:

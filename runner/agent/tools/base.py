@@ -6,14 +6,26 @@ Tools never raise for a model mistake: they raise ``ToolError`` (or return a res
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 class ToolError(Exception):
     """A tool call failed in a way the model can fix; the message is shown to it."""
+
+
+class CommandSandbox(Protocol):
+    """Where shell commands run when the OS sandbox is on (``runner.agent.sandbox.Sandbox``)."""
+
+    def wrap(
+        self, command: str, argv: Sequence[str], tool_env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]: ...
+
+    def mark(self) -> int: ...
+
+    def note(self, mark: int, output: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class ToolContext:
     add_dirs: tuple[Path, ...] = ()  # extra roots from --add-dir, resolved
     subprocess_env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
     deadline: float | None = None  # time.monotonic() at which the run stops; Bash clamps to it
+    sandbox: CommandSandbox | None = None  # the OS sandbox Bash commands run in; None: none
 
     @property
     def roots(self) -> tuple[Path, ...]:

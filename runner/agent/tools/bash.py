@@ -1,11 +1,13 @@
 """Bash: one shell command per call, in the workspace, with a timeout and an output cap.
 
 The command runs as ``bash -c`` in its own session (its own process group), with the
-scrubbed environment and stdin from /dev/null. On timeout the whole group is stopped,
-SIGTERM first and SIGKILL after a grace period, so children that ignore SIGTERM and
-grandchildren go too. Output is read in chunks and only its head and tail are kept, so a
-command printing gigabytes costs little memory; background processes that keep the pipe
-open after the shell exits are stopped after a short grace instead of hanging the call.
+tools' environment and stdin from /dev/null; with the OS sandbox on, inside it
+(``runner.agent.sandbox``: the group is then bwrap's, and the sandbox dies with bwrap).
+On timeout the whole group is stopped, SIGTERM first and SIGKILL after a grace period, so
+children that ignore SIGTERM and grandchildren go too. Output is read in chunks and only its
+head and tail are kept, so a command printing gigabytes costs little memory; background
+processes that keep the pipe open after the shell exits are stopped after a short grace
+instead of hanging the call.
 """
 
 from __future__ import annotations
@@ -161,11 +163,16 @@ class Bash(Tool):
                 limit_s, clamped = remaining, True
 
         output = _HeadTail()
+        argv, run_env = [_bash(), "-c", command], dict(ctx.subprocess_env)
+        mark = 0
+        if ctx.sandbox is not None:
+            argv, run_env = ctx.sandbox.wrap(command, argv, run_env)
+            mark = ctx.sandbox.mark()
         try:
             proc = subprocess.Popen(
-                [_bash(), "-c", command],
+                argv,
                 cwd=ctx.cwd,
-                env=dict(ctx.subprocess_env),
+                env=run_env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -185,6 +192,8 @@ class Bash(Tool):
                 proc.stdout.close()
 
         text = output.text().rstrip("\n")
+        if ctx.sandbox is not None and (note := ctx.sandbox.note(mark, text)):
+            text = f"{text}\n{note}" if text else note
         if timed_out:
             why = " (the run's remaining time)" if clamped else ""
             head = (

@@ -93,8 +93,8 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
     from runner.events import NotSupported
     from runner.events.github import load_github_event
-    from runner.flow.mention import run_flow
-    from runner.review.run import review_trigger, run_review
+    from runner.flow.dispatch import run_decided
+    from runner.review.run import review_trigger
     from runner.triggers import decide
 
     run_env, settings, runtime = job_settings.run_env, job_settings.flow, job_settings.runtime
@@ -114,13 +114,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     platform = _platform(
         run_env, job, settings.github_token, settings.app_id, settings.app_private_key, job_settings.api
     )
-    agent = job_settings.agent
-    try:
-        if review is not None:
-            return run_review(event, platform, settings, agent, job, runtime, request=review.request)
-        return run_flow(event, decision, platform, settings, agent, job, runtime)
-    finally:
-        platform.close()
+    return run_decided(event, decision, review, platform, settings, job_settings.agent, job, runtime)
 
 
 def finalize_github_job(fin: GitHubFinalizeSettings) -> int:

@@ -101,9 +101,9 @@ def run_gitlab_job(
     from runner.events import NotSupported
     from runner.events.gitlab import load_gitlab_event
     from runner.events.gitlab_flow import gitlab_ci_run, gitlab_event_from_ci
-    from runner.flow.mention import run_flow
+    from runner.flow.dispatch import run_decided
     from runner.platforms.gitlab import GitLabPlatform
-    from runner.review.run import review_trigger, run_review
+    from runner.review.run import review_trigger
     from runner.triggers import decide
 
     run_env, settings, agent = job_settings.run_env, job_settings.flow, job_settings.agent
@@ -143,13 +143,7 @@ def run_gitlab_job(
         retry=retry_policy(job_settings.api),
         log=job.log,
     )
-    runtime = job_settings.runtime
-    try:
-        if review is not None:
-            return run_review(event, platform, settings, agent, job, runtime, request=review.request)
-        return run_flow(event, decision, platform, settings, agent, job, runtime)
-    finally:
-        platform.close()
+    return run_decided(event, decision, review, platform, settings, agent, job, job_settings.runtime)
 
 
 def finalize_gitlab_job(fin: GitLabFinalizeSettings) -> int:

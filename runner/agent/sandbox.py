@@ -97,6 +97,15 @@ def unavailable_warning(reason: str) -> str:
     )
 
 
+def _runner_paths_under_tmp() -> list[str]:
+    """The runner's interpreter environment and package when installed under ``/tmp`` (a CI
+    checkout can be): the network relay runs from them inside the sandbox, whose ``/tmp`` is the
+    run's own."""
+    package = str(Path(netrelay.__file__).resolve().parent.parent)
+    paths = {sys.prefix, sys.base_prefix, package}
+    return sorted(p for p in paths if p == "/tmp" or p.startswith("/tmp/"))
+
+
 @dataclass(frozen=True)
 class SandboxPlan:
     """A sandbox that can start here: what it allows, nothing created yet."""
@@ -224,6 +233,8 @@ class Sandbox:
         plan, config = self.plan, self.plan.config
         argv = [plan.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         argv += ["--bind", str(self.run_dir / "tmp"), "/tmp"]
+        for own in _runner_paths_under_tmp():  # the private /tmp must not hide the runner itself
+            argv += ["--ro-bind-try", own, own]
         if self.proxy is not None:
             argv += ["--ro-bind", str(self.run_dir / "net"), NET_DIR]
         for path in plan.writable:

@@ -228,3 +228,16 @@ def test_a_broken_bwrap_is_detected_by_a_trial_run(tmp_path: Path) -> None:
     reason = unavailable_reason(str(fake))
     assert reason is not None and "setting up uid map: Permission denied" in reason
     assert "apparmor_restrict_unprivileged_userns=0" in sandbox_module.unavailable_warning(reason)
+
+
+def test_a_runner_installed_under_tmp_stays_visible_in_the_private_tmp(monkeypatch):
+    """A CI checkout under /tmp: the sandbox's own /tmp must not hide the runner's interpreter
+    environment, whose relay carries the network when domain rules are set."""
+    import sys
+
+    from runner.agent import sandbox
+
+    monkeypatch.setattr(sys, "prefix", "/tmp/ci-clone/.venv")
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    assert "/tmp/ci-clone/.venv" in sandbox._runner_paths_under_tmp()
+    assert "/usr" not in sandbox._runner_paths_under_tmp()

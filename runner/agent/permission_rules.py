@@ -262,7 +262,8 @@ def _compile_bash(spec: str) -> BashPattern:
     return BashPattern(kind, words, regex, lead=lead, partial=partial)
 
 
-def _argv_matches(p: BashPattern, argv: tuple[str, ...]) -> bool:
+def argv_matches(p: BashPattern, argv: tuple[str, ...]) -> bool:
+    """Whether the words of ``argv`` match the pattern (its options are judged by ``_covers``)."""
     if p.kind == "exact":
         return argv == p.words
     if p.kind == "prefix":
@@ -303,13 +304,13 @@ def covers_command(rule: Rule, cmd: SimpleCommand, cwd: str) -> bool:
 
 def unnamed_hazards(rule: Rule, cmd: SimpleCommand, cwd: str) -> list[Hazard]:
     """The hazards of ``cmd`` that ``rule`` matches the words of but does not spell out."""
-    if rule.bash is None or not _argv_matches(rule.bash, cmd.argv):
+    if rule.bash is None or not argv_matches(rule.bash, cmd.argv):
         return []
     return _unnamed(rule.bash, cmd, cwd)
 
 
 def _covers(p: BashPattern, cmd: SimpleCommand, cwd: str) -> bool:
-    return _argv_matches(p, cmd.argv) and not _unnamed(p, cmd, cwd)
+    return argv_matches(p, cmd.argv) and not _unnamed(p, cmd, cwd)
 
 
 def _unnamed(p: BashPattern, cmd: SimpleCommand, cwd: str) -> list[Hazard]:
@@ -340,16 +341,16 @@ def _bash_deny(p: BashPattern, command: str, commands: list[SimpleCommand] | Non
     if p.kind == "raw" and p.raw in " ".join(command.split()):
         return True
     if commands is None or p.kind == "raw":
-        return _rough_match(p, command)
+        return rough_match(p, command)
     for cmd in commands:
-        if _argv_matches(p, cmd.argv) or any(_argv_matches(p, v) for v in cmd.views):
+        if argv_matches(p, cmd.argv) or any(argv_matches(p, v) for v in cmd.views):
             return True
-        if any(_rough_match(p, text) for text in cmd.opaque):
+        if any(rough_match(p, text) for text in cmd.opaque):
             return True
     return False
 
 
-def _rough_match(p: BashPattern, text: str) -> bool:
+def rough_match(p: BashPattern, text: str) -> bool:
     """Whether the rule's leading words appear anywhere in ``text``: for unparseable commands."""
     if not p.lead and not p.partial:
         return True

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.agent.bash_checks import bash_blocker, writable
+from runner.agent.deny_checks import denied, deny_rules
 from runner.agent.permission_rules import (
     Call,
     Rule,
@@ -111,11 +112,23 @@ def decide(
             )
     for rule in policy.ask:
         if rule_matches(rule, call, for_deny=True):
-            reason = (
-                f"Permission to use {what} has been denied: the ask rule `{rule.text}` requires approval, "
-                "and in CI nobody can approve a prompt."
+            return Decision(False, _ask_reason(what, rule), rule.text)
+    if tool_name == "Bash" and (hit := denied(call, deny_rules((*policy.deny, *policy.ask)), policy.roots)):
+        found, why = hit
+        if found is not None and found in policy.deny:
+            return Decision(
+                False,
+                f"Permission to use {what} has been denied by the deny rule `{found.text}`.",
+                found.text,
             )
-            return Decision(False, reason, rule.text)
+        if found is not None:
+            return Decision(False, _ask_reason(what, found), found.text)
+        names = ", ".join(f"`{r.text}`" for r in deny_rules((*policy.deny, *policy.ask))[:4])
+        reason = (
+            f"Permission to use {what} has been denied: {why}, so the deny rules ({names}) "
+            "cannot be checked against it. Write the command out plainly."
+        )
+        return Decision(False, reason, names)
     if policy.mode == "bypassPermissions":
         return Decision(True, "bypassPermissions mode allows every tool that no deny or ask rule covers.")
     if policy.mode == "plan" and not read_only:
@@ -188,6 +201,13 @@ def read_denied_by(policy: PermissionPolicy, path: str) -> str | None:
         ):
             return rule.text
     return None
+
+
+def _ask_reason(what: str, rule: Rule) -> str:
+    return (
+        f"Permission to use {what} has been denied: the ask rule `{rule.text}` requires approval, "
+        "and in CI nobody can approve a prompt."
+    )
 
 
 def _unnamed_reason(policy: PermissionPolicy, call: Call) -> str | None:

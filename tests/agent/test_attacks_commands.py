@@ -390,3 +390,108 @@ def test_symlinked_workspace_paths_resolve_to_the_same_checks(world: World) -> N
     outcome = bash(world, policy(world, allow=GIT_READ), f"git diff HEAD~1 > {alias}/.git/hooks/pre-commit")
     assert not outcome.decision.allowed
     assert world.snapshot() == before
+
+
+# --- deny rules: a bare `Bash` rule allowed, `Bash(rm:*)` denied; commands that hide the rm ------
+
+HIDDEN_RM = [
+    "x=r; y=m; $x$y keep.txt",
+    "$(printf r)m keep.txt",
+    "`echo r`m keep.txt",
+    "printf 'rm keep.txt' | sh",
+    "bash <<< 'rm keep.txt'",
+    "printf 'rm keep.txt' | bash -s",
+    "bash -c \"$(printf 'rm keep.txt')\"",
+    "eval \"$(printf 'r%s keep.txt' m)\"",
+    "$'\\x72m' keep.txt",
+    "$'\\162\\155' keep.txt",
+    "$'rm' keep.txt",
+    "r{{m,}} keep.txt",
+    "echo rm keep.txt | xargs env",
+    "echo keep.txt | xargs -I{{}} bash -c 'rm {{}}'",
+    "echo keep.txt | xargs -I{{}} sh -c 'x=r; ${{x}}m {{}}'",
+    "source {OUT}/rm.sh",
+    ". {OUT}/rm.sh",
+    "bash {OUT}/rm.sh",
+    "bash < {OUT}/rm.sh",
+    "cat {OUT}/rm.sh | bash",
+    "cat <<EOF | bash\nrm keep.txt\nEOF",
+    "bash <<'EOF'\nx=r; $x\\m keep.txt\nEOF",
+    "printf 'import os; os.system(\"rm keep.txt\")' | python3 -",
+    "printf 'rm keep.txt' | python3 -c 'import os, sys; os.system(sys.stdin.read())'",
+    "hash -p /bin/rm x; x keep.txt",
+    "shopt -s expand_aliases\nalias x=rm\nx keep.txt",
+    "trap 'rm keep.txt' EXIT",
+    "PS4='$(rm keep.txt)'; set -x; :",
+    "x='a[$(rm keep.txt)]'; let y=x",
+    "x='$(rm keep.txt)'; echo ${{x@P}}",
+    "x=rm; exec $x keep.txt",
+    "x=rm; env $x keep.txt",
+    "x=rm; command $x keep.txt",
+    '"$(command -v rm)" keep.txt',
+    "IFS=_; c=rm_keep.txt; $c",
+    'a=(rm keep.txt); "${{a[@]}}"',
+    "x=rm; ${{x}} keep.txt",
+    "bash -c 'x=r; y=m; $x$y keep.txt'",
+    "eval 'x=r; $x\\m keep.txt'",
+    'find . -name keep.txt -exec sh -c \'r""m "$1"\' _ {{}} \\;',
+    "mapfile -C 'rm keep.txt' -c 1 < a.txt",
+    ". <(echo rm keep.txt)",
+    "bash <(echo rm keep.txt)",
+    "r\\m keep.txt",
+    "/bin/r? keep.txt",
+    "sh -c '$0 keep.txt' rm",
+]
+
+
+def rm_script(w: World) -> None:
+    (w.out / "rm.sh").write_text(f"rm {w.ws / 'keep.txt'}\n")
+
+
+@pytest.mark.parametrize("command", HIDDEN_RM)
+def test_deny_rules_see_hidden_commands(world: World, command: str) -> None:
+    rm_script(world)
+    outcome = bash(world, policy(world, allow=("Bash",), deny=("Bash(rm:*)",)), command)
+    assert (world.ws / "keep.txt").read_text() == "keep\n"
+    assert not outcome.decision.allowed
+    assert "Bash(rm:*)" in outcome.decision.reason
+
+
+@pytest.mark.parametrize("command", HIDDEN_RM)
+def test_control_hidden_commands_do_delete_without_the_deny_rule(world: World, command: str) -> None:
+    rm_script(world)
+    outcome = bash(world, policy(world, allow=("Bash",)), command)
+    assert outcome.decision.allowed
+    assert not (world.ws / "keep.txt").exists(), outcome.text
+
+
+def test_the_reason_names_the_deny_rule_and_the_trick(world: World) -> None:
+    pol = policy(world, allow=("Bash",), deny=("Bash(rm:*)", "Bash(curl:*)"))
+    reason = bash(world, pol, "x=r; y=m; $x$y keep.txt").decision.reason
+    assert "its command name `$x$y` is computed at run time" in reason
+    assert "the deny rules (`Bash(rm:*)`, `Bash(curl:*)`) cannot be checked against it" in reason
+    reason = bash(world, pol, "printf 'rm keep.txt' | sh").decision.reason
+    assert "it feeds text to sh through a pipe" in reason
+
+
+@pytest.mark.parametrize(
+    ("command", "expect"),
+    [
+        ("for f in a.py a.txt; do wc -l $f; done", "1 a.py"),
+        ("echo $(git rev-parse --abbrev-ref HEAD)", "main"),
+        ("cat <<EOF > notes.txt && cat notes.txt\nhello $((1 + 1))\nEOF", "hello 2"),
+        ("git diff HEAD~1 --stat | sort", "a.py"),
+        ("x=$(wc -l < a.txt); echo lines=$x", "lines=2"),
+        ("if [ -f a.txt ]; then echo yes; fi", "yes"),
+        ("[[ $(cat a.txt) =~ (alpha|gamma) ]] && echo match", "match"),
+        ("case a.txt in a.t?t) echo text;; b) echo other;; esac", "text"),
+        ("printf 'echo hi\\n' > s.sh && bash s.sh", "hi"),
+        ("find . -name '*.py' -not -path './.git/*' | xargs wc -l", "a.py"),
+        ("python3 -c 'print(6 * 7)'", "42"),
+    ],
+)
+def test_ordinary_shell_still_runs_with_a_deny_rule(world: World, command: str, expect: str) -> None:
+    outcome = bash(world, policy(world, allow=("Bash",), deny=("Bash(rm:*)",)), command)
+    assert outcome.decision.allowed, outcome.decision.reason
+    assert outcome.result is not None and not outcome.result.is_error, outcome.text
+    assert expect in outcome.text

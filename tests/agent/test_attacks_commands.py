@@ -9,13 +9,16 @@ program left no marker, and the secret's text is not in the answer.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
 from tests.agent.attacks import SECRET, World, bash, git_env, make_world, policy
 
 # The read-only git commands the flows will allow by default.
@@ -495,3 +498,42 @@ def test_ordinary_shell_still_runs_with_a_deny_rule(world: World, command: str, 
     assert outcome.decision.allowed, outcome.decision.reason
     assert outcome.result is not None and not outcome.result.is_error, outcome.text
     assert expect in outcome.text
+
+
+# --- end to end: a scripted attacker drives the real `claude-runner run` ---------------------
+
+
+def test_scripted_attacker_through_the_cli(
+    fake: FakeMessagesAPI, repo: Path, run_cli: Any, tmp_path: Path
+) -> None:
+    """The chain from the issue, as a model would send it, with only `Bash(git diff:*)` allowed."""
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    evil.chmod(0o755)
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (repo / "out").symlink_to(tmp_path, target_is_directory=True)
+    config = (repo / ".git" / "config").read_text()
+    attack = [
+        f"git diff --output=.git/config --line-prefix='[diff]external={evil}'",
+        f"git diff --output={tmp_path}/written",
+        f"git diff --no-index {evil} calc.py",
+        "git diff > out/written",
+        "git diff",
+    ]
+    fake.add_turns([[tool_use("Bash", {"command": c})] for c in attack] + [[text("done")]])
+    out = run_cli(
+        "run", "-p", "review", "--output-format", "json", "--allowedTools", "Bash(git diff:*)", cwd=repo
+    )
+    assert out.code == 0, out.stderr
+    assert [d["tool_input"]["command"] for d in out.result["permission_denials"]] == attack[:4]
+    assert (repo / ".git" / "config").read_text() == config
+    assert not marker.exists() and not (tmp_path / "written").exists()
+    results = [
+        b
+        for m in fake.message_requests[-1].body["messages"]
+        for b in m["content"]
+        if b.get("type") == "tool_result"
+    ]
+    assert "+    return a + b" in json.dumps(results[-1]["content"])  # the last, plain git diff ran
+    assert "touch" not in json.dumps(results)  # evil.sh was never read

@@ -107,6 +107,12 @@ def _risky_under_xargs(words: tuple[str, ...], inner: int) -> bool:
         return True
     if target in SHELLS or target in INTERPRETERS or target in ("eval", "source", ".", "git", "sed"):
         return True
+    if target in (
+        "grep",
+        "egrep",
+        "fgrep",
+    ):  # its only file option reads patterns: nothing runs or is written
+        return False
     return unwrap(target, words[inner:]) is not None or program_hazards(target, (target,)) is not None
 
 

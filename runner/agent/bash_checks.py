@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
+import stat
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -163,12 +164,22 @@ class _Paths:
                 return "outside the workspace (or in .git/.claude)"
             if not writable(real, self.real_roots):
                 return f"which resolves to `{real}`, outside the workspace (or in .git/.claude)"
+            if _hard_linked(real):
+                return "a file with another hard link, which may be outside the workspace or in .git"
             return None
         if inside(path, self.roots) is None:
             return "outside the workspace"
         if inside(real, self.real_roots) is None:
             return f"which resolves to `{real}`, outside the workspace"
         return None
+
+
+def _hard_linked(path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink > 1
 
 
 def _literal_parent(path: str) -> str:

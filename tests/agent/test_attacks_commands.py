@@ -96,6 +96,11 @@ def scripts(w: World) -> None:
     subprocess.run(["tar", "-cf", str(w.ws / "t.tar"), "a.txt"], cwd=w.ws, check=True)
 
 
+def hard_link(w: World) -> None:
+    """A hard link to .git/config in the workspace (`ln` with a rule naming the source, say)."""
+    os.link(w.ws / ".git" / "config", w.ws / "c")
+
+
 def exec_path(w: World) -> None:
     (w.out / "git-pwn").write_text(w.evil.read_text())
     (w.out / "git-pwn").chmod(0o755)
@@ -109,6 +114,7 @@ def bare_remote(w: World) -> None:
 SETUPS: dict[str, Callable[[World], None]] = {
     "links": links, "outside_repo": outside_repo, "bare": bare_in_workspace, "alias": home_alias,
     "template": template, "patch": patch, "scripts": scripts, "remote": bare_remote, "execpath": exec_path,
+    "hardlink": hard_link,
 }  # fmt: skip
 
 ATTACKS: list[tuple[str, str, str]] = [
@@ -254,6 +260,10 @@ ATTACKS: list[tuple[str, str, str]] = [
     ("tools", "", "ln -s {OUT} o && cp a.txt o/f"),
     ("tools", "", "ln -s .git g; tee g/config < a.txt"),
     ("tools", "", "ln -s {OUT} o && git diff HEAD~1 > o/f"),
+    ("tools", "", "ln .git/config c; cat a.txt >> c"),
+    ("tools", "", "cp -l .git/config c; cat a.txt >> c"),
+    ("tools", "hardlink", "git diff HEAD~1 > c"),
+    ("tools", "hardlink", "tee -a c < a.txt"),
     # archives, ripgrep, less
     ("tools", "", "tar -cf {OUT}/a.tar a.txt"),
     ("tools", "scripts", "tar -xf t.tar -C {OUT}"),

@@ -66,6 +66,8 @@ def found(command: str, cwd: str = "/ws") -> list[tuple[str, str | None]]:
         ("cp a b c/", [("", "c/"), ("", "a"), ("", "b")]),
         ("cp -t d a", [("-t", "d"), ("", "a")]),
         ("ln -s /etc/passwd p", [("", "p")]),
+        ("ln .git/config c", [("", "c"), ("", ".git/config")]),
+        ("cp --link a b", [("", "b"), ("", "a")]),
         ("chmod +x s.sh", [("", "s.sh")]),
         ("dd if=a of=b", [("if=", "a"), ("of=", "b")]),
         ("tar -tf a.tar", [("-f", "a.tar")]),

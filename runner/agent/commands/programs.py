@@ -125,9 +125,18 @@ def _copy(name: str, argv: tuple[str, ...]) -> list[Hazard]:
     found += paths(dests, f"is where {name} writes", WRITE)
     if name == "mv":  # moving a file out of .git (or the workspace) changes it too
         found += paths(sources, "is a file mv moves", WRITE)
-    elif name != "ln":  # ln's sources are link targets, not files it reads
+    elif _hard_links(name, argv):  # a hard link writes the source under another name
+        found += paths(sources, f"is a file {name} hard-links, so writes to the link change it", WRITE)
+    elif name != "ln":  # a symbolic link's target is not a file ln reads; later uses resolve it
         found += paths(sources, f"is a file {name} reads", READ)
     return found
+
+
+def _hard_links(name: str, argv: tuple[str, ...]) -> bool:
+    flags = [w for w in argv[1:] if w.startswith("-") and not w.startswith("--")]
+    if name == "ln":
+        return not any("s" in w for w in flags) and "--symbolic" not in argv
+    return name == "cp" and (any("l" in w for w in flags) or "--link" in argv)
 
 
 def _option_value(argv: tuple[str, ...], names: tuple[str, ...]) -> tuple[int, str] | None:

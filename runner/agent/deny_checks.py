@@ -164,6 +164,8 @@ def _command_gap(
         return "enable -f loads a builtin from a file"
     if name == "trap" and texts and texts[0] not in ("-l", "-p", "-", "") and len(texts) > 1:
         return "trap runs text later, when a signal arrives"
+    if name == "parallel":
+        return "parallel runs commands built from its input"
     if name == "fc":
         return "fc runs commands from the history"
     if name in ("mapfile", "readarray") and "-C" in texts:

@@ -454,6 +454,11 @@ HIDDEN_RM = [
     "r\\m keep.txt",
     "/bin/r? keep.txt",
     "sh -c '$0 keep.txt' rm",
+    "flock {OUT}/lock rm keep.txt",
+    "flock {OUT}/lock -c 'x=r; ${{x}}m keep.txt'",
+    "taskset 1 rm keep.txt",
+    "script -qc 'rm keep.txt' /dev/null",
+    "setpriv rm keep.txt",
 ]
 
 

@@ -58,11 +58,18 @@ def denied(call: Call, rules: Sequence[Rule], roots: Sequence[Path]) -> tuple[Ru
     return (None, why) if why else None
 
 
-def _argvs(scan: Scan) -> Iterator[tuple[str, ...]]:
-    """Every argv a found command may run, seen through wrappers and ``sh -c`` as shell.py sees them."""
+def _argvs(scan: Scan, depth: int = 0) -> Iterator[tuple[str, ...]]:
+    """Every argv a found command may run, seen through wrappers and ``sh -c`` as shell.py sees them,
+    and the commands of a ``trap`` action."""
     for seg in scan.segments:
-        for cmd in split_command(" ".join(shlex.quote(w.text) for w in seg.words)) or ():
+        words = [w.text for w in seg.words]
+        for cmd in split_command(" ".join(shlex.quote(w) for w in words)) or ():
             yield from cmd.views
+        if words[:1] == ["trap"] and len(words) > 2 and depth < _MAX_DEPTH:
+            try:
+                yield from _argvs(scan_command(words[1]), depth + 1)
+            except ScanError:
+                continue
 
 
 def _opaque(scan: Scan) -> Iterator[str]:
@@ -78,7 +85,7 @@ def _gap(scan: Scan, cwd: str, roots: Sequence[Path], depth: int) -> str | None:
         return scan.notes[0]
     if scan.stored:
         text = scan.stored[0] if len(scan.stored[0]) <= 60 else scan.stored[0][:60] + "…"
-        return f"a quoted string holds `{text}`, code the shell may run later (eval, arithmetic, prompts)"
+        return f"a quoted string holds `{text}`, which arithmetic on it would run"
     for seg in scan.segments:
         why = _segment_gap(seg, cwd, roots, depth)
         if why:
@@ -162,8 +169,10 @@ def _command_gap(
         return "hash -p gives a program another name"
     if name == "enable" and any(t.startswith("-") and "f" in t for t in texts):
         return "enable -f loads a builtin from a file"
+    if name == "trap" and args and args[0].computed:
+        return "trap runs text built at run time, when a signal arrives"
     if name == "trap" and texts and texts[0] not in ("-l", "-p", "-", "") and len(texts) > 1:
-        return "trap runs text later, when a signal arrives"
+        return _text_gap(texts[0], cwd, roots, depth)  # its commands are matched in denied()
     if name == "parallel":
         return "parallel runs commands built from its input"
     if name == "fc":
@@ -226,7 +235,7 @@ def _interpreter_gap(
         if t == "-":
             break
         if not t.startswith("-"):
-            return _file_gap(args[i], f"runs with {name}", cwd, roots)
+            return None  # a script file: what it does is as hidden from deny rules as any program's
         i += 1
     return _stdin_gap(name, seg, cwd, roots)
 

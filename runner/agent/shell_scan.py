@@ -20,6 +20,8 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _LEADING = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "time", "{", "coproc"})
 _CLOSING = frozenset({"fi", "done", "esac", "}"})
 _MAX_DEPTH = 8
+# Text like `a[$(cmd)]` held in a string runs cmd when arithmetic reads the variable (`let y=x`).
+_SUBSCRIPT_CODE = re.compile(r"\[[^\]]*(\$\(|`|\$\{)")
 
 
 def scan_command(command: str) -> Scan:
@@ -60,7 +62,7 @@ class _Scanner(Expansions):
         self.word = Word()
         if 0 <= w.start < upto:
             w.raw = self.s[w.start : upto].strip()
-        if ("$(" in w.text or "`" in w.text or "${" in w.text) and self.record:
+        if _SUBSCRIPT_CODE.search(w.text) and self.record:
             self.out.stored.append(w.text)
         first = not self.seg.words
         if first and not self.skip_until_sep and not self.dbracket and not w.computed:
@@ -216,7 +218,7 @@ class _Scanner(Expansions):
             self.seg.stdin = "here-document"
         elif op == "<<<":
             self.seg.stdin = "here-string"
-            if "$(" in target.word.text or "`" in target.word.text:
+            if _SUBSCRIPT_CODE.search(target.word.text):
                 self.out.stored.append(target.word.text)
             self.spawn(s[self.i : end], 0, record=False).run()
         elif op == "<":

@@ -55,7 +55,7 @@ class Scan:
 
     segments: list[Segment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. "it uses ${!x}, an indirect expansion"
-    stored: list[str] = field(default_factory=list)  # quoted text holding $( or a backtick
+    stored: list[str] = field(default_factory=list)  # quoted text like a[$(cmd)], run by arithmetic
 
 
 class _Runner(Protocol):

@@ -134,6 +134,9 @@ def unwrap(name: str, argv: tuple[str, ...]) -> Unwrapped | None:
         i += used
     i += spec.positionals
     rest = argv[i:]
+    if len(rest) > 1 and rest[0] in spec.script_options:  # `flock FILE -c 'cmd'`: options after FILE
+        scripts.append(rest[1])
+        rest = ()
     if name == "env" and scripts:  # `env -S 'rm -rf /' x`: the string is split into words
         scripts = [" ".join((*scripts, *rest))]
     if spec.runs_script and rest:

@@ -39,6 +39,9 @@ def found(command: str, cwd: str = "/ws") -> list[tuple[str, str | None]]:
         ("git --exec-path=/x log", [("--exec-path", None)]),
         ("git frobnicate", [("frobnicate", None)]),
         ("git config user.name x", [("config", None)]),
+        ("git config --get user.name", []),
+        ("git config --list -f /x", [("-f", "/x")]),
+        ("git worktree list", []),
         ("git blame --cont=/s a.py", [("--cont", "/s")]),
         ("git grep -Ocat x", [("-O", None)]),
         ("git grep -e -O x", []),  # -O is the pattern here
@@ -150,7 +153,8 @@ def test_scan_marks_stdin_and_notes() -> None:
     assert seg.stdin == "pipe"
     assert scan_command("bash <<< 'ls'").segments[0].stdin == "here-string"
     assert scan_command("echo ${!x}").notes and scan_command("echo ${x@P}").notes
-    assert scan_command("x='$(id)'").stored == ["x=$(id)"]
+    assert scan_command("x='a[$(id)]'").stored == ["x=a[$(id)]"]
+    assert scan_command("grep -n '$(' Makefile").stored == []
 
 
 @pytest.mark.parametrize("command", ["echo 'x", 'echo "x', "echo $(ls", "echo `ls", "echo ${x", "cat <"])

@@ -26,7 +26,7 @@ _GLOBAL_WITH_VALUE = frozenset({"--namespace", "--git-dir", "--work-tree", "--co
 
 # Built-in commands that only look at or change the repository in the workspace.
 _KNOWN = frozenset(
-    """add am annotate apply archive bisect blame branch cat-file check-attr check-ignore
+    """add am annotate apply archive bisect blame branch cat-file config worktree check-attr check-ignore
     check-mailmap check-ref-format checkout checkout-index cherry cherry-pick clean clone column
     commit commit-graph commit-tree count-objects describe diff diff-files diff-index diff-tree
     fetch fetch-pack fmt-merge-msg for-each-ref for-each-repo format-patch fsck fsck-objects gc
@@ -41,11 +41,9 @@ _KNOWN = frozenset(
 )
 # Commands whose job is to run programs, serve, or change configuration.
 _DANGEROUS = {
-    "config": _CONFIG,
     "difftool": "runs a diff tool",
     "mergetool": "runs a merge tool",
     "filter-branch": "runs shell filters",
-    "worktree": "creates working trees, possibly outside the workspace",
     "maintenance": "registers scheduled jobs and changes global configuration",
     "bundle": "writes a bundle file",
     "fast-import": "writes files named in its input",
@@ -138,6 +136,8 @@ _SPECS: dict[str, Spec] = {
         short_values="mcC",
     ),
     "help": Spec((Opt(("-w", "--web"), "runs a web browser"),)),
+    "config": Spec((Opt(("-f", "--file"), "reads or writes another config file", value=True, access=READ,
+                        needs_rule=False),)),
 }  # fmt: skip
 # Operands that make an otherwise harmless command run programs or change configuration.
 _OPERAND_HAZARDS: dict[str, dict[str, str]] = {
@@ -145,6 +145,8 @@ _OPERAND_HAZARDS: dict[str, dict[str, str]] = {
     "submodule": {"foreach": "runs a shell command in each submodule"},
     "remote": dict.fromkeys(("add", "set-url", "rename", "remove", "rm", "set-head", "set-branches"),
                             "changes the repository's remotes in .git/config"),
+    "worktree": dict.fromkeys(("add", "move", "remove", "repair", "prune", "lock", "unlock"),
+                              "creates or changes working trees, possibly outside the workspace"),
 }  # fmt: skip
 # Operands that name another repository: a local path must stay inside the workspace.
 _REMOTE_OPERANDS = {"fetch": READ, "pull": READ, "ls-remote": READ, "clone": READ, "push": WRITE}
@@ -164,6 +166,8 @@ def git_hazards(argv: tuple[str, ...], cwd: str, offset: int = 0) -> list[Hazard
     spec = _SPECS.get(command, Spec())
     options, words = read_options(argv, spec, start=i + 1, base=base)
     found += options
+    if command == "config" and not _reads_config(argv[i + 1 :]):
+        found.append(Hazard(i, command, _CONFIG))
     found += _operand_hazards(command, words, base)
     return _shift(found, offset)
 
@@ -199,6 +203,16 @@ def _global(argv: tuple[str, ...], cwd: str) -> tuple[list[Hazard], int, str]:
             found.append(Hazard(i, name, "is an option of git itself that could change what runs"))
         i += step
     return found, i, base
+
+
+_CONFIG_READS = frozenset(
+    {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "--list", "-l", "get", "list"}
+)
+
+
+def _reads_config(args: tuple[str, ...]) -> bool:
+    """``git config --get x``, ``--list``, ``get``: only reading (``--edit`` and the rest write)."""
+    return any(a in _CONFIG_READS for a in args) and not any(a in ("-e", "--edit") for a in args)
 
 
 def _operand_hazards(command: str, words: list[Word], base: str) -> list[Hazard]:

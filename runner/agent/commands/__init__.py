@@ -35,6 +35,7 @@ LINK_MAKERS = frozenset(
     {"ln", "cp", "mv", "install", "rsync", "tar", "unzip", "cpio", "pax", "git", "busybox"}
 )
 _AWKS = frozenset({"awk", "gawk", "mawk", "nawk"})
+_GREPS = frozenset({"grep", "egrep", "fgrep"})
 _MAX_DEPTH = 6
 # Variables a command may be given without naming them in the rule: none of them makes a
 # program run another program or read its configuration from elsewhere.
@@ -89,14 +90,20 @@ def _command(argv: tuple[str, ...], start: int, cwd: str, depth: int) -> list[Ha
             for i, word in enumerate(words[1:], start=1):
                 if "=" in word and not word.startswith("-") and (h := _variable(start + i, word)):
                     found.append(h)
-        if unwrapped.scripts:  # `env -S '...'`, `watch '...'`
-            at = next((i for i, w in enumerate(words) if w.startswith(("-S", "--split-string"))), 0)
+        if unwrapped.scripts:  # `env -S '...'`, `flock f -c '...'`, `su -c '...'`, `watch '...'`
+            at = next((i for i, w in enumerate(words) if _script_option(w)), 0)
             found.append(Hazard(start + at, words[at], "runs a command line it builds itself"))
         if name == "time":
             found += _shift(program_hazards("time", words) or [], start)
         inner = len(words) - len(unwrapped.argv)
         return found + _command(argv, start + inner, cwd, depth + 1)
     return _shift(program_hazards(name, words) or [], start)
+
+
+def _script_option(word: str) -> bool:
+    if word.startswith("--"):
+        return word.startswith(("--split-string", "--command", "--session-command"))
+    return word.startswith("-") and ("S" in word or "c" in word)
 
 
 def _risky_under_xargs(words: tuple[str, ...], inner: int) -> bool:
@@ -107,11 +114,7 @@ def _risky_under_xargs(words: tuple[str, ...], inner: int) -> bool:
         return True
     if target in SHELLS or target in INTERPRETERS or target in ("eval", "source", ".", "git", "sed"):
         return True
-    if target in (
-        "grep",
-        "egrep",
-        "fgrep",
-    ):  # its only file option reads patterns: nothing runs or is written
+    if target in _GREPS:  # its only file option reads patterns: nothing runs or is written
         return False
     return unwrap(target, words[inner:]) is not None or program_hazards(target, (target,)) is not None
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # imported where used: only path rules need it, and it costs 
     import pathspec
 
 
+from runner.agent.commands import Hazard, hazards
 from runner.agent.shell import SimpleCommand, command_name, rough_words, split_command, split_rule_command
 
 READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})  # `Read(...)` rules cover these
@@ -29,9 +30,6 @@ PATH_TOOLS = READ_TOOLS | {"Edit", "Write", "MultiEdit", "NotebookEdit"}
 DIR_TOOLS = frozenset({"Glob", "Grep", "LS"})  # their `path` is a directory, the cwd by default
 _SUBAGENT_TOOLS = frozenset({"Task", "Agent"})  # `Task(name)` names the subagent type
 _TOOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-# `Bash(find:*)` must not auto-approve these (as in Claude Code) unless the rule spells them out.
-_FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0",
-                           "-fprintf", "-fls"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ def rule_matches(rule: Rule, call: Call, *, for_deny: bool, blocked: bool = Fals
             return False
         if for_deny:
             return _bash_deny(rule.bash, call.command, call.commands)
-        return _bash_allow(rule.bash, call.command, call.commands, blocked=blocked)
+        return _bash_allow(rule.bash, call.command, call.commands, blocked=blocked, cwd=call.cwd)
     if rule.paths is not None:
         if not call.paths:
             return for_deny
@@ -264,38 +262,77 @@ def _compile_bash(spec: str) -> BashPattern:
     return BashPattern(kind, words, regex, lead=lead, partial=partial)
 
 
-def _argv_matches(p: BashPattern, argv: tuple[str, ...]) -> bool:
+def argv_matches(p: BashPattern, argv: tuple[str, ...]) -> bool:
+    """Whether the words of ``argv`` match the pattern (its options are judged by ``_covers``)."""
     if p.kind == "exact":
         return argv == p.words
     if p.kind == "prefix":
         n = len(p.words)
         return len(argv) >= n and all(
-            _glob(w, a) if "*" in w else w == a for w, a in zip(p.words, argv, strict=False)
+            _word_matches(w, a, last=i == n - 1) for i, (w, a) in enumerate(zip(p.words, argv, strict=False))
         )
     return p.regex is not None and p.regex.fullmatch(join_argv(argv)) is not None
 
 
-def _bash_allow(p: BashPattern, command: str, commands: list[SimpleCommand] | None, *, blocked: bool) -> bool:
+def _word_matches(want: str, word: str, *, last: bool) -> bool:
+    if "*" in want:
+        return _glob(want, word)
+    # `Bash(git diff --output:*)` covers `git diff --output=x.patch` as it covers `--output x.patch`
+    return want == word or (last and want.startswith("--") and word.startswith(want + "="))
+
+
+def _bash_allow(
+    p: BashPattern, command: str, commands: list[SimpleCommand] | None, *, blocked: bool, cwd: str
+) -> bool:
     if p.kind == "any":
         return True
     if p.kind == "raw":
         return " ".join(command.split()) == p.raw
     if not commands or blocked:  # unverifiable, or empty: nothing for a rule to vouch for
         return False
-    return all(_covers(p, cmd) for cmd in commands)
+    return all(_covers(p, cmd, cwd) for cmd in commands)
 
 
-def covers_command(rule: Rule, cmd: SimpleCommand) -> bool:
+def covers_command(rule: Rule, cmd: SimpleCommand, cwd: str) -> bool:
     """Whether a specific ``Bash(...)`` allow rule allows this one simple command of a compound."""
-    return rule.bash is not None and rule.bash.kind in ("exact", "prefix", "glob") and _covers(rule.bash, cmd)
+    return (
+        rule.bash is not None
+        and rule.bash.kind in ("exact", "prefix", "glob")
+        and _covers(rule.bash, cmd, cwd)
+    )
 
 
-def _covers(p: BashPattern, cmd: SimpleCommand) -> bool:
-    if not _argv_matches(p, cmd.argv):
-        return False
-    if cmd.words and command_name(cmd.words[0]) == "find":
-        return not any(w in _FIND_ACTIONS and w not in p.words for w in cmd.words)
-    return True
+def unnamed_hazards(rule: Rule, cmd: SimpleCommand, cwd: str) -> list[Hazard]:
+    """The hazards of ``cmd`` that ``rule`` matches the words of but does not spell out."""
+    if rule.bash is None or not argv_matches(rule.bash, cmd.argv):
+        return []
+    return _unnamed(rule.bash, cmd, cwd)
+
+
+def _covers(p: BashPattern, cmd: SimpleCommand, cwd: str) -> bool:
+    return argv_matches(p, cmd.argv) and not _unnamed(p, cmd, cwd)
+
+
+def _unnamed(p: BashPattern, cmd: SimpleCommand, cwd: str) -> list[Hazard]:
+    """Hazards (options that write, run programs, leave the workspace) the rule's words do not name.
+
+    An exact rule names everything; a prefix rule names the words its prefix covers; a glob rule
+    names the words it spells out literally.
+    """
+    if p.kind == "exact":
+        return []
+    argv = cmd.argv
+    literal = {w for w in p.words if "*" not in w}
+    found = []
+    for h in hazards(argv, len(cmd.assignments), cwd):
+        if not h.needs_rule:
+            continue
+        if p.kind == "prefix" and h.index < len(p.words) and "*" not in p.words[h.index]:
+            continue
+        if p.kind == "glob" and h.index < len(argv) and argv[h.index] in literal:
+            continue
+        found.append(h)
+    return found
 
 
 def _bash_deny(p: BashPattern, command: str, commands: list[SimpleCommand] | None) -> bool:
@@ -304,16 +341,16 @@ def _bash_deny(p: BashPattern, command: str, commands: list[SimpleCommand] | Non
     if p.kind == "raw" and p.raw in " ".join(command.split()):
         return True
     if commands is None or p.kind == "raw":
-        return _rough_match(p, command)
+        return rough_match(p, command)
     for cmd in commands:
-        if _argv_matches(p, cmd.argv) or any(_argv_matches(p, v) for v in cmd.views):
+        if argv_matches(p, cmd.argv) or any(argv_matches(p, v) for v in cmd.views):
             return True
-        if any(_rough_match(p, text) for text in cmd.opaque):
+        if any(rough_match(p, text) for text in cmd.opaque):
             return True
     return False
 
 
-def _rough_match(p: BashPattern, text: str) -> bool:
+def rough_match(p: BashPattern, text: str) -> bool:
     """Whether the rule's leading words appear anywhere in ``text``: for unparseable commands."""
     if not p.lead and not p.partial:
         return True

@@ -5,31 +5,38 @@ Nobody can answer a prompt in CI, so "ask" means deny. Order: deny rules, then a
 plan allows read-only tools only; read-only tools are always allowed; file edits inside the
 workspace are allowed in acceptEdits; everything else needs a matching allow rule.
 
-Prefix rules such as ``Bash(git diff:*)`` allow *any* arguments (``git diff --output=/x``),
-as Claude Code warns: write them for commands whose every argument is harmless.
+A prefix rule such as ``Bash(git diff:*)`` allows the command's harmless arguments; options that
+write files, run programs or leave the workspace (``git diff --output=x``, ``git -c ...``, ``find
+-exec``; tables in ``runner/agent/commands/``) must be spelled out in the rule, and every file a
+command writes or reads is checked against the workspace after resolving symlinks
+(``bash_checks.py``).
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.agent.bash_checks import bash_blocker, writable
+from runner.agent.deny_checks import denied, deny_rules
 from runner.agent.permission_rules import (
     Call,
     Rule,
     covers_command,
+    join_argv,
     make_call,
     names_tool,
     parse_rule,
     path_hit,
     rule_matches,
+    unnamed_hazards,
 )
 from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
-from runner.agent.shell import SimpleCommand, uses_network_device, why_unverifiable
 from runner.errors import SettingsError, UsageError
 
 __all__ = [
@@ -51,11 +58,6 @@ __all__ = [
 
 MODES = ("default", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
 _ALIASES = {"manual": "default"}
-# Never auto-approved by acceptEdits or by a Bash redirect: writing here can run code later
-# (git hooks run when the runner commits) or widen the agent's own permissions.
-_PROTECTED_DIRS = frozenset({".git", ".claude"})
-_SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
-_CD_COMMANDS = frozenset({"cd", "pushd", "popd"})
 
 
 def normalize_mode(mode: str) -> str:
@@ -111,11 +113,23 @@ def decide(
             )
     for rule in policy.ask:
         if rule_matches(rule, call, for_deny=True):
-            reason = (
-                f"Permission to use {what} has been denied: the ask rule `{rule.text}` requires approval, "
-                "and in CI nobody can approve a prompt."
+            return Decision(False, _ask_reason(what, rule), rule.text)
+    if tool_name == "Bash" and (hit := denied(call, deny_rules((*policy.deny, *policy.ask)), policy.roots)):
+        found, why = hit
+        if found is not None and found in policy.deny:
+            return Decision(
+                False,
+                f"Permission to use {what} has been denied by the deny rule `{found.text}`.",
+                found.text,
             )
-            return Decision(False, reason, rule.text)
+        if found is not None:
+            return Decision(False, _ask_reason(what, found), found.text)
+        names = ", ".join(f"`{r.text}`" for r in deny_rules((*policy.deny, *policy.ask))[:4])
+        reason = (
+            f"Permission to use {what} has been denied: {why}, so the deny rules ({names}) "
+            "cannot be checked against it. Write the command out plainly."
+        )
+        return Decision(False, reason, names)
     if policy.mode == "bypassPermissions":
         return Decision(True, "bypassPermissions mode allows every tool that no deny or ask rule covers.")
     if policy.mode == "plan" and not read_only:
@@ -124,16 +138,19 @@ def decide(
         )
     if read_only:
         return Decision(True, f"{tool_name} is read-only.")
-    outside = [p for p in call.paths if not _writable(p, policy.roots)]
+    outside = [p for p in call.paths if not writable(p, policy.roots)]
     if edits_files and policy.mode == "acceptEdits" and call.paths and not outside:
         return Decision(True, "acceptEdits mode allows edits inside the workspace.")
-    blocker = _bash_blocker(call, policy) if tool_name == "Bash" else None
+    blocker = bash_blocker(call, policy.roots) if tool_name == "Bash" else None
     for rule in policy.allow:
         if rule_matches(rule, call, for_deny=False, blocked=blocker is not None):
             return Decision(True, f"Allowed by the rule `{rule.text}`.", rule.text)
     if blocker is None and call.commands:
         # `git diff | npm test`: each command of a compound may be allowed by a different rule
-        used = [next((r.text for r in policy.allow if covers_command(r, cmd)), None) for cmd in call.commands]
+        used = [
+            next((r.text for r in policy.allow if covers_command(r, cmd, call.cwd)), None)
+            for cmd in call.commands
+        ]
         if all(used):
             texts = ", ".join(dict.fromkeys(t for t in used if t))
             return Decision(True, f"Allowed by the rules {texts}.", texts)
@@ -142,6 +159,8 @@ def decide(
     why = ""
     if blocker and named:
         why = f"; {blocker}"
+    elif tool_name == "Bash" and (unnamed := _unnamed_reason(policy, call)):
+        why = f"; {unnamed}"
     elif edits_files and policy.mode == "acceptEdits" and outside:
         why = (
             f"; `{outside[0]}` is outside the workspace or in .git/.claude, which acceptEdits does not cover"
@@ -185,6 +204,29 @@ def read_denied_by(policy: PermissionPolicy, path: str) -> str | None:
     return None
 
 
+def _ask_reason(what: str, rule: Rule) -> str:
+    return (
+        f"Permission to use {what} has been denied: the ask rule `{rule.text}` requires approval, "
+        "and in CI nobody can approve a prompt."
+    )
+
+
+def _unnamed_reason(policy: PermissionPolicy, call: Call) -> str | None:
+    """For a rule whose words match but which does not name a hazardous option: which, and how to."""
+    for cmd in call.commands or ():
+        for rule in policy.allow:
+            found = unnamed_hazards(rule, cmd, call.cwd)
+            if found:
+                h = found[0]
+                whole = not re.fullmatch(r"[\w.+=:/@%,-]+", h.option)  # a script: allow the exact command
+                example = join_argv(cmd.argv) if whole else join_argv((*cmd.argv[: h.index], h.option)) + ":*"
+                return (
+                    f"`{rule.text}` does not name {h.describe()}, and a rule must spell that out "
+                    f"to allow it, e.g. `Bash({example})`"
+                )
+    return None
+
+
 def _describe(call: Call) -> str:
     if call.command is not None:
         text = call.command if len(call.command) <= 200 else call.command[:200] + "…"
@@ -194,62 +236,6 @@ def _describe(call: Call) -> str:
         if isinstance(value, str) and value:
             return f"{call.tool_name} on `{value}`"
     return call.tool_name
-
-
-def _inside(path: str, roots: Sequence[Path]) -> str | None:
-    """The path relative to the first root that contains it, or None."""
-    for root in roots:
-        base = posixpath.normpath(str(root))
-        if path == base:
-            return ""
-        if path.startswith(base.rstrip("/") + "/"):
-            return path[len(base.rstrip("/")) + 1 :]
-    return None
-
-
-def _writable(path: str, roots: Sequence[Path]) -> bool:
-    """Inside a root and not in a protected directory such as ``.git``."""
-    rel = _inside(path, roots)
-    return rel is not None and not _PROTECTED_DIRS.intersection(rel.split("/"))
-
-
-def _bash_blocker(call: Call, policy: PermissionPolicy) -> str | None:
-    """Why no specific Bash allow rule may match this command (a bare ``Bash`` rule still does)."""
-    command = call.command or ""
-    if call.commands is None:
-        why = why_unverifiable(command) or "it is empty"
-        return f"the command cannot be checked against rules because {why}"
-    if uses_network_device(command):
-        return "the command uses a /dev/tcp or /dev/udp socket"
-    changes_dir = any(c.words and c.words[0] in _CD_COMMANDS for c in call.commands)
-    for cmd in call.commands:
-        problem = _redirect_problem(cmd, call, policy, changes_dir=changes_dir)
-        if problem:
-            return problem
-    return None
-
-
-def _redirect_problem(
-    cmd: SimpleCommand, call: Call, policy: PermissionPolicy, *, changes_dir: bool
-) -> str | None:
-    for r in cmd.redirects:
-        if r.reads_file and r.dynamic:  # could be /dev/tcp/... assembled at run time
-            return f"it reads from `{r.target}`, a path only known at run time"
-        if not r.writes:
-            continue
-        target = r.target
-        if r.tilde:
-            if not (target == "~" or target.startswith("~/")):
-                return f"it writes to `{target}`, outside the workspace"
-            target = call.home + target[1:]
-        if r.dynamic or (changes_dir and not posixpath.isabs(target)):
-            return f"it writes to `{r.target}`, a path only known at run time"
-        path = posixpath.normpath(posixpath.join(call.cwd, target))
-        if path in _SAFE_DEVICES or path.startswith("/dev/fd/"):
-            continue
-        if not _writable(path, policy.roots):
-            return f"it writes to `{r.target}`, outside the workspace (or in .git/.claude)"
-    return None
 
 
 # --- settings files and CLI flags -----------------------------------------------------------

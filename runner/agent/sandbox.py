@@ -182,7 +182,7 @@ class Sandbox:
         if any(rule_matches(r, call, for_deny=False) for r in rules):
             return True
         return bool(call.commands) and all(
-            any(covers_command(r, c) for r in rules) for c in call.commands or ()
+            any(covers_command(r, c, str(plan.cwd)) for r in rules) for c in call.commands or ()
         )
 
     def wrap(

@@ -64,6 +64,37 @@ _WRAPPERS: dict[str, _Spec] = {
     "busybox": _Spec(),
     "chroot": _Spec("", frozenset({"--userspec", "--groups"}), positionals=1),
     "!": _Spec(),  # pipeline negation: `! rm x` still runs rm
+    "flock": _Spec(
+        "wEc",
+        frozenset({"--timeout", "--wait", "--conflict-exit-code", "--command"}),
+        positionals=1,  # the lock file
+        script_options=frozenset({"-c", "--command"}),
+    ),
+    "taskset": _Spec("", positionals=1),  # the CPU mask
+    "chrt": _Spec("TPD", frozenset({"--sched-runtime", "--sched-period", "--sched-deadline"}), positionals=1),
+    "strace": _Spec("oepsuEPabIOSX"),
+    "ltrace": _Spec("oepsuEaADFlnw"),
+    "fakeroot": _Spec("lsib", frozenset({"--lib", "--faked", "--fd-base"})),
+    "unbuffer": _Spec(),
+    "nsenter": _Spec("tSG", frozenset({"--target", "--setuid", "--setgid", "--wd", "--root"})),
+    "unshare": _Spec(),
+    "setpriv": _Spec(),
+    "runuser": _Spec(
+        "ugGcsw",
+        frozenset({"--user", "--group", "--supp-group", "--command", "--shell", "--whitelist-environment"}),
+        script_options=frozenset({"-c", "--command"}),
+    ),
+    "su": _Spec(
+        "cgGsw",
+        frozenset({"--command", "--session-command", "--group", "--supp-group", "--shell"}),
+        script_options=frozenset({"-c", "--command", "--session-command"}),
+    ),
+    "sg": _Spec("c", script_options=frozenset({"-c"}), positionals=1),
+    "script": _Spec(
+        "cETBIOm",
+        frozenset({"--command", "--echo", "--log-timing", "--log-io", "--log-in", "--log-out"}),
+        script_options=frozenset({"-c", "--command"}),
+    ),
 }
 
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh"})
@@ -97,14 +128,15 @@ def unwrap(name: str, argv: tuple[str, ...]) -> Unwrapped | None:
             continue
         if not word.startswith("-") or (word == "-" and name != "env"):
             break
-        value, used = _option_value(spec, argv, i)
-        if value is not None and (
-            word in spec.script_options or word.split("=", 1)[0] in spec.script_options
-        ):
+        value, used, option = _option_value(spec, argv, i)
+        if value is not None and option in spec.script_options:
             scripts.append(value)
         i += used
     i += spec.positionals
     rest = argv[i:]
+    if len(rest) > 1 and rest[0] in spec.script_options:  # `flock FILE -c 'cmd'`: options after FILE
+        scripts.append(rest[1])
+        rest = ()
     if name == "env" and scripts:  # `env -S 'rm -rf /' x`: the string is split into words
         scripts = [" ".join((*scripts, *rest))]
     if spec.runs_script and rest:
@@ -112,22 +144,23 @@ def unwrap(name: str, argv: tuple[str, ...]) -> Unwrapped | None:
     return Unwrapped(tuple(rest), tuple(scripts))
 
 
-def _option_value(spec: _Spec, argv: tuple[str, ...], i: int) -> tuple[str | None, int]:
-    """The value of the option at ``argv[i]`` (if it takes one) and how many words it spans."""
+def _option_value(spec: _Spec, argv: tuple[str, ...], i: int) -> tuple[str | None, int, str]:
+    """The value of the option at ``argv[i]`` (if it takes one), how many words it spans, and
+    which option took it (``-c`` for ``-qc 'cmd'``)."""
     word = argv[i]
     if word.startswith("--"):
         key, eq, value = word.partition("=")
         if eq:
-            return value, 1
+            return value, 1, key
         if key in spec.long_with_arg:
-            return (argv[i + 1] if i + 1 < len(argv) else ""), 2
-        return None, 1
+            return (argv[i + 1] if i + 1 < len(argv) else ""), 2, key
+        return None, 1, key
     for pos, letter in enumerate(word[1:], start=1):
         if letter in spec.short_with_arg:
             if pos + 1 < len(word):  # `-n5`: the value is attached
-                return word[pos + 1 :], 1
-            return (argv[i + 1] if i + 1 < len(argv) else ""), 2
-    return None, 1
+                return word[pos + 1 :], 1, "-" + letter
+            return (argv[i + 1] if i + 1 < len(argv) else ""), 2, "-" + letter
+    return None, 1, word
 
 
 def shell_script(name: str, argv: tuple[str, ...]) -> str | None:

@@ -3,7 +3,8 @@
 Text is decoded as UTF-8 with ``surrogateescape`` when it is edited, so bytes that are not
 valid UTF-8 are written back unchanged; line endings are left as they are (a CRLF file
 stays CRLF even though the model writes ``\\n``). Writes go through a temporary file and a
-rename, so a failed edit never leaves half a file behind.
+rename, so a failed edit never leaves half a file behind. Files are opened through directory
+descriptors (``fdio.py``): what the path check saw is what is read or written.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import base64
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
-from runner.agent.tools.paths import display_path, resolve_in_roots
+from runner.agent.tools.fdio import Target, describe_non_file, lstat, open_read, target, write_atomic
+from runner.agent.tools.paths import display_path
 
 MAX_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -59,50 +60,49 @@ def _numbered(lines: list[str], first: int) -> str:
     return "\n".join(f"{n}\t{_printable(line)[:MAX_LINE_CHARS]}" for n, line in enumerate(lines, first))
 
 
-def _existing_file(raw: str, ctx: ToolContext, *, for_write: bool) -> Path:
-    path = resolve_in_roots(raw, ctx, for_write=for_write)
-    if not path.exists():
-        hint = " (to create a file, use Write)" if for_write else ""
-        raise ToolError(f"File does not exist: {raw}{hint}")
-    if path.is_dir():
-        raise ToolError(f"{raw} is a directory, not a file; use LS to list it")
-    if not path.is_file():
-        raise ToolError(f"{raw} is not a regular file (a device, socket or pipe)")
-    return path
+def _status(t: Target, verb: str) -> os.stat_result | None:
+    try:
+        return lstat(t)
+    except OSError as exc:
+        raise ToolError(f"could not {verb} {t.raw}: {exc.strerror or exc}") from exc
 
 
-def _decode_for_edit(path: Path, raw: str) -> str:
-    data = path.read_bytes()
+def _existing_file(raw: str, ctx: ToolContext, *, for_write: bool) -> Target:
+    t = target(raw, ctx, for_write=for_write)
+    _must_be_file(t, _status(t, "write" if for_write else "read"))
+    return t
+
+
+def _must_be_file(t: Target, st: os.stat_result | None) -> None:
+    if st is None:
+        hint = " (to create a file, use Write)" if t.for_write else ""
+        raise ToolError(f"File does not exist: {t.raw}{hint}")
+    problem = describe_non_file(t, st)
+    if problem is not None:
+        raise problem
+
+
+def _decode_for_edit(t: Target) -> str:
+    try:
+        with open_read(t) as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ToolError(f"could not read {t.raw}: {exc.strerror or exc}") from exc
     if b"\0" in data:
-        raise ToolError(f"{raw} is a binary file; only text files can be edited")
+        raise ToolError(f"{t.raw} is a binary file; only text files can be edited")
     return data.decode("utf-8", "surrogateescape")
 
 
-def _atomic_write(path: Path, text: str, raw: str) -> int:
-    """Write ``text`` to ``path`` through a temporary file and a rename; returns the byte count."""
+def _atomic_write(t: Target, text: str) -> int:
+    """Write ``text`` through a temporary file and a rename (``fdio.write_atomic``); the byte count."""
     try:
         data = text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as exc:
-        raise ToolError(f"the content for {raw} has characters that cannot be written as UTF-8") from exc
+        raise ToolError(f"the content for {t.raw} has characters that cannot be written as UTF-8") from exc
     try:
-        mode: int | None = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, like a new file
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            if mode is not None:
-                os.chmod(tmp, mode)  # keep an existing file's permissions (e.g. executable scripts)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(t, data)
     except OSError as exc:
-        raise ToolError(f"could not write {raw}: {exc.strerror or exc}") from exc
+        raise ToolError(f"could not write {t.raw}: {exc.strerror or exc}") from exc
     return len(data)
 
 
@@ -120,12 +120,12 @@ def _lines(fh: BinaryIO) -> Iterator[bytes]:
         yield line
 
 
-def _count_lines(path: Path) -> int:
+def _count_lines(fh: BinaryIO) -> int:
     count, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
+    fh.seek(0)
+    while chunk := fh.read(1 << 20):
+        count += chunk.count(b"\n")
+        last = chunk[-1:]
     return count + (last != b"\n")
 
 
@@ -154,42 +154,40 @@ class Read(Tool):
         raw = str_arg(args, "file_path")
         offset = int_arg(args, "offset", default=1, minimum=0) or 1  # 0 means "from the start" too
         limit = int_arg(args, "limit", default=MAX_LINES, minimum=1) or MAX_LINES
-        path = _existing_file(raw, ctx, for_write=False)
+        t = _existing_file(raw, ctx, for_write=False)
+        suffix = t.real.suffix.lower()
         try:
-            with path.open("rb") as fh:
+            with open_read(t) as fh:
                 head = fh.read(8192)
                 media_type = _sniff_media_type(head)
                 if media_type is not None:
-                    return self._media(path, raw, media_type)
-                if path.suffix.lower() in IMAGE_SUFFIXES or path.suffix.lower() == ".pdf":
-                    raise ToolError(f"{raw} has a {path.suffix} name but its content is not that format")
+                    return self._media(fh, raw, media_type)
+                if suffix in IMAGE_SUFFIXES or suffix == ".pdf":
+                    raise ToolError(f"{raw} has a {t.real.suffix} name but its content is not that format")
                 if b"\0" in head:
                     raise ToolError(
                         f"{raw} is a binary file; Read shows text, images (PNG, JPEG, GIF, WebP) and PDFs"
                     )
                 if not head:
-                    return ToolResult(f"{display_path(path, ctx)} exists but is empty.")
+                    return ToolResult(f"{display_path(t.real, ctx)} exists but is empty.")
                 fh.seek(0)
-                return ToolResult(self._text(fh, path, offset, limit))
+                return ToolResult(self._text(fh, offset, limit))
         except OSError as exc:
             raise ToolError(f"could not read {raw}: {exc.strerror or exc}") from exc
 
     @staticmethod
-    def _media(path: Path, raw: str, media_type: str) -> ToolResult:
+    def _media(fh: BinaryIO, raw: str, media_type: str) -> ToolResult:
         cap = MAX_PDF_BYTES if media_type == "application/pdf" else MAX_IMAGE_BYTES
-        size = path.stat().st_size
+        size = os.fstat(fh.fileno()).st_size
         if size > cap:
             raise ToolError(f"{raw} is {size:,} bytes; files of this type are limited to {cap:,} bytes")
-        source = {
-            "type": "base64",
-            "media_type": media_type,
-            "data": base64.b64encode(path.read_bytes()).decode(),
-        }
+        fh.seek(0)
+        source = {"type": "base64", "media_type": media_type, "data": base64.b64encode(fh.read()).decode()}
         kind = "document" if media_type == "application/pdf" else "image"
         return ToolResult([{"type": kind, "source": source}])
 
     @staticmethod
-    def _text(fh: BinaryIO, path: Path, offset: int, limit: int) -> str:
+    def _text(fh: BinaryIO, offset: int, limit: int) -> str:
         out: list[str] = []
         used = 0
         lineno = 0
@@ -215,7 +213,7 @@ class Read(Tool):
         if not stopped:
             return "\n".join(out)
         last = offset + len(out) - 1
-        total = _count_lines(path)
+        total = _count_lines(fh)
         why = "output reached 256 KiB" if stopped == "size" else f"showing lines {offset}-{last} of {total}"
         note = f"[{why}; call Read with offset={last + 1} to continue]"
         return "\n".join(out) + "\n\n" + note
@@ -245,13 +243,13 @@ class Write(Tool):
         """Write the content and confirm with the line and byte counts."""
         raw = str_arg(args, "file_path")
         content = str_arg(args, "content")
-        path = resolve_in_roots(raw, ctx, for_write=True)
-        if path.is_dir():
+        t = target(raw, ctx, for_write=True)
+        st = _status(t, "write")
+        if st is not None and stat.S_ISDIR(st.st_mode):
             raise ToolError(f"{raw} is a directory; give a file path")
-        existed = path.exists()
-        size = _atomic_write(path, content, raw)
-        verb = "Updated" if existed else "Created"
-        return ToolResult(f"{verb} {display_path(path, ctx)} ({_line_count(content)} lines, {size} bytes).")
+        size = _atomic_write(t, content)
+        verb = "Updated" if st is not None else "Created"
+        return ToolResult(f"{verb} {display_path(t.real, ctx)} ({_line_count(content)} lines, {size} bytes).")
 
 
 def _replace(text: str, old: str, new: str, replace_all: bool) -> tuple[str, int, int]:
@@ -287,9 +285,13 @@ class _Editor:
 
     def __init__(self, raw: str, ctx: ToolContext, *, create_ok: bool) -> None:
         self.raw = raw
-        self.path = resolve_in_roots(raw, ctx, for_write=True)
-        self.created = create_ok and not self.path.exists()
-        original = "" if self.created else _decode_for_edit(_existing_file(raw, ctx, for_write=True), raw)
+        self.target = target(raw, ctx, for_write=True)
+        self.path = self.target.real
+        st = _status(self.target, "write")
+        self.created = create_ok and st is None
+        if not self.created:
+            _must_be_file(self.target, st)
+        original = "" if self.created else _decode_for_edit(self.target)
         # Only a file with CRLF on every line is converted; mixed endings are edited verbatim.
         self.crlf = "\r\n" in original and original.count("\r\n") == original.count("\n")
         self.text = original.replace("\r\n", "\n") if self.crlf else original
@@ -305,7 +307,7 @@ class _Editor:
         return count, first
 
     def save(self) -> None:
-        _atomic_write(self.path, self.text.replace("\n", "\r\n") if self.crlf else self.text, self.raw)
+        _atomic_write(self.target, self.text.replace("\n", "\r\n") if self.crlf else self.text)
 
     def snippet(self, first: int, new: str) -> str:
         lines = self.text.removesuffix("\n").split("\n")

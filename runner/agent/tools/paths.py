@@ -41,6 +41,11 @@ def resolve_in_roots(raw: str, ctx: ToolContext, *, for_write: bool = False) -> 
     Raises ``ToolError`` with a one-line, actionable message when the path leaves every root,
     or, for writes, when it is inside a ``.git`` directory (or is a ``.git`` file).
     """
+    return locate(raw, ctx, for_write=for_write)[0]
+
+
+def locate(raw: str, ctx: ToolContext, *, for_write: bool = False) -> tuple[Path, Path]:
+    """Like ``resolve_in_roots``, with the (real) root the path is under."""
     if not raw or not raw.strip():
         raise ToolError("the path is empty; give a file path inside the workspace")
     if "\0" in raw:
@@ -49,9 +54,14 @@ def resolve_in_roots(raw: str, ctx: ToolContext, *, for_write: bool = False) -> 
     if not candidate.is_absolute():
         candidate = ctx.cwd / candidate
     real = _real(candidate)
+    via = f" (it resolves to {real})" if os.path.normpath(candidate) != str(real) else ""
+    return real, check_real(real, raw, ctx, for_write=for_write, via=via)
+
+
+def check_real(real: Path, raw: str, ctx: ToolContext, *, for_write: bool, via: str = "") -> Path:
+    """The root that holds the real path ``real``, or ``ToolError`` (outside, or in .git for writes)."""
     root = next((r for r in _roots(ctx) if _within(real, r)), None)
     if root is None:
-        via = f" (it resolves to {real})" if os.path.normpath(candidate) != str(real) else ""
         action = "written" if for_write else "read"
         raise ToolError(
             f"path {raw} is outside {_describe_roots(ctx)}{via}; "
@@ -63,7 +73,7 @@ def resolve_in_roots(raw: str, ctx: ToolContext, *, for_write: bool = False) -> 
             f"refusing to write {raw}: it is inside .git, which the runner manages; "
             "change working-tree files instead (the runner commits them)"
         )
-    return real
+    return root
 
 
 def display_path(path: Path, ctx: ToolContext) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.agent import permissions
-from runner.agent.headless import _policy
+from runner.agent.headless import _policy, _settings_sources
 from runner.agent.tools import BUILTIN_TOOLS
 from runner.agent.tools.base import ToolContext, ToolError, ToolResult
 from runner.settings.run import RunSettings
@@ -117,7 +117,7 @@ def policy(
         permission_mode=mode,
         project_settings=False,
     )
-    return _policy(settings, world.ws, (), world.home)
+    return _policy(settings, world.ws, (), world.home, _settings_sources(settings, world.ws, None))
 
 
 @dataclass

@@ -40,6 +40,8 @@ def run_command(
     timeout_minutes: float | None,
     max_budget_usd: float | None,
     max_output_tokens: int | None,
+    effort: str | None,
+    fallback_model: str | None,
     allowed_tools: tuple[str, ...],
     disallowed_tools: tuple[str, ...],
     permission_mode: str | None,

@@ -20,6 +20,7 @@ from runner.agent import permissions
 from runner.agent.cancel import CancelToken
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
+from runner.agent.model_params import OutputOptions
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
@@ -133,6 +134,8 @@ def prepare_run(
         api_timeout_s=config.timeout_s,
         api_key_source=config.key_source,
         cancel=CancelToken(),
+        output=OutputOptions(effort=settings.effort, max_thinking_tokens=settings.max_thinking_tokens),
+        fallback_model=_fallback(settings, provider.models, config),
     )
     return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
 
@@ -184,6 +187,14 @@ def exit_code(outcome: AgentOutcome) -> int:
     if error.status == 404:
         return ModelError.exit_code
     return ProviderError.exit_code
+
+
+def _fallback(settings: RunSettings, models: Any, config: ProviderConfig) -> str | None:
+    """``--fallback-model`` resolved like ``--model`` (aliases, pins, the provider's spelling)."""
+    if not settings.fallback_model:
+        return None
+    strict = config.name == "anthropic" and not config.is_gateway
+    return resolve_model(settings.fallback_model, models, provider=config.name, strict=strict)
 
 
 def _real_dir(path: Path, what: str) -> Path:

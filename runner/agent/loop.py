@@ -16,7 +16,11 @@ from typing import Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.continuation import SUBTYPE as CUT_OFF
+from runner.agent.continuation import Continuation
+from runner.agent.fallback import ModelChoice
 from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
+from runner.agent.model_params import OutputOptions, output_fields
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
@@ -36,7 +40,7 @@ class Limits:
     max_turns: int | None = None
     timeout_s: float | None = None
     max_budget_usd: float | None = None
-    max_output_tokens: int = 16384
+    max_output_tokens: int | None = None  # None: the model's default (agent/model_params.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    output: OutputOptions = field(default_factory=OutputOptions)  # effort and thinking
+    fallback_model: str | None = None
 
 
 @dataclass
@@ -77,6 +83,8 @@ class _RunState:
     denials: list[dict[str, Any]] = field(default_factory=list)
     last_text: str = ""
     nudges: int = 0
+    model: str = ""  # the model that gave the last answer
+    warned: set[str] = field(default_factory=set)
 
 
 def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | None = None) -> AgentOutcome:
@@ -90,6 +98,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
+
+    def warn(message: str) -> None:
+        if message not in state.warned:
+            state.warned.add(message)
+            emit({"type": "system", "subtype": "warning", "message": message, "session_id": spec.session_id})
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         result = _result_event(spec, state, subtype, error)
@@ -102,24 +116,31 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             stop = _limit_reached(spec.limits, state, deadline)
             if stop:
                 return finish(*stop)
-            params = _request(spec, definitions, messages)
 
             def on_retry(attempt: int, delay: float, error: ModelCallError) -> None:
                 emit(_retry_event(spec, attempt, delay, error))
 
-            response = call_with_retries(
-                client,
-                params,
-                stream=spec.stream,
-                deadline=deadline,
-                timeout_s=spec.api_timeout_s,
-                policy=spec.retry,
-                on_retry=on_retry,
-                cancel=spec.cancel,
-            )
+            def call(model: str) -> ModelResponse:
+                params = _request(spec, definitions, messages, model, warn)
+                sent["max_tokens"] = params["max_tokens"]
+                return call_with_retries(
+                    client,
+                    params,
+                    stream=spec.stream,
+                    deadline=deadline,
+                    timeout_s=spec.api_timeout_s,
+                    policy=spec.retry,
+                    on_retry=on_retry,
+                    cancel=spec.cancel,
+                )
+
+            model, response = choice.call(call, lambda event: emit({**event, "session_id": spec.session_id}))
             state.turns += 1
             state.api_ms += response.api_ms
-            state.usage.add(response.model or spec.model, response.usage)
+            state.model = response.model or model
+            state.usage.add(state.model, response.usage)
+            if state.model in state.usage.estimated:
+                warn(f"{state.model} is not in the price table: its cost is an estimate at the highest price")
             emit(
                 {
                     "type": "assistant",
@@ -130,8 +151,15 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             )
             messages.append({"role": "assistant", "content": _replayable(response.content)})
             texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
-            if texts:
-                state.last_text = "\n".join(texts)
+            if texts or cut_off.prefix:
+                state.last_text = cut_off.joined(texts)
+            cut = cut_off.after(response.stop_reason, response.content, sent["max_tokens"])
+            if cut is not None:  # stop_reason max_tokens: never an answer
+                if cut.error or cut.replay is None or cut.prompt is None:
+                    return finish(CUT_OFF, cut.error)
+                messages[-1] = {"role": "assistant", "content": cut.replay}
+                messages.append(cut.prompt)
+                continue
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls:
                 if response.stop_reason == "refusal":
@@ -202,7 +230,11 @@ def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> 
 
 
 def _request(
-    spec: AgentSpec, definitions: list[dict[str, Any]], messages: list[dict[str, Any]]
+    spec: AgentSpec,
+    definitions: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    model: str,
+    warn: Callable[[str], None],
 ) -> dict[str, Any]:
     """The Messages API request, with prompt-cache breakpoints.
 
@@ -210,9 +242,12 @@ def _request(
     blocks of the two newest messages, so each turn reads everything before it from the
     cache and writes only what is new.
     """
+    fields, warnings = output_fields(model, spec.output, spec.limits.max_output_tokens)
+    for line in warnings:
+        warn(line)
     params: dict[str, Any] = {
-        "model": spec.model,
-        "max_tokens": spec.limits.max_output_tokens,
+        "model": model,
+        **fields,
         "system": [{"type": "text", "text": spec.system_prompt, "cache_control": CACHE}],
         "messages": _with_tail_breakpoints(messages),
     }
@@ -324,12 +359,15 @@ def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | 
         "num_turns": state.turns,
         "result": state.last_text if not is_error or state.last_text else (error or ""),
         "session_id": spec.session_id,
+        "model": state.model or spec.model,
         "total_cost_usd": round(state.usage.total_cost_usd, 6),
         "usage": state.usage.totals(),
         "modelUsage": state.usage.model_usage(),
         "permission_denials": state.denials,
         "uuid": str(uuid.uuid4()),
     }
+    if state.usage.cost_is_estimate:
+        result["cost_is_estimate"] = True
     if error:
         result["errors"] = [error]
     if spec.structured is not None:

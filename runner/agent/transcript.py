@@ -23,6 +23,10 @@ class TextStream(Protocol):
     def flush(self) -> None: ...
 
 
+# System events a person should see whatever the output format (on stderr).
+NOTICES = frozenset({"warning", "model_fallback"})
+
+
 class EventSink:
     """Receives every event of a run; prints and records them as configured."""
 
@@ -55,6 +59,8 @@ class EventSink:
         clean = self.redactor.data(event)
         if event.get("type") == "result":
             self.result = clean
+        elif event.get("type") == "system" and event.get("subtype") in NOTICES:
+            self.err.write(f"warning: {clean.get('message', '')}\n")  # a fallback, an estimated cost
         if self._transcript is None and self.output_format != "stream-json":
             return
         line = json.dumps(clean, ensure_ascii=False)

@@ -57,7 +57,15 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--max-output-tokens",
         type=int,
-        help="max_tokens per model call. Default: $CLAUDE_CODE_MAX_OUTPUT_TOKENS or 16384.",
+        help="max_tokens per model call. Default: $CLAUDE_CODE_MAX_OUTPUT_TOKENS, else 64000 or less.",
+    ),
+    click.option(
+        "--effort",
+        help="low, medium, high, xhigh, max or auto (the model's own). Default: $CLAUDE_CODE_EFFORT_LEVEL.",
+    ),
+    click.option(
+        "--fallback-model",
+        help="Model that answers when the model is overloaded (one call) or not found (the rest of the run).",
     ),
     click.option(
         "--allowedTools",

@@ -147,7 +147,7 @@ def test_timeout_while_a_command_runs_kills_it(fake, repo, run_cli):
 
 def test_budget_stop(fake, repo, run_cli, tmp_path):
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"claude-sonnet-5": {"input": 100000, "output": 100000}}))
+    prices.write_text(json.dumps({"claude-sonnet-5-5": {"input": 100000, "output": 100000}}))
     fake.add_turns([[tool_use("LS", {})]] * 5)
     out = run_cli(
         "run",

@@ -11,13 +11,13 @@ def test_cost_counts_each_token_kind_at_its_price():
     cost = tracker.add(
         "claude-sonnet-4-5",
         {
-            "input_tokens": 1_000_000,
-            "output_tokens": 1_000_000,
-            "cache_creation_input_tokens": 1_000_000,
-            "cache_read_input_tokens": 1_000_000,
+            "input_tokens": 10_000,
+            "output_tokens": 10_000,
+            "cache_creation_input_tokens": 10_000,
+            "cache_read_input_tokens": 10_000,
         },
     )
-    assert cost == pytest.approx(3 + 15 + 3.75 + 0.3)
+    assert cost == pytest.approx((3 + 15 + 3.75 + 0.3) / 100)
     assert tracker.total_cost_usd == pytest.approx(cost)
 
 

@@ -39,10 +39,10 @@ def test_all_steps_pass_against_the_fake(fake):
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].startswith("✓ settings: Anthropic API via gateway http://127.0.0.1")
-    assert "model claude-sonnet-5" in lines[0]
+    assert "model claude-sonnet-5-5" in lines[0]
     assert lines[1] == "- oidc token: not needed (ANTHROPIC_API_KEY)"
     assert lines[2].startswith("✓ credentials: ANTHROPIC_API_KEY is set")
-    assert lines[3].startswith("✓ model call: claude-sonnet-5 answered in")
+    assert lines[3].startswith("✓ model call: claude-sonnet-5-5 answered in")
     assert lines[-1] == "all checks passed" and KEY not in out
     (request,) = fake.requests
     assert request.body["max_tokens"] == 1 and not request.body.get("stream")
@@ -111,9 +111,9 @@ def test_a_refused_key_fails_at_the_model_call_with_exit_4():
 
 
 def test_an_unknown_model_fails_at_the_model_call_with_exit_5():
-    with FakeMessagesAPI(unknown_models=["claude-opus-4-8"]) as fake:
+    with FakeMessagesAPI(unknown_models=["claude-opus-5-5"]) as fake:
         code, out = doctor(base_env(fake), model="opus")
-    assert code == 5 and "✗ model call: model claude-opus-4-8 was not found" in out
+    assert code == 5 and "✗ model call: model claude-opus-5-5 was not found" in out
 
 
 def test_a_bad_model_id_fails_at_settings_before_any_call(fake):

@@ -100,6 +100,7 @@ def job_outputs(
         "session_id": str(result.get("session_id", "")),
         "structured_output": json.dumps(structured) if structured is not None else "",
         "total_cost_usd": str(result.get("total_cost_usd", 0)),
+        "cost_is_estimate": "true" if result.get("cost_is_estimate") else "false",
         "num_turns": str(result.get("num_turns", 0)),
         "input_tokens": str(
             sum(
@@ -238,7 +239,8 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
     result = progress.result or {}
     answered = bool(result) and not result.get("is_error")
     usage = result.get("usage") or {}
-    model = next(iter(result.get("modelUsage") or {}), "")
+    # The model that gave the last answer (a fallback model, when one took over).
+    model = str(result.get("model") or next(iter(result.get("modelUsage") or {}), ""))
     return FinalState(
         ok=error is None,
         requester=requester,
@@ -254,6 +256,7 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
         ),
         output_tokens=int(usage.get("output_tokens", 0)),
         cost_usd=float(result.get("total_cost_usd", 0.0)),
+        cost_is_estimate=bool(result.get("cost_is_estimate")),
         model=model,
         offered=progress.offered,
         work=progress.work_note,
@@ -269,7 +272,9 @@ def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) ->
         lines += ["```", redactor.text(error), "```", ""]
     if result.get("result") and error is None:
         lines += [redactor.text(str(result["result"])), ""]
-    lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
+    cost = f"${float(result.get('total_cost_usd', 0)):.4f}"
+    cost = f"~{cost} (estimate)" if result.get("cost_is_estimate") else cost
+    lines.append(f"turns: {result.get('num_turns', 0)} · cost: {cost}")
     lines += [f"- [{label}]({url})" for label, url in progress.links]
     if progress.offered:
         lines += ["", redactor.text(progress.offered)]

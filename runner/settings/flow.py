@@ -8,10 +8,12 @@ a warning names it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.errors import UsageError
 from runner.providers import PROVIDERS
+from runner.providers.catalog import EFFORT_LEVELS
+from runner.settings.run import RunSettings, effort_level
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
 # claude-code-action v1 inputs that change behaviour here.
@@ -74,6 +76,7 @@ OWN_INPUTS = frozenset(
         "min_access_level",
         *("review", "review_drafts", "review_request_changes"),
         "tool_env_passthrough",
+        "effort",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -133,6 +136,7 @@ class FlowSettings:
     review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
+    effort: str | None = None  # the effort input / EFFORT variable; --effort in claude_args wins
     warnings: tuple[str, ...] = ()
 
 
@@ -240,8 +244,21 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_drafts=_bool("review_drafts", raw.get("review_drafts")),
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         tool_env_passthrough=raw.get("tool_env_passthrough", ""),
+        effort=_effort(raw.get("effort")),
         warnings=tuple(warnings),
     )
+
+
+def _effort(value: str | None) -> str | None:
+    level = effort_level(value)
+    if level is not None and level not in EFFORT_LEVELS:
+        raise UsageError(f"input effort must be one of {', '.join(EFFORT_LEVELS)} or auto (got {value!r})")
+    return level
+
+
+def with_flow_effort(agent: RunSettings, settings: FlowSettings) -> RunSettings:
+    """``claude_args`` settings with the ``effort`` input applied when ``--effort`` was not given."""
+    return replace(agent, effort=settings.effort) if agent.effort is None and settings.effort else agent
 
 
 def github_token(raw: Mapping[str, str], env: Mapping[str, str]) -> str | None:

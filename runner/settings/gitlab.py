@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from runner.errors import UsageError
 from runner.settings.api import ApiSettings, read_api_settings
-from runner.settings.flow import FlowSettings, flow_settings, read_inputs
+from runner.settings.flow import FlowSettings, flow_settings, read_inputs, with_flow_effort
 from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
@@ -219,7 +219,7 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     flow = flow_settings(env)
     if "pr_mode" not in read_inputs(env):
         flow = replace(flow, pr_mode="draft")  # GitLab: a draft MR by default
-    claude_args = parse_claude_args(flow.claude_args, env)
+    claude_args = with_flow_effort(parse_claude_args(flow.claude_args, env), flow)
     job_variables = read_gitlab_job_variables(env)
     agent = replace(job_variables.applied_to(claude_args), sandbox_by_default=True)  # CI: the OS sandbox
     prompt_file = job_variables.prompt_file

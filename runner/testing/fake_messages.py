@@ -1,7 +1,10 @@
 """A stateful loopback fake of the Anthropic Messages API, for tests and benchmarks (stdlib only).
 
 `FakeMessagesAPI` serves `POST /v1/messages` (JSON, or SSE framed like the real API when
-`"stream": true`) and `POST /v1/messages/count_tokens` on 127.0.0.1. It replies with scripted
+`"stream": true`), `POST /v1/messages/count_tokens` and `GET /v1/models` (`fake_models.py`) on
+127.0.0.1. Thinking blocks it serves are signed, and with `check_thinking` (or a turn's own
+`check_thinking`) a request that drops or edits them is answered 400 like the API does
+(`thinking_replay.py`). It replies with scripted
 assistant turns, injects faults (HTTP errors with the API's error bodies, dropped connections,
 hangs, and streams that fail part-way: an `error` event, a malformed data line, an early end),
 bills usage with prompt-cache accounting and logs every request.
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from runner.testing.fake_models import models_reply, served_models
 from runner.testing.loopback import FakeServer, LoopbackServer
 from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
 from runner.testing.scripting import (
@@ -38,11 +42,14 @@ from runner.testing.scripting import (
     Fault,
     Turn,
     fault,
+    redacted_thinking,
     text,
+    thinking,
     tool_use,
     turn,
 )
 from runner.testing.sse import JSONDict, encode_event, message_events
+from runner.testing.thinking_replay import ThinkingLedger
 
 __all__ = [
     "DONE_TEXT",
@@ -56,7 +63,9 @@ __all__ = [
     "estimate_tokens",
     "fault",
     "main",
+    "redacted_thinking",
     "text",
+    "thinking",
     "tool_use",
     "turn",
 ]
@@ -152,8 +161,13 @@ class FakeMessagesAPI(LoopbackServer):
         log_path: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        models: Iterable[str] | None = None,
+        check_thinking: bool = False,
     ) -> None:
         self.api_key, self.unknown_models, self.tools_only = api_key, set(unknown_models), tools_only
+        # `models`: the ids GET /v1/models lists (default: fake_models.DEFAULT_MODELS), newest first.
+        self.models = tuple(m for m in served_models(models) if m.id not in self.unknown_models)
+        self.check_thinking, self.thinking = check_thinking, ThinkingLedger()
         self.log_path, self.cache = log_path, PromptCache()
         self._address = (host, port)
         self._script: list[Any] = list(turns)
@@ -246,7 +260,10 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _route(self, record: RequestRecord) -> _Reply:
         route = record.path.split("?")[0].rstrip("/")
-        if record.method != "POST" or route not in ("/v1/messages", "/v1/messages/count_tokens"):
+        listing = record.method == "GET" and (route == "/v1/models" or route.startswith("/v1/models/"))
+        if not listing and (
+            record.method != "POST" or route not in ("/v1/messages", "/v1/messages/count_tokens")
+        ):
             return _error("not_found")
         bearer = record.headers.get("authorization", "").removeprefix("Bearer ")
         key = record.headers.get("x-api-key") or bearer
@@ -256,6 +273,9 @@ class FakeMessagesAPI(LoopbackServer):
             return _error("authentication")
         if "anthropic-version" not in record.headers:
             return _error("invalid_request", "anthropic-version: header is required")
+        if listing:
+            status, body = models_reply(record.path, self.models)
+            return _Reply(status, body)
         req = record.body
         if not isinstance(req, dict):
             return _error("invalid_request", "There was an error parsing the body of your request")
@@ -270,6 +290,11 @@ class FakeMessagesAPI(LoopbackServer):
             return _Reply(200, {"input_tokens": estimate_tokens(req)})
         with self._lock:
             next_turn, injected = self._take_turn(req, record)
+            problem = self.thinking.check(req) if self.check_thinking or next_turn.check_thinking else None
+            if problem is not None:
+                if record.turn_index is not None:  # the turn was not answered: serve it next time
+                    self._next_turn, record.turn_index = record.turn_index, None
+                return _error("invalid_request", problem)
         message = self._message(req, next_turn)
         if injected is not None:
             record.fault = injected.kind
@@ -302,6 +327,8 @@ class FakeMessagesAPI(LoopbackServer):
         for block in content:
             if block.get("type") == "tool_use" and not block.get("id"):
                 block["id"] = self._new_id("toolu")
+        self.thinking.sign(content)
+        self.thinking.record(content)
         stop = reply.stop_reason or (
             "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
         )

@@ -97,6 +97,7 @@ OUTPUTS = (
     "session_id",
     "structured_output",
     "total_cost_usd",
+    "cost_is_estimate",
     "num_turns",
     "input_tokens",
     "output_tokens",

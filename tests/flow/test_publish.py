@@ -49,6 +49,8 @@ def test_durations_and_stats():
         model="claude-sonnet-5",
     )
     assert format_stats(state) == "4 turns · 11.3k tokens · $0.0123 · claude-sonnet-5"
+    estimated = FinalState(ok=True, requester="a", duration_s=1, cost_usd=0.5, cost_is_estimate=True)
+    assert format_stats(estimated) == "0 turns · 0 tokens · ~$0.5000 (estimate)"
 
 
 def test_where_the_work_is_has_its_own_section():

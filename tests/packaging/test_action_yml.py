@@ -85,6 +85,7 @@ OWN_DEFAULTS = {
     "review_drafts": "false",
     "review_request_changes": "false",
     "tool_env_passthrough": "",
+    "effort": "",
 }
 OUTPUTS = (
     "conclusion",

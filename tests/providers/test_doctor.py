@@ -55,7 +55,8 @@ def test_a_model_the_provider_does_not_list_is_a_warning_not_a_failure():
     with FakeMessagesAPI(models=["claude-opus-5-5", "claude-haiku-5-5"]) as fake:
         code, out = doctor(base_env(fake), model="claude-opus-4-8")
     assert code == 0, out
-    assert "! models: claude-opus-4-8 is not among the 2 models listed: claude-opus-5-5, claude-haiku-5-5" in out
+    listed = "claude-opus-5-5, claude-haiku-5-5"
+    assert f"! models: claude-opus-4-8 is not among the 2 models listed: {listed}" in out
 
 
 def test_a_dated_listing_matches_the_undated_id_and_json_has_every_id():

@@ -94,3 +94,29 @@ def test_comment_actor_filters_are_read_and_do_not_warn():
     assert s.exclude_comments_by_actor == ("dependabot[bot]",)
     assert s.warnings == ()
     assert flow_settings({}).include_comments_by_actor == ()
+
+
+def test_the_effort_input_applies_unless_claude_args_says_otherwise():
+    from runner.settings.flow import with_flow_effort
+    from runner.settings.run_flags import parse_claude_args
+
+    flow = flow_settings({"EFFORT": "Medium"})  # a GitLab job variable; INPUT_EFFORT in an action
+    assert flow.effort == "medium"
+    assert with_flow_effort(parse_claude_args("", {}), flow).effort == "medium"
+    assert with_flow_effort(parse_claude_args("--effort max", {}), flow).effort == "max"
+    assert flow_settings({"INPUT_EFFORT": "auto"}).effort is None
+    with pytest.raises(UsageError, match="input effort must be one of low, medium, high, xhigh, max or auto"):
+        flow_settings({"INPUT_EFFORT": "huge"})
+
+
+def test_claude_args_take_the_model_flags():
+    from runner.settings.run_flags import parse_claude_args
+
+    agent = parse_claude_args(
+        "--fallback-model haiku --max-output-tokens 2000", {"MAX_THINKING_TOKENS": "4096"}
+    )
+    assert (agent.fallback_model, agent.max_output_tokens, agent.max_thinking_tokens) == ("haiku", 2000, 4096)
+    assert parse_claude_args("", {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "9000"}).max_output_tokens == 9000
+    assert parse_claude_args("", {}).max_output_tokens is None  # the model's default
+    with pytest.raises(UsageError, match="--max-output-tokens must be greater than 0"):
+        parse_claude_args("--max-output-tokens 0", {})

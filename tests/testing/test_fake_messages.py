@@ -484,3 +484,25 @@ def test_turn_coercion_copies_blocks() -> None:
         fault("teapot")
     scripted = Fault.coerce({"kind": "stream_error", "error": "invalid_request_error", "after_deltas": 0})
     assert (scripted.error, scripted.after_deltas) == ("invalid_request_error", 0)
+
+
+def test_the_models_api_pages_like_the_real_one():
+    import anthropic
+
+    from runner.testing.fake_messages import FakeMessagesAPI as Fake
+
+    ids = [f"claude-test-{n}" for n in range(5)]
+    with Fake(models=ids, unknown_models=["claude-test-4"], api_key="sk-test") as fake:
+        client = anthropic.Anthropic(api_key="sk-test", base_url=fake.base_url, max_retries=0)
+        first = client.models.list(limit=2)
+        assert [m.id for m in first.data] == ids[:2] and first.has_more and first.last_id == ids[1]
+        rest = client.models.list(limit=2, after_id=first.last_id)
+        assert [m.id for m in rest.data] == ids[2:4] and not rest.has_more  # claude-test-4 is not served
+        before = client.models.list(limit=1, before_id=ids[2])
+        assert [m.id for m in before.data] == [ids[1]] and before.has_more
+        assert [m.id for m in client.models.list(limit=1)] == ids[:4]  # the SDK walks the pages
+        assert client.models.retrieve(ids[0]).type == "model"
+        with pytest.raises(anthropic.NotFoundError):
+            client.models.retrieve("claude-test-4")
+        with pytest.raises(anthropic.AuthenticationError):  # the key is checked as for messages
+            client.models.list(extra_headers={"x-api-key": "sk-wrong"})

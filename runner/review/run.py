@@ -151,7 +151,7 @@ def _review(
     with job.group("Review settings from " + repo.default_branch):
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
-        job.log(f"{CONFIG_PATH}: {config}")
+        job.log(f"{CONFIG_PATH}: {config.describe()}")
     with job.group("Context"):
         thread = platform.fetch_thread(number, True)
         job.log(f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests")

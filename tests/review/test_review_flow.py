@@ -317,6 +317,9 @@ def test_gitlab_mr_pipeline_posts_diff_discussions_and_a_summary_note(world):  #
     world.model.add_turns(review_turns(MUL_FINDING, OUTSIDE))
     proc = gitlab_review(world)
     assert proc.returncode == 0, proc.stderr
+    log = proc.stdout + proc.stderr
+    assert "pull request" not in log and "ReviewConfig(" not in log  # GitLab's words, read as words
+    assert ".claude/review.json: min_severity" in log
     notes = world.gitlab.note_list("merge_request", 5)
     (diff_note,) = [n for n in notes if n.position]
     assert diff_note.position["new_line"] == 9 and diff_note.position["new_path"] == "calc.py"

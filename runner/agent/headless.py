@@ -134,7 +134,11 @@ def prepare_run(
         api_timeout_s=config.timeout_s,
         api_key_source=config.key_source,
         cancel=CancelToken(),
-        output=OutputOptions(effort=settings.effort, max_thinking_tokens=settings.max_thinking_tokens),
+        output=OutputOptions(
+            effort=settings.effort,
+            max_thinking_tokens=settings.max_thinking_tokens,
+            adaptive_thinking=settings.adaptive_thinking,
+        ),
         fallback_model=_fallback(settings, provider.models, config),
     )
     return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)

@@ -8,7 +8,8 @@ the model's entry in ``runner/providers/catalog.py`` (checked against the Claude
 - ``output_config.effort``: sent as given for models that accept effort (no beta header); a level
   the model lacks (``xhigh`` on Sonnet 4.6) becomes the nearest lower one it has; not sent to a
   model without effort. Unknown ids (gateways, ARNs naming no model) get it as given.
-- ``thinking``: as Claude Code does, models with adaptive thinking get ``{"type": "adaptive"}``;
+- ``thinking``: as Claude Code does, models with adaptive thinking get ``{"type": "adaptive"}``
+  (not with ``CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING=1``);
   ``MAX_THINKING_TOKENS=N`` gives models with budgets ``{"type": "enabled", "budget_tokens": N}``
   (adaptive-only models keep adaptive); ``MAX_THINKING_TOKENS=0`` sends ``{"type": "disabled"}``
   where the model allows it and nothing where it does not (models that always think still think).
@@ -28,6 +29,7 @@ class OutputOptions:
 
     effort: str | None = None  # None: the model's default
     max_thinking_tokens: int | None = None  # None: the model's default; 0: no thinking
+    adaptive_thinking: bool = True  # False: no {"type": "adaptive"} unless asked (a gateway without it)
 
 
 def output_fields(
@@ -96,7 +98,8 @@ def _thinking(
             return {"type": "disabled"}
         return None  # the model does not think unless asked
     if budget is None:
-        return {"type": "adaptive"} if mode in ("adaptive", "adaptive+budget") else None
+        wanted = options.adaptive_thinking and mode in ("adaptive", "adaptive+budget")
+        return {"type": "adaptive"} if wanted else None
     if mode in ("budget", "adaptive+budget"):
         return _budget(budget, max_tokens)
     if mode == "adaptive":

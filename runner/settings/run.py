@@ -10,6 +10,7 @@ from typing import Any
 from runner.errors import UsageError
 from runner.providers.catalog import EFFORT_LEVELS
 
+_TRUE = ("1", "true", "yes")
 PERMISSION_MODES = ("default", "manual", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
 
 
@@ -29,6 +30,7 @@ class RunSettings:
     effort: str | None = None  # output_config.effort; None: the model's default
     max_thinking_tokens: int | None = None  # MAX_THINKING_TOKENS: a thinking budget; 0 turns thinking off
     fallback_model: str | None = None  # --fallback-model: answers when the model is overloaded or missing
+    adaptive_thinking: bool = True  # CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING=1 (gateways without it): False
     allowed_tools: tuple[str, ...] = ()
     disallowed_tools: tuple[str, ...] = ()
     permission_mode: str | None = None
@@ -122,6 +124,7 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         effort=effort_level(params.get("effort") or env.get("CLAUDE_CODE_EFFORT_LEVEL")),
         max_thinking_tokens=_thinking_tokens(env),
         fallback_model=(params.get("fallback_model") or "").strip() or None,
+        adaptive_thinking=env.get("CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING", "").strip().lower() not in _TRUE,
         allowed_tools=tuple(params.get("allowed_tools") or ()),
         disallowed_tools=tuple(params.get("disallowed_tools") or ()),
         permission_mode=mode,

@@ -73,6 +73,13 @@ def test_thinking_that_cannot_be_turned_off_warns():
     assert "thinking" not in sent and "cannot turn thinking off at effort max" in warnings[0]
 
 
+def test_adaptive_thinking_can_be_left_out_for_gateways_without_it():
+    assert "thinking" not in fields("claude-opus-4-8", adaptive_thinking=False)[0]
+    assert fields("claude-opus-4-8", adaptive_thinking=False, max_thinking_tokens=2048)[0]["thinking"] == {
+        "type": "adaptive"
+    }
+
+
 def test_a_budget_stays_below_max_tokens():
     sent, _ = fields("claude-haiku-4-5", 8000, max_thinking_tokens=32000)
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 7999}

@@ -457,6 +457,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tools-only", action="store_true", help="only requests that offer tools consume scripted turns"
     )
+    parser.add_argument("--model", action="append", dest="models", help="a model GET /v1/models lists")
+    parser.add_argument(
+        "--check-thinking",
+        action="store_true",
+        help="answer 400 when served thinking blocks do not come back",
+    )
     args = parser.parse_args(argv)
     turns, faults = _load_script(args.script, args.turns_repeat) if args.script else ([], [])
     fake = FakeMessagesAPI(
@@ -467,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tools_only=args.tools_only,
         log_path=args.log,
         port=args.port,
+        models=args.models,
+        check_thinking=args.check_thinking,
     )
     with fake:
         print(f"listening on {fake.base_url}", flush=True)

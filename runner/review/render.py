@@ -137,6 +137,7 @@ def summary_body(
     platform: str,
     approved_request_refused: bool = False,
     requested_changes: bool = False,
+    cost_is_estimate: bool = False,
 ) -> str:
     """The sticky summary comment: markers, range, counts, what is not inline, what was left out."""
     duplicates = duplicates if isinstance(duplicates, int) else len(duplicates)
@@ -164,7 +165,8 @@ def summary_body(
     else:
         never = "claude-runner only comments: it never approves or blocks."
     lines += ["", refusal if approved_request_refused else never]
-    small = [f"{num_turns} {'turn' if num_turns == 1 else 'turns'}", _cost(cost_usd)]
+    cost = f"~{_cost(cost_usd)} (estimate)" if cost_is_estimate else _cost(cost_usd)
+    small = [f"{num_turns} {'turn' if num_turns == 1 else 'turns'}", cost]
     if model:
         small.append(f"`{model}`")
     if job_url:

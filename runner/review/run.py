@@ -260,7 +260,8 @@ def _publish(
         for (f, _), r in zip(inline, results, strict=True)
         if r.ref is None
     ]
-    usage_model = next(iter(result.get("modelUsage") or {}), "")  # the model that actually answered
+    # The model that gave the last answer (a fallback model when one took over).
+    usage_model = str(result.get("model") or next(iter(result.get("modelUsage") or {}), ""))
     body = review_render.summary_body(
         head=head,
         review_range=rng,
@@ -269,6 +270,7 @@ def _publish(
         rejected=rejected,
         selection=selection,
         cost_usd=float(result.get("total_cost_usd") or 0.0),
+        cost_is_estimate=bool(result.get("cost_is_estimate")),
         num_turns=int(result.get("num_turns") or 0),
         model=usage_model,
         job_url=job.job_url,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runner.testing import github_ci as ci
 from runner.testing import github_writes as writes
 from runner.testing.github_model import ApiError, Issue, not_found
 from runner.testing.github_objects import JSON, iso
@@ -54,6 +55,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("PATCH", REPO_PATH + r"/pulls/comments/(?P<id>\d+)", "edit_review_comment"),
         ("GET", REPO_PATH + r"/contents/(?P<path>.+)", "get_contents"),
         ("POST", REPO_PATH + r"/pulls/(?P<number>\d+)/reviews", "create_review"),
+        *ci.CI_ROUTES,  # Actions, checks, labels, issues and single review comments: github_ci.py
     ]
 ]
 APP_ROUTES = {"create_token", "get_installation"}
@@ -65,6 +67,7 @@ NEEDS = {
     "create_reply": ("pull_requests",),
     "edit_review_comment": ("pull_requests",),
     "create_review": ("pull_requests",),
+    **ci.CI_NEEDS,
 }
 
 
@@ -90,6 +93,7 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a body that is not JSON (a log)
 
 
 @dataclass
@@ -364,5 +368,5 @@ def get_contents(fake: FakeGitHub, request: Request) -> Reply:
 
 
 ENDPOINTS: dict[str, Callable[[FakeGitHub, Request], Reply]] = {
-    name: globals()[name] for _, _, name in ROUTES
+    name: globals().get(name) or getattr(ci, name) for _, _, name in ROUTES
 }

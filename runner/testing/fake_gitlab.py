@@ -46,9 +46,11 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing.faults import Drop, FaultHit, Faults
+from runner.testing.gitlab_ci import GitLabCIState
 from runner.testing.gitlab_endpoints import (
     HANDLERS,
     JOB_TOKEN_ROUTES,
+    READS_NEED,
     ROUTES,
     WRITES_NEED,
     Request,
@@ -84,7 +86,7 @@ class _Reset(Exception):
     """Close the connection without an answer."""
 
 
-class FakeGitLab(LoopbackServer, GitLabState):
+class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
     """Loopback GitLab API over one project `path` (state methods: `GitLabState`).
 
     `tokens`: access tokens (token -> username; the users are added with `token_access`, as bots
@@ -131,6 +133,7 @@ class FakeGitLab(LoopbackServer, GitLabState):
         self.faults = Faults(clock=clock)  # route faults with retries in mind (faults.py)
         self.route_faults: list[RouteFault] = []  # the listener's: hold, apply then fail, reset
         self.render = Renderer(self)
+        self._init_ci()
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
@@ -302,7 +305,7 @@ class FakeGitLab(LoopbackServer, GitLabState):
             raise ApiError(403, "403 Forbidden") if write else ApiError(404, "404 Project Not Found")
         if self.visibility != "public" and request.level < 10:
             raise ApiError(404, "404 Project Not Found")
-        if request.level < WRITES_NEED.get(name, 0):
+        if request.level < max(WRITES_NEED.get(name, 0), READS_NEED.get(name, 0)):
             raise ApiError(403, "403 Forbidden")
 
     def _paginate(

@@ -130,7 +130,7 @@ def get_job_trace(fake: FakeGitLab, req: Request) -> Reply:
 def list_labels(fake: FakeGitLab, req: Request) -> Reply:
     """`GET /projects/:id/labels`."""
     return 200, [
-        {"id": 70_000 + i, "name": name, "description": None, "description_html": "",
+        {"id": 70_000 + i, "name": name, "description": "", "description_html": "",
          "text_color": "#FFFFFF", "color": "#dc143c", "subscribed": False, "priority": None,
          "is_project_label": True, "archived": False}
         for i, name in enumerate(fake.project_labels)

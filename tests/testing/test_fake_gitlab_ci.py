@@ -38,11 +38,12 @@ DOCUMENTED_JOB = {
         "organization": "",
     },
 }  # fmt: skip
-# `GET /projects/:id/labels` (doc/api/labels.md, "List labels"), without the `with_counts` counts.
+# `GET /projects/:id/labels` (doc/api/labels.md, "List labels": its second item, whose priority is
+# null), without the `with_counts` counts.
 DOCUMENTED_LABEL = {
-    "id": 1, "name": "bug", "color": "#d9534f", "text_color": "#FFFFFF",
-    "description": "Bug reported by user", "description_html": "Bug reported by user", "subscribed": False,
-    "priority": 10, "is_project_label": True, "archived": False,
+    "id": 4, "color": "#d9534f", "text_color": "#FFFFFF", "name": "confirmed",
+    "description": "Confirmed issue", "description_html": "Confirmed issue", "subscribed": False,
+    "priority": None, "is_project_label": True, "archived": False,
 }  # fmt: skip
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from runner.testing import github_graphql as graphql
 from runner.testing.faults import Drop, FaultHit, Faults
-from runner.testing.github_ci import BLOB_PREFIX, CIState, serve_blob
+from runner.testing.github_ci import BLOB_PREFIX, CI_ENDPOINTS, CI_NEEDS, CI_ROUTES, CIState, serve_blob
 from runner.testing.github_endpoints import (
     APP_ROUTES,
     DEFAULT_APP_PERMISSIONS,
@@ -278,7 +278,11 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
                 raise ApiError(400, "Problems parsing JSON")
             return self.faults.run("graphql", lambda: graphql.serve(self, request))
         route = next(
-            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            (
+                (name, m)
+                for method, rx, name in (*ROUTES, *CI_ROUTES)
+                if method == record.method and (m := rx.match(path))
+            ),
             None,
         )
         if route is None:
@@ -296,7 +300,7 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
             raise fault
         if record.method in ("POST", "PATCH") and not isinstance(record.body, dict):
             raise ApiError(400, "Problems parsing JSON")
-        return self.faults.run(name, lambda: ENDPOINTS[name](self, request))
+        return self.faults.run(name, lambda: {**ENDPOINTS, **CI_ENDPOINTS}[name](self, request))
 
     def _authenticate(self, request: Request, *, app: bool) -> None:
         scheme, _, credential = request.record.headers.get("authorization", "").strip().partition(" ")
@@ -339,7 +343,7 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
 
     def _authorize(self, request: Request, name: str) -> None:
         minted = self.installation_tokens.get(request.token)
-        needs = NEEDS.get(name)
+        needs = NEEDS.get(name) or CI_NEEDS.get(name)
         if minted and needs and not any(minted["permissions"].get(p) == "write" for p in needs):
             raise ApiError(403, "Resource not accessible by integration")
 

@@ -46,11 +46,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing.faults import Drop, FaultHit, Faults
-from runner.testing.gitlab_ci import GitLabCIState
+from runner.testing.gitlab_ci import CI_HANDLERS, CI_READS_NEED, CI_ROUTES, CI_WRITES_NEED, GitLabCIState
 from runner.testing.gitlab_endpoints import (
     HANDLERS,
     JOB_TOKEN_ROUTES,
-    READS_NEED,
     ROUTES,
     WRITES_NEED,
     Request,
@@ -164,7 +163,7 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
         hold: threading.Event | None = None,
     ) -> RouteFault:
         """Add a fault hook on `route` (see `RouteFault`); faults are tried in the order added."""
-        if route not in {name for _, _, name in ROUTES}:
+        if route not in {name for _, _, name in (*ROUTES, *CI_ROUTES)}:
             raise ValueError(f"no route {route!r}")
         fault = RouteFault(route, status, apply, times, hold)
         with self.lock:
@@ -244,7 +243,11 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
     def _dispatch(self, record: RequestRecord) -> tuple[int, Any]:
         path = record.path.rstrip("/")
         route = next(
-            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            (
+                (name, m)
+                for method, rx, name in (*ROUTES, *CI_ROUTES)
+                if method == record.method and (m := rx.match(path))
+            ),
             None,
         )
         if route is None:
@@ -269,11 +272,11 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
             request.data = record.body
         fault = self._take_fault(name)
         if fault is None:
-            return self.faults.run(name, lambda: HANDLERS[name](self, request))
+            return self.faults.run(name, lambda: {**HANDLERS, **CI_HANDLERS}[name](self, request))
         if fault.hold is not None:
             fault.hold.wait()
         if fault.apply or fault.status is None:
-            reply = HANDLERS[name](self, request)
+            reply = {**HANDLERS, **CI_HANDLERS}[name](self, request)
             if fault.status is None:
                 return reply
         if fault.status == 0:
@@ -305,7 +308,9 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
             raise ApiError(403, "403 Forbidden") if write else ApiError(404, "404 Project Not Found")
         if self.visibility != "public" and request.level < 10:
             raise ApiError(404, "404 Project Not Found")
-        if request.level < max(WRITES_NEED.get(name, 0), READS_NEED.get(name, 0)):
+        if request.level < max(
+            WRITES_NEED.get(name, 0), CI_WRITES_NEED.get(name, 0), CI_READS_NEED.get(name, 0)
+        ):
             raise ApiError(403, "403 Forbidden")
 
     def _paginate(

@@ -12,22 +12,23 @@ refuses a `GITHUB_TOKEN` without the permission.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runner.testing.github_endpoints import Reply, Request, issue_of, page, render
 from runner.testing.github_model import ApiError, Issue, not_found, validation_failed
 from runner.testing.github_objects import JSON, iso, label_object, legacy_node_id
 
 if TYPE_CHECKING:
     from runner.testing.fake_github import FakeGitHub
-    from runner.testing.github_endpoints import Reply, Request
 
 BLOB_PREFIX = "/_fake-blob/job-logs/"
 R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-CI_ROUTES = [
+_CI_ROUTES = [
     ("GET", R + r"/actions/runs", "list_workflow_runs"),
     ("GET", R + r"/actions/runs/(?P<run_id>\d+)/jobs", "list_run_jobs"),
     ("GET", R + r"/actions/jobs/(?P<job_id>\d+)/logs", "download_job_logs"),
@@ -39,6 +40,7 @@ CI_ROUTES = [
     ("GET", R + r"/issues", "list_issues"),
     ("POST", R + r"/pulls/(?P<number>\d+)/comments", "create_review_comment"),
 ]
+CI_ROUTES = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, name in _CI_ROUTES]
 CI_NEEDS: dict[str, tuple[str, ...]] = {
     "add_labels": ("issues", "pull_requests"),
     "remove_label": ("issues", "pull_requests"),
@@ -182,7 +184,6 @@ class CIState:
 
 
 def _minimal_repo(fake: FakeGitHub, request: Request) -> JSON:
-    from runner.testing.github_endpoints import render
 
     full = render(fake, request).repo()
     return {k: v for k, v in full.items() if k in MINIMAL_REPO_KEYS}
@@ -280,7 +281,6 @@ def _can_read_actions(fake: FakeGitHub, request: Request) -> None:
 
 
 def _page(fake: FakeGitHub, request: Request, key: str, items: list[JSON]) -> Reply:
-    from runner.testing.github_endpoints import page
 
     listed = page(fake, request, items)
     listed.body = {"total_count": len(items), key: listed.body}
@@ -314,7 +314,6 @@ def list_run_jobs(fake: FakeGitHub, request: Request) -> Reply:
 
 def download_job_logs(fake: FakeGitHub, request: Request) -> Reply:
     """`GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs`: 302 to a signed URL."""
-    from runner.testing.github_endpoints import Reply
 
     _can_read_actions(fake, request)
     job_id = int(request.params["job_id"])
@@ -336,7 +335,6 @@ def list_check_runs(fake: FakeGitHub, request: Request) -> Reply:
 
 def list_labels(fake: FakeGitHub, request: Request) -> Reply:
     """`GET /repos/{owner}/{repo}/labels`."""
-    from runner.testing.github_endpoints import page
 
     return page(fake, request, [_label(fake, n) for n in fake.repo_labels])
 
@@ -344,7 +342,6 @@ def list_labels(fake: FakeGitHub, request: Request) -> Reply:
 def add_labels(fake: FakeGitHub, request: Request) -> Reply:
     """`POST /repos/{owner}/{repo}/issues/{n}/labels` (`{"labels": [...]}`): a new name becomes a
     repository label, as on GitHub; answers the issue's labels."""
-    from runner.testing.github_endpoints import Reply, issue_of
 
     body = request.record.body
     labels = body.get("labels") if isinstance(body, dict) else None
@@ -362,7 +359,6 @@ def add_labels(fake: FakeGitHub, request: Request) -> Reply:
 
 def remove_label(fake: FakeGitHub, request: Request) -> Reply:
     """`DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}`: 404 when the issue lacks it."""
-    from runner.testing.github_endpoints import Reply, issue_of
 
     name = urllib.parse.unquote(request.params["name"])
     with fake.lock:
@@ -375,7 +371,6 @@ def remove_label(fake: FakeGitHub, request: Request) -> Reply:
 
 def create_issue(fake: FakeGitHub, request: Request) -> Reply:
     """`POST /repos/{owner}/{repo}/issues`."""
-    from runner.testing.github_endpoints import Reply, render
 
     body = request.record.body
     assert isinstance(body, dict)
@@ -391,7 +386,6 @@ def create_issue(fake: FakeGitHub, request: Request) -> Reply:
 
 def list_issues(fake: FakeGitHub, request: Request) -> Reply:
     """`GET /repos/{owner}/{repo}/issues` (`state`, `creator`; newest first)."""
-    from runner.testing.github_endpoints import page, render
 
     q = request.record.query
     state, creator = q.get("state", "open"), q.get("creator")
@@ -407,7 +401,6 @@ def create_review_comment(fake: FakeGitHub, request: Request) -> Reply:
     """`POST /repos/{owner}/{repo}/pulls/{n}/comments`: one comment on the diff (in a review of
     its own, as GitHub files it), checked against the pull request's files."""
     from runner.testing import github_writes as writes
-    from runner.testing.github_endpoints import Reply, issue_of, render
 
     body = request.record.body
     assert isinstance(body, dict)
@@ -436,3 +429,8 @@ def serve_blob(
     if job is None or not path.startswith(BLOB_PREFIX) or path[len(BLOB_PREFIX) :] != str(job.id):
         return 403, b"AuthenticationFailed"
     return 200, job.log.encode("utf-8")
+
+
+CI_ENDPOINTS: dict[str, Callable[[FakeGitHub, Request], Reply]] = {
+    name: globals()[name] for _, _, name in CI_ROUTES
+}

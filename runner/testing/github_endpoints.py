@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.testing import github_ci as ci
 from runner.testing import github_writes as writes
 from runner.testing.github_model import ApiError, Issue, not_found
 from runner.testing.github_objects import JSON, iso
@@ -55,7 +54,6 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("PATCH", REPO_PATH + r"/pulls/comments/(?P<id>\d+)", "edit_review_comment"),
         ("GET", REPO_PATH + r"/contents/(?P<path>.+)", "get_contents"),
         ("POST", REPO_PATH + r"/pulls/(?P<number>\d+)/reviews", "create_review"),
-        *ci.CI_ROUTES,  # Actions, checks, labels, issues and single review comments: github_ci.py
     ]
 ]
 APP_ROUTES = {"create_token", "get_installation"}
@@ -67,7 +65,6 @@ NEEDS = {
     "create_reply": ("pull_requests",),
     "edit_review_comment": ("pull_requests",),
     "create_review": ("pull_requests",),
-    **ci.CI_NEEDS,
 }
 
 
@@ -368,5 +365,5 @@ def get_contents(fake: FakeGitHub, request: Request) -> Reply:
 
 
 ENDPOINTS: dict[str, Callable[[FakeGitHub, Request], Reply]] = {
-    name: globals().get(name) or getattr(ci, name) for _, _, name in ROUTES
+    name: globals()[name] for _, _, name in ROUTES
 }

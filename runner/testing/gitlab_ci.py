@@ -9,17 +9,19 @@ and `remove_labels` (comma-separated) as GitLab does, and a new name becomes a p
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runner.testing.gitlab_endpoints import Reply, Request, _mr, _visible_issue
 from runner.testing.gitlab_state import ApiError, Pipeline
 
 if TYPE_CHECKING:
     from runner.testing.fake_gitlab import FakeGitLab
-    from runner.testing.gitlab_endpoints import Reply, Request
 
 P = r"/api/v4/projects/(?P<project>[^/]+)"
-CI_ROUTES = [
+_CI_ROUTES = [
     ("GET", P + r"/pipelines/(?P<pipeline>\d+)/jobs", "list_pipeline_jobs"),
     ("GET", P + r"/jobs/(?P<job>\d+)/trace", "get_job_trace"),
     ("GET", P + r"/labels", "list_labels"),
@@ -28,6 +30,7 @@ CI_ROUTES = [
     ("POST", P + r"/issues", "create_issue"),
     ("GET", P + r"/issues", "list_issues"),
 ]
+CI_ROUTES = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, name in _CI_ROUTES]
 # Access levels the writes need (Reporter edits issue labels, Developer a merge request's).
 CI_WRITES_NEED = {"update_issue": 20, "update_merge_request": 30, "create_issue": 10}
 # Reads that need more than Guest: a job's trace and jobs (Reporter on a private project).
@@ -159,7 +162,6 @@ def _edit_labels(fake: FakeGitLab, req: Request, labels: list[str]) -> None:
 
 def update_issue(fake: FakeGitLab, req: Request) -> Reply:
     """`PUT /projects/:id/issues/:iid`: labels (and title/description)."""
-    from runner.testing.gitlab_endpoints import _visible_issue
 
     issue = _visible_issue(fake, req, int(req.params["iid"]))
     _edit_labels(fake, req, issue.labels)
@@ -169,7 +171,6 @@ def update_issue(fake: FakeGitLab, req: Request) -> Reply:
 
 def update_merge_request(fake: FakeGitLab, req: Request) -> Reply:
     """`PUT /projects/:id/merge_requests/:iid`: labels."""
-    from runner.testing.gitlab_endpoints import _mr
 
     mr = _mr(fake, req)
     _edit_labels(fake, req, mr.labels)
@@ -194,4 +195,6 @@ def list_issues(fake: FakeGitLab, req: Request) -> Reply:
     return 200, [fake.render.issue(i) for i in issues if search in i.title.lower()]
 
 
-CI_HANDLERS = {name: globals()[name] for _, _, name in CI_ROUTES}
+CI_HANDLERS: dict[str, Callable[[FakeGitLab, Request], Reply]] = {
+    name: globals()[name] for _, _, name in CI_ROUTES
+}

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.testing import gitlab_ci as ci
 from runner.testing.gitlab_state import ApiError, Discussion, MergeRequest, Note, Pipeline
 
 if TYPE_CHECKING:
     from runner.testing.fake_gitlab import FakeGitLab
 
-__all__ = ["JOB_TOKEN_ROUTES", "READS_NEED", "ROUTES", "Request", "RequestRecord", "handler"]
+__all__ = ["JOB_TOKEN_ROUTES", "ROUTES", "Request", "RequestRecord", "handler"]
 
 P = r"/api/v4/projects/(?P<project>[^/]+)"
 NOTEABLE = r"/(?P<noteable>merge_requests|issues)/(?P<iid>\d+)"
@@ -47,13 +46,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + r"/pipelines", "list_pipelines"),
         ("GET", P + r"/pipelines/(?P<pipeline>\d+)", "get_pipeline"),
         ("GET", P + r"/pipelines/(?P<pipeline>\d+)/variables", "list_pipeline_variables"),
-        *ci.CI_ROUTES,  # jobs, traces, labels, issues: gitlab_ci.py
     ]
 ]
 # What a CI job token may call (GitLab's list is short: the project itself, packages, artifacts...).
 JOB_TOKEN_ROUTES = {"get_project"}
-WRITES_NEED = {"create_merge_request": 30, "create_pipeline": 30, **ci.CI_WRITES_NEED}  # access levels
-READS_NEED = ci.CI_READS_NEED
+WRITES_NEED = {"create_merge_request": 30, "create_pipeline": 30}  # access levels for writes
 
 
 @dataclass
@@ -440,6 +437,3 @@ def _list_pipeline_variables(fake: FakeGitLab, req: Request) -> Reply:
          "raw": bool(v.get("raw", False))}
         for v in pipeline.variables
     ]  # fmt: skip
-
-
-HANDLERS.update(ci.CI_HANDLERS)

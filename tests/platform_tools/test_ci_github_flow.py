@@ -53,13 +53,13 @@ def fix_ci_turns(job):
 
 def test_fix_the_failing_ci_reads_the_log_and_pushes_the_fix(tmp_path):
     with actions_job(tmp_path) as job:
-        head, run, failing = failing_pr(job)
+        head, _run, failing = failing_pr(job)
         job.model.add_turns(fix_ci_turns(job))
         proc, outputs, _ = job.run(
             "issue_comment", pr_comment_payload(job, 5, body="@claude fix the failing CI")
         )
         assert proc.returncode == 0, proc.stderr
-        assert CI_TOOLS <= set(offered_tools(job.model))
+        assert set(offered_tools(job.model)) >= CI_TOOLS
         status, download, read = tool_results(job.model)[:3]
         summary = json.loads(status)
         assert summary["summary"] == {"total_runs": 1, "failed": 1, "passed": 0, "pending": 0}

@@ -40,14 +40,15 @@ class TrimmedLog:
 
 
 def clean_line(line: str) -> str:
-    """One log line without its timestamp, colours and section markers."""
-    line = _SECTION.sub("", line)
-    return _ANSI.sub("", _TIMESTAMP.sub("", line)).rstrip("\r")
+    """One log line without its timestamp, colours and section markers; of a line a progress bar
+    rewrote (``\r``), what the terminal showed last."""
+    line = _ANSI.sub("", _SECTION.sub("", _TIMESTAMP.sub("", line))).rstrip("\r")
+    return next((part for part in reversed(line.split("\r")) if part.strip()), "")
 
 
 def trim_log(raw: str) -> TrimmedLog:
     """``raw`` cleaned, and cut to the parts that explain a failure when it is long."""
-    lines = [clean_line(line) for line in raw.splitlines()]
+    lines = [clean_line(line) for line in raw.rstrip("\n").split("\n")]  # not splitlines: "\r" is no end
     failing = [i for i, line in enumerate(lines) if _FAILURE.search(line)]
     if len(lines) <= WHOLE_LINES:
         return TrimmedLog("\n".join(lines) + "\n", len(lines), len(lines), tuple(i + 1 for i in failing))

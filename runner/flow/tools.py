@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from runner.agent.permissions import SettingsPermissions
+from runner.agent.permissions import SettingsPermissions, split_rule_list
 from runner.events import Event
 from runner.flow.job import Job
 from runner.flow.tracker import Tracker
@@ -49,8 +49,15 @@ def run_facts(
         number=number,
         change_request=change_request,
         head_sha=head,
-        allow=(*run.allowed_tools, *(r for s in trusted for r in s.allow)),
-        deny=(*run.disallowed_tools, *(r for s in trusted for r in s.deny)),
+        # Flags hold lists ("Edit,Bash(npm test:*)"), split as the permission policy splits them.
+        allow=(
+            *(r for v in run.allowed_tools for r in split_rule_list(v)),
+            *(r for s in trusted for r in s.allow),
+        ),
+        deny=(
+            *(r for v in run.disallowed_tools for r in split_rule_list(v)),
+            *(r for s in trusted for r in s.deny),
+        ),
     )
 
 

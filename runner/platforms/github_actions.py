@@ -12,7 +12,7 @@ import urllib.parse
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import PlatformError
+from runner.errors import PlatformError, RunnerError
 from runner.platform_tools.base import CheckRun, CIJob, CIRun, CIStep, CreatedIssue
 from runner.platforms.base import CommentRef
 from runner.platforms.github_data import label_names
@@ -37,7 +37,7 @@ class GitHubAutomation:
         """One workflow run listed: a token without ``actions: read`` is refused (403)."""
         try:
             self.client.get("list workflow runs", self._path("/actions/runs"), {"per_page": 1})
-        except PlatformError:
+        except RunnerError:  # refused (403), or GitHub unreachable: the run goes on without them
             return False
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import PlatformError
+from runner.errors import RunnerError
 from runner.platform_tools.base import CIJob, CIRun, CreatedIssue
 from runner.platforms.base import CommentRef
 from runner.platforms.gitlab_data import text_position
@@ -45,9 +45,7 @@ class GitLabAutomation:
             self.client.call(
                 "list pipelines", self.client.http_get, self.path + "/pipelines", {"per_page": 1}
             )
-        except PlatformError:
-            return False
-        except Exception:  # a CredentialsError (the job token's 401/403) is a RunnerError too
+        except RunnerError:  # refused (the job token), or GitLab unreachable: no CI tools
             return False
         return True
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from runner.agent.permission_rules import parse_rule
 from runner.agent.permissions import split_rule_list
 from runner.flow.publish import job_outputs
 from runner.settings.flow import IMPLEMENTED, NOT_IMPLEMENTED, OWN_INPUTS, flow_settings
@@ -395,7 +396,10 @@ def test_example_parses_and_checks_out_without_persisted_credentials(
                 assert step["uses"] == USES
                 assert set(step.get("with", {})) <= set(action["inputs"]), "unknown input"
                 if "claude_args" in step["with"] and "${{" not in step["with"]["claude_args"]:
-                    parse_claude_args(step["with"]["claude_args"], {})
+                    args = parse_claude_args(step["with"]["claude_args"], {})
+                    for rule in (*args.allowed_tools, *args.disallowed_tools):  # each rule parses
+                        for text in split_rule_list(rule):
+                            parse_rule(text, base_dir=ROOT)
     assert ours == 1
 
 

@@ -77,3 +77,59 @@ def _show(world, spec):
     from tests.ci.github_flow_helpers import git
 
     return git("--git-dir", str(world.origin), "show", spec, cwd=world.root)
+
+
+def example_job() -> dict:
+    import yaml
+
+    from tests.paths import REPO_ROOT
+
+    return yaml.safe_load((REPO_ROOT / ".gitlab-ci.example.yml").read_text())["claude-fix-ci"]
+
+
+def test_the_gitlab_example_job_fixes_its_failing_pipeline(world):
+    """`.gitlab-ci.example.yml`'s claude-fix-ci: a merge request pipeline's on_failure job, with
+    the example's PROMPT and CLAUDE_ARGS (the CI tools through an allow rule, no mention)."""
+    import subprocess
+    import sys
+
+    from tests.ci.test_gitlab_flow import PROJECT_ID, world_env
+
+    job = example_job()
+    assert job["stage"] == ".post" and job["rules"][0]["when"] == "on_failure"
+    head, pipeline, failing = failing_mr(world)
+    calc = str(world.workspace / "calc.py")
+    world.model.add_turns(
+        [
+            [tool_use("mcp__gitlab_ci__get_ci_status", {})],
+            then(
+                lambda s: tool_use(
+                    "mcp__gitlab_ci__download_job_log", {"job_id": s["pipelines"][0]["failed_jobs"][0]["id"]}
+                )
+            ),
+            read_log_turn(),
+            [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+            [text("Fixed add().")],
+        ]
+    )
+    env = {
+        **world_env(world),
+        **{k: str(v) for k, v in job["variables"].items()},
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_PIPELINE_ID": str(pipeline.id),
+        "CI_MERGE_REQUEST_IID": "5",
+        "CI_MERGE_REQUEST_TITLE": "Fix calc",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": str(PROJECT_ID),
+        "CI_MERGE_REQUEST_PROJECT_ID": str(PROJECT_ID),
+        "CI_COMMIT_SHA": head,
+        "GITLAB_USER_LOGIN": "alice",
+    }
+    command = [sys.executable, "-m", "runner", "gitlab"]
+    proc = subprocess.run(command, cwd=world.workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert set(offered_tools(world.model)) >= CI_TOOLS - {"mcp__gitlab_ci__get_pipeline_details"}
+    assert "FAILED test_calc.py::test_add" in tool_results(world.model)[2]
+    assert "return a + b" in _show(world, "feature:calc.py")
+    assert failing.name == "unit"

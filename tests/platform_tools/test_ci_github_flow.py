@@ -107,3 +107,25 @@ def _file_at(job, branch, path):
     from tests.ci.github_flow_helpers import git
 
     return git("--git-dir", str(job.origin), "show", f"{branch}:{path}", cwd=job.root)
+
+
+def test_a_command_in_the_sandbox_reads_the_downloaded_log(tmp_path):
+    """The logs' directory is a root of the run: Read reaches it, and so does a command the
+    sandbox runs (bubblewrap binds the roots)."""
+    with actions_job(tmp_path) as job:
+        _, _, failing = failing_pr(job)
+        job.model.add_turns(
+            [
+                [tool_use("mcp__github_ci__download_job_log", {"job_id": failing.id})],
+                then(lambda r: tool_use("Bash", {"command": f"grep -n FAILED {r['path']}"})),
+                [text("done")],
+            ]
+        )
+        proc, _, _ = job.run(
+            "issue_comment",
+            pr_comment_payload(job, 5, body="@claude what failed?"),
+            claude_args='--allowedTools "Bash(grep:*)"',
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "3:FAILED test_calc.py::test_add" in tool_results(job.model)[1], proc.stderr
+        assert "sandbox" not in proc.stderr.lower()  # it ran in bubblewrap, with no warning

@@ -164,3 +164,22 @@ def test_update_claude_comment_goes_to_the_tracking_comment(github, tmp_path):
     assert "mcp__github_comment__update_claude_comment" in out.default_allow
     call(out, "mcp__github_comment__update_claude_comment", {"body": "- [x] read the log"}, tmp_path)
     assert shown == ["- [x] read the log"]
+
+
+def test_update_claude_comment_shows_the_body_in_the_tracking_comment(github, tmp_path):
+    from runner.flow.tracker import Tracker
+
+    now = [1000.0]
+    platform = GitHubPlatform(
+        "octo-org/hello-world",
+        GitHubAuth(TOKEN, None, None),
+        api_url=github.base_url,
+        server_url=github.web_url,
+    )
+    tracker = Tracker(platform, 1, None, Redactor([TOKEN]), clock=lambda: now[0])
+    tracker.start()
+    out, _ = toolset(github, tmp_path, number=1, change_request=False, progress=tracker.progress)
+    now[0] += 10  # past the throttle
+    call(out, "mcp__github_comment__update_claude_comment", {"body": f"- [x] read the log {TOKEN}"}, tmp_path)
+    (comment,) = github.comments(1)
+    assert "- [x] read the log" in comment.body and TOKEN not in comment.body

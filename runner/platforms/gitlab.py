@@ -45,11 +45,13 @@ from runner.platforms.gitlab_data import (
     error_message,
     is_bot_account,
     label_names,
+    note_authors,
     strip_draft,
     suggestion,
     text_position,
     thread_comments,
     thread_state,
+    with_write_access,
 )
 from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
@@ -249,6 +251,7 @@ class GitLabPlatform:
                 is_fork=is_fork,
             )
         comments, where = thread_comments(discussions, {f.path: f.patch for f in files})
+        comments = with_write_access(comments, self.client.writers(self._path, note_authors(discussions)))
         self._discussions.update({(kind, number, note): d for note, d in where.items()})
         comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
         return ThreadData(

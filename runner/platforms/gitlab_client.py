@@ -9,12 +9,12 @@ mounted on python-gitlab's ``requests`` session instead: the same policy as GitH
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
-from runner.platforms.gitlab_data import error_message
+from runner.platforms.gitlab_data import can_push, error_message
 from runner.platforms.retry import RETRY_STATUSES, Backoff, transport_failure, write_once
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class GitLabClient:
         self.authenticated = False  # a request has succeeded with our token
         self._gl: Gitlab | None = None
         self._identity: str | None = None  # "" once GitLab would not say
+        self._can_push: dict[str, bool] = {}  # username -> Developer or above (see ``writers``)
 
     @property
     def gl(self) -> Gitlab:
@@ -188,6 +189,30 @@ class GitLabClient:
         """Whether ``author`` (a note's, null for a system note) is the runner."""
         login = self.identity()
         return bool(author and login and author.get("username") == login)
+
+    def writers(self, project_path: str, authors: Mapping[int, str]) -> dict[str, bool]:
+        """Username -> can push (an active Developer or above), for ``authors`` (user id ->
+        username); one request for those not seen before. A hint for the prompt, not a check."""
+        new = {i: name for i, name in authors.items() if name not in self._can_push}
+        members = self.members(project_path, new) if new else None
+        if members is not None:
+            self._can_push.update({name: can_push(members.get(i)) for i, name in new.items()})
+        return self._can_push
+
+    def members(self, project_path: str, user_ids: Iterable[int]) -> dict[int, dict[str, Any]] | None:
+        """``members/all`` entries (inherited memberships count) of ``user_ids``, by user id; None
+        when GitLab will not list them (a job token, a 403): who can push is then not known."""
+        ids, found = sorted(set(user_ids)), {}
+        try:
+            for start in range(0, len(ids), 50):  # user_ids[] in the query: keep the URL short
+                chunk = {"user_ids[]": ids[start : start + 50]}
+                entries = self.call("list members", self.http_list, f"{project_path}/members/all", chunk)
+                found.update({int(m["id"]): dict(m) for m in entries if isinstance(m.get("id"), int)})
+        except PlatformUnavailable:
+            raise
+        except (PlatformError, CredentialsError):
+            return None
+        return found
 
     # --- did a write land? ----------------------------------------------------------------
     def own_note(self, notes: Any, body: str) -> dict[str, Any] | None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
-from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
@@ -30,6 +29,7 @@ from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tracker import Tracker
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -266,8 +266,14 @@ def _run(
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
         permission_mode=agent.permission_mode or "acceptEdits",
     )
-    trusted_settings = trusted_settings_from(
-        trusted.get(".claude/settings.json"), run.settings, job.workspace
+    on_change = thread is not None and thread.is_pull_request
+    run, trusted_settings = trusted_agent(
+        run,
+        settings_input=settings.settings,
+        project_settings=trusted.get(PROJECT_SETTINGS),
+        tree=default_branch_tree(platform, repo, job.workspace) if on_change else None,
+        workspace=job.workspace,
+        private_dir=job.temp_dir / "trusted",
     )
     memory = [
         MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
@@ -276,7 +282,7 @@ def _run(
     ]
     extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
     prepared = prepare_run(
-        dataclasses.replace(run, settings=None),
+        run,
         runtime,
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
@@ -366,24 +372,6 @@ def _prompt(
     return render(
         "prompt_agent.j2", override, prompt=decision.request or settings.trigger.prompt or "", ctx=ctx
     )
-
-
-def trusted_settings_from(
-    default_branch_json: str | None, flag_value: str | None, workspace: Path
-) -> list[SettingsPermissions]:
-    """Permission settings from the default branch's .claude/settings.json and the settings input."""
-    sources = []
-    if default_branch_json:
-        sources.append(
-            parse_settings_json(
-                default_branch_json, ".claude/settings.json (default branch)", base_dir=workspace
-            )
-        )
-    if flag_value:
-        raw = flag_value.strip()
-        text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
-        sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
-    return sources
 
 
 class LogStream:

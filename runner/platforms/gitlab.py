@@ -206,7 +206,9 @@ class GitLabPlatform:
                 f"GitLab note {ref.id} cannot be updated: its merge request or issue is unknown"
             )
         path = f"{self._path}/{kind}s/{ref.number}/notes/{ref.id}"
-        self.client.call("update the note", self.client.http_put, path, {"body": body})
+        self.client.call(
+            "update the note", self.client.http_put, path, {"body": self.client.seal().sign(body)}
+        )
 
     def find_comment(
         self, number: int, marker: str, *, noteable: Noteable | None = None
@@ -220,7 +222,7 @@ class GitLabPlatform:
         found = None
         for note in notes:
             body = note.get("body") or ""
-            if not note.get("system") and marker in body and self.client.is_own(note.get("author")):
+            if not note.get("system") and marker in body and self.client.owns(note.get("author"), body):
                 url = self._note_url(kind, number, int(note["id"]))
                 found = CommentRef(int(note["id"]), url, "issue", number, kind, body=body)
         return found

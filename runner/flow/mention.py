@@ -231,6 +231,10 @@ def _run(
                     state=thread.state,
                 ),
             )
+    # A confidential issue (or an internal note): its text stays out of the job log, and unless
+    # confidential_issue_mr allows it, out of the branch name, the commit and a merge request.
+    secret = event.confidential or (thread is not None and thread.confidential)
+    progress.confidential = secret
     with job.group("Workspace"):
         plan = plan_workspace(
             event,
@@ -239,6 +243,7 @@ def _run(
             branch_prefix=settings.branch_prefix,
             branch_template=settings.branch_name_template,
             base_branch=settings.base_branch,
+            confidential=secret and not settings.confidential_issue_mr,
         )
         progress.plan = plan
         record.update(planned_branch=plan.branch)
@@ -292,7 +297,8 @@ def _run(
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
-    sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
+    sink = EventSink(output_format, out, LogStream(job), prepared.redactor, run.transcript)
     record.phase("running")
     with job.group("Claude"):
         try:
@@ -387,6 +393,16 @@ class LogStream:
 
     def flush(self) -> None:
         pass
+
+
+class WithheldStream(LogStream):
+    """The agent's output of a confidential run: one line saying where it went instead."""
+
+    def write(self, text: str) -> int:
+        if not getattr(self, "_said", False):
+            self._said = True
+            self.job.log("(the answer is not logged: the issue is confidential; it is in the issue)")
+        return len(text)
 
 
 __all__ = ["authorize", "check_provider", "run_flow"]

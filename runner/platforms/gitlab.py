@@ -264,6 +264,7 @@ class GitLabPlatform:
             author=str((item.get("author") or {}).get("username") or "ghost"),
             state=thread_state(item.get("state")),
             labels=label_names(item.get("labels")),
+            confidential=item.get("confidential") is True,
             comments=tuple(comments),
             files=tuple(files),
             api_requests=self.client.requests - before,

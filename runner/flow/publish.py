@@ -195,7 +195,9 @@ def publish_work(
     if not plan.new_branch:
         return
     if secret:  # the answer and the branch's link go into the issue only
-        job.log("confidential: no merge request is opened (confidential_issue_mr / CONFIDENTIAL_ISSUE_MR)")
+        job.log(
+            "confidential issue: no merge request (the job variable CONFIDENTIAL_ISSUE_MR=true opens one)"
+        )
         return
     # GitHub and GitLab both close the issue when the change merges, with these keywords.
     keyword = "Closes" if event.platform == "gitlab" else "Fixes"

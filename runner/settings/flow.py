@@ -74,7 +74,6 @@ OWN_INPUTS = frozenset(
         "min_access_level",
         *("review", "review_drafts", "review_request_changes"),
         "tool_env_passthrough",
-        "confidential_issue_mr",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -134,8 +133,8 @@ class FlowSettings:
     review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
-    # A confidential issue's work may get a branch named from it and a merge request (off: a neutral
-    # branch and commit, no merge request; the answer goes into the issue only).
+    # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
+    # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
     confidential_issue_mr: bool = False
     warnings: tuple[str, ...] = ()
 
@@ -244,7 +243,6 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_drafts=_bool("review_drafts", raw.get("review_drafts")),
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         tool_env_passthrough=raw.get("tool_env_passthrough", ""),
-        confidential_issue_mr=_bool("confidential_issue_mr", raw.get("confidential_issue_mr")),
         warnings=tuple(warnings),
     )
 

@@ -219,6 +219,10 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     flow = flow_settings(env)
     if "pr_mode" not in read_inputs(env):
         flow = replace(flow, pr_mode="draft")  # GitLab: a draft MR by default
+    confidential_mr = env.get("CONFIDENTIAL_ISSUE_MR", "").strip().lower()
+    if confidential_mr not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"CONFIDENTIAL_ISSUE_MR must be true or false (got {confidential_mr!r})")
+    flow = replace(flow, confidential_issue_mr=confidential_mr in ("true", "1", "yes"))
     claude_args = parse_claude_args(flow.claude_args, env)
     job_variables = read_gitlab_job_variables(env)
     agent = replace(job_variables.applied_to(claude_args), sandbox_by_default=True)  # CI: the OS sandbox

@@ -212,9 +212,14 @@ class GitHubClient:
         """How the bodies we write are sealed and checked (``seal.py``): keyed from the token
         when it acts as a person (a personal access token), not at all for an App or Actions."""
         if self._seal is None:
-            login = self.identity() or ""
-            person = bool(login) and not login.endswith("[bot]") and not isinstance(self.tokens, AppTokens)
-            self._seal = seal_for(self.tokens.current(), person=person)
+            token = self.tokens.current()
+            # An installation token (Actions' GITHUB_TOKEN, an App's) is a bot's: no request needed
+            # before the first comment. Other tokens: GET /user says who they act as.
+            if isinstance(self.tokens, AppTokens) or token.startswith("ghs_"):
+                self._seal = seal_for(token, person=False)
+            else:
+                login = self.identity() or ""
+                self._seal = seal_for(token, person=bool(login) and not login.endswith("[bot]"))
         return self._seal
 
     def owns(self, user: Mapping[str, Any] | None, body: str) -> bool:

@@ -23,14 +23,15 @@ from typing import Any
 
 from runner.settings.webhook import ConnectionLimits
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_ESCAPES = re.compile(rb"\\.", re.DOTALL)  # first, so each quote left closes the string it opens
+_STRINGS = re.compile(rb'"[^"]*"')  # linear: no quote can start a scan that another already made
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def json_depth(raw: bytes) -> int:
     """How deep the arrays and objects of the JSON text ``raw`` nest (0 for a scalar); text that is
     not JSON gets some number, and the parser then says what is wrong with it."""
-    brackets = _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    brackets = _STRINGS.sub(b"", _ESCAPES.sub(b"", raw)).translate(None, _NOT_BRACKETS)
     return max(accumulate(1 if b in b"[{" else -1 for b in brackets), default=0)
 
 

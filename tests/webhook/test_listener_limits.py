@@ -42,6 +42,7 @@ def serve() -> Iterator[Callable[..., tuple[ListenerServer, Logs]]]:
         (b'{"a": [1, {"b": []}]}', 4),
         (b'{"a": "[[[[[[", "b": "\\"[{"}', 1),  # brackets in strings, escaped quotes
         (b"[" * 100_000, 100_000),
+        (b'["' + b'\\"[' * 1000 + b'"]', 1),  # escaped quotes: one string, its brackets not counted
     ],
 )
 def test_json_depth_is_measured_without_parsing(text: bytes, depth: int) -> None:

@@ -139,6 +139,9 @@ class FlowSettings:
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
     effort: str | None = None  # the effort input / EFFORT variable; --effort in claude_args wins
+    # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
+    # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
+    confidential_issue_mr: bool = False
     warnings: tuple[str, ...] = ()
 
 

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from runner.testing.loopback import FakeServer, LoopbackServer
-from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
+from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens, input_tokens
 from runner.testing.scripting import (
     DONE_TEXT,
     FAULT_KINDS,
@@ -55,6 +55,7 @@ __all__ = [
     "effective_input",
     "estimate_tokens",
     "fault",
+    "input_tokens",
     "main",
     "text",
     "tool_use",
@@ -267,7 +268,7 @@ class FakeMessagesAPI(LoopbackServer):
         if req["model"] in self.unknown_models:
             return _error("not_found", f"model: {req['model']}")
         if counting:
-            return _Reply(200, {"input_tokens": estimate_tokens(req)})
+            return _Reply(200, {"input_tokens": input_tokens(req)})
         with self._lock:
             next_turn, injected = self._take_turn(req, record)
         message = self._message(req, next_turn)

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
+from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
@@ -39,7 +40,7 @@ from runner.errors import (
 )
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
-from runner.providers.models import resolve_model
+from runner.providers.models import context_window, resolve_model
 from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
@@ -133,6 +134,13 @@ def prepare_run(
         api_timeout_s=config.timeout_s,
         api_key_source=config.key_source,
         cancel=CancelToken(),
+        context=plan_context(
+            provider=config.name,
+            model=model,
+            window=context_window(model),
+            max_output_tokens=settings.max_output_tokens,
+            settings=runtime.context,
+        ),
     )
     return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.compaction import ContextKeeper, summary_request
+from runner.agent.context import ContextPolicy
+from runner.agent.conversation import CACHE, Conversation, encode_body
 from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
@@ -24,7 +27,6 @@ from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
 
 Emit = Callable[[dict[str, Any]], None]
-CACHE = {"type": "ephemeral"}
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
 
@@ -57,6 +59,7 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    context: ContextPolicy = field(default_factory=ContextPolicy)  # how the history fits the window
 
 
 @dataclass
@@ -89,7 +92,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    messages = Conversation([{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}])
+    fixed = len(encode_body(_request(spec, definitions, Conversation())))
+    context = ContextKeeper(spec.context, fixed_chars=fixed, session_id=spec.session_id)
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         result = _result_event(spec, state, subtype, error)
@@ -102,21 +107,32 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             stop = _limit_reached(spec.limits, state, deadline)
             if stop:
                 return finish(*stop)
-            params = _request(spec, definitions, messages)
 
             def on_retry(attempt: int, delay: float, error: ModelCallError) -> None:
                 emit(_retry_event(spec, attempt, delay, error))
 
-            response = call_with_retries(
-                client,
-                params,
-                stream=spec.stream,
-                deadline=deadline,
-                timeout_s=spec.api_timeout_s,
-                policy=spec.retry,
-                on_retry=on_retry,
-                cancel=spec.cancel,
-            )
+            def ask(params: dict[str, Any]) -> ModelResponse:
+                return call_with_retries(
+                    client,
+                    params,
+                    stream=spec.stream,
+                    deadline=deadline,
+                    timeout_s=spec.api_timeout_s,
+                    policy=spec.retry,
+                    on_retry=on_retry,
+                    cancel=spec.cancel,
+                )
+
+            def summarise(history: list[dict[str, Any]]) -> str | None:
+                request = summary_request(_request(spec, definitions, Conversation(history)))
+                return _summary(ask(request), state)
+
+            compacted = context.fit(spec.model, messages, summarise)
+            if compacted is not None:
+                emit(compacted)
+            params = _request(spec, definitions, messages)
+            response = ask(params)
+            context.observe(spec.model, context.request_chars(messages), response.content, response.usage)
             state.turns += 1
             state.api_ms += response.api_ms
             state.usage.add(response.model or spec.model, response.usage)
@@ -129,6 +145,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 }
             )
             messages.append({"role": "assistant", "content": _replayable(response.content)})
+            compacted = context.after_response(spec.model, messages)
+            if compacted is not None:
+                emit(compacted)
             texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
             if texts:
                 state.last_text = "\n".join(texts)
@@ -201,9 +220,7 @@ def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> 
     return None
 
 
-def _request(
-    spec: AgentSpec, definitions: list[dict[str, Any]], messages: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _request(spec: AgentSpec, definitions: list[dict[str, Any]], messages: Conversation) -> dict[str, Any]:
     """The Messages API request, with prompt-cache breakpoints.
 
     One breakpoint closes the stable prefix (tools + system); two more sit on the last
@@ -214,22 +231,19 @@ def _request(
         "model": spec.model,
         "max_tokens": spec.limits.max_output_tokens,
         "system": [{"type": "text", "text": spec.system_prompt, "cache_control": CACHE}],
-        "messages": _with_tail_breakpoints(messages),
+        "messages": messages.wire(),
     }
     if definitions:
         params["tools"] = definitions
+    params.update(spec.context.server_params())  # the API's compaction, where it is served
     return params
 
 
-def _with_tail_breakpoints(messages: list[dict[str, Any]], count: int = 2) -> list[dict[str, Any]]:
-    marked = list(messages)
-    for index in range(len(marked) - 1, max(len(marked) - 1 - count, -1), -1):
-        content = marked[index]["content"]
-        if not content:
-            continue
-        last = {**content[-1], "cache_control": CACHE}
-        marked[index] = {**marked[index], "content": [*content[:-1], last]}
-    return marked
+def _summary(response: ModelResponse, state: _RunState) -> str | None:
+    """The summary text of a compaction request (its usage is the run's too)."""
+    state.usage.add(response.model, response.usage)
+    texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
+    return "\n".join(texts) or None
 
 
 def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.agent.cancel import CancelToken
+from runner.agent.conversation import WireMessages, encode_body
 from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay, stream_error_status
 
 
@@ -79,7 +80,7 @@ def call_model(
             response = _stream(client, params, deadline, request_timeout)
         else:
             try:
-                message = client.messages.create(**params, timeout=request_timeout)
+                message = _send(client, params, stream=False, timeout=request_timeout)
             except json.JSONDecodeError as exc:  # the SDK parses a 200 body without checking it
                 detail = f"the body is not valid JSON ({_json_problem(exc)})"
                 raise ModelCallError(f"the model's reply was malformed: {detail}") from exc
@@ -149,6 +150,52 @@ def call_with_retries(
             sleep(delay)
 
 
+def _send(client: Any, params: dict[str, Any], *, stream: bool, timeout: float) -> Any:
+    """Send the request: the SDK's message or event stream.
+
+    To the Anthropic API and gateways the body is posted as the bytes the conversation already
+    encoded (``encode_body``): the SDK's ``messages.create`` copies and encodes the whole history
+    on every call, which made the runner's CPU per turn grow with the session. Clients that
+    rewrite the body (Bedrock, Vertex AI, Foundry) get it through ``messages.create``; ``betas``
+    (the API's beta features) go through ``beta.messages.create`` there.
+    """
+    if _posts_raw(client, params):
+        import anthropic
+        from anthropic._base_client import make_request_options
+        from anthropic.types.beta import BetaMessage, BetaRawMessageStreamEvent
+
+        headers = {"Content-Type": "application/json"}
+        if params.get("betas"):
+            headers["anthropic-beta"] = ",".join(params["betas"])
+        body = encode_body({**params, "stream": True} if stream else params)
+        return client.post(
+            "/v1/messages",
+            content=body,
+            cast_to=BetaMessage,
+            stream=stream,
+            stream_cls=anthropic.Stream[BetaRawMessageStreamEvent],
+            options=make_request_options(extra_headers=headers, timeout=timeout),
+        )
+    messages = client.beta.messages if params.get("betas") else client.messages
+    if stream:
+        return messages.create(**params, stream=True, timeout=timeout)
+    return messages.create(**params, timeout=timeout)
+
+
+def _posts_raw(client: Any, params: dict[str, Any]) -> bool:
+    """Whether the client sends a body as given (it does not rewrite requests)."""
+    if not isinstance(params.get("messages"), WireMessages):
+        return False
+    from anthropic._base_client import SyncAPIClient
+
+    kind = type(client)
+    return (
+        isinstance(client, SyncAPIClient)
+        and kind._prepare_options is SyncAPIClient._prepare_options
+        and kind._build_request is SyncAPIClient._build_request
+    )
+
+
 def _remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None
@@ -201,7 +248,7 @@ def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout
     import anthropic
 
     message = _Accumulator(str(params.get("model", "")))
-    with client.messages.create(**params, stream=True, timeout=timeout_s) as events:
+    with _send(client, params, stream=True, timeout=timeout_s) as events:
         iterator = iter(events)
         while True:
             try:
@@ -266,6 +313,10 @@ class _Accumulator:
                 block["thinking"] += delta.thinking
             elif delta.type == "signature_delta":
                 block["signature"] = delta.signature
+            elif delta.type == "compaction_delta":  # the API's summary of the earlier turns
+                block["content"] = (block.get("content") or "") + (delta.content or "")
+                if getattr(delta, "encrypted_content", None):
+                    block["encrypted_content"] = delta.encrypted_content
         elif kind == "content_block_start":
             self.blocks.append(_start_block(event.content_block))
         elif kind == "content_block_stop":

@@ -100,3 +100,15 @@ def model_family(model_id: str) -> str | None:
         if family in lowered:
             return family
     return None
+
+
+# Context windows in tokens. Sonnet 5 always runs with 1M; Opus 4.6+ and Sonnet 4.6 reach 1M only
+# with Claude Code's ``[1m]`` suffix / the long-context beta, which the runner does not send.
+CONTEXT_WINDOWS: dict[str, int] = {"claude-sonnet-5": 1_000_000}
+DEFAULT_CONTEXT_WINDOW = 200_000
+
+
+def context_window(model_id: str) -> int:
+    """The context window of ``model_id`` (any provider's spelling); 200K when not known."""
+    lowered = model_id.lower()
+    return next((size for key, size in CONTEXT_WINDOWS.items() if key in lowered), DEFAULT_CONTEXT_WINDOW)

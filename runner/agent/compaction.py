@@ -1,0 +1,149 @@
+"""Applying the context policy during a run: estimate, clear, summarise, follow the API's compaction.
+
+``ContextKeeper`` is called by the loop before each request (``fit``) and after each response
+(``observe`` and ``after_response``). It owns no network: the summary is a model call the loop
+passes in, made with the same system prompt, tools and history as the run's own requests (so it
+reads them from the prompt cache) plus one instruction, with tool use turned off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.agent.context import ContextPolicy, after_server_compaction, clear_tool_results, recent_start
+from runner.agent.conversation import Conversation, dumps
+from runner.agent.tokens import TokenEstimator
+
+# Characters the two cache breakpoints add to a request's messages.
+_MARKERS = 2 * len(',"cache_control":{"type":"ephemeral"}')
+# After clearing, a summary is still written when the request holds more than this share of the
+# threshold: clearing that frees so little would only run again at the next turn.
+_CLEARED_ENOUGH = 0.6
+# The recent turns kept word for word through a summary: at most this share of the threshold.
+_RECENT_SHARE = 0.25
+
+SUMMARY_INSTRUCTION = (
+    "The conversation is about to pass the context window. Write a summary that lets you carry on "
+    "the task without the earlier turns: the request and its constraints, what has been done and "
+    "found (files read or changed, commands run and their results, decisions and why), what is "
+    "left to do, and the exact state of any work in progress. Be complete but brief. Answer with "
+    "the summary only; do not call tools."
+)
+SUMMARY_INTRO = (
+    "This session continues from earlier turns that no longer fit the context window. A summary of them:\n\n"
+)
+DROPPED_NOTE = "Earlier turns were removed to fit the context window (a summary could not be written)."
+
+Summarise = Callable[[list[dict[str, Any]]], "str | None"]
+
+
+@dataclass
+class ContextKeeper:
+    """The context policy of one run, applied turn by turn."""
+
+    policy: ContextPolicy
+    fixed_chars: int = 0  # the request without its messages: model, system prompt, tools
+    estimator: TokenEstimator = field(default_factory=TokenEstimator)
+    session_id: str = ""
+    # The PreCompact hooks' call site: asked before the history is summarised ("auto"); False
+    # keeps the history as it is.
+    pre_compact: Callable[[str], bool] = lambda trigger: True
+
+    def request_chars(self, conversation: Conversation) -> int:
+        """The JSON size of the next request (without encoding it)."""
+        return self.fixed_chars + conversation.chars + _MARKERS
+
+    def estimate(self, model: str, conversation: Conversation) -> int:
+        """The tokens the next request will hold."""
+        return self.estimator.estimate(model, self.request_chars(conversation))
+
+    def fit(self, model: str, conversation: Conversation, summarise: Summarise) -> dict[str, Any] | None:
+        """Before a request: bring it under the threshold if it would pass it. Returns the
+        ``compact_boundary`` event to emit when the history changed."""
+        if not self.policy.auto_compact:
+            return None
+        before = self.estimate(model, conversation)
+        if before <= self.policy.threshold:
+            return None
+        cleared, count = clear_tool_results(conversation.messages, self.policy.keep_tool_results)
+        if count:
+            conversation.replace(cleared)
+            after = self.estimate(model, conversation)
+            if after <= self.policy.threshold * _CLEARED_ENOUGH:
+                return self._event("clear_tool_results", before, after, cleared_tool_results=count)
+        if not self.pre_compact("auto"):
+            return None
+        if not self._summarise(model, conversation, summarise):
+            return None
+        return self._event("summary", before, self.estimate(model, conversation), cleared_tool_results=count)
+
+    def _summarise(self, model: str, conversation: Conversation, summarise: Summarise) -> bool:
+        messages = conversation.messages
+        sizes = [len(dumps(m)) for m in messages]  # only when compacting: not a per-turn cost
+        budget = int(self.policy.threshold * _RECENT_SHARE * self.estimator.chars_per_token(model))
+        start = recent_start(messages, sizes, budget)
+        if start <= 1:
+            return False  # nothing before the recent turns to summarise
+        summary = summarise(messages)
+        first = messages[0]
+        task = list(first["content"]) if isinstance(first.get("content"), list) else [first]
+        note = SUMMARY_INTRO + summary if summary else DROPPED_NOTE
+        opening = {"role": "user", "content": [*task, {"type": "text", "text": note}]}
+        conversation.replace([opening, *messages[start:]])
+        return True
+
+    def observe(
+        self, model: str, chars: int, response_content: list[dict[str, Any]], usage: Mapping[str, Any]
+    ) -> None:
+        """After a response: learn the model's characters per token from the request just sent,
+        unless the API changed that request (its compaction) before counting it."""
+        if "iterations" in usage or any(b.get("type") == "compaction" for b in response_content):
+            return
+        self.estimator.observe(model, chars, usage)
+
+    def after_response(self, model: str, conversation: Conversation) -> dict[str, Any] | None:
+        """After the assistant message is added: when the API compacted, drop what it now ignores."""
+        kept = after_server_compaction(conversation.messages)
+        if kept is None:
+            return None
+        before = self.estimate(model, conversation)
+        conversation.replace(kept)
+        return self._event("server", before, self.estimate(model, conversation))
+
+    def _event(self, strategy: str, before: int, after: int, **extra: Any) -> dict[str, Any]:
+        """Claude Code's ``compact_boundary`` event, with what the runner did."""
+        return {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "compact_metadata": {
+                "trigger": "auto",
+                "pre_tokens": before,
+                "post_tokens": after,
+                "strategy": strategy,
+                **extra,
+            },
+            "session_id": self.session_id,
+            "uuid": str(uuid.uuid4()),
+        }
+
+
+def summary_request(params: dict[str, Any]) -> dict[str, Any]:
+    """The request that asks for the summary, from the run's request for the same history: the
+    same prefix (read from the cache), the instruction added to the last user message, no tools
+    called and no server compaction."""
+    messages = list(params["messages"])
+    last = messages[-1]
+    content = list(last["content"]) if isinstance(last.get("content"), list) else []
+    instruction = {"type": "text", "text": SUMMARY_INSTRUCTION}
+    if last.get("role") == "user":
+        messages[-1] = {**last, "content": [*content, instruction]}
+    else:
+        messages.append({"role": "user", "content": [instruction]})
+    request = {k: v for k, v in params.items() if k not in ("context_management", "betas", "messages")}
+    request["messages"] = messages
+    if request.get("tools"):
+        request["tool_choice"] = {"type": "none"}
+    return request

@@ -2,8 +2,8 @@
 
 ``ContextKeeper`` is called by the loop before each request (``fit``) and after each response
 (``observe`` and ``after_response``). It owns no network: the summary is a model call the loop
-passes in, made with the same system prompt, tools and history as the run's own requests (so it
-reads them from the prompt cache) plus one instruction, with tool use turned off.
+passes in, made with the same system prompt and tools as the run's own requests, the turns it
+replaces and one instruction, with tool use turned off.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from runner.agent.tokens import TokenEstimator
 
 # Characters the two cache breakpoints add to a request's messages.
 _MARKERS = 2 * len(',"cache_control":{"type":"ephemeral"}')
-# After clearing, a summary is still written when the request holds more than this share of the
-# threshold: clearing that frees so little would only run again at the next turn.
-_CLEARED_ENOUGH = 0.6
+# Clearing aims at this share of the threshold (so it does not run again at the next turn)...
+_CLEARED_TARGET = 0.6
+# ...and when even the newest result alone leaves more than this share, a summary is written.
+_CLEARED_ENOUGH = 0.85
 # The recent turns kept word for word through a summary: at most this share of the threshold.
 _RECENT_SHARE = 0.25
 
@@ -68,9 +69,8 @@ class ContextKeeper:
         before = self.estimate(model, conversation)
         if before <= self.policy.threshold:
             return None
-        cleared, count = clear_tool_results(conversation.messages, self.policy.keep_tool_results)
+        count = self._clear(model, conversation)
         if count:
-            conversation.replace(cleared)
             after = self.estimate(model, conversation)
             if after <= self.policy.threshold * _CLEARED_ENOUGH:
                 return self._event("clear_tool_results", before, after, cleared_tool_results=count)
@@ -80,6 +80,20 @@ class ContextKeeper:
             return None
         return self._event("summary", before, self.estimate(model, conversation), cleared_tool_results=count)
 
+    def _clear(self, model: str, conversation: Conversation) -> int:
+        """Clear old tool results, keeping the newest few (down to the newest one when keeping
+        more would leave the request near the threshold). Returns how many were cleared."""
+        history, fixed = conversation.messages, self.fixed_chars + _MARKERS
+        target = self.policy.threshold * _CLEARED_TARGET
+        for keep in range(max(self.policy.keep_tool_results, 1), 0, -1):
+            cleared, count = clear_tool_results(history, keep)
+            chars = fixed + sum(len(dumps(m)) for m in cleared)
+            if self.estimator.estimate(model, chars) <= target or keep == 1:
+                break
+        if count:
+            conversation.replace(cleared)
+        return count
+
     def _summarise(self, model: str, conversation: Conversation, summarise: Summarise) -> bool:
         messages = conversation.messages
         sizes = [len(dumps(m)) for m in messages]  # only when compacting: not a per-turn cost
@@ -87,7 +101,8 @@ class ContextKeeper:
         start = recent_start(messages, sizes, budget)
         if start <= 1:
             return False  # nothing before the recent turns to summarise
-        summary = summarise(messages)
+        # Only the turns being replaced are summarised: that request stays under the threshold too.
+        summary = summarise(messages[:start])
         first = messages[0]
         task = list(first["content"]) if isinstance(first.get("content"), list) else [first]
         note = SUMMARY_INTRO + summary if summary else DROPPED_NOTE
@@ -131,8 +146,8 @@ class ContextKeeper:
 
 
 def summary_request(params: dict[str, Any]) -> dict[str, Any]:
-    """The request that asks for the summary, from the run's request for the same history: the
-    same prefix (read from the cache), the instruction added to the last user message, no tools
+    """The request that asks for the summary, from the run's request for the turns to summarise:
+    the same system prompt and tools, the instruction added to the last user message, no tools
     called and no server compaction."""
     messages = list(params["messages"])
     last = messages[-1]

@@ -138,7 +138,8 @@ class FakeMessagesAPI(LoopbackServer):
     answering one `/v1/messages` request before any turn is served. `api_key`: if set, requests must
     carry it (`x-api-key` or `authorization: Bearer`), else 401. `unknown_models`: model ids answered
     with 404 not_found_error. `tools_only`: only requests that offer tools consume scripted turns
-    (others get "Done."). `log_path`: append one JSON line per request."""
+    (others get "Done."); a request with `tool_choice` "none" (a summary) never does. `log_path`:
+    append one JSON line per request."""
 
     _thread_name = "fake-messages"
 
@@ -284,7 +285,13 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _take_turn(self, req: JSONDict, record: RequestRecord) -> tuple[Turn, Fault | None]:
         """The turn this request answers with, and the fault it gets instead (the turn then stays)."""
-        scripted = self._next_turn < len(self._script) and (bool(req.get("tools")) or not self.tools_only)
+        # A request that may not call tools (a compaction summary) never takes a scripted turn.
+        declines_tools = (req.get("tool_choice") or {}).get("type") == "none"
+        scripted = (
+            self._next_turn < len(self._script)
+            and not declines_tools
+            and (bool(req.get("tools")) or not self.tools_only)
+        )
         if self._faults and self._faults[0].kind not in PARTIAL_KINDS:  # the others never show the turn
             return Turn([]), self._faults.popleft()
         current = Turn.coerce(self._script[self._next_turn], req) if scripted else Turn([text(DONE_TEXT)])

@@ -84,13 +84,7 @@ def call_model(
             except json.JSONDecodeError as exc:  # the SDK parses a 200 body without checking it
                 detail = f"the body is not valid JSON ({_json_problem(exc)})"
                 raise ModelCallError(f"the model's reply was malformed: {detail}") from exc
-            response = ModelResponse(
-                id=message.id,
-                model=message.model,
-                content=[block.model_dump(exclude_none=True) for block in message.content],
-                stop_reason=message.stop_reason,
-                usage=message.usage.model_dump(exclude_none=True),
-            )
+            response = _message_response(message)
     except anthropic.APIStatusError as exc:
         if 200 <= exc.status_code < 300:  # an `error` event inside a stream the API answered with 200
             raise _stream_error(exc) from exc
@@ -162,7 +156,6 @@ def _send(client: Any, params: dict[str, Any], *, stream: bool, timeout: float) 
     if _posts_raw(client, params):
         import anthropic
         from anthropic._base_client import make_request_options
-        from anthropic.types.beta import BetaMessage, BetaRawMessageStreamEvent
 
         headers = {"Content-Type": "application/json"}
         if params.get("betas"):
@@ -171,9 +164,9 @@ def _send(client: Any, params: dict[str, Any], *, stream: bool, timeout: float) 
         return client.post(
             "/v1/messages",
             content=body,
-            cast_to=BetaMessage,
+            cast_to=object,  # the JSON as it came: no pydantic models built for it
             stream=stream,
-            stream_cls=anthropic.Stream[BetaRawMessageStreamEvent],
+            stream_cls=anthropic.Stream[object],
             options=make_request_options(extra_headers=headers, timeout=timeout),
         )
     messages = client.beta.messages if params.get("betas") else client.messages
@@ -263,10 +256,12 @@ def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout
                 raise _malformed(f"an event does not match the API's schema ({exc.body!r:.200})") from exc
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceeded()
+            if not isinstance(event, dict):  # an SDK model (clients that rewrite requests)
+                event = event.model_dump(exclude_none=True)
             try:
                 message.add(event)
             except (AttributeError, IndexError, KeyError, TypeError) as exc:
-                kind = getattr(event, "type", type(event).__name__)
+                kind = event.get("type", type(event).__name__)
                 problem = f"{type(exc).__name__}: {exc}"
                 raise _malformed(f"a {kind} event does not fit the message ({problem})") from exc
     if not message.complete:
@@ -298,46 +293,46 @@ class _Accumulator:
     complete: bool = False
     events: int = 0
 
-    def add(self, event: Any) -> None:
+    def add(self, event: dict[str, Any]) -> None:
         """Apply one event; an event that does not fit raises (the caller calls the stream malformed)."""
         self.events += 1
-        kind = event.type
+        kind = event["type"]
         if kind == "content_block_delta":
-            delta = event.delta
-            block = self.blocks[event.index]
-            if delta.type == "text_delta":
-                block["text"] += delta.text
-            elif delta.type == "input_json_delta":
-                self.partial_json.setdefault(event.index, []).append(delta.partial_json)
-            elif delta.type == "thinking_delta":
-                block["thinking"] += delta.thinking
-            elif delta.type == "signature_delta":
-                block["signature"] = delta.signature
-            elif delta.type == "compaction_delta":  # the API's summary of the earlier turns
-                block["content"] = (block.get("content") or "") + (delta.content or "")
-                if getattr(delta, "encrypted_content", None):
-                    block["encrypted_content"] = delta.encrypted_content
+            delta = event["delta"]
+            block = self.blocks[event["index"]]
+            delta_type = delta["type"]
+            if delta_type == "text_delta":
+                block["text"] += delta["text"]
+            elif delta_type == "input_json_delta":
+                self.partial_json.setdefault(event["index"], []).append(delta["partial_json"])
+            elif delta_type == "thinking_delta":
+                block["thinking"] += delta["thinking"]
+            elif delta_type == "signature_delta":
+                block["signature"] = delta["signature"]
+            elif delta_type == "compaction_delta":  # the API's summary of the earlier turns
+                block["content"] = (block.get("content") or "") + (delta.get("content") or "")
+                if delta.get("encrypted_content"):
+                    block["encrypted_content"] = delta["encrypted_content"]
         elif kind == "content_block_start":
-            self.blocks.append(_start_block(event.content_block))
+            self.blocks.append(_start_block(event["content_block"]))
         elif kind == "content_block_stop":
-            pieces = self.partial_json.pop(event.index, None)
+            index = event["index"]
+            pieces = self.partial_json.pop(index, None)
             if pieces is not None:
                 raw = "".join(pieces)
                 try:
-                    self.blocks[event.index]["input"] = json.loads(raw) if raw else {}
+                    self.blocks[index]["input"] = json.loads(raw) if raw else {}
                 except json.JSONDecodeError:
                     # Keep the raw text: the loop tells the model its input was not valid JSON.
-                    self.blocks[event.index]["input"] = {"__invalid_json__": raw}
+                    self.blocks[index]["input"] = {"__invalid_json__": raw}
         elif kind == "message_start":
-            message = event.message
-            self.msg_id, self.model = message.id, message.model
-            self.usage = message.usage.model_dump(exclude_none=True)
+            message = event["message"]
+            self.msg_id, self.model = message["id"], message["model"]
+            self.usage = _present(message["usage"])
         elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason
+            self.stop_reason = event["delta"].get("stop_reason")
             # message_delta usage is cumulative: it replaces, not adds to, the start values.
-            self.usage.update(
-                {k: v for k, v in event.usage.model_dump(exclude_none=True).items() if v is not None}
-            )
+            self.usage.update(_present(event.get("usage") or {}))
         elif kind == "message_stop":
             self.complete = True
 
@@ -352,13 +347,37 @@ class _Accumulator:
         )
 
 
-def _start_block(block: Any) -> dict[str, Any]:
-    kind = block.type
+def _start_block(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block["type"]
     if kind == "text":
-        return {"type": "text", "text": block.text or ""}
+        return {"type": "text", "text": block.get("text") or ""}
     if kind == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
+        return {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
     if kind == "thinking":
-        return {"type": "thinking", "thinking": block.thinking or "", "signature": block.signature or ""}
-    data: dict[str, Any] = block.model_dump(exclude_none=True)
-    return data
+        return {
+            "type": "thinking",
+            "thinking": block.get("thinking") or "",
+            "signature": block.get("signature") or "",
+        }
+    return _present(block)
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields that carry a value (the API's nulls left out, as the SDK's ``exclude_none``)."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _message_response(message: Any) -> ModelResponse:
+    """A whole (not streamed) message: the JSON of the fast path, or an SDK model."""
+    if not isinstance(message, dict):
+        message = message.model_dump(exclude_none=True)
+    try:
+        return ModelResponse(
+            id=message["id"],
+            model=message["model"],
+            content=[_present(block) for block in message["content"]],
+            stop_reason=message.get("stop_reason"),
+            usage=_present(message["usage"]),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ModelCallError(f"the model's reply was malformed: {type(exc).__name__}: {exc}") from exc

@@ -343,7 +343,7 @@ class _Accumulator:
             model=self.model,
             content=self.blocks,
             stop_reason=self.stop_reason,
-            usage=self.usage,
+            usage=_billed(self.usage),
         )
 
 
@@ -367,6 +367,17 @@ def _present(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def _billed(usage: dict[str, Any]) -> dict[str, Any]:
+    """Usage with the API's compaction counted: when the API compacted during the request, the
+    top-level counts leave the summarising step out and ``iterations`` holds every step's."""
+    steps = usage.get("iterations")
+    if not isinstance(steps, list) or not steps:
+        return usage
+    fields = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    totals = {key: sum(int(step.get(key) or 0) for step in steps if isinstance(step, dict)) for key in fields}
+    return {**usage, **totals}
+
+
 def _message_response(message: Any) -> ModelResponse:
     """A whole (not streamed) message: the JSON of the fast path, or an SDK model."""
     if not isinstance(message, dict):
@@ -377,7 +388,7 @@ def _message_response(message: Any) -> ModelResponse:
             model=message["model"],
             content=[_present(block) for block in message["content"]],
             stop_reason=message.get("stop_reason"),
-            usage=_present(message["usage"]),
+            usage=_billed(_present(message["usage"])),
         )
     except (KeyError, TypeError) as exc:
         raise ModelCallError(f"the model's reply was malformed: {type(exc).__name__}: {exc}") from exc

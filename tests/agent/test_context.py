@@ -14,7 +14,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from runner.agent import permissions
+from runner.agent import model_call, permissions
 from runner.agent.compaction import SUMMARY_INSTRUCTION, SUMMARY_INTRO
 from runner.agent.context import (
     CLEARED,
@@ -414,3 +414,25 @@ def test_bedrock_gets_the_compaction_edit_in_its_body(tmp_path: Path) -> None:
     last = bodies[-1]["messages"]
     assert [m["role"] for m in last] == ["user", "assistant", "user"]
     assert {k: v for k, v in last[1]["content"][0].items() if k != "cache_control"} == compacted
+
+
+def test_the_apis_summarising_step_is_billed() -> None:
+    """When the API compacted, the top-level usage leaves its summarising step out: the cost
+    counts every step in ``iterations``."""
+    message = {
+        "id": "msg_1",
+        "model": "claude-opus-4-8",
+        "content": [{"type": "compaction", "content": "summary", "encrypted_content": None}],
+        "stop_reason": "end_turn",
+        "usage": {
+            "input_tokens": 23_000,
+            "output_tokens": 1_000,
+            "iterations": [
+                {"type": "compaction", "input_tokens": 180_000, "output_tokens": 3_500},
+                {"type": "message", "input_tokens": 23_000, "output_tokens": 1_000},
+            ],
+        },
+    }
+    response = model_call._message_response(message)
+    assert response.usage["input_tokens"] == 203_000 and response.usage["output_tokens"] == 4_500
+    assert response.content == [{"type": "compaction", "content": "summary"}]

@@ -53,6 +53,24 @@ class ContextKeeper:
     # keeps the history as it is.
     pre_compact: Callable[[str], bool] = lambda trigger: True
 
+    server: bool = True  # the API's compaction, while it has not been refused
+
+    def server_params(self) -> dict[str, Any]:
+        """The request fields that ask the API to compact (none where it does not, or refused)."""
+        return self.policy.server_params() if self.server else {}
+
+    def refused(self, error: Exception) -> bool:
+        """Whether ``error`` is the API refusing its compaction (a 400 naming it): then it is not
+        asked again, and the request is sent without it."""
+        message = str(error).lower()
+        status = getattr(error, "status", None)
+        if not (self.server and self.server_params() and status == 400):
+            return False
+        if "context_management" in message or "compact" in message:
+            self.server = False
+            return True
+        return False
+
     def request_chars(self, conversation: Conversation) -> int:
         """The JSON size of the next request (without encoding it)."""
         return self.fixed_chars + conversation.chars + _MARKERS

@@ -125,13 +125,21 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
 
             def summarise(history: list[dict[str, Any]]) -> str | None:
                 request = summary_request(_request(spec, definitions, Conversation(history)))
-                return _summary(ask(request), state)
+                try:
+                    return _summary(ask(request), state)
+                except ModelCallError:  # the old turns are dropped without a summary
+                    return None
 
             compacted = context.fit(spec.model, messages, summarise)
             if compacted is not None:
                 emit(compacted)
-            params = _request(spec, definitions, messages)
-            response = ask(params)
+            params = {**_request(spec, definitions, messages), **context.server_params()}
+            try:
+                response = ask(params)
+            except ModelCallError as exc:
+                if context.refused(exc):  # the API would not compact for this model: the floor alone
+                    continue
+                raise
             context.observe(spec.model, context.request_chars(messages), response.content, response.usage)
             state.turns += 1
             state.api_ms += response.api_ms
@@ -235,7 +243,6 @@ def _request(spec: AgentSpec, definitions: list[dict[str, Any]], messages: Conve
     }
     if definitions:
         params["tools"] = definitions
-    params.update(spec.context.server_params())  # the API's compaction, where it is served
     return params
 
 

@@ -436,3 +436,15 @@ def test_the_apis_summarising_step_is_billed() -> None:
     response = model_call._message_response(message)
     assert response.usage["input_tokens"] == 203_000 and response.usage["output_tokens"] == 4_500
     assert response.content == [{"type": "compaction", "content": "summary"}]
+
+
+def test_a_refused_compaction_edit_is_dropped_and_the_request_sent_again(
+    api: FakeMessagesAPI, tmp_path: Path
+) -> None:
+    api.queue_fault({"status": 400, "message": "context_management: compact_20260112 is not supported"})
+    api.add_turns([[text("hello")], [text("unused")]])
+    result, _ = run(api, tmp_path, ContextPolicy(server_compaction=True))
+    assert result["subtype"] == "success" and result["result"] == "hello"
+    first, second = api.message_requests
+    assert first.status == 400 and "context_management" in first.body
+    assert "context_management" not in second.body and "anthropic-beta" not in second.headers

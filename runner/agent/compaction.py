@@ -39,6 +39,7 @@ SUMMARY_INTRO = (
 DROPPED_NOTE = "Earlier turns were removed to fit the context window (a summary could not be written)."
 
 Summarise = Callable[[list[dict[str, Any]]], "str | None"]
+Count = Callable[[], "int | None"]
 
 
 @dataclass
@@ -79,24 +80,34 @@ class ContextKeeper:
         """The tokens the next request will hold."""
         return self.estimator.estimate(model, self.request_chars(conversation))
 
-    def fit(self, model: str, conversation: Conversation, summarise: Summarise) -> dict[str, Any] | None:
+    def fit(
+        self, model: str, conversation: Conversation, summarise: Summarise, count: Count | None = None
+    ) -> dict[str, Any] | None:
         """Before a request: bring it under the threshold if it would pass it. Returns the
-        ``compact_boundary`` event to emit when the history changed."""
+        ``compact_boundary`` event to emit when the history changed. ``count`` asks the API for
+        the request's exact tokens (None where it cannot): used, and learnt from, when the
+        estimate is over the threshold before any usage has calibrated it."""
         if not self.policy.auto_compact:
             return None
         before = self.estimate(model, conversation)
+        if before > self.policy.threshold and count is not None and model not in self.estimator.ratios:
+            exact = count()
+            if exact:
+                self.estimator.observe(model, self.request_chars(conversation), {"input_tokens": exact})
+                before = self.estimate(model, conversation)
         if before <= self.policy.threshold:
             return None
-        count = self._clear(model, conversation)
-        if count:
+        cleared = self._clear(model, conversation)
+        if cleared:
             after = self.estimate(model, conversation)
             if after <= self.policy.threshold * _CLEARED_ENOUGH:
-                return self._event("clear_tool_results", before, after, cleared_tool_results=count)
+                return self._event("clear_tool_results", before, after, cleared_tool_results=cleared)
         if not self.pre_compact("auto"):
             return None
         if not self._summarise(model, conversation, summarise):
             return None
-        return self._event("summary", before, self.estimate(model, conversation), cleared_tool_results=count)
+        after = self.estimate(model, conversation)
+        return self._event("summary", before, after, cleared_tool_results=cleared)
 
     def _clear(self, model: str, conversation: Conversation) -> int:
         """Clear old tool results, keeping the newest few (down to the newest one when keeping

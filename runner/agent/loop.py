@@ -19,7 +19,13 @@ from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.compaction import ContextKeeper, summary_request
 from runner.agent.context import ContextPolicy
 from runner.agent.conversation import CACHE, Conversation, encode_body
-from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
+from runner.agent.model_call import (
+    DeadlineExceeded,
+    ModelCallError,
+    ModelResponse,
+    call_with_retries,
+    count_tokens,
+)
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
@@ -130,7 +136,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 except ModelCallError:  # the old turns are dropped without a summary
                     return None
 
-            compacted = context.fit(spec.model, messages, summarise)
+            def count() -> int | None:
+                return count_tokens(
+                    client, {**_request(spec, definitions, messages), **context.server_params()}
+                )
+
+            compacted = context.fit(spec.model, messages, summarise, count)
             if compacted is not None:
                 emit(compacted)
             params = {**_request(spec, definitions, messages), **context.server_params()}

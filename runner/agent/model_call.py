@@ -175,6 +175,35 @@ def _send(client: Any, params: dict[str, Any], *, stream: bool, timeout: float) 
     return messages.create(**params, timeout=timeout)
 
 
+# The fields the token counting endpoint accepts (it rejects max_tokens, stream and the like).
+_COUNTED = ("model", "system", "tools", "messages", "tool_choice", "thinking", "context_management")
+
+
+def count_tokens(client: Any, params: dict[str, Any], timeout_s: float = 30.0) -> int | None:
+    """The prompt tokens of ``params`` by the API's ``/v1/messages/count_tokens``, or None where
+    the provider has no such endpoint (only clients that send bodies as given ask) or it fails."""
+    if not _posts_raw(client, params):
+        return None
+    import anthropic
+    from anthropic._base_client import make_request_options
+
+    headers = {"Content-Type": "application/json"}
+    if params.get("betas"):
+        headers["anthropic-beta"] = ",".join(params["betas"])
+    body = encode_body({key: params[key] for key in _COUNTED if key in params})
+    try:
+        answer = client.post(
+            "/v1/messages/count_tokens",
+            content=body,
+            cast_to=object,
+            options=make_request_options(extra_headers=headers, timeout=timeout_s),
+        )
+    except anthropic.AnthropicError:
+        return None
+    tokens = answer.get("input_tokens") if isinstance(answer, dict) else None
+    return tokens if isinstance(tokens, int) and tokens > 0 else None
+
+
 def _posts_raw(client: Any, params: dict[str, Any]) -> bool:
     """Whether the client sends a body as given (it does not rewrite requests)."""
     if not isinstance(params.get("messages"), WireMessages):

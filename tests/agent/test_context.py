@@ -448,3 +448,31 @@ def test_a_refused_compaction_edit_is_dropped_and_the_request_sent_again(
     first, second = api.message_requests
     assert first.status == 400 and "context_management" in first.body
     assert "context_management" not in second.body and "anthropic-beta" not in second.headers
+
+
+def test_an_uncalibrated_estimate_over_the_threshold_is_checked_with_token_counting(
+    api: FakeMessagesAPI, tmp_path: Path
+) -> None:
+    """The first request has no usage to calibrate from: a large prompt that the cautious
+    estimate puts over the threshold is counted by the API, which finds it fits."""
+    api.add_turns([[text("fine")]])
+    spec_prompt = "word " * 10_000  # 50,000 characters: 20,000 by the cautious estimate, 12,500 by the API
+    spec = AgentSpec(
+        prompt=spec_prompt,
+        model="claude-opus-4-8",
+        system_prompt="You are a test agent.",
+        tools=build_tools(["Read"]),
+        policy=permissions.PermissionPolicy(cwd=tmp_path, home=tmp_path),
+        workspace=ToolContext(cwd=tmp_path, subprocess_env={"PATH": "/usr/bin:/bin"}),
+        api_timeout_s=30,
+        context=SMALL,
+    )
+    client = anthropic.Anthropic(api_key="sk-test", base_url=api.base_url, max_retries=0)
+    events: list[dict[str, Any]] = []
+    outcome = run_agent(spec, client, events.append)
+    assert outcome.result["subtype"] == "success"
+    counted = [r for r in api.requests if r.path == "/v1/messages/count_tokens"]
+    assert len(counted) == 1 and "max_tokens" not in counted[0].body
+    assert counted[0].body["messages"][0]["content"][0]["text"] == spec_prompt
+    assert not [e for e in events if e.get("subtype") == "compact_boundary"]
+    assert prompt_tokens(api.message_requests[0]) < SMALL.threshold

@@ -48,10 +48,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def proc_cpu(pid: int) -> float:
-    """A process's CPU seconds so far (user + system, its waited-for children included)."""
+    """A process's CPU seconds so far: its main thread's, to the nanosecond (``schedstat``), and
+    its waited-for children's (``stat``, in clock ticks)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / TICK
+    with open(f"/proc/{pid}/schedstat") as f:
+        running_ns = int(f.read().split()[0])
+    return running_ns / 1e9 + sum(int(v) for v in fields[13:15]) / TICK
 
 
 def run_runner(
@@ -148,7 +151,13 @@ def mixed_session(engine: Path | None, turns: int, marks: tuple[int, ...] = ()) 
 
             return reply
 
-        turn_list = [marked(i, content) for i, content in enumerate(mixed_script(repo, turns))]
+        script = mixed_script(repo, turns)
+        if marks:  # the per-turn measure: Write overwrites one note, so Glob's and LS's work stays the same
+            for content in script:
+                for block in content:
+                    if block.get("name") == "Write":
+                        block["input"] = {**block["input"], "file_path": str(repo / "notes" / "n.txt")}  # type: ignore[dict-item]
+        turn_list = [marked(i, content) for i, content in enumerate(script)]
         with FakeMessagesAPI(turn_list) as fake:
             extra = ["--allowedTools", "Read,Edit,Write,Glob,LS", "--max-turns", str(turns + 5)]
             run = run_runner(engine, repo, fake, "Do the steps.", extra, pid_box)

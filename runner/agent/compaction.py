@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.agent.context import ContextPolicy, after_server_compaction, clear_tool_results, recent_start
-from runner.agent.conversation import Conversation, dumps
+from runner.agent.conversation import Conversation, encoded
 from runner.agent.tokens import TokenEstimator
 
 # Characters the two cache breakpoints add to a request's messages.
@@ -47,7 +47,7 @@ class ContextKeeper:
     """The context policy of one run, applied turn by turn."""
 
     policy: ContextPolicy
-    fixed_chars: int = 0  # the request without its messages: model, system prompt, tools
+    fixed_size: int = 0  # the request without its messages: model, system prompt, tools
     estimator: TokenEstimator = field(default_factory=TokenEstimator)
     session_id: str = ""
     # The PreCompact hooks' call site: asked before the history is summarised ("auto"); False
@@ -72,13 +72,13 @@ class ContextKeeper:
             return True
         return False
 
-    def request_chars(self, conversation: Conversation) -> int:
+    def request_size(self, conversation: Conversation) -> int:
         """The JSON size of the next request (without encoding it)."""
-        return self.fixed_chars + conversation.chars + _MARKERS
+        return self.fixed_size + conversation.size + _MARKERS
 
     def estimate(self, model: str, conversation: Conversation) -> int:
         """The tokens the next request will hold."""
-        return self.estimator.estimate(model, self.request_chars(conversation))
+        return self.estimator.estimate(model, self.request_size(conversation))
 
     def fit(
         self, model: str, conversation: Conversation, summarise: Summarise, count: Count | None = None
@@ -93,7 +93,7 @@ class ContextKeeper:
         if before > self.policy.threshold and count is not None and model not in self.estimator.ratios:
             exact = count()
             if exact:
-                self.estimator.observe(model, self.request_chars(conversation), {"input_tokens": exact})
+                self.estimator.observe(model, self.request_size(conversation), {"input_tokens": exact})
                 before = self.estimate(model, conversation)
         if before <= self.policy.threshold:
             return None
@@ -112,12 +112,12 @@ class ContextKeeper:
     def _clear(self, model: str, conversation: Conversation) -> int:
         """Clear old tool results, keeping the newest few (down to the newest one when keeping
         more would leave the request near the threshold). Returns how many were cleared."""
-        history, fixed = conversation.messages, self.fixed_chars + _MARKERS
+        history, fixed = conversation.messages, self.fixed_size + _MARKERS
         target = self.policy.threshold * _CLEARED_TARGET
         for keep in range(max(self.policy.keep_tool_results, 1), 0, -1):
             cleared, count = clear_tool_results(history, keep)
-            chars = fixed + sum(len(dumps(m)) for m in cleared)
-            if self.estimator.estimate(model, chars) <= target or keep == 1:
+            size = fixed + sum(len(encoded(m)) + 1 for m in cleared)
+            if self.estimator.estimate(model, size) <= target or keep == 1:
                 break
         if count:
             conversation.replace(cleared)
@@ -125,7 +125,7 @@ class ContextKeeper:
 
     def _summarise(self, model: str, conversation: Conversation, summarise: Summarise) -> bool:
         messages = conversation.messages
-        sizes = [len(dumps(m)) for m in messages]  # only when compacting: not a per-turn cost
+        sizes = [len(encoded(m)) for m in messages]  # only when compacting: not a per-turn cost
         budget = int(self.policy.threshold * _RECENT_SHARE * self.estimator.chars_per_token(model))
         start = recent_start(messages, sizes, budget)
         if start <= 1:
@@ -140,13 +140,13 @@ class ContextKeeper:
         return True
 
     def observe(
-        self, model: str, chars: int, response_content: list[dict[str, Any]], usage: Mapping[str, Any]
+        self, model: str, size: int, response_content: list[dict[str, Any]], usage: Mapping[str, Any]
     ) -> None:
         """After a response: learn the model's characters per token from the request just sent,
         unless the API changed that request (its compaction) before counting it."""
         if "iterations" in usage or any(b.get("type") == "compaction" for b in response_content):
             return
-        self.estimator.observe(model, chars, usage)
+        self.estimator.observe(model, size, usage)
 
     def after_response(self, model: str, conversation: Conversation) -> dict[str, Any] | None:
         """After the assistant message is added: when the API compacted, drop what it now ignores."""

@@ -100,7 +100,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     emit(_init_event(spec, list(tools)))
     messages = Conversation([{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}])
     fixed = len(encode_body(_request(spec, definitions, Conversation())))
-    context = ContextKeeper(spec.context, fixed_chars=fixed, session_id=spec.session_id)
+    context = ContextKeeper(spec.context, fixed_size=fixed, session_id=spec.session_id)
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         result = _result_event(spec, state, subtype, error)
@@ -151,7 +151,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 if context.refused(exc):  # the API would not compact for this model: the floor alone
                     continue
                 raise
-            context.observe(spec.model, context.request_chars(messages), response.content, response.usage)
+            context.observe(spec.model, context.request_size(messages), response.content, response.usage)
             state.turns += 1
             state.api_ms += response.api_ms
             state.usage.add(response.model or spec.model, response.usage)

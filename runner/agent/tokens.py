@@ -43,16 +43,16 @@ class TokenEstimator:
         """The ratio for ``model``: learned, else the cautious default."""
         return self.ratios.get(model, self.default_chars_per_token)
 
-    def estimate(self, model: str, chars: int) -> int:
-        """The tokens of a request of ``chars`` JSON characters to ``model``."""
-        return int(chars / self.chars_per_token(model)) + 1
+    def estimate(self, model: str, size: int) -> int:
+        """The tokens of a request whose JSON is ``size`` bytes (characters, for ASCII) to ``model``."""
+        return int(size / self.chars_per_token(model)) + 1
 
-    def observe(self, model: str, chars: int, usage: Mapping[str, Any]) -> None:
-        """Learn from a response: the request sent had ``chars`` characters and ``usage`` says
+    def observe(self, model: str, size: int, usage: Mapping[str, Any]) -> None:
+        """Learn from a response: the request sent was ``size`` bytes of JSON and ``usage`` says
         how many tokens it held. Usage that cannot describe it (too small, out of range) is ignored."""
         tokens = prompt_tokens(usage)
-        if chars < MIN_CALIBRATION_CHARS or tokens <= 0:
+        if size < MIN_CALIBRATION_CHARS or tokens <= 0:
             return
-        ratio = chars / tokens
+        ratio = size / tokens
         if MIN_CHARS_PER_TOKEN <= ratio <= MAX_CHARS_PER_TOKEN:
             self.ratios[model] = ratio

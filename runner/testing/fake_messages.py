@@ -399,8 +399,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "transfer-encoding": "chunked",
             },
         )
-        for i, chunk in enumerate([*(encode_event(*e) for e in reply.events), *reply.tail]):
-            if reply.drop_after is not None and i >= reply.drop_after:
+        chunks = [*(encode_event(*e) for e in reply.events), *reply.tail]
+        if reply.drop_after is None:  # all at once: how the client reads it then does not depend on timing
+            self.wfile.write(b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n")
+            return
+        for i, chunk in enumerate(chunks):
+            if i >= reply.drop_after:
                 self.wfile.flush()
                 self.close_connection = True  # no terminating chunk: the client sees a broken stream
                 return

@@ -364,9 +364,23 @@ def test_body_from_pieces_is_the_request_as_json() -> None:
     assert body == {"model": "m", "max_tokens": 5, "messages": list(params["messages"])}
     marked = [i for i, m in enumerate(body["messages"]) if "cache_control" in m["content"][-1]]
     assert marked == [1, 2] and "cache_control" not in json.dumps(conversation.messages)
-    assert conversation.chars == len(
-        json.dumps(conversation.messages, ensure_ascii=False, separators=(",", ":"))
+    assert conversation.size == len(
+        json.dumps(conversation.messages, ensure_ascii=False, separators=(",", ":")).encode()
     )
+    # longer histories, a message replaced in the middle, and the empty one
+    for extra in range(4):
+        conversation.append({"role": "assistant", "content": [{"type": "text", "text": f"turn {extra}"}]})
+        conversation.append({"role": "user", "content": [{"type": "text", "text": f"more {extra}"}]})
+        sent = conversation.wire()
+        assert json.loads(sent.json()) == list(sent) and len(sent) == len(conversation)
+    conversation[3] = {"role": "assistant", "content": [{"type": "text", "text": "replaced"}]}
+    sent = conversation.wire()
+    assert json.loads(sent.json())[3]["content"][0]["text"] == "replaced"
+    assert [m for m in json.loads(sent.json())[:-2]] == conversation.messages[:-2]
+    assert json.loads(Conversation().wire().json()) == []
+    assert json.loads(Conversation(conversation.messages[:1]).wire().json())[0]["content"][-1][
+        "cache_control"
+    ]
 
 
 def test_bedrock_gets_the_compaction_edit_in_its_body(tmp_path: Path) -> None:

@@ -97,9 +97,7 @@ def supports_server_compaction(model: str) -> bool:
     if not match:
         return False
     family, major, minor = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-    least = _COMPACTING_FAMILIES.get(family)
-    if family in ("fable", "mythos"):
-        return True
+    least = _COMPACTING_FAMILIES.get(family)  # other families: not documented, the floor alone
     return least is not None and (major, minor) >= least
 
 

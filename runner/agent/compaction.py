@@ -102,12 +102,14 @@ class ContextKeeper:
             after = self.estimate(model, conversation)
             if after <= self.policy.threshold * _CLEARED_ENOUGH:
                 return self._event("clear_tool_results", before, after, cleared_tool_results=cleared)
-        if not self.pre_compact("auto"):
-            return None
-        if not self._summarise(model, conversation, summarise):
-            return None
-        after = self.estimate(model, conversation)
-        return self._event("summary", before, after, cleared_tool_results=cleared)
+        # PreCompact hooks may keep the history from being summarised.
+        if not self.pre_compact("auto") or not self._summarise(model, conversation, summarise):
+            if not cleared:
+                return None
+            after, strategy = self.estimate(model, conversation), "clear_tool_results"
+        else:
+            after, strategy = self.estimate(model, conversation), "summary"
+        return self._event(strategy, before, after, cleared_tool_results=cleared)
 
     def _clear(self, model: str, conversation: Conversation) -> int:
         """Clear old tool results, keeping the newest few (down to the newest one when keeping
@@ -133,7 +135,8 @@ class ContextKeeper:
         # Only the turns being replaced are summarised: that request stays under the threshold too.
         summary = summarise(messages[:start])
         first = messages[0]
-        task = list(first["content"]) if isinstance(first.get("content"), list) else [first]
+        content = first.get("content")
+        task = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
         note = SUMMARY_INTRO + summary if summary else DROPPED_NOTE
         opening = {"role": "user", "content": [*task, {"type": "text", "text": note}]}
         conversation.replace([opening, *messages[start:]])

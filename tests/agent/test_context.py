@@ -15,7 +15,7 @@ import anthropic
 import pytest
 
 from runner.agent import model_call, permissions
-from runner.agent.compaction import SUMMARY_INSTRUCTION, SUMMARY_INTRO
+from runner.agent.compaction import SUMMARY_INSTRUCTION, SUMMARY_INTRO, ContextKeeper
 from runner.agent.context import (
     CLEARED,
     COMPACTION_BETA,
@@ -490,3 +490,30 @@ def test_an_uncalibrated_estimate_over_the_threshold_is_checked_with_token_count
     assert counted[0].body["messages"][0]["content"][0]["text"] == spec_prompt
     assert not [e for e in events if e.get("subtype") == "compact_boundary"]
     assert prompt_tokens(api.message_requests[0]) < SMALL.threshold
+
+
+def test_pre_compact_hooks_can_keep_the_history_from_being_summarised() -> None:
+    """The PreCompact call site: asked before a summary; refusing keeps the history as it is."""
+    history: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": "task"}]}]
+    for i in range(12):
+        history.append({"role": "assistant", "content": [{"type": "text", "text": f"thought {i} " * 1000}]})
+        history.append({"role": "user", "content": [{"type": "text", "text": "go on"}]})
+    asked: list[list[dict[str, Any]]] = []
+
+    def summarise(messages: list[dict[str, Any]]) -> str:
+        asked.append(messages)
+        return "the story so far"
+
+    blocked = ContextKeeper(SMALL, pre_compact=lambda trigger: False)
+    conversation = Conversation(history)
+    assert blocked.fit("claude-opus-4-8", conversation, summarise) is None
+    assert conversation.messages == history and not asked
+
+    allowed = ContextKeeper(SMALL, pre_compact=lambda trigger: trigger == "auto")
+    event = allowed.fit("claude-opus-4-8", conversation, summarise)
+    assert event is not None and event["compact_metadata"]["strategy"] == "summary"
+    (summarised,) = asked
+    kept = conversation.messages
+    assert kept[0]["content"][-1]["text"] == SUMMARY_INTRO + "the story so far"
+    assert summarised == history[: len(summarised)]  # the turns replaced, and only those
+    assert kept[1:] == history[len(summarised) :] and kept[1]["role"] == "assistant"

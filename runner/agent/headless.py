@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
+from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
@@ -40,7 +41,8 @@ from runner.errors import (
 )
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
-from runner.providers.models import resolve_model
+from runner.providers.catalog import default_max_tokens
+from runner.providers.models import context_window, resolve_model
 from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
@@ -140,6 +142,13 @@ def prepare_run(
             adaptive_thinking=settings.adaptive_thinking,
         ),
         fallback_model=_fallback(settings, provider.models, config),
+        context=plan_context(
+            provider=config.name,
+            model=model,
+            window=context_window(model),
+            max_output_tokens=settings.max_output_tokens or default_max_tokens(model),
+            settings=runtime.context,
+        ),
     )
     return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
 

@@ -16,10 +16,19 @@ from typing import Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.compaction import ContextKeeper, summary_request
+from runner.agent.context import ContextPolicy
 from runner.agent.continuation import SUBTYPE as CUT_OFF
 from runner.agent.continuation import Continuation
+from runner.agent.conversation import CACHE, Conversation, encode_body
 from runner.agent.fallback import ModelChoice
-from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
+from runner.agent.model_call import (
+    DeadlineExceeded,
+    ModelCallError,
+    ModelResponse,
+    call_with_retries,
+    count_tokens,
+)
 from runner.agent.model_params import OutputOptions, output_fields
 from runner.agent.retry import RetryPolicy
 from runner.agent.structured import StructuredOutputTool
@@ -28,7 +37,6 @@ from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
 
 Emit = Callable[[dict[str, Any]], None]
-CACHE = {"type": "ephemeral"}
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
 
@@ -63,6 +71,7 @@ class AgentSpec:
     cancel: CancelToken = field(default_factory=CancelToken)
     output: OutputOptions = field(default_factory=OutputOptions)  # effort and thinking
     fallback_model: str | None = None
+    context: ContextPolicy = field(default_factory=ContextPolicy)  # how the history fits the window
 
 
 @dataclass
@@ -97,13 +106,16 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    messages = Conversation([{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}])
     choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
 
     def warn(message: str) -> None:
         if message not in state.warned:
             state.warned.add(message)
             emit({"type": "system", "subtype": "warning", "message": message, "session_id": spec.session_id})
+
+    fixed = len(encode_body(_request(spec, definitions, Conversation(), spec.model, warn)))
+    context = ContextKeeper(spec.context, fixed_size=fixed, session_id=spec.session_id)
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         result = _result_event(spec, state, subtype, error)
@@ -120,9 +132,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             def on_retry(attempt: int, delay: float, error: ModelCallError) -> None:
                 emit(_retry_event(spec, attempt, delay, error))
 
-            def call(model: str) -> ModelResponse:
-                params = _request(spec, definitions, messages, model, warn)
-                sent["max_tokens"] = params["max_tokens"]
+            def ask(params: dict[str, Any]) -> ModelResponse:
                 return call_with_retries(
                     client,
                     params,
@@ -134,7 +144,38 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                     cancel=spec.cancel,
                 )
 
-            model, response = choice.call(call, lambda event: emit({**event, "session_id": spec.session_id}))
+            def summarise(history: list[dict[str, Any]]) -> str | None:
+                request = summary_request(
+                    _request(spec, definitions, Conversation(history), spec.model, warn)
+                )
+                try:
+                    return _summary(ask(request), state)
+                except ModelCallError:  # the old turns are dropped without a summary
+                    return None
+
+            def count() -> int | None:
+                return count_tokens(
+                    client,
+                    {**_request(spec, definitions, messages, spec.model, warn), **context.server_params()},
+                )
+
+            def call(model: str) -> ModelResponse:
+                params = {**_request(spec, definitions, messages, model, warn), **context.server_params()}
+                sent["max_tokens"] = params["max_tokens"]
+                return ask(params)
+
+            compacted = context.fit(spec.model, messages, summarise, count)
+            if compacted is not None:
+                emit(compacted)
+            try:
+                model, response = choice.call(
+                    call, lambda event: emit({**event, "session_id": spec.session_id})
+                )
+            except ModelCallError as exc:
+                if context.refused(exc):  # the API would not compact for this model: the floor alone
+                    continue
+                raise
+            context.observe(model, context.request_size(messages), response.content, response.usage)
             state.turns += 1
             state.api_ms += response.api_ms
             state.model = response.model or model
@@ -150,6 +191,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 }
             )
             messages.append({"role": "assistant", "content": _replayable(response.content)})
+            compacted = context.after_response(model, messages)
+            if compacted is not None:
+                emit(compacted)
             texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
             if texts or cut_off.prefix:
                 state.last_text = cut_off.joined(texts)
@@ -232,7 +276,7 @@ def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> 
 def _request(
     spec: AgentSpec,
     definitions: list[dict[str, Any]],
-    messages: list[dict[str, Any]],
+    messages: Conversation,
     model: str,
     warn: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -249,22 +293,18 @@ def _request(
         "model": model,
         **fields,
         "system": [{"type": "text", "text": spec.system_prompt, "cache_control": CACHE}],
-        "messages": _with_tail_breakpoints(messages),
+        "messages": messages.wire(),
     }
     if definitions:
         params["tools"] = definitions
     return params
 
 
-def _with_tail_breakpoints(messages: list[dict[str, Any]], count: int = 2) -> list[dict[str, Any]]:
-    marked = list(messages)
-    for index in range(len(marked) - 1, max(len(marked) - 1 - count, -1), -1):
-        content = marked[index]["content"]
-        if not content:
-            continue
-        last = {**content[-1], "cache_control": CACHE}
-        marked[index] = {**marked[index], "content": [*content[:-1], last]}
-    return marked
+def _summary(response: ModelResponse, state: _RunState) -> str | None:
+    """The summary text of a compaction request (its usage is the run's too)."""
+    state.usage.add(response.model, response.usage)
+    texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
+    return "\n".join(texts) or None
 
 
 def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import difflib
 
 from runner.errors import ModelError
 from runner.providers.catalog import MODELS
+from runner.providers.catalog import context_window as catalog_window
 from runner.settings.model import ModelSettings
 
 ALIASES: dict[str, str] = {
@@ -93,3 +94,12 @@ def model_family(model_id: str) -> str | None:
         if family in lowered:
             return family
     return None
+
+
+DEFAULT_CONTEXT_WINDOW = 200_000  # for an id the catalog does not know
+
+
+def context_window(model_id: str) -> int:
+    """The context window of ``model_id`` (any provider's spelling, from the catalog); 200K when
+    the id is unknown."""
+    return catalog_window(model_id) or DEFAULT_CONTEXT_WINDOW

@@ -15,9 +15,11 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runner.agent.context import ContextSettings
 from runner.agent.env import ToolEnvironment, tool_environment
 from runner.errors import RunnerError
 from runner.providers import ProviderConfig
+from runner.settings.context import read_context_settings
 from runner.settings.flow import FlowSettings, flow_settings, provider_environ
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
@@ -40,6 +42,7 @@ class Runtime:
     provider_settings: ProviderSettings | RunnerError
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
+    context: ContextSettings = field(default_factory=ContextSettings)  # compaction variables
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -74,7 +77,7 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env))
+    return Runtime(settings, tools, read_bwrap(env), read_context_settings(env))
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:

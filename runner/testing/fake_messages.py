@@ -34,7 +34,7 @@ from typing import Any
 
 from runner.testing.fake_models import models_reply, served_models
 from runner.testing.loopback import FakeServer, LoopbackServer
-from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
+from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens, input_tokens
 from runner.testing.scripting import (
     DONE_TEXT,
     FAULT_KINDS,
@@ -62,6 +62,7 @@ __all__ = [
     "effective_input",
     "estimate_tokens",
     "fault",
+    "input_tokens",
     "main",
     "redacted_thinking",
     "text",
@@ -146,7 +147,8 @@ class FakeMessagesAPI(LoopbackServer):
     answering one `/v1/messages` request before any turn is served. `api_key`: if set, requests must
     carry it (`x-api-key` or `authorization: Bearer`), else 401. `unknown_models`: model ids answered
     with 404 not_found_error. `tools_only`: only requests that offer tools consume scripted turns
-    (others get "Done."). `log_path`: append one JSON line per request."""
+    (others get "Done."); a request with `tool_choice` "none" (a summary) never does. `log_path`:
+    append one JSON line per request."""
 
     _thread_name = "fake-messages"
 
@@ -287,7 +289,7 @@ class FakeMessagesAPI(LoopbackServer):
         if req["model"] in self.unknown_models:
             return _error("not_found", f"model: {req['model']}")
         if counting:
-            return _Reply(200, {"input_tokens": estimate_tokens(req)})
+            return _Reply(200, {"input_tokens": input_tokens(req)})
         with self._lock:
             next_turn, injected = self._take_turn(req, record)
             problem = self.thinking.check(req) if self.check_thinking or next_turn.check_thinking else None
@@ -308,7 +310,13 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _take_turn(self, req: JSONDict, record: RequestRecord) -> tuple[Turn, Fault | None]:
         """The turn this request answers with, and the fault it gets instead (the turn then stays)."""
-        scripted = self._next_turn < len(self._script) and (bool(req.get("tools")) or not self.tools_only)
+        # A request that may not call tools (a compaction summary) never takes a scripted turn.
+        declines_tools = (req.get("tool_choice") or {}).get("type") == "none"
+        scripted = (
+            self._next_turn < len(self._script)
+            and not declines_tools
+            and (bool(req.get("tools")) or not self.tools_only)
+        )
         if self._faults and self._faults[0].kind not in PARTIAL_KINDS:  # the others never show the turn
             return Turn([]), self._faults.popleft()
         current = Turn.coerce(self._script[self._next_turn], req) if scripted else Turn([text(DONE_TEXT)])
@@ -418,8 +426,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "transfer-encoding": "chunked",
             },
         )
-        for i, chunk in enumerate([*(encode_event(*e) for e in reply.events), *reply.tail]):
-            if reply.drop_after is not None and i >= reply.drop_after:
+        chunks = [*(encode_event(*e) for e in reply.events), *reply.tail]
+        if reply.drop_after is None:  # all at once: how the client reads it then does not depend on timing
+            self.wfile.write(b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n")
+            return
+        for i, chunk in enumerate(chunks):
+            if i >= reply.drop_after:
                 self.wfile.flush()
                 self.close_connection = True  # no terminating chunk: the client sees a broken stream
                 return

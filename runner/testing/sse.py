@@ -45,7 +45,9 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
     kind = block.get("type")
     if kind == "text":
         start: JSONDict = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": t} for t in chunks(str(block.get("text", "")), 24)]
+        deltas: list[JSONDict] = [
+            {"type": "text_delta", "text": t} for t in chunks(str(block.get("text", "")), 24)
+        ]
     elif kind == "tool_use":
         start = {k: v for k, v in block.items() if k != "input"}
         start.setdefault("caller", {"type": "direct"})
@@ -57,6 +59,10 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
         thought = chunks(str(block.get("thinking", "")), 24)
         deltas = [{"type": "thinking_delta", "thinking": t} for t in thought]
         deltas.append({"type": "signature_delta", "signature": str(block.get("signature", ""))})
+    elif kind == "compaction":  # as the API streams it: an empty block, then one delta with the summary
+        start = {"type": "compaction", "content": None, "encrypted_content": None}
+        summary = {"content": block.get("content"), "encrypted_content": block.get("encrypted_content")}
+        deltas = [{"type": "compaction_delta", **summary}]
     else:  # other blocks arrive whole in content_block_start
         start, deltas = dict(block), []
     yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}

@@ -420,6 +420,31 @@ def test_prompt_cache_write_then_read(fake: FakeMessagesAPI) -> None:
     assert third.usage.cache_read_input_tokens == 0 and third.usage.cache_creation_input_tokens > 0
 
 
+def test_billing_counts_content_not_json_framing(fake: FakeMessagesAPI) -> None:
+    """A long conversation with the prefix cached bills only its uncached tail as input: the JSON
+    that frames each message (keys, brackets, markers) is never billed, so input stays flat."""
+    sdk = client(fake)
+    mark = {"type": "ephemeral"}
+    history: list[dict[str, Any]] = []
+    inputs, reads = [], []
+    for i in range(30):
+        history.append({"role": "user", "content": [{"type": "text", "text": f"step {i:04d} " * 10}]})
+        last = {"role": "user", "content": [{**history[-1]["content"][0], "cache_control": mark}]}
+        sent = [*history[:-1], last]
+        reply = sdk.messages.create(model="claude-test", max_tokens=8, messages=sent)
+        inputs.append(reply.usage.input_tokens)
+        reads.append(reply.usage.cache_read_input_tokens)
+        history.append({"role": "assistant", "content": [{"type": "text", "text": "ok"}]})
+    assert set(inputs) == {0}  # everything up to the breakpoint is cached content, nothing else is billed
+    step, ok = 25, 1  # 100 characters / 4; "ok" rounded up
+    # each request reads what the previous wrote: the whole prefix up to the previous breakpoint
+    assert reads[0] == 0 and reads[1] == step and reads[29] == 29 * step + 28 * ok
+    # count_tokens answers the content's tokens, the same estimator
+    short = [{"role": "user", "content": "abcd" * 25}]
+    count = sdk.messages.count_tokens(model="claude-test", messages=short)
+    assert count.input_tokens == 25
+
+
 def test_request_log_records_body_headers_and_reply(fake: FakeMessagesAPI) -> None:
     fake.add_turn([tool_use("get_weather", {"location": "Paris"})])
     create(fake, tools=[WEATHER_TOOL])

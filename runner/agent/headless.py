@@ -68,6 +68,7 @@ def prepare_run(
     memory: list[MemoryFile] | None = None,
     redactor: Redactor | None = None,
     warn: Callable[[str], None] | None = None,
+    local_git: bool = True,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -76,6 +77,7 @@ def prepare_run(
     ``runtime``: the provider settings (their error is raised here) and the tools' environment.
     ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
     ``warn``: where warnings go (a sandbox that cannot start, a refused passthrough); default stderr.
+    ``local_git``: False in the CI flows, which commit and push themselves (see ``build_system_prompt``).
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -117,6 +119,7 @@ def prepare_run(
             replace=settings.system_prompt,
             append=settings.append_system_prompt,
             memory=memory,
+            local_git=local_git,
         ),
         tools=tools,
         policy=policy,

@@ -18,7 +18,7 @@ from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.permissions import SettingsPermissions, parse_settings_json
-from runner.agent.prompt import MemoryFile
+from runner.agent.prompt import trusted_memory
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
@@ -269,11 +269,8 @@ def _run(
     trusted_settings = trusted_settings_from(
         trusted.get(".claude/settings.json"), run.settings, job.workspace
     )
-    memory = [
-        MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
-        for p, text in trusted.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
@@ -281,6 +278,7 @@ def _run(
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,  # the runner commits and pushes; the prompt says so
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)

@@ -12,12 +12,11 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
-from runner.agent.prompt import MemoryFile
+from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
@@ -187,7 +186,9 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
-    result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
+    result = _agent(prompt, reporter, trusted, memory, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -322,7 +323,7 @@ def _agent(
     prompt: str,
     reporter: ReportFindingTool,
     trusted: Mapping[str, str | None],
-    default_branch: str,
+    memory: list[MemoryFile],
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
@@ -342,17 +343,13 @@ def _agent(
     trusted_settings = trusted_settings_from(
         trusted.get(".claude/settings.json"), run.settings, job.workspace
     )
-    memory = [
-        MemoryFile(Path(f"{default_branch}:{p}"), text)
-        for p, text in trusted.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
         runtime,
         extra_tools=[reporter],
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,
         redactor=redactor,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)

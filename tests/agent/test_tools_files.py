@@ -252,7 +252,9 @@ def test_write_and_edit_refuse_an_existing_file_not_read_in_this_run(ws: Path, c
         (Edit(), {"old_string": "precious", "new_string": "gone"}),
         (MultiEdit(), {"edits": [{"old_string": "precious", "new_string": "gone"}]}),
     ):
-        with pytest.raises(ToolError, match=r"^File has not been read yet\. Read it first before writing to it\.$"):
+        with pytest.raises(
+            ToolError, match=r"^File has not been read yet\. Read it first before writing to it\.$"
+        ):
             tool.run({"file_path": "keep.py", **args}, ctx)
     assert (ws / "keep.py").read_text() == "precious = 1\n"
     # A partial Read counts; so does a file this run wrote: both can then be changed.

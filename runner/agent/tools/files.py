@@ -237,8 +237,8 @@ class Write(Tool):
 
     name: ClassVar[str] = "Write"
     description: ClassVar[str] = (
-        "Write a file, replacing it if it exists; parent directories are created. "
-        "An existing file must have been Read in this session first. Prefer Edit for changes to an existing file."
+        "Write a file, replacing it if it exists; parent directories are created. An existing file "
+        "must have been Read in this session first. Prefer Edit for changes to an existing file."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -28,6 +28,7 @@ from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
@@ -279,6 +280,7 @@ def _run(
         trusted_settings=trusted_settings,
         memory=memory,
         local_git=False,  # the runner commits and pushes; the prompt says so
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
@@ -359,6 +361,7 @@ def _prompt(
             suggest=plan.suggest,
             overflow_dir=overflow_dir,
             progress_tool="update_progress" if tracker else None,
+            platform=event.platform,
             custom_instructions=settings.trigger.prompt,
         )
     return render(

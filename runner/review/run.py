@@ -23,6 +23,7 @@ from runner.events import Event, NotSupported
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
 from runner.flow.publish import job_outputs
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
@@ -350,6 +351,7 @@ def _agent(
         trusted_settings=trusted_settings,
         memory=memory,
         local_git=False,
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)

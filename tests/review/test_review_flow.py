@@ -395,3 +395,25 @@ def test_request_changes_only_when_allowed(job):
     assert proc.returncode == 0, proc.stderr
     (review,) = job.github.reviews_created
     assert review.state == "CHANGES_REQUESTED"
+
+
+def test_a_review_may_read_the_history_with_git_but_not_write_through_its_options(job):
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    open_pr(job)
+    job.model.add_turns(
+        [
+            [
+                tool_use("Bash", {"command": "git log --oneline -3"}),
+                tool_use("Bash", {"command": "git diff --output=leak.txt HEAD~1"}),
+            ],
+            *review_turns(MUL_FINDING),
+        ]
+    )
+    proc, _, _ = job.run("pull_request", pr_event(job, "opened"), review="true")  # no claude_args
+    assert proc.returncode == 0, proc.stderr
+    bash = next(t for t in job.model.requests[0].body["tools"] if t["name"] == "Bash")
+    assert "Allowed commands: `Bash(git status:*)`, `Bash(git diff:*)`" in bash["description"]
+    log, diff = job.model.requests[1].body["messages"][-1]["content"]
+    assert not log.get("is_error") and "mul" in json.dumps(log["content"])
+    assert diff.get("is_error") and "denied" in json.dumps(diff["content"])
+    assert not (job.workspace / "leak.txt").exists()

@@ -57,6 +57,8 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    # The first message's content blocks when it is more than ``prompt``'s text (a thread's images).
+    prompt_content: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -89,7 +91,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": first}]
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         result = _result_event(spec, state, subtype, error)

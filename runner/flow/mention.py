@@ -25,6 +25,7 @@ from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
+from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
@@ -34,7 +35,7 @@ from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
-from runner.sanitize import Redactor
+from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
@@ -283,7 +284,12 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    # The request is plain text (no images): the trigger comment's images come from its body.
+    trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
+    texts = [trigger, ctx.body, *(c.body for c in ctx.comments)] if ctx else []
+    images = gather_images(texts, platform.download_image, job.log)
+    content = with_images(prompt, images)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
     sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)

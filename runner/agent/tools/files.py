@@ -32,7 +32,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 _FILE_PATH = {"type": "string", "description": "Absolute path, or relative to the workspace"}
 
 
-def _sniff_media_type(head: bytes) -> str | None:
+def sniff_media_type(head: bytes) -> str | None:
     """The media type from the file's magic bytes: the extension can lie, the API checks."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
@@ -169,7 +169,7 @@ class Read(Tool):
         try:
             with open_read(t) as fh:
                 head = fh.read(8192)
-                media_type = _sniff_media_type(head)
+                media_type = sniff_media_type(head)
                 if media_type is not None:
                     result = self._media(fh, raw, media_type)
                     ctx.read_files.add(t.real)

@@ -125,6 +125,7 @@ def prepare_run(
             append=settings.append_system_prompt,
             memory=memory,
             local_git=local_git,
+            edits=any(tool.edits_files for tool in tools),
         ),
         tools=tools,
         policy=policy,

@@ -15,8 +15,7 @@ from runner.agent.memory_imports import expand_imports
 DEFAULT_SYSTEM_PROMPT = """\
 You are Claude, an AI coding agent running non-interactively in a CI job. Nobody can answer \
 questions or approve anything during the run: make reasonable assumptions and do the work with your tools.
-- Do what was asked, no more: keep changes minimal, in scope and in the project's style.
-- Read a file before you change it: Write and Edit refuse an existing file not read in this session.
+- Do what was asked, no more: keep changes minimal, in scope and in the project's style.{edits}
 - Verify your work: run the project's checks when you can. Report faithfully: a failed check is \
 reported with its output, a skipped step as skipped; claim only what you verified.
 - Make independent tool calls in parallel, in one response.
@@ -30,6 +29,9 @@ Environment: working directory {cwd}; git repository: {is_git}; platform {platfo
 
 # `run` works in someone's checkout: its commits and pushes are theirs to ask for. The CI flows
 # commit and push themselves and say so in the prompt.
+EDIT_RULE = (
+    "\n- Read a file before you change it: Write and Edit refuse an existing file not read in this session."
+)
 LOCAL_GIT_RULE = "\n- Commit, push or create branches only when asked."
 
 MEMORY_HEADER = (
@@ -128,11 +130,13 @@ def build_system_prompt(
     memory: list[MemoryFile] | None = None,
     today: _dt.date | None = None,
     local_git: bool = True,
+    edits: bool = True,
 ) -> str:
     """``--system-prompt`` or our default, then ``--append-system-prompt``, then CLAUDE.md files.
 
     ``local_git``: the agent works in someone's checkout (``run``), so it commits and pushes only
-    when asked; False in the CI flows, whose prompt says who commits.
+    when asked; False in the CI flows, whose prompt says who commits. ``edits``: whether a tool that
+    changes files is offered (the rule about reading first is only said then).
     """
     if replace is not None:
         parts = [replace]
@@ -143,6 +147,7 @@ def build_system_prompt(
                 cwd=cwd,
                 add_dirs=extra,
                 git=LOCAL_GIT_RULE if local_git else "",
+                edits=EDIT_RULE if edits else "",
                 is_git="yes" if find_repo_root(cwd) else "no",
                 platform=platform.system().lower(),
                 today=(today or _dt.date.today()).isoformat(),

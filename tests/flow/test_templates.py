@@ -114,9 +114,8 @@ def test_tag_prompt_rich() -> None:
         "- Pushes that change `.github/workflows/` are refused unless the job's token has the `workflows` "
         "permission (the default token never has it): change workflow files only when asked, and say so "
         "in your answer.",
-        "- Your last message is posted as your reply on the thread: answer a question directly first, then "
-        "say what you changed, what you checked (a failed check with its output) and anything left to do, "
-        "concisely, in GitHub markdown.",
+        "- Your last message is posted as your reply on the thread, in GitHub markdown: the requester "
+        "reads nothing else.",
         "Be brief.",
     ):
         assert expected in got, f"{expected!r} is not a line of:\n{text}"
@@ -144,8 +143,10 @@ def test_tag_prompt_sparse() -> None:
     assert "</issue>" in got
     assert not any("Branch:" in line for line in got)
     assert not any(tag in text for tag in ("<comments>", "<changed_files", "<diff", "<notes>"))
-    assert got[-1].startswith("- Your last message is posted as your reply") and got[-1].endswith(
-        "GitLab markdown."
+    assert (
+        got[-1]
+        == "- Your last message is posted as your reply on the thread, in GitLab markdown: the requester "
+        "reads nothing else."
     )
     assert "workflows" not in text  # nothing to push, and not GitHub
     assert "" not in got[got.index("How to work:") : -1], "no blank line inside the list"

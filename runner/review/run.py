@@ -20,6 +20,7 @@ from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
+from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
 from runner.flow.publish import job_outputs
@@ -189,7 +190,9 @@ def _review(
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
     branch = repo.default_branch
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
-    result = _agent(prompt, reporter, trusted, memory, agent, job, runtime, cancel, redactor)
+    images = gather_images([clean_untrusted(thread.body or "", redactor)], platform.download_image, job.log)
+    content = with_images(prompt, images)
+    result = _agent(prompt, content, reporter, trusted, memory, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -322,6 +325,7 @@ def _newest_body(thread: ThreadData, marker: str) -> str | None:
 
 def _agent(
     prompt: str,
+    content: tuple[dict[str, Any], ...],
     reporter: ReportFindingTool,
     trusted: Mapping[str, str | None],
     memory: list[MemoryFile],
@@ -354,7 +358,7 @@ def _agent(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude (review)"):
         try:

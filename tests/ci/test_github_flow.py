@@ -311,3 +311,22 @@ def test_a_minimized_comment_never_reaches_the_model(job):
     assert "The bug is in add(), line 2." in sent
     assert "evil.example" not in sent
     assert job.github.request_count("POST", "graphql") >= 1
+
+
+def test_a_question_about_history_is_answered_with_read_only_git_and_no_claude_args(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head, title="Fix calc")
+    job.model.add_turns(
+        [
+            [tool_use("Bash", {"command": "git log --format=%s -3"})],
+            [tool_use("Bash", {"command": "git diff --output=leak.txt HEAD~1"})],
+            [text("The last commit added the README.")],
+        ]
+    )
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude who changed what?"))
+    assert proc.returncode == 0, proc.stderr
+    log = job.model.requests[1].body["messages"][-1]["content"][0]
+    assert not log.get("is_error") and log["content"] == "readme\ninit", log
+    refused = job.model.requests[2].body["messages"][-1]["content"][0]
+    assert refused.get("is_error") and "denied" in json.dumps(refused["content"])
+    assert not (job.workspace / "leak.txt").exists() and outputs["branch_name"] == ""

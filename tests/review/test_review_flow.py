@@ -417,3 +417,32 @@ def test_a_review_may_read_the_history_with_git_but_not_write_through_its_option
     assert not log.get("is_error") and "mul" in json.dumps(log["content"])
     assert diff.get("is_error") and "denied" in json.dumps(diff["content"])
     assert not (job.workspace / "leak.txt").exists()
+
+
+def test_a_review_sees_the_images_in_the_description(job):
+    import base64
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    job.env_extra["GITHUB_SERVER_URL"] = job.github.base_url
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    head = push(job)
+    shot = job.github.add_attachment(png)
+    job.github.add_pull(
+        5,
+        head_ref="feature",
+        base_ref="master",
+        head_sha=head,
+        files=host_files(job.dev),
+        body=f"UI: ![]({shot})",
+    )
+    job.model.add_turns(review_turns(MUL_FINDING))
+    proc, _, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
+    assert proc.returncode == 0, proc.stderr
+    content = job.model.requests[0].body["messages"][0]["content"]
+    (at,) = [i for i, b in enumerate(content) if b["type"] == "image"]
+    assert (
+        content[at - 1]["text"].endswith(f"![]({shot})")
+        and content[at]["source"]["media_type"] == "image/png"
+    )

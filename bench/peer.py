@@ -31,7 +31,8 @@ WALL_ALLOWANCE_S = 0.3  # our own share of the wall time, over importing the SDK
 
 def find_peer_task(explicit: str | None) -> Path:
     """The shared benchmark script (beside the checkout, in ``shared/bench/``)."""
-    candidates = [Path(explicit)] if explicit else [ROOT.parent / "shared" / "bench" / "peer_task.sh"]
+    beside = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]  # a checkout, or a worktree under wt/
+    candidates = [Path(explicit)] if explicit else [d / "bench" / "peer_task.sh" for d in beside]
     for path in candidates:
         if path.is_file():
             return path

@@ -3,7 +3,8 @@ review (system prompt, tools, first message), so any change to what the model se
 review as a diff of these files.
 
 Volatile parts are normalised: the test's temporary directory, dates and times, loopback ports,
-commit ids. ``UPDATE_GOLDEN=1 pytest tests/golden`` rewrites the files after a deliberate change.
+commit ids, a run's temporary directory. ``UPDATE_GOLDEN=1 pytest tests/golden`` rewrites the
+files after a deliberate change.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _VOLATILE = [
     (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
     (re.compile(r"\b[0-9a-f]{40}\b"), "<sha>"),
     (re.compile(r"\b[0-9a-f]{12}\b"), "<sha12>"),
+    (re.compile(r"claude-runner-[0-9a-z_]{8}\b"), "claude-runner-<run>"),  # a run's temporary directory
 ]
 
 

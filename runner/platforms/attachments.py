@@ -148,13 +148,14 @@ def github_image(url: str, server_url: str, token: str, max_bytes: int) -> bytes
 
 
 def gitlab_image(
-    url: str, gitlab_url: str, project: str, auth: Mapping[str, str], max_bytes: int
+    url: str, gitlab_url: str, project: str, token: str | None, job_token: str | None, max_bytes: int
 ) -> bytes | None:
-    """An upload of GitLab project ``project`` (its path), through the API's uploads endpoint, or
-    None for any other URL (not fetched)."""
+    """An upload of GitLab project ``project`` (its path), through the API's uploads endpoint with
+    ``token`` (else ``job_token``), or None for any other URL (not fetched)."""
     upload = gitlab_upload(url, gitlab_url, project)
     if upload is None:
         return None
+    auth = {"PRIVATE-TOKEN": token} if token else {"JOB-TOKEN": job_token or ""}
     secret, name = upload
     project_id = quote(project, safe="")
     api = f"{gitlab_url.rstrip('/')}/api/v4/projects/{project_id}/uploads/{secret}/{quote(name, safe='')}"

@@ -360,8 +360,7 @@ class GitLabPlatform:
 
     def download_image(self, url: str, max_bytes: int) -> bytes | None:
         """An upload of this project, or None when ``url`` is not one (not fetched)."""
-        auth = {"PRIVATE-TOKEN": self.token} if self.token else {"JOB-TOKEN": self.job_token or ""}
-        return gitlab_image(url, self.url, self.repository().full_name, auth, max_bytes)
+        return gitlab_image(url, self.url, self.repository().full_name, self.token, self.job_token, max_bytes)
 
     def close(self) -> None:
         """Close the HTTP session (tokens are the job's; nothing to revoke)."""

@@ -22,6 +22,7 @@ from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
+from runner.agent.permission_rules import names_tool
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
@@ -29,6 +30,7 @@ from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.structured import StructuredOutputTool, load_schema
 from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
+from runner.agent.tools.bash import Bash
 from runner.agent.transcript import EventSink
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
@@ -71,6 +73,8 @@ def prepare_run(
     memory: list[MemoryFile] | None = None,
     redactor: Redactor | None = None,
     warn: Callable[[str], None] | None = None,
+    local_git: bool = True,
+    read_only_rules: Sequence[str] = (),
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -79,6 +83,9 @@ def prepare_run(
     ``runtime``: the provider settings (their error is raised here) and the tools' environment.
     ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
     ``warn``: where warnings go (a sandbox that cannot start, a refused passthrough); default stderr.
+    ``local_git``: False in the CI flows, which commit and push themselves (see ``build_system_prompt``).
+    ``read_only_rules``: allow rules for commands that change nothing (the flows' read-only git),
+    added to ``claude_args``' and holding in plan mode too.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -92,7 +99,7 @@ def prepare_run(
         strict=config.name == "anthropic" and not config.is_gateway,
     )
     sources = _settings_sources(settings, cwd, trusted_settings)
-    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources)
+    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
     tools = [*_offered_tools(policy), *extra_tools]
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
@@ -120,6 +127,8 @@ def prepare_run(
             replace=settings.system_prompt,
             append=settings.append_system_prompt,
             memory=memory,
+            local_git=local_git,
+            edits=any(tool.edits_files for tool in tools),
         ),
         tools=tools,
         policy=policy,
@@ -256,6 +265,7 @@ def _policy(
     add_dirs: tuple[Path, ...],
     home: Path,
     sources: Sequence[permissions.SettingsPermissions],
+    read_only_rules: Sequence[str] = (),
 ) -> permissions.PermissionPolicy:
     """Permission rules from flags and the settings sources."""
     mode = settings.permission_mode
@@ -269,18 +279,35 @@ def _policy(
         cwd=cwd,
         add_dirs=add_dirs,
         home=home,
+        read_only_rules=read_only_rules,
     )
 
 
 def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
-    """Tools the policy could ever allow: sending one that is always denied only costs tokens."""
-    return [
+    """Tools the policy could ever allow: sending one that is always denied only costs tokens.
+    Bash lists the allow rules in force when only some commands may run."""
+    tools = [
         tool
         for tool in build_tools()
         if permissions.can_ever_allow(
             policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
         )
     ]
+    for tool in tools:
+        if isinstance(tool, Bash):
+            tool.allowed = _bash_rules(policy)
+    return tools
+
+
+def _bash_rules(policy: permissions.PermissionPolicy) -> tuple[str, ...]:
+    """The allow rules that let Bash commands run; empty when every command may (then none is shown)."""
+    if policy.mode == "bypassPermissions":
+        return ()
+    rules = policy.read_only_allow if policy.mode == "plan" else policy.allow
+    named = [r for r in rules if names_tool(r, "Bash", edits_files=False)]
+    if any(r.specifier is None for r in named):
+        return ()
+    return tuple(dict.fromkeys(r.text for r in named))
 
 
 @contextmanager

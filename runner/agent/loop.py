@@ -72,6 +72,8 @@ class AgentSpec:
     output: OutputOptions = field(default_factory=OutputOptions)  # effort and thinking
     fallback_model: str | None = None
     context: ContextPolicy = field(default_factory=ContextPolicy)  # how the history fits the window
+    # The first message's content blocks when it is more than ``prompt``'s text (a thread's images).
+    prompt_content: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -106,7 +108,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
-    messages = Conversation([{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}])
+    first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
+    messages = Conversation([{"role": "user", "content": first}])
     choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
 
     def warn(message: str) -> None:

@@ -17,16 +17,18 @@ from pathlib import Path
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
-from runner.agent.prompt import MemoryFile
+from runner.agent.prompt import trusted_memory
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
+from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
@@ -34,7 +36,7 @@ from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_a
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
-from runner.sanitize import Redactor
+from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
@@ -281,11 +283,8 @@ def _run(
         workspace=job.workspace,
         private_dir=job.temp_dir / "trusted",
     )
-    memory = [
-        MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
-        for p, text in trusted.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     tag_mode = decision.mode == "tag" or settings.track_progress
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
     toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
@@ -297,9 +296,16 @@ def _run(
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,  # the runner commits and pushes; the prompt says so
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    # The request is plain text (no images): the trigger comment's images come from its body.
+    trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
+    texts = [trigger, ctx.body, *(c.body for c in ctx.comments)] if ctx else []
+    images = gather_images(texts, platform.download_image, job.log)
+    content = with_images(prompt, images)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
@@ -380,6 +386,7 @@ def _prompt(
             suggest=plan.suggest,
             overflow_dir=overflow_dir,
             progress_tool="update_progress" if tracker else None,
+            platform=event.platform,
             custom_instructions=settings.trigger.prompt,
         )
     return render(

@@ -232,6 +232,12 @@ class Platform(Protocol):
         the result rather than raised, so the caller can fall back for exactly those."""
         ...
 
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An image attached to a comment or description on this host, at most ``max_bytes``;
+        None (and nothing fetched) when ``url`` is not one of the host's own attachments.
+        Raises ``PlatformError`` when the download fails or the file is too big or not an image."""
+        ...
+
     def close(self) -> None:
         """Release what the adapter holds (e.g. revoke a GitHub App installation token)."""
         ...

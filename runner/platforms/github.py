@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.errors import CredentialsError, PlatformError
+from runner.platforms.attachments import github_image
 from runner.platforms.base import (
     ChangedFile,
     CommentRef,
@@ -304,6 +305,10 @@ class GitHubPlatform:
             return [PostedComment(c, None, exc.one_line()) for c in comments]
         ref = CommentRef(int(data["id"]), str(data.get("html_url") or ""), "review")
         return [PostedComment(c, ref) for c in comments]
+
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An image attached to a comment on this GitHub, or None when ``url`` is not one (not fetched)."""
+        return github_image(url, self.server_url, self.client.tokens.current(), max_bytes)
 
     def close(self) -> None:
         """Revoke an App installation token we minted: it must not outlive the job."""

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
+from runner.platforms.attachments import gitlab_image
 from runner.platforms.base import (
     CommentRef,
     InlineComment,
@@ -356,6 +357,10 @@ class GitLabPlatform:
             except PlatformError as exc:  # one refused position must not cost the others
                 posted.append(PostedComment(c, None, exc.one_line()))
         return posted
+
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An upload of this project, or None when ``url`` is not one (not fetched)."""
+        return gitlab_image(url, self.url, self.repository().full_name, self.token, self.job_token, max_bytes)
 
     def close(self) -> None:
         """Close the HTTP session (tokens are the job's; nothing to revoke)."""

@@ -12,19 +12,20 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.permissions import SettingsPermissions
-from runner.agent.prompt import MemoryFile
+from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
+from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit
 from runner.flow.publish import job_outputs
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.suggestions import visible_lines
 from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
@@ -197,9 +198,11 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
-    result = _agent(
-        prompt, reporter, (trusted, sources), repo.default_branch, agent, job, runtime, cancel, redactor
-    )
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
+    images = gather_images([clean_untrusted(thread.body or "", redactor)], platform.download_image, job.log)
+    content = with_images(prompt, images)
+    result = _agent(prompt, content, reporter, sources, memory, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -341,9 +344,10 @@ def _newest_body(thread: ThreadData, marker: str) -> str | None:
 
 def _agent(
     prompt: str,
+    content: tuple[dict[str, Any], ...],
     reporter: ReportFindingTool,
-    trusted: tuple[Mapping[str, str | None], list[SettingsPermissions]],
-    default_branch: str,
+    trusted_settings: list[SettingsPermissions],  # the settings sources (flow/trusted.py)
+    memory: list[MemoryFile],
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
@@ -360,21 +364,17 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
-    files, trusted_settings = trusted  # trusted files by path, and the settings sources (flow/trusted.py)
-    memory = [
-        MemoryFile(Path(f"{default_branch}:{p}"), text)
-        for p, text in files.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
     prepared = prepare_run(
         run,
         runtime,
         extra_tools=[reporter],
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
     with job.group("Claude (review)"):
         try:

@@ -41,6 +41,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)", "get_discussion"),
         ("POST", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)/notes", "reply_discussion"),
         ("GET", P + r"/repository/files/(?P<file>[^/]+)/raw", "get_file_raw"),
+        ("GET", P + r"/uploads/(?P<secret>[0-9a-f]+)/(?P<filename>[^/]+)", "get_upload"),
         ("GET", P + r"/repository/branches/(?P<branch>[^/]+)", "get_branch"),
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
         ("POST", P + r"/pipeline", "create_pipeline"),
@@ -351,6 +352,14 @@ def _get_file_raw(fake: FakeGitLab, req: Request) -> Reply:
     if content is None:
         raise ApiError(404, "404 File Not Found")
     return 200, content
+
+
+@handler
+def _get_upload(fake: FakeGitLab, req: Request) -> Reply:
+    key = (req.params["secret"], urllib.parse.unquote(req.params["filename"]))
+    if key not in fake.uploads:
+        raise ApiError(404, "404 Not found")
+    return 200, fake.uploads[key]
 
 
 @handler

@@ -28,6 +28,21 @@ class CommandSandbox(Protocol):
     def note(self, mark: int, output: str) -> str: ...
 
 
+class ReadLedger:
+    """The files read (or written) in this run: Write and Edit refuse an existing file not in it,
+    as Claude Code does, so the model never overwrites what it has not seen."""
+
+    def __init__(self) -> None:
+        self._paths: set[Path] = set()
+
+    def add(self, path: Path) -> None:
+        """Record ``path`` (a real path) as seen by the model."""
+        self._paths.add(path)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may use: confined roots, a scrubbed environment, the run deadline."""
@@ -37,6 +52,8 @@ class ToolContext:
     subprocess_env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
     deadline: float | None = None  # time.monotonic() at which the run stops; Bash clamps to it
     sandbox: CommandSandbox | None = None  # the OS sandbox Bash commands run in; None: none
+    # Shared by every copy of the context (dataclasses.replace keeps it): one ledger per run.
+    read_files: ReadLedger = field(default_factory=ReadLedger)
 
     @property
     def roots(self) -> tuple[Path, ...]:

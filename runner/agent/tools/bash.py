@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, int_arg, str_arg
@@ -146,6 +146,18 @@ class Bash(Tool):
         "additionalProperties": False,
     }
     read_only: ClassVar[bool] = False
+
+    def __init__(self, allowed: Sequence[str] = ()) -> None:
+        # The allow rules in force, shown to the model so it does not spend turns on denied commands.
+        self.allowed = tuple(allowed)
+
+    def definition(self) -> dict[str, Any]:
+        """The tool, with the allow rules in force when only some commands may run."""
+        definition = super().definition()
+        if self.allowed:
+            rules = ", ".join(f"`{rule}`" for rule in self.allowed)
+            definition["description"] = f"{self.description} Allowed commands: {rules}; others are denied."
+        return definition
 
     def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         """Run the command; a non-zero exit or a timeout is an error result with the output."""

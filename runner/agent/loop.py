@@ -57,6 +57,7 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    mcp_servers: Sequence[Mapping[str, str]] = ()  # {name, status[, error]} of the run's MCP servers
 
 
 @dataclass
@@ -290,7 +291,7 @@ def _init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:
         "session_id": spec.session_id,
         "cwd": str(spec.workspace.cwd),
         "tools": tool_names,
-        "mcp_servers": [],
+        "mcp_servers": [{"name": s["name"], "status": s["status"]} for s in spec.mcp_servers],
         "model": spec.model,
         "permissionMode": spec.policy.mode,
         "apiKeySource": spec.api_key_source,
@@ -332,6 +333,8 @@ def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | 
     }
     if error:
         result["errors"] = [error]
+    if spec.mcp_servers:
+        result["mcp_servers"] = [dict(s) for s in spec.mcp_servers]
     if spec.structured is not None:
         result["structured_output"] = spec.structured.value
     return result

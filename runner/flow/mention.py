@@ -39,7 +39,7 @@ from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
-TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
+TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
 
 
 def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
@@ -282,6 +282,7 @@ def _run(
         trusted_settings=trusted_settings,
         memory=memory,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
+        project_mcp_json=trusted.get(".mcp.json"),
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.

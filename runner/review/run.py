@@ -354,6 +354,7 @@ def _agent(
         trusted_settings=trusted_settings,
         memory=memory,
         redactor=redactor,
+        project_mcp_json=trusted.get(".mcp.json"),
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)

@@ -54,10 +54,15 @@ def _version(package_json: Path) -> str:
     return str(json.loads(package_json.read_text())["version"])
 
 
-@pytest.fixture
-def marker() -> str:
+def new_marker() -> str:
     """A word every process of a test's servers carries in its command line."""
     return f"mcp-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def marker() -> str:
+    """``new_marker()`` for a test."""
+    return new_marker()
 
 
 def echo_server(marker: str, **extra: Any) -> dict[str, Any]:

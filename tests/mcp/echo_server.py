@@ -1,6 +1,7 @@
 """A small stdio MCP server for the tests, on the mcp SDK's server side.
 
-Tools: `echo` (text back, with the value of one environment variable the test names), `spawn` (starts
+Tools: `echo` (text back, with the value of one environment variable the test names), `write` (a
+file), `spawn` (starts
 a long-lived child, to check that it is stopped with the server), `structured` (structured content
 only), `broken` (an error). A resource `notes://todo`. Every process it starts carries the marker
 given as its first argument, so a test finds them in /proc.
@@ -32,6 +33,13 @@ def spawn() -> str:
         [sys.executable, "-c", "import time; time.sleep(600)", MARKER], stdin=subprocess.DEVNULL
     )
     return f"started child {child.pid}"
+
+
+@server.tool(description="Write a file.")
+def write(path: str) -> str:
+    with open(path, "w") as handle:
+        handle.write("written by the server\n")
+    return f"wrote {path}"
 
 
 @server.tool(description="Answer with structured content only.", structured_output=True)

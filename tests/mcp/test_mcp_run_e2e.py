@@ -197,3 +197,29 @@ def test_bad_mcp_config_is_one_line(fake, repo, run_cli):
     out = run_cli("run", "-p", "x", "--mcp-config", "missing.json", cwd=repo)
     assert out.code != 0 and "--mcp-config missing.json: cannot read the file" in out.stderr
     assert fake.message_requests == []
+
+
+def test_stdio_server_runs_in_the_sandbox(fake, repo, run_cli, marker, bwrap, tmp_path):
+    (repo / ".claude").mkdir()
+    (repo / ".claude" / "settings.json").write_text(json.dumps({"sandbox": {"enabled": True}}))
+    outside, inside = tmp_path / "outside.txt", repo / "inside.txt"
+    config = {"mcpServers": {"echo": echo_server(marker)}}
+    fake.add_turns(
+        [
+            [
+                tool_use("mcp__echo__write", {"path": str(outside)}),
+                tool_use("mcp__echo__write", {"path": str(inside)}),
+            ],
+            [text("done")],
+        ]
+    )
+    out = run_cli(
+        "run", "-p", "x", "--output-format", "json", "--mcp-config", json.dumps(config),
+        "--allowedTools", "mcp__echo",
+        cwd=repo,
+    )  # fmt: skip
+    assert out.code == 0, out.stderr
+    # Outside the workspace the server wrote into the sandbox's private /tmp, not the real one.
+    assert not outside.exists()
+    assert inside.read_text() == "written by the server\n"
+    assert processes_with(marker) == []

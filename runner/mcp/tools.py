@@ -54,7 +54,7 @@ class McpTool(Tool):
         blocks = [block for item in result.content if (block := content_block(item)) is not None]
         if not blocks and result.structured_content is not None:
             blocks = [{"type": "text", "text": json.dumps(result.structured_content, ensure_ascii=False)}]
-        return ToolResult(_capped(blocks, self.max_tokens), bool(result.is_error))
+        return ToolResult(cap_output(blocks, self.max_tokens), bool(result.is_error))
 
 
 def server_tools(
@@ -184,7 +184,7 @@ class ReadMcpResourceTool(Tool):
                 entry["text"] = item.text
             contents.append(entry)
         text = {"type": "text", "text": json.dumps({"contents": contents}, ensure_ascii=False, indent=2)}
-        return ToolResult(_capped([text, *images], self.max_tokens))
+        return ToolResult(cap_output([text, *images], self.max_tokens))
 
 
 def resource_tools(client: McpClient, *, timeout_s: float | None, max_tokens: int) -> list[Tool]:
@@ -225,7 +225,7 @@ def _image(media_type: str, data: str) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
-def _capped(blocks: list[dict[str, Any]], max_tokens: int) -> str | list[dict[str, Any]]:
+def cap_output(blocks: list[dict[str, Any]], max_tokens: int) -> str | list[dict[str, Any]]:
     """``blocks`` within the token budget: text is cut and images past it are left out, with a note."""
     budget = max_tokens * 4  # characters
     kept: list[dict[str, Any]] = []

@@ -6,7 +6,7 @@ a long-lived child, to check that it is stopped with the server), `structured` (
 only), `broken` (an error). A resource `notes://todo`. Every process it starts carries the marker
 given as its first argument, so a test finds them in /proc.
 
-    python echo_server.py MARKER
+    python echo_server.py MARKER [stdio | sse PORT | http PORT]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 MARKER = sys.argv[1] if len(sys.argv) > 1 else "no-marker"
 server = MCPServer("echo", instructions="A test server.")
@@ -52,10 +52,22 @@ def broken() -> str:
     raise RuntimeError("this tool is broken on purpose")
 
 
+@server.tool(description="The Authorization header this request came with (HTTP transports).")
+def authorization(ctx: Context) -> str:
+    request = ctx.request_context.request
+    return str(request.headers.get("authorization", "<none>")) if request is not None else "<stdio>"
+
+
 @server.resource("notes://todo", name="todo", mime_type="text/plain")
 def todo() -> str:
     return "1. write the tests"
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    transport = sys.argv[2] if len(sys.argv) > 2 else "stdio"
+    if transport == "stdio":
+        server.run("stdio")
+    elif transport == "sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[3]))
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[3]))

@@ -4,10 +4,16 @@ API with a scripted model, the reference filesystem server from npm and a small 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
 
 from runner.testing.fake_messages import text, tool_use
 from tests.conftest import base_env
-from tests.mcp.conftest import echo_server, hang_server, processes_with
+from tests.mcp.conftest import HERE, echo_server, hang_server, processes_with
 
 
 def tool_results(request) -> list[dict]:
@@ -223,3 +229,64 @@ def test_stdio_server_runs_in_the_sandbox(fake, repo, run_cli, marker, bwrap, tm
     assert not outside.exists()
     assert inside.read_text() == "written by the server\n"
     assert processes_with(marker) == []
+
+
+@pytest.fixture
+def remote_server(marker, free_tcp_port):
+    """The Python test server over HTTP (``start("http")`` or ``start("sse")``), on loopback."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(transport: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "echo_server.py"), marker, transport, str(free_tcp_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(proc)
+        while proc.poll() is None:  # until it listens (or dies)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", free_tcp_port)) == 0:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the test server did not start"
+        return f"http://127.0.0.1:{free_tcp_port}/{'sse' if transport == 'sse' else 'mcp'}"
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("transport", ["http", "sse"])
+def test_remote_server(fake, repo, run_cli, remote_server, transport):
+    url = remote_server(transport)
+    config = {
+        "mcpServers": {
+            "remote": {
+                "type": transport,
+                "url": url,
+                "headers": {"Authorization": "Bearer ${REMOTE_MCP_TOKEN}"},
+            }
+        }
+    }
+    fake.add_turns(
+        [
+            [
+                tool_use("mcp__remote__echo", {"text": "over " + transport}),
+                tool_use("mcp__remote__authorization", {}),
+            ],
+            [text("done")],
+        ]
+    )
+    env = {**base_env(fake), "REMOTE_MCP_TOKEN": "rt-9f8e7d6c5b4a3210"}
+    out = run_cli(
+        "run", "-p", "x", "--output-format", "stream-json", "--mcp-config", json.dumps(config),
+        "--allowedTools", "mcp__remote",
+        cwd=repo, env=env,
+    )  # fmt: skip
+    assert out.code == 0, out.stderr
+    assert out.events[0]["mcp_servers"] == [{"name": "remote", "status": "connected"}]
+    echoed, authorization = (r["content"] for r in tool_results(fake.message_requests[-1]))
+    assert echoed == f"echo: over {transport}"
+    assert authorization == "Bearer rt-9f8e7d6c5b4a3210"  # the header, expanded
+    assert "rt-9f8e7d6c5b4a3210" not in out.stdout + out.stderr  # and redacted from the output

@@ -31,6 +31,7 @@ from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, pu
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
+from runner.mcp.servers import trusted_flag_values
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
@@ -274,6 +275,10 @@ def _run(
         for p, text in trusted.items()
         if p.endswith("CLAUDE.md") and text
     ]
+    mcp_config = trusted_flag_values(
+        run.mcp_config, job.workspace, lambda p: platform.read_file(p, repo.default_branch), job.log
+    )
+    run = dataclasses.replace(run, mcp_config=mcp_config)
     extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),

@@ -25,6 +25,7 @@ from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
+from runner.mcp.servers import trusted_flag_values
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
@@ -187,6 +188,12 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
+    agent = dataclasses.replace(
+        agent,
+        mcp_config=trusted_flag_values(
+            agent.mcp_config, job.workspace, lambda p: platform.read_file(p, repo.default_branch), job.log
+        ),
+    )
     result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):

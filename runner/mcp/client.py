@@ -53,6 +53,7 @@ class ServerState:
     has_resources: bool = False
     instructions: str = ""
     log: Path | None = None  # a stdio server's stderr
+    process_group: int | None = None  # a stdio server's, killed with everything in it at the end
     session: ClientSession | None = field(default=None, repr=False)
     scope: anyio.CancelScope | None = field(default=None, repr=False)
     started: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future, repr=False)
@@ -67,7 +68,6 @@ class McpClient:
         self.launch = launch
         self.cwd = cwd
         self.servers: dict[str, ServerState] = {}
-        self.process_groups: list[int] = []  # every stdio server's group, killed again at close
         self._logs = Path(tempfile.mkdtemp(prefix="claude-runner-mcp-"))
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcp-client", daemon=True)
@@ -110,6 +110,8 @@ class McpClient:
             raise McpCallError(f"MCP server {server!r} answered with an error: {exc.error.message}") from exc
         except (OSError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             raise McpCallError(f"MCP server {server!r} is gone: {describe(exc)}") from exc
+        except Exception as exc:  # a malformed answer, a request the runner cannot serve
+            raise McpCallError(f"MCP server {server!r}: {describe(exc)}") from exc
 
     def close(self) -> None:
         """Stop every server and its children, then the loop; safe to call more than once."""
@@ -123,8 +125,9 @@ class McpClient:
         self._thread.join(timeout=2.0)
         if not self._thread.is_alive():
             self._loop.close()
-        for pgid in self.process_groups:  # what a stuck or cancelled cleanup left
-            kill_group(pgid)
+        for state in self.servers.values():  # a server whose own cleanup did not finish
+            if state.process_group is not None and not state.ended.done():
+                kill_group(state.process_group)
         shutil.rmtree(self._logs, ignore_errors=True)
 
     def _timeout_text(self) -> str:
@@ -165,10 +168,14 @@ class McpClient:
         config = state.config
         if config.transport == "stdio":
             argv, server_env = self.launch(config)
-            state.log = self._logs / f"{len(self.process_groups)}-{id(state)}.stderr"
+            state.log = self._logs / f"{id(state)}.stderr"
             log = stack.enter_context(open(state.log, "wb"))  # noqa: SIM115
+
+            def spawned(pgid: int) -> None:
+                state.process_group = pgid
+
             streams: tuple[Any, Any] = await stack.enter_async_context(
-                stdio_streams(argv, server_env, self.cwd, log, self.process_groups.append)
+                stdio_streams(argv, server_env, self.cwd, log, spawned)
             )
         elif config.transport == "http":
             from mcp.client.streamable_http import streamable_http_client

@@ -29,6 +29,9 @@ from runner.settings.mcp import McpRuntime
 
 if TYPE_CHECKING:
     from runner.agent.loop import AgentSpec
+    from runner.mcp.client import ServerState
+
+MAX_INSTRUCTIONS = 2048  # characters of one server's instructions in the system prompt
 
 
 @dataclass(frozen=True)
@@ -171,10 +174,25 @@ def running_mcp(
         tools += resource_tools(client, timeout_s=plan.tool_timeout_s, max_tokens=plan.max_output_tokens)
         allowed = [t for t in tools if _can_be_allowed(spec.policy, t)]
         yield dataclasses.replace(
-            spec, tools=[*spec.tools, *allowed], mcp_servers=server_report(client.servers)
+            spec,
+            tools=[*spec.tools, *allowed],
+            mcp_servers=server_report(client.servers),
+            system_prompt=spec.system_prompt + _instructions(client.servers),
         )
     finally:
         client.close()
+
+
+def _instructions(servers: Mapping[str, ServerState]) -> str:
+    """The connected servers' ``instructions``, as Claude Code adds them to the system prompt."""
+    given = [(name, s.instructions.strip()) for name, s in servers.items() if s.status == "connected"]
+    sections = [f"## {name}\n{text[:MAX_INSTRUCTIONS]}" for name, text in given if text]
+    if not sections:
+        return ""
+    return (
+        "\n\n# MCP Server Instructions\n\nThe following MCP servers have provided instructions for how "
+        "to use their tools and resources:\n\n" + "\n\n".join(sections)
+    )
 
 
 def _can_be_allowed(policy: permissions.PermissionPolicy, tool: Tool) -> bool:

@@ -58,6 +58,9 @@ def test_mcp_config_tools_answer_the_model(fake, repo, run_cli, filesystem_serve
     # Allowed tools are offered with the server's schema; a tool no rule allows is not.
     assert tools["mcp__fs__read_text_file"]["input_schema"]["required"] == ["path"]
     assert "mcp__echo__echo" in tools and "mcp__fs__write_file" not in tools
+    # The servers' instructions are in the system prompt, as Claude Code puts them.
+    assert "# MCP Server Instructions" in first.body["system"][-1]["text"]
+    assert "## echo\nA test server." in first.body["system"][-1]["text"]
     # The filesystem server's answer reached the next request, then the echo server's.
     (read,) = tool_results(fake.message_requests[1])
     assert "the filesystem server read this" in json.dumps(read["content"])

@@ -86,3 +86,45 @@ def test_report_and_errors():
     error.filename = "npx"
     assert describe(ExceptionGroup("x", [error])) == "command not found: npx"
     assert describe(ConnectionError("refused\nmore")) == "ConnectionError: refused"
+
+
+def test_which_mcp_tools_a_run_offers(tmp_path):
+    from runner.agent import permissions
+    from runner.mcp.servers import _can_be_allowed
+    from runner.mcp.tools import ListMcpResourcesTool
+
+    def policy(mode="default", allow=(), deny=()):
+        return permissions.build_policy(
+            mode=mode, allowed_tools=allow, disallowed_tools=deny, settings=[], cwd=tmp_path,
+            add_dirs=(), home=tmp_path,
+        )  # fmt: skip
+
+    client = McpClient(startup_timeout_s=1, launch=lambda c: ([], {}), cwd=tmp_path)
+    try:
+        state = ServerState(ServerConfig("gh", "stdio", "test", command="x"), status="connected")
+        state.tools = [
+            mcp_types.Tool(name=n, input_schema={"type": "object"}) for n in ("get_issue", "merge")
+        ]
+        tools, _ = server_tools(client, state, timeout_s=None, max_tokens=100)
+        resources = ListMcpResourcesTool(client, timeout_s=None)
+
+        def offered(p):
+            return [t.name for t in [*tools, resources] if _can_be_allowed(p, t)]
+
+        # In CI nothing can be asked: without an allow rule a server's tools are not offered.
+        assert offered(policy()) == ["ListMcpResourcesTool"]
+        assert offered(policy(mode="acceptEdits")) == ["ListMcpResourcesTool"]
+        assert offered(policy(allow=("mcp__gh",))) == [
+            "mcp__gh__get_issue",
+            "mcp__gh__merge",
+            "ListMcpResourcesTool",
+        ]
+        assert offered(policy(allow=("mcp__gh__*",), deny=("mcp__gh__merge",)))[:1] == ["mcp__gh__get_issue"]
+        assert offered(policy(allow=("mcp__gh__get_*",))) == ["mcp__gh__get_issue", "ListMcpResourcesTool"]
+        assert offered(policy(allow=("mcp__other",))) == ["ListMcpResourcesTool"]
+        assert offered(policy(mode="bypassPermissions", deny=("mcp__gh__merge",)))[:1] == [
+            "mcp__gh__get_issue"
+        ]
+        assert offered(policy(mode="plan", allow=("mcp__gh",))) == ["ListMcpResourcesTool"]
+    finally:
+        client.close()

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 
 MARKER = sys.argv[1] if len(sys.argv) > 1 else "no-marker"
@@ -33,6 +34,12 @@ def spawn() -> str:
         [sys.executable, "-c", "import time; time.sleep(600)", MARKER], stdin=subprocess.DEVNULL
     )
     return f"started child {child.pid}"
+
+
+@server.tool(description="Take a long time.")
+async def slow(seconds: float) -> str:
+    await anyio.sleep(seconds)
+    return "finally"
 
 
 @server.tool(description="Write a file.")

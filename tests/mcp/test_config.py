@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -173,3 +175,18 @@ def test_mcp_runtime_from_the_environment():
     runtime = read_mcp_runtime({"MCP_TIMEOUT": "soon", "MAX_MCP_OUTPUT_TOKENS": "0"})
     assert runtime.startup_timeout_s == 30.0 and runtime.max_output_tokens == 25000
     assert len(runtime.warnings) == 2 and "MCP_TIMEOUT must be a whole number" in runtime.warnings[0]
+
+
+def test_the_sdk_is_loaded_only_for_a_server():
+    # The SDK takes most of a second to import; the acknowledgement must not wait for it (issue 17).
+    code = (
+        "import sys\n"
+        "import runner.cli, runner.ci.github, runner.ci.gitlab, runner.flow.mention, runner.review.run\n"
+        "from runner.mcp.servers import running_mcp\n"
+        "with running_mcp(None, 'spec') as spec:\n"
+        "    assert spec == 'spec'\n"
+        "sdk = ('mcp', 'mcp_types', 'anyio', 'httpx2')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in sdk))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

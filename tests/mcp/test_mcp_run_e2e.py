@@ -180,6 +180,30 @@ def test_server_environment_is_what_its_config_names(fake, repo, run_cli, marker
     assert "dt-4f9a8b7c6d5e4f3a" not in out.stdout + out.stderr
 
 
+def test_tool_timeout(fake, repo, run_cli, marker):
+    config = {"mcpServers": {"echo": echo_server(marker)}}
+    fake.add_turns(
+        [
+            [tool_use("mcp__echo__slow", {"seconds": 120})],
+            [tool_use("mcp__echo__echo", {"text": "after the timeout"})],
+            [text("done")],
+        ]
+    )
+    env = {**base_env(fake), "MCP_TOOL_TIMEOUT": "500"}
+    out = run_cli(
+        "run", "-p", "x", "--output-format", "json", "--mcp-config", json.dumps(config),
+        "--allowedTools", "mcp__echo",
+        cwd=repo, env=env,
+    )  # fmt: skip
+    assert out.code == 0, out.stderr
+    (timed_out,) = tool_results(fake.message_requests[1])
+    assert timed_out["is_error"] is True
+    assert timed_out["content"] == "no answer from MCP server 'echo' within 0.5 s"
+    # The server is still there for the next call.
+    assert tool_results(fake.message_requests[2])[-1]["content"] == "echo: after the timeout"
+    assert processes_with(marker) == []
+
+
 def test_resources_tools(fake, repo, run_cli, marker):
     config = {"mcpServers": {"echo": echo_server(marker)}}
     fake.add_turns(

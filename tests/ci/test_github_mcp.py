@@ -10,9 +10,13 @@ import pytest
 from runner.testing.fake_messages import text, tool_use
 from tests.ci.github_flow_helpers import actions_job, git
 from tests.ci.test_github_flow import pr_comment_payload
-from tests.mcp.conftest import echo_server, hang_server, new_marker, processes_with
-
-APPROVE_ECHO = {"enableAllProjectMcpServers": True, "permissions": {"allow": ["mcp__echo"]}}
+from tests.mcp.conftest import (
+    echo_server,
+    hang_server,
+    install_filesystem_server,
+    new_marker,
+    processes_with,
+)
 
 
 @pytest.fixture
@@ -41,21 +45,40 @@ def tool_results(request):
     return [b for m in request.body["messages"] for b in m["content"] if b.get("type") == "tool_result"]
 
 
-def test_default_branch_mcp_json_gives_the_model_its_tools(job):
+@pytest.fixture
+def filesystem_server():
+    return install_filesystem_server()
+
+
+def test_default_branch_mcp_json_gives_the_model_its_tools(job, filesystem_server):
     marker = new_marker()
-    job.github.add_file(".mcp.json", json.dumps({"mcpServers": {"echo": echo_server(marker)}}), ref="master")
-    job.github.add_file(".claude/settings.json", json.dumps(APPROVE_ECHO), ref="master")
+    servers = {
+        "echo": echo_server(marker),
+        "fs": {"command": str(filesystem_server), "args": [str(job.workspace)]},
+    }
+    job.github.add_file(".mcp.json", json.dumps({"mcpServers": servers}), ref="master")
+    settings = {
+        "enableAllProjectMcpServers": True,
+        "permissions": {"allow": ["mcp__echo", "mcp__fs__read_text_file"]},
+    }
+    job.github.add_file(".claude/settings.json", json.dumps(settings), ref="master")
     open_pr(job)
     job.model.add_turns(
-        [[tool_use("mcp__echo__echo", {"text": "from the default branch"})], [text("The server answered.")]]
+        [
+            [tool_use("mcp__fs__read_text_file", {"path": str(job.workspace / "calc.py")})],
+            [tool_use("mcp__echo__echo", {"text": "from the default branch"})],
+            [text("The servers answered.")],
+        ]
     )
-    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude ask the server"))
-    assert outputs["conclusion"] == "success"
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude ask the servers"))
     assert proc.returncode == 0, proc.stderr
-    (result,) = tool_results(job.model.message_requests[-1])
-    assert result["content"] == "echo: from the default branch"
+    assert outputs["conclusion"] == "success"
+    (read,) = tool_results(job.model.message_requests[1])
+    assert "return a - b" in json.dumps(read["content"])
+    echoed = tool_results(job.model.message_requests[2])[-1]
+    assert echoed["content"] == "echo: from the default branch"
     (comment,) = job.github.comments(5)
-    assert "The server answered." in comment.body
+    assert "The servers answered." in comment.body
     assert processes_with(marker) == []
 
 

@@ -25,6 +25,11 @@ FILESYSTEM_PREFIX = REPO_ROOT / ".cache" / "mcp-server-filesystem"
 @pytest.fixture(scope="session")
 def filesystem_server() -> Path:
     """The `mcp-server-filesystem` executable from npm; skipped without npm, except under CI=true."""
+    return install_filesystem_server()
+
+
+def install_filesystem_server() -> Path:
+    """``filesystem_server``, for tests outside this directory."""
     binary = FILESYSTEM_PREFIX / "node_modules" / ".bin" / "mcp-server-filesystem"
     package_json = FILESYSTEM_PREFIX / "node_modules" / FILESYSTEM_PACKAGE / "package.json"
     if binary.exists() and package_json.exists() and _version(package_json) == FILESYSTEM_VERSION:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.errors import SettingsError
@@ -40,6 +40,7 @@ class ServerConfig:
     variables: Mapping[str, str] = field(default_factory=dict, repr=False)  # its `env` key
     url: str = ""
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    substituted: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (VAR, value) expanded
 
     @property
     def tool_prefix(self) -> str:
@@ -111,21 +112,25 @@ def parse_servers(text: str, source: str) -> dict[str, Any]:
     return servers
 
 
-def expand(value: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
+def expand(
+    value: str, values: Mapping[str, str], used: list[tuple[str, str]] | None = None
+) -> tuple[str, list[str]]:
     """``value`` with ``${VAR}`` / ``${VAR:-default}`` replaced from ``values``, and the names that
-    were unset with no default (those stay as written)."""
+    were unset with no default (those stay as written). ``used`` collects ``(VAR, value)`` taken."""
     missing: list[str] = []
 
-    def replace(match: re.Match[str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
         name, sep, default = match.group(1).partition(":-")
         if name in values:
+            if used is not None:
+                used.append((name, values[name]))
             return values[name]
         if sep:
             return default
         missing.append(name)
         return match.group(0)
 
-    return _VARIABLE.sub(replace, value), missing
+    return _VARIABLE.sub(substitute, value), missing
 
 
 def build_server(
@@ -143,11 +148,12 @@ def build_server(
             return None, [f'{where} is skipped: give "command" (stdio) or "type": "http"/"sse" and "url"']
         return None, [f"{where} is skipped: type {kind!r} is not supported (stdio, http, sse are)"]
     missing: list[str] = []
+    used: list[tuple[str, str]] = []
 
     def text(value: Any, what: str) -> str:
         if not isinstance(value, str):
             raise TypeError(f"{what} must be a string")
-        expanded, unset = expand(value, expansion)
+        expanded, unset = expand(value, expansion, used)
         missing.extend(unset)
         return expanded
 
@@ -184,7 +190,7 @@ def build_server(
     except TypeError as exc:
         return None, [f"{where} is skipped: {exc}"]
     warnings = [f"{where}: ${{{v}}} is not set and has no default" for v in dict.fromkeys(missing)]
-    return config, warnings
+    return replace(config, substituted=tuple(dict.fromkeys(used))), warnings
 
 
 def resolve_servers(

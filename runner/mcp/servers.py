@@ -129,6 +129,7 @@ def _secrets(servers: Sequence[ServerConfig]) -> tuple[str, ...]:
     found: set[str] = set()
     for server in servers:
         pairs = [(n, v) for n, v in server.variables.items() if is_secret_name(n) or looks_secret(v)]
+        pairs += [(n, v) for n, v in server.substituted if is_secret_name(n) or looks_secret(v)]
         pairs += list(server.headers.items())  # headers carry credentials, whatever they are called
         for _, value in pairs:
             if len(value) >= 8:

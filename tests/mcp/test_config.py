@@ -190,3 +190,26 @@ def test_the_sdk_is_loaded_only_for_a_server():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_values_that_may_be_secrets_are_redacted(tmp_path):
+    from runner.mcp.servers import plan_mcp
+    from runner.settings.mcp import McpRuntime
+
+    server = {
+        "command": "srv",
+        "args": ["--token", "${API_TOKEN}", "--user", "${USER_NAME}"],
+        "env": {"LEVEL": "debug-verbose", "PASSWORD": "hunter2-but-longer"},
+    }
+    remote = {"type": "http", "url": "https://h/mcp", "headers": {"X-Api-Key": "k3y-0123456789"}}
+    values = {"API_TOKEN": "tok-5f4e3d2c1b0a", "USER_NAME": "octocat-the-user"}
+    plan, _ = plan_mcp(
+        [config(a=server, b=remote)],
+        strict=False,
+        project_json=None,
+        approvals=[],
+        runtime=McpRuntime(expand_env=values),
+        base_dir=tmp_path,
+    )
+    assert plan is not None
+    assert set(plan.secret_values) == {"tok-5f4e3d2c1b0a", "hunter2-but-longer", "k3y-0123456789"}

@@ -4,7 +4,8 @@ agent turn and stops them, with their children, on every way out.
 
 A stdio server gets the tools' environment (the allowlist) and the ``env`` its configuration
 names, never more; with the OS sandbox on it runs inside it, like a Bash command. Values that may
-be secrets (a server's ``env`` and ``headers``) are redacted from everything the runner writes.
+be secrets (in a server's ``env``, its ``headers``, what ``${VAR}`` put in its command line) are
+redacted from everything the runner writes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from runner.agent import permissions
 from runner.agent.env import is_secret_name, is_secret_value
 from runner.agent.tools.base import CommandSandbox, Tool
 from runner.errors import UsageError
-from runner.mcp.config import McpConfigError, ProjectApproval, ServerConfig, resolve_servers
+from runner.mcp.config import (
+    McpConfigError,
+    ProjectApproval,
+    ServerConfig,
+    merge_approvals,
+    resolve_servers,
+)
 from runner.sanitize import looks_secret
 from runner.settings.mcp import McpRuntime
 
@@ -56,8 +63,6 @@ def plan_mcp(
 ) -> tuple[McpPlan | None, list[str]]:
     """The run's servers (None: there are none) and warnings; a bad ``--mcp-config`` raises
     ``UsageError``. ``project_json``: the trusted ``.mcp.json`` text (None: none)."""
-    from runner.mcp.config import merge_approvals
-
     flags = [_flag_config(value, base_dir) for value in flag_values]
     try:
         servers, warnings = resolve_servers(

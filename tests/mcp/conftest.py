@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,17 @@ def hang_server(marker: str) -> dict[str, Any]:
     return {"command": sys.executable, "args": [str(HERE / "hang_server.py"), marker]}
 
 
-def processes_with(marker: str) -> list[int]:
-    """The pids whose command line carries ``marker`` (this process's own excluded)."""
+def processes_with(marker: str, grace_s: float = 10.0) -> list[int]:
+    """The pids whose command line carries ``marker`` (this process's own excluded), once none are
+    left or ``grace_s`` has passed: a sandboxed server's processes die just after bubblewrap, which
+    the runner waited for."""
+    deadline = time.monotonic() + grace_s
+    while (found := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def _processes_with(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

@@ -107,9 +107,8 @@ def main() -> None:
     ack = {k: statistics.median(v) for k, v in acks.items()}
     run = {k: statistics.median(v) for k, v in runs.items()}
     print(f"ack: {ack[False]:.3f} s without MCP, {ack[True]:.3f} s with (ratio {ack[True] / ack[False]:.2f})")
-    print(
-        f"run: {run[False]:.2f} s without MCP, {run[True]:.2f} s with one stdio server (+{run[True] - run[False]:.2f} s)"
-    )
+    extra = run[True] - run[False]
+    print(f"run: {run[False]:.2f} s without MCP, {run[True]:.2f} s with one stdio server (+{extra:.2f} s)")
     print(f"mcp SDK import: {statistics.median(import_seconds() for _ in range(args.runs)):.3f} s")
 
 

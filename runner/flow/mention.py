@@ -29,6 +29,7 @@ from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
+from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.mcp.servers import trusted_flag_values
@@ -279,7 +280,11 @@ def _run(
         run.mcp_config, job.workspace, lambda p: platform.read_file(p, repo.default_branch), job.log
     )
     run = dataclasses.replace(run, mcp_config=mcp_config)
-    extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
+    tag_mode = decision.mode == "tag" or settings.track_progress
+    facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
+    toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
+    run = with_toolset(run, toolset, job)
+    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
         runtime,
@@ -300,6 +305,8 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
+    for error in toolset.finish(ok=not outcome.result.get("is_error")):
+        job.log(f"warning: an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

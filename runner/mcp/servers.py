@@ -178,7 +178,11 @@ def running_mcp(
             for note in notes:
                 say(f"warning: {note}")
         tools += resource_tools(client, timeout_s=plan.tool_timeout_s, max_tokens=plan.max_output_tokens)
-        allowed = [t for t in tools if _can_be_allowed(spec.policy, t)]
+        taken = {t.name for t in spec.tools}  # the runner's own tools (mcp__github_ci__...) win a name
+        for tool in tools:
+            if tool.name in taken:
+                say(f"warning: MCP tool {tool.name} is not offered: the runner has a tool of that name")
+        allowed = [t for t in tools if t.name not in taken and _can_be_allowed(spec.policy, t)]
         yield dataclasses.replace(
             spec,
             tools=[*spec.tools, *allowed],

@@ -101,7 +101,7 @@ def test_mcp_json_added_by_the_pull_request_is_ignored(job):
     assert (job.workspace / ".mcp.json").exists()  # the head is checked out, and still not trusted
     assert not (job.workspace / pwned).exists()
     tools = [t["name"] for t in job.model.message_requests[0].body.get("tools", [])]
-    assert not any(name.startswith("mcp__") for name in tools)
+    assert not any(name.startswith("mcp__evil") for name in tools)
 
 
 def test_a_server_that_cannot_start_is_named_in_the_final_comment(job):

@@ -11,7 +11,6 @@ redacted from everything the runner writes.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -97,37 +96,6 @@ def _flag_config(value: str, base_dir: Path) -> tuple[str, str]:
             f"--mcp-config {raw}: cannot read the file: {exc.strerror or exc}",
             "pass a JSON file path or inline JSON",
         ) from exc
-
-
-def trusted_flag_values(
-    values: Sequence[str],
-    workspace: Path,
-    read_trusted: Callable[[str], str | None],
-    log: Callable[[str], None],
-) -> tuple[str, ...]:
-    """``--mcp-config`` values for a CI flow: a file inside the checkout (the change request's head,
-    which its author controls) is replaced by that file's text on the default branch
-    (``read_trusted``: a repository path to its text, None when missing), or dropped with a
-    warning; inline JSON and files outside the checkout are kept."""
-    kept = []
-    root = workspace.resolve()
-    for value in values:
-        raw = value.strip()
-        if raw.startswith("{"):
-            kept.append(value)
-            continue
-        path = Path(raw).expanduser()
-        path = path if path.is_absolute() else workspace / path
-        inside = [p for p in (Path(os.path.normpath(path)), path.resolve()) if p.is_relative_to(root)]
-        if not inside:
-            kept.append(value)
-            continue
-        text = read_trusted(inside[0].relative_to(root).as_posix())
-        if text is None:
-            log(f"warning: --mcp-config {raw} is not on the default branch: it is ignored")
-            continue
-        kept.append(text)
-    return tuple(kept)
 
 
 def _secrets(servers: Sequence[ServerConfig]) -> tuple[str, ...]:

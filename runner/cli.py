@@ -57,6 +57,8 @@ def run_command(
     price_table: Path | None,
     max_retries: int,
     no_stream: bool,
+    mcp_config: tuple[str, ...],
+    strict_mcp_config: bool,
     verbose: bool,
 ) -> None:
     """Run one headless agent turn in a workspace, like `claude -p`."""

@@ -10,7 +10,7 @@ import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -41,6 +41,8 @@ from runner.errors import (
     SettingsError,
     WorkspaceError,
 )
+from runner.mcp.config import PROJECT_FILE
+from runner.mcp.servers import McpPlan, plan_mcp, running_mcp
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.catalog import default_max_tokens
@@ -62,6 +64,7 @@ class PreparedRun:
     oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
     secret_names: frozenset[str] = frozenset()  # wiped from the start-up environment block
     sandbox: SandboxPlan | None = field(default=None)  # the OS sandbox Bash runs in; None: none
+    mcp: McpPlan | None = None  # the MCP servers to start; None: none
 
 
 def prepare_run(
@@ -75,6 +78,7 @@ def prepare_run(
     warn: Callable[[str], None] | None = None,
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
+    project_mcp_json: str | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -86,6 +90,8 @@ def prepare_run(
     ``local_git``: False in the CI flows, which commit and push themselves (see ``build_system_prompt``).
     ``read_only_rules``: allow rules for commands that change nothing (the flows' read-only git),
     added to ``claude_args``' and holding in plan mode too.
+    ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
+    read only when the settings are read from the workspace too).
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -109,14 +115,22 @@ def prepare_run(
         roots=policy.roots,
         home=tool_env.home,
     )
-    for line in (*tool_env.warnings, *warnings):
+    mcp, mcp_warnings = plan_mcp(
+        settings.mcp_config,
+        strict=settings.strict_mcp_config,
+        project_json=project_mcp_json if trusted_settings is not None else _workspace_mcp_json(settings, cwd),
+        approvals=[s.mcp_json for s in sources],
+        runtime=runtime.mcp,
+        base_dir=Path.cwd(),
+    )
+    for line in (*tool_env.warnings, *warnings, *mcp_warnings):
         warn(line if line.startswith("warning: ") else f"warning: {line}")
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
     redactor = redactor or Redactor()
     # OIDC material may sit in a variable of any name (GitLab id_tokens): the tools' environment
     # lacks it and its secret values include it.
-    redactor.add(*tool_env.secret_values, *config.secrets())
+    redactor.add(*tool_env.secret_values, *config.secrets(), *(mcp.secret_values if mcp else ()))
     oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
     spec = AgentSpec(
         prompt=settings.prompt,
@@ -159,7 +173,7 @@ def prepare_run(
             settings=runtime.context,
         ),
     )
-    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
+    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox, mcp)
 
 
 def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -> AgentOutcome:
@@ -170,11 +184,12 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
-    if prepared.sandbox is None:
-        return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
-    with Sandbox(prepared.sandbox) as sandbox:  # the run's private /tmp and network proxy
-        workspace = dataclasses.replace(prepared.spec.workspace, sandbox=sandbox)
-        spec = dataclasses.replace(prepared.spec, workspace=workspace)
+    with ExitStack() as stack:
+        spec = prepared.spec
+        if prepared.sandbox is not None:  # the run's private /tmp and network proxy
+            sandbox = stack.enter_context(Sandbox(prepared.sandbox))
+            spec = dataclasses.replace(spec, workspace=dataclasses.replace(spec.workspace, sandbox=sandbox))
+        spec = stack.enter_context(running_mcp(prepared.mcp, spec))  # stopped before the sandbox
         return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
 
 
@@ -257,6 +272,17 @@ def _settings_sources(
                 )
             sources.append(permissions.load_settings_permissions(path))
     return sources
+
+
+def _workspace_mcp_json(settings: RunSettings, cwd: Path) -> str | None:
+    """The workspace's ``.mcp.json`` (``claude-runner run``), when project settings are read."""
+    if not settings.project_settings:
+        return None
+    path = (find_repo_root(cwd) or cwd) / PROJECT_FILE
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _policy(

@@ -74,6 +74,7 @@ class AgentSpec:
     context: ContextPolicy = field(default_factory=ContextPolicy)  # how the history fits the window
     # The first message's content blocks when it is more than ``prompt``'s text (a thread's images).
     prompt_content: tuple[dict[str, Any], ...] = ()
+    mcp_servers: Sequence[Mapping[str, str]] = ()  # {name, status[, error]} of the run's MCP servers
 
 
 @dataclass
@@ -368,7 +369,7 @@ def _init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:
         "session_id": spec.session_id,
         "cwd": str(spec.workspace.cwd),
         "tools": tool_names,
-        "mcp_servers": [],
+        "mcp_servers": [{"name": s["name"], "status": s["status"]} for s in spec.mcp_servers],
         "model": spec.model,
         "permissionMode": spec.policy.mode,
         "apiKeySource": spec.api_key_source,
@@ -413,6 +414,8 @@ def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | 
         result["cost_is_estimate"] = True
     if error:
         result["errors"] = [error]
+    if spec.mcp_servers:
+        result["mcp_servers"] = [dict(s) for s in spec.mcp_servers]
     if spec.structured is not None:
         result["structured_output"] = spec.structured.value
     return result

@@ -38,6 +38,7 @@ from runner.agent.permission_rules import (
 )
 from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
 from runner.errors import SettingsError, UsageError
+from runner.mcp.config import ProjectApproval, parse_project_approval
 
 __all__ = [
     "MODES",
@@ -269,6 +270,7 @@ class SettingsPermissions:
     additional_directories: tuple[str, ...] = ()
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env: tuple[tuple[str, str], ...] = ()  # for the tools' environment
+    mcp_json: ProjectApproval = field(default_factory=ProjectApproval)  # which .mcp.json servers run
 
 
 def load_settings_permissions(path: Path) -> SettingsPermissions:
@@ -319,6 +321,7 @@ def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None)
     return SettingsPermissions(
         source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"],
         parse_sandbox(data.get("sandbox"), source, base_dir=base_dir), parse_env(data.get("env"), source),
+        parse_project_approval(data, source),
     )  # fmt: skip
 
 

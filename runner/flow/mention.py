@@ -42,7 +42,7 @@ from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
-TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
+TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
 
 
 def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
@@ -299,6 +299,7 @@ def _run(
         local_git=False,  # the runner commits and pushes; the prompt says so
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
+        project_mcp_json=trusted.get(".mcp.json"),
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""

@@ -42,6 +42,7 @@ from runner.flow.tracker import (
     format_duration as format_duration,
 )
 from runner.flow.workspace import compare_url
+from runner.mcp.servers import failed_servers_note
 from runner.platforms.base import Platform, RepoInfo
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
@@ -266,7 +267,7 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
         cost_is_estimate=bool(result.get("cost_is_estimate")),
         model=model,
         offered=progress.offered,
-        work=progress.work_note,
+        work="\n\n".join(n for n in (progress.work_note, failed_servers_note(result)) if n),
     )
 
 

@@ -4,8 +4,9 @@ Settings sources, lowest precedence first, as Claude Code layers them: the ``set
 (GitLab: ``SETTINGS``; claude-code-action merges it into the user's ``~/.claude/settings.json``),
 the default branch's ``.claude/settings.json`` (project settings), then ``--settings`` from
 ``claude_args`` (flag settings). Every file these or ``claude_args`` name (``--settings``,
-``--price-table``, ``--json-schema @file``) is read through ``project/trusted_files.py``: on a
-change-request run from the default branch, never from the change's head.
+``--price-table``, ``--json-schema @file``, ``--mcp-config``) is read through
+``project/trusted_files.py``: on a change-request run from the default branch, never from the
+change's head.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def trusted_agent(
     schema = agent.json_schema
     if schema and not schema.lstrip().startswith("{"):
         schema = read_named_file(schema.removeprefix("@"), "--json-schema", tree, workspace)
-    run = dataclasses.replace(agent, settings=None, price_table=price_table, json_schema=schema)
+    # An MCP config names the commands the runner starts: read like --settings, as inline JSON.
+    mcp_config = tuple(read_settings_value(v, "--mcp-config", tree, workspace) for v in agent.mcp_config)
+    run = dataclasses.replace(
+        agent, settings=None, price_table=price_table, json_schema=schema, mcp_config=mcp_config
+    )
     return run, sources
 
 

@@ -202,7 +202,10 @@ def _review(
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     images = gather_images([clean_untrusted(thread.body or "", redactor)], platform.download_image, job.log)
     content = with_images(prompt, images)
-    result = _agent(prompt, content, reporter, sources, memory, agent, job, runtime, cancel, redactor)
+    mcp_json = trusted.get(".mcp.json")
+    result = _agent(
+        prompt, content, reporter, (sources, mcp_json), memory, agent, job, runtime, cancel, redactor
+    )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -346,7 +349,7 @@ def _agent(
     prompt: str,
     content: tuple[dict[str, Any], ...],
     reporter: ReportFindingTool,
-    trusted_settings: list[SettingsPermissions],  # the settings sources (flow/trusted.py)
+    trusted: tuple[list[SettingsPermissions], str | None],  # settings sources, the trusted .mcp.json
     memory: list[MemoryFile],
     agent: RunSettings,
     job: Job,
@@ -364,6 +367,7 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
+    trusted_settings, mcp_json = trusted
     prepared = prepare_run(
         run,
         runtime,
@@ -373,6 +377,7 @@ def _agent(
         local_git=False,
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
+        project_mcp_json=mcp_json,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)

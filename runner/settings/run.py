@@ -45,6 +45,8 @@ class RunSettings:
     retry_base_ms: int = 500
     stream: bool = True
     sandbox_by_default: bool = False  # the OS sandbox when the settings do not say (on in the CI flows)
+    mcp_config: tuple[str, ...] = ()  # --mcp-config values: files or inline JSON
+    strict_mcp_config: bool = False  # only the --mcp-config servers, not the project's .mcp.json
 
     def __post_init__(self) -> None:
         _positive("--max-turns", self.max_turns)
@@ -138,6 +140,8 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         max_retries=params.get("max_retries", 8),
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         stream=not params.get("no_stream"),
+        mcp_config=tuple(params.get("mcp_config") or ()),
+        strict_mcp_config=bool(params.get("strict_mcp_config")),
     )
 
 

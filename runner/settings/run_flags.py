@@ -132,6 +132,15 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--no-stream", is_flag=True, help="Use non-streaming model calls (for gateways that cannot stream)."
     ),
+    click.option(
+        "--mcp-config",
+        "mcp_config",
+        multiple=True,
+        help='MCP servers: a JSON file or inline JSON {"mcpServers": {...}} (repeatable).',
+    ),
+    click.option(
+        "--strict-mcp-config", is_flag=True, help="Use only the --mcp-config servers, not .mcp.json."
+    ),
     click.option("--verbose", is_flag=True, hidden=True, help="Accepted for Claude Code compatibility."),
 ]
 
@@ -151,7 +160,7 @@ def parse_claude_args(text: str, env: Mapping[str, str]) -> RunSettings:
     """
     lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
     try:
-        argv = shlex.split("\n".join(lines))
+        argv = _one_value_per_mcp_config(shlex.split("\n".join(lines)))
     except ValueError as exc:
         raise UsageError(f"claude_args: {exc}", "check the quoting") from exc
     try:
@@ -159,6 +168,24 @@ def parse_claude_args(text: str, env: Mapping[str, str]) -> RunSettings:
     except click.UsageError as exc:
         raise UsageError(f"claude_args: {exc.format_message()}") from exc
     return agent_settings(dict(ctx.params), env)
+
+
+def _one_value_per_mcp_config(argv: list[str]) -> list[str]:
+    """Claude Code's ``--mcp-config a.json b.json`` (several values after one flag) as one flag per
+    value: ``claude_args`` has no positional argument, so a bare word there is another config."""
+    out: list[str] = []
+    state = ""  # "value": the flag's own value comes next; "more": bare words are more configs
+    for word in argv:
+        if state == "value":
+            out.append(word)
+            state = "more"
+            continue
+        if state == "more" and not word.startswith("-"):
+            out += ["--mcp-config", word]
+            continue
+        out.append(word)
+        state = "value" if word == "--mcp-config" else "more" if word.startswith("--mcp-config=") else ""
+    return out
 
 
 __all__ = ["parse_claude_args", "run_options"]

@@ -21,6 +21,7 @@ from runner.errors import RunnerError
 from runner.providers import ProviderConfig
 from runner.settings.context import read_context_settings
 from runner.settings.flow import FlowSettings, flow_settings, provider_environ
+from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
@@ -43,6 +44,7 @@ class Runtime:
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
     context: ContextSettings = field(default_factory=ContextSettings)  # compaction variables
+    mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -77,7 +79,7 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env), read_context_settings(env))
+    return Runtime(settings, tools, read_bwrap(env), read_context_settings(env), read_mcp_runtime(env))
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:
@@ -106,5 +108,5 @@ def read_doctor_runtime(env: Mapping[str, str], *, provider: str | None = None) 
     try:
         inputs = flow_settings(env)
     except RunnerError as exc:
-        return Runtime(exc, tool_environment(env), read_bwrap(env))
+        return Runtime(exc, tool_environment(env), read_bwrap(env), mcp=read_mcp_runtime(env))
     return read_runtime(provider_environ(inputs, env), provider=provider or inputs.provider)

@@ -22,11 +22,14 @@ from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
+from runner.hooks.runner import HookRunner, HookStop, tool_response
 
 Emit = Callable[[dict[str, Any]], None]
 CACHE = {"type": "ephemeral"}
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
+# How often Stop hooks may keep a turn going (they see stop_hook_active=true after the first).
+MAX_STOP_HOOK_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    hooks: HookRunner | None = None  # the settings' hooks (runner/hooks/)
+    betas: tuple[str, ...] = ()  # anthropic-beta headers
+    history: tuple[dict[str, Any], ...] = ()  # a resumed session's messages, before the prompt
 
 
 @dataclass
@@ -77,6 +83,7 @@ class _RunState:
     denials: list[dict[str, Any]] = field(default_factory=list)
     last_text: str = ""
     nudges: int = 0
+    stop_hook_turns: int = 0
 
 
 def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | None = None) -> AgentOutcome:
@@ -89,14 +96,23 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    messages = _opening(spec.history, [{"type": "text", "text": spec.prompt}])
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
+        if spec.hooks is not None:
+            spec.hooks.end("other", ctx)
         result = _result_event(spec, state, subtype, error)
         emit(result)
         return AgentOutcome(result, exc)
 
     try:
+        if spec.hooks is not None:
+            context, refused = spec.hooks.start(spec.prompt, resumed=bool(spec.history), ctx=ctx)
+            if refused is not None:
+                return finish(
+                    "error_during_execution", f"a UserPromptSubmit hook refused the prompt: {refused}"
+                )
+            messages[-1]["content"] += [{"type": "text", "text": c} for c in context]
         while True:
             spec.cancel.check()
             stop = _limit_reached(spec.limits, state, deadline)
@@ -160,6 +176,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                         }
                     )
                     continue
+                if spec.hooks is not None and state.stop_hook_turns < MAX_STOP_HOOK_TURNS:
+                    more = spec.hooks.stop(active=state.stop_hook_turns > 0, ctx=ctx)
+                    if more is not None:
+                        state.stop_hook_turns += 1
+                        messages.append({"role": "user", "content": [{"type": "text", "text": more}]})
+                        continue
                 return finish("success")
             results = [_run_tool(spec, tools, call, ctx, state) for call in calls]
             emit(
@@ -182,6 +204,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         return finish("error_during_execution", _model_error_text(exc), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
+    except HookStop as exc:
+        return finish("error_during_execution", f"a hook stopped the run: {exc}")
     except RunnerError as exc:  # raised by a provider client, e.g. a refused credential refresh
         outcome = finish("error_during_execution", exc.one_line())
         outcome.runner_error = exc
@@ -218,7 +242,19 @@ def _request(
     }
     if definitions:
         params["tools"] = definitions
+    if spec.betas:
+        params["extra_headers"] = {"anthropic-beta": ",".join(spec.betas)}
     return params
+
+
+def _opening(history: Sequence[dict[str, Any]], prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first messages: a resumed session's, then the prompt (joined to a trailing user message)."""
+    messages = [dict(m) for m in history]
+    if messages and messages[-1]["role"] == "user":
+        messages[-1]["content"] = [*messages[-1]["content"], *prompt]
+    else:
+        messages.append({"role": "user", "content": list(prompt)})
+    return messages
 
 
 def _with_tail_breakpoints(messages: list[dict[str, Any]], count: int = 2) -> list[dict[str, Any]]:
@@ -259,9 +295,18 @@ def _run_tool(
     problem = check_input(tool.definition()["input_schema"], args)
     if problem:
         return ToolResult(f"Invalid input for {name}: {problem}", True).to_block(call_id)
+    policy = spec.policy
+    if spec.hooks is not None:
+        hook = spec.hooks.before_tool(name, args, call_id, ctx)
+        if hook.block:
+            state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
+            return ToolResult(f"PreToolUse hook denied this call: {hook.reason}", True).to_block(call_id)
+        args = hook.updated_input if hook.updated_input is not None else args
+        # A hook's allow skips the allow rules; deny and ask rules still apply.
+        policy = replace(policy, mode="bypassPermissions") if hook.allow else policy
     if tool.needs_permission:
         decision = permissions.decide(
-            spec.policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
+            policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
         )
         if not decision.allowed:
             state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
@@ -274,7 +319,16 @@ def _run_tool(
         raise
     except Exception as exc:  # a bug in a tool must not end the run: the model can work around it
         result = ToolResult(f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", True)
-    return result.to_block(call_id)
+    block = result.to_block(call_id)
+    if spec.hooks is not None and (
+        note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)
+    ):
+        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"PostToolUse hook: {note}"}]
+    return block
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
 def check_input(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:

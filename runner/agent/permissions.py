@@ -37,6 +37,7 @@ from runner.agent.permission_rules import (
     unnamed_hazards,
 )
 from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
+from runner.agent.settings_keys import SettingsKeys, parse_keys
 from runner.errors import SettingsError, UsageError
 
 __all__ = [
@@ -255,6 +256,7 @@ class SettingsPermissions:
     additional_directories: tuple[str, ...] = ()
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env: tuple[tuple[str, str], ...] = ()  # for the tools' environment
+    keys: SettingsKeys = field(default_factory=SettingsKeys)  # hooks, model, outputStyle...
 
 
 def load_settings_permissions(path: Path) -> SettingsPermissions:
@@ -305,6 +307,7 @@ def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None)
     return SettingsPermissions(
         source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"],
         parse_sandbox(data.get("sandbox"), source, base_dir=base_dir), parse_env(data.get("env"), source),
+        parse_keys(data, source),
     )  # fmt: skip
 
 

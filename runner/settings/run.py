@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import UsageError
+from runner.settings.claude_flags import SETTING_SOURCES, AgentDefinition, claude_flag_fields
 
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
 PERMISSION_MODES = ("default", "manual", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
@@ -40,6 +41,21 @@ class RunSettings:
     retry_base_ms: int = 500
     stream: bool = True
     sandbox_by_default: bool = False  # the OS sandbox when the settings do not say (on in the CI flows)
+    # Claude Code's flags (runner/settings/claude_flags.py)
+    setting_sources: tuple[str, ...] = SETTING_SOURCES  # which of user, project, local are read
+    builtin_tools: tuple[str, ...] | None = None  # --tools: the built-in tools offered; None: all
+    agents: tuple[AgentDefinition, ...] = ()  # --agents, kept for the subagents
+    betas: tuple[str, ...] = ()  # anthropic-beta headers
+    session_id: str | None = None
+    system_prompt_file: Path | None = None  # read when the run is prepared (the flows: from a trusted tree)
+    append_system_prompt_file: Path | None = None
+    resume: str | None = None  # a session id or a transcript path
+    continue_session: bool = False
+    fork_session: bool = False
+    debug: str | None = None  # None: off; "": every category; else a filter ("api,hooks", "!tools")
+    debug_file: Path | None = None
+    verbose: bool = False
+    flag_warnings: tuple[str, ...] = ()  # one line per flag accepted without being implemented
 
     def __post_init__(self) -> None:
         _positive("--max-turns", self.max_turns)
@@ -110,4 +126,5 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         max_retries=params.get("max_retries", 8),
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         stream=not params.get("no_stream"),
+        **claude_flag_fields(params),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runner.agent.env import ToolEnvironment, tool_environment
 from runner.errors import RunnerError
@@ -40,6 +41,7 @@ class Runtime:
     provider_settings: ProviderSettings | RunnerError
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
+    claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -74,7 +76,9 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env))
+    config_dir = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    claude_dir = Path(config_dir) if config_dir else tools.home / ".claude"
+    return Runtime(settings, tools, read_bwrap(env), claude_dir)
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:

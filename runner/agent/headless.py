@@ -29,7 +29,7 @@ from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
 from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
     EXIT_RUN_FAILED,
@@ -180,6 +180,7 @@ def run_headless(
     """Run one agent turn as configured; returns the process exit code."""
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     try:
         with graceful_signals(prepared.spec.cancel):
             outcome = execute_run(prepared, sink)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
+from runner.agent.transcript import EXECUTION_ARRAY
 from runner.ci import retry_policy
 from runner.ci.outputs import failed_early
 from runner.flow.job import Job
@@ -42,6 +43,9 @@ class DotenvOutputs:
         transcript = self.temp_dir / "execution.jsonl"
         if transcript.exists():
             shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+        array = self.temp_dir / EXECUTION_ARRAY
+        if array.exists():
+            shutil.copyfile(array, self.workspace / EXECUTION_ARRAY)
 
 
 def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> Job:

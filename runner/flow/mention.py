@@ -19,13 +19,14 @@ from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.agent.prompt import MemoryFile
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.job import Job
+from runner.flow.prompt_files import with_trusted_prompt_files
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
@@ -266,9 +267,9 @@ def _run(
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
         permission_mode=agent.permission_mode or "acceptEdits",
     )
-    trusted_settings = trusted_settings_from(
-        trusted.get(".claude/settings.json"), run.settings, job.workspace
-    )
+    run = with_trusted_prompt_files(run, job.workspace, lambda p: platform.read_file(p, repo.default_branch))
+    project = trusted.get(".claude/settings.json") if "project" in run.setting_sources else None
+    trusted_settings = trusted_settings_from(project, run.settings, job.workspace)
     memory = [
         MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
         for p, text in trusted.items()
@@ -284,9 +285,11 @@ def _run(
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
     sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     record.phase("running")
     with job.group("Claude"):
         try:

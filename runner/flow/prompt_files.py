@@ -22,7 +22,7 @@ def with_trusted_prompt_files(
 
     ``read_trusted``: a repository path's text on the default branch (None: no such file).
     """
-    texts: dict[str, str | None] = {}
+    texts: dict[str, str] = {}
     for field, flag, path in (
         ("system_prompt", "--system-prompt-file", run.system_prompt_file),
         ("append_system_prompt", "--append-system-prompt-file", run.append_system_prompt_file),
@@ -42,4 +42,10 @@ def with_trusted_prompt_files(
                 raise UsageError(f"{flag}: cannot read {full}: {exc.strerror}") from exc
         previous = getattr(run, field)
         texts[field] = text if field == "system_prompt" or not previous else f"{previous}\n\n{text}"
-    return dataclasses.replace(run, system_prompt_file=None, append_system_prompt_file=None, **texts)
+    return dataclasses.replace(
+        run,
+        system_prompt=texts.get("system_prompt", run.system_prompt),
+        append_system_prompt=texts.get("append_system_prompt", run.append_system_prompt),
+        system_prompt_file=None,
+        append_system_prompt_file=None,
+    )

@@ -303,7 +303,8 @@ def _run_tool(
             return ToolResult(f"PreToolUse hook denied this call: {hook.reason}", True).to_block(call_id)
         args = hook.updated_input if hook.updated_input is not None else args
         # A hook's allow skips the allow rules; deny and ask rules still apply.
-        policy = replace(policy, mode="bypassPermissions") if hook.allow else policy
+        # Not in plan mode, which reviews run in to stay read-only.
+        policy = replace(policy, mode="bypassPermissions") if hook.allow and policy.mode != "plan" else policy
     if tool.needs_permission:
         decision = permissions.decide(
             policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files

@@ -50,8 +50,10 @@ def claude_flag_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     if session_id is not None:
         session_id = _uuid(session_id)
     resume = params.get("resume")
-    if resume is not None and not resume.strip():
-        raise UsageError("--resume needs a session id or a transcript path", "or use --continue")
+    continue_session = bool(params.get("continue_session"))
+    if resume is not None and not resume.strip():  # Claude Code's session picker: nobody to pick in CI
+        warnings.append("warning: --resume without a session id continues the latest session (--continue)")
+        resume, continue_session = None, True
     return {
         "setting_sources": parse_setting_sources(params.get("setting_sources")),
         "builtin_tools": parse_tools(params.get("builtin_tools")),
@@ -61,7 +63,7 @@ def claude_flag_fields(params: Mapping[str, Any]) -> dict[str, Any]:
         "system_prompt_file": params.get("system_prompt_file"),
         "append_system_prompt_file": params.get("append_system_prompt_file"),
         "resume": resume.strip() if resume else None,
-        "continue_session": bool(params.get("continue_session")),
+        "continue_session": continue_session,
         "fork_session": bool(params.get("fork_session")),
         "debug": params.get("debug"),
         "debug_file": params.get("debug_file"),

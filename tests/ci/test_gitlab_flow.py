@@ -104,6 +104,7 @@ def world_env(world: World) -> dict[str, str]:
         CI_JOB_TOKEN="job-token-abc",
         ANTHROPIC_BASE_URL=world.model.base_url,
         ANTHROPIC_API_KEY="sk-ant-test-0123456789",
+        CLAUDE_CONFIG_DIR=str(world.workspace.parent / "claude-config"),  # never the machine's settings
         CLAUDE_RUNNER_RETRY_BASE_MS="10",
         CLAUDE_RUNNER_API_RETRY_BASE_MS="10",
     )

@@ -1,8 +1,9 @@
 """The keys of Claude Code's settings beyond ``permissions``, ``sandbox`` and ``env``; pure.
 
 ``hooks`` (``runner/hooks/config.py``), ``disableAllHooks``, ``model`` (used when neither
-``--model`` nor ``ANTHROPIC_MODEL`` names one), ``outputStyle``, ``includeCoAuthoredBy`` (the
-``Co-authored-by`` trailer of the runner's commits). Other keys are kept by name, to be listed
+``--model`` nor ``ANTHROPIC_MODEL`` names one), ``outputStyle``, ``includeCoAuthoredBy`` and its
+successor ``attribution.commit`` (``""`` hides it): the ``Co-authored-by`` trailer of the runner's
+commits. Other keys are kept by name, to be listed
 once in the log as not used.
 """
 
@@ -19,7 +20,7 @@ from runner.hooks.config import HooksConfig, merge_hooks, parse_hooks
 # for a headless run in CI. Every other key is named in a warning.
 USED_KEYS = frozenset(
     {"$schema", "permissions", "sandbox", "env", "hooks", "disableAllHooks", "model", "outputStyle"}
-    | {"includeCoAuthoredBy"}
+    | {"includeCoAuthoredBy", "attribution"}
 )
 
 
@@ -53,7 +54,7 @@ def parse_keys(data: Mapping[str, Any], source: str) -> SettingsKeys:
         disable_all_hooks=_typed(data, "disableAllHooks", bool, source),
         model=_typed(data, "model", str, source),
         output_style=_typed(data, "outputStyle", str, source),
-        include_co_authored_by=_typed(data, "includeCoAuthoredBy", bool, source),
+        include_co_authored_by=_co_author(data, source),
         unused=tuple(sorted(set(data) - USED_KEYS)),
     )
 
@@ -84,3 +85,16 @@ def _typed(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
     if value is not None and not isinstance(value, kind):
         raise SettingsError(f"{source}: {key} must be {'true or false' if kind is bool else 'a string'}")
     return value
+
+
+def _co_author(data: Mapping[str, Any], source: str) -> bool | None:
+    attribution = data.get("attribution")
+    if attribution is not None:
+        if not isinstance(attribution, dict):
+            raise SettingsError(f"{source}: attribution must be an object (commit, pr)")
+        commit = attribution.get("commit")
+        if commit is not None and not isinstance(commit, str):
+            raise SettingsError(f"{source}: attribution.commit must be a string")
+        if commit is not None:
+            return commit != ""
+    return _typed(data, "includeCoAuthoredBy", bool, source)  # type: ignore[no-any-return]

@@ -75,7 +75,11 @@ def claude_setup(
     history: tuple[dict[str, Any], ...] = ()
     if settings.resume is not None or settings.continue_session:
         session, warning = find_session(
-            settings.resume, settings.continue_session, cwd=cwd, transcript=settings.transcript
+            settings.resume,
+            settings.continue_session,
+            cwd=cwd,
+            transcript=settings.transcript,
+            untrusted_checkout=trusted_project,
         )
         if warning:
             warn(warning)

@@ -6,6 +6,10 @@ messages. ``--resume`` takes a transcript's path, or a session id looked up amon
 a run can find: the ``--transcript`` file, ``.claude-runner/sessions/*.jsonl``,
 ``claude-execution.jsonl`` and ``claude-execution-output.json`` in the workspace. ``--continue``
 takes the newest of them. None found: a warning, and a new conversation.
+
+On the CI flows the checkout may be a change request's head: a transcript committed in it is
+the change's text, not an earlier run's, and is never read (an artifact restored into the
+workspace is untracked, and is).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from runner.git.core import run_git
 
 SESSIONS_DIR = Path(".claude-runner") / "sessions"
 ARTIFACT_NAMES = ("claude-execution.jsonl", "claude-execution-output.json")
@@ -29,17 +35,26 @@ class Session:
 
 
 def find_session(
-    resume: str | None, continue_session: bool, *, cwd: Path, transcript: Path | None
+    resume: str | None,
+    continue_session: bool,
+    *,
+    cwd: Path,
+    transcript: Path | None,
+    untrusted_checkout: bool = False,
 ) -> tuple[Session | None, str | None]:
-    """The session to go on from, or ``(None, warning)`` when there is none."""
+    """The session to go on from, or ``(None, warning)`` when there is none.
+
+    ``untrusted_checkout``: files tracked in ``cwd``'s git checkout are never read."""
     flag = "--resume" if resume is not None else "--continue"
     if resume is not None:
         path = Path(resume).expanduser()
         if not path.is_absolute():
             path = cwd / path
         if path.is_file():
+            if untrusted_checkout and _tracked(path, cwd):
+                return None, f"warning: {flag}: {resume} is part of the checkout, not a transcript; ignored"
             return _load(path), None
-    candidates = _candidates(cwd, transcript)
+    candidates = [p for p in _candidates(cwd, transcript) if not (untrusted_checkout and _tracked(p, cwd))]
     sessions = [s for s in (_load(p) for p in candidates) if s.messages]
     if resume is not None:
         sessions = [s for s in sessions if s.session_id == resume]
@@ -109,9 +124,23 @@ def _replayable(content: list[Any]) -> list[dict[str, Any]]:
 
 
 def _answered(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop a last assistant turn whose tool calls never got results (the run was killed)."""
-    last: dict[str, Any] = messages[-1] if messages else {"role": "", "content": []}
-    blocks: list[dict[str, Any]] = last["content"]
-    if last["role"] == "assistant" and any(b.get("type") == "tool_use" for b in blocks):
-        return messages[:-1]
-    return messages
+    """Drop a last assistant turn's tool calls that never got results (the run was killed)."""
+    if not messages or messages[-1]["role"] != "assistant":
+        return messages
+    blocks: list[dict[str, Any]] = messages[-1]["content"]
+    kept = [b for b in blocks if b.get("type") != "tool_use"]
+    if kept:
+        return [*messages[:-1], {"role": "assistant", "content": kept}]
+    return messages[:-1]
+
+
+def _tracked(path: Path, cwd: Path) -> bool:
+    """Whether ``path`` is a file git tracks in the checkout at ``cwd``."""
+    try:
+        inside = path.resolve().is_relative_to(cwd.resolve())
+    except OSError:
+        return False
+    if not inside:
+        return False
+    done = run_git(["ls-files", "--error-unmatch", "--", str(path.resolve())], cwd.resolve(), check=False)
+    return done.returncode == 0

@@ -15,10 +15,7 @@ def transcript(session: str, answer: str) -> str:
     events = [
         {"type": "system", "subtype": "init", "session_id": session},
         {"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": "Hi?"}]}},
-        {
-            "type": "assistant",
-            "message": {"role": "assistant", "content": [{"type": "text", "text": answer}]},
-        },
+        {"type": "assistant", "message": reply},
         {"type": "result", "subtype": "success", "session_id": session},
     ]
     return "\n".join(json.dumps(e) for e in events) + "\n"

@@ -18,11 +18,12 @@ from typing import Any
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.prompt import MemoryFile
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
+from runner.flow.prompt_files import with_trusted_prompt_files
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
@@ -187,6 +188,9 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
+    # Prompt files named in claude_args: from the default branch, never the change's head.
+    branch = repo.default_branch
+    agent = with_trusted_prompt_files(agent, job.workspace, lambda p: platform.read_file(p, branch))
     result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
@@ -346,9 +350,8 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
-    trusted_settings = trusted_settings_from(
-        trusted.get(".claude/settings.json"), run.settings, job.workspace
-    )
+    project = trusted.get(".claude/settings.json") if "project" in run.setting_sources else None
+    trusted_settings = trusted_settings_from(project, run.settings, job.workspace)
     memory = [
         MemoryFile(Path(f"{default_branch}:{p}"), text)
         for p, text in trusted.items()
@@ -364,6 +367,7 @@ def _agent(
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     with job.group("Claude (review)"):
         try:
             outcome = execute_run(prepared, sink)

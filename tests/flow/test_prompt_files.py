@@ -38,7 +38,7 @@ def test_inside_the_checkout_the_default_branch_outside_the_disk(tmp_path: Path)
     assert run.append_system_prompt == "Be brief.\n\nwritten by a workflow step"
     assert run.system_prompt_file is None and run.append_system_prompt_file is None
     with pytest.raises(
-        UsageError, match="--system-prompt-file: missing.md does not exist on the default branch"
+        UsageError, match=r"--system-prompt-file: missing\.md does not exist on the default branch"
     ):
         with_trusted_prompt_files(
             RunSettings(system_prompt_file=Path("missing.md")), workspace, default_branch

@@ -242,10 +242,36 @@ def parse_claude_args(text: str, env: Mapping[str, str]) -> RunSettings:
     except ValueError as exc:
         raise UsageError(f"claude_args: {exc}", "check the quoting") from exc
     try:
-        ctx = _claude_args_command.make_context("claude_args", [*argv, "-p", "-"], resilient_parsing=False)
+        ctx = _claude_args_command.make_context(
+            "claude_args", [*_variadic(argv), "-p", "-"], resilient_parsing=False
+        )
     except click.UsageError as exc:
         raise UsageError(f"claude_args: {exc.format_message()}") from exc
     return agent_settings(dict(ctx.params), env)
+
+
+# Flags that take several values in Claude Code (`--allowedTools "Read" "Edit"`); claude_args has no
+# positional prompt, so the words after one of them, up to the next flag, are its values.
+_VARIADIC = frozenset(
+    {"--allowedTools", "--allowed-tools", "--disallowedTools", "--disallowed-tools", "--add-dir", "--betas"}
+    | {"--mcp-config", "--plugin-dir"}
+)
+
+
+def _variadic(argv: list[str]) -> list[str]:
+    """``--flag A B`` as ``--flag A --flag B`` for Claude Code's variadic flags."""
+    out: list[str] = []
+    current: str | None = None
+    for word in argv:
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+            current = name if name in _VARIADIC else None
+            out.append(word)
+        elif current is not None and out[-1] != current:
+            out += [current, word]
+        else:
+            out.append(word)
+    return out
 
 
 __all__ = ["parse_claude_args", "run_options"]

@@ -55,3 +55,14 @@ def test_bad_values_are_one_line_errors(args: str, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(")) as caught:
         parse_claude_args(args, {})
     assert "\n" not in caught.value.one_line()
+
+
+def test_variadic_flags_take_every_word_up_to_the_next_flag() -> None:
+    settings = parse_claude_args(
+        '--allowedTools "Bash(npm test:*)" Read Edit --model opus\n'
+        "--betas a b --disallowedTools=WebFetch Bash",
+        {},
+    )
+    assert settings.allowed_tools == ("Bash(npm test:*)", "Read", "Edit")
+    assert settings.model == "opus" and settings.betas == ("a", "b")
+    assert settings.disallowed_tools == ("WebFetch", "Bash")

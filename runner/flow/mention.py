@@ -30,6 +30,7 @@ from runner.flow.prompt_files import with_trusted_prompt_files
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
+from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
@@ -275,7 +276,11 @@ def _run(
         for p, text in trusted.items()
         if p.endswith("CLAUDE.md") and text
     ]
-    extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
+    tag_mode = decision.mode == "tag" or settings.track_progress
+    facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
+    toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
+    run = with_toolset(run, toolset, job)
+    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
         runtime,
@@ -297,6 +302,8 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
+    for error in toolset.finish(ok=not outcome.result.get("is_error")):
+        job.log(f"warning: an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

@@ -40,6 +40,9 @@ IMPLEMENTED = frozenset(
         "bot_name",
         "track_progress",
         "show_full_output",
+        # Accepted: the CI tools are offered when the runner's token can read Actions, which the
+        # workflow's `permissions: actions: read` grants (see runner/platform_tools/offer.py).
+        "additional_permissions",
     }
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
@@ -50,7 +53,6 @@ NOT_IMPLEMENTED = {
     "anthropic_service_account_id": "",
     "anthropic_workspace_id": "",
     "anthropic_oidc_audience": "",
-    "additional_permissions": "",
     "classify_inline_comments": "true",
     "use_commit_signing": "false",
     "ssh_signing_key": "",

@@ -27,6 +27,9 @@ class RunProgress:
     work: SavedWork | None = None  # where save_work put the agent's changes
     work_note: str = ""  # what the final comment says about it (markdown), see ``work_report``
     co_author: bool = True  # the settings' includeCoAuthoredBy: the requester as Co-authored-by
+    # About a confidential issue (or an internal note): its text stays out of the job log and
+    # summary; unless confidential_issue_mr, a neutral commit and no pull/merge request.
+    confidential: bool = False
 
     @property
     def work_branch(self) -> str | None:

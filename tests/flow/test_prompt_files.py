@@ -1,5 +1,5 @@
-"""Prompt files named in claude_args on a CI run: inside the checkout from the default branch,
-outside it from disk."""
+"""Prompt files and --setting-sources in claude_args on a change-request run: a file inside the
+checkout from the default branch, outside it from disk; the project settings only when chosen."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import UsageError
-from runner.flow.prompt_files import with_trusted_prompt_files
+from runner.errors import SettingsError
+from runner.flow.trusted import trusted_agent
+from runner.project.trusted_files import TrustedTree
 from runner.settings.run import RunSettings
 
 
@@ -19,27 +20,44 @@ def test_inside_the_checkout_the_default_branch_outside_the_disk(tmp_path: Path)
     outside = tmp_path / "runner_temp" / "extra.md"
     outside.parent.mkdir()
     outside.write_text("written by a workflow step")
-    asked: list[str] = []
-
-    def default_branch(path: str) -> str | None:
-        asked.append(path)
-        return "the default branch's version" if path == ".github/system.md" else None
-
-    run = with_trusted_prompt_files(
-        RunSettings(
-            system_prompt_file=Path(".github/system.md"),
-            append_system_prompt="Be brief.",
-            append_system_prompt_file=outside,
-        ),
-        workspace,
-        default_branch,
+    files = {".github/system.md": "the default branch's version"}
+    tree = TrustedTree("main", workspace, files.get)
+    agent = RunSettings(
+        system_prompt_file=Path(".github/system.md"),
+        append_system_prompt="Be brief.",
+        append_system_prompt_file=outside,
     )
-    assert run.system_prompt == "the default branch's version" and asked == [".github/system.md"]
+    run, _ = trusted_agent(
+        agent,
+        settings_input=None,
+        project_settings=None,
+        tree=tree,
+        workspace=workspace,
+        private_dir=tmp_path,
+    )
+    assert run.system_prompt == "the default branch's version"
     assert run.append_system_prompt == "Be brief.\n\nwritten by a workflow step"
     assert run.system_prompt_file is None and run.append_system_prompt_file is None
-    with pytest.raises(
-        UsageError, match=r"--system-prompt-file: missing\.md does not exist on the default branch"
-    ):
-        with_trusted_prompt_files(
-            RunSettings(system_prompt_file=Path("missing.md")), workspace, default_branch
+    with pytest.raises(SettingsError, match=r"--system-prompt-file missing\.md: not on the default branch"):
+        trusted_agent(
+            RunSettings(system_prompt_file=Path("missing.md")),
+            settings_input=None,
+            project_settings=None,
+            tree=tree,
+            workspace=workspace,
+            private_dir=tmp_path,
         )
+
+
+def test_setting_sources_without_project_leave_the_project_settings_out(tmp_path: Path) -> None:
+    project = '{"permissions": {"allow": ["Bash"]}}'
+    for chosen, count in ((("user", "project"), 1), (("user",), 0)):
+        _, sources = trusted_agent(
+            RunSettings(setting_sources=chosen),
+            settings_input=None,
+            project_settings=project,
+            tree=None,
+            workspace=tmp_path,
+            private_dir=tmp_path,
+        )
+        assert len(sources) == count

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
+from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
@@ -27,18 +28,18 @@ from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
+from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
 from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.tools.bash import Bash
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
     EXIT_RUN_FAILED,
     CredentialsError,
     ModelError,
     ProviderError,
-    SettingsError,
     WorkspaceError,
 )
 from runner.mcp.config import PROJECT_FILE
@@ -65,6 +66,7 @@ class PreparedRun:
     secret_names: frozenset[str] = frozenset()  # wiped from the start-up environment block
     sandbox: SandboxPlan | None = field(default=None)  # the OS sandbox Bash runs in; None: none
     mcp: McpPlan | None = None  # the MCP servers to start; None: none
+    setup: ClaudeSetup | None = None  # what the Claude Code settings and flags added
 
 
 def prepare_run(
@@ -98,15 +100,26 @@ def prepare_run(
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = runtime.provider()
     config = provider.config
+    redactor = redactor or Redactor()
+    sources = settings_sources(settings, cwd, trusted_settings, runtime.claude_config_dir)
+    setup = claude_setup(
+        settings,
+        sources,
+        cwd=cwd,
+        config_dir=runtime.claude_config_dir,
+        trusted_project=trusted_settings is not None,
+        warn=warn,
+        redactor=redactor,
+    )
     model = resolve_model(
-        settings.model,
+        # Claude Code's order: --model, ANTHROPIC_MODEL, the settings' model.
+        settings.model or (None if provider.models.model else setup.keys.model),
         provider.models,
         provider=config.name,
         strict=config.name == "anthropic" and not config.is_gateway,
     )
-    sources = _settings_sources(settings, cwd, trusted_settings)
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
-    tools = [*_offered_tools(policy), *extra_tools]
+    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
@@ -127,7 +140,6 @@ def prepare_run(
         warn(line if line.startswith("warning: ") else f"warning: {line}")
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
-    redactor = redactor or Redactor()
     # OIDC material may sit in a variable of any name (GitLab id_tokens): the tools' environment
     # lacks it and its secret values include it.
     redactor.add(*tool_env.secret_values, *config.secrets(), *(mcp.secret_values if mcp else ()))
@@ -138,8 +150,8 @@ def prepare_run(
         system_prompt=build_system_prompt(
             cwd,
             add_dirs=policy.roots[1:],
-            replace=settings.system_prompt,
-            append=settings.append_system_prompt,
+            replace=setup.system_prompt,
+            append=setup.append,
             memory=memory,
             local_git=local_git,
             edits=any(tool.edits_files for tool in tools),
@@ -172,8 +184,12 @@ def prepare_run(
             max_output_tokens=settings.max_output_tokens or default_max_tokens(model),
             settings=runtime.context,
         ),
+        session_id=setup.session_id,
+        betas=settings.betas,
+        history=setup.history,
+        hooks=setup.hooks(settings.transcript, policy.mode, lambda line: warn(redactor.text(line))),
     )
-    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox, mcp)
+    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox, mcp, setup)
 
 
 def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -> AgentOutcome:
@@ -184,6 +200,8 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
+    if prepared.setup is not None:
+        emit = prepared.setup.debug.watch(emit)
     with ExitStack() as stack:
         spec = prepared.spec
         if prepared.sandbox is not None:  # the run's private /tmp and network proxy
@@ -202,6 +220,7 @@ def run_headless(
     """Run one agent turn as configured; returns the process exit code."""
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     try:
         with graceful_signals(prepared.spec.cancel):
             outcome = execute_run(prepared, sink)
@@ -250,30 +269,6 @@ def _say_once(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _settings_sources(
-    settings: RunSettings, cwd: Path, trusted: Sequence[permissions.SettingsPermissions] | None
-) -> list[permissions.SettingsPermissions]:
-    """The settings sources, lowest precedence first: ``trusted`` (or the workspace's ``.claude/``
-    settings), then ``--settings``."""
-    sources: list[permissions.SettingsPermissions] = list(trusted or [])
-    if trusted is None and settings.project_settings:
-        root = find_repo_root(cwd) or cwd
-        for name in ("settings.json", "settings.local.json"):
-            sources.append(permissions.load_settings_permissions(root / ".claude" / name))
-    if settings.settings:
-        raw = settings.settings.strip()
-        if raw.startswith("{"):
-            sources.append(permissions.parse_settings_json(raw, "--settings", base_dir=cwd))
-        else:
-            path = Path(raw).expanduser()
-            if not path.is_file():
-                raise SettingsError(
-                    f"--settings file {raw} does not exist", "pass a JSON file path or inline JSON"
-                )
-            sources.append(permissions.load_settings_permissions(path))
-    return sources
-
-
 def _workspace_mcp_json(settings: RunSettings, cwd: Path) -> str | None:
     """The workspace's ``.mcp.json`` (``claude-runner run``), when project settings are read."""
     if not settings.project_settings:
@@ -309,12 +304,22 @@ def _policy(
     )
 
 
-def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
-    """Tools the policy could ever allow: sending one that is always denied only costs tokens.
-    Bash lists the allow rules in force when only some commands may run."""
+def _offered_tools(
+    policy: permissions.PermissionPolicy, names: Sequence[str] | None, warn: Callable[[str], None]
+) -> list[Tool]:
+    """The built-in tools ``--tools`` names (None: all) that the policy could ever allow: sending one
+    that is always denied only costs tokens. Bash lists the allow rules in force when only some
+    commands may run."""
+    builtin = build_tools()
+    if names is not None:
+        known = {tool.name for tool in builtin}
+        for name in names:
+            if name not in known:
+                warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")
+        builtin = [tool for tool in builtin if tool.name in names]
     tools = [
         tool
-        for tool in build_tools()
+        for tool in builtin
         if permissions.can_ever_allow(
             policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
         )

@@ -35,10 +35,13 @@ from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
+from runner.hooks.runner import HookRunner, HookStop, tool_response
 
 Emit = Callable[[dict[str, Any]], None]
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
+# How often Stop hooks may keep a turn going (they see stop_hook_active=true after the first).
+MAX_STOP_HOOK_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class AgentSpec:
     # The first message's content blocks when it is more than ``prompt``'s text (a thread's images).
     prompt_content: tuple[dict[str, Any], ...] = ()
     mcp_servers: Sequence[Mapping[str, str]] = ()  # {name, status[, error]} of the run's MCP servers
+    hooks: HookRunner | None = None  # the settings' hooks (runner/hooks/)
+    betas: tuple[str, ...] = ()  # anthropic-beta headers
+    history: tuple[dict[str, Any], ...] = ()  # a resumed session's messages, before the prompt
 
 
 @dataclass
@@ -97,6 +103,7 @@ class _RunState:
     nudges: int = 0
     model: str = ""  # the model that gave the last answer
     warned: set[str] = field(default_factory=set)
+    stop_hook_turns: int = 0
 
 
 def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | None = None) -> AgentOutcome:
@@ -110,7 +117,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     definitions = [t.definition() for t in tools.values()]
     emit(_init_event(spec, list(tools)))
     first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
-    messages = Conversation([{"role": "user", "content": first}])
+    messages = Conversation(_opening(spec.history, first))
     choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
 
     def warn(message: str) -> None:
@@ -122,11 +129,24 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     context = ContextKeeper(spec.context, fixed_size=fixed, session_id=spec.session_id)
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
+        if spec.hooks is not None:
+            spec.hooks.end("other", ctx)
         result = _result_event(spec, state, subtype, error)
         emit(result)
         return AgentOutcome(result, exc)
 
     try:
+        if spec.hooks is not None:
+            added, refused = spec.hooks.start(spec.prompt, resumed=bool(spec.history), ctx=ctx)
+            if refused is not None:
+                return finish(
+                    "error_during_execution", f"a UserPromptSubmit hook refused the prompt: {refused}"
+                )
+            opening = messages[-1]  # replaced, not changed in place: the conversation keeps its JSON
+            messages[-1] = {
+                **opening,
+                "content": [*opening["content"], *({"type": "text", "text": c} for c in added)],
+            }
         while True:
             spec.cancel.check()
             stop = _limit_reached(spec.limits, state, deadline)
@@ -160,11 +180,15 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             def count() -> int | None:
                 return count_tokens(
                     client,
-                    {**_request(spec, definitions, messages, spec.model, warn), **context.server_params()},
+                    _with_server(
+                        _request(spec, definitions, messages, spec.model, warn), context.server_params()
+                    ),
                 )
 
             def call(model: str) -> ModelResponse:
-                params = {**_request(spec, definitions, messages, model, warn), **context.server_params()}
+                params = _with_server(
+                    _request(spec, definitions, messages, model, warn), context.server_params()
+                )
                 sent["max_tokens"] = params["max_tokens"]
                 return ask(params)
 
@@ -236,6 +260,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                         }
                     )
                     continue
+                if spec.hooks is not None and state.stop_hook_turns < MAX_STOP_HOOK_TURNS:
+                    more = spec.hooks.stop(active=state.stop_hook_turns > 0, ctx=ctx)
+                    if more is not None:
+                        state.stop_hook_turns += 1
+                        messages.append({"role": "user", "content": [{"type": "text", "text": more}]})
+                        continue
                 return finish("success")
             results = [_run_tool(spec, tools, call, ctx, state) for call in calls]
             emit(
@@ -258,6 +288,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         return finish("error_during_execution", _model_error_text(exc), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
+    except HookStop as exc:
+        return finish("error_during_execution", f"a hook stopped the run: {exc}")
     except RunnerError as exc:  # raised by a provider client, e.g. a refused credential refresh
         outcome = finish("error_during_execution", exc.one_line())
         outcome.runner_error = exc
@@ -301,7 +333,17 @@ def _request(
     }
     if definitions:
         params["tools"] = definitions
+    if spec.betas:
+        params["betas"] = list(spec.betas)
     return params
+
+
+def _with_server(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the context keeper's server fields; beta flags from both are kept."""
+    merged = {**params, **server}
+    if params.get("betas") and server.get("betas"):
+        merged["betas"] = list(dict.fromkeys([*params["betas"], *server["betas"]]))
+    return merged
 
 
 def _summary(response: ModelResponse, state: _RunState) -> str | None:
@@ -309,6 +351,16 @@ def _summary(response: ModelResponse, state: _RunState) -> str | None:
     state.usage.add(response.model, response.usage)
     texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
     return "\n".join(texts) or None
+
+
+def _opening(history: Sequence[dict[str, Any]], prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first messages: a resumed session's, then the prompt (joined to a trailing user message)."""
+    messages = [dict(m) for m in history]
+    if messages and messages[-1]["role"] == "user":
+        messages[-1]["content"] = [*messages[-1]["content"], *prompt]
+    else:
+        messages.append({"role": "user", "content": list(prompt)})
+    return messages
 
 
 def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -338,9 +390,19 @@ def _run_tool(
     problem = check_input(tool.definition()["input_schema"], args)
     if problem:
         return ToolResult(f"Invalid input for {name}: {problem}", True).to_block(call_id)
+    policy = spec.policy
+    if spec.hooks is not None:
+        hook = spec.hooks.before_tool(name, args, call_id, ctx)
+        if hook.block:
+            state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
+            return ToolResult(f"PreToolUse hook denied this call: {hook.reason}", True).to_block(call_id)
+        args = hook.updated_input if hook.updated_input is not None else args
+        # A hook's allow skips the allow rules; deny and ask rules still apply.
+        # Not in plan mode, which reviews run in to stay read-only.
+        policy = replace(policy, mode="bypassPermissions") if hook.allow and policy.mode != "plan" else policy
     if tool.needs_permission:
         decision = permissions.decide(
-            spec.policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
+            policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
         )
         if not decision.allowed:
             state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
@@ -353,7 +415,16 @@ def _run_tool(
         raise
     except Exception as exc:  # a bug in a tool must not end the run: the model can work around it
         result = ToolResult(f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", True)
-    return result.to_block(call_id)
+    block = result.to_block(call_id)
+    if spec.hooks is not None and (
+        note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)
+    ):
+        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"PostToolUse hook: {note}"}]
+    return block
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
 def check_input(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:

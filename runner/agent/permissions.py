@@ -37,6 +37,7 @@ from runner.agent.permission_rules import (
     unnamed_hazards,
 )
 from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
+from runner.agent.settings_keys import SettingsKeys, parse_keys
 from runner.errors import SettingsError, UsageError
 from runner.mcp.config import ProjectApproval, parse_project_approval
 
@@ -271,6 +272,7 @@ class SettingsPermissions:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env: tuple[tuple[str, str], ...] = ()  # for the tools' environment
     mcp_json: ProjectApproval = field(default_factory=ProjectApproval)  # which .mcp.json servers run
+    keys: SettingsKeys = field(default_factory=SettingsKeys)  # hooks, model, outputStyle...
 
 
 def load_settings_permissions(path: Path) -> SettingsPermissions:
@@ -322,6 +324,7 @@ def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None)
         source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"],
         parse_sandbox(data.get("sandbox"), source, base_dir=base_dir), parse_env(data.get("env"), source),
         parse_project_approval(data, source),
+        parse_keys(data, source),
     )  # fmt: skip
 
 

@@ -46,6 +46,9 @@ class EventSink:
         self.out, self.err = out, err
         self.redactor = redactor
         self.result: dict[str, Any] | None = None
+        # Messages the transcript holds after the init event, which the output streams do not: the
+        # prompt (and a resumed session's messages), so --resume can rebuild the conversation.
+        self.opening: list[dict[str, Any]] = []
         self._transcript: IO[str] | None = None
         if transcript is not None:
             try:
@@ -66,6 +69,10 @@ class EventSink:
         line = json.dumps(clean, ensure_ascii=False)
         if self._transcript is not None:
             self._transcript.write(line + "\n")
+            if event.get("subtype") == "init" and event.get("type") == "system":
+                for message in self.opening:
+                    entry = {**message, "session_id": event.get("session_id")}
+                    self._transcript.write(json.dumps(self.redactor.data(entry), ensure_ascii=False) + "\n")
             self._transcript.flush()  # a killed job still leaves every line written so far
         if self.output_format == "stream-json":
             self.out.write(line + "\n")
@@ -88,3 +95,31 @@ class EventSink:
             if result.get("result"):
                 self.out.write(str(result["result"]).rstrip("\n") + "\n")
         self.out.flush()
+
+
+EXECUTION_ARRAY = "claude-execution-output.json"
+
+
+def execution_array(transcript: Path | None) -> Path | None:
+    """The transcript as claude-code-action's ``execution_file``: one JSON array of every message,
+    written next to it (``claude-execution-output.json``); None when there is no transcript."""
+    if transcript is None or not transcript.is_file():
+        return None
+    events = []
+    for line in transcript.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a killed run's last line may be cut
+    target = transcript.with_name(EXECUTION_ARRAY)
+    try:
+        target.write_text(json.dumps(events, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return target
+
+
+def opening_messages(history: list[dict[str, Any]], prompt: str) -> list[dict[str, Any]]:
+    """The transcript lines that record a run's opening messages (``EventSink.opening``)."""
+    messages = [*history, {"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    return [{"type": m["role"], "message": m, "parent_tool_use_id": None} for m in messages]

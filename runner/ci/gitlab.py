@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
+from runner.agent.transcript import EXECUTION_ARRAY
 from runner.ci import retry_policy
 from runner.ci.outputs import failed_early
 from runner.flow.job import Job
@@ -28,6 +29,7 @@ TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
 # Where the work goes when no push worked, next to the checkout so `artifacts: paths:` keeps it
 # (the job's temporary directory is removed when the job ends).
 RESCUE_FILES = {"patch_file": "claude-rescue.patch", "bundle_file": "claude-rescue.bundle"}
+KEPT_TRANSCRIPTS = {"execution_file": EXECUTION_ARRAY, "transcript_file": TRANSCRIPT_FILE}
 
 
 class DotenvOutputs:
@@ -47,10 +49,14 @@ class DotenvOutputs:
         transcript = self.temp_dir / "execution.jsonl"
         if transcript.exists():
             shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+        array = self.temp_dir / EXECUTION_ARRAY
+        if array.exists():
+            shutil.copyfile(array, self.workspace / EXECUTION_ARRAY)
 
     def _keep(self, name: str, value: str) -> str:
-        """A rescue file in the temporary directory, copied next to the checkout; its new path."""
-        kept = RESCUE_FILES.get(name)
+        """A rescue file or transcript in the temporary directory, copied next to the checkout; its
+        new path."""
+        kept = {**RESCUE_FILES, **KEPT_TRANSCRIPTS}.get(name)
         source = Path(value) if value and kept else None
         if source is None or not source.is_file() or not source.is_relative_to(self.temp_dir):
             return value

@@ -18,7 +18,7 @@ from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.prompt import trusted_memory
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
@@ -307,10 +307,12 @@ def _run(
     images = gather_images(texts, platform.download_image, job.log)
     content = with_images(prompt, images)
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
+    progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
     sink = EventSink(output_format, out, LogStream(job), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     record.phase("running")
     with job.group("Claude"):
         try:

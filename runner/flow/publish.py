@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from runner import git
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
+from runner.agent.transcript import execution_array
 from runner.events import Event
 from runner.flow.job import Job
 from runner.flow.offer import publish_suggestions
@@ -88,11 +89,14 @@ def job_outputs(
     """
     result = result or {}
     usage = result.get("usage") or {}
+    array = execution_array(execution_file)
     ok = bool(result) and not result.get("is_error")
     structured = result.get("structured_output")
     return {
         "conclusion": "success" if ok else "failure",
-        "execution_file": str(execution_file or ""),
+        # claude-code-action's shape: a JSON array of the messages; the JSON lines stay as transcript_file.
+        "execution_file": str(array or ""),
+        "transcript_file": str(execution_file) if array else "",
         "branch_name": branch or "",
         "patch_file": str(work.patch) if work and work.patch else "",
         "bundle_file": str(work.bundle) if work and work.bundle else "",
@@ -173,7 +177,7 @@ def publish_work(
         start_sha=progress.start_sha,
         message=title if secret else redact(f"{title}\n\n{answer}".strip()),
         author=bot_identity(settings, job),
-        co_author=None if secret else co_author(event, job.noreply_domain),
+        co_author=None if secret or not progress.co_author else co_author(event, job.noreply_domain),
         protected={repo.default_branch},
         rescue=rescue,
         existing_branch=not plan.new_branch,

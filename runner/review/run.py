@@ -18,7 +18,7 @@ from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile, trusted_memory
-from runner.agent.transcript import EventSink
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
 from runner.flow.images import gather_images, with_images
@@ -381,6 +381,7 @@ def _agent(
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     with job.group("Claude (review)"):
         try:
             outcome = execute_run(prepared, sink)

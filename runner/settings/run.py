@@ -9,6 +9,7 @@ from typing import Any
 
 from runner.errors import UsageError
 from runner.providers.catalog import EFFORT_LEVELS
+from runner.settings.claude_flags import SETTING_SOURCES, AgentDefinition, claude_flag_fields
 
 _TRUE = ("1", "true", "yes")
 PERMISSION_MODES = ("default", "manual", "acceptEdits", "dontAsk", "plan", "bypassPermissions")
@@ -47,6 +48,21 @@ class RunSettings:
     sandbox_by_default: bool = False  # the OS sandbox when the settings do not say (on in the CI flows)
     mcp_config: tuple[str, ...] = ()  # --mcp-config values: files or inline JSON
     strict_mcp_config: bool = False  # only the --mcp-config servers, not the project's .mcp.json
+    # Claude Code's flags (runner/settings/claude_flags.py)
+    setting_sources: tuple[str, ...] = SETTING_SOURCES  # which of user, project, local are read
+    builtin_tools: tuple[str, ...] | None = None  # --tools: the built-in tools offered; None: all
+    agents: tuple[AgentDefinition, ...] = ()  # --agents, kept for the subagents
+    betas: tuple[str, ...] = ()  # anthropic-beta headers
+    session_id: str | None = None
+    system_prompt_file: Path | None = None  # read when the run is prepared (the flows: from a trusted tree)
+    append_system_prompt_file: Path | None = None
+    resume: str | None = None  # a session id or a transcript path
+    continue_session: bool = False
+    fork_session: bool = False
+    debug: str | None = None  # None: off; "": every category; else a filter ("api,hooks", "!tools")
+    debug_file: Path | None = None
+    verbose: bool = False
+    flag_warnings: tuple[str, ...] = ()  # one line per flag accepted without being implemented
 
     def __post_init__(self) -> None:
         _positive("--max-turns", self.max_turns)
@@ -142,6 +158,7 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         stream=not params.get("no_stream"),
         mcp_config=tuple(params.get("mcp_config") or ()),
         strict_mcp_config=bool(params.get("strict_mcp_config")),
+        **claude_flag_fields(params),
     )
 
 

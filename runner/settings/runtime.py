@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runner.agent.context import ContextSettings
 from runner.agent.env import ToolEnvironment, tool_environment
@@ -45,6 +46,7 @@ class Runtime:
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
     context: ContextSettings = field(default_factory=ContextSettings)  # compaction variables
     mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
+    claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -79,7 +81,16 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env), read_context_settings(env), read_mcp_runtime(env))
+    config_dir = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    claude_dir = Path(config_dir) if config_dir else tools.home / ".claude"
+    return Runtime(
+        settings,
+        tools,
+        read_bwrap(env),
+        read_context_settings(env),
+        read_mcp_runtime(env),
+        claude_config_dir=claude_dir,
+    )
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.agent import permissions
-from runner.agent.headless import _policy, _settings_sources
+from runner.agent.headless import _policy
+from runner.agent.settings_sources import settings_sources
 from runner.agent.tools import BUILTIN_TOOLS
 from runner.agent.tools.base import ReadLedger, ToolContext, ToolError, ToolResult
 from runner.settings.run import RunSettings
@@ -118,7 +119,8 @@ def policy(
         permission_mode=mode,
         project_settings=False,
     )
-    return _policy(settings, world.ws, (), world.home, _settings_sources(settings, world.ws, None))
+    # No user settings either (config_dir None): the machine's ~/.claude must not change the verdicts.
+    return _policy(settings, world.ws, (), world.home, settings_sources(settings, world.ws, None, None))
 
 
 @dataclass

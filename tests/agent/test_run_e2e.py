@@ -300,7 +300,10 @@ def test_transcript_matches_stream_and_secrets_never_leak(fake, repo, run_cli, t
         assert value not in transcript.read_text(), f"{name} is in the transcript"
         assert value not in out.stdout
     assert "[REDACTED]" in transcript.read_text()
-    assert transcript.read_text().splitlines() == out.stdout.splitlines()
+    # The transcript is the stream, plus the prompt after the init event (for --resume).
+    lines = transcript.read_text().splitlines()
+    assert json.loads(lines[1])["message"]["content"] == [{"type": "text", "text": "x"}]
+    assert [lines[0], *lines[2:]] == out.stdout.splitlines()
 
 
 def test_sigterm_still_prints_a_result(fake, repo):

@@ -92,6 +92,7 @@ OWN_DEFAULTS = {
 OUTPUTS = (
     "conclusion",
     "execution_file",
+    "transcript_file",
     "branch_name",
     "patch_file",
     "bundle_file",

@@ -14,6 +14,15 @@ from runner.errors import UsageError
 from runner.providers import PROVIDERS
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
+# Sign-in inputs and the variables they set (runner/settings/anthropic_auth.py reads them).
+SIGNIN_INPUT_VARS = {
+    "claude_code_oauth_token": "CLAUDE_CODE_OAUTH_TOKEN",
+    "anthropic_federation_rule_id": "ANTHROPIC_FEDERATION_RULE_ID",
+    "anthropic_organization_id": "ANTHROPIC_ORGANIZATION_ID",
+    "anthropic_service_account_id": "ANTHROPIC_SERVICE_ACCOUNT_ID",
+    "anthropic_workspace_id": "ANTHROPIC_WORKSPACE_ID",
+    "anthropic_oidc_audience": "ANTHROPIC_OIDC_AUDIENCE",
+}
 # claude-code-action v1 inputs that change behaviour here.
 IMPLEMENTED = frozenset(
     {
@@ -40,16 +49,11 @@ IMPLEMENTED = frozenset(
         "bot_name",
         "track_progress",
         "show_full_output",
+        *SIGNIN_INPUT_VARS,
     }
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
 NOT_IMPLEMENTED = {
-    "claude_code_oauth_token": "",
-    "anthropic_federation_rule_id": "",
-    "anthropic_organization_id": "",
-    "anthropic_service_account_id": "",
-    "anthropic_workspace_id": "",
-    "anthropic_oidc_audience": "",
     "additional_permissions": "",
     "classify_inline_comments": "true",
     "use_commit_signing": "false",
@@ -104,6 +108,8 @@ class FlowSettings:
     app_id: str | None = None
     app_private_key: str | None = field(default=None, repr=False)
     anthropic_api_key: str | None = field(default=None, repr=False)
+    # claude_code_oauth_token and the federation inputs, as the variables they set.
+    signin_vars: Mapping[str, str] = field(default_factory=dict, repr=False)
     claude_args: str = ""
     settings: str | None = None
     allowed_non_write_users: tuple[str, ...] = ()
@@ -134,6 +140,11 @@ class FlowSettings:
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
     warnings: tuple[str, ...] = ()
+
+    @property
+    def oauth_token(self) -> str | None:
+        """The ``claude_code_oauth_token`` input (masked in the log like the other credentials)."""
+        return self.signin_vars.get(SIGNIN_INPUT_VARS["claude_code_oauth_token"])
 
 
 def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
@@ -212,6 +223,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         app_id=raw.get("app_id"),
         app_private_key=raw.get("app_private_key"),
         anthropic_api_key=raw.get("anthropic_api_key"),
+        signin_vars={var: raw[name] for name, var in SIGNIN_INPUT_VARS.items() if raw.get(name)},
         claude_args=raw.get("claude_args", ""),
         settings=raw.get("settings"),
         allowed_non_write_users=_list(raw.get("allowed_non_write_users")),
@@ -265,6 +277,7 @@ def provider_environ(settings: FlowSettings, environ: Mapping[str, str]) -> dict
         env[var] = "1"
     if settings.anthropic_api_key:
         env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key
+    env.update(settings.signin_vars)
     for name, var in PROVIDER_INPUT_VARS.items():
         value = getattr(settings, name)
         if value:

@@ -162,20 +162,23 @@ def publish_work(
         rescue_branch(job, datetime.now(UTC), prefix=settings.branch_prefix), job.temp_dir, max_file_bytes
     )
     redact = (redactor or Redactor([])).text  # the agent's answer becomes the commit message
-    saved = save_work(
-        job.workspace,
-        target,
-        plan.branch,
-        start_sha=progress.start_sha,
-        message=redact(f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip()),
-        author=bot_identity(settings, job),
-        co_author=co_author(event, job.noreply_domain),
-        protected={repo.default_branch},
-        rescue=rescue,
-        existing_branch=not plan.new_branch,
-        config_fingerprint=progress.fingerprint,
-        log=job.log,
-    )
+    # An SSH signing key is on disk only while the commits are made and pushed (or rescued).
+    with git.ssh_signing(settings.ssh_signing_key, job.temp_dir) as signing:
+        saved = save_work(
+            job.workspace,
+            target,
+            plan.branch,
+            start_sha=progress.start_sha,
+            message=redact(f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip()),
+            author=bot_identity(settings, job),
+            co_author=co_author(event, job.noreply_domain),
+            protected={repo.default_branch},
+            rescue=rescue,
+            existing_branch=not plan.new_branch,
+            config_fingerprint=progress.fingerprint,
+            log=job.log,
+            signing=signing,
+        )
     progress.work = saved
     progress.work_note = work_report(saved, job)
     progress.pushed = saved.pushed

@@ -13,7 +13,8 @@ Everything here protects that split:
 The package: ``core`` runs git; ``branches`` names branches; ``credentials`` handles tokens;
 ``repo`` holds the operations (checkout, fetch, commit, push); ``status`` what changed in the
 worktree; ``diffs`` merge bases (deepening shallow clones) and diffs; ``rescue`` what keeps
-commits a push could not deliver (rebase, patch, bundle); ``lfs`` Git LFS. Everything is
+commits a push could not deliver (rebase, patch, bundle); ``lfs`` Git LFS; ``signing`` commits
+signed with an SSH key. Everything is
 re-exported here, so callers write ``from runner import git`` and ``git.push(...)``.
 """
 
@@ -60,6 +61,8 @@ from runner.git.repo import validate_branch_name as validate_branch_name
 from runner.git.rescue import rebase_onto as rebase_onto
 from runner.git.rescue import write_bundle as write_bundle
 from runner.git.rescue import write_patch as write_patch
+from runner.git.signing import CommitSigning as CommitSigning
+from runner.git.signing import ssh_signing as ssh_signing
 from runner.git.status import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
 from runner.git.status import LargeFile as LargeFile
 from runner.git.status import SubmoduleChange as SubmoduleChange
@@ -74,6 +77,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "LFS_FILTER_CONFIG",
     "BranchNameError",
+    "CommitSigning",
     "GitError",
     "LargeFile",
     "NonFastForward",
@@ -111,6 +115,7 @@ __all__ = [
     "render_branch_name",
     "run_git",
     "slugify",
+    "ssh_signing",
     "stage",
     "strip_persisted_credentials",
     "submodule_changes",

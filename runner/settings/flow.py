@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import UsageError
+from runner.git.signing import check_ssh_key
 from runner.providers import PROVIDERS
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
@@ -49,6 +50,8 @@ IMPLEMENTED = frozenset(
         "bot_name",
         "track_progress",
         "show_full_output",
+        "use_commit_signing",
+        "ssh_signing_key",
         *SIGNIN_INPUT_VARS,
     }
 )
@@ -56,8 +59,6 @@ IMPLEMENTED = frozenset(
 NOT_IMPLEMENTED = {
     "additional_permissions": "",
     "classify_inline_comments": "true",
-    "use_commit_signing": "false",
-    "ssh_signing_key": "",
     "include_fix_links": "true",
     "path_to_claude_code_executable": "",
     "path_to_bun_executable": "",
@@ -124,6 +125,8 @@ class FlowSettings:
     pr_mode: str = "link"
     bot_name: str = "claude[bot]"
     bot_id: str = "41898282"
+    use_commit_signing: bool = False  # commits made through the platform's API, which signs them
+    ssh_signing_key: str | None = field(default=None, repr=False)  # signs local commits; wins over the API
     prompt_template: str | None = None
     comment_template: str | None = None
     provider_flags: tuple[str, ...] = ()  # CLAUDE_CODE_USE_* variables the use_* inputs turn on
@@ -237,6 +240,8 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         pr_mode=pr_mode,
         bot_name=raw.get("bot_name", "claude[bot]"),
         bot_id=raw.get("bot_id", "41898282"),
+        use_commit_signing=_bool("use_commit_signing", raw.get("use_commit_signing")),
+        ssh_signing_key=check_ssh_key(raw["ssh_signing_key"]) if raw.get("ssh_signing_key") else None,
         prompt_template=raw.get("prompt_template"),
         comment_template=raw.get("comment_template"),
         provider_flags=provider_flags,

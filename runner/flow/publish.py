@@ -178,6 +178,8 @@ def publish_work(
             config_fingerprint=progress.fingerprint,
             log=job.log,
             signing=signing,
+            # An SSH key wins: it signs local commits, which then push as usual.
+            committer=platform.api_committer() if settings.use_commit_signing and signing is None else None,
         )
     progress.work = saved
     progress.work_note = work_report(saved, job)

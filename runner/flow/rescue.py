@@ -26,9 +26,10 @@ from pathlib import Path
 
 from runner import git
 from runner.errors import GitError
+from runner.flow.api_commits import adopt, api_push
 from runner.flow.job import Job
 from runner.flow.prompts import render
-from runner.platforms.base import PushTarget
+from runner.platforms.base import ApiCommitter, PushTarget
 
 SMALL_DIFF = 4_000  # characters: a change this small is shown in the final comment itself
 
@@ -107,6 +108,7 @@ def save_work(
     config_fingerprint: str | None = None,
     log: Callable[[str], None] = lambda line: None,
     signing: git.CommitSigning | None = None,
+    committer: ApiCommitter | None = None,
 ) -> SavedWork:
     """Commit whatever the agent changed and get it to ``branch``, or as close as the chain allows.
 
@@ -114,7 +116,8 @@ def save_work(
     is answered by replaying the commits on its new head; a new branch someone else created
     meanwhile is left alone and the work goes to the rescue branch.
     Nothing changed means no commit and no branch. ``signing``: commits (and replayed ones) are
-    signed with that SSH key.
+    signed with that SSH key; ``committer``: they reach the host through its API, which signs
+    them (``flow/api_commits.py``), instead of a push.
     """
     git.verify_fingerprint(cwd, config_fingerprint)  # before any git call that could run a filter
     left_out = tuple(git.oversized_files(cwd, rescue.max_file_bytes))
@@ -144,7 +147,7 @@ def save_work(
         planned_exists=existing_branch,
     )
     if commit is not None or git.head_sha(cwd) != start_sha:
-        push = _Pusher(cwd, target, protected, config_fingerprint, signing)
+        push = _Pusher(cwd, target, protected, config_fingerprint, signing, committer, start_sha, log)
         saved = _deliver(push, saved, start_sha, author, rescue, log)
         saved = dataclasses.replace(saved, lfs_error=_upload_lfs(push, saved, lfs_installed))
     notes += [saved.lfs_error] if saved.lfs_error else []
@@ -162,9 +165,24 @@ class _Pusher:
     protected: set[str]
     fingerprint: str | None
     signing: git.CommitSigning | None = None
+    committer: ApiCommitter | None = None  # commits made by the host (use_commit_signing)
+    start_sha: str = ""
+    log: Callable[[str], None] = print
 
     def __call__(self, branch: str) -> None:
         t = self.target
+        if self.committer is not None:
+            api_push(
+                self.cwd,
+                t,
+                self.committer,
+                branch,
+                start_sha=self.start_sha,
+                protected=self.protected,
+                log=self.log,
+            )
+            adopt(self.cwd, self.fetch(branch))
+            return
         git.push(
             self.cwd,
             branch,

@@ -14,10 +14,14 @@ The package: ``core`` runs git; ``branches`` names branches; ``credentials`` han
 ``repo`` holds the operations (checkout, fetch, commit, push); ``status`` what changed in the
 worktree; ``diffs`` merge bases (deepening shallow clones) and diffs; ``rescue`` what keeps
 commits a push could not deliver (rebase, patch, bundle); ``lfs`` Git LFS; ``signing`` commits
-signed with an SSH key. Everything is
+signed with an SSH key; ``changes`` a commit's files, for commits made through a host's API. Everything is
 re-exported here, so callers write ``from runner import git`` and ``git.push(...)``.
 """
 
+from runner.git.changes import FileChange as FileChange
+from runner.git.changes import changes_between as changes_between
+from runner.git.changes import commit_message as commit_message
+from runner.git.changes import is_ancestor as is_ancestor
 from runner.git.core import verify_fingerprint as verify_fingerprint
 from runner.git.diffs import DEEPEN_STEPS as DEEPEN_STEPS
 from runner.git.diffs import diff_names as diff_names
@@ -78,16 +82,19 @@ __all__ = [
     "LFS_FILTER_CONFIG",
     "BranchNameError",
     "CommitSigning",
+    "FileChange",
     "GitError",
     "LargeFile",
     "NonFastForward",
     "SubmoduleChange",
     "auth_env",
     "changed_files",
+    "changes_between",
     "checkout_detached",
     "checkout_existing_branch",
     "checkout_new_branch",
     "commit_all",
+    "commit_message",
     "config_fingerprint",
     "current_branch",
     "deepen",
@@ -99,6 +106,7 @@ __all__ = [
     "find_merge_base",
     "has_changes",
     "head_sha",
+    "is_ancestor",
     "is_shallow",
     "lfs_installed",
     "lfs_paths",

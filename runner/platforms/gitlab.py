@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
+    ApiCommitter,
     CommentRef,
     InlineComment,
     PostedComment,
@@ -320,6 +321,10 @@ class GitLabPlatform:
         if self.token:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
+
+    def api_committer(self) -> ApiCommitter | None:
+        """No commits through the API here yet: ``use_commit_signing`` pushes as usual."""
+        return None
 
     def change_head_ref(self, number: int) -> str:
         """GitLab keeps every MR's head in the target project, a fork's included."""

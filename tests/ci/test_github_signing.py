@@ -85,3 +85,23 @@ def test_a_value_that_is_not_a_key_fails_before_anything_is_posted(job):
     assert proc.returncode == 2
     assert "ssh_signing_key is not an SSH private key" in proc.stdout + proc.stderr
     assert job.github.comments(5) == [] and outputs["conclusion"] == "failure"
+
+
+def test_use_commit_signing_commits_through_the_api(job, tmp_path):
+    job.github.git_dir = job.origin
+    before = job.remote_branches()["fix-calc"]
+    proc, outputs, _ = run_fix(job, use_commit_signing="true")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs["conclusion"] == "success" and outputs["branch_name"] == "fix-calc"
+    # GitHub made the commit (its committer, the token's account as author), on top of the old head.
+    (made,) = job.github.signed_commits
+    assert job.remote_branches()["fix-calc"] == made
+    log = git("--git-dir", str(job.origin), "log", "-1", "--format=%P|%cn <%ce>|%an|%s", made, cwd=tmp_path)
+    parent, committer, author, subject = log.split("|")
+    assert parent == before and committer == "GitHub <noreply@github.com>"
+    assert author == "github-actions[bot]" and subject == "PR #5: changes from Claude"
+    calc = git("--git-dir", str(job.origin), "show", f"{made}:calc.py", cwd=tmp_path)
+    assert "return a + b" in calc
+    assert [r.body["query"].split("(")[0].strip() for r in job.github.requests_to("POST", "graphql")][-1] == (
+        "mutation CreateCommitOnBranch"
+    )

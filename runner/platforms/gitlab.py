@@ -322,9 +322,11 @@ class GitLabPlatform:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
 
-    def api_committer(self) -> ApiCommitter | None:
-        """No commits through the API here yet: ``use_commit_signing`` pushes as usual."""
-        return None
+    def api_committer(self) -> ApiCommitter:
+        """The Commits API: commits GitLab signs (see ``gitlab_commits.py``)."""
+        from runner.platforms.gitlab_commits import GitLabCommitter
+
+        return GitLabCommitter(self.client, self._path)
 
     def change_head_ref(self, number: int) -> str:
         """GitLab keeps every MR's head in the target project, a fork's included."""

@@ -15,6 +15,11 @@ from runner.git.signing import check_ssh_key
 from runner.providers import PROVIDERS
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
+# Inputs that configure claude-code-action's own runtime, which this runner does not have.
+NOT_NEEDED = {
+    "path_to_claude_code_executable": "the agent runs inside claude-runner, not in a Claude Code binary",
+    "path_to_bun_executable": "claude-runner is a Python package; it runs no Bun",
+}
 # Sign-in inputs and the variables they set (runner/settings/anthropic_auth.py reads them).
 SIGNIN_INPUT_VARS = {
     "claude_code_oauth_token": "CLAUDE_CODE_OAUTH_TOKEN",
@@ -52,19 +57,18 @@ IMPLEMENTED = frozenset(
         "show_full_output",
         "use_commit_signing",
         "ssh_signing_key",
+        "classify_inline_comments",
+        "include_fix_links",
+        "display_report",
+        *NOT_NEEDED,
         *SIGNIN_INPUT_VARS,
     }
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
 NOT_IMPLEMENTED = {
     "additional_permissions": "",
-    "classify_inline_comments": "true",
-    "include_fix_links": "true",
-    "path_to_claude_code_executable": "",
-    "path_to_bun_executable": "",
     "plugins": "",
     "plugin_marketplaces": "",
-    "display_report": "false",  # we always write a short step summary; the full report is not built yet
 }
 # Ours, in the same style.
 OWN_INPUTS = frozenset(
@@ -127,6 +131,9 @@ class FlowSettings:
     bot_id: str = "41898282"
     use_commit_signing: bool = False  # commits made through the platform's API, which signs them
     ssh_signing_key: str | None = field(default=None, repr=False)  # signs local commits; wins over the API
+    classify_inline_comments: bool = True  # unconfirmed inline comments are classified before posting
+    include_fix_links: bool = True  # "Fix this" links under review findings (GitHub)
+    display_report: bool = False  # the run's full report in the job summary
     prompt_template: str | None = None
     comment_template: str | None = None
     provider_flags: tuple[str, ...] = ()  # CLAUDE_CODE_USE_* variables the use_* inputs turn on
@@ -198,6 +205,11 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         for name, default in NOT_IMPLEMENTED.items()
         if name in raw and raw[name].lower() != default
     ]
+    warnings += [
+        f"input {name} is not needed and has no effect: {why}"
+        for name, why in NOT_NEEDED.items()
+        if raw.get(name)
+    ]
     pr_mode = raw.get("pr_mode", "link")
     if pr_mode not in PR_MODES:
         raise UsageError(f"input pr_mode must be one of {', '.join(PR_MODES)} (got {pr_mode!r})")
@@ -241,6 +253,9 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         bot_name=raw.get("bot_name", "claude[bot]"),
         bot_id=raw.get("bot_id", "41898282"),
         use_commit_signing=_bool("use_commit_signing", raw.get("use_commit_signing")),
+        classify_inline_comments=_bool("classify_inline_comments", raw.get("classify_inline_comments"), True),
+        include_fix_links=_bool("include_fix_links", raw.get("include_fix_links"), True),
+        display_report=_bool("display_report", raw.get("display_report")),
         ssh_signing_key=check_ssh_key(raw["ssh_signing_key"]) if raw.get("ssh_signing_key") else None,
         prompt_template=raw.get("prompt_template"),
         comment_template=raw.get("comment_template"),

@@ -1,5 +1,6 @@
-"""Signed commits from `claude-runner github`: `ssh_signing_key` signs the runner's commits with an
-SSH key that `git verify-commit` accepts, and the key file is gone when the run ends."""
+"""Inputs of `claude-runner github` that shape commits and the summary: `ssh_signing_key` (commits
+signed with an SSH key that `git verify-commit` accepts; the key file gone when the run ends),
+`use_commit_signing` (commits made by GitHub through GraphQL) and `display_report`."""
 
 from __future__ import annotations
 
@@ -105,3 +106,21 @@ def test_use_commit_signing_commits_through_the_api(job, tmp_path):
     assert [r.body["query"].split("(")[0].strip() for r in job.github.requests_to("POST", "graphql")][-1] == (
         "mutation CreateCommitOnBranch"
     )
+
+
+def test_display_report_puts_the_whole_run_in_the_step_summary(job):
+    proc, _, summary = run_fix(job, display_report="true")
+    assert proc.returncode == 0, proc.stderr
+    assert summary.startswith("### Claude ✅ finished")
+    report = summary.split("### Run report", 1)[1]
+    assert "#### Turn 1" in report and "🔧 **Read**" in report and "🔧 **Edit**" in report
+    assert '"new_string": "a + b"' in report
+    assert "<details><summary>Read: result</summary>" in report and "return a - b" in report
+    assert "**success** · 3 turns" in report
+    assert "sk-ant-test-0123456789" not in summary
+
+
+def test_without_display_report_the_summary_stays_short(job):
+    proc, _, summary = run_fix(job)
+    assert proc.returncode == 0, proc.stderr
+    assert "### Run report" not in summary and "🔧" not in summary

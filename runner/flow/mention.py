@@ -25,6 +25,7 @@ from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
+from runner.flow.inline_flush import flush_inline_comments
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
@@ -294,6 +295,7 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
+    flush_inline_comments(platform, settings, runtime, progress, event, job, prepared)
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

@@ -56,14 +56,14 @@ class BufferOutcome:
     posted: tuple[InlineComment, ...] = ()
     dropped: tuple[InlineComment, ...] = ()  # classified as not meant to be posted
     held: tuple[InlineComment, ...] = ()  # not posted because the classification failed
-    error: str = ""
+    error: str = ""  # why ``held`` were not posted, as a clause
 
     def note(self) -> str:
         """The final comment's section on held comments (markdown), or ""."""
         if not self.held:
             return ""
         lines = [
-            f"⚠️ {len(self.held)} inline comment(s) were not posted: classifying them failed ({self.error}).",
+            f"⚠️ {len(self.held)} inline comment(s) were not posted: {self.error}.",
             "",
             "<details><summary>The comments</summary>",
             "",
@@ -132,7 +132,7 @@ def post_buffered(
             verdicts = classifier(comments)
         except ClassificationFailed as exc:
             log(f"warning: {len(comments)} inline comment(s) not posted: classifying them failed: {exc}")
-            return BufferOutcome(held=tuple(comments), error=str(exc))
+            return BufferOutcome(held=tuple(comments), error=f"classifying them failed ({exc})")
         keep = [c for c, ok in zip(comments, verdicts, strict=True) if ok]
         dropped = [c for c, ok in zip(comments, verdicts, strict=True) if not ok]
         log(f"inline comments: {len(keep)} kept, {len(dropped)} dropped as tests or probes by the classifier")
@@ -154,8 +154,12 @@ def flush(
 ) -> BufferOutcome:
     """The end of a mention turn: the buffered comments classified (a client is built only then)
     and posted on change request ``number`` at ``commit_sha``."""
-    if not buffer.comments or number is None or commit_sha is None:
+    if not buffer.comments:
         return BufferOutcome()
+    if number is None or commit_sha is None:  # kept for the final comment rather than lost
+        return BufferOutcome(
+            held=tuple(buffer.comments), error="there is no pull or merge request to post them on"
+        )
 
     def with_model(comments: Sequence[InlineComment]) -> list[bool]:
         try:

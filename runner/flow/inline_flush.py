@@ -31,7 +31,7 @@ def flush_inline_comments(
     outcome = inline_buffer.flush(
         progress.inline_buffer,
         platform,
-        event.number,
+        event.number if event.entity_type != "issue" else None,
         progress.start_sha,
         classify_comments=settings.classify_inline_comments,
         make_client=lambda: build_client(

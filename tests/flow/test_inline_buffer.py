@@ -74,7 +74,7 @@ def test_an_unreadable_classification_posts_nothing_and_lists_the_comments(githu
     fake.add_turn([text(answer)])
     outcome, log = run_flush(github, fake)
     assert github.review_comments_of(5) == []
-    assert outcome.held == (REAL, PROBE) and outcome.error == reason
+    assert outcome.held == (REAL, PROBE) and outcome.error == f"classifying them failed ({reason})"
     note = outcome.note()
     assert note.startswith(f"⚠️ 2 inline comment(s) were not posted: classifying them failed ({reason}).")
     assert "**`a.py:2`**" in note and REAL.body in note and PROBE.body in note
@@ -92,6 +92,29 @@ def test_with_classification_off_every_comment_is_posted_without_a_model_call(gi
     outcome, _ = run_flush(github, fake, classify=False)
     assert sorted(c.body for c in github.review_comments_of(5)) == sorted([REAL.body, PROBE.body])
     assert fake.requests == [] and outcome.posted == (REAL, PROBE)
+
+
+def test_comments_without_a_pull_request_are_listed_not_lost(github, fake):
+    platform = GitHubPlatform(
+        "octo-org/hello-world",
+        GitHubAuth("ghp_fake_token"),
+        api_url=github.api_url,
+        server_url=github.web_url,
+    )
+    outcome = flush(
+        InlineBuffer([REAL]),
+        platform,
+        None,
+        None,
+        classify_comments=True,
+        make_client=lambda: None,
+        model="m",
+        log=print,
+    )
+    assert fake.requests == [] and outcome.held == (REAL,)
+    assert outcome.note().startswith(
+        "⚠️ 1 inline comment(s) were not posted: there is no pull or merge request"
+    )
 
 
 def test_an_empty_buffer_calls_nothing(github, fake):

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
+# Where the work goes when no push worked, next to the checkout so `artifacts: paths:` keeps it
+# (the job's temporary directory is removed when the job ends).
+RESCUE_FILES = {"patch_file": "claude-rescue.patch", "bundle_file": "claude-rescue.bundle"}
 
 
 class DotenvOutputs:
@@ -37,11 +40,25 @@ class DotenvOutputs:
     def write(self, outputs: Mapping[str, str]) -> None:
         """Write the file, and copy the transcript next to it (``artifacts: paths:``)."""
         self.conclusion = outputs.get("conclusion", self.conclusion)
+        outputs = {name: self._keep(name, value) for name, value in outputs.items()}
         lines = [f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()]
         (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         transcript = self.temp_dir / "execution.jsonl"
         if transcript.exists():
             shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+
+    def _keep(self, name: str, value: str) -> str:
+        """A rescue file in the temporary directory, copied next to the checkout; its new path."""
+        kept = RESCUE_FILES.get(name)
+        source = Path(value) if value and kept else None
+        if source is None or not source.is_file() or not source.is_relative_to(self.temp_dir):
+            return value
+        shutil.copyfile(source, self.workspace / str(kept))
+        return str(self.workspace / str(kept))
+
+    def remove_temp_dir(self) -> None:
+        """The job's temporary directory is gone when the job ends (what is kept was copied out)."""
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> Job:
@@ -92,6 +109,8 @@ def run_gitlab(
         if outputs.conclusion is None:
             failed_early(gitlab_job(run_env, outputs), exc)
         raise
+    finally:
+        outputs.remove_temp_dir()
 
 
 def run_gitlab_job(

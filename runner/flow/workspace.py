@@ -42,13 +42,14 @@ def plan_workspace(
 ) -> WorkspacePlan:
     """The branch rules: an open same-repository PR's head; a new branch otherwise; no push from forks."""
     cr = event.change_request
+    noun = "merge request" if event.platform == "gitlab" else "pull request"
     if cr is not None and cr.is_fork:
         return WorkspacePlan(
             None,
             cr.base_ref or repo.default_branch,
             False,
             False,
-            "the pull request comes from a fork: changes are offered as suggestions, not pushed",
+            f"the {noun} comes from a fork: changes are offered as suggestions, not pushed",
             suggest=True,
         )
     if cr is not None and (cr.state or "open") == "open" and cr.head_ref:
@@ -58,14 +59,14 @@ def plan_workspace(
                 repo.default_branch,
                 False,
                 False,
-                "the pull request's head is the default branch, which the runner never pushes to",
+                f"the {noun}'s head is the default branch, which the runner never pushes to",
             )
         return WorkspacePlan(
             cr.head_ref,
             cr.base_ref or repo.default_branch,
             False,
             True,
-            f"commits go to the pull request's branch {cr.head_ref}",
+            f"commits go to the {noun}'s branch {cr.head_ref}",
         )
     base = base_branch or repo.default_branch
     run_id = event.ci_run.run_id if event.ci_run else None

@@ -308,7 +308,7 @@ def push_command(
     if short in {p.removeprefix("refs/heads/") for p in protected}:
         raise GitError(
             f"refusing to push to protected branch {short!r}",
-            "the runner pushes to a claude/ branch or the pull request's head branch only",
+            "the runner pushes to a claude/ branch or the change request's head branch only",
         )
     refspec = f"{'+' if force else ''}HEAD:refs/heads/{short}"
     return ["push", "--no-verify", "--porcelain", remote_url, refspec], auth_env(remote_url, token, username)

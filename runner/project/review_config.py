@@ -27,6 +27,14 @@ class ReviewConfig:
     include: tuple[str, ...] = ()
     budget_tokens: int = DEFAULT_BUDGET_TOKENS
 
+    def describe(self) -> str:
+        """One log line's worth: the settings a reader may want to check, in words."""
+        parts = [f"min_severity {self.min_severity}", f"budget {self.budget_tokens} tokens"]
+        for name, values in (("focus", self.focus), ("include", self.include), ("exclude", self.exclude)):
+            if values:
+                parts.append(f"{name} {', '.join(values)}")
+        return "; ".join(parts)
+
 
 def parse_config(text: str | None) -> ReviewConfig:
     """The review settings; a malformed file is a ``SettingsError`` naming the field."""

@@ -151,6 +151,7 @@ def summary_body(
     job_url: str | None,
     platform: str,
     approved_request_refused: bool = False,
+    requested_changes: bool = False,
 ) -> str:
     """The sticky summary comment: markers, range, counts, what is not inline, what was left out."""
     duplicates = duplicates if isinstance(duplicates, int) else len(duplicates)
@@ -170,7 +171,13 @@ def summary_body(
         lines += _rejected(rejected)
         lines += _left_out(selection)
     refusal = "Approval was requested by the model and refused: claude-runner only comments."
-    never = "claude-runner only comments: it never approves or blocks."
+    if requested_changes:  # review_request_changes is on and an important finding was posted
+        never = (
+            "Changes were requested (important findings; `review_request_changes` is on): "
+            "claude-runner never approves."
+        )
+    else:
+        never = "claude-runner only comments: it never approves or blocks."
     lines += ["", refusal if approved_request_refused else never]
     small = [f"{num_turns} {'turn' if num_turns == 1 else 'turns'}", _cost(cost_usd)]
     if model:

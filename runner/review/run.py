@@ -151,7 +151,7 @@ def _review(
     with job.group("Review settings from " + repo.default_branch):
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
-        job.log(f"{CONFIG_PATH}: {config}")
+        job.log(f"{CONFIG_PATH}: {config.describe()}")
     with job.group("Context"):
         thread = platform.fetch_thread(number, True)
         job.log(f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests")
@@ -277,6 +277,9 @@ def _publish(
         job_url=job.job_url,
         platform=platform.name,
         approved_request_refused=approval_refused,
+        requested_changes=request_changes
+        and platform.name == "github"
+        and any(f.severity == "important" for f in posted),
     )
     if assessment:
         body = f"{body.rstrip()}\n\n**Overall assessment**\n\n{assessment}\n"
@@ -298,7 +301,11 @@ def _publish(
         reviewed_range=f"{rng.base}..{rng.head}",
         review_incremental=str(rng.incremental).lower(),
         approval_refused=str(approval_refused).lower(),
-        **{f"findings_{s}": str(sum(1 for f in posted if f.severity == s)) for s in SEVERITIES},
+        # Counted as the summary counts them: every new finding, inline or in the summary.
+        **{
+            f"findings_{s}": str(sum(1 for f in [*posted, *(f for f, _ in rejected)] if f.severity == s))
+            for s in SEVERITIES
+        },
     )
     return outputs
 

@@ -55,6 +55,9 @@ class PipelineRequest:
     author: str  # the GitLab username whose access level is checked before starting
     event: str  # object_kind: "note", "merge_request", "issue"
     iid: int | None
+    # A bot that got this far is listed in ALLOWED_BOTS (the trigger refuses the others): the listing
+    # is the grant, as in the job itself (GitLab reports bots as having no access of their own).
+    author_is_bot: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def decide_hook(hook: str | None, payload: Mapping[str, Any], settings: WebhookS
         author=base["author"],
         event=str(kind),
         iid=base["iid"],
+        author_is_bot=bool(isinstance(event, Event) and event.actor is not None and event.actor.is_bot),
     )
     return WebhookDecision(True, decision.reason, pipeline=request, **base)
 

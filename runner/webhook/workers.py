@@ -239,8 +239,8 @@ class PipelineWorkers:
         record["hook_id"] = hook.run_id
         state = DONE
         try:
-            level = self._permission(request.project_id, request.author)
-            if not permission_at_least(level, self._settings.min_permission):
+            level = "bot" if request.author_is_bot else self._permission(request.project_id, request.author)
+            if level != "bot" and not permission_at_least(level, self._settings.min_permission):
                 record |= {
                     "decision": "denied",
                     "reason": f"{request.author} has access '{level}', below the required "

@@ -29,3 +29,20 @@ def test_a_protected_source_branch_sends_the_work_to_a_rescue_branch_the_note_li
     assert "Fixed `add()`." in note.body  # the answer is not lost to the push either
     outputs = (world.workspace / "claude-runner.env").read_text()
     assert "CLAUDE_CONCLUSION=failure" in outputs
+
+
+def test_when_no_push_works_the_patch_is_kept_as_an_artifact_and_no_temp_dir_is_left(world):  # noqa: F811
+    world.gitlab.add_merge_request("Fix calc", iid=5, source_branch="feature", author="alice")
+    reject_pushes(world.origin)  # every push, the rescue branch's too
+    world.model.add_turns(fix(world))
+    tmp = world.root / "job-tmp"
+    tmp.mkdir()
+    proc = world.run(world.note_payload("MergeRequest", 5, "@claude fix the bug in calc.py"), TMPDIR=str(tmp))
+
+    assert proc.returncode != 0
+    outputs = (world.workspace / "claude-runner.env").read_text()
+    kept = world.workspace / "claude-rescue.patch"
+    assert f"CLAUDE_PATCH_FILE={kept}" in outputs  # next to the checkout: `artifacts: paths:` keeps it
+    assert "return a + b" in kept.read_text()
+    assert (world.workspace / "claude-rescue.bundle").is_file()
+    assert list(tmp.iterdir()) == []  # nothing left behind in $TMPDIR

@@ -165,6 +165,9 @@ def test_opened_posts_one_review_with_a_suggestion_and_a_summary(job):
     assert "util.py" in body and "no docstring" in body  # outside the diff: in the summary only
     assert head[:7] in body and "never approves" in body
     assert outputs["review_comments"] == "1" and outputs["findings_important"] == "1"
+    # The outputs count what the summary counts: the finding outside the diff is in both.
+    assert "| 1 | 0 | 1 |" in body and outputs["findings_pre_existing"] == "1"  # important, nit, pre-existing
+    assert outputs["findings_rejected"] == "1"
     # Read-only: the agent was offered no tool that writes.
     tools = {t["name"] for t in job.model.requests[0].body["tools"]}
     assert "report_finding" in tools and not tools & {"Edit", "Write", "MultiEdit"}
@@ -317,6 +320,9 @@ def test_gitlab_mr_pipeline_posts_diff_discussions_and_a_summary_note(world):  #
     world.model.add_turns(review_turns(MUL_FINDING, OUTSIDE))
     proc = gitlab_review(world)
     assert proc.returncode == 0, proc.stderr
+    log = proc.stdout + proc.stderr
+    assert "pull request" not in log and "ReviewConfig(" not in log  # GitLab's words, read as words
+    assert ".claude/review.json: min_severity" in log
     notes = world.gitlab.note_list("merge_request", 5)
     (diff_note,) = [n for n in notes if n.position]
     assert diff_note.position["new_line"] == 9 and diff_note.position["new_path"] == "calc.py"
@@ -395,3 +401,5 @@ def test_request_changes_only_when_allowed(job):
     assert proc.returncode == 0, proc.stderr
     (review,) = job.github.reviews_created
     assert review.state == "CHANGES_REQUESTED"
+    body = summary(job)
+    assert "Changes were requested" in body and "never approves or blocks" not in body

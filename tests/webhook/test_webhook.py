@@ -397,6 +397,24 @@ def test_author_below_developer_starts_nothing_and_the_log_says_why(
     assert gitlab.pipelines == []
 
 
+def test_bot_listed_in_allowed_bots_starts_its_pipeline(
+    listen: Callable[..., tuple[ListenerServer, Logs]],
+) -> None:
+    bot = "project_5_bot_0123456789abcdef"  # GitLab reports a project bot as having no access
+    settings = WebhookSettings(secret=SECRET, triggers=TriggerSettings(allowed_bots=(bot,)))
+    gitlab = StubGitLab({})
+    server, logs = listen(gitlab, settings)
+    payload = mr_note()
+    payload["user"] = {"id": 77, "username": bot, "name": "Claude bot"}
+    assert post(server, payload, uuid="b1")[0] == 202
+    assert logs.wait_for(1)[0]["decision"] == "started"
+    assert [ref for _, ref, _ in gitlab.pipelines] == ["fix-flaky"]
+    other = dict(payload, user={"id": 78, "username": "project_5_bot_ffffffffffffffff", "name": "x"})
+    status, body, _ = post(server, other, uuid="b2")
+    assert status == 200 and "not listed in allowed_bots" in body["reason"]
+    assert len(gitlab.pipelines) == 1
+
+
 def test_gitlab_failure_is_logged_redacted_and_the_worker_survives(
     listen: Callable[..., tuple[ListenerServer, Logs]],
 ) -> None:

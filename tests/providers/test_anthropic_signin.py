@@ -308,3 +308,45 @@ def test_the_fake_refuses_an_expired_access_token_and_a_reused_identity_token(fa
     assert exchange.refuse(headers) is None
     clock.advance(600)
     assert exchange.refuse(headers) == "OAuth token has expired."
+
+
+@pytest.mark.parametrize("allow_reuse", [False, True])
+def test_a_gitlab_id_token_is_exchanged_again_only_where_the_rule_allows_reuse(fake, allow_reuse):
+    from runner.providers.anthropic_federation import federated_token
+    from runner.providers.base import ClientOptions
+    from runner.providers.oidc import GitLabIdToken
+    from runner.settings.anthropic_auth import read_federation_settings
+
+    clock = FakeClock()
+    fake.token_exchange = TokenExchange(
+        rule_id=RULE,
+        organization_id=ORG,
+        issuer="https://gitlab.com",
+        allow_reuse=allow_reuse,
+        clock=clock.time,
+    )
+    job_token = encode_jwt(
+        {
+            "iss": "https://gitlab.com",
+            "aud": "https://api.anthropic.com",
+            "sub": "project_path:acme/app",
+            "jti": "j1",
+            "exp": int(clock.now) + 3600,
+        }
+    )
+    settings = read_federation_settings(
+        {"ANTHROPIC_FEDERATION_RULE_ID": RULE, "ANTHROPIC_ORGANIZATION_ID": ORG}
+    )
+    assert settings is not None
+    options = ClientOptions(
+        oidc=GitLabIdToken("CLAUDE_OIDC_TOKEN", job_token, clock=clock.time), clock=clock.time
+    )
+    provider = federated_token(settings, options, base_url=fake.base_url)
+    clock.advance(500)  # within the renewal margin of the 600 s token
+    if allow_reuse:
+        assert provider().token != fake.token_exchange.exchanges[0].token
+        return
+    with pytest.raises(CredentialsError) as refused:
+        provider()
+    line = refused.value.one_line()
+    assert "it was already exchanged" in line and "allow token reuse on rule" in line

@@ -89,3 +89,26 @@ def test_the_fake_refuses_another_token(world):  # noqa: F811
     assert isinstance(world.model, FakeMessagesAPI) and all(
         r.status == 401 for r in world.model.message_requests
     )
+
+
+def test_doctor_in_a_duo_flow_checks_the_gateway_sign_in():
+    import io
+
+    from runner.providers.doctor import run_doctor
+    from runner.settings.runtime import read_doctor_runtime
+
+    with FakeMessagesAPI(api_key=GATEWAY_TOKEN) as gateway:
+        env = {
+            "ANTHROPIC_BASE_URL": gateway.base_url,  # a self-hosted gateway's URL wins over GitLab's
+            "AI_FLOW_AI_GATEWAY_TOKEN": GATEWAY_TOKEN,
+            "AI_FLOW_AI_GATEWAY_HEADERS": GATEWAY_HEADERS,
+        }
+        out = io.StringIO()
+        code = run_doctor(read_doctor_runtime(env), out)
+        (request,) = gateway.message_requests
+        url = gateway.base_url
+    assert code == 0, out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"✓ settings: Anthropic API via gateway {url} (ANTHROPIC_AUTH_TOKEN)")
+    assert lines[3].startswith("✓ model call:") and GATEWAY_TOKEN not in out.getvalue()
+    assert request.headers["x-gitlab-realm"] == "saas"

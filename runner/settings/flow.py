@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import UsageError
-from runner.git.signing import check_ssh_key
 from runner.providers import PROVIDERS
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
@@ -186,6 +185,20 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").replace("\n", ",").split(",") if v.strip())
 
 
+def _ssh_key(value: str | None) -> str | None:
+    """``ssh_signing_key``: a whole private key file, one trailing newline (else a ``UsageError``)."""
+    if not value:
+        return None
+    text = value.replace("\r\n", "\n").strip()
+    lines = text.splitlines()
+    if not lines[0].startswith("-----BEGIN ") or "PRIVATE KEY-----" not in lines[0] + lines[-1]:
+        raise UsageError(
+            "ssh_signing_key is not an SSH private key (expected -----BEGIN OPENSSH PRIVATE KEY-----)",
+            "store the whole private key file (ssh-keygen -t ed25519 -N '') in the secret",
+        )
+    return text + "\n"
+
+
 def _access_level(value: str | None) -> str:
     if not value:
         return "write"
@@ -256,7 +269,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         classify_inline_comments=_bool("classify_inline_comments", raw.get("classify_inline_comments"), True),
         include_fix_links=_bool("include_fix_links", raw.get("include_fix_links"), True),
         display_report=_bool("display_report", raw.get("display_report")),
-        ssh_signing_key=check_ssh_key(raw["ssh_signing_key"]) if raw.get("ssh_signing_key") else None,
+        ssh_signing_key=_ssh_key(raw.get("ssh_signing_key")),
         prompt_template=raw.get("prompt_template"),
         comment_template=raw.get("comment_template"),
         provider_flags=provider_flags,

@@ -1,25 +1,23 @@
-"""Inline comments the agent left unconfirmed, and ``classify_inline_comments``.
+"""``classify_inline_comments``: which inline comments the agent left unconfirmed get posted.
 
-In the mention flow an inline-comment tool call without ``confirmed: true`` is not posted at once
-(subagents and probing calls leave test comments); it is kept in ``InlineBuffer``. When the turn
-ends, a small model (the ``haiku`` alias, through the configured provider: the Anthropic API, a
-gateway, Bedrock, Vertex or Foundry) says which of them are real review feedback, and only those
-are posted. With ``classify_inline_comments: false`` every buffered comment is posted.
+In the mention flow an inline-comment call without ``confirmed`` is kept until the turn ends
+(``runner/platform_tools/inline.py``; subagents and probing calls leave test comments). Before the
+kept comments are posted, a small model (the ``haiku`` alias, through the configured provider:
+the Anthropic API, a gateway, Bedrock, Vertex or Foundry) says which are real review feedback,
+and only those stay. With ``classify_inline_comments: false`` all of them are posted.
 
 A classification that fails (the provider refuses, the answer is not a JSON array of one boolean
-per comment) is not answered by posting everything: none is posted, the log says why, and the
-final comment lists them, so nothing the agent wrote is lost and nothing unvetted appears on the
-diff.
+per comment) is not answered by posting everything, as claude-code-action does: none is posted,
+the log says why, and the final comment lists them, so nothing the agent wrote is lost and nothing
+unvetted appears on the diff.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-from runner.platforms.base import InlineComment, Platform
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 MAX_COMMENTS = 50  # per classification request
 CLASSIFY_PROMPT = """You sort inline code review comments that an automated reviewer drafted.
@@ -34,29 +32,32 @@ Answer with a JSON array of booleans only, one per comment, in order. No other t
 </comments>"""
 
 
+class Drafted(Protocol):
+    """An inline comment as drafted: where, and what it says."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def body(self) -> str: ...
+
+
+T = TypeVar("T", bound=Drafted)
+
+
 class ClassificationFailed(Exception):
     """The small model's classification could not be had or read."""
 
 
-@dataclass
-class InlineBuffer:
-    """Unconfirmed inline comments of one run, in the order the agent made them."""
-
-    comments: list[InlineComment] = field(default_factory=list)
-
-    def add(self, comment: InlineComment) -> None:
-        """Keep ``comment`` for the end of the turn."""
-        self.comments.append(comment)
-
-
 @dataclass(frozen=True)
-class BufferOutcome:
-    """What became of the buffered comments."""
+class BufferOutcome(Generic[T]):
+    """What becomes of the kept comments: posted, dropped as probes, or held back."""
 
-    posted: tuple[InlineComment, ...] = ()
-    dropped: tuple[InlineComment, ...] = ()  # classified as not meant to be posted
-    held: tuple[InlineComment, ...] = ()  # not posted because the classification failed
-    error: str = ""  # why ``held`` were not posted, as a clause
+    kept: tuple[T, ...] = ()
+    dropped: tuple[T, ...] = ()  # classified as not meant to be posted
+    held: tuple[T, ...] = ()  # not posted because they could not be classified
+    error: str = ""  # why ``held`` are not posted, as a clause
 
     def note(self) -> str:
         """The final comment's section on held comments (markdown), or ""."""
@@ -73,7 +74,7 @@ class BufferOutcome:
         return "\n".join([*lines, "</details>"])
 
 
-def _prompt(comments: Sequence[InlineComment]) -> str:
+def _prompt(comments: Sequence[Drafted]) -> str:
     listed = [{"n": i + 1, "file": c.path, "line": c.line, "comment": c.body} for i, c in enumerate(comments)]
     return CLASSIFY_PROMPT.format(comments=json.dumps(listed, ensure_ascii=False, indent=1))
 
@@ -92,9 +93,7 @@ def parse_verdicts(text: str, count: int) -> list[bool]:
     return verdicts
 
 
-def classify(
-    client: Any, model: str, comments: Sequence[InlineComment], *, timeout_s: float = 60.0
-) -> list[bool]:
+def classify(client: Any, model: str, comments: Sequence[Drafted], *, timeout_s: float = 60.0) -> list[bool]:
     """One verdict per comment (True: post it), from ``model`` through ``client``."""
     verdicts: list[bool] = []
     for start in range(0, len(comments), MAX_COMMENTS):
@@ -113,71 +112,46 @@ def classify(
     return verdicts
 
 
-def post_buffered(
-    platform: Platform,
-    number: int,
-    commit_sha: str,
-    comments: Sequence[InlineComment],
+def sort_buffered(
+    comments: Sequence[T],
     *,
-    classifier: Callable[[Sequence[InlineComment]], list[bool]] | None,
+    classifier: Callable[[Sequence[T]], list[bool]] | None,
     log: Callable[[str], None],
-) -> BufferOutcome:
-    """Classify (unless ``classifier`` is None: ``classify_inline_comments: false``) and post."""
-    if not comments:
-        return BufferOutcome()
-    keep = list(comments)
-    dropped: list[InlineComment] = []
-    if classifier is not None:
-        try:
-            verdicts = classifier(comments)
-        except ClassificationFailed as exc:
-            log(f"warning: {len(comments)} inline comment(s) not posted: classifying them failed: {exc}")
-            return BufferOutcome(held=tuple(comments), error=f"classifying them failed ({exc})")
-        keep = [c for c, ok in zip(comments, verdicts, strict=True) if ok]
-        dropped = [c for c, ok in zip(comments, verdicts, strict=True) if not ok]
-        log(f"inline comments: {len(keep)} kept, {len(dropped)} dropped as tests or probes by the classifier")
-    if keep:
-        platform.post_inline_comments(number, keep, commit_sha=commit_sha, body="")
-    return BufferOutcome(posted=tuple(keep), dropped=tuple(dropped))
+) -> BufferOutcome[T]:
+    """Which ``comments`` to post: all without a ``classifier``; else the ones it keeps, or none
+    when it fails."""
+    if not comments or classifier is None:
+        return BufferOutcome(kept=tuple(comments))
+    try:
+        verdicts = classifier(comments)
+    except ClassificationFailed as exc:
+        log(f"warning: {len(comments)} inline comment(s) not posted: classifying them failed: {exc}")
+        return BufferOutcome(held=tuple(comments), error=f"classifying them failed ({exc})")
+    kept = tuple(c for c, ok in zip(comments, verdicts, strict=True) if ok)
+    dropped = tuple(c for c, ok in zip(comments, verdicts, strict=True) if not ok)
+    log(f"inline comments: {len(kept)} kept, {len(dropped)} dropped as tests or probes by the classifier")
+    return BufferOutcome(kept=kept, dropped=dropped)
 
 
-def flush(
-    buffer: InlineBuffer,
-    platform: Platform,
-    number: int | None,
-    commit_sha: str | None,
-    *,
-    classify_comments: bool,
-    make_client: Callable[[], Any],
-    model: str,
-    log: Callable[[str], None],
-) -> BufferOutcome:
-    """The end of a mention turn: the buffered comments classified (a client is built only then)
-    and posted on change request ``number`` at ``commit_sha``."""
-    if not buffer.comments:
-        return BufferOutcome()
-    if number is None or commit_sha is None:  # kept for the final comment rather than lost
-        return BufferOutcome(
-            held=tuple(buffer.comments), error="there is no pull or merge request to post them on"
-        )
+def model_classifier(make_client: Callable[[], Any], model: str) -> Callable[[Sequence[Drafted]], list[bool]]:
+    """A classifier that builds its client only when there is something to classify."""
 
-    def with_model(comments: Sequence[InlineComment]) -> list[bool]:
+    def run(comments: Sequence[Drafted]) -> list[bool]:
         try:
             client = make_client()
         except Exception as exc:  # a provider that fails to build: reported like a refusal
             raise ClassificationFailed(f"{type(exc).__name__}: {exc}".splitlines()[0][:300]) from None
         return classify(client, model, comments)
 
-    classifier = with_model if classify_comments else None
-    return post_buffered(platform, number, commit_sha, buffer.comments, classifier=classifier, log=log)
+    return run
 
 
 __all__ = [
     "BufferOutcome",
     "ClassificationFailed",
-    "InlineBuffer",
+    "Drafted",
     "classify",
-    "flush",
+    "model_classifier",
     "parse_verdicts",
-    "post_buffered",
+    "sort_buffered",
 ]

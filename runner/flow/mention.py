@@ -25,11 +25,12 @@ from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
-from runner.flow.inline_flush import flush_inline_comments
+from runner.flow.inline_flush import classify_inline_comments
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.state import RunRecord, RunState
+from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
@@ -275,7 +276,11 @@ def _run(
         for p, text in trusted.items()
         if p.endswith("CLAUDE.md") and text
     ]
-    extra_tools = [UpdateProgressTool(tracker)] if tracker is not None else []
+    tag_mode = decision.mode == "tag" or settings.track_progress
+    facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
+    toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
+    run = with_toolset(run, toolset, job)
+    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
         runtime,
@@ -295,7 +300,10 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
-    flush_inline_comments(platform, settings, runtime, progress, event, job, prepared)
+    turn_ok = not outcome.result.get("is_error")
+    classify_inline_comments(toolset, settings, runtime, progress, job, prepared, ok=turn_ok)
+    for error in toolset.finish(ok=turn_ok):
+        job.log(f"warning: an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

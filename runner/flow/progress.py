@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.flow.inline_buffer import InlineBuffer
 from runner.flow.rescue import SavedWork
 from runner.flow.workspace import WorkspacePlan
 from runner.platforms.base import ChangedFile
@@ -27,8 +26,6 @@ class RunProgress:
     offered: str = ""  # what publish_suggestions said about a fork's changes (markdown)
     work: SavedWork | None = None  # where save_work put the agent's changes
     work_note: str = ""  # what the final comment says about it (markdown), see ``work_report``
-    # Inline comments the agent left unconfirmed: classified and posted when the turn ends.
-    inline_buffer: InlineBuffer = field(default_factory=InlineBuffer)
 
     @property
     def work_branch(self) -> str | None:

@@ -61,11 +61,13 @@ IMPLEMENTED = frozenset(
         "display_report",
         *NOT_NEEDED,
         *SIGNIN_INPUT_VARS,
+        # Accepted: the CI tools are offered when the runner's token can read Actions, which the
+        # workflow's `permissions: actions: read` grants (see runner/platform_tools/offer.py).
+        "additional_permissions",
     }
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
 NOT_IMPLEMENTED = {
-    "additional_permissions": "",
     "plugins": "",
     "plugin_marketplaces": "",
 }

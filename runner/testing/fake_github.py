@@ -36,6 +36,7 @@ from typing import Any
 from runner.testing import github_commits
 from runner.testing import github_graphql as graphql
 from runner.testing.faults import Drop, FaultHit, Faults
+from runner.testing.github_ci import BLOB_PREFIX, CI_ENDPOINTS, CI_NEEDS, CI_ROUTES, CIState, serve_blob
 from runner.testing.github_endpoints import (
     APP_ROUTES,
     DEFAULT_APP_PERMISSIONS,
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 
-class FakeGitHub(LoopbackServer, GitHubState):
+class FakeGitHub(LoopbackServer, GitHubState, CIState):
     """Loopback GitHub REST API over one repository `owner`/`repo` (state methods: `GitHubState`).
 
     `tokens`: accepted tokens (`Authorization: token X` or `Bearer X`), a mapping token -> login or
@@ -143,6 +144,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
         self._ids = itertools.count(1)
         self.git_dir: Path | None = None  # the bare repository createCommitOnBranch writes to
         self.signed_commits: list[str] = []  # commits createCommitOnBranch made (GitHub signs them)
+        self._init_ci()
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
@@ -266,6 +268,10 @@ class FakeGitHub(LoopbackServer, GitHubState):
         }
 
     def _dispatch(self, record: RequestRecord) -> Reply:
+        if record.path.startswith(BLOB_PREFIX):  # the log host a job log's redirect points to
+            record.route = "blob"
+            status, raw = serve_blob(self, record.path, record.query, record.headers)
+            return Reply(status, None, {"content-type": "text/plain; charset=utf-8"}, raw=raw)
         path = record.path.removeprefix("/api/v3") if record.path.startswith("/api/v3/") else record.path
         path = path.rstrip("/") or "/"
         if record.method == "POST" and path in graphql.PATHS:  # one endpoint for every query: no REST route
@@ -279,7 +285,11 @@ class FakeGitHub(LoopbackServer, GitHubState):
                 "graphql", lambda: github_commits.serve(self, request) or graphql.serve(self, request)
             )
         route = next(
-            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            (
+                (name, m)
+                for method, rx, name in (*ROUTES, *CI_ROUTES)
+                if method == record.method and (m := rx.match(path))
+            ),
             None,
         )
         if route is None:
@@ -297,7 +307,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
             raise fault
         if record.method in ("POST", "PATCH") and not isinstance(record.body, dict):
             raise ApiError(400, "Problems parsing JSON")
-        return self.faults.run(name, lambda: ENDPOINTS[name](self, request))
+        return self.faults.run(name, lambda: {**ENDPOINTS, **CI_ENDPOINTS}[name](self, request))
 
     def _authenticate(self, request: Request, *, app: bool) -> None:
         scheme, _, credential = request.record.headers.get("authorization", "").strip().partition(" ")
@@ -340,7 +350,7 @@ class FakeGitHub(LoopbackServer, GitHubState):
 
     def _authorize(self, request: Request, name: str) -> None:
         minted = self.installation_tokens.get(request.token)
-        needs = NEEDS.get(name)
+        needs = NEEDS.get(name) or CI_NEEDS.get(name)
         if minted and needs and not any(minted["permissions"].get(p) == "write" for p in needs):
             raise ApiError(403, "Resource not accessible by integration")
 
@@ -386,9 +396,12 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        body = b"" if reply.status == 204 else json.dumps(reply.body).encode()
+        if reply.raw is not None or reply.status == 302:  # a log as text, or a redirect
+            body = reply.raw or b""
+        else:
+            body = b"" if reply.status == 204 else json.dumps(reply.body).encode()
         self.send_response(reply.status)
-        if reply.status != 204:
+        if reply.status not in (204, 302) and "content-type" not in reply.headers:
             self.send_header("content-type", "application/json; charset=utf-8")
         self.send_header("content-length", str(len(body)))
         for name, value in reply.headers.items():

@@ -48,6 +48,7 @@ from typing import Any
 
 from runner.testing import gitlab_commits  # noqa: F401  (registers the repository-write handlers)
 from runner.testing.faults import Drop, FaultHit, Faults
+from runner.testing.gitlab_ci import CI_HANDLERS, CI_READS_NEED, CI_ROUTES, CI_WRITES_NEED, GitLabCIState
 from runner.testing.gitlab_endpoints import (
     HANDLERS,
     JOB_TOKEN_ROUTES,
@@ -86,7 +87,7 @@ class _Reset(Exception):
     """Close the connection without an answer."""
 
 
-class FakeGitLab(LoopbackServer, GitLabState):
+class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
     """Loopback GitLab API over one project `path` (state methods: `GitLabState`).
 
     `tokens`: access tokens (token -> username; the users are added with `token_access`, as bots
@@ -135,6 +136,7 @@ class FakeGitLab(LoopbackServer, GitLabState):
         self.api_commits: list[str] = []  # commits the Commits API made
         self.route_faults: list[RouteFault] = []  # the listener's: hold, apply then fail, reset
         self.render = Renderer(self)
+        self._init_ci()
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
@@ -165,7 +167,7 @@ class FakeGitLab(LoopbackServer, GitLabState):
         hold: threading.Event | None = None,
     ) -> RouteFault:
         """Add a fault hook on `route` (see `RouteFault`); faults are tried in the order added."""
-        if route not in {name for _, _, name in ROUTES}:
+        if route not in {name for _, _, name in (*ROUTES, *CI_ROUTES)}:
             raise ValueError(f"no route {route!r}")
         fault = RouteFault(route, status, apply, times, hold)
         with self.lock:
@@ -245,7 +247,11 @@ class FakeGitLab(LoopbackServer, GitLabState):
     def _dispatch(self, record: RequestRecord) -> tuple[int, Any]:
         path = record.path.rstrip("/")
         route = next(
-            ((name, m) for method, rx, name in ROUTES if method == record.method and (m := rx.match(path))),
+            (
+                (name, m)
+                for method, rx, name in (*ROUTES, *CI_ROUTES)
+                if method == record.method and (m := rx.match(path))
+            ),
             None,
         )
         if route is None:
@@ -270,11 +276,11 @@ class FakeGitLab(LoopbackServer, GitLabState):
             request.data = record.body
         fault = self._take_fault(name)
         if fault is None:
-            return self.faults.run(name, lambda: HANDLERS[name](self, request))
+            return self.faults.run(name, lambda: {**HANDLERS, **CI_HANDLERS}[name](self, request))
         if fault.hold is not None:
             fault.hold.wait()
         if fault.apply or fault.status is None:
-            reply = HANDLERS[name](self, request)
+            reply = {**HANDLERS, **CI_HANDLERS}[name](self, request)
             if fault.status is None:
                 return reply
         if fault.status == 0:
@@ -306,7 +312,9 @@ class FakeGitLab(LoopbackServer, GitLabState):
             raise ApiError(403, "403 Forbidden") if write else ApiError(404, "404 Project Not Found")
         if self.visibility != "public" and request.level < 10:
             raise ApiError(404, "404 Project Not Found")
-        if request.level < WRITES_NEED.get(name, 0):
+        if request.level < max(
+            WRITES_NEED.get(name, 0), CI_WRITES_NEED.get(name, 0), CI_READS_NEED.get(name, 0)
+        ):
             raise ApiError(403, "403 Forbidden")
 
     def _paginate(

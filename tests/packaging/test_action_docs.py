@@ -12,8 +12,8 @@ import yaml
 from tests.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "gen_action_docs.py"
-# Inputs other work covers (MCP permissions, plugins); every other input does what it says.
-STILL_ACCEPTED_ONLY = {"additional_permissions", "plugins", "plugin_marketplaces"}
+# Inputs other work covers (plugins); every other input does what it says.
+STILL_ACCEPTED_ONLY = {"plugins", "plugin_marketplaces"}
 
 
 def test_the_inputs_table_is_generated_from_action_yml():

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from runner.agent.permission_rules import parse_rule
+from runner.agent.permissions import split_rule_list
 from runner.flow.publish import job_outputs
 from runner.settings.flow import IMPLEMENTED, NOT_IMPLEMENTED, OWN_INPUTS, flow_settings
 from runner.settings.run_flags import parse_claude_args
@@ -394,7 +396,10 @@ def test_example_parses_and_checks_out_without_persisted_credentials(
                 assert step["uses"] == USES
                 assert set(step.get("with", {})) <= set(action["inputs"]), "unknown input"
                 if "claude_args" in step["with"] and "${{" not in step["with"]["claude_args"]:
-                    parse_claude_args(step["with"]["claude_args"], {})
+                    args = parse_claude_args(step["with"]["claude_args"], {})
+                    for rule in (*args.allowed_tools, *args.disallowed_tools):  # each rule parses
+                        for text in split_rule_list(rule):
+                            parse_rule(text, base_dir=ROOT)
     assert ours == 1
 
 
@@ -415,8 +420,17 @@ def test_other_examples_use_their_events_and_tools() -> None:
     triage = yaml.safe_load((ROOT / "examples" / "issue-triage.yml").read_text())
     assert _on(triage)["issues"]["types"] == ["opened"]
     step = next(s for s in triage["jobs"]["triage"]["steps"] if s.get("uses") == USES)
-    assert "--permission-mode plan" in step["with"]["claude_args"]
-    assert parse_claude_args(step["with"]["claude_args"], {}).permission_mode == "plan"
+    args = parse_claude_args(step["with"]["claude_args"], {})
+    assert args.allowed_tools == ("mcp__github_issues__add_labels",)
+    assert "Bash" in split_rule_list(",".join(args.disallowed_tools))
+    fix = yaml.safe_load((ROOT / "examples" / "ci-failure-auto-fix.yml").read_text())
+    assert _on(fix)["workflow_run"]["types"] == ["completed"]
+    (job,) = fix["jobs"].values()
+    assert "conclusion == 'failure'" in job["if"] and "head_repository.full_name" in job["if"]
+    assert job["permissions"]["actions"] == "read"
+    step = next(s for s in job["steps"] if s.get("uses") == USES)
+    allowed = parse_claude_args(step["with"]["claude_args"], {}).allowed_tools
+    assert "mcp__github_ci" in split_rule_list(",".join(allowed))
     manual = yaml.safe_load((ROOT / "examples" / "manual.yml").read_text())
     assert "prompt" in _on(manual)["workflow_dispatch"]["inputs"]
 

@@ -30,7 +30,6 @@ from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.base import (
-    ApiCommitter,
     CommentRef,
     InlineComment,
     PostedComment,
@@ -39,6 +38,7 @@ from runner.platforms.base import (
     ThreadData,
 )
 from runner.platforms.gitlab_client import ACCESS_TOKEN_FIX, GitLabClient
+from runner.platforms.gitlab_commits import GitLabCommitter
 from runner.platforms.gitlab_data import (
     Noteable,
     access_permission,
@@ -328,10 +328,8 @@ class GitLabPlatform:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
 
-    def api_committer(self) -> ApiCommitter:
+    def api_committer(self) -> GitLabCommitter:
         """The Commits API: commits GitLab signs (see ``gitlab_commits.py``)."""
-        from runner.platforms.gitlab_commits import GitLabCommitter
-
         return GitLabCommitter(self.client, self._path)
 
     def change_head_ref(self, number: int) -> str:

@@ -25,6 +25,7 @@ from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.images import gather_images, with_images
+from runner.flow.inline_flush import classify_inline_comments
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
@@ -320,7 +321,9 @@ def _run(
         finally:
             sink.close()
     progress.result = outcome.result
-    for error in toolset.finish(ok=not outcome.result.get("is_error")):
+    turn_ok = not outcome.result.get("is_error")
+    classify_inline_comments(toolset, settings, runtime, progress, job, prepared, ok=turn_ok)
+    for error in toolset.finish(ok=turn_ok):
         job.log(f"warning: an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")

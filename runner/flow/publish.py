@@ -170,20 +170,25 @@ def publish_work(
     )
     redact = (redactor or Redactor([])).text  # the agent's answer becomes the commit message
     answer = (progress.result or {}).get("result", "")[:2000]
-    saved = save_work(
-        job.workspace,
-        target,
-        plan.branch,
-        start_sha=progress.start_sha,
-        message=title if secret else redact(f"{title}\n\n{answer}".strip()),
-        author=bot_identity(settings, job),
-        co_author=None if secret or not progress.co_author else co_author(event, job.noreply_domain),
-        protected={repo.default_branch},
-        rescue=rescue,
-        existing_branch=not plan.new_branch,
-        config_fingerprint=progress.fingerprint,
-        log=job.log,
-    )
+    # An SSH signing key is on disk only while the commits are made and pushed (or rescued).
+    with git.ssh_signing(settings.ssh_signing_key, job.temp_dir) as signing:
+        saved = save_work(
+            job.workspace,
+            target,
+            plan.branch,
+            start_sha=progress.start_sha,
+            message=title if secret else redact(f"{title}\n\n{answer}".strip()),
+            author=bot_identity(settings, job),
+            co_author=None if secret or not progress.co_author else co_author(event, job.noreply_domain),
+            protected={repo.default_branch},
+            rescue=rescue,
+            existing_branch=not plan.new_branch,
+            config_fingerprint=progress.fingerprint,
+            log=job.log,
+            signing=signing,
+            # An SSH key wins: it signs local commits, which then push as usual.
+            committer=platform.api_committer() if settings.use_commit_signing and signing is None else None,
+        )
     progress.work = saved
     progress.work_note = work_report(saved, job)
     progress.pushed = saved.pushed

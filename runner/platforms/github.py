@@ -20,6 +20,7 @@ from typing import Any
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.attachments import github_image
 from runner.platforms.base import (
+    ApiCommitter,
     ChangedFile,
     CommentRef,
     InlineComment,
@@ -256,6 +257,12 @@ class GitHubPlatform:
     def push_target(self) -> PushTarget:
         """HTTPS push with the current token (a GitHub App's is refreshed before it expires)."""
         return PushTarget(url=self.repository().clone_url, username="x-access-token", token=self.token)
+
+    def api_committer(self) -> ApiCommitter:
+        """GraphQL ``createCommitOnBranch``: commits GitHub signs (see ``github_commits.py``)."""
+        from runner.platforms.github_commits import GitHubCommitter
+
+        return GitHubCommitter(self.client, self.repo_full_name)
 
     def change_head_ref(self, number: int) -> str:
         """GitHub keeps every PR's head in the base repository, a fork's included."""

@@ -39,6 +39,7 @@ from runner.platforms.base import (
     ThreadData,
 )
 from runner.platforms.gitlab_client import ACCESS_TOKEN_FIX, GitLabClient
+from runner.platforms.gitlab_commits import GitLabCommitter
 from runner.platforms.gitlab_data import (
     Noteable,
     access_permission,
@@ -327,6 +328,10 @@ class GitLabPlatform:
         if self.token:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
+
+    def api_committer(self) -> GitLabCommitter:
+        """The Commits API: commits GitLab signs (see ``gitlab_commits.py``)."""
+        return GitLabCommitter(self.client, self._path)
 
     def change_head_ref(self, number: int) -> str:
         """GitLab keeps every MR's head in the target project, a fork's included."""

@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runner.errors import CredentialsError, ModelError, ProviderError, RunnerError
 from runner.providers import ProviderConfig, build_client, client_options
+from runner.providers.anthropic_federation import FederatedToken, identity_source
 from runner.providers.base import TokenSource
 from runner.providers.catalog import find_model
 from runner.providers.models import resolve_model
@@ -156,8 +157,10 @@ def run_checks(
             if config.needs_oidc:
                 return fail("oidc token", exc)
             oidc = None  # a bad OIDC setting only matters to a provider that uses it
-    if config.needs_oidc:
-        audience = config.oidc_audience or ""
+    if config.federation is not None:  # ANTHROPIC_IDENTITY_TOKEN(_FILE) win over the job's token
+        oidc = identity_source(config.federation, oidc, on_token=redactor.add)
+    if config.needs_oidc or config.federation is not None:
+        audience = config.oidc_audience or (config.federation.audience if config.federation else "")
         try:
             detail = _fetch_token(oidc, audience, config, redactor)
         except RunnerError as exc:
@@ -167,7 +170,7 @@ def run_checks(
         record(Step("oidc token", "skipped", f"not needed ({config.key_source})"))
 
     # 3. credentials
-    if config.name == "anthropic" and not call_model:
+    if config.name == "anthropic" and config.federation is None and not call_model:
         # Nothing to obtain for a key, and building the client would import the SDK (~0.3 s)
         # before the flow's acknowledgement: the first model call checks the key.
         record(Step("credentials", "ok", f"{config.key_source} is set (checked by the first model call)"))
@@ -179,7 +182,13 @@ def run_checks(
         return fail("credentials", exc)
     except Exception as exc:  # an SDK's own error: still one line, never a traceback
         return fail("credentials", ProviderError(f"building the {config.label} client failed: {exc}"))
-    if config.name == "anthropic":
+    federated = getattr(checkup.client, "credentials", None)
+    if isinstance(federated, FederatedToken):
+        detail = (
+            f"token exchange (POST /v1/oauth/token, {federated.settings.rule_id}) gave an access "
+            f"token valid for {int(federated.lifetime_s)} s, renewed before it expires"
+        )
+    elif config.name == "anthropic":
         detail = f"{config.key_source} is set (checked by the model call)"
     else:
         detail = f"obtained ({config.key_source}) in {time.monotonic() - started:.1f} s"
@@ -336,6 +345,14 @@ def _api_message(exc: Any) -> tuple[str, str]:
 
 
 def _credentials_fix(config: ProviderConfig) -> str:
+    if config.oauth_token:
+        return (
+            "the subscription token was refused: run `claude setup-token` again and store the new "
+            "token as the secret behind claude_code_oauth_token (CLAUDE_CODE_OAUTH_TOKEN)"
+        )
+    if config.federation is not None:
+        account = config.federation.service_account_id or "of the rule"
+        return f"the exchanged token was refused: check that the service account {account} may use the model"
     if config.name == "anthropic":
         return f"check {config.key_source} (a valid, active key for this endpoint)"
     return f"check {config.key_source} and its permissions on {config.label}"

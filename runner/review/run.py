@@ -221,6 +221,7 @@ def _review(
         result,
         redactor,
         request_changes=settings.review_request_changes,
+        fix_links=settings.include_fix_links and platform.name == "github",
     )
 
 
@@ -237,6 +238,7 @@ def _publish(
     redactor: Redactor,
     *,
     request_changes: bool = False,
+    fix_links: bool = False,
 ) -> dict[str, str]:
     """Validate, filter, post in one batch, then write the sticky summary and the outputs."""
     number, head = thread.number, str(thread.head_sha)
@@ -257,7 +259,8 @@ def _publish(
             rejected.append((f, "about removed lines: kept in the summary"))
             continue
         changed = by_path[f.path]
-        body = redactor.text(review_render.inline_body(f, platform=platform.name))
+        fix_repo = platform.repository().full_name if fix_links else None
+        body = redactor.text(review_render.inline_body(f, platform=platform.name, fix_link_repo=fix_repo))
         old = visible_lines(changed.patch).get(f.last_line, ("", None))[1]
         start = f.first_line if f.first_line != f.last_line else None
         inline.append((f, InlineComment(f.path, f.last_line, body, start, old, changed.previous_path)))

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from runner.errors import UsageError
 from runner.settings.api import ApiSettings, read_api_settings
+from runner.settings.duo import duo_environ
 from runner.settings.flow import FlowSettings, flow_settings, read_inputs, with_flow_effort
 from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
@@ -218,6 +219,7 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     Errors come in the order they always have: CI variables, inputs, ``claude_args``, the job's
     own limits. ``PROMPT_FILE`` is read later, where the event says which tree it comes from.
     """
+    env = duo_environ(env)  # a Duo flow's gateway token and GitLab token, as the usual variables
     run_env = read_gitlab_run_env(env)
     flow = flow_settings(env)
     if "pr_mode" not in read_inputs(env):
@@ -248,7 +250,7 @@ def read_gitlab_finalize(env: Mapping[str, str]) -> GitLabFinalizeSettings:
     """The CI variables only: finalize must not fail on a job variable the main step already
     refused (it then wrote no state, and there is nothing to finish)."""
     return GitLabFinalizeSettings(
-        run_env=read_gitlab_run_env(env),
+        run_env=read_gitlab_run_env(duo_environ(env)),
         job_status=env.get("CI_JOB_STATUS", "").strip().lower() or None,
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         api=read_api_settings(env),

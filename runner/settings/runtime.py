@@ -21,6 +21,7 @@ from runner.agent.env import ToolEnvironment, tool_environment
 from runner.errors import RunnerError
 from runner.providers import ProviderConfig
 from runner.settings.context import read_context_settings
+from runner.settings.duo import duo_environ
 from runner.settings.flow import FlowSettings, flow_settings, provider_environ
 from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
@@ -115,7 +116,9 @@ def read_flow_runtime(env: Mapping[str, str], flow: FlowSettings) -> Runtime:
 def read_doctor_runtime(env: Mapping[str, str], *, provider: str | None = None) -> Runtime:
     """The ``Runtime`` ``claude-runner doctor`` checks: the CI flows' inputs applied as the flows
     apply them (``INPUT_PROVIDER``, ``INPUT_USE_BEDROCK``, ``INPUT_AWS_REGION``, ...), so a doctor
-    step in a job checks what the job uses. A bad input is the settings step's error."""
+    step in a job checks what the job uses (a GitLab Duo flow's gateway token included). A bad
+    input is the settings step's error."""
+    env = duo_environ(env)
     try:
         inputs = flow_settings(env)
     except RunnerError as exc:

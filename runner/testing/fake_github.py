@@ -31,8 +31,10 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from runner.testing import github_commits
 from runner.testing import github_graphql as graphql
 from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.github_ci import BLOB_PREFIX, CI_ENDPOINTS, CI_NEEDS, CI_ROUTES, CIState, serve_blob
@@ -145,6 +147,8 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
+        self.git_dir: Path | None = None  # the bare repository createCommitOnBranch writes to
+        self.signed_commits: list[str] = []  # commits createCommitOnBranch made (GitHub signs them)
         self._init_ci()
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
@@ -287,7 +291,10 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
             self._authenticate(request, app=False)
             if not isinstance(record.body, dict):
                 raise ApiError(400, "Problems parsing JSON")
-            return self.faults.run("graphql", lambda: graphql.serve(self, request))
+            # Write mutations (createRef, createCommitOnBranch) go to the bare repository in git_dir.
+            return self.faults.run(
+                "graphql", lambda: github_commits.serve(self, request) or graphql.serve(self, request)
+            )
         route = next(
             (
                 (name, m)

@@ -45,8 +45,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from runner.testing import gitlab_commits  # noqa: F401  (registers the repository-write handlers)
 from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.gitlab_ci import CI_HANDLERS, CI_READS_NEED, CI_ROUTES, CI_WRITES_NEED, GitLabCIState
 from runner.testing.gitlab_endpoints import (
@@ -132,6 +134,8 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
         self._web_url, self._address = web_url, (host, port)
         self._records: list[RequestRecord] = []
         self.faults = Faults(clock=clock)  # route faults with retries in mind (faults.py)
+        self.git_dir: Path | None = None  # the bare repository the Commits API writes to
+        self.api_commits: list[str] = []  # commits the Commits API made
         self.route_faults: list[RouteFault] = []  # the listener's: hold, apply then fail, reset
         self.render = Renderer(self)
         self._init_ci()

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.testing.fake_models import models_reply, served_models
 from runner.testing.loopback import FakeServer, LoopbackServer
@@ -50,6 +50,9 @@ from runner.testing.scripting import (
 )
 from runner.testing.sse import JSONDict, encode_event, message_events
 from runner.testing.thinking_replay import ThinkingLedger
+
+if TYPE_CHECKING:
+    from runner.testing.fake_token_exchange import TokenExchange
 
 __all__ = [
     "DONE_TEXT",
@@ -151,6 +154,9 @@ class FakeMessagesAPI(LoopbackServer):
     append one JSON line per request."""
 
     _thread_name = "fake-messages"
+    # Sign-in checks of OAuth tokens and the federation token exchange (`POST /v1/oauth/token`),
+    # when a test attaches them (runner.testing.fake_token_exchange).
+    token_exchange: TokenExchange | None = None
 
     def __init__(
         self,
@@ -262,6 +268,8 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _route(self, record: RequestRecord) -> _Reply:
         route = record.path.split("?")[0].rstrip("/")
+        if record.method == "POST" and route == "/v1/oauth/token" and self.token_exchange is not None:
+            return _Reply(*self.token_exchange.exchange(record.headers, record.body))
         listing = record.method == "GET" and (route == "/v1/models" or route.startswith("/v1/models/"))
         if not listing and (
             record.method != "POST" or route not in ("/v1/messages", "/v1/messages/count_tokens")
@@ -271,6 +279,15 @@ class FakeMessagesAPI(LoopbackServer):
         key = record.headers.get("x-api-key") or bearer
         if not key:
             return _error("authentication", "x-api-key header is required")
+        refused = self.token_exchange.refuse(record.headers) if self.token_exchange is not None else None
+        if refused is not None:
+            return _error("authentication", refused)
+        if (
+            self.token_exchange is not None
+            and bearer.startswith("sk-ant-oat")
+            and not record.headers.get("x-api-key")
+        ):
+            key = self.api_key or key  # an accepted OAuth token stands in for the key
         if self.api_key is not None and key != self.api_key:
             return _error("authentication")
         if "anthropic-version" not in record.headers:

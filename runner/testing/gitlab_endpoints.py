@@ -44,6 +44,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + r"/uploads/(?P<secret>[0-9a-f]+)/(?P<filename>[^/]+)", "get_upload"),
         ("GET", P + r"/repository/branches/(?P<branch>[^/]+)", "get_branch"),
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
+        ("POST", P + r"/repository/commits", "create_commit"),  # handlers: gitlab_commits.py
+        ("POST", P + r"/repository/branches", "create_branch"),
         ("POST", P + r"/pipeline", "create_pipeline"),
         ("GET", P + r"/pipelines", "list_pipelines"),
         ("GET", P + r"/pipelines/(?P<pipeline>\d+)", "get_pipeline"),
@@ -52,7 +54,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 # What a CI job token may call (GitLab's list is short: the project itself, packages, artifacts...).
 JOB_TOKEN_ROUTES = {"get_project"}
-WRITES_NEED = {"create_merge_request": 30, "create_pipeline": 30}  # access levels for writes
+WRITES_NEED = {
+    "create_merge_request": 30,
+    "create_pipeline": 30,
+    "create_commit": 30,
+    "create_branch": 30,
+}  # access levels for writes
 
 
 @dataclass

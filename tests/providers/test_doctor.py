@@ -93,7 +93,9 @@ def test_no_credentials_fail_at_settings_with_exit_4(fake):
     assert code == 4
     assert out.splitlines() == [
         "✗ settings: no Anthropic credentials found — set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN with "
-        "ANTHROPIC_BASE_URL for a gateway), or choose a cloud provider (CLAUDE_CODE_USE_BEDROCK=1, ...)"
+        "ANTHROPIC_BASE_URL for a gateway), CLAUDE_CODE_OAUTH_TOKEN, workload identity federation "
+        "(ANTHROPIC_FEDERATION_RULE_ID and ANTHROPIC_ORGANIZATION_ID), or choose a cloud provider "
+        "(CLAUDE_CODE_USE_BEDROCK=1, ...)"
     ]
     assert fake.requests == []
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from runner.agent import permissions
-from runner.agent.cancel import CancelToken, Interrupted
+from runner.agent.cancel import Interrupted
 from runner.agent.compaction import ContextKeeper, summary_request
-from runner.agent.context import ContextPolicy
 from runner.agent.continuation import SUBTYPE as CUT_OFF
 from runner.agent.continuation import Continuation
 from runner.agent.conversation import CACHE, Conversation, encode_body
 from runner.agent.fallback import ModelChoice
+from runner.agent.loop_events import init_event, minutes, model_error_text, result_event, retry_event
 from runner.agent.model_call import (
     DeadlineExceeded,
     ModelCallError,
@@ -29,13 +28,12 @@ from runner.agent.model_call import (
     call_with_retries,
     count_tokens,
 )
-from runner.agent.model_params import OutputOptions, output_fields
-from runner.agent.retry import RetryPolicy
-from runner.agent.structured import StructuredOutputTool
+from runner.agent.model_params import output_fields
+from runner.agent.spec import AgentOutcome, AgentSpec, Limits, RunState
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
-from runner.hooks.runner import HookRunner, HookStop, tool_response
+from runner.hooks.runner import HookStop, tool_response
 
 Emit = Callable[[dict[str, Any]], None]
 # How often the model may end its turn without calling StructuredOutput before we give up.
@@ -44,78 +42,16 @@ MAX_STRUCTURED_NUDGES = 2
 MAX_STOP_HOOK_TURNS = 3
 
 
-@dataclass(frozen=True)
-class Limits:
-    """When a run stops even though the model has not finished."""
-
-    max_turns: int | None = None
-    timeout_s: float | None = None
-    max_budget_usd: float | None = None
-    max_output_tokens: int | None = None  # None: the model's default (agent/model_params.py)
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """Everything one agent turn needs, as values."""
-
-    prompt: str
-    model: str
-    system_prompt: str
-    tools: Sequence[Tool]
-    policy: permissions.PermissionPolicy
-    workspace: ToolContext
-    limits: Limits = field(default_factory=Limits)
-    session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    structured: StructuredOutputTool | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    stream: bool = True
-    api_timeout_s: float = 600.0
-    api_key_source: str = "none"
-    cancel: CancelToken = field(default_factory=CancelToken)
-    output: OutputOptions = field(default_factory=OutputOptions)  # effort and thinking
-    fallback_model: str | None = None
-    context: ContextPolicy = field(default_factory=ContextPolicy)  # how the history fits the window
-    # The first message's content blocks when it is more than ``prompt``'s text (a thread's images).
-    prompt_content: tuple[dict[str, Any], ...] = ()
-    mcp_servers: Sequence[Mapping[str, str]] = ()  # {name, status[, error]} of the run's MCP servers
-    hooks: HookRunner | None = None  # the settings' hooks (runner/hooks/)
-    betas: tuple[str, ...] = ()  # anthropic-beta headers
-    history: tuple[dict[str, Any], ...] = ()  # a resumed session's messages, before the prompt
-
-
-@dataclass
-class AgentOutcome:
-    """The result envelope, and the model error that ended the run, if one did."""
-
-    result: dict[str, Any]
-    error: ModelCallError | None = None
-    runner_error: RunnerError | None = None  # e.g. cloud credentials that could not be refreshed mid-run
-
-
-@dataclass
-class _RunState:
-    started: float
-    usage: UsageTracker
-    turns: int = 0
-    api_ms: int = 0
-    denials: list[dict[str, Any]] = field(default_factory=list)
-    last_text: str = ""
-    nudges: int = 0
-    model: str = ""  # the model that gave the last answer
-    warned: set[str] = field(default_factory=set)
-    stop_hook_turns: int = 0
-
-
 def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | None = None) -> AgentOutcome:
     """Run the loop to an end state and emit every event, the result last."""
-    state = _RunState(started=time.monotonic(), usage=usage or UsageTracker())
+    state = RunState(started=time.monotonic(), usage=usage or UsageTracker())
     deadline = state.started + spec.limits.timeout_s if spec.limits.timeout_s else None
     ctx = replace(spec.workspace, deadline=deadline)
     tools = {t.name: t for t in spec.tools}
     if spec.structured is not None:
         tools[spec.structured.name] = spec.structured
     definitions = [t.definition() for t in tools.values()]
-    emit(_init_event(spec, list(tools)))
+    emit(init_event(spec, list(tools)))
     first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
     messages = Conversation(_opening(spec.history, first))
     choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
@@ -131,7 +67,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         if spec.hooks is not None:
             spec.hooks.end("other", ctx)
-        result = _result_event(spec, state, subtype, error)
+        result = result_event(spec, state, subtype, error)
         emit(result)
         return AgentOutcome(result, exc)
 
@@ -154,7 +90,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 return finish(*stop)
 
             def on_retry(attempt: int, delay: float, error: ModelCallError) -> None:
-                emit(_retry_event(spec, attempt, delay, error))
+                emit(retry_event(spec, attempt, delay, error))
 
             def ask(params: dict[str, Any]) -> ModelResponse:
                 return call_with_retries(
@@ -281,11 +217,11 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 state.last_text = json.dumps(spec.structured.value)
                 return finish("success")
     except DeadlineExceeded:
-        return finish("error_timeout", f"stopped after the {_minutes(spec.limits.timeout_s)} time limit")
+        return finish("error_timeout", f"stopped after the {minutes(spec.limits.timeout_s)} time limit")
     except ModelCallError as exc:
         if spec.cancel.reason is not None:
             return finish("error_during_execution", f"cancelled by {spec.cancel.reason}")
-        return finish("error_during_execution", _model_error_text(exc), exc)
+        return finish("error_during_execution", model_error_text(exc), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
     except HookStop as exc:
@@ -296,12 +232,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         return outcome
 
 
-def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> tuple[str, str] | None:
+def _limit_reached(limits: Limits, state: RunState, deadline: float | None) -> tuple[str, str] | None:
     """Checked before every model call, so a limit never allows one call more."""
     if limits.max_turns is not None and state.turns >= limits.max_turns:
         return "error_max_turns", f"reached the limit of {limits.max_turns} turns"
     if deadline is not None and time.monotonic() >= deadline:
-        return "error_timeout", f"stopped after the {_minutes(limits.timeout_s)} time limit"
+        return "error_timeout", f"stopped after the {minutes(limits.timeout_s)} time limit"
     if limits.max_budget_usd is not None and state.usage.total_cost_usd >= limits.max_budget_usd:
         return "error_max_budget", (
             f"spent ${state.usage.total_cost_usd:.4f}, reaching the budget of ${limits.max_budget_usd:.4f}"
@@ -346,7 +282,7 @@ def _with_server(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-def _summary(response: ModelResponse, state: _RunState) -> str | None:
+def _summary(response: ModelResponse, state: RunState) -> str | None:
     """The summary text of a compaction request (its usage is the run's too)."""
     state.usage.add(response.model, response.usage)
     texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
@@ -374,7 +310,7 @@ def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _run_tool(
-    spec: AgentSpec, tools: Mapping[str, Tool], call: dict[str, Any], ctx: ToolContext, state: _RunState
+    spec: AgentSpec, tools: Mapping[str, Tool], call: dict[str, Any], ctx: ToolContext, state: RunState
 ) -> dict[str, Any]:
     """Check permission, validate input, run, and turn any failure into a result the model can read."""
     name, args, call_id = call.get("name", ""), call.get("input") or {}, call.get("id", "")
@@ -431,78 +367,6 @@ def check_input(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | Non
     """A first check of a tool call: required parameters present (tools check their own types)."""
     missing = [k for k in schema.get("required", []) if k not in args]
     return f"missing required parameter(s): {', '.join(missing)}" if missing else None
-
-
-def _init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:
-    return {
-        "type": "system",
-        "subtype": "init",
-        "session_id": spec.session_id,
-        "cwd": str(spec.workspace.cwd),
-        "tools": tool_names,
-        "mcp_servers": [{"name": s["name"], "status": s["status"]} for s in spec.mcp_servers],
-        "model": spec.model,
-        "permissionMode": spec.policy.mode,
-        "apiKeySource": spec.api_key_source,
-        "uuid": str(uuid.uuid4()),
-    }
-
-
-def _retry_event(spec: AgentSpec, attempt: int, delay: float, error: ModelCallError) -> dict[str, Any]:
-    return {
-        "type": "system",
-        "subtype": "api_retry",
-        "attempt": attempt,
-        "max_retries": spec.retry.max_retries,
-        "retry_delay_ms": int(delay * 1000),
-        "error_status": error.status,
-        "error": error.kind,
-        "message": error.message,
-        "uuid": str(uuid.uuid4()),
-        "session_id": spec.session_id,
-    }
-
-
-def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | None) -> dict[str, Any]:
-    is_error = subtype != "success"
-    result: dict[str, Any] = {
-        "type": "result",
-        "subtype": subtype,
-        "is_error": is_error,
-        "duration_ms": int((time.monotonic() - state.started) * 1000),
-        "duration_api_ms": state.api_ms,
-        "num_turns": state.turns,
-        "result": state.last_text if not is_error or state.last_text else (error or ""),
-        "session_id": spec.session_id,
-        "model": state.model or spec.model,
-        "total_cost_usd": round(state.usage.total_cost_usd, 6),
-        "usage": state.usage.totals(),
-        "modelUsage": state.usage.model_usage(),
-        "permission_denials": state.denials,
-        "uuid": str(uuid.uuid4()),
-    }
-    if state.usage.cost_is_estimate:
-        result["cost_is_estimate"] = True
-    if error:
-        result["errors"] = [error]
-    if spec.mcp_servers:
-        result["mcp_servers"] = [dict(s) for s in spec.mcp_servers]
-    if spec.structured is not None:
-        result["structured_output"] = spec.structured.value
-    return result
-
-
-def _model_error_text(exc: ModelCallError) -> str:
-    text = f"model API error: {exc.message}"
-    if exc.retries:
-        text += f" (gave up after {exc.retries} {'retry' if exc.retries == 1 else 'retries'})"
-    return f"{text} (request-id {exc.request_id})" if exc.request_id else text
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "configured"
-    return f"{seconds / 60:g}-minute" if seconds >= 60 else f"{seconds:g}-second"
 
 
 __all__ = ["AgentOutcome", "AgentSpec", "Interrupted", "Limits", "ModelResponse", "run_agent"]

@@ -11,14 +11,9 @@ before the first comment; ``fetch_thread`` sets it when it is still unset, and e
 method also takes a ``noteable=`` keyword. Refs the adapter returns carry their noteable, number
 and discussion, so ``update_comment`` needs nothing else.
 
-Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``: a project, group or personal access token with
-the ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``). GitLab lets a job token read the project
-but not write notes or open merge requests; those calls fail with a ``CredentialsError`` naming
-``GITLAB_ACCESS_TOKEN``.
-
-Retries and errors are ``gitlab_client.py``'s. Writes that create something (a note, a reply, a
-diff discussion, a merge request, a pipeline) are made once: after an ambiguous failure the adapter
-looks for what it wrote, by its own account, before it sends again (see ``retry.write_once``).
+Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``, ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``,
+which cannot write notes or open merge requests: a ``CredentialsError`` names the access token).
+Retries and errors are ``gitlab_client.py``'s; creates are made once (``retry.write_once``).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from runner.agent.retry import RetryPolicy
 from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.structured import StructuredOutputTool, load_schema
-from runner.agent.tools import build_tools
 from runner.agent.tools.base import Tool, ToolContext
+from runner.agent.toolset import equip, offered_tools, server_tools
 from runner.agent.transcript import EventSink
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
@@ -90,7 +90,7 @@ def prepare_run(
     )
     sources = _settings_sources(settings, cwd, trusted_settings)
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources)
-    tools = [*_offered_tools(policy), *extra_tools]
+    tools = [*offered_tools(policy), *extra_tools]
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
@@ -120,7 +120,13 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+        workspace=equip(
+            ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+            tools,
+            runtime.tool_settings,
+            sandbox,
+        ),
+        server_tools=server_tools(policy, config.name),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -145,12 +151,21 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
-    if prepared.sandbox is None:
-        return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
-    with Sandbox(prepared.sandbox) as sandbox:  # the run's private /tmp and network proxy
-        workspace = dataclasses.replace(prepared.spec.workspace, sandbox=sandbox)
-        spec = dataclasses.replace(prepared.spec, workspace=workspace)
-        return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
+    background = prepared.spec.workspace.background
+    try:
+        if prepared.sandbox is None:
+            return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
+        with Sandbox(prepared.sandbox) as sandbox:  # the run's private /tmp and network proxy
+            workspace = dataclasses.replace(prepared.spec.workspace, sandbox=sandbox)
+            spec = dataclasses.replace(prepared.spec, workspace=workspace)
+            try:
+                return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
+            finally:
+                if background is not None:  # before the sandbox's /tmp and proxy go away
+                    background.stop_all()
+    finally:
+        if background is not None:  # every way out: commands started in the background end with the run
+            background.stop_all()
 
 
 def run_headless(
@@ -246,17 +261,6 @@ def _policy(
         add_dirs=add_dirs,
         home=home,
     )
-
-
-def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
-    """Tools the policy could ever allow: sending one that is always denied only costs tokens."""
-    return [
-        tool
-        for tool in build_tools()
-        if permissions.can_ever_allow(
-            policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
-        )
-    ]
 
 
 @contextmanager

@@ -57,6 +57,7 @@ class AgentSpec:
     api_timeout_s: float = 600.0
     api_key_source: str = "none"
     cancel: CancelToken = field(default_factory=CancelToken)
+    server_tools: Sequence[dict[str, Any]] = ()  # run by the API (web search): definitions only
 
 
 @dataclass
@@ -87,8 +88,11 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     tools = {t.name: t for t in spec.tools}
     if spec.structured is not None:
         tools[spec.structured.name] = spec.structured
-    definitions = [t.definition() for t in tools.values()]
+    definitions = [*(t.definition() for t in tools.values()), *spec.server_tools]
     emit(_init_event(spec, list(tools)))
+    for tool in list(tools.values()):  # a former name still reaches the tool, unoffered
+        for alias in tool.aliases:
+            tools.setdefault(alias, tool)
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:

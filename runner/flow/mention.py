@@ -19,6 +19,7 @@ from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.agent.prompt import MemoryFile
+from runner.agent.tools.todo import TodoWrite
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
@@ -279,7 +280,9 @@ def _run(
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
     toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
     run = with_toolset(run, toolset, job)
-    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
+    # Claude Code's TodoWrite and the older update_progress both drive the comment's checklist.
+    progress_tools = [UpdateProgressTool(tracker), TodoWrite(tracker.progress)] if tracker is not None else []
+    extra_tools = [*progress_tools, *toolset.tools]
     prepared = prepare_run(
         dataclasses.replace(run, settings=None),
         runtime,

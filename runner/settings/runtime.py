@@ -22,6 +22,7 @@ from runner.settings.flow import FlowSettings, flow_settings, provider_environ
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
+from runner.settings.tools import ToolSettings, read_tool_settings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Runtime:
     provider_settings: ProviderSettings | RunnerError
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)  # Bash timeouts, WebFetch
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -74,7 +76,7 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env))
+    return Runtime(settings, tools, read_bwrap(env), read_tool_settings(env))
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:

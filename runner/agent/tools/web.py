@@ -163,13 +163,22 @@ def _text(page: _Page) -> str:
     except LookupError:
         text = page.body.decode("utf-8", "replace")
     if media in ("text/html", "application/xhtml+xml") or (not media and "<html" in text[:1000].lower()):
-        from markdownify import markdownify  # imported when used: it pulls in BeautifulSoup
-
-        text = markdownify(text, heading_style="ATX", strip=["script", "style", "noscript", "iframe"])
+        text = _markdown(text)
         text = "\n".join(line.rstrip() for line in text.splitlines())
         while "\n\n\n" in text:
             text = text.replace("\n\n\n", "\n\n")
     return text.strip()
+
+
+def _markdown(html: str) -> str:
+    # Imported when used: they cost start-up time and only WebFetch needs them.
+    from bs4 import BeautifulSoup
+    from markdownify import MarkdownConverter
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["head", "script", "style", "noscript", "iframe", "template", "svg"]):
+        tag.decompose()  # not shown on the page: their text is noise, or worse
+    return str(MarkdownConverter(heading_style="ATX").convert_soup(soup))
 
 
 class WebFetch(Tool):

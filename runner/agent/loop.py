@@ -89,7 +89,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     if spec.structured is not None:
         tools[spec.structured.name] = spec.structured
     definitions = [*(t.definition() for t in tools.values()), *spec.server_tools]
-    emit(_init_event(spec, list(tools)))
+    # Claude Code lists the server-side web search as its WebSearch tool.
+    emit(_init_event(spec, [*tools, *(["WebSearch"] if spec.server_tools else [])]))
     for tool in list(tools.values()):  # a former name still reaches the tool, unoffered
         for alias in tool.aliases:
             tools.setdefault(alias, tool)

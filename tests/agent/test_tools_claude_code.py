@@ -262,3 +262,29 @@ def test_webfetch_refuses_private_addresses_and_hosts_outside_the_sandbox(
         WebFetch().run({"url": f"{site}/page", "prompt": "x"}, sandboxed)
     with pytest.raises(ToolError, match="http\\(s\\) URL"):
         WebFetch().run({"url": "file:///etc/passwd", "prompt": "x"}, ctx)
+
+
+# --- WebSearch: where it is sent ---------------------------------------------------------------
+
+
+def test_web_search_is_sent_only_where_the_provider_runs_it_and_a_rule_allows_it(tmp_path: Path) -> None:
+    from runner.agent import permissions
+    from runner.agent.toolset import server_tools
+
+    def policy(**rules: tuple[str, ...]) -> permissions.PermissionPolicy:
+        return permissions.build_policy(
+            mode="default",
+            allowed_tools=rules.get("allow", ()),
+            disallowed_tools=rules.get("deny", ()),
+            settings=[],
+            cwd=tmp_path,
+            add_dirs=(),
+            home=tmp_path,
+        )
+
+    allowed = policy(allow=("WebSearch",))
+    assert [t["type"] for t in server_tools(allowed, "anthropic")] == ["web_search_20250305"]
+    assert server_tools(allowed, "vertex") and server_tools(allowed, "foundry")
+    assert server_tools(allowed, "bedrock") == []
+    assert server_tools(policy(), "anthropic") == []
+    assert server_tools(policy(allow=("WebSearch",), deny=("WebSearch",)), "anthropic") == []

@@ -254,7 +254,13 @@ def test_webfetch_returns_markdown_and_follows_same_host_redirects(ctx: ToolCont
 def test_webfetch_refuses_private_addresses_and_hosts_outside_the_sandbox(
     ctx: ToolContext, site: str
 ) -> None:
-    for url in (f"{site}/page", site.replace("127.0.0.1", "localhost") + "/page", "http://169.254.169.254/x"):
+    for url in (
+        f"{site}/page",
+        site.replace("127.0.0.1", "localhost") + "/page",
+        "http://169.254.169.254/x",
+        site.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/page",
+        "http://2130706433/",
+    ):
         with pytest.raises(ToolError, match="private, loopback or reserved"):
             WebFetch().run({"url": url, "prompt": "x"}, ctx)  # http is upgraded, then the address refused
     sandboxed = ToolContext(cwd=ctx.cwd, web=WebAccess(DomainRules(("example.com",)), allow_private=True))

@@ -58,7 +58,9 @@ def _checked_address(host: str, port: int, access: WebAccess) -> str:
         raise ToolError(f"could not resolve {host}")
     if not access.allow_private:
         for text in addresses:
-            ip = ipaddress.ip_address(text.split("%")[0])
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(text.split("%")[0])
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
             if not ip.is_global or ip.is_multicast:
                 raise ToolError(
                     f"refusing to fetch {host}: it resolves to {text}, a private, loopback or reserved "
@@ -133,7 +135,8 @@ def _get(url: str, access: WebAccess) -> _Page:
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
                 target = _normalise(urljoin(url, response.getheader("Location", "")), access)
-                if (urlsplit(target).hostname or "").removeprefix("www.") != host.removeprefix("www."):
+                moved = urlsplit(target)
+                if (moved.hostname, moved.port or (443 if moved.scheme == "https" else 80)) != (host, port):
                     return _Page(url, response.status, "", b"", False, redirect=target)
                 url = target
                 continue

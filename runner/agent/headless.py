@@ -126,7 +126,7 @@ def prepare_run(
             runtime.tool_settings,
             sandbox,
         ),
-        server_tools=server_tools(policy, config.name),
+        server_tools=server_tools(policy, config.name, model),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,

@@ -40,13 +40,17 @@ def offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
     return tools
 
 
-def server_tools(policy: permissions.PermissionPolicy, provider: str) -> list[dict[str, Any]]:
+def server_tools(
+    policy: permissions.PermissionPolicy, provider: str, model: str = ""
+) -> list[dict[str, Any]]:
     """The server tools to send: web search where the provider runs it and a rule allows it."""
-    if provider in WEB_SEARCH_PROVIDERS and permissions.can_ever_allow(
-        policy, "WebSearch", read_only=False, edits_files=False
-    ):
-        return [dict(WEB_SEARCH_TOOL)]
-    return []
+    if provider not in WEB_SEARCH_PROVIDERS:
+        return []
+    if provider == "vertex" and model.startswith("claude-3"):  # Vertex AI: Claude 4 models and later
+        return []
+    if not permissions.can_ever_allow(policy, "WebSearch", read_only=False, edits_files=False):
+        return []
+    return [dict(WEB_SEARCH_TOOL)]
 
 
 def equip(

@@ -292,5 +292,6 @@ def test_web_search_is_sent_only_where_the_provider_runs_it_and_a_rule_allows_it
     assert [t["type"] for t in server_tools(allowed, "anthropic")] == ["web_search_20250305"]
     assert server_tools(allowed, "vertex") and server_tools(allowed, "foundry")
     assert server_tools(allowed, "bedrock") == []
+    assert server_tools(allowed, "vertex", "claude-3-5-sonnet-v2@20241022") == []
     assert server_tools(policy(), "anthropic") == []
     assert server_tools(policy(allow=("WebSearch",), deny=("WebSearch",)), "anthropic") == []

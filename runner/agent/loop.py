@@ -139,6 +139,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 state.last_text = "\n".join(texts)
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls:
+                if response.stop_reason == "pause_turn":  # a long server-tool turn: send it back to go on
+                    continue
                 if response.stop_reason == "refusal":
                     return finish(
                         "error_during_execution", "the model declined the request (stop_reason: refusal)"

@@ -7,7 +7,7 @@ import json
 import time
 
 from runner.settings.tools import WEBFETCH_PRIVATE_VAR
-from runner.testing.fake_messages import text, tool_use, web_search
+from runner.testing.fake_messages import text, tool_use, turn, web_search
 from tests.agent.test_tools_bash import running
 from tests.agent.test_tools_claude_code import site  # noqa: F401  (the loopback web server fixture)
 from tests.conftest import base_env
@@ -162,3 +162,19 @@ def test_todowrite_and_notebookedit_by_default(fake, repo, run_cli):
     assert json.loads(nb.read_text())["cells"][0]["source"] == "2"
     calls = [b for e in out.events if e.get("type") == "assistant" for b in e["message"]["content"]]
     assert any(b.get("name") == "TodoWrite" and b["input"]["todos"] == todos for b in calls)
+
+
+def test_a_paused_server_tool_turn_is_sent_back_to_go_on(fake, repo, run_cli):
+    fake.add_turns(
+        [
+            turn(*web_search("first"), stop_reason="pause_turn"),
+            [*web_search("second"), text("both searched")],
+        ]
+    )
+    out = run_cli("run", "-p", "search", "--allowedTools", "WebSearch", "--output-format", "json", cwd=repo)
+    assert out.code == 0, out.stderr
+    assert out.result["result"] == "both searched" and out.result["num_turns"] == 2
+    resent = fake.message_requests[1].body["messages"][-1]
+    assert resent["role"] == "assistant" and resent["content"][0]["input"] == {"query": "first"}
+    (usage,) = out.result["modelUsage"].values()
+    assert usage["webSearchRequests"] == 2

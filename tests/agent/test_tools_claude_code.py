@@ -110,6 +110,17 @@ def test_notebook_replace_clears_outputs_insert_and_delete(ctx: ToolContext) -> 
     assert [c["source"] for c in cells(nb)] == ["x = 1", "print(1 + 1)"]
 
 
+def test_read_shows_a_notebooks_cells_with_their_ids_and_outputs(ctx: ToolContext) -> None:
+    from runner.agent.tools.files import Read
+
+    notebook(ctx.cwd / "a.ipynb")
+    shown = str(Read().run({"file_path": "a.ipynb"}, ctx).content)
+    assert '<cell id="intro" type="markdown">\n# Title\n</cell>' in shown
+    assert '<cell id="calc" type="code">\nprint(2 - 1)\n<output>\n1\n</output>\n</cell>' in shown
+    (ctx.cwd / "broken.ipynb").write_text('{"cells": oops')
+    assert "1\t{" in str(Read().run({"file_path": "broken.ipynb"}, ctx).content)  # as text, numbered
+
+
 def test_notebook_edit_refuses_what_edit_refuses(ctx: ToolContext, tmp_path: Path) -> None:
     outside = notebook(tmp_path / "outside.ipynb")
     before = outside.read_text()

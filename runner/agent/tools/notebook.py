@@ -19,6 +19,8 @@ from runner.agent.tools.fdio import Target, describe_non_file, lstat, open_read,
 from runner.agent.tools.paths import display_path
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_RENDERED_CHARS = 256 * 1024  # what Read shows of a notebook
+MAX_OUTPUT_CHARS = 2000  # of each cell's outputs
 _POSITION = re.compile(r"(?:cell-)?(\d+)")
 
 
@@ -37,6 +39,50 @@ def _load(t: Target) -> dict[str, Any]:
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise ToolError(f"{t.raw} is not a notebook (no `cells` list)")
     return notebook
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _outputs(cell: Mapping[str, Any]) -> str:
+    parts = []
+    for out in cell.get("outputs") or []:
+        if not isinstance(out, dict):
+            continue
+        if "text" in out:
+            parts.append(_text(out["text"]))
+        elif isinstance(out.get("data"), dict) and "text/plain" in out["data"]:
+            parts.append(_text(out["data"]["text/plain"]))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+        elif isinstance(out.get("data"), dict):
+            parts.append(f"[{', '.join(out['data'])} output]")
+    text = "\n".join(p.rstrip("\n") for p in parts)
+    return text if len(text) <= MAX_OUTPUT_CHARS else text[:MAX_OUTPUT_CHARS] + "\n[... output cut ...]"
+
+
+def render_notebook(t: Target) -> str | None:
+    """The notebook's cells as Read shows them (ids to pass to NotebookEdit), or None if it is not one."""
+    try:
+        notebook = _load(t)
+    except ToolError:
+        return None
+    shown = []
+    for index, cell in enumerate(notebook["cells"]):
+        if not isinstance(cell, dict):
+            continue
+        cell_id = cell.get("id") or f"cell-{index}"
+        head = f'<cell id="{cell_id}" type="{cell.get("cell_type", "code")}">'
+        body = _text(cell.get("source"))
+        outputs = _outputs(cell)
+        if outputs:
+            body += f"\n<output>\n{outputs}\n</output>"
+        shown.append(f"{head}\n{body}\n</cell>")
+    text = "\n".join(shown) or "(a notebook with no cells)"
+    if len(text) > MAX_RENDERED_CHARS:
+        text = text[:MAX_RENDERED_CHARS] + "\n[... notebook cut at 256 KiB ...]"
+    return text
 
 
 def _find(cells: list[Any], cell_id: str) -> int:

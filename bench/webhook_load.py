@@ -19,6 +19,13 @@ replicas' store; PostgreSQL's server packages must be installed). ``--store sqli
 them in memory, unsynced: the cost of the rest, to compare with.
 
     python bench/webhook_load.py [--hooks 200] [--threads 32] [--workers 4] [--postgres] [--json]
+    python bench/webhook_load.py --idle-flood 1100
+
+``--idle-flood N`` measures something else: N idle connections are opened and held (over the
+listener's default limit of 1000), then 20 valid hooks are sent one after another; it prints how
+long each took. The listener closes the longest idle connections to make room, so a valid hook is
+not held back by them (before that, waitress stopped accepting at its limit and the hooks waited
+for idle connections to time out).
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.testing.fake_gitlab import FakeGitLab, fake_sha
 from runner.testing.postgres import PostgresCluster
-from tests.webhook.test_webhook import TOKEN, fire, mr_note, webhook_command
+from tests.webhook.test_webhook import TOKEN, fire, mr_note, send_hook, webhook_command
 
 TARGET_P99_S = 0.100
 WARMUP_HOOKS = 10  # ignored hooks first: the measured ones do not pay for first connections and threads
@@ -87,6 +94,41 @@ def run_load(hooks: int, flags: list[str], together: bool = True, store: str | N
     }
 
 
+def idle_flood(idle: int, flags: list[str]) -> dict[str, Any]:
+    """``idle`` idle connections held open, then 20 valid hooks one by one: their latencies."""
+    import resource
+    import socket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, idle + 256)), hard))
+    with FakeGitLab(
+        "gitlab-org/gitlab-test", project_id=5, default_branch="master", tokens={TOKEN: "bot"}
+    ) as fake:
+        fake.add_branch("fix-flaky", fake_sha("fix-flaky"))
+        fake.add_user("user1", "developer")
+        with webhook_command(fake, *flags) as (port, _logs):
+            held = []
+            for _ in range(idle):
+                with contextlib.suppress(OSError):
+                    held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            time.sleep(0.5)  # the listener has accepted what it will
+            try:
+                results = [
+                    send_hook("127.0.0.1", port, json.dumps(mr_note(f"@claude {i}")).encode(), f"f{i}")
+                    for i in range(20)
+                ]
+            finally:
+                for conn in held:
+                    conn.close()
+    latencies = sorted(seconds * 1000 for _, seconds in results)
+    return {
+        "idle_connections": len(held),
+        "answered": sum(1 for status, _ in results if status in (200, 202)),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "max_ms": round(latencies[-1], 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--hooks", type=int, default=200)
@@ -97,8 +139,14 @@ def main() -> None:
         "--postgres", action="store_true", help="keep hooks in a throwaway PostgreSQL, not SQLite"
     )
     parser.add_argument("--store", help="the listener's --store instead (sqlite::memory:: no fsync, a peer)")
+    parser.add_argument(
+        "--idle-flood", type=int, metavar="N", help="hold N idle connections, then send 20 hooks"
+    )
     args = parser.parse_args()
     flags = ["--threads", str(args.threads), "--workers", str(args.workers)]
+    if args.idle_flood:
+        print(json.dumps(idle_flood(args.idle_flood, flags)))
+        return
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(PostgresCluster()) if args.postgres else None
         sys.exit(0 if measure(args, flags, cluster) else 1)

@@ -283,7 +283,9 @@ def webhook_command(host: str, port: int, threads: int, workers: int, store: str
     https://gitlab.com), GITLAB_TRIGGER_TOKEN (optional: start pipelines with a trigger token),
     TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
     developer), WEBHOOK_MR_REF (source or default), WEBHOOK_STORE, WEBHOOK_LEASE_SECONDS (30),
-    WEBHOOK_RETRY_SECONDS (5). Health check: GET /healthz.
+    WEBHOOK_RETRY_SECONDS (5), WEBHOOK_MAX_BODY_BYTES (1000000), WEBHOOK_MAX_JSON_DEPTH (64),
+    WEBHOOK_MAX_CONNECTIONS (1000), WEBHOOK_IDLE_TIMEOUT (10), WEBHOOK_REQUEST_TIMEOUT (10).
+    Health check: GET /healthz.
     """
     import os
 

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
@@ -117,11 +118,13 @@ def run_gitlab_job(
     job_settings: GitLabJobSettings, event_path: Path | None = None, outputs: DotenvOutputs | None = None
 ) -> int:
     """``claude-runner gitlab``: from the mention (hook payload or AI_FLOW_* variables) to the final note."""
-    from runner.events import NotSupported
+    from runner.events import Event, NotSupported
     from runner.events.gitlab import load_gitlab_event
     from runner.events.gitlab_flow import gitlab_ci_run, gitlab_event_from_ci
     from runner.flow.dispatch import run_decided
+    from runner.flow.trusted import default_branch_tree
     from runner.platforms.gitlab import GitLabPlatform
+    from runner.project.trusted_files import read_named_file
     from runner.review.run import review_trigger
     from runner.triggers import decide
 
@@ -141,27 +144,32 @@ def run_gitlab_job(
         event = merge_request_pipeline_event(run_env)
     else:
         event = gitlab_event_from_ci(run_env.ci_variables)
-    decision = decide(event, trigger)
-    review = review_trigger(event, decision, settings)
-    print(review.reason if review else decision.reason, flush=True)
-    outputs = outputs or job_outputs_file(run_env)
-    if isinstance(event, NotSupported) or (review is None and not decision.triggered):
-        outputs.write({"conclusion": "skipped"})
-        return 0
     noteable: Literal["merge_request", "issue"] = (
-        "merge_request" if event.entity_type == "change_request" else "issue"
+        "merge_request" if isinstance(event, Event) and event.entity_type == "change_request" else "issue"
     )
-    job = gitlab_job(run_env, outputs)
+    job = gitlab_job(run_env, outputs or job_outputs_file(run_env))
     platform = GitLabPlatform(
         run_env.project,
         # The API host can differ from the web host (CI_API_V4_URL vs CI_SERVER_URL behind proxies).
         url=run_env.api_url.removesuffix("/api/v4"),
         token=run_env.access_token,
         job_token=run_env.job_token,
-        noteable=noteable if event.entity_type else None,
+        noteable=noteable if isinstance(event, Event) and event.entity_type else None,
         retry=retry_policy(job_settings.api),
         log=job.log,
     )
+    if job_settings.prompt_file:
+        on_change = isinstance(event, Event) and event.entity_type == "change_request"
+        tree = default_branch_tree(platform, platform.repository(), run_env.workspace) if on_change else None
+        prompt = read_named_file(job_settings.prompt_file, "PROMPT_FILE", tree, run_env.workspace)
+        settings = replace(settings, trigger=replace(trigger, prompt=prompt))
+        trigger = settings.trigger
+    decision = decide(event, trigger)
+    review = review_trigger(event, decision, settings)
+    print(review.reason if review else decision.reason, flush=True)
+    if isinstance(event, NotSupported) or (review is None and not decision.triggered):
+        job.write_outputs({"conclusion": "skipped"})
+        return 0
     return run_decided(event, decision, review, platform, settings, agent, job, job_settings.runtime)
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
-from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.agent.prompt import MemoryFile
 from runner.agent.tools.todo import TodoWrite
 from runner.agent.transcript import EventSink
@@ -32,6 +31,7 @@ from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, pu
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -233,6 +233,10 @@ def _run(
                     state=thread.state,
                 ),
             )
+    # A confidential issue (or an internal note): its text stays out of the job log, and unless
+    # confidential_issue_mr allows it, out of the branch name, the commit and a merge request.
+    secret = event.confidential or (thread is not None and thread.confidential)
+    progress.confidential = secret
     with job.group("Workspace"):
         plan = plan_workspace(
             event,
@@ -241,6 +245,7 @@ def _run(
             branch_prefix=settings.branch_prefix,
             branch_template=settings.branch_name_template,
             base_branch=settings.base_branch,
+            confidential=secret and not settings.confidential_issue_mr,
         )
         progress.plan = plan
         record.update(planned_branch=plan.branch)
@@ -268,8 +273,14 @@ def _run(
         # commands still need allow rules (claude_args: --allowedTools "Bash(npm test:*)").
         permission_mode=agent.permission_mode or "acceptEdits",
     )
-    trusted_settings = trusted_settings_from(
-        trusted.get(".claude/settings.json"), run.settings, job.workspace
+    on_change = thread is not None and thread.is_pull_request
+    run, trusted_settings = trusted_agent(
+        run,
+        settings_input=settings.settings,
+        project_settings=trusted.get(PROJECT_SETTINGS),
+        tree=default_branch_tree(platform, repo, job.workspace) if on_change else None,
+        workspace=job.workspace,
+        private_dir=job.temp_dir / "trusted",
     )
     memory = [
         MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
@@ -284,7 +295,7 @@ def _run(
     progress_tools = [UpdateProgressTool(tracker), TodoWrite(tracker.progress)] if tracker is not None else []
     extra_tools = [*progress_tools, *toolset.tools]
     prepared = prepare_run(
-        dataclasses.replace(run, settings=None),
+        run,
         runtime,
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
@@ -294,7 +305,8 @@ def _run(
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     # show_full_output: every event as a JSON line in the log; otherwise just the answer.
     output_format = "stream-json" if settings.show_full_output else "text"
-    sink = EventSink(output_format, LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
+    sink = EventSink(output_format, out, LogStream(job), prepared.redactor, run.transcript)
     record.phase("running")
     with job.group("Claude"):
         try:
@@ -378,24 +390,6 @@ def _prompt(
     )
 
 
-def trusted_settings_from(
-    default_branch_json: str | None, flag_value: str | None, workspace: Path
-) -> list[SettingsPermissions]:
-    """Permission settings from the default branch's .claude/settings.json and the settings input."""
-    sources = []
-    if default_branch_json:
-        sources.append(
-            parse_settings_json(
-                default_branch_json, ".claude/settings.json (default branch)", base_dir=workspace
-            )
-        )
-    if flag_value:
-        raw = flag_value.strip()
-        text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
-        sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
-    return sources
-
-
 class LogStream:
     """A text stream that writes into the job log."""
 
@@ -409,6 +403,16 @@ class LogStream:
 
     def flush(self) -> None:
         pass
+
+
+class WithheldStream(LogStream):
+    """The agent's output of a confidential run: one line saying where it went instead."""
+
+    def write(self, text: str) -> int:
+        if not getattr(self, "_said", False):
+            self._said = True
+            self.job.log("(the answer is not logged: the issue is confidential; it is in the issue)")
+        return len(text)
 
 
 __all__ = ["authorize", "check_provider", "run_flow"]

@@ -154,22 +154,24 @@ def publish_work(
     if plan is None or not plan.can_push or plan.branch is None or progress.start_sha is None:
         return
     target = platform.push_target()
-    if event.number is None:  # an automation event: no issue or pull request to name
-        title = f"Changes from Claude ({event.name} run)"
+    secret = progress.confidential and not settings.confidential_issue_mr  # nothing of it in the commit
+    if event.number is None or secret:  # an automation event: no issue or pull request to name
+        title = f"Changes from Claude ({'confidential' if secret else event.name} run)"
     else:
         title = f"{_entity_label(event)} #{event.number}: changes from Claude"
     rescue = Rescue(
         rescue_branch(job, datetime.now(UTC), prefix=settings.branch_prefix), job.temp_dir, max_file_bytes
     )
     redact = (redactor or Redactor([])).text  # the agent's answer becomes the commit message
+    answer = (progress.result or {}).get("result", "")[:2000]
     saved = save_work(
         job.workspace,
         target,
         plan.branch,
         start_sha=progress.start_sha,
-        message=redact(f"{title}\n\n{(progress.result or {}).get('result', '')[:2000]}".strip()),
+        message=title if secret else redact(f"{title}\n\n{answer}".strip()),
         author=bot_identity(settings, job),
-        co_author=co_author(event, job.noreply_domain),
+        co_author=None if secret else co_author(event, job.noreply_domain),
         protected={repo.default_branch},
         rescue=rescue,
         existing_branch=not plan.new_branch,
@@ -191,6 +193,11 @@ def publish_work(
         raise WorkNotPushed(_not_pushed(saved))
     branch = saved.branch or plan.branch
     if not plan.new_branch:
+        return
+    if secret:  # the answer and the branch's link go into the issue only
+        job.log(
+            "confidential issue: no merge request (the job variable CONFIDENTIAL_ISSUE_MR=true opens one)"
+        )
         return
     # GitHub and GitLab both close the issue when the change merges, with these keywords.
     keyword = "Closes" if event.platform == "gitlab" else "Fixes"
@@ -268,7 +275,10 @@ def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) ->
     if error:
         lines += ["```", redactor.text(error), "```", ""]
     if result.get("result") and error is None:
-        lines += [redactor.text(str(result["result"])), ""]
+        answer = (
+            "(the answer is in the issue: it is confidential)" if progress.confidential else result["result"]
+        )
+        lines += [redactor.text(str(answer)), ""]
     lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
     lines += [f"- [{label}]({url})" for label, url in progress.links]
     if progress.offered:

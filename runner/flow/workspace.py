@@ -39,8 +39,10 @@ def plan_workspace(
     branch_prefix: str = "claude/",
     branch_template: str | None = None,
     base_branch: str | None = None,
+    confidential: bool = False,
 ) -> WorkspacePlan:
-    """The branch rules: an open same-repository PR's head; a new branch otherwise; no push from forks."""
+    """The branch rules: an open same-repository PR's head; a new branch otherwise; no push from forks.
+    ``confidential``: a new branch's name says nothing of the issue (``{prefix}confidential-...``)."""
     cr = event.change_request
     noun = "merge request" if event.platform == "gitlab" else "pull request"
     if cr is not None and cr.is_fork:
@@ -74,6 +76,8 @@ def plan_workspace(
         entity, number = "run", int(run_id) if run_id and run_id.isdigit() else 0
     else:
         entity, number = ("pr" if event.entity_type == "change_request" else "issue"), event.number or 0
+    if confidential:  # neither the title nor the issue's number: branch names are seen more widely
+        branch_template = "{{prefix}}confidential-{{timestamp}}" + ("-{{runId}}" if run_id else "")
     branch = git.render_branch_name(
         branch_template,
         prefix=branch_prefix,

@@ -111,6 +111,7 @@ class ThreadData:
     is_fork: bool = False
     comments: tuple[ThreadComment, ...] = ()
     files: tuple[ChangedFile, ...] = ()
+    confidential: bool = False  # a GitLab confidential issue: only some members may read it
     api_requests: int = 0  # how many API requests the fetch took (the context budget is asserted on it)
 
 

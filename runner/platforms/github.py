@@ -131,6 +131,7 @@ class GitHubPlatform:
 
     def create_comment(self, number: int, body: str) -> CommentRef:
         """A new conversation comment on the issue or PR (made once, see the module's docstring)."""
+        body = self.client.seal().sign(body)  # a runner acting as a person seals what it writes
         path, since = self._repo(f"/issues/{number}/comments"), self.backoff.since(LOOKBACK_S)
         data = self.client.create(
             "post a comment",
@@ -145,6 +146,7 @@ class GitHubPlatform:
         self, number: int, comment_id: int, body: str, *, discussion_id: str | None = None
     ) -> CommentRef:
         """A reply in a review-comment thread (made once)."""
+        body = self.client.seal().sign(body)
         since = self.backoff.since(LOOKBACK_S)
         data = self.client.create(
             "reply in the review thread",
@@ -159,13 +161,17 @@ class GitHubPlatform:
         """Edit a comment the runner wrote (issue comment or review comment id space)."""
         kind = "pulls" if ref.kind == "review" else "issues"
         path = self._repo(f"/{kind}/comments/{ref.id}")
+        body = self.client.seal().sign(body)
         self.client.call("update the comment", self.client.request, "PATCH", path, {"body": body})
 
     def find_comment(self, number: int, marker: str) -> CommentRef | None:
         """The newest conversation comment of the runner's own containing ``marker``, with its
-        body: a marker pasted by someone else is not the runner's."""
+        body: a marker pasted by someone else (or, with a personal token, unsealed) is not the runner's."""
         comments = self.client.pages("list comments", self._repo(f"/issues/{number}/comments"))
-        found = [c for c in comments if marker in (c.get("body") or "") and self.client.is_own(c.get("user"))]
+        found = [
+            c for c in comments
+            if marker in (c.get("body") or "") and self.client.owns(c.get("user"), c.get("body") or "")
+        ]  # fmt: skip
         if not found:
             return None
         newest = found[-1]
@@ -270,8 +276,15 @@ class GitHubPlatform:
         if not comments:
             return []
         specs: list[dict[str, Any]] = []
+        seal = self.client.seal()
+        body = seal.sign(body)
         for c in comments:
-            spec: dict[str, Any] = {"path": c.path, "line": c.line, "side": "RIGHT", "body": c.body}
+            spec: dict[str, Any] = {
+                "path": c.path,
+                "line": c.line,
+                "side": "RIGHT",
+                "body": seal.sign(c.body),
+            }
             if c.start_line is not None and c.start_line != c.line:
                 spec.update(start_line=c.start_line, start_side="RIGHT")
             specs.append(spec)

@@ -17,6 +17,7 @@ from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
 from runner.platforms.github_auth import AppTokens, Tokens, token_auth
 from runner.platforms.github_data import error_message, next_link
 from runner.platforms.retry import RETRY_STATUSES, Backoff, rate_limited, transport_failure, write_once
+from runner.platforms.seal import Seal, seal_for
 
 if TYPE_CHECKING:
     from github import Github
@@ -35,6 +36,7 @@ class GitHubClient:
         self.authenticated = False  # a request has succeeded with our token
         self._github: Github | None = None
         self._identity: str | None = None  # "" once GitHub would not say
+        self._seal: Seal | None = None
 
     @property
     def github(self) -> Github:
@@ -205,6 +207,25 @@ class GitHubClient:
                         raise
                     self._identity = ""
         return self._identity or None
+
+    def seal(self) -> Seal:
+        """How the bodies we write are sealed and checked (``seal.py``): keyed from the token
+        when it acts as a person (a personal access token), not at all for an App or Actions."""
+        if self._seal is None:
+            token = self.tokens.current()
+            # An installation token (Actions' GITHUB_TOKEN, an App's) is a bot's: no request needed
+            # before the first comment. Other tokens: GET /user says who they act as.
+            if isinstance(self.tokens, AppTokens) or token.startswith("ghs_"):
+                self._seal = seal_for(token, person=False)
+            else:
+                login = self.identity() or ""
+                self._seal = seal_for(token, person=bool(login) and not login.endswith("[bot]"))
+        return self._seal
+
+    def owns(self, user: Mapping[str, Any] | None, body: str) -> bool:
+        """Whether a comment by ``user`` saying ``body`` is the runner's: by its account, and
+        sealed when that account is a person's."""
+        return self.is_own(user) and self.seal().trusts(body)
 
     def is_own(self, user: Mapping[str, Any] | None) -> bool:
         """Whether ``user`` (a REST ``simple-user``, null for a deleted account) is the runner: its

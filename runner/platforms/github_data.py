@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from runner.platforms.base import ChangedFile, ThreadComment
+from runner.platforms.base import ChangedFile, ThreadComment, can_write_by_association
 
 GHOST = "ghost"  # how GitHub names a deleted account
 
 _COMMENT_PAGE = """comments(first: 100, after: $after) {
           pageInfo { hasNextPage endCursor }
           nodes {
-            databaseId body author { __typename login }
+            databaseId body author { __typename login } authorAssociation
             createdAt updatedAt lastEditedAt isMinimized minimizedReason
           }
         }"""
@@ -59,6 +59,7 @@ def graphql_comment(node: dict[str, Any]) -> ThreadComment:
         updated_at=max(stamps) if stamps else None,
         author_is_bot=is_bot,
         minimized=bool(node.get("isMinimized")),
+        author_can_write=can_write_by_association(node.get("authorAssociation")),
     )
 
 
@@ -110,6 +111,7 @@ def rest_review(review: dict[str, Any]) -> ThreadComment:
         body=review.get("body") or "",
         created_at=parse_time(review.get("submitted_at")),
         review_state=review.get("state"),
+        author_can_write=can_write_by_association(review.get("author_association")),
     )
 
 
@@ -127,6 +129,7 @@ def rest_review_comment(comment: dict[str, Any]) -> ThreadComment:
         line=comment.get("line") or comment.get("original_line"),
         diff_hunk=comment.get("diff_hunk"),
         in_reply_to=comment.get("in_reply_to_id"),
+        author_can_write=can_write_by_association(comment.get("author_association")),
     )
 
 

@@ -45,11 +45,13 @@ from runner.platforms.gitlab_data import (
     error_message,
     is_bot_account,
     label_names,
+    note_authors,
     strip_draft,
     suggestion,
     text_position,
     thread_comments,
     thread_state,
+    with_write_access,
 )
 from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
@@ -204,7 +206,9 @@ class GitLabPlatform:
                 f"GitLab note {ref.id} cannot be updated: its merge request or issue is unknown"
             )
         path = f"{self._path}/{kind}s/{ref.number}/notes/{ref.id}"
-        self.client.call("update the note", self.client.http_put, path, {"body": body})
+        self.client.call(
+            "update the note", self.client.http_put, path, {"body": self.client.seal().sign(body)}
+        )
 
     def find_comment(
         self, number: int, marker: str, *, noteable: Noteable | None = None
@@ -218,7 +222,7 @@ class GitLabPlatform:
         found = None
         for note in notes:
             body = note.get("body") or ""
-            if not note.get("system") and marker in body and self.client.is_own(note.get("author")):
+            if not note.get("system") and marker in body and self.client.owns(note.get("author"), body):
                 url = self._note_url(kind, number, int(note["id"]))
                 found = CommentRef(int(note["id"]), url, "issue", number, kind, body=body)
         return found
@@ -249,6 +253,7 @@ class GitLabPlatform:
                 is_fork=is_fork,
             )
         comments, where = thread_comments(discussions, {f.path: f.patch for f in files})
+        comments = with_write_access(comments, self.client.writers(self._path, note_authors(discussions)))
         self._discussions.update({(kind, number, note): d for note, d in where.items()})
         comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
         return ThreadData(
@@ -259,6 +264,7 @@ class GitLabPlatform:
             author=str((item.get("author") or {}).get("username") or "ghost"),
             state=thread_state(item.get("state")),
             labels=label_names(item.get("labels")),
+            confidential=item.get("confidential") is True,
             comments=tuple(comments),
             files=tuple(files),
             api_requests=self.client.requests - before,

@@ -9,13 +9,14 @@ mounted on python-gitlab's ``requests`` session instead: the same policy as GitH
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
-from runner.platforms.gitlab_data import error_message
+from runner.platforms.gitlab_data import can_push, error_message, is_bot_account
 from runner.platforms.retry import RETRY_STATUSES, Backoff, transport_failure, write_once
+from runner.platforms.seal import Seal, seal_for
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -34,6 +35,9 @@ class GitLabClient:
         self.authenticated = False  # a request has succeeded with our token
         self._gl: Gitlab | None = None
         self._identity: str | None = None  # "" once GitLab would not say
+        self._seal: Seal | None = None
+        self._person = False  # the token acts as a person (not a project/group bot)
+        self._can_push: dict[str, bool] = {}  # username -> Developer or above (see ``writers``)
 
     @property
     def gl(self) -> Gitlab:
@@ -149,7 +153,10 @@ class GitLabClient:
         conflict: Callable[[Exception], bool] | None = None,
     ) -> Any:
         """POST ``data`` to ``path`` to create something, never twice: after an ambiguous failure
-        ``landed()`` looks for it (and its JSON is returned when found)."""
+        ``landed()`` looks for it (and its JSON is returned when found). A note's ``body`` is
+        sealed (``seal``); ``own_note`` compares sealed bodies."""
+        if "body" in data:
+            data = {**data, "body": self.seal().sign(str(data["body"]))}
         return self.call(
             what, write_once, self.backoff, "POST", "/api/v4" + path,
             send=lambda: self.http_post(path, data), ambiguous=self.ambiguous, landed=landed, noun=noun,
@@ -178,21 +185,59 @@ class GitLabClient:
             try:
                 user = self.http_get("/user")
                 self._identity = str(user.get("username") or "") if isinstance(user, Mapping) else ""
+                self._person = isinstance(user, Mapping) and not is_bot_account(user)
             except GitlabError as exc:
                 if exc.response_code not in (401, 403, 404):
                     raise
                 self._identity = ""
         return self._identity or None
 
+    def seal(self) -> Seal:
+        """How the bodies we write are sealed and checked (``seal.py``): keyed from the token when
+        it is a person's (a personal access token), not at all for a project or group bot."""
+        if self._seal is None:
+            person = bool(self.token) and self.identity() is not None and self._person
+            self._seal = seal_for(self.token, person=person)
+        return self._seal
+
+    def owns(self, author: Mapping[str, Any] | None, body: str) -> bool:
+        """Whether a note by ``author`` saying ``body`` is the runner's: by its account, and
+        sealed when that account is a person's."""
+        return self.is_own(author) and self.seal().trusts(body)
+
     def is_own(self, author: Mapping[str, Any] | None) -> bool:
         """Whether ``author`` (a note's, null for a system note) is the runner."""
         login = self.identity()
         return bool(author and login and author.get("username") == login)
 
+    def writers(self, project_path: str, authors: Mapping[int, str]) -> dict[str, bool]:
+        """Username -> can push (an active Developer or above), for ``authors`` (user id ->
+        username); one request for those not seen before. A hint for the prompt, not a check."""
+        new = {i: name for i, name in authors.items() if name not in self._can_push}
+        members = self.members(project_path, new) if new else None
+        if members is not None:
+            self._can_push.update({name: can_push(members.get(i)) for i, name in new.items()})
+        return self._can_push
+
+    def members(self, project_path: str, user_ids: Iterable[int]) -> dict[int, dict[str, Any]] | None:
+        """``members/all`` entries (inherited memberships count) of ``user_ids``, by user id; None
+        when GitLab will not list them (a job token, a 403): who can push is then not known."""
+        ids, found = sorted(set(user_ids)), {}
+        try:
+            for start in range(0, len(ids), 50):  # user_ids[] in the query: keep the URL short
+                chunk = {"user_ids[]": ids[start : start + 50]}
+                entries = self.call("list members", self.http_list, f"{project_path}/members/all", chunk)
+                found.update({int(m["id"]): dict(m) for m in entries if isinstance(m.get("id"), int)})
+        except PlatformUnavailable:
+            raise
+        except (PlatformError, CredentialsError):
+            return None
+        return found
+
     # --- did a write land? ----------------------------------------------------------------
     def own_note(self, notes: Any, body: str) -> dict[str, Any] | None:
-        """The newest of ``notes`` that is ours and says exactly ``body``."""
-        text = body.replace("\r\n", "\n").strip()
+        """The newest of ``notes`` that is ours and says exactly ``body`` (as sealed)."""
+        text = self.seal().sign(body).replace("\r\n", "\n").strip()
         found = [
             n for n in notes or ()
             if isinstance(n, Mapping) and not n.get("system") and self.is_own(n.get("author"))

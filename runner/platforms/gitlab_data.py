@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
-from runner.platforms.base import ChangedFile, ThreadComment
+from runner.platforms.base import ChangedFile, ThreadComment, permission_at_least
 
 Noteable = Literal["merge_request", "issue"]
 
@@ -153,6 +154,30 @@ def thread_comments(
                 continue
             comments.append(_note(note, discussion_id, first, patches))
     return comments, where
+
+
+def note_authors(discussions: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    """User id -> username of everyone who wrote a (non-system) note in ``discussions``."""
+    authors: dict[int, str] = {}
+    for discussion in discussions:
+        for note in discussion.get("notes") or []:
+            author = note.get("author") or {}
+            if not note.get("system") and isinstance(author.get("id"), int) and author.get("username"):
+                authors[int(author["id"])] = str(author["username"])
+    return authors
+
+
+def with_write_access(comments: Iterable[ThreadComment], writers: Mapping[str, bool]) -> list[ThreadComment]:
+    """``comments`` with ``author_can_write`` from ``writers`` (username -> can push; a username
+    not in it stays unknown)."""
+    return [replace(c, author_can_write=writers.get(c.author, c.author_can_write)) for c in comments]
+
+
+def can_push(member: Mapping[str, Any] | None) -> bool:
+    """Whether a ``members/all`` entry (None: not a member) can push: an active Developer or above."""
+    if not member or member.get("state", "active") != "active":
+        return False
+    return permission_at_least(access_permission(member.get("access_level")), "write")
 
 
 def _note(

@@ -17,14 +17,16 @@ from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
 from runner.flow.job import Job
-from runner.flow.mention import TRUSTED_FILES, LogStream, admit, trusted_settings_from
+from runner.flow.mention import TRUSTED_FILES, LogStream, admit
 from runner.flow.publish import job_outputs
 from runner.flow.suggestions import visible_lines
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
@@ -152,6 +154,14 @@ def _review(
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
         job.log(f"{CONFIG_PATH}: {config.describe()}")
+        agent, sources = trusted_agent(
+            agent,
+            settings_input=settings.settings,
+            project_settings=trusted.get(PROJECT_SETTINGS),
+            tree=default_branch_tree(platform, repo, job.workspace),
+            workspace=job.workspace,
+            private_dir=job.temp_dir / "trusted",
+        )
     with job.group("Context"):
         thread = platform.fetch_thread(number, True)
         job.log(f"{len(thread.comments)} comments, {len(thread.files)} files, {thread.api_requests} requests")
@@ -187,7 +197,9 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
-    result = _agent(prompt, reporter, trusted, repo.default_branch, agent, job, runtime, cancel, redactor)
+    result = _agent(
+        prompt, reporter, (trusted, sources), repo.default_branch, agent, job, runtime, cancel, redactor
+    )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
         raise _AgentFailed("; ".join(result.get("errors") or [str(result.get("subtype"))]))
@@ -328,7 +340,7 @@ def _newest_body(thread: ThreadData, marker: str) -> str | None:
 def _agent(
     prompt: str,
     reporter: ReportFindingTool,
-    trusted: Mapping[str, str | None],
+    trusted: tuple[Mapping[str, str | None], list[SettingsPermissions]],
     default_branch: str,
     agent: RunSettings,
     job: Job,
@@ -346,16 +358,14 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
-    trusted_settings = trusted_settings_from(
-        trusted.get(".claude/settings.json"), run.settings, job.workspace
-    )
+    files, trusted_settings = trusted  # trusted files by path, and the settings sources (flow/trusted.py)
     memory = [
         MemoryFile(Path(f"{default_branch}:{p}"), text)
-        for p, text in trusted.items()
+        for p, text in files.items()
         if p.endswith("CLAUDE.md") and text
     ]
     prepared = prepare_run(
-        dataclasses.replace(run, settings=None),
+        run,
         runtime,
         extra_tools=[reporter],
         trusted_settings=trusted_settings,

@@ -135,6 +135,9 @@ class FlowSettings:
     review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
+    # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
+    # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
+    confidential_issue_mr: bool = False
     warnings: tuple[str, ...] = ()
 
 

@@ -207,31 +207,31 @@ class GitLabJobSettings:
     agent: RunSettings  # claude_args with the MAX_TURNS / TIMEOUT_MINUTES job variables applied
     runtime: Runtime = field(repr=False)
     api: ApiSettings = field(default_factory=ApiSettings)  # retries of calls to the code host
+    # PROMPT_FILE when no PROMPT is given: read once the event is known, from the default branch on
+    # a merge request (project/trusted_files.py), never from the change's head
+    prompt_file: str = ""
 
 
 def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     """Read the job's variables; a bad one raises a one-line ``UsageError``.
 
     Errors come in the order they always have: CI variables, inputs, ``claude_args``, the job's
-    own limits, ``PROMPT_FILE``.
+    own limits. ``PROMPT_FILE`` is read later, where the event says which tree it comes from.
     """
     run_env = read_gitlab_run_env(env)
     flow = flow_settings(env)
     if "pr_mode" not in read_inputs(env):
         flow = replace(flow, pr_mode="draft")  # GitLab: a draft MR by default
+    confidential_mr = env.get("CONFIDENTIAL_ISSUE_MR", "").strip().lower()
+    if confidential_mr not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"CONFIDENTIAL_ISSUE_MR must be true or false (got {confidential_mr!r})")
+    flow = replace(flow, confidential_issue_mr=confidential_mr in ("true", "1", "yes"))
     claude_args = parse_claude_args(flow.claude_args, env)
     job_variables = read_gitlab_job_variables(env)
     agent = replace(job_variables.applied_to(claude_args), sandbox_by_default=True)  # CI: the OS sandbox
-    prompt_file = job_variables.prompt_file
-    if prompt_file and not flow.trigger.prompt:
-        try:
-            prompt = (run_env.workspace / prompt_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"PROMPT_FILE {prompt_file}: {exc.strerror}", "give a path inside the project"
-            ) from exc
-        flow = replace(flow, trigger=replace(flow.trigger, prompt=prompt))
-    return GitLabJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
+    prompt_file = "" if flow.trigger.prompt else job_variables.prompt_file
+    runtime = read_flow_runtime(env, flow)
+    return GitLabJobSettings(run_env, flow, agent, runtime, read_api_settings(env), prompt_file)
 
 
 @dataclass(frozen=True)

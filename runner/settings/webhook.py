@@ -23,7 +23,8 @@ from runner.triggers import TriggerSettings, parse_allowed_bots
 # GitLab's role names and their access levels, for MIN_ACCESS_LEVEL.
 ROLE_LEVELS = {"guest": 10, "planner": 15, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
 
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = 1_000_000  # WEBHOOK_MAX_BODY_BYTES: GitLab's hooks are a few kB, big MRs' tens of kB
+MAX_JSON_DEPTH = 64  # WEBHOOK_MAX_JSON_DEPTH: GitLab's hooks nest about 5 deep
 
 MrRef = Literal["source", "default"]
 
@@ -37,6 +38,17 @@ class WebhookSettings:
     min_permission: str = "write"  # GitLab Developer (30) and up
     mr_ref: MrRef = "source"  # same-project MRs: run on the source branch, or on the default branch
     max_body_bytes: int = MAX_BODY_BYTES
+    max_json_depth: int = MAX_JSON_DEPTH
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How many connections the listener holds and for how long (``webhook/limits.py``)."""
+
+    max_connections: int = 1000  # WEBHOOK_MAX_CONNECTIONS: at the limit the longest idle one is closed
+    idle_s: float = 10.0  # WEBHOOK_IDLE_TIMEOUT: a connection with no request in progress, closed after
+    request_s: float = 10.0  # WEBHOOK_REQUEST_TIMEOUT: a request must arrive whole within (GitLab waits 10 s)
+    sweep_s: int = 1  # how often idle and slow connections are looked for
 
 
 STORE_FILE = "claude-runner/webhook.sqlite3"  # under $XDG_STATE_HOME (default ~/.local/state)
@@ -75,6 +87,7 @@ class WebhookListenerSettings:
     store: StoreLocation = field(default_factory=lambda: StoreLocation("sqlite", ":memory:"))
     lease_s: float = LEASE_S  # WEBHOOK_LEASE_SECONDS
     retry_s: float = RETRY_S  # WEBHOOK_RETRY_SECONDS
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 def store_location(value: str, *, name: str = "WEBHOOK_STORE") -> StoreLocation:
@@ -186,7 +199,18 @@ def read_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
         triggers=triggers,
         min_permission=min_permission(env.get("MIN_ACCESS_LEVEL")),
         mr_ref="default" if mr_ref == "default" else "source",
+        max_body_bytes=_whole(env, "WEBHOOK_MAX_BODY_BYTES", MAX_BODY_BYTES, 1024, 100_000_000),
+        max_json_depth=_whole(env, "WEBHOOK_MAX_JSON_DEPTH", MAX_JSON_DEPTH, 8, 10_000),
     )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UsageError(f"{name}={text!r} is not a whole number from {low} to {high}")
+    return int(text)
 
 
 def read_webhook_listener_settings(
@@ -216,4 +240,9 @@ def read_webhook_listener_settings(
         ),
         lease_s=_seconds(env, "WEBHOOK_LEASE_SECONDS", LEASE_S, 1.0, 3600.0),
         retry_s=_seconds(env, "WEBHOOK_RETRY_SECONDS", RETRY_S, 0.05, 3600.0),
+        connections=ConnectionLimits(
+            max_connections=_whole(env, "WEBHOOK_MAX_CONNECTIONS", 1000, 8, 100_000),
+            idle_s=_seconds(env, "WEBHOOK_IDLE_TIMEOUT", 10.0, 1.0, 3600.0),
+            request_s=_seconds(env, "WEBHOOK_REQUEST_TIMEOUT", 10.0, 1.0, 3600.0),
+        ),
     )

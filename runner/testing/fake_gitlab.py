@@ -211,7 +211,10 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
         self, method: str, target: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, Any, dict[str, str]]:
         split = urllib.parse.urlsplit(target)
-        query = dict(urllib.parse.parse_qsl(split.query))
+        pairs = urllib.parse.parse_qsl(split.query)
+        query = dict(pairs)
+        for key in {k for k, _ in pairs if k.endswith("[]")}:  # an array parameter: all its values
+            query[key] = ",".join(v for k, v in pairs if k == key)
         record = RequestRecord(method, split.path, query, headers, None, at=time.time())
         extra: dict[str, str] = {}
         try:

@@ -55,13 +55,18 @@ type PageInfo { endCursor: String  hasNextPage: Boolean!  hasPreviousPage: Boole
 type IssueComment implements Node {
   id: ID!  databaseId: Int  body: String!  author: Actor  createdAt: DateTime!  updatedAt: DateTime!
   lastEditedAt: DateTime  isMinimized: Boolean!  minimizedReason: String
+  authorAssociation: CommentAuthorAssociation!
 }
 interface Actor { login: String! }
 interface Node { id: ID! }
 type User implements Actor & Node { id: ID!  databaseId: Int  login: String! }
 type Bot implements Actor & Node { id: ID!  databaseId: Int  login: String! }
 """
-SCALARS = {"ID": str, "String": str, "Int": int, "Boolean": bool, "DateTime": str}
+# Leaf types; `CommentAuthorAssociation` is an enum (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
+# FIRST_TIMER, FIRST_TIME_CONTRIBUTOR, MANNEQUIN, NONE), answered as its value's name.
+SCALARS = {
+    "ID": str, "String": str, "Int": int, "Boolean": bool, "DateTime": str, "CommentAuthorAssociation": str,
+}  # fmt: skip
 # `minimizedReason` is lower case and dashed, unlike the classifier given to `minimizeComment`.
 _REASONS = {"OFF_TOPIC": "off-topic"}
 _TOKEN = re.compile(
@@ -429,6 +434,12 @@ class _Executor:
         user = self.fake.user(comment.user)
         return _Node("Bot" if user.type == "Bot" else "User", user)
 
+    def association(self, comment: Comment, _: dict[str, Any], path: ResponsePath) -> str:
+        """`authorAssociation`, as REST's `author_association` of the same comment."""
+        if comment.user == "ghost" or comment.user in self.fake.deleted_users:
+            return "NONE"
+        return self.fake.association(comment.user)
+
 
 Resolver = Callable[[_Executor, Any, dict[str, Any], ResponsePath], Any]
 
@@ -486,6 +497,7 @@ _RESOLVERS: dict[str, dict[str, Resolver]] = {
         "lastEditedAt": _plain(lambda c: iso(c.updated_at) if c.updated_at > c.created_at else None),
         "isMinimized": _plain(lambda c: c.minimized),
         "minimizedReason": _plain(_reason),
+        "authorAssociation": _Executor.association,
     },
     "Actor": {
         # GraphQL names a bot by its App's slug: REST's "dependabot[bot]" is "dependabot" here.

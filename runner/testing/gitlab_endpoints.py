@@ -24,6 +24,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/api/v4/user", "get_current_user"),
         ("GET", r"/api/v4/users", "list_users"),
         ("GET", P, "get_project"),
+        ("GET", P + r"/members/all", "list_members"),
         ("GET", P + r"/members/all/(?P<user_id>\d+)", "get_member"),
         ("GET", P + r"/merge_requests", "list_merge_requests"),
         ("POST", P + r"/merge_requests", "create_merge_request"),
@@ -145,6 +146,18 @@ def _get_member(fake: FakeGitLab, req: Request) -> Reply:
     if user is None or user.access_level is None:
         raise ApiError(404, "404 Not found")
     return 200, fake.render.member(user)
+
+
+@handler
+def _list_members(fake: FakeGitLab, req: Request) -> Reply:
+    """`GET /projects/:id/members/all`, filtered by `user_ids[]` when given."""
+    wanted = {int(i) for i in str(req.record.query.get("user_ids[]", "")).split(",") if i.strip().isdigit()}
+    with fake.lock:
+        members = [
+            u for u in fake.users.values()
+            if u.access_level is not None and (not wanted or u.id in wanted)
+        ]  # fmt: skip
+    return 200, [fake.render.member(u) for u in sorted(members, key=lambda u: u.id)]
 
 
 @handler

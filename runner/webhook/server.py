@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from runner.sanitize import Redactor
-from runner.settings.webhook import StoreLocation, WebhookListenerSettings, WebhookSettings
+from runner.settings.webhook import ConnectionLimits, StoreLocation, WebhookListenerSettings, WebhookSettings
 from runner.webhook.decision import decide_hook, token_ok
 from runner.webhook.gitlab_api import GitLabActions, platform_actions
+from runner.webhook.limits import guard_connections, json_depth
 from runner.webhook.store import HookStore, NewHook, StoreError
 from runner.webhook.stores import open_store
 from runner.webhook.workers import LogSink, PipelineWorkers, job_of, ms_since
@@ -116,9 +117,13 @@ class WebhookApp:
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             return answer(413, {"error": f"body over {limit} bytes"}, "rejected", "body too large")
+        depth, most = json_depth(raw), self.settings.max_json_depth
+        if depth > most:  # measured before parsing: the parser recurses once per level
+            why = f"JSON nested {depth} deep, over {most}"
+            return answer(400, {"error": f"body nests deeper than {most}"}, "rejected", why)
         try:
             payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             return answer(
@@ -150,10 +155,18 @@ class ListenerServer:
     """A waitress server for ``app`` on ``host:port`` (port 0: any free one), stoppable from a test."""
 
     def __init__(
-        self, app: WebhookApp, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8
+        self,
+        app: WebhookApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        threads: int = 8,
+        limits: ConnectionLimits | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         from waitress.server import create_server
 
+        limits = limits or ConnectionLimits()
         # waitress warns "Task queue depth is N" whenever a burst outnumbers its threads; a burst of hooks
         # is normal here and each request takes a millisecond, so that warning is noise.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -166,17 +179,19 @@ class ListenerServer:
             port=port,
             threads=threads,
             ident="claude-runner",
-            # GitLab may fire many hooks at once (a bulk label change); waitress's default of 100
-            # open connections would make the 101st wait for a free slot instead of being answered.
-            connection_limit=1000,
+            # The connection limit and timeouts are guard_connections' (webhook/limits.py); waitress's
+            # own would stop accepting at the limit and let idle connections hold their slots.
+            connection_limit=limits.max_connections + 100,
+            cleanup_interval=limits.sweep_s,
             backlog=1024,
             # poll() instead of select(): no 1024-descriptor ceiling under many connections.
             asyncore_use_poll=True,
             # Let the app answer oversized bodies itself (413 + a log line); waitress stops anything larger.
             max_request_body_size=app.settings.max_body_bytes * 2,
-            channel_timeout=30,
+            channel_timeout=int(limits.idle_s) + 60,  # a backstop: the guard closes idle ones first
             expose_tracebacks=False,
         )
+        guard_connections(self._server, limits, clock)
         self.host = str(self._server.effective_host)
         self.port = int(self._server.effective_port)
 
@@ -228,6 +243,8 @@ def build_listener(
     workers: int = 4,
     log: LogSink | None = None,
     redactor: Redactor | None = None,
+    limits: ConnectionLimits | None = None,
+    clock: Callable[[], float] = time.time,
     **worker_settings: Any,
 ) -> ListenerServer:
     """The listener, wired: store (default: SQLite in memory, for tests), workers, app, server
@@ -237,7 +254,8 @@ def build_listener(
     pool = PipelineWorkers(
         actions, settings, sink, store, workers=workers, redactor=redactor, **worker_settings
     )
-    return ListenerServer(WebhookApp(settings, pool, sink), host=host, port=port, threads=threads)
+    app = WebhookApp(settings, pool, sink)
+    return ListenerServer(app, host=host, port=port, threads=threads, limits=limits, clock=clock)
 
 
 def run_webhook(
@@ -276,6 +294,7 @@ def run_webhook(
             workers=workers,
             log=sink,
             redactor=redactor,
+            limits=settings.connections,
             lease_s=settings.lease_s,
             retry_s=settings.retry_s,
         )

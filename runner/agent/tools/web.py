@@ -20,6 +20,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,7 +33,8 @@ MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
 MAX_MARKDOWN_CHARS = 100_000
 MAX_REDIRECTS = 10
 MAX_URL_CHARS = 2000
-TIMEOUT_S = 30.0
+TIMEOUT_S = 30.0  # to connect, and for each read
+TOTAL_TIMEOUT_S = 120.0  # for the whole download
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml")
 _USER_AGENT = "claude-runner-webfetch/1"
 
@@ -140,7 +142,7 @@ def _get(url: str, access: WebAccess) -> _Page:
                     return _Page(url, response.status, "", b"", False, redirect=target)
                 url = target
                 continue
-            body = response.read(MAX_DOWNLOAD_BYTES + 1)
+            body = _read_capped(response)
             content_type = response.getheader("Content-Type", "") or ""
             return _Page(
                 url, response.status, content_type, body[:MAX_DOWNLOAD_BYTES], len(body) > MAX_DOWNLOAD_BYTES
@@ -150,6 +152,21 @@ def _get(url: str, access: WebAccess) -> _Page:
         finally:
             conn.close()
     raise ToolError(f"more than {MAX_REDIRECTS} redirects; stopped at {url}")
+
+
+def _read_capped(response: http.client.HTTPResponse) -> bytes:
+    """At most ``MAX_DOWNLOAD_BYTES`` + 1 bytes, within ``TOTAL_TIMEOUT_S``: a server that drips
+    its page byte by byte must not hold the run (each read alone has ``TIMEOUT_S``)."""
+    end = time.monotonic() + TOTAL_TIMEOUT_S
+    body = bytearray()
+    while len(body) <= MAX_DOWNLOAD_BYTES:
+        if time.monotonic() > end:
+            raise ToolError(f"the page took longer than {TOTAL_TIMEOUT_S:g} s to download")
+        chunk = response.read1(min(65536, MAX_DOWNLOAD_BYTES + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def _text(page: _Page) -> str:

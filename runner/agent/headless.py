@@ -30,9 +30,10 @@ from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
-from runner.agent.tools import build_tools
+from runner.agent.tools import BASH_COMPANIONS, build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.tools.bash import Bash
+from runner.agent.toolset import equip, offered_tools, server_tools
 from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
@@ -158,7 +159,13 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+        workspace=equip(
+            ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+            tools,
+            runtime.tool_settings,
+            sandbox,
+        ),
+        server_tools=server_tools(policy, config.name, model),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -202,11 +209,14 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     client = build_client(prepared.provider, options)
     if prepared.setup is not None:
         emit = prepared.setup.debug.watch(emit)
+    background = prepared.spec.workspace.background
     with ExitStack() as stack:
         spec = prepared.spec
         if prepared.sandbox is not None:  # the run's private /tmp and network proxy
             sandbox = stack.enter_context(Sandbox(prepared.sandbox))
             spec = dataclasses.replace(spec, workspace=dataclasses.replace(spec.workspace, sandbox=sandbox))
+        if background is not None:  # every way out: background commands end before the sandbox goes
+            stack.callback(background.stop_all)
         spec = stack.enter_context(running_mcp(prepared.mcp, spec))  # stopped before the sandbox
         return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
 
@@ -310,20 +320,14 @@ def _offered_tools(
     """The built-in tools ``--tools`` names (None: all) that the policy could ever allow: sending one
     that is always denied only costs tokens. Bash lists the allow rules in force when only some
     commands may run."""
-    builtin = build_tools()
+    tools = offered_tools(policy)
     if names is not None:
-        known = {tool.name for tool in builtin}
+        known = {tool.name for tool in build_tools()}
         for name in names:
             if name not in known:
                 warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")
-        builtin = [tool for tool in builtin if tool.name in names]
-    tools = [
-        tool
-        for tool in builtin
-        if permissions.can_ever_allow(
-            policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
-        )
-    ]
+        wanted = {*names, *(BASH_COMPANIONS if "Bash" in names else ())}
+        tools = [tool for tool in tools if tool.name in wanted]
     for tool in tools:
         if isinstance(tool, Bash):
             tool.allowed = _bash_rules(policy)

@@ -50,8 +50,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     tools = {t.name: t for t in spec.tools}
     if spec.structured is not None:
         tools[spec.structured.name] = spec.structured
-    definitions = [t.definition() for t in tools.values()]
-    emit(init_event(spec, list(tools)))
+    definitions = [*(t.definition() for t in tools.values()), *spec.server_tools]
+    # Claude Code lists the server-side web search as its WebSearch tool.
+    emit(init_event(spec, [*tools, *(["WebSearch"] if spec.server_tools else [])]))
+    for tool in list(tools.values()):  # a former name still reaches the tool, unoffered
+        for alias in tool.aliases:
+            tools.setdefault(alias, tool)
     first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
     messages = Conversation(_opening(spec.history, first))
     choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
@@ -170,6 +174,8 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 continue
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls:
+                if response.stop_reason == "pause_turn":  # a long server-tool turn: send it back to go on
+                    continue
                 if response.stop_reason == "refusal":
                     return finish(
                         "error_during_execution", "the model declined the request (stop_reason: refusal)"

@@ -57,6 +57,7 @@ class AgentSpec:
     hooks: HookRunner | None = None  # the settings' hooks (runner/hooks/)
     betas: tuple[str, ...] = ()  # anthropic-beta headers
     history: tuple[dict[str, Any], ...] = ()  # a resumed session's messages, before the prompt
+    server_tools: Sequence[dict[str, Any]] = ()  # run by the API (web search): definitions only
 
 
 @dataclass

@@ -33,6 +33,7 @@ class ModelUsage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    web_search_requests: int = 0
     cost_usd: float = 0.0
 
 
@@ -72,6 +73,9 @@ class UsageTracker:
             + hour * price.cache_write_1h
             + counts["cache_read_input_tokens"] * price.cache_read
         ) / 1_000_000
+        searches = int((usage.get("server_tool_use") or {}).get("web_search_requests") or 0)
+        entry.web_search_requests += searches
+        cost += searches * WEB_SEARCH_USD
         entry.cost_usd += cost
         return cost
 
@@ -97,11 +101,14 @@ class UsageTracker:
                 "outputTokens": m.output_tokens,
                 "cacheReadInputTokens": m.cache_read_input_tokens,
                 "cacheCreationInputTokens": m.cache_creation_input_tokens,
+                "webSearchRequests": m.web_search_requests,
                 "costUSD": round(m.cost_usd, 6),
             }
             for model, m in self.by_model.items()
         }
 
+
+WEB_SEARCH_USD = 10 / 1000  # the API's price of one web search, whatever the model
 
 _TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 

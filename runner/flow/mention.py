@@ -18,6 +18,7 @@ from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
 from runner.agent.prompt import trusted_memory
+from runner.agent.tools.todo import TodoWrite
 from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
@@ -290,7 +291,9 @@ def _run(
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
     toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
     run = with_toolset(run, toolset, job)
-    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
+    # Claude Code's TodoWrite and the older update_progress both drive the comment's checklist.
+    progress_tools = [UpdateProgressTool(tracker), TodoWrite(tracker.progress)] if tracker is not None else []
+    extra_tools = [*progress_tools, *toolset.tools]
     prepared = prepare_run(
         run,
         runtime,

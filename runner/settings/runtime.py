@@ -27,6 +27,7 @@ from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
+from runner.settings.tools import ToolSettings, read_tool_settings
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Runtime:
     context: ContextSettings = field(default_factory=ContextSettings)  # compaction variables
     mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
     claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)  # Bash timeouts, WebFetch
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -91,6 +93,7 @@ def read_runtime(
         read_context_settings(env),
         read_mcp_runtime(env),
         claude_config_dir=claude_dir,
+        tool_settings=read_tool_settings(env),
     )
 
 

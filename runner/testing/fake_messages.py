@@ -47,6 +47,7 @@ from runner.testing.scripting import (
     thinking,
     tool_use,
     turn,
+    web_search,
 )
 from runner.testing.sse import JSONDict, encode_event, message_events
 from runner.testing.thinking_replay import ThinkingLedger
@@ -72,6 +73,7 @@ __all__ = [
     "thinking",
     "tool_use",
     "turn",
+    "web_search",
 ]
 
 
@@ -318,7 +320,11 @@ class FakeMessagesAPI(LoopbackServer):
         if injected is not None:
             record.fault = injected.kind
             return self._fault_reply(injected, req, message)
-        usage = {**self.cache.usage(req), "output_tokens": max(1, estimate_tokens(message["content"]))}
+        usage = {
+            **message["usage"],
+            **self.cache.usage(req),
+            "output_tokens": max(1, estimate_tokens(message["content"])),
+        }
         message["usage"] = {**usage, "service_tier": "standard"}
         record.usage, record.effective_input = usage, effective_input(usage)
         if req.get("stream"):
@@ -349,9 +355,15 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _message(self, req: JSONDict, reply: Turn) -> JSONDict:
         content = [dict(b) for b in reply.content]
+        searches, server_id = 0, ""
         for block in content:
             if block.get("type") == "tool_use" and not block.get("id"):
                 block["id"] = self._new_id("toolu")
+            elif block.get("type") == "server_tool_use":
+                block.setdefault("id", self._new_id("srvtoolu"))
+                server_id, searches = block["id"], searches + (block.get("name") == "web_search")
+            elif block.get("type") == "web_search_tool_result":
+                block.setdefault("tool_use_id", server_id)
         self.thinking.sign(content)
         self.thinking.record(content)
         stop = reply.stop_reason or (
@@ -365,7 +377,11 @@ class FakeMessagesAPI(LoopbackServer):
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": estimate_tokens(content)},
+            "usage": {
+                "input_tokens": 0,
+                "output_tokens": estimate_tokens(content),
+                **({"server_tool_use": {"web_search_requests": searches}} if searches else {}),
+            },
         }
 
     def _fault_reply(self, injected: Fault, req: JSONDict, message: JSONDict) -> _Reply:

@@ -44,6 +44,26 @@ def tool_use(name: str, input: Mapping[str, Any] | None = None, id: str | None =
     return block
 
 
+def web_search(query: str, results: Sequence[Mapping[str, str]] = ()) -> list[JSONDict]:
+    """The API's server-side web search, as it appears in a turn: a ``server_tool_use`` block and
+    its ``web_search_tool_result`` (``results``: dicts with ``url``, ``title``); the fake links their
+    ids and counts the search in ``usage.server_tool_use``. Splice the list into a turn."""
+    found = [
+        {
+            "type": "web_search_result",
+            "url": r["url"],
+            "title": r.get("title", r["url"]),
+            "encrypted_content": r.get("encrypted_content", "opaque"),
+            **({"page_age": r["page_age"]} if "page_age" in r else {}),
+        }
+        for r in results
+    ]
+    return [
+        {"type": "server_tool_use", "name": "web_search", "input": {"query": query}},
+        {"type": "web_search_tool_result", "content": found},
+    ]
+
+
 @dataclass(frozen=True)
 class Fault:
     """An injected failure. `kind` is a key of FAULT_KINDS; `retry_after` (seconds) goes in the

@@ -48,9 +48,10 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
         deltas: list[JSONDict] = [
             {"type": "text_delta", "text": t} for t in chunks(str(block.get("text", "")), 24)
         ]
-    elif kind == "tool_use":
+    elif kind in ("tool_use", "server_tool_use"):
         start = {k: v for k, v in block.items() if k != "input"}
-        start.setdefault("caller", {"type": "direct"})
+        if kind == "tool_use":
+            start.setdefault("caller", {"type": "direct"})
         start["input"] = {}
         pieces = _json_pieces(block.get("input", {}))
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
@@ -95,7 +96,10 @@ def message_events(message: Mapping[str, Any]) -> list[tuple[str, JSONDict]]:
             {
                 "type": "message_delta",
                 "delta": delta,
-                "usage": {"output_tokens": usage.get("output_tokens", 0)},
+                "usage": {
+                    "output_tokens": usage.get("output_tokens", 0),
+                    **({"server_tool_use": usage["server_tool_use"]} if "server_tool_use" in usage else {}),
+                },
             },
         )
     )

@@ -315,12 +315,26 @@ def test_multiedit_can_create_a_file_and_validates_edits(ws: Path, ctx: ToolCont
 
 
 def test_registry_names_order_and_flags() -> None:
-    assert list(BUILTIN_TOOLS) == ["Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "LS", "Bash"]
+    assert list(BUILTIN_TOOLS) == [
+        "Read",
+        "Write",
+        "Edit",
+        "MultiEdit",
+        "NotebookEdit",
+        "Glob",
+        "Grep",
+        "LS",
+        "Bash",
+        "TaskOutput",
+        "TaskStop",
+        "TodoWrite",
+        "WebFetch",
+    ]
     tools = build_tools()
     assert [t.name for t in tools] == list(BUILTIN_TOOLS)
     writers = {t.name for t in tools if not t.read_only}
-    assert writers == {"Write", "Edit", "MultiEdit", "Bash"}
-    assert {t.name for t in tools if t.edits_files} == {"Write", "Edit", "MultiEdit"}
+    assert writers == {"Write", "Edit", "MultiEdit", "NotebookEdit", "Bash", "WebFetch"}
+    assert {t.name for t in tools if t.edits_files} == {"Write", "Edit", "MultiEdit", "NotebookEdit"}
     assert [t.name for t in build_tools(["Grep", "Read", "Grep"])] == ["Grep", "Read"]
     with pytest.raises(ValueError, match="unknown tool\\(s\\): Task"):
         build_tools(["Read", "Task"])

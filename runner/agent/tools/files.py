@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
 from runner.agent.tools.fdio import Target, describe_non_file, lstat, open_read, target, write_atomic
+from runner.agent.tools.notebook import render_notebook
 from runner.agent.tools.paths import display_path
 
 MAX_LINES = 2000
@@ -146,7 +147,7 @@ class Read(Tool):
     description: ClassVar[str] = (
         "Read a file. Each line comes back prefixed with its number and a tab, at most 2000 lines per "
         "call (use offset and limit for more). Images (PNG, JPEG, GIF, WebP) and PDFs are shown to you "
-        "as content."
+        "as content; Jupyter notebooks (.ipynb) as their cells, with the ids NotebookEdit takes."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -166,6 +167,8 @@ class Read(Tool):
         limit = int_arg(args, "limit", default=MAX_LINES, minimum=1) or MAX_LINES
         t = _existing_file(raw, ctx, for_write=False)
         suffix = t.real.suffix.lower()
+        if suffix == ".ipynb" and (cells := render_notebook(t)) is not None:
+            return ToolResult(cells)
         try:
             with open_read(t) as fh:
                 head = fh.read(8192)

@@ -20,7 +20,11 @@ from tests.paths import REPO_ROOT
 HERE = Path(__file__).resolve().parent
 FILESYSTEM_PACKAGE = "@modelcontextprotocol/server-filesystem"
 FILESYSTEM_VERSION = "2026.8.31"
-FILESYSTEM_PREFIX = REPO_ROOT / ".cache" / "mcp-server-filesystem"
+# The sandbox gives each run a private /tmp: with the checkout under /tmp (a CI clone can be one),
+# what the servers run from goes next to the interpreter, which the sandbox keeps visible.
+UNDER_TMP = (str(REPO_ROOT) + "/").startswith("/tmp/")
+SERVERS_DIR = Path(sys.prefix) / "claude-runner-test-servers" if UNDER_TMP else REPO_ROOT / ".cache"
+FILESYSTEM_PREFIX = SERVERS_DIR / "mcp-server-filesystem"
 
 
 @pytest.fixture(scope="session")
@@ -71,14 +75,27 @@ def marker() -> str:
     return new_marker()
 
 
+def server_script(name: str) -> str:
+    """Where a test server's script runs from. The sandbox gives each run a private ``/tmp``, so a
+    checkout under ``/tmp`` (a CI clone can be one) is not there inside it: the script is copied
+    next to the interpreter, which the sandbox keeps visible."""
+    source = HERE / name
+    if not UNDER_TMP:
+        return str(source)
+    target = SERVERS_DIR / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return str(target)
+
+
 def echo_server(marker: str, **extra: Any) -> dict[str, Any]:
     """The configuration of the Python test server (tests/mcp/echo_server.py)."""
-    return {"command": sys.executable, "args": [str(HERE / "echo_server.py"), marker], **extra}
+    return {"command": sys.executable, "args": [server_script("echo_server.py"), marker], **extra}
 
 
 def hang_server(marker: str) -> dict[str, Any]:
     """A server that never answers and ignores SIGTERM."""
-    return {"command": sys.executable, "args": [str(HERE / "hang_server.py"), marker]}
+    return {"command": sys.executable, "args": [server_script("hang_server.py"), marker]}
 
 
 def processes_with(marker: str, grace_s: float = 10.0) -> list[int]:

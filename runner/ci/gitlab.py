@@ -27,6 +27,9 @@ OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
 # Where the work goes when no push worked, next to the checkout so `artifacts: paths:` keeps it
 # (the job's temporary directory is removed when the job ends).
+# A collapsible section of the job log (GitLab's "custom collapsible sections").
+SECTION_START = "\x1b[0Ksection_start:{ts}:{name}[collapsed=true]\r\x1b[0K{0}"
+SECTION_END = "\x1b[0Ksection_end:{ts}:{name}\r\x1b[0K"
 RESCUE_FILES = {"patch_file": "claude-rescue.patch", "bundle_file": "claude-rescue.bundle"}
 
 
@@ -88,6 +91,8 @@ def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> J
         write_outputs=outputs.write,
         write_summary=write_summary,
         state_file=StateFile(run_env.state_path, run_env.state_key),
+        group_start=SECTION_START,
+        group_end=SECTION_END,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.live_log import LiveLog, tee
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
 from runner.errors import RunnerError
@@ -300,14 +301,14 @@ def _run(
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
-    # show_full_output: every event as a JSON line in the log; otherwise just the answer.
-    output_format = "stream-json" if settings.show_full_output else "text"
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
-    sink = EventSink(output_format, out, LogStream(job), prepared.redactor, run.transcript)
+    sink = EventSink("text", out, LogStream(job), prepared.redactor, run.transcript)
+    # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
+    live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
-    with job.group("Claude"):
+    with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
     progress.result = outcome.result

@@ -17,6 +17,7 @@ from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.live_log import LiveLog, tee
 from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
@@ -374,9 +375,10 @@ def _agent(
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
-    with job.group("Claude (review)"):
+    live = LiveLog(job.log, prepared.redactor, prices=prepared.prices)  # a line per model and tool call
+    with job.group("Claude (review)"), live:
         try:
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
     return outcome.result or {}

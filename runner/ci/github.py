@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from runner.ci import retry_policy
+from runner.ci.annotations import github_annotation
 from runner.ci.outputs import failed_early
+from runner.errors import RunnerError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.api import ApiSettings
@@ -17,6 +20,10 @@ from runner.settings.github import GitHubFinalizeSettings, GitHubJobSettings, Gi
 
 if TYPE_CHECKING:
     from runner.platforms.github import GitHubPlatform
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class ActionsOutputs:
@@ -71,6 +78,7 @@ def github_job(
         write_outputs=outputs.write,
         write_summary=write_summary,
         mask=mask,
+        show_error=lambda message: _stderr(github_annotation("error", message)),
         group_start="::group::{}",
         group_end="::endgroup::",
         state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,
@@ -83,6 +91,12 @@ def run_github(run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSetti
     outputs = ActionsOutputs(run_env.output_path)
     try:
         return run_github_job(read_settings(), outputs)
+    except RunnerError as exc:  # reported here, once, as an annotation
+        job = github_job(run_env, outputs)
+        if outputs.conclusion is None:
+            failed_early(job, exc)
+        job.error(exc.one_line())
+        return exc.exit_code
     except Exception as exc:
         if outputs.conclusion is None:
             failed_early(github_job(run_env, outputs), exc)
@@ -99,7 +113,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
 
     run_env, settings, runtime = job_settings.run_env, job_settings.flow, job_settings.runtime
     for warning in settings.warnings:
-        print(f"::warning::{warning}", flush=True)
+        print(github_annotation("warning", warning), flush=True)
     event = load_github_event(run_env.event_name, run_env.event_path, run_env.ci_run)
     decision = decide(event, settings.trigger)
     review = review_trigger(event, decision, settings)

@@ -6,6 +6,7 @@ The job's variables are read by ``runner/settings/gitlab.py``; this module only 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
 from runner.ci import retry_policy
+from runner.ci.annotations import gitlab_error_section
 from runner.ci.outputs import failed_early
+from runner.errors import RunnerError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
@@ -91,9 +94,15 @@ def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> J
         write_outputs=outputs.write,
         write_summary=write_summary,
         state_file=StateFile(run_env.state_path, run_env.state_key),
+        show_error=_show_error,
         group_start=SECTION_START,
         group_end=SECTION_END,
     )
+
+
+def _show_error(message: str) -> None:
+    for line in gitlab_error_section(message):
+        print(line, file=sys.stderr, flush=True)
 
 
 def job_outputs_file(run_env: GitLabRunEnv) -> DotenvOutputs:
@@ -111,6 +120,12 @@ def run_gitlab(
     outputs = job_outputs_file(run_env)
     try:
         return run_gitlab_job(read_settings(), event_path, outputs)
+    except RunnerError as exc:  # reported here, once, in a section of its own
+        job = gitlab_job(run_env, outputs)
+        if outputs.conclusion is None:
+            failed_early(job, exc)
+        job.error(exc.one_line())
+        return exc.exit_code
     except Exception as exc:
         if outputs.conclusion is None:
             failed_early(gitlab_job(run_env, outputs), exc)

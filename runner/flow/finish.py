@@ -92,7 +92,7 @@ def finish_run(
     )
     if end.error is not None:
         outputs["conclusion"] = "cancelled" if end.cancelled else "failure"
-        job.log(f"error: {redactor.text(end.error)}")
+        job.error(redactor.text(end.error))
     job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
     comment_error = None
     if tracker is not None and tracker.ref is not None:
@@ -106,7 +106,7 @@ def finish_run(
         record.phase("finalised", conclusion=outputs["conclusion"], final_body=None)
     summary = job_summary(end.error, progress, redactor)
     if comment_error is not None:
-        job.log(f"error: {comment_error}")
+        job.error(comment_error)
         summary += f"\n\n⚠️ {comment_error}"
     job.write_summary(summary)
     cleanup.report()

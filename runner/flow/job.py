@@ -35,6 +35,15 @@ class Job:
     group_start: str = ""  # e.g. "::group::{}" on GitHub Actions ({name}, {ts}: GitLab's section id, time)
     group_end: str = ""
     state_file: StateFile | None = None  # for `claude-runner finalize` (see flow/state.py)
+    # How the run's one error line is shown: an annotation on GitHub, a section on GitLab.
+    show_error: Callable[[str], None] | None = None
+
+    def error(self, message: str) -> None:
+        """Report the error that ends the run: once, where the CI makes it stand out."""
+        if self.show_error is not None:
+            self.show_error(message)
+        else:
+            self.log(f"error: {message}")
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

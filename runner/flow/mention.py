@@ -10,13 +10,14 @@ finalises the comment and saves whatever the agent changed.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
-from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.headless import execute_run, exit_code, graceful_signals, prepare_run
 from runner.agent.live_log import LiveLog, tee
 from runner.agent.prompt import MemoryFile
 from runner.agent.transcript import EventSink
@@ -65,7 +66,7 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
     try:
         preflight(runtime, redactor=redactor, log=job.log)
     except RunnerError as exc:
-        job.log(f"error: {redactor.text(exc.one_line())}")
+        job.error(redactor.text(exc.one_line()))
         job.write_outputs({"conclusion": "failure"})
         job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
         return exc.exit_code
@@ -141,7 +142,8 @@ def run_flow(
                 )
             result = progress.result or {}
             if result.get("is_error"):
-                end = RunEnd("; ".join(result.get("errors") or [str(result.get("subtype"))]))
+                errors = "; ".join(result.get("errors") or [str(result.get("subtype"))])
+                end = RunEnd(errors, progress.exit_code or 1)  # the same code `run` exits with
         except Interrupted as exc:
             end = RunEnd(f"the job was cancelled ({exc})")
         except RunnerError as exc:
@@ -302,7 +304,8 @@ def _run(
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
-    sink = EventSink("text", out, LogStream(job), prepared.redactor, run.transcript)
+    # The error line is the live log's and finish_run's to print (once), not the sink's.
+    sink = EventSink("text", out, io.StringIO(), prepared.redactor, run.transcript)
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
@@ -311,7 +314,7 @@ def _run(
             outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
-    progress.result = outcome.result
+    progress.result, progress.exit_code = outcome.result, exit_code(outcome)
     for error in toolset.finish(ok=not outcome.result.get("is_error")):
         job.log(f"warning: an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound

@@ -9,6 +9,7 @@ a review never pushes, a fork's code is never run (the agent gets read-only tool
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def run_review(
         job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
         job.write_summary(f"Review: {outputs.get('review_comments', '0')} inline comments posted.")
         return 0
-    job.log(f"error: {redactor.text(error)}")
+    job.error(redactor.text(error))
     job.write_outputs({"conclusion": "failure"})
     job.write_summary(f"Review failed: {redactor.text(error)}")
     return code
@@ -374,7 +375,7 @@ def _agent(
         redactor=redactor,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
-    sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    sink = EventSink("text", LogStream(job), io.StringIO(), prepared.redactor, run.transcript)
     live = LiveLog(job.log, prepared.redactor, prices=prepared.prices)  # a line per model and tool call
     with job.group("Claude (review)"), live:
         try:

@@ -14,6 +14,20 @@ from tests.ci.test_github_flow import fix_turns, job, pr_comment_payload  # noqa
 API_ENV = {"CLAUDE_RUNNER_API_RETRY_BASE_MS": "10", "CLAUDE_RUNNER_API_TIMEOUT_S": "1"}
 
 
+ANNOTATION = "::error title=claude-runner::"
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The run's errors, shown as annotations: each line once, as ``error: <message>``."""
+    lines = stderr.splitlines()
+    assert not [line for line in lines if line.startswith("error:")], "an error printed as well as annotated"
+    return [
+        "error: " + line.removeprefix(ANNOTATION).replace("%0A", "\n").replace("%25", "%")
+        for line in lines
+        if line.startswith(ANNOTATION)
+    ]
+
+
 def open_pr(job, **kwargs):  # noqa: F811
     head = job.remote_branches()["fix-calc"]
     job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head, title="Fix calc", **kwargs)
@@ -89,7 +103,7 @@ def test_a_persistent_failure_before_posting_is_one_line_with_exit_code_10(job):
     job.github.faults.fail("get_permission", 502, times=None)
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 10
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    errors = error_lines(proc.stderr)
     assert errors == [
         "error: GitHub API kept failing while trying to check Codertocat's permission: 502 Bad Gateway"
         " after 3 attempts — GitHub may be having an outage (https://www.githubstatus.com);"
@@ -121,7 +135,7 @@ def test_an_unreachable_github_is_one_line_with_exit_code_10(job, tmp_path):  # 
     job.env_extra.update(API_ENV, CLAUDE_RUNNER_API_RETRIES="1", GITHUB_API_URL=f"http://127.0.0.1:{port}")
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 10 and "Traceback" not in proc.stderr
-    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    (error,) = error_lines(proc.stderr)
     assert error.startswith("error: GitHub API unreachable while trying to check Codertocat's permission:")
     assert "connection refused" in error
 
@@ -134,7 +148,7 @@ def test_a_token_revoked_mid_run_says_it_expired_or_was_revoked(job):  # noqa: F
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude have a look"))
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
     expected = "the GitHub token expired or was revoked (401 while trying to list comments)"
-    assert f"error: {expected}" in proc.stderr
+    assert any(f"error: {expected}" in line for line in error_lines(proc.stderr))
     (comment,) = tracking_comments(job, 5)
     assert "Claude hit an error" in comment.body and expected in comment.body
 
@@ -154,3 +168,13 @@ def test_deleted_accounts_and_string_labels_do_not_break_a_mention(job):  # noqa
     assert listed.reply[0]["user"] is None  # what crashed every mention on such a pull request
     (issue,) = job.github.requests_to("GET", "get_issue")
     assert issue.reply["user"] is not None and issue.reply["labels"] == ["bug"]
+
+
+def test_a_model_401_exits_4_as_run_does_and_is_annotated_once(job):  # noqa: F811
+    open_pr(job)
+    job.model.queue_fault("authentication")
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude have a look"))
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    (error,) = error_lines(proc.stderr)
+    assert "model API error" in error
+    assert outputs["conclusion"] == "failure"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from runner import __version__
-from runner.errors import RunnerError, UsageError
+from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError, UsageError
 from runner.settings.run_flags import run_options
 
 if TYPE_CHECKING:
@@ -325,13 +325,51 @@ def _invoke() -> int:
     except RunnerError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted — nothing more was done; run the command again to finish", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF.get((exc.name or "").split(".")[0])
+        if extra is None:
+            return _internal_error(exc)
+        click.echo(f"error: {exc.name} is not installed — pip install 'claude-runner[{extra}]'", err=True)
+        return UsageError.exit_code
+    except Exception as exc:
+        if type(exc).__name__ == "Interrupted":  # runner.agent.cancel's, raised by a signal handler
+            click.echo(f"error: interrupted ({exc}) — nothing more was done; run the command again", err=True)
+            return EXIT_INTERRUPTED
+        return _internal_error(exc)
     return 0
+
+
+# The optional packages and the extra that installs each.
+_EXTRA_OF = {
+    "boto3": "bedrock",
+    "botocore": "bedrock",
+    "google": "vertex",
+    "requests": "vertex",
+    "waitress": "webhook",
+    "psycopg": "webhook-postgres",
+}
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line, never a traceback unless asked for."""
+    import os
+
+    if os.environ.get("CLAUDE_RUNNER_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    click.echo(
+        f"error: internal error: {type(exc).__name__}: {exc} — this is a bug in claude-runner: "
+        "please report it (CLAUDE_RUNNER_DEBUG=1 prints the traceback)",
+        err=True,
+    )
+    return EXIT_INTERNAL
 
 
 def _fast_exit(code: int) -> None:

@@ -33,6 +33,7 @@ from runner.errors import (
     EXIT_RUN_FAILED,
     CredentialsError,
     ModelError,
+    OutputError,
     ProviderError,
     SettingsError,
     WorkspaceError,
@@ -167,7 +168,13 @@ def run_headless(
             outcome = execute_run(prepared, sink)
     finally:
         sink.close()
-    return exit_code(outcome)
+    code = exit_code(outcome)
+    try:
+        sink.check_transcript()  # after the answer was printed
+    except OutputError as exc:
+        err.write(f"error: {exc.one_line()}\n")
+        return code or exc.exit_code
+    return code
 
 
 def exit_code(outcome: AgentOutcome) -> int:

@@ -22,6 +22,7 @@ from runner.agent.structured import StructuredOutputTool
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
+from runner.providers.fixes import model_error_fix
 
 Emit = Callable[[dict[str, Any]], None]
 CACHE = {"type": "ephemeral"}
@@ -179,7 +180,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     except ModelCallError as exc:
         if spec.cancel.reason is not None:
             return finish("error_during_execution", f"cancelled by {spec.cancel.reason}")
-        return finish("error_during_execution", _model_error_text(exc), exc)
+        return finish("error_during_execution", _model_error_text(exc, spec.api_key_source), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
     except RunnerError as exc:  # raised by a provider client, e.g. a refused credential refresh
@@ -337,11 +338,12 @@ def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | 
     return result
 
 
-def _model_error_text(exc: ModelCallError) -> str:
+def _model_error_text(exc: ModelCallError, key_source: str) -> str:
     text = f"model API error: {exc.message}"
     if exc.retries:
         text += f" (gave up after {exc.retries} {'retry' if exc.retries == 1 else 'retries'})"
-    return f"{text} (request-id {exc.request_id})" if exc.request_id else text
+    text = f"{text} (request-id {exc.request_id})" if exc.request_id else text
+    return f"{text} — {model_error_fix(exc.status, key_source=key_source)}"  # doctor's fixes
 
 
 def _minutes(seconds: float | None) -> str:

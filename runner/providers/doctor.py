@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from runner.errors import CredentialsError, ModelError, ProviderError, RunnerError
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
+from runner.providers.fixes import CONNECTION_FIX, MODEL_ID_FIX, RETRY_LATER_FIX, credentials_fix
 from runner.providers.models import resolve_model
 from runner.providers.oidc import audiences, jwt_claims, token_source
 from runner.sanitize import Redactor
@@ -240,9 +241,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
         message, fix = _api_message(exc)
         raise ModelError(
             f"model {model} was not found on {config.label} (HTTP 404): {message}",
-            fix
-            or "check the model id, or that the model is enabled for this account and region "
-            "(ANTHROPIC_MODEL, ANTHROPIC_DEFAULT_*_MODEL)",
+            fix or MODEL_ID_FIX,
         ) from None
     except anthropic.APITimeoutError:
         raise ProviderError(
@@ -251,7 +250,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
     except anthropic.APIConnectionError as exc:
         raise ProviderError(
             f"could not connect to {config.label}: {exc.__cause__ or exc}",
-            "check the network and the base URL",
+            CONNECTION_FIX,
         ) from None
     except anthropic.BadRequestError as exc:
         message, fix = _api_message(exc)
@@ -265,7 +264,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
         message, fix = _api_message(exc)
         raise ProviderError(
             f"{config.label} answered HTTP {exc.status_code}: {message}",
-            fix or "retry later; if it persists, check the provider's status page",
+            fix or RETRY_LATER_FIX,
         ) from None
     elapsed = time.monotonic() - started
     usage = getattr(message, "usage", None)
@@ -294,9 +293,7 @@ def _api_message(exc: Any) -> tuple[str, str]:
 
 
 def _credentials_fix(config: ProviderConfig) -> str:
-    if config.name == "anthropic":
-        return f"check {config.key_source} (a valid, active key for this endpoint)"
-    return f"check {config.key_source} and its permissions on {config.label}"
+    return credentials_fix(config.name, config.key_source, config.label)
 
 
 def preflight(

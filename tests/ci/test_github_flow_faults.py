@@ -178,3 +178,18 @@ def test_a_model_401_exits_4_as_run_does_and_is_annotated_once(job):  # noqa: F8
     (error,) = error_lines(proc.stderr)
     assert "model API error" in error
     assert outputs["conclusion"] == "failure"
+
+
+def test_unwritable_outputs_and_summary_after_the_push_are_one_line_and_exit_11(job, tmp_path):  # noqa: F811
+    open_pr(job)
+    before = job.remote_log("fix-calc")[0]
+    (tmp_path / "summary-dir").mkdir()
+    job.env_extra.update(GITHUB_OUTPUT="/dev/full", GITHUB_STEP_SUMMARY=str(tmp_path / "summary-dir"))
+    job.model.add_turns(fix_turns(job))
+    proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 11 and "Traceback" not in proc.stderr
+    (error,) = error_lines(proc.stderr)
+    assert error.startswith("error: could not write $GITHUB_OUTPUT (/dev/full): No space left on device — ")
+    assert job.remote_log("fix-calc")[0] != before  # the work was pushed
+    (comment,) = tracking_comments(job, 5)
+    assert "Claude finished @Codertocat's task" in comment.body

@@ -92,6 +92,11 @@ def prepare_run(
     sources = _settings_sources(settings, cwd, trusted_settings)
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources)
     tools = [*_offered_tools(policy), *extra_tools]
+    known = {t.name for t in (*build_tools(), *extra_tools)} | (
+        {StructuredOutputTool.name} if settings.json_schema else set()
+    )
+    for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
+        warn(line)
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
@@ -253,6 +258,23 @@ def _policy(
         add_dirs=add_dirs,
         home=home,
     )
+
+
+def unknown_tool_warnings(values: Sequence[str], known: set[str]) -> list[str]:
+    """A warning per rule naming a tool this runner does not have (a typo matches nothing, silently).
+
+    MCP tools (``mcp__...``) and ``*`` are left alone: their names are only known when servers start.
+    """
+    warnings = []
+    for value in values:
+        for rule in permissions.split_rule_list(value):
+            name = rule.split("(", 1)[0].strip()
+            if name and name != "*" and not name.startswith("mcp__") and name not in known:
+                warnings.append(
+                    f"warning: --allowedTools/--disallowedTools: no tool is named {name!r}; "
+                    f"the rule {rule!r} matches nothing (tools: {', '.join(sorted(known))})"
+                )
+    return warnings
 
 
 def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:

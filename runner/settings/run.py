@@ -96,7 +96,11 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         max_turns=params.get("max_turns"),
         timeout_minutes=params.get("timeout_minutes"),
         max_budget_usd=params.get("max_budget_usd"),
-        max_output_tokens=params.get("max_output_tokens") or default_max_output_tokens(env),
+        max_output_tokens=(
+            default_max_output_tokens(env)
+            if params.get("max_output_tokens") is None
+            else params["max_output_tokens"]  # 0 is an error, not the default
+        ),
         allowed_tools=tuple(params.get("allowed_tools") or ()),
         disallowed_tools=tuple(params.get("disallowed_tools") or ()),
         permission_mode=mode,

@@ -8,24 +8,11 @@ from __future__ import annotations
 import pytest
 
 from runner.testing.fake_messages import text
+from tests.ci.github_flow_helpers import error_lines
 from tests.ci.test_github_flow import fix_turns, job, pr_comment_payload  # noqa: F401  (the job fixture)
 
 # Retries in milliseconds, and a 1 s client timeout, so the hang cases stay fast.
 API_ENV = {"CLAUDE_RUNNER_API_RETRY_BASE_MS": "10", "CLAUDE_RUNNER_API_TIMEOUT_S": "1"}
-
-
-ANNOTATION = "::error title=claude-runner::"
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The run's errors, shown as annotations: each line once, as ``error: <message>``."""
-    lines = stderr.splitlines()
-    assert not [line for line in lines if line.startswith("error:")], "an error printed as well as annotated"
-    return [
-        "error: " + line.removeprefix(ANNOTATION).replace("%0A", "\n").replace("%25", "%")
-        for line in lines
-        if line.startswith(ANNOTATION)
-    ]
 
 
 def open_pr(job, **kwargs):  # noqa: F811

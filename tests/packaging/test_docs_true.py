@@ -15,7 +15,8 @@ def table_after(heading: str, text: str) -> list[list[str]]:
     """The rows of the first markdown table after ``heading`` (header and rule left out)."""
     section = text[text.index(heading) :]
     rows, started = [], False
-    for line in section.splitlines()[1:]:
+    lines = section.splitlines()
+    for line in lines if heading.startswith("|") else lines[1:]:
         if line.startswith("|"):
             started = True
             rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])

@@ -35,6 +35,7 @@ from runner.errors import (
     ModelError,
     OutputError,
     ProviderError,
+    RunnerError,
     SettingsError,
     WorkspaceError,
 )
@@ -196,6 +197,21 @@ def exit_code(outcome: AgentOutcome) -> int:
     if error.status == 404:
         return ModelError.exit_code
     return ProviderError.exit_code
+
+
+def run_failure(outcome: AgentOutcome) -> RunnerError | None:
+    """A failed run as the error of its cause (so a CI flow exits with ``run``'s code); None if it
+    succeeded, or failed for a reason of its own (limits: exit 1)."""
+    code = exit_code(outcome)
+    if code in (0, EXIT_RUN_FAILED):
+        return None
+    if outcome.runner_error is not None:
+        return outcome.runner_error
+    errors = "; ".join(outcome.result.get("errors") or [str(outcome.result.get("subtype"))])
+    kind = {CredentialsError.exit_code: CredentialsError, ModelError.exit_code: ModelError}.get(
+        code, ProviderError
+    )
+    return kind(errors)
 
 
 def _real_dir(path: Path, what: str) -> Path:

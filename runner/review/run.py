@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
-from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.headless import execute_run, graceful_signals, prepare_run, run_failure
 from runner.agent.live_log import LiveLog, tee
 from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile
@@ -382,6 +382,9 @@ def _agent(
             outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
+    failure = run_failure(outcome)
+    if failure is not None:  # the same exit code as `run` for the same cause (a 401: 4)
+        raise failure
     return outcome.result or {}
 
 

@@ -98,6 +98,12 @@ def prepare_run(
     )
     for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
         warn(line)
+    append = (settings.append_system_prompt or "").strip()
+    if append.startswith("@") and (cwd / append[1:]).is_file():  # as Claude Code does: taken literally
+        warn(
+            f"warning: --append-system-prompt {append!r} is appended as this text, not the file's: "
+            f'to append the file, pass --append-system-prompt "$(cat {append[1:]})"'
+        )
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),

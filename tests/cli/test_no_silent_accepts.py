@@ -66,3 +66,14 @@ def test_a_missing_ci_project_dir_is_named(fake, tmp_path) -> None:
     assert line.startswith(
         f"error: CI_PROJECT_DIR ({tmp_path / 'gone'}) does not exist or is not a directory — "
     )
+
+
+def test_append_system_prompt_at_a_file_is_literal_with_a_warning(fake, repo) -> None:
+    (repo / "notes.md").write_text("Always answer in French.\n")
+    fake.add_turns([[text("ok")]])
+    proc = cli("run", "-p", "hi", "--append-system-prompt", "@notes.md", env=base_env(fake), cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    (warning,) = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert "'@notes.md' is appended as this text" in warning and '"$(cat notes.md)"' in warning
+    system = fake.message_requests[0].body["system"][-1]["text"]
+    assert system.rstrip().endswith("@notes.md") and "French" not in system

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from runner.ci import retry_policy
 from runner.ci.annotations import gitlab_error_section
 from runner.ci.outputs import failed_early
-from runner.errors import RunnerError
+from runner.errors import RunnerError, WorkspaceError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
@@ -117,6 +117,11 @@ def run_gitlab(
 ) -> int:
     """``claude-runner gitlab``: read the rest of the settings and run; on every way out (a bad
     variable, a crash) the dotenv report says ``CLAUDE_CONCLUSION`` (``failure`` unless written)."""
+    if not run_env.workspace.is_dir():  # GitLab sets CI_PROJECT_DIR to the checkout
+        raise WorkspaceError(
+            f"CI_PROJECT_DIR ({run_env.workspace}) does not exist or is not a directory",
+            "run the job with its checkout (GIT_STRATEGY fetch or clone, not none)",
+        )
     outputs = job_outputs_file(run_env)
     try:
         return run_gitlab_job(read_settings(), event_path, outputs)

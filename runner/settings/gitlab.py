@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from runner.errors import UsageError, WorkspaceError
+from runner.errors import UsageError
 from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, read_inputs
 from runner.settings.run import RunSettings, env_int
@@ -137,7 +137,7 @@ def read_gitlab_run_env(env: Mapping[str, str]) -> GitLabRunEnv:
         api_url=(env.get("CI_API_V4_URL") or f"{server}/api/v4").rstrip("/"),
         project_url=(env.get("CI_PROJECT_URL") or f"{server}/{path}").rstrip("/"),
         job_url=env.get("CI_JOB_URL"),
-        workspace=_project_dir(env),
+        workspace=Path(env.get("CI_PROJECT_DIR") or os.getcwd()),
         pipeline_source=env.get("CI_PIPELINE_SOURCE"),
         merge_request_iid=int(iid) if iid.isdigit() else None,
         default_branch=env.get("CI_DEFAULT_BRANCH"),
@@ -253,17 +253,3 @@ def read_gitlab_finalize(env: Mapping[str, str]) -> GitLabFinalizeSettings:
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         api=read_api_settings(env),
     )
-
-
-def _project_dir(env: Mapping[str, str]) -> Path:
-    """The checkout: ``CI_PROJECT_DIR`` (GitLab sets it in every job), else the current directory."""
-    raw = env.get("CI_PROJECT_DIR", "").strip()
-    if not raw:
-        return Path(os.getcwd())
-    path = Path(raw)
-    if not path.is_dir():
-        raise WorkspaceError(
-            f"CI_PROJECT_DIR ({raw}) does not exist or is not a directory",
-            "run the job with its checkout (GIT_STRATEGY fetch or clone, not none)",
-        )
-    return path

@@ -247,7 +247,8 @@ def test_a_github_job_for_bedrock_without_id_token_write_fails_before_posting(jo
     proc, outputs, _ = job.run("issue_comment", comment_payload(job), **inputs)
     assert proc.returncode == 4, proc.stderr
     assert (
-        "error: ACTIONS_ID_TOKEN_REQUEST_URL is not set" in proc.stderr and "id-token: write" in proc.stderr
+        "::error title=claude-runner::ACTIONS_ID_TOKEN_REQUEST_URL is not set" in proc.stderr
+        and "id-token: write" in proc.stderr
     )
     assert "provider check ✓ settings: Amazon Bedrock (provider setting)" in proc.stderr
     assert outputs["conclusion"] == "failure"

@@ -77,3 +77,23 @@ def test_append_system_prompt_at_a_file_is_literal_with_a_warning(fake, repo) ->
     assert "'@notes.md' is appended as this text" in warning and '"$(cat notes.md)"' in warning
     system = fake.message_requests[0].body["system"][-1]["text"]
     assert system.rstrip().endswith("@notes.md") and "French" not in system
+
+
+def test_an_event_file_that_is_not_utf8_is_named_with_the_bad_byte(fake, tmp_path) -> None:
+    event = tmp_path / "event.json"
+    event.write_bytes(b'{"action": "\xff"}')
+    proc = cli(
+        "explain",
+        "--event-name",
+        "issue_comment",
+        "--event-path",
+        str(event),
+        env=base_env(fake),
+        cwd=tmp_path,
+    )
+    line = one_error_line(proc)
+    assert proc.returncode == 2
+    assert line == (
+        f"error: event file {event} is not UTF-8 (byte 0xff at offset 12) — save the payload as UTF-8 JSON,"
+        " as GitHub and GitLab send it"
+    )

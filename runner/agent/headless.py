@@ -6,6 +6,7 @@ prompt), runs it, prints the result, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import sys
@@ -19,6 +20,7 @@ from typing import IO, Any
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
+from runner.agent.live_log import LiveLog, tee
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
@@ -175,9 +177,11 @@ def run_headless(
     """Run one agent turn as configured; returns the process exit code."""
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
+    live = LiveLog(lambda line: print(line, file=err, flush=True), prepared.redactor, prices=prepared.prices)
+    emit = tee(live, sink) if settings.verbose else sink
     try:
-        with graceful_signals(prepared.spec.cancel):
-            outcome = execute_run(prepared, sink)
+        with graceful_signals(prepared.spec.cancel), live if settings.verbose else contextlib.nullcontext():
+            outcome = execute_run(prepared, emit)
     finally:
         sink.close()
     code = exit_code(outcome)

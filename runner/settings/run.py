@@ -39,6 +39,7 @@ class RunSettings:
     max_retries: int = 8
     retry_base_ms: int = 500
     stream: bool = True
+    verbose: bool = False  # --verbose: the live log (a line per model and tool call) on stderr
     sandbox_by_default: bool = False  # the OS sandbox when the settings do not say (on in the CI flows)
 
     def __post_init__(self) -> None:
@@ -114,4 +115,5 @@ def agent_settings(params: Mapping[str, Any], env: Mapping[str, str]) -> RunSett
         max_retries=params.get("max_retries", 8),
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         stream=not params.get("no_stream"),
+        verbose=bool(params.get("verbose")),
     )

@@ -124,7 +124,11 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--no-stream", is_flag=True, help="Use non-streaming model calls (for gateways that cannot stream)."
     ),
-    click.option("--verbose", is_flag=True, hidden=True, help="Accepted for Claude Code compatibility."),
+    click.option(
+        "--verbose",
+        is_flag=True,
+        help="Print a line per model call, tool call and retry on stderr as the run goes.",
+    ),
 ]
 
 

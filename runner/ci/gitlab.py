@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from runner.ci import retry_policy
 from runner.ci.annotations import gitlab_error_section
 from runner.ci.outputs import failed_early
-from runner.errors import RunnerError, WorkspaceError
+from runner.errors import OutputError, RunnerError, WorkspaceError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
@@ -43,16 +43,30 @@ class DotenvOutputs:
     def __init__(self, workspace: Path, temp_dir: Path) -> None:
         self.workspace, self.temp_dir = workspace, temp_dir
         self.conclusion: str | None = None
+        self.failed: OutputError | None = None  # the first write that failed (the run goes on)
 
     def write(self, outputs: Mapping[str, str]) -> None:
-        """Write the file, and copy the transcript next to it (``artifacts: paths:``)."""
+        """Write the file, and copy the transcript next to it (``artifacts: paths:``).
+
+        A full disk or a read-only checkout must not stop the note from being finalised: the
+        failure is shown once, and the job exits with OutputError's code at the end."""
         self.conclusion = outputs.get("conclusion", self.conclusion)
-        outputs = {name: self._keep(name, value) for name, value in outputs.items()}
-        lines = [f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()]
-        (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        transcript = self.temp_dir / "execution.jsonl"
-        if transcript.exists():
-            shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+        try:
+            outputs = {name: self._keep(name, value) for name, value in outputs.items()}
+            lines = [
+                f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()
+            ]
+            (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+            transcript = self.temp_dir / "execution.jsonl"
+            if transcript.exists():
+                shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+        except OSError as exc:
+            if self.failed is None:
+                self.failed = OutputError(
+                    f"could not write the job's outputs in {self.workspace}: {exc.strerror or exc}",
+                    "the runner's disk is full or the checkout is not writable; the note and push are done",
+                )
+                _show_error(self.failed.one_line())
 
     def _keep(self, name: str, value: str) -> str:
         """A rescue file in the temporary directory, copied next to the checkout; its new path."""
@@ -124,7 +138,8 @@ def run_gitlab(
         )
     outputs = job_outputs_file(run_env)
     try:
-        return run_gitlab_job(read_settings(), event_path, outputs)
+        code = run_gitlab_job(read_settings(), event_path, outputs)
+        return code or (outputs.failed.exit_code if outputs.failed else 0)
     except RunnerError as exc:  # reported here, once, in a section of its own
         job = gitlab_job(run_env, outputs)
         if outputs.conclusion is None:

@@ -115,3 +115,13 @@ def test_a_missing_provider_extra_names_the_pip_extra(fake, repo) -> None:
     line = one_error_line(proc)
     assert proc.returncode == 2
     assert line == "error: boto3 is not installed — pip install 'claude-runner[bedrock]'"
+
+
+def test_doctor_with_the_network_down_names_the_fix_and_exits_6(fake, tmp_path) -> None:
+    env = {**base_env(fake), "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{closed_port()}"}
+    proc = cli("doctor", env=env, cwd=tmp_path)
+    assert proc.returncode == 6 and "Traceback" not in proc.stderr + proc.stdout
+    (failed,) = [line for line in proc.stdout.splitlines() if line.startswith("✗")]
+    assert "Connection refused" in failed and failed.endswith(
+        "— check the network and the base URL (ANTHROPIC_BASE_URL, or the provider's region)"
+    )

@@ -125,3 +125,12 @@ def test_doctor_with_the_network_down_names_the_fix_and_exits_6(fake, tmp_path) 
     assert "Connection refused" in failed and failed.endswith(
         "— check the network and the base URL (ANTHROPIC_BASE_URL, or the provider's region)"
     )
+
+
+def test_a_404_prints_its_status_once_with_the_model_fix(fake, repo) -> None:
+    fake.queue_fault("not_found")
+    proc = cli("run", "-p", "hi", env=base_env(fake), cwd=repo)
+    line = one_error_line(proc)
+    assert proc.returncode == 5
+    assert line.count("404") == 1 and "404 not_found_error: " in line and "{" not in line
+    assert line.endswith("(--model, ANTHROPIC_MODEL, ANTHROPIC_DEFAULT_*_MODEL)")

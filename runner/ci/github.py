@@ -96,6 +96,7 @@ def github_job(
         write_summary=outputs.write_summary,
         mask=mask,
         show_error=lambda message: _stderr(github_annotation("error", message)),
+        show_warning=lambda message: _stderr(github_annotation("warning", message)),
         group_start="::group::{}",
         group_end="::endgroup::",
         state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,

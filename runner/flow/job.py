@@ -37,6 +37,15 @@ class Job:
     state_file: StateFile | None = None  # for `claude-runner finalize` (see flow/state.py)
     # How the run's one error line is shown: an annotation on GitHub, a section on GitLab.
     show_error: Callable[[str], None] | None = None
+    show_warning: Callable[[str], None] | None = None  # GitHub: a ::warning:: annotation
+
+    def warning(self, message: str) -> None:
+        """A warning the run goes on after (``warning: `` is added, or kept, in front)."""
+        text = message.removeprefix("warning: ")
+        if self.show_warning is not None:
+            self.show_warning(text)
+        else:
+            self.log(f"warning: {text}")
 
     def error(self, message: str) -> None:
         """Report the error that ends the run: once, where the CI makes it stand out."""

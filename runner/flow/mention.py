@@ -301,6 +301,7 @@ def _run(
         trusted_settings=trusted_settings,
         memory=memory,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
+        warn=job.warning,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
@@ -316,7 +317,7 @@ def _run(
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)
     for error in toolset.finish(ok=not outcome.result.get("is_error")):
-        job.log(f"warning: an inline comment was not posted: {error}")
+        job.warning(f"an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

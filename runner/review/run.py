@@ -373,6 +373,7 @@ def _agent(
         trusted_settings=trusted_settings,
         memory=memory,
         redactor=redactor,
+        warn=job.warning,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
     sink = EventSink("text", LogStream(job), io.StringIO(), prepared.redactor, run.transcript)

@@ -180,3 +180,18 @@ def test_unwritable_outputs_and_summary_after_the_push_are_one_line_and_exit_11(
     assert job.remote_log("fix-calc")[0] != before  # the work was pushed
     (comment,) = tracking_comments(job, 5)
     assert "Claude finished @Codertocat's task" in comment.body
+
+
+def test_a_warning_in_the_flow_is_a_warning_annotation(job):  # noqa: F811
+    open_pr(job)
+    job.model.add_turns([[text("Looked at it.")]])
+    proc, _, _ = job.run(
+        "issue_comment",
+        pr_comment_payload(job, 5, body="@claude have a look"),
+        claude_args="--allowedTools Bsh",
+    )
+    assert proc.returncode == 0, proc.stderr
+    (warning,) = [line for line in proc.stderr.splitlines() if "no tool is named" in line]
+    assert warning.startswith(
+        "::warning title=claude-runner::--allowedTools/--disallowedTools: no tool is named 'Bsh'"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,28 +35,7 @@ def run_command(
     prompt_arg: str | None,
     prompt: str | None,
     prompt_file: Path | None,
-    output_format: str,
-    model: str | None,
-    max_turns: int | None,
-    timeout_minutes: float | None,
-    max_budget_usd: float | None,
-    max_output_tokens: int | None,
-    allowed_tools: tuple[str, ...],
-    disallowed_tools: tuple[str, ...],
-    permission_mode: str | None,
-    dangerously_skip_permissions: bool,
-    settings_value: str | None,
-    no_project_settings: bool,
-    add_dirs: tuple[Path, ...],
-    cwd: Path,
-    system_prompt: str | None,
-    append_system_prompt: str | None,
-    json_schema: str | None,
-    transcript: Path | None,
-    price_table: Path | None,
-    max_retries: int,
-    no_stream: bool,
-    verbose: bool,
+    **flags: Any,
 ) -> None:
     """Run one headless agent turn in a workspace, like `claude -p`."""
     import os

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,8 @@ def base_env(fake: FakeMessagesAPI) -> dict[str, str]:
     env.update(
         ANTHROPIC_BASE_URL=fake.base_url,
         ANTHROPIC_API_KEY="sk-ant-test-key-0123456789",
+        # Never the machine's ~/.claude/settings.json (its hooks would run in the tests).
+        CLAUDE_CONFIG_DIR=os.path.join(tempfile.gettempdir(), "claude-runner-tests-no-user-settings"),
         CLAUDE_RUNNER_RETRY_BASE_MS="10",
     )
     return env

@@ -6,12 +6,11 @@ prompt), runs it, prints the result, and maps the outcome to an exit code.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -19,17 +18,24 @@ from typing import IO, Any
 
 from runner.agent import permissions
 from runner.agent.cancel import CancelToken
+from runner.agent.claude_setup import ClaudeSetup, claude_setup
+from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
-from runner.agent.live_log import LiveLog, tee
+from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
+from runner.agent.model_params import OutputOptions
+from runner.agent.permission_rules import names_tool
 from runner.agent.prompt import MemoryFile, build_system_prompt, find_repo_root
 from runner.agent.retry import RetryPolicy
 from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
+from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
-from runner.agent.tools import build_tools
+from runner.agent.tools import BASH_COMPANIONS, build_tools
 from runner.agent.tools.base import Tool, ToolContext
-from runner.agent.transcript import EventSink
+from runner.agent.tools.bash import Bash
+from runner.agent.toolset import equip, offered_tools, server_tools
+from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
 from runner.errors import (
     EXIT_RUN_FAILED,
@@ -38,12 +44,14 @@ from runner.errors import (
     OutputError,
     ProviderError,
     RunnerError,
-    SettingsError,
     WorkspaceError,
 )
+from runner.mcp.config import PROJECT_FILE
+from runner.mcp.servers import McpPlan, plan_mcp, running_mcp
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
-from runner.providers.models import resolve_model
+from runner.providers.catalog import default_max_tokens
+from runner.providers.models import context_window, resolve_model
 from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
@@ -61,6 +69,8 @@ class PreparedRun:
     oidc: TokenSource | None = None  # set when the provider trades the job's OIDC token
     secret_names: frozenset[str] = frozenset()  # wiped from the start-up environment block
     sandbox: SandboxPlan | None = field(default=None)  # the OS sandbox Bash runs in; None: none
+    mcp: McpPlan | None = None  # the MCP servers to start; None: none
+    setup: ClaudeSetup | None = None  # what the Claude Code settings and flags added
 
 
 def prepare_run(
@@ -72,6 +82,9 @@ def prepare_run(
     memory: list[MemoryFile] | None = None,
     redactor: Redactor | None = None,
     warn: Callable[[str], None] | None = None,
+    local_git: bool = True,
+    read_only_rules: Sequence[str] = (),
+    project_mcp_json: str | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -80,32 +93,45 @@ def prepare_run(
     ``runtime``: the provider settings (their error is raised here) and the tools' environment.
     ``redactor``: the caller's, to share (a flow's comments then hide the tokens minted in the run).
     ``warn``: where warnings go (a sandbox that cannot start, a refused passthrough); default stderr.
+    ``local_git``: False in the CI flows, which commit and push themselves (see ``build_system_prompt``).
+    ``read_only_rules``: allow rules for commands that change nothing (the flows' read-only git),
+    added to ``claude_args``' and holding in plan mode too.
+    ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
+    read only when the settings are read from the workspace too).
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = runtime.provider()
     config = provider.config
+    redactor = redactor or Redactor()
+    sources = settings_sources(settings, cwd, trusted_settings, runtime.claude_config_dir)
+    setup = claude_setup(
+        settings,
+        sources,
+        cwd=cwd,
+        config_dir=runtime.claude_config_dir,
+        trusted_project=trusted_settings is not None,
+        warn=warn,
+        redactor=redactor,
+    )
     model = resolve_model(
-        settings.model,
+        # Claude Code's order: --model, ANTHROPIC_MODEL, the settings' model.
+        settings.model or (None if provider.models.model else setup.keys.model),
         provider.models,
         provider=config.name,
         strict=config.name == "anthropic" and not config.is_gateway,
     )
-    sources = _settings_sources(settings, cwd, trusted_settings)
-    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources)
-    tools = [*_offered_tools(policy), *extra_tools]
+    policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
+    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
     known = {t.name for t in (*build_tools(), *extra_tools)} | (
         {StructuredOutputTool.name} if settings.json_schema else set()
     )
     for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
         warn(line)
-    append = (settings.append_system_prompt or "").strip()
-    if append.startswith("@") and (cwd / append[1:]).is_file():  # as Claude Code does: taken literally
-        warn(
-            f"warning: --append-system-prompt {append!r} is appended as this text, not the file's: "
-            f'to append the file, pass --append-system-prompt "$(cat {append[1:]})"'
-        )
+    append_warning = append_prompt_warning(settings.append_system_prompt, cwd)
+    if append_warning:
+        warn(append_warning)
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
@@ -114,14 +140,21 @@ def prepare_run(
         roots=policy.roots,
         home=tool_env.home,
     )
-    for line in (*tool_env.warnings, *warnings):
+    mcp, mcp_warnings = plan_mcp(
+        settings.mcp_config,
+        strict=settings.strict_mcp_config,
+        project_json=project_mcp_json if trusted_settings is not None else _workspace_mcp_json(settings, cwd),
+        approvals=[s.mcp_json for s in sources],
+        runtime=runtime.mcp,
+        base_dir=Path.cwd(),
+    )
+    for line in (*tool_env.warnings, *warnings, *mcp_warnings):
         warn(line if line.startswith("warning: ") else f"warning: {line}")
     structured = StructuredOutputTool(load_schema(settings.json_schema)) if settings.json_schema else None
     prices = load_price_table(settings.price_table) if settings.price_table else DEFAULT_PRICES
-    redactor = redactor or Redactor()
     # OIDC material may sit in a variable of any name (GitLab id_tokens): the tools' environment
     # lacks it and its secret values include it.
-    redactor.add(*tool_env.secret_values, *config.secrets())
+    redactor.add(*tool_env.secret_values, *config.secrets(), *(mcp.secret_values if mcp else ()))
     oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
     spec = AgentSpec(
         prompt=settings.prompt,
@@ -129,13 +162,21 @@ def prepare_run(
         system_prompt=build_system_prompt(
             cwd,
             add_dirs=policy.roots[1:],
-            replace=settings.system_prompt,
-            append=settings.append_system_prompt,
+            replace=setup.system_prompt,
+            append=setup.append,
             memory=memory,
+            local_git=local_git,
+            edits=any(tool.edits_files for tool in tools),
         ),
         tools=tools,
         policy=policy,
-        workspace=ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+        workspace=equip(
+            ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+            tools,
+            runtime.tool_settings,
+            sandbox,
+        ),
+        server_tools=server_tools(policy, config.name, model),
         limits=Limits(
             max_turns=settings.max_turns,
             timeout_s=settings.timeout_minutes * 60 if settings.timeout_minutes else None,
@@ -148,8 +189,25 @@ def prepare_run(
         api_timeout_s=config.timeout_s,
         api_key_source=config.key_source,
         cancel=CancelToken(),
+        output=OutputOptions(
+            effort=settings.effort,
+            max_thinking_tokens=settings.max_thinking_tokens,
+            adaptive_thinking=settings.adaptive_thinking,
+        ),
+        fallback_model=_fallback(settings, provider.models, config),
+        context=plan_context(
+            provider=config.name,
+            model=model,
+            window=context_window(model),
+            max_output_tokens=settings.max_output_tokens or default_max_tokens(model),
+            settings=runtime.context,
+        ),
+        session_id=setup.session_id,
+        betas=settings.betas,
+        history=setup.history,
+        hooks=setup.hooks(settings.transcript, policy.mode, lambda line: warn(redactor.text(line))),
     )
-    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox)
+    return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox, mcp, setup)
 
 
 def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -> AgentOutcome:
@@ -160,11 +218,17 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
     # Tokens and keys the provider mints while the run goes on are redacted from then on.
     options = client_options(prepared.provider, oidc=prepared.oidc, on_secret=prepared.redactor.add)
     client = build_client(prepared.provider, options)
-    if prepared.sandbox is None:
-        return run_agent(prepared.spec, client, emit, UsageTracker(prices=prepared.prices))
-    with Sandbox(prepared.sandbox) as sandbox:  # the run's private /tmp and network proxy
-        workspace = dataclasses.replace(prepared.spec.workspace, sandbox=sandbox)
-        spec = dataclasses.replace(prepared.spec, workspace=workspace)
+    if prepared.setup is not None:
+        emit = prepared.setup.debug.watch(emit)
+    background = prepared.spec.workspace.background
+    with ExitStack() as stack:
+        spec = prepared.spec
+        if prepared.sandbox is not None:  # the run's private /tmp and network proxy
+            sandbox = stack.enter_context(Sandbox(prepared.sandbox))
+            spec = dataclasses.replace(spec, workspace=dataclasses.replace(spec.workspace, sandbox=sandbox))
+        if background is not None:  # every way out: background commands end before the sandbox goes
+            stack.callback(background.stop_all)
+        spec = stack.enter_context(running_mcp(prepared.mcp, spec))  # stopped before the sandbox
         return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
 
 
@@ -177,11 +241,10 @@ def run_headless(
     """Run one agent turn as configured; returns the process exit code."""
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
-    live = LiveLog(lambda line: print(line, file=err, flush=True), prepared.redactor, prices=prepared.prices)
-    emit = tee(live, sink) if settings.verbose else sink
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     try:
-        with graceful_signals(prepared.spec.cancel), live if settings.verbose else contextlib.nullcontext():
-            outcome = execute_run(prepared, emit)
+        with graceful_signals(prepared.spec.cancel):
+            outcome = execute_run(prepared, sink)
     finally:
         sink.close()
     code = exit_code(outcome)
@@ -224,6 +287,14 @@ def run_failure(outcome: AgentOutcome) -> RunnerError | None:
     return kind(errors)
 
 
+def _fallback(settings: RunSettings, models: Any, config: ProviderConfig) -> str | None:
+    """``--fallback-model`` resolved like ``--model`` (aliases, pins, the provider's spelling)."""
+    if not settings.fallback_model:
+        return None
+    strict = config.name == "anthropic" and not config.is_gateway
+    return resolve_model(settings.fallback_model, models, provider=config.name, strict=strict)
+
+
 def _real_dir(path: Path, what: str) -> Path:
     resolved = path.expanduser().resolve()
     if not resolved.is_dir():
@@ -240,28 +311,15 @@ def _say_once(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _settings_sources(
-    settings: RunSettings, cwd: Path, trusted: Sequence[permissions.SettingsPermissions] | None
-) -> list[permissions.SettingsPermissions]:
-    """The settings sources, lowest precedence first: ``trusted`` (or the workspace's ``.claude/``
-    settings), then ``--settings``."""
-    sources: list[permissions.SettingsPermissions] = list(trusted or [])
-    if trusted is None and settings.project_settings:
-        root = find_repo_root(cwd) or cwd
-        for name in ("settings.json", "settings.local.json"):
-            sources.append(permissions.load_settings_permissions(root / ".claude" / name))
-    if settings.settings:
-        raw = settings.settings.strip()
-        if raw.startswith("{"):
-            sources.append(permissions.parse_settings_json(raw, "--settings", base_dir=cwd))
-        else:
-            path = Path(raw).expanduser()
-            if not path.is_file():
-                raise SettingsError(
-                    f"--settings file {raw} does not exist", "pass a JSON file path or inline JSON"
-                )
-            sources.append(permissions.load_settings_permissions(path))
-    return sources
+def _workspace_mcp_json(settings: RunSettings, cwd: Path) -> str | None:
+    """The workspace's ``.mcp.json`` (``claude-runner run``), when project settings are read."""
+    if not settings.project_settings:
+        return None
+    path = (find_repo_root(cwd) or cwd) / PROJECT_FILE
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _policy(
@@ -270,6 +328,7 @@ def _policy(
     add_dirs: tuple[Path, ...],
     home: Path,
     sources: Sequence[permissions.SettingsPermissions],
+    read_only_rules: Sequence[str] = (),
 ) -> permissions.PermissionPolicy:
     """Permission rules from flags and the settings sources."""
     mode = settings.permission_mode
@@ -283,35 +342,39 @@ def _policy(
         cwd=cwd,
         add_dirs=add_dirs,
         home=home,
+        read_only_rules=read_only_rules,
     )
 
 
-def unknown_tool_warnings(values: Sequence[str], known: set[str]) -> list[str]:
-    """A warning per rule naming a tool this runner does not have (a typo matches nothing, silently).
+def _offered_tools(
+    policy: permissions.PermissionPolicy, names: Sequence[str] | None, warn: Callable[[str], None]
+) -> list[Tool]:
+    """The built-in tools ``--tools`` names (None: all) that the policy could ever allow: sending one
+    that is always denied only costs tokens. Bash lists the allow rules in force when only some
+    commands may run."""
+    tools = offered_tools(policy)
+    if names is not None:
+        known = {tool.name for tool in build_tools()}
+        for name in names:
+            if name not in known:
+                warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")
+        wanted = {*names, *(BASH_COMPANIONS if "Bash" in names else ())}
+        tools = [tool for tool in tools if tool.name in wanted]
+    for tool in tools:
+        if isinstance(tool, Bash):
+            tool.allowed = _bash_rules(policy)
+    return tools
 
-    MCP tools (``mcp__...``) and ``*`` are left alone: their names are only known when servers start.
-    """
-    warnings = []
-    for value in values:
-        for rule in permissions.split_rule_list(value):
-            name = rule.split("(", 1)[0].strip()
-            if name and name != "*" and not name.startswith("mcp__") and name not in known:
-                warnings.append(
-                    f"warning: --allowedTools/--disallowedTools: no tool is named {name!r}; "
-                    f"the rule {rule!r} matches nothing (tools: {', '.join(sorted(known))})"
-                )
-    return warnings
 
-
-def _offered_tools(policy: permissions.PermissionPolicy) -> list[Tool]:
-    """Tools the policy could ever allow: sending one that is always denied only costs tokens."""
-    return [
-        tool
-        for tool in build_tools()
-        if permissions.can_ever_allow(
-            policy, tool.name, read_only=tool.read_only, edits_files=tool.edits_files
-        )
-    ]
+def _bash_rules(policy: permissions.PermissionPolicy) -> tuple[str, ...]:
+    """The allow rules that let Bash commands run; empty when every command may (then none is shown)."""
+    if policy.mode == "bypassPermissions":
+        return ()
+    rules = policy.read_only_allow if policy.mode == "plan" else policy.allow
+    named = [r for r in rules if names_tool(r, "Bash", edits_files=False)]
+    if any(r.specifier is None for r in named):
+        return ()
+    return tuple(dict.fromkeys(r.text for r in named))
 
 
 @contextmanager

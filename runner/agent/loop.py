@@ -9,118 +9,147 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from runner.agent import permissions
-from runner.agent.cancel import CancelToken, Interrupted
-from runner.agent.model_call import DeadlineExceeded, ModelCallError, ModelResponse, call_with_retries
-from runner.agent.retry import RetryPolicy
-from runner.agent.structured import StructuredOutputTool
+from runner.agent.cancel import Interrupted
+from runner.agent.compaction import ContextKeeper, summary_request
+from runner.agent.continuation import SUBTYPE as CUT_OFF
+from runner.agent.continuation import Continuation
+from runner.agent.conversation import CACHE, Conversation, encode_body
+from runner.agent.fallback import ModelChoice
+from runner.agent.loop_events import init_event, minutes, model_error_text, result_event, retry_event
+from runner.agent.model_call import (
+    DeadlineExceeded,
+    ModelCallError,
+    ModelResponse,
+    call_with_retries,
+    count_tokens,
+)
+from runner.agent.model_params import output_fields
+from runner.agent.spec import AgentOutcome, AgentSpec, Limits, RunState
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
-from runner.providers.fixes import model_error_fix
+from runner.hooks.runner import HookStop, tool_response
 
 Emit = Callable[[dict[str, Any]], None]
-CACHE = {"type": "ephemeral"}
 # How often the model may end its turn without calling StructuredOutput before we give up.
 MAX_STRUCTURED_NUDGES = 2
-
-
-@dataclass(frozen=True)
-class Limits:
-    """When a run stops even though the model has not finished."""
-
-    max_turns: int | None = None
-    timeout_s: float | None = None
-    max_budget_usd: float | None = None
-    max_output_tokens: int = 16384
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """Everything one agent turn needs, as values."""
-
-    prompt: str
-    model: str
-    system_prompt: str
-    tools: Sequence[Tool]
-    policy: permissions.PermissionPolicy
-    workspace: ToolContext
-    limits: Limits = field(default_factory=Limits)
-    session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    structured: StructuredOutputTool | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    stream: bool = True
-    api_timeout_s: float = 600.0
-    api_key_source: str = "none"
-    cancel: CancelToken = field(default_factory=CancelToken)
-
-
-@dataclass
-class AgentOutcome:
-    """The result envelope, and the model error that ended the run, if one did."""
-
-    result: dict[str, Any]
-    error: ModelCallError | None = None
-    runner_error: RunnerError | None = None  # e.g. cloud credentials that could not be refreshed mid-run
-
-
-@dataclass
-class _RunState:
-    started: float
-    usage: UsageTracker
-    turns: int = 0
-    api_ms: int = 0
-    denials: list[dict[str, Any]] = field(default_factory=list)
-    last_text: str = ""
-    nudges: int = 0
+# How often Stop hooks may keep a turn going (they see stop_hook_active=true after the first).
+MAX_STOP_HOOK_TURNS = 3
 
 
 def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | None = None) -> AgentOutcome:
     """Run the loop to an end state and emit every event, the result last."""
-    state = _RunState(started=time.monotonic(), usage=usage or UsageTracker())
+    state = RunState(started=time.monotonic(), usage=usage or UsageTracker())
     deadline = state.started + spec.limits.timeout_s if spec.limits.timeout_s else None
     ctx = replace(spec.workspace, deadline=deadline)
     tools = {t.name: t for t in spec.tools}
     if spec.structured is not None:
         tools[spec.structured.name] = spec.structured
-    definitions = [t.definition() for t in tools.values()]
-    emit(_init_event(spec, list(tools)))
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": spec.prompt}]}]
+    definitions = [*(t.definition() for t in tools.values()), *spec.server_tools]
+    # Claude Code lists the server-side web search as its WebSearch tool.
+    emit(init_event(spec, [*tools, *(["WebSearch"] if spec.server_tools else [])]))
+    for tool in list(tools.values()):  # a former name still reaches the tool, unoffered
+        for alias in tool.aliases:
+            tools.setdefault(alias, tool)
+    first = list(spec.prompt_content) or [{"type": "text", "text": spec.prompt}]
+    messages = Conversation(_opening(spec.history, first))
+    choice, cut_off, sent = ModelChoice(spec.model, spec.fallback_model), Continuation(), {"max_tokens": 0}
+
+    def warn(message: str) -> None:
+        if message not in state.warned:
+            state.warned.add(message)
+            emit({"type": "system", "subtype": "warning", "message": message, "session_id": spec.session_id})
+
+    fixed = len(encode_body(_request(spec, definitions, Conversation(), spec.model, warn)))
+    context = ContextKeeper(spec.context, fixed_size=fixed, session_id=spec.session_id)
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
-        result = _result_event(spec, state, subtype, error)
+        if spec.hooks is not None:
+            spec.hooks.end("other", ctx)
+        result = result_event(spec, state, subtype, error)
         emit(result)
         return AgentOutcome(result, exc)
 
     try:
+        if spec.hooks is not None:
+            added, refused = spec.hooks.start(spec.prompt, resumed=bool(spec.history), ctx=ctx)
+            if refused is not None:
+                return finish(
+                    "error_during_execution", f"a UserPromptSubmit hook refused the prompt: {refused}"
+                )
+            opening = messages[-1]  # replaced, not changed in place: the conversation keeps its JSON
+            messages[-1] = {
+                **opening,
+                "content": [*opening["content"], *({"type": "text", "text": c} for c in added)],
+            }
         while True:
             spec.cancel.check()
             stop = _limit_reached(spec.limits, state, deadline)
             if stop:
                 return finish(*stop)
-            params = _request(spec, definitions, messages)
 
             def on_retry(attempt: int, delay: float, error: ModelCallError) -> None:
-                emit(_retry_event(spec, attempt, delay, error))
+                emit(retry_event(spec, attempt, delay, error))
 
-            response = call_with_retries(
-                client,
-                params,
-                stream=spec.stream,
-                deadline=deadline,
-                timeout_s=spec.api_timeout_s,
-                policy=spec.retry,
-                on_retry=on_retry,
-                cancel=spec.cancel,
-            )
+            def ask(params: dict[str, Any]) -> ModelResponse:
+                return call_with_retries(
+                    client,
+                    params,
+                    stream=spec.stream,
+                    deadline=deadline,
+                    timeout_s=spec.api_timeout_s,
+                    policy=spec.retry,
+                    on_retry=on_retry,
+                    cancel=spec.cancel,
+                )
+
+            def summarise(history: list[dict[str, Any]]) -> str | None:
+                request = summary_request(
+                    _request(spec, definitions, Conversation(history), spec.model, warn)
+                )
+                try:
+                    return _summary(ask(request), state)
+                except ModelCallError:  # the old turns are dropped without a summary
+                    return None
+
+            def count() -> int | None:
+                return count_tokens(
+                    client,
+                    _with_server(
+                        _request(spec, definitions, messages, spec.model, warn), context.server_params()
+                    ),
+                )
+
+            def call(model: str) -> ModelResponse:
+                params = _with_server(
+                    _request(spec, definitions, messages, model, warn), context.server_params()
+                )
+                sent["max_tokens"] = params["max_tokens"]
+                return ask(params)
+
+            compacted = context.fit(spec.model, messages, summarise, count)
+            if compacted is not None:
+                emit(compacted)
+            try:
+                model, response = choice.call(
+                    call, lambda event: emit({**event, "session_id": spec.session_id})
+                )
+            except ModelCallError as exc:
+                if context.refused(exc):  # the API would not compact for this model: the floor alone
+                    continue
+                raise
+            context.observe(model, context.request_size(messages), response.content, response.usage)
             state.turns += 1
             state.api_ms += response.api_ms
-            state.usage.add(response.model or spec.model, response.usage)
+            state.model = response.model or model
+            state.usage.add(state.model, response.usage)
+            if state.model in state.usage.estimated:
+                warn(f"{state.model} is not in the price table: its cost is an estimate at the highest price")
             emit(
                 {
                     "type": "assistant",
@@ -130,11 +159,23 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 }
             )
             messages.append({"role": "assistant", "content": _replayable(response.content)})
+            compacted = context.after_response(model, messages)
+            if compacted is not None:
+                emit(compacted)
             texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
-            if texts:
-                state.last_text = "\n".join(texts)
+            if texts or cut_off.prefix:
+                state.last_text = cut_off.joined(texts)
+            cut = cut_off.after(response.stop_reason, response.content, sent["max_tokens"])
+            if cut is not None:  # stop_reason max_tokens: never an answer
+                if cut.error or cut.replay is None or cut.prompt is None:
+                    return finish(CUT_OFF, cut.error)
+                messages[-1] = {"role": "assistant", "content": cut.replay}
+                messages.append(cut.prompt)
+                continue
             calls = [b for b in response.content if b.get("type") == "tool_use"]
             if not calls:
+                if response.stop_reason == "pause_turn":  # a long server-tool turn: send it back to go on
+                    continue
                 if response.stop_reason == "refusal":
                     return finish(
                         "error_during_execution", "the model declined the request (stop_reason: refusal)"
@@ -161,6 +202,12 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                         }
                     )
                     continue
+                if spec.hooks is not None and state.stop_hook_turns < MAX_STOP_HOOK_TURNS:
+                    more = spec.hooks.stop(active=state.stop_hook_turns > 0, ctx=ctx)
+                    if more is not None:
+                        state.stop_hook_turns += 1
+                        messages.append({"role": "user", "content": [{"type": "text", "text": more}]})
+                        continue
                 return finish("success")
             results = [_run_tool(spec, tools, call, ctx, state) for call in calls]
             emit(
@@ -176,25 +223,27 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 state.last_text = json.dumps(spec.structured.value)
                 return finish("success")
     except DeadlineExceeded:
-        return finish("error_timeout", f"stopped after the {_minutes(spec.limits.timeout_s)} time limit")
+        return finish("error_timeout", f"stopped after the {minutes(spec.limits.timeout_s)} time limit")
     except ModelCallError as exc:
         if spec.cancel.reason is not None:
             return finish("error_during_execution", f"cancelled by {spec.cancel.reason}")
-        return finish("error_during_execution", _model_error_text(exc, spec.api_key_source), exc)
+        return finish("error_during_execution", model_error_text(exc, spec.api_key_source), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
+    except HookStop as exc:
+        return finish("error_during_execution", f"a hook stopped the run: {exc}")
     except RunnerError as exc:  # raised by a provider client, e.g. a refused credential refresh
         outcome = finish("error_during_execution", exc.one_line())
         outcome.runner_error = exc
         return outcome
 
 
-def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> tuple[str, str] | None:
+def _limit_reached(limits: Limits, state: RunState, deadline: float | None) -> tuple[str, str] | None:
     """Checked before every model call, so a limit never allows one call more."""
     if limits.max_turns is not None and state.turns >= limits.max_turns:
         return "error_max_turns", f"reached the limit of {limits.max_turns} turns"
     if deadline is not None and time.monotonic() >= deadline:
-        return "error_timeout", f"stopped after the {_minutes(limits.timeout_s)} time limit"
+        return "error_timeout", f"stopped after the {minutes(limits.timeout_s)} time limit"
     if limits.max_budget_usd is not None and state.usage.total_cost_usd >= limits.max_budget_usd:
         return "error_max_budget", (
             f"spent ${state.usage.total_cost_usd:.4f}, reaching the budget of ${limits.max_budget_usd:.4f}"
@@ -203,7 +252,11 @@ def _limit_reached(limits: Limits, state: _RunState, deadline: float | None) -> 
 
 
 def _request(
-    spec: AgentSpec, definitions: list[dict[str, Any]], messages: list[dict[str, Any]]
+    spec: AgentSpec,
+    definitions: list[dict[str, Any]],
+    messages: Conversation,
+    model: str,
+    warn: Callable[[str], None],
 ) -> dict[str, Any]:
     """The Messages API request, with prompt-cache breakpoints.
 
@@ -211,26 +264,45 @@ def _request(
     blocks of the two newest messages, so each turn reads everything before it from the
     cache and writes only what is new.
     """
+    fields, warnings = output_fields(model, spec.output, spec.limits.max_output_tokens)
+    for line in warnings:
+        warn(line)
     params: dict[str, Any] = {
-        "model": spec.model,
-        "max_tokens": spec.limits.max_output_tokens,
+        "model": model,
+        **fields,
         "system": [{"type": "text", "text": spec.system_prompt, "cache_control": CACHE}],
-        "messages": _with_tail_breakpoints(messages),
+        "messages": messages.wire(),
     }
     if definitions:
         params["tools"] = definitions
+    if spec.betas:
+        params["betas"] = list(spec.betas)
     return params
 
 
-def _with_tail_breakpoints(messages: list[dict[str, Any]], count: int = 2) -> list[dict[str, Any]]:
-    marked = list(messages)
-    for index in range(len(marked) - 1, max(len(marked) - 1 - count, -1), -1):
-        content = marked[index]["content"]
-        if not content:
-            continue
-        last = {**content[-1], "cache_control": CACHE}
-        marked[index] = {**marked[index], "content": [*content[:-1], last]}
-    return marked
+def _with_server(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the context keeper's server fields; beta flags from both are kept."""
+    merged = {**params, **server}
+    if params.get("betas") and server.get("betas"):
+        merged["betas"] = list(dict.fromkeys([*params["betas"], *server["betas"]]))
+    return merged
+
+
+def _summary(response: ModelResponse, state: RunState) -> str | None:
+    """The summary text of a compaction request (its usage is the run's too)."""
+    state.usage.add(response.model, response.usage)
+    texts = [b["text"] for b in response.content if b.get("type") == "text" and b.get("text")]
+    return "\n".join(texts) or None
+
+
+def _opening(history: Sequence[dict[str, Any]], prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first messages: a resumed session's, then the prompt (joined to a trailing user message)."""
+    messages = [dict(m) for m in history]
+    if messages and messages[-1]["role"] == "user":
+        messages[-1]["content"] = [*messages[-1]["content"], *prompt]
+    else:
+        messages.append({"role": "user", "content": list(prompt)})
+    return messages
 
 
 def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -244,7 +316,7 @@ def _replayable(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _run_tool(
-    spec: AgentSpec, tools: Mapping[str, Tool], call: dict[str, Any], ctx: ToolContext, state: _RunState
+    spec: AgentSpec, tools: Mapping[str, Tool], call: dict[str, Any], ctx: ToolContext, state: RunState
 ) -> dict[str, Any]:
     """Check permission, validate input, run, and turn any failure into a result the model can read."""
     name, args, call_id = call.get("name", ""), call.get("input") or {}, call.get("id", "")
@@ -260,9 +332,19 @@ def _run_tool(
     problem = check_input(tool.definition()["input_schema"], args)
     if problem:
         return ToolResult(f"Invalid input for {name}: {problem}", True).to_block(call_id)
+    policy = spec.policy
+    if spec.hooks is not None:
+        hook = spec.hooks.before_tool(name, args, call_id, ctx)
+        if hook.block:
+            state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
+            return ToolResult(f"PreToolUse hook denied this call: {hook.reason}", True).to_block(call_id)
+        args = hook.updated_input if hook.updated_input is not None else args
+        # A hook's allow skips the allow rules; deny and ask rules still apply.
+        # Not in plan mode, which reviews run in to stay read-only.
+        policy = replace(policy, mode="bypassPermissions") if hook.allow and policy.mode != "plan" else policy
     if tool.needs_permission:
         decision = permissions.decide(
-            spec.policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
+            policy, name, args, read_only=tool.read_only, edits_files=tool.edits_files
         )
         if not decision.allowed:
             state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
@@ -275,81 +357,22 @@ def _run_tool(
         raise
     except Exception as exc:  # a bug in a tool must not end the run: the model can work around it
         result = ToolResult(f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", True)
-    return result.to_block(call_id)
+    block = result.to_block(call_id)
+    if spec.hooks is not None and (
+        note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)
+    ):
+        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"PostToolUse hook: {note}"}]
+    return block
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
 def check_input(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:
     """A first check of a tool call: required parameters present (tools check their own types)."""
     missing = [k for k in schema.get("required", []) if k not in args]
     return f"missing required parameter(s): {', '.join(missing)}" if missing else None
-
-
-def _init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:
-    return {
-        "type": "system",
-        "subtype": "init",
-        "session_id": spec.session_id,
-        "cwd": str(spec.workspace.cwd),
-        "tools": tool_names,
-        "mcp_servers": [],
-        "model": spec.model,
-        "permissionMode": spec.policy.mode,
-        "apiKeySource": spec.api_key_source,
-        "uuid": str(uuid.uuid4()),
-    }
-
-
-def _retry_event(spec: AgentSpec, attempt: int, delay: float, error: ModelCallError) -> dict[str, Any]:
-    return {
-        "type": "system",
-        "subtype": "api_retry",
-        "attempt": attempt,
-        "max_retries": spec.retry.max_retries,
-        "retry_delay_ms": int(delay * 1000),
-        "error_status": error.status,
-        "error": error.kind,
-        "message": error.message,
-        "uuid": str(uuid.uuid4()),
-        "session_id": spec.session_id,
-    }
-
-
-def _result_event(spec: AgentSpec, state: _RunState, subtype: str, error: str | None) -> dict[str, Any]:
-    is_error = subtype != "success"
-    result: dict[str, Any] = {
-        "type": "result",
-        "subtype": subtype,
-        "is_error": is_error,
-        "duration_ms": int((time.monotonic() - state.started) * 1000),
-        "duration_api_ms": state.api_ms,
-        "num_turns": state.turns,
-        "result": state.last_text if not is_error or state.last_text else (error or ""),
-        "session_id": spec.session_id,
-        "total_cost_usd": round(state.usage.total_cost_usd, 6),
-        "usage": state.usage.totals(),
-        "modelUsage": state.usage.model_usage(),
-        "permission_denials": state.denials,
-        "uuid": str(uuid.uuid4()),
-    }
-    if error:
-        result["errors"] = [error]
-    if spec.structured is not None:
-        result["structured_output"] = spec.structured.value
-    return result
-
-
-def _model_error_text(exc: ModelCallError, key_source: str) -> str:
-    text = f"model API error: {exc.message}"
-    if exc.retries:
-        text += f" (gave up after {exc.retries} {'retry' if exc.retries == 1 else 'retries'})"
-    text = f"{text} (request-id {exc.request_id})" if exc.request_id else text
-    return f"{text} — {model_error_fix(exc.status, key_source=key_source)}"  # doctor's fixes
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "configured"
-    return f"{seconds / 60:g}-minute" if seconds >= 60 else f"{seconds:g}-second"
 
 
 __all__ = ["AgentOutcome", "AgentSpec", "Interrupted", "Limits", "ModelResponse", "run_agent"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.agent.cancel import CancelToken
+from runner.agent.conversation import WireMessages, encode_body
 from runner.agent.retry import RetryPolicy, error_kind, is_retryable, retry_delay, stream_error_status
 
 
@@ -80,17 +81,11 @@ def call_model(
             response = _stream(client, params, deadline, request_timeout)
         else:
             try:
-                message = client.messages.create(**params, timeout=request_timeout)
+                message = _send(client, params, stream=False, timeout=request_timeout)
             except json.JSONDecodeError as exc:  # the SDK parses a 200 body without checking it
                 detail = f"the body is not valid JSON ({_json_problem(exc)})"
                 raise ModelCallError(f"the model's reply was malformed: {detail}") from exc
-            response = ModelResponse(
-                id=message.id,
-                model=message.model,
-                content=[block.model_dump(exclude_none=True) for block in message.content],
-                stop_reason=message.stop_reason,
-                usage=message.usage.model_dump(exclude_none=True),
-            )
+            response = _message_response(message)
     except anthropic.APIStatusError as exc:
         if 200 <= exc.status_code < 300:  # an `error` event inside a stream the API answered with 200
             raise _stream_error(exc) from exc
@@ -150,6 +145,80 @@ def call_with_retries(
             sleep(delay)
 
 
+def _send(client: Any, params: dict[str, Any], *, stream: bool, timeout: float) -> Any:
+    """Send the request: the SDK's message or event stream.
+
+    To the Anthropic API and gateways the body is posted as the bytes the conversation already
+    encoded (``encode_body``): the SDK's ``messages.create`` copies and encodes the whole history
+    on every call, which made the runner's CPU per turn grow with the session. Clients that
+    rewrite the body (Bedrock, Vertex AI, Foundry) get it through ``messages.create``; ``betas``
+    (the API's beta features) go through ``beta.messages.create`` there.
+    """
+    if _posts_raw(client, params):
+        import anthropic
+        from anthropic._base_client import make_request_options
+
+        headers = {"Content-Type": "application/json"}
+        if params.get("betas"):
+            headers["anthropic-beta"] = ",".join(params["betas"])
+        body = encode_body({**params, "stream": True} if stream else params)
+        return client.post(
+            "/v1/messages",
+            content=body,
+            cast_to=object,  # the JSON as it came: no pydantic models built for it
+            stream=stream,
+            stream_cls=anthropic.Stream[object],
+            options=make_request_options(extra_headers=headers, timeout=timeout),
+        )
+    messages = client.beta.messages if params.get("betas") else client.messages
+    if stream:
+        return messages.create(**params, stream=True, timeout=timeout)
+    return messages.create(**params, timeout=timeout)
+
+
+# The fields the token counting endpoint accepts (it rejects max_tokens, stream and the like).
+_COUNTED = ("model", "system", "tools", "messages", "tool_choice", "thinking", "context_management")
+
+
+def count_tokens(client: Any, params: dict[str, Any], timeout_s: float = 30.0) -> int | None:
+    """The prompt tokens of ``params`` by the API's ``/v1/messages/count_tokens``, or None where
+    the provider has no such endpoint (only clients that send bodies as given ask) or it fails."""
+    if not _posts_raw(client, params):
+        return None
+    import anthropic
+    from anthropic._base_client import make_request_options
+
+    headers = {"Content-Type": "application/json"}
+    if params.get("betas"):
+        headers["anthropic-beta"] = ",".join(params["betas"])
+    body = encode_body({key: params[key] for key in _COUNTED if key in params})
+    try:
+        answer = client.post(
+            "/v1/messages/count_tokens",
+            content=body,
+            cast_to=object,
+            options=make_request_options(extra_headers=headers, timeout=timeout_s),
+        )
+    except anthropic.AnthropicError:
+        return None
+    tokens = answer.get("input_tokens") if isinstance(answer, dict) else None
+    return tokens if isinstance(tokens, int) and tokens > 0 else None
+
+
+def _posts_raw(client: Any, params: dict[str, Any]) -> bool:
+    """Whether the client sends a body as given (it does not rewrite requests)."""
+    if not isinstance(params.get("messages"), WireMessages):
+        return False
+    from anthropic._base_client import SyncAPIClient
+
+    kind = type(client)
+    return (
+        isinstance(client, SyncAPIClient)
+        and kind._prepare_options is SyncAPIClient._prepare_options
+        and kind._build_request is SyncAPIClient._build_request
+    )
+
+
 def _remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None
@@ -204,7 +273,7 @@ def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout
     import anthropic
 
     message = _Accumulator(str(params.get("model", "")))
-    with client.messages.create(**params, stream=True, timeout=timeout_s) as events:
+    with _send(client, params, stream=True, timeout=timeout_s) as events:
         iterator = iter(events)
         while True:
             try:
@@ -219,10 +288,12 @@ def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout
                 raise _malformed(f"an event does not match the API's schema ({exc.body!r:.200})") from exc
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceeded()
+            if not isinstance(event, dict):  # an SDK model (clients that rewrite requests)
+                event = event.model_dump(exclude_none=True)
             try:
                 message.add(event)
             except (AttributeError, IndexError, KeyError, TypeError) as exc:
-                kind = getattr(event, "type", type(event).__name__)
+                kind = event.get("type", type(event).__name__)
                 problem = f"{type(exc).__name__}: {exc}"
                 raise _malformed(f"a {kind} event does not fit the message ({problem})") from exc
     if not message.complete:
@@ -254,42 +325,46 @@ class _Accumulator:
     complete: bool = False
     events: int = 0
 
-    def add(self, event: Any) -> None:
+    def add(self, event: dict[str, Any]) -> None:
         """Apply one event; an event that does not fit raises (the caller calls the stream malformed)."""
         self.events += 1
-        kind = event.type
+        kind = event["type"]
         if kind == "content_block_delta":
-            delta = event.delta
-            block = self.blocks[event.index]
-            if delta.type == "text_delta":
-                block["text"] += delta.text
-            elif delta.type == "input_json_delta":
-                self.partial_json.setdefault(event.index, []).append(delta.partial_json)
-            elif delta.type == "thinking_delta":
-                block["thinking"] += delta.thinking
-            elif delta.type == "signature_delta":
-                block["signature"] = delta.signature
+            delta = event["delta"]
+            block = self.blocks[event["index"]]
+            delta_type = delta["type"]
+            if delta_type == "text_delta":
+                block["text"] += delta["text"]
+            elif delta_type == "input_json_delta":
+                self.partial_json.setdefault(event["index"], []).append(delta["partial_json"])
+            elif delta_type == "thinking_delta":
+                block["thinking"] += delta["thinking"]
+            elif delta_type == "signature_delta":
+                block["signature"] = delta["signature"]
+            elif delta_type == "compaction_delta":  # the API's summary of the earlier turns
+                block["content"] = (block.get("content") or "") + (delta.get("content") or "")
+                if delta.get("encrypted_content"):
+                    block["encrypted_content"] = delta["encrypted_content"]
         elif kind == "content_block_start":
-            self.blocks.append(_start_block(event.content_block))
+            self.blocks.append(_start_block(event["content_block"]))
         elif kind == "content_block_stop":
-            pieces = self.partial_json.pop(event.index, None)
+            index = event["index"]
+            pieces = self.partial_json.pop(index, None)
             if pieces is not None:
                 raw = "".join(pieces)
                 try:
-                    self.blocks[event.index]["input"] = json.loads(raw) if raw else {}
+                    self.blocks[index]["input"] = json.loads(raw) if raw else {}
                 except json.JSONDecodeError:
                     # Keep the raw text: the loop tells the model its input was not valid JSON.
-                    self.blocks[event.index]["input"] = {"__invalid_json__": raw}
+                    self.blocks[index]["input"] = {"__invalid_json__": raw}
         elif kind == "message_start":
-            message = event.message
-            self.msg_id, self.model = message.id, message.model
-            self.usage = message.usage.model_dump(exclude_none=True)
+            message = event["message"]
+            self.msg_id, self.model = message["id"], message["model"]
+            self.usage = _present(message["usage"])
         elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason
+            self.stop_reason = event["delta"].get("stop_reason")
             # message_delta usage is cumulative: it replaces, not adds to, the start values.
-            self.usage.update(
-                {k: v for k, v in event.usage.model_dump(exclude_none=True).items() if v is not None}
-            )
+            self.usage.update(_present(event.get("usage") or {}))
         elif kind == "message_stop":
             self.complete = True
 
@@ -300,17 +375,52 @@ class _Accumulator:
             model=self.model,
             content=self.blocks,
             stop_reason=self.stop_reason,
-            usage=self.usage,
+            usage=_billed(self.usage),
         )
 
 
-def _start_block(block: Any) -> dict[str, Any]:
-    kind = block.type
+def _start_block(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block["type"]
     if kind == "text":
-        return {"type": "text", "text": block.text or ""}
+        return {"type": "text", "text": block.get("text") or ""}
     if kind == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
+        return {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
     if kind == "thinking":
-        return {"type": "thinking", "thinking": block.thinking or "", "signature": block.signature or ""}
-    data: dict[str, Any] = block.model_dump(exclude_none=True)
-    return data
+        return {
+            "type": "thinking",
+            "thinking": block.get("thinking") or "",
+            "signature": block.get("signature") or "",
+        }
+    return _present(block)
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields that carry a value (the API's nulls left out, as the SDK's ``exclude_none``)."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _billed(usage: dict[str, Any]) -> dict[str, Any]:
+    """Usage with the API's compaction counted: when the API compacted during the request, the
+    top-level counts leave the summarising step out and ``iterations`` holds every step's."""
+    steps = usage.get("iterations")
+    if not isinstance(steps, list) or not steps:
+        return usage
+    fields = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    totals = {key: sum(int(step.get(key) or 0) for step in steps if isinstance(step, dict)) for key in fields}
+    return {**usage, **totals}
+
+
+def _message_response(message: Any) -> ModelResponse:
+    """A whole (not streamed) message: the JSON of the fast path, or an SDK model."""
+    if not isinstance(message, dict):
+        message = message.model_dump(exclude_none=True)
+    try:
+        return ModelResponse(
+            id=message["id"],
+            model=message["model"],
+            content=[_present(block) for block in message["content"]],
+            stop_reason=message.get("stop_reason"),
+            usage=_billed(_present(message["usage"])),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ModelCallError(f"the model's reply was malformed: {type(exc).__name__}: {exc}") from exc

@@ -37,7 +37,9 @@ from runner.agent.permission_rules import (
     unnamed_hazards,
 )
 from runner.agent.sandbox_settings import SandboxSettings, parse_env, parse_sandbox
+from runner.agent.settings_keys import SettingsKeys, parse_keys
 from runner.errors import SettingsError, UsageError
+from runner.mcp.config import ProjectApproval, parse_project_approval
 
 __all__ = [
     "MODES",
@@ -79,6 +81,9 @@ class PermissionPolicy:
     cwd: Path  # the workspace root; relative paths in tool input and rules resolve here
     roots: tuple[Path, ...] = ()  # cwd plus --add-dir / additionalDirectories
     home: Path  # for `~/` rules and redirections
+    # Allow rules for commands that change nothing (the flows' read-only git): they hold in plan
+    # mode too, where every other non-read-only call is denied.
+    read_only_allow: tuple[Rule, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", normalize_mode(self.mode))
@@ -133,6 +138,8 @@ def decide(
     if policy.mode == "bypassPermissions":
         return Decision(True, "bypassPermissions mode allows every tool that no deny or ask rule covers.")
     if policy.mode == "plan" and not read_only:
+        if tool_name == "Bash" and (plan_rule := _read_only_rule(policy, call)):
+            return Decision(True, f"Allowed by the read-only rule `{plan_rule}` (plan mode).", plan_rule)
         return Decision(
             False, f"Permission to use {what} has been denied: plan mode allows read-only tools only."
         )
@@ -174,6 +181,15 @@ def decide(
     return Decision(False, reason)
 
 
+def _read_only_rule(policy: PermissionPolicy, call: Call) -> str | None:
+    """The read-only rule that allows a Bash call in plan mode (with the options hardening)."""
+    blocked = bash_blocker(call, policy.roots) is not None
+    for rule in policy.read_only_allow:
+        if rule_matches(rule, call, for_deny=False, blocked=blocked):
+            return rule.text
+    return None
+
+
 def can_ever_allow(policy: PermissionPolicy, tool_name: str, *, read_only: bool, edits_files: bool) -> bool:
     """False when no call of ``tool_name`` can be allowed, so it is left out of the model's tool list."""
     for rule in (*policy.deny, *policy.ask):
@@ -182,7 +198,7 @@ def can_ever_allow(policy: PermissionPolicy, tool_name: str, *, read_only: bool,
     if policy.mode == "bypassPermissions":
         return True
     if policy.mode == "plan":
-        return read_only
+        return read_only or (tool_name == "Bash" and bool(policy.read_only_allow))
     if read_only or (edits_files and policy.mode == "acceptEdits"):
         return True
     return any(names_tool(r, tool_name, edits_files=edits_files) for r in policy.allow)
@@ -255,6 +271,8 @@ class SettingsPermissions:
     additional_directories: tuple[str, ...] = ()
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env: tuple[tuple[str, str], ...] = ()  # for the tools' environment
+    mcp_json: ProjectApproval = field(default_factory=ProjectApproval)  # which .mcp.json servers run
+    keys: SettingsKeys = field(default_factory=SettingsKeys)  # hooks, model, outputStyle...
 
 
 def load_settings_permissions(path: Path) -> SettingsPermissions:
@@ -305,6 +323,8 @@ def parse_settings_json(text: str, source: str, *, base_dir: Path | None = None)
     return SettingsPermissions(
         source, base_dir, lists["allow"], lists["deny"], lists["ask"], mode, lists["additionalDirectories"],
         parse_sandbox(data.get("sandbox"), source, base_dir=base_dir), parse_env(data.get("env"), source),
+        parse_project_approval(data, source),
+        parse_keys(data, source),
     )  # fmt: skip
 
 
@@ -350,8 +370,12 @@ def build_policy(
     cwd: Path,
     add_dirs: Sequence[Path],
     home: Path,
+    read_only_rules: Sequence[str] = (),
 ) -> PermissionPolicy:
     """Merge settings sources (lowest precedence first) and CLI flags into one policy.
+
+    ``read_only_rules``: allow rules for commands that change nothing, which the caller (a CI
+    flow) adds; they hold in every mode, plan mode included.
 
     Rules from every source add up (deny wins anyway); the mode is ``mode`` (the CLI flag)
     or else the last source's ``defaultMode``; roots are cwd, ``add_dirs`` and every
@@ -392,9 +416,11 @@ def build_policy(
                 except ValueError as exc:
                     raise UsageError(f"{flag}: invalid rule `{text}`: {exc}") from exc
     unique_roots = tuple(dict.fromkeys(r for r in roots if r != cwd))
+    read_only_allow = tuple(parse_rule(text, base_dir=cwd) for text in read_only_rules)
     return PermissionPolicy(
         mode=mode,
-        allow=tuple(allow),
+        read_only_allow=read_only_allow,
+        allow=(*read_only_allow, *allow),
         deny=tuple(deny),
         ask=tuple(ask),
         cwd=cwd,

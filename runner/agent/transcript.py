@@ -24,6 +24,10 @@ class TextStream(Protocol):
     def flush(self) -> None: ...
 
 
+# System events a person should see whatever the output format (on stderr).
+NOTICES = frozenset({"warning", "model_fallback"})
+
+
 class EventSink:
     """Receives every event of a run; prints and records them as configured."""
 
@@ -45,6 +49,9 @@ class EventSink:
         self.result: dict[str, Any] | None = None
         self.transcript_path = transcript
         self.transcript_error: str | None = None  # why the transcript stopped being written
+        # Messages the transcript holds after the init event, which the output streams do not: the
+        # prompt (and a resumed session's messages), so --resume can rebuild the conversation.
+        self.opening: list[dict[str, Any]] = []
         self._transcript: IO[str] | None = None
         if transcript is not None:
             try:
@@ -58,12 +65,20 @@ class EventSink:
         clean = self.redactor.data(event)
         if event.get("type") == "result":
             self.result = clean
+        elif event.get("type") == "system" and event.get("subtype") in NOTICES:
+            self.err.write(f"warning: {clean.get('message', '')}\n")  # a fallback, an estimated cost
         if self._transcript is None and self.output_format != "stream-json":
             return
         line = json.dumps(clean, ensure_ascii=False)
         if self._transcript is not None:
             try:
                 self._transcript.write(line + "\n")
+                if event.get("subtype") == "init" and event.get("type") == "system":
+                    for message in self.opening:
+                        entry = {**message, "session_id": event.get("session_id")}
+                        self._transcript.write(
+                            json.dumps(self.redactor.data(entry), ensure_ascii=False) + "\n"
+                        )
                 self._transcript.flush()  # a killed job still leaves every line written so far
             except OSError as exc:  # a full disk must not cost the answer the run paid for
                 self._transcript_failed(exc)
@@ -109,3 +124,31 @@ class EventSink:
             if result.get("result") and not (result.get("is_error") and result["result"] in errors):
                 self.out.write(str(result["result"]).rstrip("\n") + "\n")
         self.out.flush()
+
+
+EXECUTION_ARRAY = "claude-execution-output.json"
+
+
+def execution_array(transcript: Path | None) -> Path | None:
+    """The transcript as claude-code-action's ``execution_file``: one JSON array of every message,
+    written next to it (``claude-execution-output.json``); None when there is no transcript."""
+    if transcript is None or not transcript.is_file():
+        return None
+    events = []
+    for line in transcript.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a killed run's last line may be cut
+    target = transcript.with_name(EXECUTION_ARRAY)
+    try:
+        target.write_text(json.dumps(events, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return target
+
+
+def opening_messages(history: list[dict[str, Any]], prompt: str) -> list[dict[str, Any]]:
+    """The transcript lines that record a run's opening messages (``EventSink.opening``)."""
+    messages = [*history, {"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    return [{"type": m["role"], "message": m, "parent_tool_use_id": None} for m in messages]

@@ -10,50 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import SettingsError
+from runner.providers.catalog import MODELS, UNKNOWN_PRICE, LongContext, Price, find_model
+
+__all__ = ["DEFAULT_PRICES", "UNKNOWN_PRICE", "Price", "UsageTracker", "load_price_table", "price_for"]
 
 
-@dataclass(frozen=True)
-class Price:
-    """US dollars per million tokens."""
-
-    input: float
-    output: float
-    cache_write: float
-    cache_read: float
-
-    @classmethod
-    def from_io(cls, input_: float, output: float) -> Price:
-        """The usual shape: 5-minute cache writes cost 1.25x input, reads 0.1x."""
-        return cls(input_, output, round(input_ * 1.25, 6), round(input_ * 0.1, 6))
-
-
-# Matched by the longest key contained in the model id, so every provider's spelling prices too:
-# Bedrock ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1", an
+# Matched through the catalog, so every provider's spelling prices too: Bedrock
+# ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1", an
 # inference-profile ARN that names the model), Vertex ("claude-sonnet-4-5@20250929"), Foundry
-# deployment names ("claude-opus-4-6"). An ARN that names no model (an application inference
-# profile) is priced as unknown rather than guessed from a word in it.
-DEFAULT_PRICES: dict[str, Price] = {
-    "claude-opus-4-8": Price.from_io(5, 25),
-    "claude-opus-4-7": Price.from_io(5, 25),
-    "claude-opus-4-6": Price.from_io(5, 25),
-    "claude-opus-4-5": Price.from_io(5, 25),
-    "claude-opus-4-1": Price.from_io(15, 75),
-    "claude-opus-4": Price.from_io(15, 75),
-    "claude-sonnet-5": Price.from_io(3, 15),
-    "claude-sonnet-4": Price.from_io(3, 15),
-    "claude-3-7-sonnet": Price.from_io(3, 15),
-    "claude-haiku-4-5": Price.from_io(1, 5),
-    "claude-3-5-sonnet": Price.from_io(3, 15),
-    "claude-3-5-haiku": Price.from_io(0.8, 4),
-    "claude-3-opus": Price.from_io(15, 75),
-    "claude-3-haiku": Price.from_io(0.25, 1.25),
-    # Family fallbacks for ids we do not list yet.
-    "opus": Price.from_io(5, 25),
-    "sonnet": Price.from_io(3, 15),
-    "haiku": Price.from_io(1, 5),
-}
-# Claude Code prices unknown ids at $5/$25 for its spend limits; so do we.
-UNKNOWN_PRICE = Price.from_io(5, 25)
+# deployment names ("claude-opus-4-6"). An id the catalog does not know (a newer model, an ARN that
+# names no model, a gateway's own name) is priced as the most expensive model it knows
+# (``UNKNOWN_PRICE``), and the cost is then an estimate.
+DEFAULT_PRICES: dict[str, Price] = {m.id: m.price for m in MODELS}
+_LONG_CONTEXT: dict[str, LongContext] = {m.id: m.long_context for m in MODELS if m.long_context}
 
 
 @dataclass
@@ -64,6 +33,7 @@ class ModelUsage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    web_search_requests: int = 0
     cost_usd: float = 0.0
 
 
@@ -73,6 +43,7 @@ class UsageTracker:
 
     prices: Mapping[str, Price] = field(default_factory=lambda: DEFAULT_PRICES)
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    estimated: set[str] = field(default_factory=set)  # models priced as UNKNOWN_PRICE
 
     def add(self, model: str, usage: Mapping[str, Any]) -> float:
         """Record one response's usage; returns what it cost."""
@@ -82,15 +53,36 @@ class UsageTracker:
         entry.output_tokens += counts["output_tokens"]
         entry.cache_creation_input_tokens += counts["cache_creation_input_tokens"]
         entry.cache_read_input_tokens += counts["cache_read_input_tokens"]
-        price = price_for(model, self.prices)
+        key = price_key(model, self.prices)
+        if key is None:
+            self.estimated.add(model)
+        price = self.prices[key] if key is not None else UNKNOWN_PRICE
+        prompt = sum(counts[k] for k in _TOKEN_FIELDS if k != "output_tokens")
+        long = _LONG_CONTEXT.get(key or "")
+        overridden = self.prices.get(key or "") is not DEFAULT_PRICES.get(key or "")
+        if long is not None and prompt > long.threshold and not overridden:
+            price = long.price  # the whole request is billed at the long-context rate
+        # The API splits cache writes by lifetime; the runner writes 5-minute entries, but count both.
+        split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), Mapping) else {}
+        hour = int(split.get("ephemeral_1h_input_tokens") or 0) if split else 0
+        five = counts["cache_creation_input_tokens"] - hour
         cost = (
             counts["input_tokens"] * price.input
             + counts["output_tokens"] * price.output
-            + counts["cache_creation_input_tokens"] * price.cache_write
+            + five * price.cache_write
+            + hour * price.cache_write_1h
             + counts["cache_read_input_tokens"] * price.cache_read
         ) / 1_000_000
+        searches = int((usage.get("server_tool_use") or {}).get("web_search_requests") or 0)
+        entry.web_search_requests += searches
+        cost += searches * WEB_SEARCH_USD
         entry.cost_usd += cost
         return cost
+
+    @property
+    def cost_is_estimate(self) -> bool:
+        """True when a model's id was not in the price table, so its cost is an upper estimate."""
+        return bool(self.estimated)
 
     @property
     def total_cost_usd(self) -> float:
@@ -109,41 +101,41 @@ class UsageTracker:
                 "outputTokens": m.output_tokens,
                 "cacheReadInputTokens": m.cache_read_input_tokens,
                 "cacheCreationInputTokens": m.cache_creation_input_tokens,
+                "webSearchRequests": m.web_search_requests,
                 "costUSD": round(m.cost_usd, 6),
             }
             for model, m in self.by_model.items()
         }
 
 
+WEB_SEARCH_USD = 10 / 1000  # the API's price of one web search, whatever the model
+
 _TOKEN_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 
 
-def price_for(model: str, prices: Mapping[str, Price]) -> Price:
-    """The price whose key is the longest substring of ``model`` (case-insensitive).
-
-    For an ARN, the bare family keys (``opus``, ``sonnet``, ``haiku``) do not count: an
-    application inference profile is named by its owner, and "sonnet" in such a name says
-    nothing reliable about the model behind it.
-    """
-    lowered = model.strip().lower()
+def price_key(model: str, prices: Mapping[str, Price]) -> str | None:
+    """The key of ``prices`` that prices ``model``: the id itself (a user's table may name any
+    id, a Foundry deployment say), else the catalog model the id names; None when neither."""
+    lowered = _norm(model)
     if lowered in prices:
-        return prices[lowered]
-    matches = [key for key in prices if key in lowered]
-    if lowered.startswith("arn:"):
-        matches = [key for key in matches if key not in _FAMILY_KEYS]
-    return prices[max(matches, key=len)] if matches else UNKNOWN_PRICE
+        return lowered
+    spec = find_model(model)
+    return spec.id if spec is not None and spec.id in prices else None
 
 
-_FAMILY_KEYS = frozenset({"opus", "sonnet", "haiku"})
+def price_for(model: str, prices: Mapping[str, Price]) -> Price:
+    """The price of ``model`` (any provider's spelling); ``UNKNOWN_PRICE`` for an id we do not know."""
+    key = price_key(model, prices)
+    return prices[key] if key is not None else UNKNOWN_PRICE
 
 
-_PRICE_KEYS = {"input", "output", "cache_write", "cache_read"}
+_PRICE_KEYS = {"input", "output", "cache_write", "cache_read", "cache_write_1h"}
 
 
 def load_price_table(path: Path) -> dict[str, Price]:
     """The default table overridden by a JSON file: ``{"model-id": {"input": 3, "output": 15, ...}}``.
 
-    Missing ``cache_write`` / ``cache_read`` default to 1.25x and 0.1x input.
+    Missing ``cache_write`` / ``cache_read`` / ``cache_write_1h`` default to 1.25x, 0.1x and 2x input.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -169,7 +161,7 @@ def load_price_table(path: Path) -> dict[str, Price]:
                 f"{path}: {model} needs numbers for input and output (optional cache_write, cache_read)"
             )
         values = [entry.get(k) for k in ("input", "output")]
-        extra = [entry.get(k) for k in ("cache_write", "cache_read") if k in entry]
+        extra = [entry.get(k) for k in ("cache_write", "cache_read", "cache_write_1h") if k in entry]
         if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values + extra):
             raise SettingsError(f"{path}: prices for {model} must be non-negative numbers")
         base = Price.from_io(float(entry["input"]), float(entry["output"]))
@@ -178,6 +170,7 @@ def load_price_table(path: Path) -> dict[str, Price]:
             base.output,
             float(entry.get("cache_write", base.cache_write)),
             float(entry.get("cache_read", base.cache_read)),
+            float(entry.get("cache_write_1h", base.cache_write_1h)),
         )
     return table
 

@@ -142,7 +142,8 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
         outputs.write({"conclusion": "skipped"})
         return 0
     job = github_job(run_env, outputs, github_state_key(settings.github_token, settings.app_private_key))
-    for secret in {settings.github_token, settings.anthropic_api_key, settings.app_private_key} - {None, ""}:
+    credentials = (settings.github_token, settings.anthropic_api_key, settings.app_private_key)
+    for secret in {*credentials, settings.oauth_token, settings.ssh_signing_key} - {None, ""}:
         job.mask(str(secret))
     platform = _platform(
         run_env, job, settings.github_token, settings.app_id, settings.app_private_key, job_settings.api

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlparse
 
+from runner.agent.transcript import EXECUTION_ARRAY
 from runner.ci import retry_policy
 from runner.ci.annotations import gitlab_error_section
 from runner.ci.outputs import failed_early
@@ -34,6 +35,7 @@ TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
 SECTION_START = "\x1b[0Ksection_start:{ts}:{name}[collapsed=true]\r\x1b[0K{0}"
 SECTION_END = "\x1b[0Ksection_end:{ts}:{name}\r\x1b[0K"
 RESCUE_FILES = {"patch_file": "claude-rescue.patch", "bundle_file": "claude-rescue.bundle"}
+KEPT_TRANSCRIPTS = {"execution_file": EXECUTION_ARRAY, "transcript_file": TRANSCRIPT_FILE}
 
 
 class DotenvOutputs:
@@ -60,6 +62,9 @@ class DotenvOutputs:
             transcript = self.temp_dir / "execution.jsonl"
             if transcript.exists():
                 shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+            array = self.temp_dir / EXECUTION_ARRAY
+            if array.exists():
+                shutil.copyfile(array, self.workspace / EXECUTION_ARRAY)
         except OSError as exc:
             if self.failed is None:
                 self.failed = OutputError(
@@ -69,8 +74,9 @@ class DotenvOutputs:
                 _show_error(self.failed.one_line())
 
     def _keep(self, name: str, value: str) -> str:
-        """A rescue file in the temporary directory, copied next to the checkout; its new path."""
-        kept = RESCUE_FILES.get(name)
+        """A rescue file or transcript in the temporary directory, copied next to the checkout; its
+        new path."""
+        kept = {**RESCUE_FILES, **KEPT_TRANSCRIPTS}.get(name)
         source = Path(value) if value and kept else None
         if source is None or not source.is_file() or not source.is_relative_to(self.temp_dir):
             return value

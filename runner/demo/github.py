@@ -188,6 +188,7 @@ def _job_env(
         GIT_CONFIG_NOSYSTEM="1",
         ANTHROPIC_BASE_URL=model_url,
         ANTHROPIC_API_KEY=FAKE_KEY,
+        CLAUDE_CONFIG_DIR=str(root / "claude-config"),  # the demo never runs your own hooks
         CLAUDE_RUNNER_RETRY_BASE_MS="10",  # a hiccup of the fake costs milliseconds, not seconds
         INPUT_GITHUB_TOKEN="ghp_fake_token",
     )

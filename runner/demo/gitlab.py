@@ -171,6 +171,7 @@ def _job_env(
         GIT_CONFIG_NOSYSTEM="1",
         ANTHROPIC_BASE_URL=model_url,
         ANTHROPIC_API_KEY=FAKE_KEY,
+        CLAUDE_CONFIG_DIR=str(root / "claude-config"),  # the demo never runs your own hooks
         CLAUDE_RUNNER_RETRY_BASE_MS="10",
     )
     env.update({key.upper(): value for key, value in inputs.items()})  # GitLab: job variables

@@ -17,6 +17,7 @@ from runner.events import Event
 from runner.flow.cleanup import FINAL_RESERVE_S, Cleanup, CleanupTimeout
 from runner.flow.job import Job
 from runner.flow.publish import RunProgress, final_state, job_outputs, job_summary, save_partial_work
+from runner.flow.run_report import full_report
 from runner.flow.state import RunRecord
 from runner.flow.tracker import Tracker
 from runner.platforms.base import Platform
@@ -105,6 +106,9 @@ def finish_run(
     if comment_error is None:
         record.phase("finalised", conclusion=outputs["conclusion"], final_body=None)
     summary = job_summary(end.error, progress, redactor)
+    if settings.display_report:
+        report = full_report(job.temp_dir / "execution.jsonl", redactor)
+        summary += f"\n\n{report}" if report else ""
     if comment_error is not None:
         job.error(comment_error)
         summary += f"\n\n⚠️ {comment_error}"

@@ -19,16 +19,20 @@ from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, exit_code, graceful_signals, prepare_run
 from runner.agent.live_log import LiveLog, tee
-from runner.agent.prompt import MemoryFile
-from runner.agent.transcript import EventSink
+from runner.agent.prompt import trusted_memory
+from runner.agent.tools.todo import TodoWrite
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
+from runner.flow.images import gather_images, with_images
+from runner.flow.inline_flush import classify_inline_comments
 from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
@@ -36,13 +40,13 @@ from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_a
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
-from runner.sanitize import Redactor
+from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
-TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md")
+TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
 
 
 def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
@@ -284,29 +288,38 @@ def _run(
         workspace=job.workspace,
         private_dir=job.temp_dir / "trusted",
     )
-    memory = [
-        MemoryFile(Path(f"{repo.default_branch}:{p}"), text)
-        for p, text in trusted.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     tag_mode = decision.mode == "tag" or settings.track_progress
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
     toolset = platform_toolset(facts, platform, job, redactor, tracker)  # CI, comments, labels...
     run = with_toolset(run, toolset, job)
-    extra_tools = [*([UpdateProgressTool(tracker)] if tracker is not None else []), *toolset.tools]
+    # Claude Code's TodoWrite and the older update_progress both drive the comment's checklist.
+    progress_tools = [UpdateProgressTool(tracker), TodoWrite(tracker.progress)] if tracker is not None else []
+    extra_tools = [*progress_tools, *toolset.tools]
     prepared = prepare_run(
         run,
         runtime,
         extra_tools=extra_tools,
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,  # the runner commits and pushes; the prompt says so
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
+        project_mcp_json=trusted.get(".mcp.json"),
         warn=job.warning,
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    # The request is plain text (no images): the trigger comment's images come from its body.
+    trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
+    texts = [trigger, ctx.body, *(c.body for c in ctx.comments)] if ctx else []
+    images = gather_images(texts, platform.download_image, job.log)
+    content = with_images(prompt, images)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
+    progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
     # The error line is the live log's and finish_run's to print (once), not the sink's.
     sink = EventSink("text", out, io.StringIO(), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
@@ -316,7 +329,9 @@ def _run(
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)
-    for error in toolset.finish(ok=not outcome.result.get("is_error")):
+    turn_ok = not outcome.result.get("is_error")
+    classify_inline_comments(toolset, settings, runtime, progress, job, prepared, ok=turn_ok)
+    for error in toolset.finish(ok=turn_ok):
         job.warning(f"an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
@@ -385,6 +400,7 @@ def _prompt(
             suggest=plan.suggest,
             overflow_dir=overflow_dir,
             progress_tool="update_progress" if tracker else None,
+            platform=event.platform,
             custom_instructions=settings.trigger.prompt,
         )
     return render(

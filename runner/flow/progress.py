@@ -26,6 +26,7 @@ class RunProgress:
     offered: str = ""  # what publish_suggestions said about a fork's changes (markdown)
     work: SavedWork | None = None  # where save_work put the agent's changes
     work_note: str = ""  # what the final comment says about it (markdown), see ``work_report``
+    co_author: bool = True  # the settings' includeCoAuthoredBy: the requester as Co-authored-by
     # About a confidential issue (or an internal note): its text stays out of the job log and
     # summary; unless confidential_issue_mr, a neutral commit and no pull/merge request.
     confidential: bool = False

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from runner import git
 from runner.agent.tools.base import Tool, ToolContext, ToolResult, str_arg
+from runner.agent.transcript import execution_array
 from runner.events import Event
 from runner.flow.job import Job
 from runner.flow.offer import publish_suggestions
@@ -42,6 +43,7 @@ from runner.flow.tracker import (
     format_duration as format_duration,
 )
 from runner.flow.workspace import compare_url
+from runner.mcp.servers import failed_servers_note
 from runner.platforms.base import Platform, RepoInfo
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
@@ -87,11 +89,14 @@ def job_outputs(
     """
     result = result or {}
     usage = result.get("usage") or {}
+    array = execution_array(execution_file)
     ok = bool(result) and not result.get("is_error")
     structured = result.get("structured_output")
     return {
         "conclusion": "success" if ok else "failure",
-        "execution_file": str(execution_file or ""),
+        # claude-code-action's shape: a JSON array of the messages; the JSON lines stay as transcript_file.
+        "execution_file": str(array or ""),
+        "transcript_file": str(execution_file) if array else "",
         "branch_name": branch or "",
         "patch_file": str(work.patch) if work and work.patch else "",
         "bundle_file": str(work.bundle) if work and work.bundle else "",
@@ -100,6 +105,7 @@ def job_outputs(
         "session_id": str(result.get("session_id", "")),
         "structured_output": json.dumps(structured) if structured is not None else "",
         "total_cost_usd": str(result.get("total_cost_usd", 0)),
+        "cost_is_estimate": "true" if result.get("cost_is_estimate") else "false",
         "num_turns": str(result.get("num_turns", 0)),
         "input_tokens": str(
             sum(
@@ -164,20 +170,25 @@ def publish_work(
     )
     redact = (redactor or Redactor([])).text  # the agent's answer becomes the commit message
     answer = (progress.result or {}).get("result", "")[:2000]
-    saved = save_work(
-        job.workspace,
-        target,
-        plan.branch,
-        start_sha=progress.start_sha,
-        message=title if secret else redact(f"{title}\n\n{answer}".strip()),
-        author=bot_identity(settings, job),
-        co_author=None if secret else co_author(event, job.noreply_domain),
-        protected={repo.default_branch},
-        rescue=rescue,
-        existing_branch=not plan.new_branch,
-        config_fingerprint=progress.fingerprint,
-        log=job.log,
-    )
+    # An SSH signing key is on disk only while the commits are made and pushed (or rescued).
+    with git.ssh_signing(settings.ssh_signing_key, job.temp_dir) as signing:
+        saved = save_work(
+            job.workspace,
+            target,
+            plan.branch,
+            start_sha=progress.start_sha,
+            message=title if secret else redact(f"{title}\n\n{answer}".strip()),
+            author=bot_identity(settings, job),
+            co_author=None if secret or not progress.co_author else co_author(event, job.noreply_domain),
+            protected={repo.default_branch},
+            rescue=rescue,
+            existing_branch=not plan.new_branch,
+            config_fingerprint=progress.fingerprint,
+            log=job.log,
+            signing=signing,
+            # An SSH key wins: it signs local commits, which then push as usual.
+            committer=platform.api_committer() if settings.use_commit_signing and signing is None else None,
+        )
     progress.work = saved
     progress.work_note = work_report(saved, job)
     progress.pushed = saved.pushed
@@ -245,7 +256,8 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
     result = progress.result or {}
     answered = bool(result) and not result.get("is_error")
     usage = result.get("usage") or {}
-    model = next(iter(result.get("modelUsage") or {}), "")
+    # The model that gave the last answer (a fallback model, when one took over).
+    model = str(result.get("model") or next(iter(result.get("modelUsage") or {}), ""))
     return FinalState(
         ok=error is None,
         requester=requester,
@@ -261,9 +273,10 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
         ),
         output_tokens=int(usage.get("output_tokens", 0)),
         cost_usd=float(result.get("total_cost_usd", 0.0)),
+        cost_is_estimate=bool(result.get("cost_is_estimate")),
         model=model,
         offered=progress.offered,
-        work=progress.work_note,
+        work="\n\n".join(n for n in (progress.work_note, failed_servers_note(result)) if n),
     )
 
 
@@ -279,7 +292,9 @@ def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) ->
             "(the answer is in the issue: it is confidential)" if progress.confidential else result["result"]
         )
         lines += [redactor.text(str(answer)), ""]
-    lines.append(f"turns: {result.get('num_turns', 0)} · cost: ${float(result.get('total_cost_usd', 0)):.4f}")
+    cost = f"${float(result.get('total_cost_usd', 0)):.4f}"
+    cost = f"~{cost} (estimate)" if result.get("cost_is_estimate") else cost
+    lines.append(f"turns: {result.get('num_turns', 0)} · cost: {cost}")
     lines += [f"- [{label}]({url})" for label, url in progress.links]
     if progress.offered:
         lines += ["", redactor.text(progress.offered)]

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from runner import git
 from runner.errors import GitError
+from runner.flow.api_commits import adopt, api_push
 from runner.flow.job import Job
 from runner.flow.prompts import render
-from runner.platforms.base import PushTarget
+from runner.platforms.base import ApiCommitter, PushTarget
 
 SMALL_DIFF = 4_000  # characters: a change this small is shown in the final comment itself
 
@@ -106,13 +107,17 @@ def save_work(
     existing_branch: bool,
     config_fingerprint: str | None = None,
     log: Callable[[str], None] = lambda line: None,
+    signing: git.CommitSigning | None = None,
+    committer: ApiCommitter | None = None,
 ) -> SavedWork:
     """Commit whatever the agent changed and get it to ``branch``, or as close as the chain allows.
 
     ``existing_branch``: ``branch`` exists already (a pull request's head), and a non-fast-forward
     is answered by replaying the commits on its new head; a new branch someone else created
     meanwhile is left alone and the work goes to the rescue branch.
-    Nothing changed means no commit and no branch.
+    Nothing changed means no commit and no branch. ``signing``: commits (and replayed ones) are
+    signed with that SSH key; ``committer``: they reach the host through its API, which signs
+    them (``flow/api_commits.py``), instead of a push.
     """
     git.verify_fingerprint(cwd, config_fingerprint)  # before any git call that could run a filter
     left_out = tuple(git.oversized_files(cwd, rescue.max_file_bytes))
@@ -128,6 +133,7 @@ def save_work(
         expect_config=config_fingerprint,
         exclude=[f.path for f in left_out],
         add_config=git.LFS_FILTER_CONFIG if uses_lfs and lfs_installed else (),
+        signing=signing,
     )
     notes = [f"{f.path} ({f.size} bytes) was left out of the commit: too large to push" for f in left_out]
     notes += [f"changes inside submodule {s.path} were not committed" for s in submodules]
@@ -141,7 +147,7 @@ def save_work(
         planned_exists=existing_branch,
     )
     if commit is not None or git.head_sha(cwd) != start_sha:
-        push = _Pusher(cwd, target, protected, config_fingerprint)
+        push = _Pusher(cwd, target, protected, config_fingerprint, signing, committer, start_sha, log)
         saved = _deliver(push, saved, start_sha, author, rescue, log)
         saved = dataclasses.replace(saved, lfs_error=_upload_lfs(push, saved, lfs_installed))
     notes += [saved.lfs_error] if saved.lfs_error else []
@@ -158,9 +164,25 @@ class _Pusher:
     target: PushTarget
     protected: set[str]
     fingerprint: str | None
+    signing: git.CommitSigning | None = None
+    committer: ApiCommitter | None = None  # commits made by the host (use_commit_signing)
+    start_sha: str = ""
+    log: Callable[[str], None] = print
 
     def __call__(self, branch: str) -> None:
         t = self.target
+        if self.committer is not None:
+            api_push(
+                self.cwd,
+                t,
+                self.committer,
+                branch,
+                start_sha=self.start_sha,
+                protected=self.protected,
+                log=self.log,
+            )
+            adopt(self.cwd, self.fetch(branch))
+            return
         git.push(
             self.cwd,
             branch,
@@ -221,7 +243,13 @@ def _rebase_and_push(
         try:
             onto = push.fetch(branch)
             replayed = git.rebase_onto(
-                push.cwd, onto, base, name=author[0], email=author[1], expect_config=push.fingerprint
+                push.cwd,
+                onto,
+                base,
+                name=author[0],
+                email=author[1],
+                expect_config=push.fingerprint,
+                signing=push.signing,
             )
             if not replayed:
                 return base, f"the run's commits do not apply cleanly on the new head of {branch}"

@@ -39,6 +39,7 @@ class FinalState:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    cost_is_estimate: bool = False  # a model's id was not in the price table
     model: str = ""
     offered: str = ""  # a fork's changes: suggestions posted, and a diff of the rest (markdown)
     work: str = ""  # where the work is when a push failed, and what the commit left out (markdown)
@@ -55,7 +56,8 @@ def format_stats(state: FinalState) -> str:
     """The small print under a final comment."""
     tokens = state.input_tokens + state.output_tokens
     size = f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens)
-    parts = [f"{state.num_turns} turns", f"{size} tokens", f"${state.cost_usd:.4f}"]
+    cost = f"~${state.cost_usd:.4f} (estimate)" if state.cost_is_estimate else f"${state.cost_usd:.4f}"
+    parts = [f"{state.num_turns} turns", f"{size} tokens", cost]
     if state.model:
         parts.append(state.model)
     return " · ".join(parts)

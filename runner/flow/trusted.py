@@ -3,8 +3,11 @@
 Settings sources, lowest precedence first, as Claude Code layers them: the ``settings`` input
 (GitLab: ``SETTINGS``; claude-code-action merges it into the user's ``~/.claude/settings.json``),
 the default branch's ``.claude/settings.json`` (project settings), then ``--settings`` from
-``claude_args`` (flag settings). Every file these or ``claude_args`` name (``--settings``,
-``--price-table``, ``--json-schema @file``) is read through ``project/trusted_files.py``: on a
+``claude_args`` (flag settings); ``--setting-sources`` without ``project`` leaves the project
+settings out. Every file these or ``claude_args`` name (``--settings``, ``--price-table``,
+``--json-schema @file``, ``--system-prompt-file``, ``--append-system-prompt-file``,
+``--mcp-config``) is read
+through ``project/trusted_files.py``: on a
 change-request run from the default branch, never from the change's head.
 """
 
@@ -46,7 +49,7 @@ def trusted_agent(
     if settings_input:
         text = read_settings_value(settings_input, "the settings input", tree, workspace)
         sources.append(parse_settings_json(text, "settings input", base_dir=workspace))
-    if project_settings:
+    if project_settings and "project" in agent.setting_sources:
         source = f"{PROJECT_SETTINGS} (default branch)"
         sources.append(parse_settings_json(project_settings, source, base_dir=workspace))
     if agent.settings:
@@ -60,7 +63,26 @@ def trusted_agent(
     schema = agent.json_schema
     if schema and not schema.lstrip().startswith("{"):
         schema = read_named_file(schema.removeprefix("@"), "--json-schema", tree, workspace)
-    run = dataclasses.replace(agent, settings=None, price_table=price_table, json_schema=schema)
+    # An MCP config names the commands the runner starts: read like --settings, as inline JSON.
+    mcp_config = tuple(read_settings_value(v, "--mcp-config", tree, workspace) for v in agent.mcp_config)
+    system, append = agent.system_prompt, agent.append_system_prompt
+    if agent.system_prompt_file is not None:
+        system = read_named_file(agent.system_prompt_file, "--system-prompt-file", tree, workspace)
+    if agent.append_system_prompt_file is not None:
+        flag = "--append-system-prompt-file"
+        text = read_named_file(agent.append_system_prompt_file, flag, tree, workspace)
+        append = f"{append}\n\n{text}" if append else text
+    run = dataclasses.replace(
+        agent,
+        settings=None,
+        price_table=price_table,
+        json_schema=schema,
+        system_prompt=system,
+        append_system_prompt=append,
+        system_prompt_file=None,
+        append_system_prompt_file=None,
+        mcp_config=mcp_config,
+    )
     return run, sources
 
 

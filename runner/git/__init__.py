@@ -13,10 +13,15 @@ Everything here protects that split:
 The package: ``core`` runs git; ``branches`` names branches; ``credentials`` handles tokens;
 ``repo`` holds the operations (checkout, fetch, commit, push); ``status`` what changed in the
 worktree; ``diffs`` merge bases (deepening shallow clones) and diffs; ``rescue`` what keeps
-commits a push could not deliver (rebase, patch, bundle); ``lfs`` Git LFS. Everything is
+commits a push could not deliver (rebase, patch, bundle); ``lfs`` Git LFS; ``signing`` commits
+signed with an SSH key; ``changes`` a commit's files, for commits made through a host's API. Everything is
 re-exported here, so callers write ``from runner import git`` and ``git.push(...)``.
 """
 
+from runner.git.changes import FileChange as FileChange
+from runner.git.changes import changes_between as changes_between
+from runner.git.changes import commit_message as commit_message
+from runner.git.changes import is_ancestor as is_ancestor
 from runner.git.core import verify_fingerprint as verify_fingerprint
 from runner.git.diffs import DEEPEN_STEPS as DEEPEN_STEPS
 from runner.git.diffs import diff_names as diff_names
@@ -60,6 +65,8 @@ from runner.git.repo import validate_branch_name as validate_branch_name
 from runner.git.rescue import rebase_onto as rebase_onto
 from runner.git.rescue import write_bundle as write_bundle
 from runner.git.rescue import write_patch as write_patch
+from runner.git.signing import CommitSigning as CommitSigning
+from runner.git.signing import ssh_signing as ssh_signing
 from runner.git.status import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
 from runner.git.status import LargeFile as LargeFile
 from runner.git.status import SubmoduleChange as SubmoduleChange
@@ -74,16 +81,20 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "LFS_FILTER_CONFIG",
     "BranchNameError",
+    "CommitSigning",
+    "FileChange",
     "GitError",
     "LargeFile",
     "NonFastForward",
     "SubmoduleChange",
     "auth_env",
     "changed_files",
+    "changes_between",
     "checkout_detached",
     "checkout_existing_branch",
     "checkout_new_branch",
     "commit_all",
+    "commit_message",
     "config_fingerprint",
     "current_branch",
     "deepen",
@@ -95,6 +106,7 @@ __all__ = [
     "find_merge_base",
     "has_changes",
     "head_sha",
+    "is_ancestor",
     "is_shallow",
     "lfs_installed",
     "lfs_paths",
@@ -111,6 +123,7 @@ __all__ = [
     "render_branch_name",
     "run_git",
     "slugify",
+    "ssh_signing",
     "stage",
     "strip_persisted_credentials",
     "submodule_changes",

@@ -18,6 +18,7 @@ from runner.git.core import (
     verify_fingerprint,
 )
 from runner.git.credentials import auth_env, check_remote_url, strip_persisted_credentials
+from runner.git.signing import CommitSigning
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -235,6 +236,7 @@ def commit_all(
     expect_config: str | None = None,
     exclude: Sequence[str] = (),
     add_config: Sequence[str] = (),
+    signing: CommitSigning | None = None,
 ) -> str | None:
     """Stage everything (``git add -A``) and commit it as the bot; the new sha, or None if nothing changed.
 
@@ -244,7 +246,8 @@ def commit_all(
     credentials are in reach while it commits. ``--no-gpg-sign``: ``gpg.program`` is config too.
     ``expect_config`` is a :func:`config_fingerprint` taken before the agent ran. ``exclude``:
     paths left out (and unstaged, if staged); ``add_config``: ``key=value`` settings for the
-    ``git add`` alone (the Git LFS clean filter, see :mod:`runner.git.lfs`).
+    ``git add`` alone (the Git LFS clean filter, see :mod:`runner.git.lfs`); ``signing``: sign the
+    commit with an SSH key (:mod:`runner.git.signing`).
     """
     verify_fingerprint(cwd, expect_config)
     name = _identity_part(author_name, "author name")
@@ -265,7 +268,9 @@ def commit_all(
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
-    args = ["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--no-verify", "--no-gpg-sign"]
+    sign = signing.config() if signing is not None else []
+    args = [*sign, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--no-verify"]
+    args.append(CommitSigning.flag(signing))
     run_git([*args, "--cleanup=strip", "-F", "-"], cwd, extra_env=identity, input=body + "\n")
     return head_sha(cwd)
 

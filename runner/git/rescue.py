@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.git.core import check_ref_arg, git_out, run_git, verify_fingerprint
+from runner.git.signing import CommitSigning
 
 
 def rebase_onto(
@@ -15,19 +16,27 @@ def rebase_onto(
     name: str,
     email: str,
     expect_config: str | None = None,
+    signing: CommitSigning | None = None,
 ) -> bool:
     """Replay the commits ``upstream..HEAD`` onto ``onto``; whether they applied cleanly.
 
     On a conflict the rebase is aborted and HEAD is back where it was, the work untouched.
     The commits keep their author; the committer is ``name <email>`` (the bot). Changes left
     out of the commits (a file too large to push) are stashed and put back. Nothing
-    interactive: no editor, no autosquash, no signing.
+    interactive: no editor, no autosquash; signed only with ``signing`` (an SSH key).
     """
     verify_fingerprint(cwd, expect_config)
     before = git_out(["rev-parse", "--verify", "HEAD^{commit}"], cwd)
     identity = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_EDITOR": "true"}
-    args = ["-c", f"user.name={name}", "-c", f"user.email={email}", "rebase", "--autostash"]
-    args += ["--no-autosquash", "--no-gpg-sign", "--onto", check_ref_arg(onto), check_ref_arg(upstream)]
+    sign = signing.config() if signing is not None else []
+    args = [*sign, "-c", f"user.name={name}", "-c", f"user.email={email}", "rebase", "--autostash"]
+    args += [
+        "--no-autosquash",
+        CommitSigning.flag(signing),
+        "--onto",
+        check_ref_arg(onto),
+        check_ref_arg(upstream),
+    ]
     if run_git(args, cwd, extra_env=identity, check=False).returncode == 0:
         return True
     run_git(["rebase", "--abort"], cwd, check=False)

@@ -2,8 +2,9 @@
 welcome) on lines of the change request's diff, with its ``confirmed`` flag.
 
 ``confirmed: true`` posts at once. Omitted, the call is kept and posted when the agent's turn ended
-well (claude-code-action classifies such calls with a small model and, when it cannot, posts them
-all; we post them all, each once: a later confirmed copy of the same comment replaces it).
+well, each once (a later confirmed copy of the same comment replaces it), after a small model kept
+it (``classify_inline_comments``: ``runner/flow/inline_buffer.py``; when classifying fails none is
+posted and the final comment lists them, where claude-code-action posts them all).
 ``confirmed: false`` is kept and never posted: the agent trying the tool out.
 """
 

@@ -126,6 +126,36 @@ class RepoInfo:
     private: bool = False
 
 
+class BranchMoved(Exception):
+    """A commit made through the host's API was refused: the branch is no longer where we said."""
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    """The files of one commit made through the host's API: contents (None: deleted) by path;
+    ``new_paths`` did not exist before (GitLab tells a create from an update)."""
+
+    files: tuple[tuple[str, bytes | None], ...]
+    new_paths: frozenset[str] = frozenset()
+
+
+class ApiCommitter(Protocol):
+    """Commits made by the host from file contents (GitHub's ``createCommitOnBranch``, GitLab's
+    Commits API): the host signs them, so they show as Verified."""
+
+    name: str  # "GitHub createCommitOnBranch", for messages
+    max_request_bytes: int  # a change set larger than this is split over several commits
+
+    def create_branch(self, branch: str, sha: str) -> None:
+        """Create ``branch`` at commit ``sha`` (which the host has)."""
+        ...
+
+    def commit(self, branch: str, expected_head: str, changes: FileChanges, message: str) -> str:
+        """One commit on ``branch`` (which must point at ``expected_head``, else ``BranchMoved``);
+        returns its sha."""
+        ...
+
+
 @dataclass(frozen=True)
 class PushTarget:
     """Where and how the runner pushes: the URL and the credentials git should use."""
@@ -212,6 +242,10 @@ class Platform(Protocol):
         """How to push to the repository with the runner's token."""
         ...
 
+    def api_committer(self) -> ApiCommitter | None:
+        """Commits through the host's API (``use_commit_signing``), or None where there are none."""
+        ...
+
     def change_head_ref(self, number: int) -> str:
         """The full ref under which the host keeps change request ``number``'s head in this
         repository (also for forks): what the runner fetches when it cannot push to the source."""
@@ -230,6 +264,12 @@ class Platform(Protocol):
         (its head when the lines were computed); ``body`` introduces them where the host groups
         comments (a GitHub review). One result per comment, in order; refusals are reported in
         the result rather than raised, so the caller can fall back for exactly those."""
+        ...
+
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An image attached to a comment or description on this host, at most ``max_bytes``;
+        None (and nothing fetched) when ``url`` is not one of the host's own attachments.
+        Raises ``PlatformError`` when the download fails or the file is too big or not an image."""
         ...
 
     def close(self) -> None:

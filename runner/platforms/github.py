@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.errors import CredentialsError, PlatformError
+from runner.platforms.attachments import github_image
 from runner.platforms.base import (
+    ApiCommitter,
     ChangedFile,
     CommentRef,
     InlineComment,
@@ -256,6 +258,12 @@ class GitHubPlatform:
         """HTTPS push with the current token (a GitHub App's is refreshed before it expires)."""
         return PushTarget(url=self.repository().clone_url, username="x-access-token", token=self.token)
 
+    def api_committer(self) -> ApiCommitter:
+        """GraphQL ``createCommitOnBranch``: commits GitHub signs (see ``github_commits.py``)."""
+        from runner.platforms.github_commits import GitHubCommitter
+
+        return GitHubCommitter(self.client, self.repo_full_name)
+
     def change_head_ref(self, number: int) -> str:
         """GitHub keeps every PR's head in the base repository, a fork's included."""
         return f"refs/pull/{int(number)}/head"
@@ -304,6 +312,10 @@ class GitHubPlatform:
             return [PostedComment(c, None, exc.one_line()) for c in comments]
         ref = CommentRef(int(data["id"]), str(data.get("html_url") or ""), "review")
         return [PostedComment(c, ref) for c in comments]
+
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An image attached to a comment on this GitHub, or None when ``url`` is not one (not fetched)."""
+        return github_image(url, self.server_url, self.client.tokens.current(), max_bytes)
 
     def close(self) -> None:
         """Revoke an App installation token we minted: it must not outlive the job."""

@@ -11,14 +11,9 @@ before the first comment; ``fetch_thread`` sets it when it is still unset, and e
 method also takes a ``noteable=`` keyword. Refs the adapter returns carry their noteable, number
 and discussion, so ``update_comment`` needs nothing else.
 
-Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``: a project, group or personal access token with
-the ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``). GitLab lets a job token read the project
-but not write notes or open merge requests; those calls fail with a ``CredentialsError`` naming
-``GITLAB_ACCESS_TOKEN``.
-
-Retries and errors are ``gitlab_client.py``'s. Writes that create something (a note, a reply, a
-diff discussion, a merge request, a pipeline) are made once: after an ambiguous failure the adapter
-looks for what it wrote, by its own account, before it sends again (see ``retry.write_once``).
+Credentials: ``token`` (``GITLAB_ACCESS_TOKEN``, ``api`` scope) or ``job_token`` (``CI_JOB_TOKEN``,
+which cannot write notes or open merge requests: a ``CredentialsError`` names the access token).
+Retries and errors are ``gitlab_client.py``'s; creates are made once (``retry.write_once``).
 """
 
 from __future__ import annotations
@@ -29,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
+from runner.platforms.attachments import gitlab_image
 from runner.platforms.base import (
     CommentRef,
     InlineComment,
@@ -38,6 +34,7 @@ from runner.platforms.base import (
     ThreadData,
 )
 from runner.platforms.gitlab_client import ACCESS_TOKEN_FIX, GitLabClient
+from runner.platforms.gitlab_commits import GitLabCommitter
 from runner.platforms.gitlab_data import (
     Noteable,
     access_permission,
@@ -327,6 +324,10 @@ class GitLabPlatform:
             return PushTarget(url=self.repository().clone_url, username="oauth2", token=self.token)
         return PushTarget(url=self.repository().clone_url, username="gitlab-ci-token", token=self.job_token)
 
+    def api_committer(self) -> GitLabCommitter:
+        """The Commits API: commits GitLab signs (see ``gitlab_commits.py``)."""
+        return GitLabCommitter(self.client, self._path)
+
     def change_head_ref(self, number: int) -> str:
         """GitLab keeps every MR's head in the target project, a fork's included."""
         return f"refs/merge-requests/{int(number)}/head"
@@ -356,6 +357,10 @@ class GitLabPlatform:
             except PlatformError as exc:  # one refused position must not cost the others
                 posted.append(PostedComment(c, None, exc.one_line()))
         return posted
+
+    def download_image(self, url: str, max_bytes: int) -> bytes | None:
+        """An upload of this project, or None when ``url`` is not one (not fetched)."""
+        return gitlab_image(url, self.url, self.repository().full_name, self.token, self.job_token, max_bytes)
 
     def close(self) -> None:
         """Close the HTTP session (tokens are the job's; nothing to revoke)."""

@@ -24,6 +24,8 @@ from runner.providers.base import ClientOptions
 if TYPE_CHECKING:
     import anthropic
 
+    from runner.settings.anthropic_auth import FederationSettings
+
 PROVIDERS = ("anthropic", "bedrock", "vertex", "foundry")
 USE_VARS: dict[str, str] = {
     "bedrock": "CLAUDE_CODE_USE_BEDROCK",
@@ -42,7 +44,9 @@ LABELS: dict[str, str] = {
 class ProviderConfig:
     """Everything needed to reach the model, as ``runner.settings.provider`` read it (no network).
 
-    ``api_key`` / ``auth_token`` / ``base_url`` belong to the Anthropic path; ``settings`` is the
+    ``api_key`` / ``auth_token`` / ``oauth_token`` (``CLAUDE_CODE_OAUTH_TOKEN``) / ``federation``
+    (workload identity federation) / ``base_url`` belong to the Anthropic path, at most one
+    credential kept (``notes`` says which were ignored); ``settings`` is the
     cloud provider's settings object for the others (from ``runner.settings.<name>``). ``headers``
     (``ANTHROPIC_CUSTOM_HEADERS``) and ``timeout_s`` (``API_TIMEOUT_MS``) apply to every provider,
     as in Claude Code.
@@ -51,11 +55,14 @@ class ProviderConfig:
     name: str = "anthropic"
     api_key: str | None = None
     auth_token: str | None = None
+    oauth_token: str | None = None
+    federation: FederationSettings | None = None
     base_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 600.0
     settings: Any = None
     chosen_by: str = "default"  # "provider setting", "CLAUDE_CODE_USE_BEDROCK", ...: for messages
+    notes: tuple[str, ...] = ()  # credentials that were set but lost to a stronger one
 
     @property
     def label(self) -> str:
@@ -76,31 +83,45 @@ class ProviderConfig:
             return str(getattr(self.settings, "key_source", "") or self.name)
         if self.api_key:
             return "ANTHROPIC_API_KEY"
-        return "ANTHROPIC_AUTH_TOKEN" if self.auth_token else "none"
+        if self.auth_token:
+            return "ANTHROPIC_AUTH_TOKEN"
+        if self.oauth_token:
+            return "CLAUDE_CODE_OAUTH_TOKEN"
+        return self.federation.key_source if self.federation is not None else "none"
 
     @property
     def needs_oidc(self) -> bool:
         """Whether building the client asks the CI job's OIDC token source for a token."""
-        return self.name != "anthropic" and bool(getattr(self.settings, "needs_oidc", False))
+        if self.name == "anthropic":
+            return self.federation is not None and self.federation.needs_oidc
+        return bool(getattr(self.settings, "needs_oidc", False))
 
     @property
     def oidc_audience(self) -> str | None:
         """The ``aud`` that token must carry, when one is needed."""
-        value = getattr(self.settings, "oidc_audience", None) if self.needs_oidc else None
+        if not self.needs_oidc:
+            return None
+        if self.name == "anthropic" and self.federation is not None:
+            return self.federation.audience
+        value = getattr(self.settings, "oidc_audience", None)
         return str(value) if value else None
 
     def describe(self) -> str:
         """One line for people: provider, how it was chosen, where requests go. No secrets."""
         if self.name == "anthropic":
             where = f"gateway {self.base_url}" if self.is_gateway else "api.anthropic.com"
-            return f"{self.label} via {where} ({self.key_source})"
+            how = f": {self.federation.describe()}" if self.federation is not None else ""
+            ignored = f" ({'; '.join(self.notes)})" if self.notes else ""
+            return f"{self.label} via {where} ({self.key_source}){how}{ignored}"
         detail = getattr(self.settings, "describe", None)
         extra = str(detail()) if callable(detail) else ""
         return f"{self.label} ({self.chosen_by})" + (f": {extra}" if extra else "")
 
     def secrets(self) -> list[str]:
         """Values that must never be printed."""
-        values = [v for v in (self.api_key, self.auth_token) if v]
+        values = [v for v in (self.api_key, self.auth_token, self.oauth_token) if v]
+        if self.federation is not None and self.federation.identity_token:
+            values.append(self.federation.identity_token)
         values += [v for v in self.headers.values() if len(v) >= 8]
         if self.name != "anthropic" and self.settings is not None:
             values += [v for v in provider_module(self.name).secrets(self.settings) if v]
@@ -149,9 +170,24 @@ def _anthropic_client(config: ProviderConfig, options: ClientOptions) -> anthrop
     # A plain-HTTP base URL (a local gateway or test double) has no TLS to verify; skipping
     # the certificate store load saves tens of milliseconds of start-up.
     plain_http = bool(config.base_url and config.base_url.startswith("http://"))
+    credentials: Any = None
+    if config.federation is not None:
+        from runner.providers.anthropic_federation import federated_token
+
+        # The first exchange happens here, so a refused rule fails the doctor's credentials step.
+        credentials = federated_token(
+            config.federation, options, base_url=config.base_url, timeout_s=min(options.timeout_s, 30.0)
+        )
+    elif config.oauth_token:
+        from anthropic.lib.credentials import StaticToken
+
+        # As a credentials provider (not auth_token) so the SDK adds the OAuth API beta flag to
+        # every request's anthropic-beta header, merged with the betas a request asks for.
+        credentials = StaticToken(config.oauth_token)
     return anthropic.Anthropic(
         api_key=config.api_key,
         auth_token=config.auth_token if not config.api_key else None,
+        credentials=credentials,
         base_url=config.base_url,
         default_headers=dict(options.headers) or None,
         timeout=options.timeout_s,

@@ -4,7 +4,9 @@
 2. OIDC token: fetched from the CI job, only when the provider's settings say they need one;
 3. credentials: the client is built, which is where a provider obtains its credentials
    (an STS or token exchange; nothing for an API key);
-4. model call: one minimal request (``max_tokens: 1``, a one-word prompt, not streamed).
+4. model call: one minimal request (``max_tokens: 1``, a one-word prompt, not streamed);
+5. models: the models the provider lists (``GET /v1/models``, on the Anthropic API and gateways),
+   and whether the configured one is among them (a warning when not: the call decides).
 
 Each step prints ``✓ step: detail`` or ``✗ step: message — fix``; the first broken step ends the
 check with its error's exit code. The CI flows run steps 1-3 (``preflight``) before they post
@@ -22,7 +24,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runner.errors import CredentialsError, ModelError, ProviderError, RunnerError
 from runner.providers import ProviderConfig, build_client, client_options
+from runner.providers.anthropic_federation import FederatedToken, identity_source
 from runner.providers.base import TokenSource
+from runner.providers.catalog import find_model
 from runner.providers.fixes import CONNECTION_FIX, MODEL_ID_FIX, RETRY_LATER_FIX, credentials_fix
 from runner.providers.models import resolve_model
 from runner.providers.oidc import audiences, jwt_claims, token_source
@@ -31,7 +35,8 @@ from runner.sanitize import Redactor
 if TYPE_CHECKING:
     from runner.settings.runtime import Runtime
 
-STEPS = ("settings", "oidc token", "credentials", "model call")
+STEPS = ("settings", "oidc token", "credentials", "model call", "models")
+MAX_LISTED = 12  # models named in the step's line; --json has them all
 DOCTOR_PROMPT = "ping"
 
 
@@ -43,6 +48,7 @@ class Step:
     status: str
     detail: str = ""
     error: RunnerError | None = None
+    models: tuple[str, ...] = ()  # the "models" step: the ids the provider lists
 
     def line(self) -> str:
         """``✓ settings: ...``, ``✗ credentials: message — fix`` or ``- oidc token: skipped (...)``."""
@@ -50,11 +56,15 @@ class Step:
             return f"✓ {self.name}: {self.detail}"
         if self.status == "skipped":
             return f"- {self.name}: {self.detail}"
+        if self.status == "warning":
+            return f"! {self.name}: {self.detail}"
         return f"✗ {self.name}: {self.error.one_line() if self.error else self.detail}"
 
     def as_dict(self) -> dict[str, Any]:
         """The step as JSON (``--json``)."""
         data: dict[str, Any] = {"step": self.name, "status": self.status, "detail": self.detail}
+        if self.models:
+            data["models"] = list(self.models)
         if self.error is not None:
             data["error"] = {
                 "kind": self.error.kind,
@@ -148,8 +158,10 @@ def run_checks(
             if config.needs_oidc:
                 return fail("oidc token", exc)
             oidc = None  # a bad OIDC setting only matters to a provider that uses it
-    if config.needs_oidc:
-        audience = config.oidc_audience or ""
+    if config.federation is not None:  # ANTHROPIC_IDENTITY_TOKEN(_FILE) win over the job's token
+        oidc = identity_source(config.federation, oidc, on_token=redactor.add)
+    if config.needs_oidc or config.federation is not None:
+        audience = config.oidc_audience or (config.federation.audience if config.federation else "")
         try:
             detail = _fetch_token(oidc, audience, config, redactor)
         except RunnerError as exc:
@@ -159,7 +171,7 @@ def run_checks(
         record(Step("oidc token", "skipped", f"not needed ({config.key_source})"))
 
     # 3. credentials
-    if config.name == "anthropic" and not call_model:
+    if config.name == "anthropic" and config.federation is None and not call_model:
         # Nothing to obtain for a key, and building the client would import the SDK (~0.3 s)
         # before the flow's acknowledgement: the first model call checks the key.
         record(Step("credentials", "ok", f"{config.key_source} is set (checked by the first model call)"))
@@ -171,7 +183,13 @@ def run_checks(
         return fail("credentials", exc)
     except Exception as exc:  # an SDK's own error: still one line, never a traceback
         return fail("credentials", ProviderError(f"building the {config.label} client failed: {exc}"))
-    if config.name == "anthropic":
+    federated = getattr(checkup.client, "credentials", None)
+    if isinstance(federated, FederatedToken):
+        detail = (
+            f"token exchange (POST /v1/oauth/token, {federated.settings.rule_id}) gave an access "
+            f"token valid for {int(federated.lifetime_s)} s, renewed before it expires"
+        )
+    elif config.name == "anthropic":
         detail = f"{config.key_source} is set (checked by the model call)"
     else:
         detail = f"obtained ({config.key_source}) in {time.monotonic() - started:.1f} s"
@@ -182,10 +200,43 @@ def run_checks(
         return checkup
     try:
         detail = _call_model(checkup.client, resolved, timeout_s, config)
+    except ModelError as exc:
+        record(_list_models(checkup.client, resolved, timeout_s, config))  # what it could have been
+        return fail("model call", exc)
     except RunnerError as exc:
         return fail("model call", exc)
     record(Step("model call", "ok", detail))
+    record(_list_models(checkup.client, resolved, timeout_s, config))
     return checkup
+
+
+def _list_models(client: Any, model: str, timeout_s: float, config: ProviderConfig) -> Step:
+    """The models step: ``GET /v1/models`` through the SDK where the provider has it."""
+    if config.name != "anthropic" or not hasattr(client, "models"):
+        return Step("models", "skipped", f"not listed by this provider ({config.label})")
+    try:
+        ids = tuple(info.id for info in client.models.list(limit=1000, timeout=timeout_s))
+    except Exception as exc:  # a gateway without the Models API: the model call already decided
+        status = getattr(exc, "status_code", None)
+        why = f"HTTP {status}" if status else type(exc).__name__
+        return Step("models", "skipped", f"{config.label} did not list its models ({why})")
+    shown = ", ".join(ids[:MAX_LISTED]) + (
+        f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else ""
+    )
+    if not any(_same_model(model, listed) for listed in ids):
+        return Step(
+            "models", "warning", f"{model} is not among the {len(ids)} models listed: {shown}", models=ids
+        )
+    return Step("models", "ok", f"{len(ids)} listed, {model} among them: {shown}", models=ids)
+
+
+def _same_model(configured: str, listed: str) -> bool:
+    """A listed id names the configured model: the same id, or the same catalog model (an undated
+    id and its snapshot)."""
+    if configured == listed:
+        return True
+    spec = find_model(configured)
+    return spec is not None and find_model(listed) == spec
 
 
 def _fetch_token(oidc: TokenSource | None, audience: str, config: ProviderConfig, redactor: Redactor) -> str:
@@ -293,6 +344,14 @@ def _api_message(exc: Any) -> tuple[str, str]:
 
 
 def _credentials_fix(config: ProviderConfig) -> str:
+    if config.oauth_token:
+        return (
+            "the subscription token was refused: run `claude setup-token` again and store the new "
+            "token as the secret behind claude_code_oauth_token (CLAUDE_CODE_OAUTH_TOKEN)"
+        )
+    if config.federation is not None:
+        account = config.federation.service_account_id or "of the rule"
+        return f"the exchanged token was refused: check that the service account {account} may use the model"
     return credentials_fix(config.name, config.key_source, config.label)
 
 

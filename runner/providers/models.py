@@ -1,11 +1,12 @@
 """Model ids: aliases per provider, validation, and which family an id belongs to.
 
-Aliases follow Claude Code's documentation: on the Anthropic API ``opus`` is Opus 4.8 and
-``sonnet`` is Sonnet 5; on Amazon Bedrock, Google Vertex AI and Microsoft Foundry ``opus`` is
-Opus 4.6 and ``sonnet`` (the default) is Sonnet 4.5, each in that provider's spelling; ``haiku``
-is Haiku 4.5 everywhere. ``ANTHROPIC_DEFAULT_{OPUS,SONNET,HAIKU}_MODEL`` pins an alias on every
-provider (e.g. ``us.anthropic.claude-opus-4-8`` on Bedrock, ``eu.`` region prefixes, inference
-profile ARNs).
+Aliases follow Claude Code's documentation (checked 2026-12-05): on the Anthropic API ``opus``
+is Opus 5.5, ``sonnet`` Sonnet 5.5, ``haiku`` Haiku 5.5 and ``fable`` Fable 5.2; on Amazon
+Bedrock, Google Vertex AI and Microsoft Foundry ``opus`` is Opus 4.6, ``sonnet`` (the default)
+Sonnet 4.5 and ``haiku`` Haiku 4.5, each in that provider's spelling, and ``fable`` Fable 5.2.
+``ANTHROPIC_DEFAULT_{OPUS,SONNET,HAIKU,FABLE}_MODEL`` pins an alias on every provider (e.g.
+``us.anthropic.claude-opus-5-5`` on Bedrock, ``eu.`` region prefixes, inference profile ARNs).
+The ids, prices and limits of the models themselves are in ``catalog.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import difflib
 
 from runner.errors import ModelError
+from runner.providers.catalog import MODELS
+from runner.providers.catalog import context_window as catalog_window
 from runner.settings.model import ModelSettings
 
 ALIASES: dict[str, str] = {
-    "opus": "claude-opus-4-8",
-    "sonnet": "claude-sonnet-5",
-    "haiku": "claude-haiku-4-5",
+    "opus": "claude-opus-5-5",
+    "sonnet": "claude-sonnet-5-5",
+    "haiku": "claude-haiku-5-5",
+    "fable": "claude-fable-5-2",
 }
 # Bedrock ids are cross-region inference profiles (``us.``), as in Claude Code's defaults; other
 # regions pin theirs with ANTHROPIC_DEFAULT_*_MODEL (``eu.anthropic...``, an ARN).
@@ -28,35 +32,25 @@ PROVIDER_ALIASES: dict[str, dict[str, str]] = {
         "opus": "us.anthropic.claude-opus-4-6-v1",
         "sonnet": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         "haiku": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "fable": "us.anthropic.claude-fable-5-2",
     },
     "vertex": {
         "opus": "claude-opus-4-6",
         "sonnet": "claude-sonnet-4-5@20250929",
         "haiku": "claude-haiku-4-5@20251001",
+        "fable": "claude-fable-5-2",
     },
     "foundry": {
         # Foundry ids are deployment names; these are the names Claude Code's docs use.
         "opus": "claude-opus-4-6",
         "sonnet": "claude-sonnet-4-5",
         "haiku": "claude-haiku-4-5",
+        "fable": "claude-fable-5-2",
     },
 }
 DEFAULT_MODEL = "sonnet"  # Claude Code's GitHub Actions default to Sonnet; so do the cloud providers
 
-KNOWN_MODELS = (
-    "claude-opus-4-8",
-    "claude-opus-4-7",
-    "claude-opus-4-6",
-    "claude-opus-4-5",
-    "claude-opus-4-1",
-    "claude-opus-4-0",
-    "claude-sonnet-5",
-    "claude-sonnet-4-6",
-    "claude-sonnet-4-5",
-    "claude-sonnet-4-0",
-    "claude-haiku-4-5",
-    "claude-3-5-haiku-latest",
-)
+KNOWN_MODELS = tuple(m.id for m in MODELS if m.status != "retired")
 
 
 def resolve_model(
@@ -81,13 +75,13 @@ def resolve_model(
     if alias in aliases:
         return settings.pins.get(alias) or aliases[alias]
     if not raw:
-        raise ModelError("the model name is empty", "pass --model sonnet, opus, haiku or a full model id")
+        raise ModelError("the model name is empty", "pass --model sonnet, opus, haiku, fable or a model id")
     if strict and provider == "anthropic" and not raw.startswith("claude-"):
         near = difflib.get_close_matches(raw, [*ALIASES, *KNOWN_MODELS], n=1)
         hint = (
             f"did you mean '{near[0]}'?"
             if near
-            else "use sonnet, opus, haiku or a full id like claude-sonnet-5"
+            else "use sonnet, opus, haiku, fable or a full id like claude-sonnet-5-5"
         )
         raise ModelError(f'model "{raw}" is not a recognized model id', hint)
     return raw
@@ -100,3 +94,12 @@ def model_family(model_id: str) -> str | None:
         if family in lowered:
             return family
     return None
+
+
+DEFAULT_CONTEXT_WINDOW = 200_000  # for an id the catalog does not know
+
+
+def context_window(model_id: str) -> int:
+    """The context window of ``model_id`` (any provider's spelling, from the catalog); 200K when
+    the id is unknown."""
+    return catalog_window(model_id) or DEFAULT_CONTEXT_WINDOW

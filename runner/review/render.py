@@ -6,6 +6,7 @@ comment's last line. Model-written text is never placed on those lines.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 
 from runner.flow.suggestions import fenced_block
@@ -21,8 +22,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def inline_body(finding: Finding, *, platform: str) -> str:
-    """The comment for one finding: severity and title, body, suggestion block, fingerprint marker.
+def fix_link(finding: Finding, repo: str) -> str:
+    """``include_fix_links``: a "Fix this" link that opens Claude Code on the web on ``repo`` with
+    the finding as the prompt (claude-code-action's link). Everything in it is URL-encoded."""
+    prompt = (
+        f"Fix this review finding in {finding.path} (lines {finding.first_line}-{finding.last_line}): "
+        f"{_one_line(finding.title)}\n\n{finding.body.strip()}"
+    )[:1500]
+    query = urllib.parse.urlencode({"q": prompt, "repo": repo})
+    return f"[Fix this →](https://claude.ai/code?{query})"
+
+
+def inline_body(finding: Finding, *, platform: str, fix_link_repo: str | None = None) -> str:
+    """The comment for one finding: severity and title, body, suggestion block, fingerprint marker
+    (and, with ``fix_link_repo``, a "Fix this" link before the marker).
 
     GitHub takes the line range from the comment itself (a plain ``suggestion`` block); GitLab
     anchors on the range's last line and ``-{n-1}+0`` reaches up to its first.
@@ -33,6 +46,8 @@ def inline_body(finding: Finding, *, platform: str) -> str:
         n = finding.last_line - finding.first_line + 1
         opening = f"suggestion:-{n - 1}+0" if platform == "gitlab" else "suggestion"
         parts.append(fenced_block(opening, suggestion_lines(finding.suggestion)))
+    if fix_link_repo:
+        parts.append(fix_link(finding, fix_link_repo))
     parts.append(finding_marker(finding.fingerprint()))
     return "\n\n".join(p for p in parts if p)
 
@@ -137,6 +152,7 @@ def summary_body(
     platform: str,
     approved_request_refused: bool = False,
     requested_changes: bool = False,
+    cost_is_estimate: bool = False,
 ) -> str:
     """The sticky summary comment: markers, range, counts, what is not inline, what was left out."""
     duplicates = duplicates if isinstance(duplicates, int) else len(duplicates)
@@ -164,7 +180,8 @@ def summary_body(
     else:
         never = "claude-runner only comments: it never approves or blocks."
     lines += ["", refusal if approved_request_refused else never]
-    small = [f"{num_turns} {'turn' if num_turns == 1 else 'turns'}", _cost(cost_usd)]
+    cost = f"~{_cost(cost_usd)} (estimate)" if cost_is_estimate else _cost(cost_usd)
+    small = [f"{num_turns} {'turn' if num_turns == 1 else 'turns'}", cost]
     if model:
         small.append(f"`{model}`")
     if job_url:

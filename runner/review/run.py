@@ -13,20 +13,21 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run, run_failure
 from runner.agent.live_log import LiveLog, tee
 from runner.agent.permissions import SettingsPermissions
-from runner.agent.prompt import MemoryFile
-from runner.agent.transcript import EventSink
+from runner.agent.prompt import MemoryFile, trusted_memory
+from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError, SettingsError
 from runner.events import Event, NotSupported
+from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit
 from runner.flow.publish import job_outputs
+from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.suggestions import visible_lines
 from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
@@ -199,8 +200,13 @@ def _review(
     )
     prompt = review_prompt(thread, repo.full_name, platform.name, rng, config, selection, request)
     reporter = ReportFindingTool(thread.files, file_lines=file_lines(job.workspace))
+    branch = repo.default_branch
+    memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
+    images = gather_images([clean_untrusted(thread.body or "", redactor)], platform.download_image, job.log)
+    content = with_images(prompt, images)
+    mcp_json = trusted.get(".mcp.json")
     result = _agent(
-        prompt, reporter, (trusted, sources), repo.default_branch, agent, job, runtime, cancel, redactor
+        prompt, content, reporter, (sources, mcp_json), memory, agent, job, runtime, cancel, redactor
     )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
@@ -217,6 +223,7 @@ def _review(
         result,
         redactor,
         request_changes=settings.review_request_changes,
+        fix_links=settings.include_fix_links and platform.name == "github",
     )
 
 
@@ -233,6 +240,7 @@ def _publish(
     redactor: Redactor,
     *,
     request_changes: bool = False,
+    fix_links: bool = False,
 ) -> dict[str, str]:
     """Validate, filter, post in one batch, then write the sticky summary and the outputs."""
     number, head = thread.number, str(thread.head_sha)
@@ -253,7 +261,8 @@ def _publish(
             rejected.append((f, "about removed lines: kept in the summary"))
             continue
         changed = by_path[f.path]
-        body = redactor.text(review_render.inline_body(f, platform=platform.name))
+        fix_repo = platform.repository().full_name if fix_links else None
+        body = redactor.text(review_render.inline_body(f, platform=platform.name, fix_link_repo=fix_repo))
         old = visible_lines(changed.patch).get(f.last_line, ("", None))[1]
         start = f.first_line if f.first_line != f.last_line else None
         inline.append((f, InlineComment(f.path, f.last_line, body, start, old, changed.previous_path)))
@@ -274,7 +283,8 @@ def _publish(
         for (f, _), r in zip(inline, results, strict=True)
         if r.ref is None
     ]
-    usage_model = next(iter(result.get("modelUsage") or {}), "")  # the model that actually answered
+    # The model that gave the last answer (a fallback model when one took over).
+    usage_model = str(result.get("model") or next(iter(result.get("modelUsage") or {}), ""))
     body = review_render.summary_body(
         head=head,
         review_range=rng,
@@ -283,6 +293,7 @@ def _publish(
         rejected=rejected,
         selection=selection,
         cost_usd=float(result.get("total_cost_usd") or 0.0),
+        cost_is_estimate=bool(result.get("cost_is_estimate")),
         num_turns=int(result.get("num_turns") or 0),
         model=usage_model,
         job_url=job.job_url,
@@ -341,9 +352,10 @@ def _newest_body(thread: ThreadData, marker: str) -> str | None:
 
 def _agent(
     prompt: str,
+    content: tuple[dict[str, Any], ...],
     reporter: ReportFindingTool,
-    trusted: tuple[Mapping[str, str | None], list[SettingsPermissions]],
-    default_branch: str,
+    trusted: tuple[list[SettingsPermissions], str | None],  # settings sources, the trusted .mcp.json
+    memory: list[MemoryFile],
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
@@ -360,23 +372,22 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
-    files, trusted_settings = trusted  # trusted files by path, and the settings sources (flow/trusted.py)
-    memory = [
-        MemoryFile(Path(f"{default_branch}:{p}"), text)
-        for p, text in files.items()
-        if p.endswith("CLAUDE.md") and text
-    ]
+    trusted_settings, mcp_json = trusted
     prepared = prepare_run(
         run,
         runtime,
         extra_tools=[reporter],
         trusted_settings=trusted_settings,
         memory=memory,
+        local_git=False,
+        read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
+        project_mcp_json=mcp_json,
         warn=job.warning,
     )
-    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel)
+    prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     sink = EventSink("text", LogStream(job), io.StringIO(), prepared.redactor, run.transcript)
+    sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     live = LiveLog(job.log, prepared.redactor, prices=prepared.prices)  # a line per model and tool call
     with job.group("Claude (review)"), live:
         try:

@@ -8,12 +8,28 @@ a warning names it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.errors import UsageError
 from runner.providers import PROVIDERS
+from runner.providers.catalog import EFFORT_LEVELS
+from runner.settings.run import RunSettings, effort_level
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
+# Inputs that configure claude-code-action's own runtime, which this runner does not have.
+NOT_NEEDED = {
+    "path_to_claude_code_executable": "the agent runs inside claude-runner, not in a Claude Code binary",
+    "path_to_bun_executable": "claude-runner is a Python package; it runs no Bun",
+}
+# Sign-in inputs and the variables they set (runner/settings/anthropic_auth.py reads them).
+SIGNIN_INPUT_VARS = {
+    "claude_code_oauth_token": "CLAUDE_CODE_OAUTH_TOKEN",
+    "anthropic_federation_rule_id": "ANTHROPIC_FEDERATION_RULE_ID",
+    "anthropic_organization_id": "ANTHROPIC_ORGANIZATION_ID",
+    "anthropic_service_account_id": "ANTHROPIC_SERVICE_ACCOUNT_ID",
+    "anthropic_workspace_id": "ANTHROPIC_WORKSPACE_ID",
+    "anthropic_oidc_audience": "ANTHROPIC_OIDC_AUDIENCE",
+}
 # claude-code-action v1 inputs that change behaviour here.
 IMPLEMENTED = frozenset(
     {
@@ -40,6 +56,13 @@ IMPLEMENTED = frozenset(
         "bot_name",
         "track_progress",
         "show_full_output",
+        "use_commit_signing",
+        "ssh_signing_key",
+        "classify_inline_comments",
+        "include_fix_links",
+        "display_report",
+        *NOT_NEEDED,
+        *SIGNIN_INPUT_VARS,
         # Accepted: the CI tools are offered when the runner's token can read Actions, which the
         # workflow's `permissions: actions: read` grants (see runner/platform_tools/offer.py).
         "additional_permissions",
@@ -47,21 +70,8 @@ IMPLEMENTED = frozenset(
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
 NOT_IMPLEMENTED = {
-    "claude_code_oauth_token": "",
-    "anthropic_federation_rule_id": "",
-    "anthropic_organization_id": "",
-    "anthropic_service_account_id": "",
-    "anthropic_workspace_id": "",
-    "anthropic_oidc_audience": "",
-    "classify_inline_comments": "true",
-    "use_commit_signing": "false",
-    "ssh_signing_key": "",
-    "include_fix_links": "true",
-    "path_to_claude_code_executable": "",
-    "path_to_bun_executable": "",
     "plugins": "",
     "plugin_marketplaces": "",
-    "display_report": "false",  # we always write a short step summary; the full report is not built yet
 }
 # Ours, in the same style.
 OWN_INPUTS = frozenset(
@@ -76,6 +86,7 @@ OWN_INPUTS = frozenset(
         "min_access_level",
         *("review", "review_drafts", "review_request_changes"),
         "tool_env_passthrough",
+        "effort",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -106,6 +117,8 @@ class FlowSettings:
     app_id: str | None = None
     app_private_key: str | None = field(default=None, repr=False)
     anthropic_api_key: str | None = field(default=None, repr=False)
+    # claude_code_oauth_token and the federation inputs, as the variables they set.
+    signin_vars: Mapping[str, str] = field(default_factory=dict, repr=False)
     claude_args: str = ""
     settings: str | None = None
     allowed_non_write_users: tuple[str, ...] = ()
@@ -120,6 +133,11 @@ class FlowSettings:
     pr_mode: str = "link"
     bot_name: str = "claude[bot]"
     bot_id: str = "41898282"
+    use_commit_signing: bool = False  # commits made through the platform's API, which signs them
+    ssh_signing_key: str | None = field(default=None, repr=False)  # signs local commits; wins over the API
+    classify_inline_comments: bool = True  # unconfirmed inline comments are classified before posting
+    include_fix_links: bool = True  # "Fix this" links under review findings (GitHub)
+    display_report: bool = False  # the run's full report in the job summary
     prompt_template: str | None = None
     comment_template: str | None = None
     provider_flags: tuple[str, ...] = ()  # CLAUDE_CODE_USE_* variables the use_* inputs turn on
@@ -135,10 +153,16 @@ class FlowSettings:
     review_drafts: bool = False  # automatic reviews of drafts too (on demand, drafts are always reviewed)
     review_request_changes: bool = False  # a review with important findings may request changes
     tool_env_passthrough: str = ""  # comma-separated names of variables passed to tools on purpose
+    effort: str | None = None  # the effort input / EFFORT variable; --effort in claude_args wins
     # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
     # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
     confidential_issue_mr: bool = False
     warnings: tuple[str, ...] = ()
+
+    @property
+    def oauth_token(self) -> str | None:
+        """The ``claude_code_oauth_token`` input (masked in the log like the other credentials)."""
+        return self.signin_vars.get(SIGNIN_INPUT_VARS["claude_code_oauth_token"])
 
 
 def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
@@ -170,6 +194,20 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").replace("\n", ",").split(",") if v.strip())
 
 
+def _ssh_key(value: str | None) -> str | None:
+    """``ssh_signing_key``: a whole private key file, one trailing newline (else a ``UsageError``)."""
+    if not value:
+        return None
+    text = value.replace("\r\n", "\n").strip()
+    lines = text.splitlines()
+    if not lines[0].startswith("-----BEGIN ") or "PRIVATE KEY-----" not in lines[0] + lines[-1]:
+        raise UsageError(
+            "ssh_signing_key is not an SSH private key (expected -----BEGIN OPENSSH PRIVATE KEY-----)",
+            "store the whole private key file (ssh-keygen -t ed25519 -N '') in the secret",
+        )
+    return text + "\n"
+
+
 def _access_level(value: str | None) -> str:
     if not value:
         return "write"
@@ -188,6 +226,11 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         f"input {name} is accepted for compatibility but not implemented yet; it has no effect"
         for name, default in NOT_IMPLEMENTED.items()
         if name in raw and raw[name].lower() != default
+    ]
+    warnings += [
+        f"input {name} is not needed and has no effect: {why}"
+        for name, why in NOT_NEEDED.items()
+        if raw.get(name)
     ]
     pr_mode = raw.get("pr_mode", "link")
     if pr_mode not in PR_MODES:
@@ -217,6 +260,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         app_id=raw.get("app_id"),
         app_private_key=raw.get("app_private_key"),
         anthropic_api_key=raw.get("anthropic_api_key"),
+        signin_vars={var: raw[name] for name, var in SIGNIN_INPUT_VARS.items() if raw.get(name)},
         claude_args=raw.get("claude_args", ""),
         settings=raw.get("settings"),
         allowed_non_write_users=_list(raw.get("allowed_non_write_users")),
@@ -230,6 +274,11 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         pr_mode=pr_mode,
         bot_name=raw.get("bot_name", "claude[bot]"),
         bot_id=raw.get("bot_id", "41898282"),
+        use_commit_signing=_bool("use_commit_signing", raw.get("use_commit_signing")),
+        classify_inline_comments=_bool("classify_inline_comments", raw.get("classify_inline_comments"), True),
+        include_fix_links=_bool("include_fix_links", raw.get("include_fix_links"), True),
+        display_report=_bool("display_report", raw.get("display_report")),
+        ssh_signing_key=_ssh_key(raw.get("ssh_signing_key")),
         prompt_template=raw.get("prompt_template"),
         comment_template=raw.get("comment_template"),
         provider_flags=provider_flags,
@@ -245,8 +294,21 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_drafts=_bool("review_drafts", raw.get("review_drafts")),
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         tool_env_passthrough=raw.get("tool_env_passthrough", ""),
+        effort=_effort(raw.get("effort")),
         warnings=tuple(warnings),
     )
+
+
+def _effort(value: str | None) -> str | None:
+    level = effort_level(value)
+    if level is not None and level not in EFFORT_LEVELS:
+        raise UsageError(f"input effort must be one of {', '.join(EFFORT_LEVELS)} or auto (got {value!r})")
+    return level
+
+
+def with_flow_effort(agent: RunSettings, settings: FlowSettings) -> RunSettings:
+    """``claude_args`` settings with the ``effort`` input applied when ``--effort`` was not given."""
+    return replace(agent, effort=settings.effort) if agent.effort is None and settings.effort else agent
 
 
 def github_token(raw: Mapping[str, str], env: Mapping[str, str]) -> str | None:
@@ -270,6 +332,7 @@ def provider_environ(settings: FlowSettings, environ: Mapping[str, str]) -> dict
         env[var] = "1"
     if settings.anthropic_api_key:
         env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key
+    env.update(settings.signin_vars)
     for name, var in PROVIDER_INPUT_VARS.items():
         value = getattr(settings, name)
         if value:

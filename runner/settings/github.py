@@ -12,7 +12,7 @@ from pathlib import Path
 from runner.errors import UsageError
 from runner.events import CIRun
 from runner.settings.api import ApiSettings, read_api_settings
-from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs
+from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs, with_flow_effort
 from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
@@ -91,7 +91,7 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     """Read the step's variables and inputs; bad ones raise a one-line ``UsageError``."""
     run_env = github_run_env(env)
     flow = flow_settings(env)
-    agent = parse_claude_args(flow.claude_args, env)  # bad flags fail before anything is posted
+    agent = with_flow_effort(parse_claude_args(flow.claude_args, env), flow)  # bad flags fail early
     agent = replace(agent, sandbox_by_default=True)  # CI: tools run in the OS sandbox where it works
     return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
 

@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from runner.errors import UsageError
 from runner.settings.api import ApiSettings, read_api_settings
-from runner.settings.flow import FlowSettings, flow_settings, read_inputs
+from runner.settings.duo import duo_environ
+from runner.settings.flow import FlowSettings, flow_settings, read_inputs, with_flow_effort
 from runner.settings.run import RunSettings, env_int
 from runner.settings.run_flags import parse_claude_args
 from runner.settings.runtime import Runtime, read_flow_runtime
@@ -218,6 +219,7 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     Errors come in the order they always have: CI variables, inputs, ``claude_args``, the job's
     own limits. ``PROMPT_FILE`` is read later, where the event says which tree it comes from.
     """
+    env = duo_environ(env)  # a Duo flow's gateway token and GitLab token, as the usual variables
     run_env = read_gitlab_run_env(env)
     flow = flow_settings(env)
     if "pr_mode" not in read_inputs(env):
@@ -226,7 +228,7 @@ def read_gitlab_job(env: Mapping[str, str]) -> GitLabJobSettings:
     if confidential_mr not in ("", "true", "false", "1", "0", "yes", "no"):
         raise UsageError(f"CONFIDENTIAL_ISSUE_MR must be true or false (got {confidential_mr!r})")
     flow = replace(flow, confidential_issue_mr=confidential_mr in ("true", "1", "yes"))
-    claude_args = parse_claude_args(flow.claude_args, env)
+    claude_args = with_flow_effort(parse_claude_args(flow.claude_args, env), flow)
     job_variables = read_gitlab_job_variables(env)
     agent = replace(job_variables.applied_to(claude_args), sandbox_by_default=True)  # CI: the OS sandbox
     prompt_file = "" if flow.trigger.prompt else job_variables.prompt_file
@@ -248,7 +250,7 @@ def read_gitlab_finalize(env: Mapping[str, str]) -> GitLabFinalizeSettings:
     """The CI variables only: finalize must not fail on a job variable the main step already
     refused (it then wrote no state, and there is nothing to finish)."""
     return GitLabFinalizeSettings(
-        run_env=read_gitlab_run_env(env),
+        run_env=read_gitlab_run_env(duo_environ(env)),
         job_status=env.get("CI_JOB_STATUS", "").strip().lower() or None,
         retry_base_ms=env_int(env, "CLAUDE_RUNNER_RETRY_BASE_MS", 500),
         api=read_api_settings(env),

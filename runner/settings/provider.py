@@ -13,7 +13,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.errors import CredentialsError, UsageError
-from runner.providers import PROVIDERS, USE_VARS, ProviderConfig, provider_module
+from runner.providers import LABELS, PROVIDERS, USE_VARS, ProviderConfig, provider_module
+from runner.settings.anthropic_auth import (
+    OAUTH_TOKEN_VAR,
+    anthropic_only_error,
+    read_federation_settings,
+    read_oauth_token,
+)
 from runner.settings.bedrock import read_bedrock_settings
 from runner.settings.foundry import read_foundry_settings
 from runner.settings.vertex import read_vertex_settings
@@ -90,6 +96,9 @@ def read_provider_config(env: Mapping[str, str], *, provider: str | None = None)
     headers = parse_custom_headers(env.get("ANTHROPIC_CUSTOM_HEADERS", ""))
     timeout_s = _timeout(env)
     if name != "anthropic":
+        not_here = anthropic_only_error(env, LABELS[name], chosen_by)
+        if not_here is not None:
+            raise not_here
         provider_module(name)  # a provider whose SDK is missing fails here, at the settings step
         settings = CLOUD_SETTINGS_READERS[name](env)
         return ProviderConfig(
@@ -97,18 +106,33 @@ def read_provider_config(env: Mapping[str, str], *, provider: str | None = None)
         )
     api_key = env.get("ANTHROPIC_API_KEY", "").strip() or None
     auth_token = env.get("ANTHROPIC_AUTH_TOKEN", "").strip() or None
-    if not api_key and not auth_token:
+    oauth_token = read_oauth_token(env)
+    federation = read_federation_settings(env)
+    if not api_key and not auth_token and not oauth_token and federation is None:
         raise CredentialsError(
             "no Anthropic credentials found",
             "set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN with ANTHROPIC_BASE_URL for a gateway), "
-            "or choose a cloud provider (CLAUDE_CODE_USE_BEDROCK=1, ...)",
+            f"{OAUTH_TOKEN_VAR}, workload identity federation (ANTHROPIC_FEDERATION_RULE_ID and "
+            "ANTHROPIC_ORGANIZATION_ID), or choose a cloud provider (CLAUDE_CODE_USE_BEDROCK=1, ...)",
         )
+    # Claude Code's order: a key or bearer token, then the subscription token, then federation.
+    static = "ANTHROPIC_API_KEY" if api_key else "ANTHROPIC_AUTH_TOKEN" if auth_token else None
+    notes: list[str] = []
+    if static and oauth_token:
+        notes.append(f"{OAUTH_TOKEN_VAR} is ignored: {static} is set")
+        oauth_token = None
+    if (static or oauth_token) and federation is not None:
+        notes.append(f"workload identity federation is ignored: {static or OAUTH_TOKEN_VAR} is set")
+        federation = None
     base_url = env.get("ANTHROPIC_BASE_URL", "").strip().rstrip("/") or None
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UsageError(f"ANTHROPIC_BASE_URL must start with http:// or https:// (got {base_url!r})")
     return ProviderConfig(
         api_key=api_key,
         auth_token=auth_token,
+        oauth_token=oauth_token,
+        federation=federation,
+        notes=tuple(notes),
         base_url=base_url,
         headers=headers,
         timeout_s=timeout_s,

@@ -14,14 +14,20 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from runner.agent.context import ContextSettings
 from runner.agent.env import ToolEnvironment, tool_environment
 from runner.errors import RunnerError
 from runner.providers import ProviderConfig
+from runner.settings.context import read_context_settings
+from runner.settings.duo import duo_environ
 from runner.settings.flow import FlowSettings, flow_settings, provider_environ
+from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
+from runner.settings.tools import ToolSettings, read_tool_settings
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class Runtime:
     provider_settings: ProviderSettings | RunnerError
     tools: ToolEnvironment = field(default_factory=ToolEnvironment)
     bwrap: str | None = None  # where bubblewrap is, for the OS sandbox; None: not found
+    context: ContextSettings = field(default_factory=ContextSettings)  # compaction variables
+    mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
+    claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)  # Bash timeouts, WebFetch
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -74,7 +84,17 @@ def read_runtime(
         settings = exc
     names = passthrough if passthrough is not None else env.get("TOOL_ENV_PASSTHROUGH", "")
     tools = tool_environment(env, withheld=read_oidc_settings(env).withheld, passthrough=split_names(names))
-    return Runtime(settings, tools, read_bwrap(env))
+    config_dir = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    claude_dir = Path(config_dir) if config_dir else tools.home / ".claude"
+    return Runtime(
+        settings,
+        tools,
+        read_bwrap(env),
+        read_context_settings(env),
+        read_mcp_runtime(env),
+        claude_config_dir=claude_dir,
+        tool_settings=read_tool_settings(env),
+    )
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:
@@ -99,9 +119,11 @@ def read_flow_runtime(env: Mapping[str, str], flow: FlowSettings) -> Runtime:
 def read_doctor_runtime(env: Mapping[str, str], *, provider: str | None = None) -> Runtime:
     """The ``Runtime`` ``claude-runner doctor`` checks: the CI flows' inputs applied as the flows
     apply them (``INPUT_PROVIDER``, ``INPUT_USE_BEDROCK``, ``INPUT_AWS_REGION``, ...), so a doctor
-    step in a job checks what the job uses. A bad input is the settings step's error."""
+    step in a job checks what the job uses (a GitLab Duo flow's gateway token included). A bad
+    input is the settings step's error."""
+    env = duo_environ(env)
     try:
         inputs = flow_settings(env)
     except RunnerError as exc:
-        return Runtime(exc, tool_environment(env), read_bwrap(env))
+        return Runtime(exc, tool_environment(env), read_bwrap(env), mcp=read_mcp_runtime(env))
     return read_runtime(provider_environ(inputs, env), provider=provider or inputs.provider)

@@ -28,10 +28,13 @@ import secrets
 import socket
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from runner.testing import github_commits
 from runner.testing import github_graphql as graphql
 from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.github_ci import BLOB_PREFIX, CI_ENDPOINTS, CI_NEEDS, CI_ROUTES, CIState, serve_blob
@@ -133,6 +136,10 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
         self.installation_tokens: dict[str, dict[str, Any]] = {}
         self.revoked_tokens: set[str] = set()
         self.ghes, self._web_url, self._address = ghes, web_url, (host, port)
+        # Images uploaded to comments: id -> (content type, bytes), served at
+        # {base_url}/user-attachments/assets/{id} as github.com serves them; every fetch is recorded.
+        self.attachments: dict[str, tuple[str, bytes]] = {}
+        self.attachment_requests: list[tuple[str, str]] = []  # (path, authorization header)
         self.add_user(f"{app_slug}[bot]", type="Bot", permission="write")
         self._records: list[RequestRecord] = []
         self.faults = Faults(clock=clock)
@@ -140,6 +147,8 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._ids = itertools.count(1)
+        self.git_dir: Path | None = None  # the bare repository createCommitOnBranch writes to
+        self.signed_commits: list[str] = []  # commits createCommitOnBranch made (GitHub signs them)
         self._init_ci()
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
@@ -180,6 +189,12 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
     def requests_to(self, method: str, route: str) -> list[RequestRecord]:
         """The requests matched to route `route` (e.g. "list_comments") with `method`."""
         return [r for r in self.requests if r.method == method and r.route == route]
+
+    def add_attachment(self, data: bytes, content_type: str = "image/png") -> str:
+        """Serve ``data`` as an uploaded image; returns its URL (on this fake's own address)."""
+        asset = str(uuid.uuid4())
+        self.attachments[asset] = (content_type, data)
+        return f"{self.base_url}{ATTACHMENTS}{asset}"
 
     def fail_route(
         self, method: str, route: str, *statuses: int, repeat: bool = False, delay_s: float = 0.0
@@ -276,7 +291,10 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
             self._authenticate(request, app=False)
             if not isinstance(record.body, dict):
                 raise ApiError(400, "Problems parsing JSON")
-            return self.faults.run("graphql", lambda: graphql.serve(self, request))
+            # Write mutations (createRef, createCommitOnBranch) go to the bare repository in git_dir.
+            return self.faults.run(
+                "graphql", lambda: github_commits.serve(self, request) or graphql.serve(self, request)
+            )
         route = next(
             (
                 (name, m)
@@ -348,6 +366,9 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
             raise ApiError(403, "Resource not accessible by integration")
 
 
+ATTACHMENTS = "/user-attachments/assets/"
+
+
 class _Server(FakeServer):
     fake: FakeGitHub
 
@@ -380,6 +401,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if method == "GET" and self.path.startswith(ATTACHMENTS):
+            self._attachment(headers)
+            return
         try:
             reply = self.server.fake._handle(method, self.path, headers, raw)
         except Drop as drop:  # an injected fault: no answer at all
@@ -399,5 +423,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(body)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _attachment(self, headers: dict[str, str]) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.attachment_requests.append((self.path, headers.get("authorization", "")))
+            found = fake.attachments.get(self.path.removeprefix(ATTACHMENTS))
+        content_type, body = found or ("text/plain; charset=utf-8", b"Not Found")
+        self.send_response(200 if found else 404)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

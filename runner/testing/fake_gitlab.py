@@ -34,6 +34,8 @@ import contextlib
 import http
 import json
 import math
+import mimetypes
+import secrets
 import socket
 import struct
 import threading
@@ -43,8 +45,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from runner.testing import gitlab_commits  # noqa: F401  (registers the repository-write handlers)
 from runner.testing.faults import Drop, FaultHit, Faults
 from runner.testing.gitlab_ci import CI_HANDLERS, CI_READS_NEED, CI_ROUTES, CI_WRITES_NEED, GitLabCIState
 from runner.testing.gitlab_endpoints import (
@@ -130,9 +134,19 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
         self._web_url, self._address = web_url, (host, port)
         self._records: list[RequestRecord] = []
         self.faults = Faults(clock=clock)  # route faults with retries in mind (faults.py)
+        self.git_dir: Path | None = None  # the bare repository the Commits API writes to
+        self.api_commits: list[str] = []  # commits the Commits API made
         self.route_faults: list[RouteFault] = []  # the listener's: hold, apply then fail, reset
         self.render = Renderer(self)
         self._init_ci()
+        # Files uploaded to the project (markdown `/uploads/<secret>/<name>`): (secret, name) -> bytes.
+        self.uploads: dict[tuple[str, str], bytes] = {}
+
+    def add_upload(self, name: str, data: bytes) -> str:
+        """Upload ``data`` to the project; returns the path GitLab's markdown uses for it."""
+        secret = secrets.token_hex(16)
+        self.uploads[(secret, name)] = data
+        return f"/uploads/{secret}/{name}"
 
     # -- lifecycle (LoopbackServer) --------------------------------------------------------------
     def _make_server(self) -> _Server:
@@ -390,7 +404,10 @@ class _Handler(BaseHTTPRequestHandler):
         is_raw = isinstance(body, bytes)  # a raw file
         data = body if is_raw else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("content-type", "text/plain; charset=utf-8" if is_raw else "application/json")
+        content_type = "text/plain; charset=utf-8" if is_raw else "application/json"
+        if is_raw and "/uploads/" in self.path:  # GitLab serves an upload by its name's type
+            content_type = mimetypes.guess_type(self.path)[0] or "application/octet-stream"
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in extra.items():
             self.send_header(name, value)

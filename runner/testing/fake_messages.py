@@ -1,7 +1,10 @@
 """A stateful loopback fake of the Anthropic Messages API, for tests and benchmarks (stdlib only).
 
 `FakeMessagesAPI` serves `POST /v1/messages` (JSON, or SSE framed like the real API when
-`"stream": true`) and `POST /v1/messages/count_tokens` on 127.0.0.1. It replies with scripted
+`"stream": true`), `POST /v1/messages/count_tokens` and `GET /v1/models` (`fake_models.py`) on
+127.0.0.1. Thinking blocks it serves are signed, and with `check_thinking` (or a turn's own
+`check_thinking`) a request that drops or edits them is answered 400 like the API does
+(`thinking_replay.py`). It replies with scripted
 assistant turns, injects faults (HTTP errors with the API's error bodies, dropped connections,
 hangs, and streams that fail part-way: an `error` event, a malformed data line, an early end),
 bills usage with prompt-cache accounting and logs every request.
@@ -27,10 +30,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from runner.testing.fake_models import models_reply, served_models
 from runner.testing.loopback import FakeServer, LoopbackServer
-from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens
+from runner.testing.prompt_cache import PromptCache, effective_input, estimate_tokens, input_tokens
 from runner.testing.scripting import (
     DONE_TEXT,
     FAULT_KINDS,
@@ -38,11 +42,18 @@ from runner.testing.scripting import (
     Fault,
     Turn,
     fault,
+    redacted_thinking,
     text,
+    thinking,
     tool_use,
     turn,
+    web_search,
 )
 from runner.testing.sse import JSONDict, encode_event, message_events
+from runner.testing.thinking_replay import ThinkingLedger
+
+if TYPE_CHECKING:
+    from runner.testing.fake_token_exchange import TokenExchange
 
 __all__ = [
     "DONE_TEXT",
@@ -55,10 +66,14 @@ __all__ = [
     "effective_input",
     "estimate_tokens",
     "fault",
+    "input_tokens",
     "main",
+    "redacted_thinking",
     "text",
+    "thinking",
     "tool_use",
     "turn",
+    "web_search",
 ]
 
 
@@ -137,9 +152,13 @@ class FakeMessagesAPI(LoopbackServer):
     answering one `/v1/messages` request before any turn is served. `api_key`: if set, requests must
     carry it (`x-api-key` or `authorization: Bearer`), else 401. `unknown_models`: model ids answered
     with 404 not_found_error. `tools_only`: only requests that offer tools consume scripted turns
-    (others get "Done."). `log_path`: append one JSON line per request."""
+    (others get "Done."); a request with `tool_choice` "none" (a summary) never does. `log_path`:
+    append one JSON line per request."""
 
     _thread_name = "fake-messages"
+    # Sign-in checks of OAuth tokens and the federation token exchange (`POST /v1/oauth/token`),
+    # when a test attaches them (runner.testing.fake_token_exchange).
+    token_exchange: TokenExchange | None = None
 
     def __init__(
         self,
@@ -152,8 +171,13 @@ class FakeMessagesAPI(LoopbackServer):
         log_path: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        models: Iterable[str] | None = None,
+        check_thinking: bool = False,
     ) -> None:
         self.api_key, self.unknown_models, self.tools_only = api_key, set(unknown_models), tools_only
+        # `models`: the ids GET /v1/models lists (default: fake_models.DEFAULT_MODELS), newest first.
+        self.models = tuple(m for m in served_models(models) if m.id not in self.unknown_models)
+        self.check_thinking, self.thinking = check_thinking, ThinkingLedger()
         self.log_path, self.cache = log_path, PromptCache()
         self._address = (host, port)
         self._script: list[Any] = list(turns)
@@ -246,16 +270,33 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _route(self, record: RequestRecord) -> _Reply:
         route = record.path.split("?")[0].rstrip("/")
-        if record.method != "POST" or route not in ("/v1/messages", "/v1/messages/count_tokens"):
+        if record.method == "POST" and route == "/v1/oauth/token" and self.token_exchange is not None:
+            return _Reply(*self.token_exchange.exchange(record.headers, record.body))
+        listing = record.method == "GET" and (route == "/v1/models" or route.startswith("/v1/models/"))
+        if not listing and (
+            record.method != "POST" or route not in ("/v1/messages", "/v1/messages/count_tokens")
+        ):
             return _error("not_found")
         bearer = record.headers.get("authorization", "").removeprefix("Bearer ")
         key = record.headers.get("x-api-key") or bearer
         if not key:
             return _error("authentication", "x-api-key header is required")
+        refused = self.token_exchange.refuse(record.headers) if self.token_exchange is not None else None
+        if refused is not None:
+            return _error("authentication", refused)
+        if (
+            self.token_exchange is not None
+            and bearer.startswith("sk-ant-oat")
+            and not record.headers.get("x-api-key")
+        ):
+            key = self.api_key or key  # an accepted OAuth token stands in for the key
         if self.api_key is not None and key != self.api_key:
             return _error("authentication")
         if "anthropic-version" not in record.headers:
             return _error("invalid_request", "anthropic-version: header is required")
+        if listing:
+            status, body = models_reply(record.path, self.models)
+            return _Reply(status, body)
         req = record.body
         if not isinstance(req, dict):
             return _error("invalid_request", "There was an error parsing the body of your request")
@@ -267,14 +308,23 @@ class FakeMessagesAPI(LoopbackServer):
         if req["model"] in self.unknown_models:
             return _error("not_found", f"model: {req['model']}")
         if counting:
-            return _Reply(200, {"input_tokens": estimate_tokens(req)})
+            return _Reply(200, {"input_tokens": input_tokens(req)})
         with self._lock:
             next_turn, injected = self._take_turn(req, record)
+            problem = self.thinking.check(req) if self.check_thinking or next_turn.check_thinking else None
+            if problem is not None:
+                if record.turn_index is not None:  # the turn was not answered: serve it next time
+                    self._next_turn, record.turn_index = record.turn_index, None
+                return _error("invalid_request", problem)
         message = self._message(req, next_turn)
         if injected is not None:
             record.fault = injected.kind
             return self._fault_reply(injected, req, message)
-        usage = {**self.cache.usage(req), "output_tokens": max(1, estimate_tokens(message["content"]))}
+        usage = {
+            **message["usage"],
+            **self.cache.usage(req),
+            "output_tokens": max(1, estimate_tokens(message["content"])),
+        }
         message["usage"] = {**usage, "service_tier": "standard"}
         record.usage, record.effective_input = usage, effective_input(usage)
         if req.get("stream"):
@@ -283,7 +333,13 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _take_turn(self, req: JSONDict, record: RequestRecord) -> tuple[Turn, Fault | None]:
         """The turn this request answers with, and the fault it gets instead (the turn then stays)."""
-        scripted = self._next_turn < len(self._script) and (bool(req.get("tools")) or not self.tools_only)
+        # A request that may not call tools (a compaction summary) never takes a scripted turn.
+        declines_tools = (req.get("tool_choice") or {}).get("type") == "none"
+        scripted = (
+            self._next_turn < len(self._script)
+            and not declines_tools
+            and (bool(req.get("tools")) or not self.tools_only)
+        )
         if self._faults and self._faults[0].kind not in PARTIAL_KINDS:  # the others never show the turn
             return Turn([]), self._faults.popleft()
         current = Turn.coerce(self._script[self._next_turn], req) if scripted else Turn([text(DONE_TEXT)])
@@ -299,9 +355,17 @@ class FakeMessagesAPI(LoopbackServer):
 
     def _message(self, req: JSONDict, reply: Turn) -> JSONDict:
         content = [dict(b) for b in reply.content]
+        searches, server_id = 0, ""
         for block in content:
             if block.get("type") == "tool_use" and not block.get("id"):
                 block["id"] = self._new_id("toolu")
+            elif block.get("type") == "server_tool_use":
+                block.setdefault("id", self._new_id("srvtoolu"))
+                server_id, searches = block["id"], searches + (block.get("name") == "web_search")
+            elif block.get("type") == "web_search_tool_result":
+                block.setdefault("tool_use_id", server_id)
+        self.thinking.sign(content)
+        self.thinking.record(content)
         stop = reply.stop_reason or (
             "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
         )
@@ -313,7 +377,11 @@ class FakeMessagesAPI(LoopbackServer):
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": estimate_tokens(content)},
+            "usage": {
+                "input_tokens": 0,
+                "output_tokens": estimate_tokens(content),
+                **({"server_tool_use": {"web_search_requests": searches}} if searches else {}),
+            },
         }
 
     def _fault_reply(self, injected: Fault, req: JSONDict, message: JSONDict) -> _Reply:
@@ -391,8 +459,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "transfer-encoding": "chunked",
             },
         )
-        for i, chunk in enumerate([*(encode_event(*e) for e in reply.events), *reply.tail]):
-            if reply.drop_after is not None and i >= reply.drop_after:
+        chunks = [*(encode_event(*e) for e in reply.events), *reply.tail]
+        if reply.drop_after is None:  # all at once: how the client reads it then does not depend on timing
+            self.wfile.write(b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n")
+            return
+        for i, chunk in enumerate(chunks):
+            if i >= reply.drop_after:
                 self.wfile.flush()
                 self.close_connection = True  # no terminating chunk: the client sees a broken stream
                 return
@@ -430,6 +502,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tools-only", action="store_true", help="only requests that offer tools consume scripted turns"
     )
+    parser.add_argument("--model", action="append", dest="models", help="a model GET /v1/models lists")
+    parser.add_argument(
+        "--check-thinking",
+        action="store_true",
+        help="answer 400 when served thinking blocks do not come back",
+    )
     args = parser.parse_args(argv)
     turns, faults = _load_script(args.script, args.turns_repeat) if args.script else ([], [])
     fake = FakeMessagesAPI(
@@ -440,6 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tools_only=args.tools_only,
         log_path=args.log,
         port=args.port,
+        models=args.models,
+        check_thinking=args.check_thinking,
     )
     with fake:
         print(f"listening on {fake.base_url}", flush=True)

@@ -41,8 +41,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)", "get_discussion"),
         ("POST", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)/notes", "reply_discussion"),
         ("GET", P + r"/repository/files/(?P<file>[^/]+)/raw", "get_file_raw"),
+        ("GET", P + r"/uploads/(?P<secret>[0-9a-f]+)/(?P<filename>[^/]+)", "get_upload"),
         ("GET", P + r"/repository/branches/(?P<branch>[^/]+)", "get_branch"),
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
+        ("POST", P + r"/repository/commits", "create_commit"),  # handlers: gitlab_commits.py
+        ("POST", P + r"/repository/branches", "create_branch"),
         ("POST", P + r"/pipeline", "create_pipeline"),
         ("GET", P + r"/pipelines", "list_pipelines"),
         ("GET", P + r"/pipelines/(?P<pipeline>\d+)", "get_pipeline"),
@@ -51,7 +54,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 # What a CI job token may call (GitLab's list is short: the project itself, packages, artifacts...).
 JOB_TOKEN_ROUTES = {"get_project"}
-WRITES_NEED = {"create_merge_request": 30, "create_pipeline": 30}  # access levels for writes
+WRITES_NEED = {
+    "create_merge_request": 30,
+    "create_pipeline": 30,
+    "create_commit": 30,
+    "create_branch": 30,
+}  # access levels for writes
 
 
 @dataclass
@@ -351,6 +359,14 @@ def _get_file_raw(fake: FakeGitLab, req: Request) -> Reply:
     if content is None:
         raise ApiError(404, "404 File Not Found")
     return 200, content
+
+
+@handler
+def _get_upload(fake: FakeGitLab, req: Request) -> Reply:
+    key = (req.params["secret"], urllib.parse.unquote(req.params["filename"]))
+    if key not in fake.uploads:
+        raise ApiError(404, "404 Not found")
+    return 200, fake.uploads[key]
 
 
 @handler

@@ -44,6 +44,26 @@ def tool_use(name: str, input: Mapping[str, Any] | None = None, id: str | None =
     return block
 
 
+def web_search(query: str, results: Sequence[Mapping[str, str]] = ()) -> list[JSONDict]:
+    """The API's server-side web search, as it appears in a turn: a ``server_tool_use`` block and
+    its ``web_search_tool_result`` (``results``: dicts with ``url``, ``title``); the fake links their
+    ids and counts the search in ``usage.server_tool_use``. Splice the list into a turn."""
+    found = [
+        {
+            "type": "web_search_result",
+            "url": r["url"],
+            "title": r.get("title", r["url"]),
+            "encrypted_content": r.get("encrypted_content", "opaque"),
+            **({"page_age": r["page_age"]} if "page_age" in r else {}),
+        }
+        for r in results
+    ]
+    return [
+        {"type": "server_tool_use", "name": "web_search", "input": {"query": query}},
+        {"type": "web_search_tool_result", "content": found},
+    ]
+
+
 @dataclass(frozen=True)
 class Fault:
     """An injected failure. `kind` is a key of FAULT_KINDS; `retry_after` (seconds) goes in the
@@ -143,6 +163,9 @@ class Turn:
     model: str | None = None
     delay_s: float = 0.0
     faults: list[Fault] = field(default_factory=list)
+    # Answer 400, as the API does, unless the request sends back the thinking blocks served with
+    # the tool calls of its last assistant message, unchanged.
+    check_thinking: bool = False
 
     @classmethod
     def coerce(cls, spec: Any, request: JSONDict) -> Turn:
@@ -153,7 +176,12 @@ class Turn:
             return cls.coerce(spec(request), request)
         if isinstance(spec, Turn):
             return cls(
-                [dict(b) for b in spec.content], spec.stop_reason, spec.model, spec.delay_s, list(spec.faults)
+                [dict(b) for b in spec.content],
+                spec.stop_reason,
+                spec.model,
+                spec.delay_s,
+                list(spec.faults),
+                spec.check_thinking,
             )
         if isinstance(spec, str):
             return cls([text(spec)])
@@ -164,6 +192,7 @@ class Turn:
                 spec.get("model"),
                 float(spec.get("delay_s", 0.0)),
                 [Fault.coerce(f) for f in spec.get("faults", [])],
+                bool(spec.get("check_thinking", False)),
             )
         if isinstance(spec, Mapping):
             return cls([dict(spec)])
@@ -177,6 +206,7 @@ def turn(
     model: str | None = None,
     delay_s: float = 0.0,
     faults: Iterable[Fault | str] = (),
+    check_thinking: bool = False,
 ) -> Turn:
     """A scripted turn from blocks (a bare string is a text block) with optional overrides."""
     return Turn(
@@ -185,4 +215,18 @@ def turn(
         model,
         delay_s,
         [Fault.coerce(f) for f in faults],
+        check_thinking,
     )
+
+
+def thinking(value: str, signature: str | None = None) -> JSONDict:
+    """A thinking block; without `signature` the fake signs it when served."""
+    block: JSONDict = {"type": "thinking", "thinking": value}
+    if signature is not None:
+        block["signature"] = signature
+    return block
+
+
+def redacted_thinking(data: str | None = None) -> JSONDict:
+    """A redacted_thinking block (its `data` made up when served if not given)."""
+    return {"type": "redacted_thinking", "data": data} if data else {"type": "redacted_thinking"}

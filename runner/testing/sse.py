@@ -45,10 +45,13 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
     kind = block.get("type")
     if kind == "text":
         start: JSONDict = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": t} for t in chunks(str(block.get("text", "")), 24)]
-    elif kind == "tool_use":
+        deltas: list[JSONDict] = [
+            {"type": "text_delta", "text": t} for t in chunks(str(block.get("text", "")), 24)
+        ]
+    elif kind in ("tool_use", "server_tool_use"):
         start = {k: v for k, v in block.items() if k != "input"}
-        start.setdefault("caller", {"type": "direct"})
+        if kind == "tool_use":
+            start.setdefault("caller", {"type": "direct"})
         start["input"] = {}
         pieces = _json_pieces(block.get("input", {}))
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
@@ -57,6 +60,10 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, J
         thought = chunks(str(block.get("thinking", "")), 24)
         deltas = [{"type": "thinking_delta", "thinking": t} for t in thought]
         deltas.append({"type": "signature_delta", "signature": str(block.get("signature", ""))})
+    elif kind == "compaction":  # as the API streams it: an empty block, then one delta with the summary
+        start = {"type": "compaction", "content": None, "encrypted_content": None}
+        summary = {"content": block.get("content"), "encrypted_content": block.get("encrypted_content")}
+        deltas = [{"type": "compaction_delta", **summary}]
     else:  # other blocks arrive whole in content_block_start
         start, deltas = dict(block), []
     yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
@@ -89,7 +96,10 @@ def message_events(message: Mapping[str, Any]) -> list[tuple[str, JSONDict]]:
             {
                 "type": "message_delta",
                 "delta": delta,
-                "usage": {"output_tokens": usage.get("output_tokens", 0)},
+                "usage": {
+                    "output_tokens": usage.get("output_tokens", 0),
+                    **({"server_tool_use": usage["server_tool_use"]} if "server_tool_use" in usage else {}),
+                },
             },
         )
     )

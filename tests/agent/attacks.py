@@ -12,14 +12,15 @@ import hashlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.agent import permissions
-from runner.agent.headless import _policy, _settings_sources
+from runner.agent.headless import _policy
+from runner.agent.settings_sources import settings_sources
 from runner.agent.tools import BUILTIN_TOOLS
-from runner.agent.tools.base import ToolContext, ToolError, ToolResult
+from runner.agent.tools.base import ReadLedger, ToolContext, ToolError, ToolResult
 from runner.settings.run import RunSettings
 
 SECRET = "TOPSECRET-4f1d9c"
@@ -36,6 +37,7 @@ class World:
     pwned: Path  # created by every planted program: it must never exist
     evil: Path  # a planted program that creates ``pwned`` (outside the workspace)
     secret: Path  # outside the workspace; its text must never reach a tool result
+    read_files: ReadLedger = field(default_factory=ReadLedger)  # one run's: Edit needs a Read first
 
     def fmt(self, text: str) -> str:
         """``text`` with {WS}, {OUT}, {PWN}, {EVIL}, {SECRET}, {HOME} filled in."""
@@ -117,7 +119,8 @@ def policy(
         permission_mode=mode,
         project_settings=False,
     )
-    return _policy(settings, world.ws, (), world.home, _settings_sources(settings, world.ws, None))
+    # No user settings either (config_dir None): the machine's ~/.claude must not change the verdicts.
+    return _policy(settings, world.ws, (), world.home, settings_sources(settings, world.ws, None, None))
 
 
 @dataclass
@@ -137,7 +140,7 @@ def call(world: World, pol: permissions.PermissionPolicy, tool: str, args: Mappi
     decision = permissions.decide(pol, tool, args, read_only=impl.read_only, edits_files=impl.edits_files)
     if not decision.allowed:
         return Outcome(decision, None)
-    ctx = ToolContext(cwd=world.ws, subprocess_env=git_env(world.home))
+    ctx = ToolContext(cwd=world.ws, subprocess_env=git_env(world.home), read_files=world.read_files)
     try:
         return Outcome(decision, impl.run(args, ctx))
     except ToolError as exc:

@@ -240,6 +240,7 @@ def test_without_a_swap_the_same_writes_succeed(world: World) -> None:
     (world.ws / "sub").mkdir()
     (world.ws / "sub" / "keep.txt").write_text("keep me\n")
     pol = policy(world, mode="acceptEdits")
+    call(world, pol, "Read", {"file_path": "sub/keep.txt"})
     out = call(world, pol, "Write", {"file_path": "sub/new.txt", "content": "fine"})
     assert out.result is not None and not out.result.is_error, out.text
     out = call(world, pol, "Edit", {"file_path": "sub/keep.txt", "old_string": "keep", "new_string": "kept"})

@@ -147,19 +147,6 @@ def test_gitlab_groups_are_collapsed_sections() -> None:
     assert inside == "inside"
 
 
-def test_run_verbose_prints_the_live_log_on_stderr_and_only_the_answer_on_stdout(fake, repo, run_cli) -> None:
-    fake.queue_fault("overloaded")
-    fake.add_turns([[tool_use("Read", {"file_path": str(repo / "calc.py")})], [text("It subtracts.")]])
-    out = run_cli("run", "-p", "look", "--verbose", "--allowedTools", "Read", cwd=repo)
-    assert out.code == 0, out.stderr
-    assert out.stdout == "It subtracts.\n"
-    lines = out.stderr.splitlines()
-    assert any(line.startswith("model API: 529 overloaded, retrying in ") for line in lines)
-    assert [line.split(":")[0] for line in lines if line.startswith("turn ")] == ["turn 1", "turn 2"]
-    assert any(line.startswith("  Read ") and "→ ok (" in line for line in lines)
-    assert lines[-1].startswith("Claude finished (2 turns, $")
-
-
 def test_run_without_verbose_prints_no_live_log(fake, repo, run_cli) -> None:
     fake.add_turns([[text("Hi.")]])
     out = run_cli("run", "-p", "look", cwd=repo)

@@ -147,7 +147,7 @@ def test_timeout_while_a_command_runs_kills_it(fake, repo, run_cli):
 
 def test_budget_stop(fake, repo, run_cli, tmp_path):
     prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"claude-sonnet-5": {"input": 100000, "output": 100000}}))
+    prices.write_text(json.dumps({"claude-sonnet-5-5": {"input": 100000, "output": 100000}}))
     fake.add_turns([[tool_use("LS", {})]] * 5)
     out = run_cli(
         "run",
@@ -219,7 +219,7 @@ def test_tools_that_can_never_run_are_not_offered(fake, repo, run_cli):
     fake.add_turns([[text("hi")]])
     run_cli("run", "-p", "x", "--permission-mode", "plan", cwd=repo)
     offered = [t["name"] for t in fake.message_requests[0].body["tools"]]
-    assert offered == ["Read", "Glob", "Grep", "LS"]
+    assert offered == ["Read", "Glob", "Grep", "LS", "TodoWrite"]
 
 
 def test_structured_output(fake, repo, run_cli):
@@ -300,7 +300,10 @@ def test_transcript_matches_stream_and_secrets_never_leak(fake, repo, run_cli, t
         assert value not in transcript.read_text(), f"{name} is in the transcript"
         assert value not in out.stdout
     assert "[REDACTED]" in transcript.read_text()
-    assert transcript.read_text().splitlines() == out.stdout.splitlines()
+    # The transcript is the stream, plus the prompt after the init event (for --resume).
+    lines = transcript.read_text().splitlines()
+    assert json.loads(lines[1])["message"]["content"] == [{"type": "text", "text": "x"}]
+    assert [lines[0], *lines[2:]] == out.stdout.splitlines()
 
 
 def test_sigterm_still_prints_a_result(fake, repo):

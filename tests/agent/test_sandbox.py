@@ -4,6 +4,7 @@ write and reach, and what becomes of it when it times out."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
@@ -241,3 +242,31 @@ def test_a_runner_installed_under_tmp_stays_visible_in_the_private_tmp(monkeypat
     monkeypatch.setattr(sys, "base_prefix", "/usr")
     assert "/tmp/ci-clone/.venv" in sandbox._runner_paths_under_tmp()
     assert "/usr" not in sandbox._runner_paths_under_tmp()
+
+
+def test_background_commands_run_in_the_sandbox_and_end_with_it(bwrap: str, ws: Path) -> None:
+    from runner.agent.tools.background import BackgroundShells, TaskOutput
+
+    marker = str(7000 + uuid.uuid4().int % 1000)
+    shells = BackgroundShells()
+    outside = Path("/etc") / f"claude-runner-probe-{uuid.uuid4().hex}"
+    with started(bwrap, (ws,)) as box:
+        ctx = ToolContext(
+            cwd=ws,
+            subprocess_env={"PATH": os.environ["PATH"], "HOME": str(Path.home())},
+            sandbox=box,
+            background=shells,
+        )
+        command = f"touch {outside} 2>/dev/null || echo refused; echo pid $$; sleep {marker}"
+        Bash().run({"command": command, "run_in_background": True}, ctx)
+        seen = ""  # each call returns only what is new
+        for _ in range(200):
+            seen += str(TaskOutput().run({"task_id": "bash_1", "block": False}, ctx).content)
+            if "refused" in seen and "pid " in seen:
+                break
+            time.sleep(0.05)
+        assert "refused" in seen and not outside.exists()
+        assert re.search(r"pid 2(\D|$)", seen)  # bash in the sandbox's own PID namespace, not the host's
+        assert host_processes_with(f"sleep\0{marker}")
+        shells.stop_all()
+    assert gone(marker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -144,6 +145,7 @@ def test_write_keeps_an_existing_files_permissions(ws: Path, ctx: ToolContext) -
     script = ws / "run.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
+    read(ctx, file_path="run.sh")
     Write().run({"file_path": "run.sh", "content": "#!/bin/sh\necho hi\n"}, ctx)
     assert stat.S_IMODE(script.stat().st_mode) == 0o755
 
@@ -166,6 +168,7 @@ def test_write_refusals(ws: Path, ctx: ToolContext, tmp_path: Path) -> None:
 
 def test_edit_replaces_a_unique_string_and_shows_the_region(ws: Path, ctx: ToolContext) -> None:
     (ws / "m.py").write_text("".join(f"line{i}\n" for i in range(1, 11)))
+    read(ctx, file_path="m.py")
     result = Edit().run({"file_path": "m.py", "old_string": "line5\n", "new_string": "five\nFIVE\n"}, ctx)
     assert result.content == (
         "Edited m.py: replaced 1 occurrence.\n"
@@ -177,6 +180,7 @@ def test_edit_replaces_a_unique_string_and_shows_the_region(ws: Path, ctx: ToolC
 
 def test_edit_refuses_a_non_unique_string_unless_replace_all(ws: Path, ctx: ToolContext) -> None:
     (ws / "d.py").write_text("x = 1\ny = 1\nz = 1\n")
+    read(ctx, file_path="d.py")
     with pytest.raises(ToolError) as err:
         Edit().run({"file_path": "d.py", "old_string": "= 1", "new_string": "= 2"}, ctx)
     assert "old_string matches 3 places" in str(err.value) and "replace_all" in str(err.value)
@@ -190,6 +194,7 @@ def test_edit_refuses_a_non_unique_string_unless_replace_all(ws: Path, ctx: Tool
 
 def test_edit_errors(ws: Path, ctx: ToolContext) -> None:
     (ws / "e.py").write_text("alpha\n")
+    read(ctx, file_path="e.py")
     with pytest.raises(ToolError, match="old_string was not found"):
         Edit().run({"file_path": "e.py", "old_string": "beta", "new_string": "gamma"}, ctx)
     with pytest.raises(ToolError, match="identical"):
@@ -209,12 +214,14 @@ def test_edit_with_empty_old_string_creates_a_file(ws: Path, ctx: ToolContext) -
 
 def test_edit_keeps_crlf_line_endings(ws: Path, ctx: ToolContext) -> None:
     (ws / "win.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    read(ctx, file_path="win.txt")
     Edit().run({"file_path": "win.txt", "old_string": "one\ntwo", "new_string": "1\n2\n2.5"}, ctx)
     assert (ws / "win.txt").read_bytes() == b"1\r\n2\r\n2.5\r\nthree\r\n"
 
 
 def test_edit_round_trips_bytes_that_are_not_utf8(ws: Path, ctx: ToolContext) -> None:
     (ws / "latin.txt").write_bytes(b"caf\xe9 = 1\nname = 'x'\n")
+    read(ctx, file_path="latin.txt")
     Edit().run({"file_path": "latin.txt", "old_string": "'x'", "new_string": "'y'"}, ctx)
     assert (ws / "latin.txt").read_bytes() == b"caf\xe9 = 1\nname = 'y'\n"
 
@@ -222,6 +229,7 @@ def test_edit_round_trips_bytes_that_are_not_utf8(ws: Path, ctx: ToolContext) ->
 def test_edit_through_an_inside_symlink_changes_the_target(ws: Path, ctx: ToolContext) -> None:
     (ws / "real.txt").write_text("v1\n")
     (ws / "alias.txt").symlink_to(ws / "real.txt")
+    read(ctx, file_path="alias.txt")
     Edit().run({"file_path": "alias.txt", "old_string": "v1", "new_string": "v2"}, ctx)
     assert (ws / "real.txt").read_text() == "v2\n"
     assert (ws / "alias.txt").is_symlink()
@@ -237,11 +245,43 @@ def test_edit_refuses_symlink_out_and_binary(ws: Path, ctx: ToolContext, tmp_pat
         Edit().run({"file_path": "b.bin", "old_string": "a", "new_string": "c"}, ctx)
 
 
+def test_write_and_edit_refuse_an_existing_file_not_read_in_this_run(ws: Path, ctx: ToolContext) -> None:
+    (ws / "keep.py").write_text("precious = 1\n")
+    for tool, args in (
+        (Write(), {"content": "overwritten\n"}),
+        (Edit(), {"old_string": "precious", "new_string": "gone"}),
+        (MultiEdit(), {"edits": [{"old_string": "precious", "new_string": "gone"}]}),
+    ):
+        with pytest.raises(
+            ToolError, match=r"^File has not been read yet\. Read it first before writing to it\.$"
+        ):
+            tool.run({"file_path": "keep.py", **args}, ctx)
+    assert (ws / "keep.py").read_text() == "precious = 1\n"
+    # A partial Read counts; so does a file this run wrote: both can then be changed.
+    read(ctx, file_path="keep.py", limit=1)
+    Edit().run({"file_path": "keep.py", "old_string": "precious", "new_string": "kept"}, ctx)
+    Write().run({"file_path": "new.py", "content": "a = 1\n"}, ctx)
+    Write().run({"file_path": "new.py", "content": "a = 2\n"}, ctx)
+    assert (ws / "keep.py").read_text() == "kept = 1\n" and (ws / "new.py").read_text() == "a = 2\n"
+
+
+def test_the_read_ledger_is_per_run(ws: Path, ctx: ToolContext) -> None:
+    (ws / "f.txt").write_text("one\n")
+    read(ctx, file_path="f.txt")
+    other_run = ToolContext(cwd=ws)
+    with pytest.raises(ToolError, match="has not been read"):
+        Edit().run({"file_path": "f.txt", "old_string": "one", "new_string": "two"}, other_run)
+    # dataclasses.replace (the loop sets the deadline that way) keeps the run's ledger
+    later = dataclasses.replace(ctx, deadline=1e12)
+    Edit().run({"file_path": "f.txt", "old_string": "one", "new_string": "two"}, later)
+
+
 # --- MultiEdit ------------------------------------------------------------------------------
 
 
 def test_multiedit_applies_edits_in_sequence(ws: Path, ctx: ToolContext) -> None:
     (ws / "s.py").write_text("a = 1\nb = 2\n")
+    read(ctx, file_path="s.py")
     edits = [
         {"old_string": "a = 1", "new_string": "a = 10"},
         {"old_string": "a = 10\nb", "new_string": "a = 10\nc"},  # sees the first edit's result
@@ -254,6 +294,7 @@ def test_multiedit_applies_edits_in_sequence(ws: Path, ctx: ToolContext) -> None
 
 def test_multiedit_is_all_or_nothing(ws: Path, ctx: ToolContext) -> None:
     (ws / "s.py").write_text("a = 1\nb = 2\n")
+    read(ctx, file_path="s.py")
     edits = [{"old_string": "a = 1", "new_string": "a = 9"}, {"old_string": "zzz", "new_string": "y"}]
     with pytest.raises(ToolError) as err:
         MultiEdit().run({"file_path": "s.py", "edits": edits}, ctx)
@@ -274,12 +315,26 @@ def test_multiedit_can_create_a_file_and_validates_edits(ws: Path, ctx: ToolCont
 
 
 def test_registry_names_order_and_flags() -> None:
-    assert list(BUILTIN_TOOLS) == ["Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "LS", "Bash"]
+    assert list(BUILTIN_TOOLS) == [
+        "Read",
+        "Write",
+        "Edit",
+        "MultiEdit",
+        "NotebookEdit",
+        "Glob",
+        "Grep",
+        "LS",
+        "Bash",
+        "TaskOutput",
+        "TaskStop",
+        "TodoWrite",
+        "WebFetch",
+    ]
     tools = build_tools()
     assert [t.name for t in tools] == list(BUILTIN_TOOLS)
     writers = {t.name for t in tools if not t.read_only}
-    assert writers == {"Write", "Edit", "MultiEdit", "Bash"}
-    assert {t.name for t in tools if t.edits_files} == {"Write", "Edit", "MultiEdit"}
+    assert writers == {"Write", "Edit", "MultiEdit", "NotebookEdit", "Bash", "WebFetch"}
+    assert {t.name for t in tools if t.edits_files} == {"Write", "Edit", "MultiEdit", "NotebookEdit"}
     assert [t.name for t in build_tools(["Grep", "Read", "Grep"])] == ["Grep", "Read"]
     with pytest.raises(ValueError, match="unknown tool\\(s\\): Task"):
         build_tools(["Read", "Task"])

@@ -91,6 +91,7 @@ class ActionsJob:
             RUNNER_TEMP=str(self.root / "runner_temp"),
             ANTHROPIC_BASE_URL=self.model.base_url,
             ANTHROPIC_API_KEY="sk-ant-test-0123456789",
+            CLAUDE_CONFIG_DIR=str(self.root / "claude-config"),  # never the machine's user settings
             CLAUDE_RUNNER_RETRY_BASE_MS="10",
             CLAUDE_RUNNER_API_RETRY_BASE_MS="10",  # API retries (a 502 the test scripts) without waiting
             INPUT_GITHUB_TOKEN="ghp_fake_token",

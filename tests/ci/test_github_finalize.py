@@ -14,7 +14,7 @@ import pytest
 
 from runner.testing.fake_messages import text, tool_use
 from tests.ci.github_flow_helpers import actions_job, now_iso
-from tests.ci.test_github_flow import fix_turns, pr_comment_payload
+from tests.ci.test_github_flow import fix_turns_without_progress, pr_comment_payload
 
 WORKING = "Claude is working"
 
@@ -107,7 +107,7 @@ def test_a_killed_run_is_finalised_by_finalize_as_stopped(job):
 
 def test_a_run_killed_while_publishing_links_the_pushed_branch(job):
     payload = issue_payload(job)
-    job.model.add_turns(fix_turns(job)[1:])
+    job.model.add_turns(fix_turns_without_progress(job))
     job.github.fail_route("POST", "create_pull", 502, delay_s=60)  # the push is done, the PR hangs
     proc = job.start("issue_comment", payload, pr_mode="draft")
     wait_for(lambda: any(b.startswith("claude/issue-9-") for b in job.remote_branches()), "the pushed branch")
@@ -157,7 +157,7 @@ def test_a_final_update_answered_502_twice_is_retried(job):
 
 def test_a_final_update_that_always_fails_still_reports_and_links_the_work(job):
     payload = issue_payload(job)
-    job.model.add_turns(fix_turns(job)[1:])
+    job.model.add_turns(fix_turns_without_progress(job))
     job.github.fail_route("PATCH", "edit_comment", 502, repeat=True)
     proc, outputs, summary = job.run("issue_comment", payload, pr_mode="draft")
     assert proc.returncode == 9  # PlatformError: the comment could not be finalised
@@ -198,7 +198,12 @@ def test_a_second_sigterm_during_cleanup_still_finalises_the_comment(job):
     payload = pr_job(job)
     calc = str(job.workspace / "calc.py")
     edit = {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}
-    job.model.add_turns([[tool_use("Edit", edit)], {"content": [text("slow")], "delay_s": 60}])
+    job.model.add_turns(
+        [
+            [tool_use("Read", {"file_path": calc}), tool_use("Edit", edit)],
+            {"content": [text("slow")], "delay_s": 60},
+        ]
+    )
     # The first final update is slow and fails: the second signal lands while it is retried.
     job.github.fail_route("PATCH", "edit_comment", 502, delay_s=2)
     proc = job.start("issue_comment", payload)

@@ -51,6 +51,12 @@ def fix_turns(job):
     ]
 
 
+def fix_turns_without_progress(job):
+    """``fix_turns`` for runs with no tracking comment (no update_progress tool)."""
+    read, edit, answer = fix_turns(job)
+    return [[read[1], *edit], answer]
+
+
 def pr_comment_payload(job, number, body=FIX, login="Codertocat"):
     payload = job.payload("issue_comment")
     payload["issue"]["number"] = number
@@ -162,7 +168,9 @@ def test_fork_pr_gets_a_review_with_suggestions_and_no_push(job):
     )
     calc = str(job.workspace / "calc.py")
     edit = {"file_path": calc, "old_string": "    return a - b", "new_string": "    return a + b"}
-    job.model.add_turns([[tool_use("Edit", edit)], [text("Fixed `add()`.")]])
+    job.model.add_turns(
+        [[tool_use("Read", {"file_path": calc}), tool_use("Edit", edit)], [text("Fixed `add()`.")]]
+    )
     proc, outputs, summary = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 0, proc.stderr
     assert outputs["branch_name"] == "" and set(job.remote_branches()) == {"master", "fix-calc"}
@@ -181,7 +189,12 @@ def test_model_error_mid_run_finalises_and_pushes_partial_work(job):
     job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head)
     calc = str(job.workspace / "calc.py")
     job.model.add_turns(
-        [[tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})]]
+        [
+            [
+                tool_use("Read", {"file_path": calc}),
+                tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}),
+            ]
+        ]
     )
     # The first request gets the Edit turn; the second fails for good (400 is not retried).
     job.model.add_turns([{"content": [text("never")], "faults": ["invalid_request"]}])
@@ -270,7 +283,7 @@ def test_prompt_and_comment_templates_come_from_the_default_branch(job):
 
 
 def test_manual_dispatch_runs_the_prompt_on_a_new_branch(job):
-    job.model.add_turns(fix_turns(job)[1:])
+    job.model.add_turns(fix_turns_without_progress(job))
     payload = job.payload("workflow_dispatch", "payload.json")
     payload["repository"]["full_name"] = f"{OWNER}/{REPO}"
     proc, outputs, _ = job.run("workflow_dispatch", payload, prompt="Fix the bug in calc.py")
@@ -298,3 +311,22 @@ def test_a_minimized_comment_never_reaches_the_model(job):
     assert "The bug is in add(), line 2." in sent
     assert "evil.example" not in sent
     assert job.github.request_count("POST", "graphql") >= 1
+
+
+def test_a_question_about_history_is_answered_with_read_only_git_and_no_claude_args(job):
+    head = job.remote_branches()["fix-calc"]
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=head, title="Fix calc")
+    job.model.add_turns(
+        [
+            [tool_use("Bash", {"command": "git log --format=%s -3"})],
+            [tool_use("Bash", {"command": "git diff --output=leak.txt HEAD~1"})],
+            [text("The last commit added the README.")],
+        ]
+    )
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude who changed what?"))
+    assert proc.returncode == 0, proc.stderr
+    log = job.model.requests[1].body["messages"][-1]["content"][0]
+    assert not log.get("is_error") and log["content"] == "readme\ninit", log
+    refused = job.model.requests[2].body["messages"][-1]["content"][0]
+    assert refused.get("is_error") and "denied" in json.dumps(refused["content"])
+    assert not (job.workspace / "leak.txt").exists() and outputs["branch_name"] == ""

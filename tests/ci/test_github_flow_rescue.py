@@ -71,7 +71,7 @@ def test_partial_work_after_a_model_error_goes_through_the_same_rescue(job):  # 
     reject_pushes(job.origin, only="fix-calc")
     calc = str(job.workspace / "calc.py")
     edit = {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}
-    job.model.add_turns([[tool_use("Edit", edit)]])
+    job.model.add_turns([[tool_use("Read", {"file_path": calc}), tool_use("Edit", edit)]])
     job.model.add_turns([{"content": [text("never")], "faults": ["invalid_request"]}])
     proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5))
 

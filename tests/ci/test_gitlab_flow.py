@@ -104,6 +104,7 @@ def world_env(world: World) -> dict[str, str]:
         CI_JOB_TOKEN="job-token-abc",
         ANTHROPIC_BASE_URL=world.model.base_url,
         ANTHROPIC_API_KEY="sk-ant-test-0123456789",
+        CLAUDE_CONFIG_DIR=str(world.workspace.parent / "claude-config"),  # never the machine's settings
         CLAUDE_RUNNER_RETRY_BASE_MS="10",
         CLAUDE_RUNNER_API_RETRY_BASE_MS="10",
     )
@@ -165,7 +166,14 @@ def test_mr_mention_commits_on_the_source_branch_and_finalises_a_note(world):
     notes = [n for n in world.gitlab.note_list("merge_request", 5) if not n.system]
     assert len(notes) == 1 and "Claude finished @alice's task" in notes[0].body
     assert "Fixed `add()`." in notes[0].body and "/-/jobs/99" in notes[0].body
-    assert "CLAUDE_CONCLUSION=success" in (world.workspace / "claude-runner.env").read_text()
+    dotenv = dict(
+        line.split("=", 1) for line in (world.workspace / "claude-runner.env").read_text().splitlines()
+    )
+    assert dotenv["CLAUDE_CONCLUSION"] == "success"
+    # claude-code-action's execution file (a JSON array), kept next to the checkout for the artifacts.
+    assert dotenv["CLAUDE_EXECUTION_FILE"] == str(world.workspace / "claude-execution-output.json")
+    assert json.loads(Path(dotenv["CLAUDE_EXECUTION_FILE"]).read_text())[-1]["type"] == "result"
+    assert dotenv["CLAUDE_TRANSCRIPT_FILE"] == str(world.workspace / "claude-execution.jsonl")
 
 
 def test_issue_mention_opens_a_branch_and_a_draft_mr(world):

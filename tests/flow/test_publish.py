@@ -49,6 +49,8 @@ def test_durations_and_stats():
         model="claude-sonnet-5",
     )
     assert format_stats(state) == "4 turns · 11.3k tokens · $0.0123 · claude-sonnet-5"
+    estimated = FinalState(ok=True, requester="a", duration_s=1, cost_usd=0.5, cost_is_estimate=True)
+    assert format_stats(estimated) == "0 turns · 0 tokens · ~$0.5000 (estimate)"
 
 
 def test_where_the_work_is_has_its_own_section():
@@ -81,3 +83,24 @@ def test_a_repository_template_without_the_work_section_still_says_where_the_wor
     tracker.start()
     tracker.finish(FinalState(ok=True, requester="a", duration_s=1, summary="ok", work="The work is on `r`."))
     assert platform.bodies[-1].startswith("Done: ok") and "The work is on `r`." in platform.bodies[-1]
+
+
+def test_the_final_comment_names_the_model_that_answered_and_an_estimated_cost():
+    import time
+
+    from runner.flow.progress import RunProgress
+    from runner.flow.publish import final_state
+
+    result = {
+        "subtype": "success",
+        "is_error": False,
+        "result": "Done.",
+        "num_turns": 3,
+        "total_cost_usd": 0.25,
+        "cost_is_estimate": True,
+        "model": "claude-haiku-5-5",  # the fallback gave the last answer
+        "modelUsage": {"claude-opus-5-5": {}, "claude-haiku-5-5": {}},
+        "usage": {"input_tokens": 1000, "output_tokens": 200},
+    }
+    state = final_state(None, "alice", time.monotonic(), RunProgress(result=result))
+    assert format_stats(state) == "3 turns · 1.2k tokens · ~$0.2500 (estimate) · claude-haiku-5-5"

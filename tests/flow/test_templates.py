@@ -83,6 +83,7 @@ def test_tag_prompt_rich() -> None:
         overflow_dir=Path("/tmp/ctx"),
         progress_tool="update_progress",
         custom_instructions="Be brief.",
+        platform="github",
     )
     got = lines(text)
     for expected in (
@@ -110,8 +111,11 @@ def test_tag_prompt_rich() -> None:
         "- If the request is a question or a review, answer it; do not change files unless asked.",
         "- Keep the requester informed: call update_progress with a short markdown checklist when you "
         "start and as steps finish.",
-        "- End with a concise summary for the requester in GitHub markdown: what you found or changed, "
-        "and anything left to do.",
+        "- Pushes that change `.github/workflows/` are refused unless the job's token has the `workflows` "
+        "permission (the default token never has it): change workflow files only when asked, and say so "
+        "in your answer.",
+        "- Your last message is posted as your reply on the thread, in GitHub markdown: the requester "
+        "reads nothing else.",
         "Be brief.",
     ):
         assert expected in got, f"{expected!r} is not a line of:\n{text}"
@@ -130,6 +134,7 @@ def test_tag_prompt_sparse() -> None:
         overflow_dir=None,
         progress_tool=None,
         custom_instructions=None,
+        platform="gitlab",
     )
     got = lines(text)
     assert "You were asked for help on issue #3 in octo/calc." in got
@@ -138,7 +143,12 @@ def test_tag_prompt_sparse() -> None:
     assert "</issue>" in got
     assert not any("Branch:" in line for line in got)
     assert not any(tag in text for tag in ("<comments>", "<changed_files", "<diff", "<notes>"))
-    assert got[-1].startswith("- End with a concise summary")
+    assert (
+        got[-1]
+        == "- Your last message is posted as your reply on the thread, in GitLab markdown: the requester "
+        "reads nothing else."
+    )
+    assert "workflows" not in text  # nothing to push, and not GitHub
     assert "" not in got[got.index("How to work:") : -1], "no blank line inside the list"
 
 

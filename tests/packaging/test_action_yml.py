@@ -87,10 +87,12 @@ OWN_DEFAULTS = {
     "review_drafts": "false",
     "review_request_changes": "false",
     "tool_env_passthrough": "",
+    "effort": "",
 }
 OUTPUTS = (
     "conclusion",
     "execution_file",
+    "transcript_file",
     "branch_name",
     "patch_file",
     "bundle_file",
@@ -99,6 +101,7 @@ OUTPUTS = (
     "session_id",
     "structured_output",
     "total_cost_usd",
+    "cost_is_estimate",
     "num_turns",
     "input_tokens",
     "output_tokens",

@@ -41,7 +41,10 @@ def test_a_failed_workflow_run_is_fixed_on_a_new_branch(tmp_path):
                     )
                 ),
                 read_log_turn(),
-                [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+                [
+                    tool_use("Read", {"file_path": calc}),
+                    tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}),
+                ],
                 [text("test_add failed: add() subtracted. Fixed.")],
             ]
         )

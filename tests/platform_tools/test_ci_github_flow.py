@@ -46,7 +46,10 @@ def fix_ci_turns(job):
             )
         ),
         read_log_turn(),
-        [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+        [
+            tool_use("Read", {"file_path": calc}),
+            tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}),
+        ],
         [text("CI failed in test_add: add() subtracted. Fixed.")],
     ]
 

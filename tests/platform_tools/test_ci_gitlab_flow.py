@@ -49,7 +49,10 @@ def test_fix_the_failing_pipeline_reads_the_trace_and_pushes_the_fix(world):
                 )
             ),
             read_log_turn(),
-            [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+            [
+                tool_use("Read", {"file_path": calc}),
+                tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}),
+            ],
             [text("The unit job failed in test_add; fixed add().")],
         ]
     )
@@ -108,7 +111,10 @@ def test_the_gitlab_example_job_fixes_its_failing_pipeline(world):
                 )
             ),
             read_log_turn(),
-            [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
+            [
+                tool_use("Read", {"file_path": calc}),
+                tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}),
+            ],
             [text("Fixed add().")],
         ]
     )

@@ -39,14 +39,40 @@ def test_all_steps_pass_against_the_fake(fake):
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].startswith("✓ settings: Anthropic API via gateway http://127.0.0.1")
-    assert "model claude-sonnet-5" in lines[0]
+    assert "model claude-sonnet-5-5" in lines[0]
     assert lines[1] == "- oidc token: not needed (ANTHROPIC_API_KEY)"
     assert lines[2].startswith("✓ credentials: ANTHROPIC_API_KEY is set")
-    assert lines[3].startswith("✓ model call: claude-sonnet-5 answered in")
+    assert lines[3].startswith("✓ model call: claude-sonnet-5-5 answered in")
+    assert lines[4].startswith("✓ models: 9 listed, claude-sonnet-5-5 among them: claude-fable-5-2, ")
     assert lines[-1] == "all checks passed" and KEY not in out
-    (request,) = fake.requests
+    request, listing = fake.requests
     assert request.body["max_tokens"] == 1 and not request.body.get("stream")
     assert request.body["messages"] == [{"role": "user", "content": "ping"}]
+    assert (listing.method, listing.path) == ("GET", "/v1/models?limit=1000")
+
+
+def test_a_model_the_provider_does_not_list_is_a_warning_not_a_failure():
+    with FakeMessagesAPI(models=["claude-opus-5-5", "claude-haiku-5-5"]) as fake:
+        code, out = doctor(base_env(fake), model="claude-opus-4-8")
+    assert code == 0, out
+    listed = "claude-opus-5-5, claude-haiku-5-5"
+    assert f"! models: claude-opus-4-8 is not among the 2 models listed: {listed}" in out
+
+
+def test_a_dated_listing_matches_the_undated_id_and_json_has_every_id():
+    with FakeMessagesAPI(models=["claude-haiku-4-5-20251001"]) as fake:
+        code, out = doctor(base_env(fake), model="claude-haiku-4-5", as_json=True)
+    step = json.loads(out)["steps"][-1]
+    assert code == 0 and step["status"] == "ok" and step["models"] == ["claude-haiku-4-5-20251001"]
+
+
+def test_an_unknown_model_shows_what_the_provider_lists_before_the_failure():
+    with FakeMessagesAPI(unknown_models=["claude-opus-5-5"]) as fake:
+        code, out = doctor(base_env(fake), model="opus")
+    lines = out.splitlines()
+    assert code == 5
+    assert lines[-2].startswith("! models: claude-opus-5-5 is not among the 8 models listed")
+    assert lines[-1].startswith("✗ model call: model claude-opus-5-5 was not found")
 
 
 def test_the_cli_prints_steps_or_json(fake, repo, run_cli):
@@ -57,7 +83,7 @@ def test_the_cli_prints_steps_or_json(fake, repo, run_cli):
     assert data["ok"] and data["provider"] == "anthropic" and data["exit_code"] == 0
     assert [s["step"] for s in data["steps"]] == ["settings", "oidc token", "credentials"]
     assert [s["status"] for s in data["steps"]] == ["ok", "skipped", "ok"]
-    assert len(fake.requests) == 1  # --no-call made none
+    assert len(fake.requests) == 2  # the call and the listing; --no-call made none
 
 
 def test_no_credentials_fail_at_settings_with_exit_4(fake):
@@ -67,7 +93,9 @@ def test_no_credentials_fail_at_settings_with_exit_4(fake):
     assert code == 4
     assert out.splitlines() == [
         "✗ settings: no Anthropic credentials found — set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN with "
-        "ANTHROPIC_BASE_URL for a gateway), or choose a cloud provider (CLAUDE_CODE_USE_BEDROCK=1, ...)"
+        "ANTHROPIC_BASE_URL for a gateway), CLAUDE_CODE_OAUTH_TOKEN, workload identity federation "
+        "(ANTHROPIC_FEDERATION_RULE_ID and ANTHROPIC_ORGANIZATION_ID), or choose a cloud provider "
+        "(CLAUDE_CODE_USE_BEDROCK=1, ...)"
     ]
     assert fake.requests == []
 
@@ -111,9 +139,9 @@ def test_a_refused_key_fails_at_the_model_call_with_exit_4():
 
 
 def test_an_unknown_model_fails_at_the_model_call_with_exit_5():
-    with FakeMessagesAPI(unknown_models=["claude-opus-4-8"]) as fake:
+    with FakeMessagesAPI(unknown_models=["claude-opus-5-5"]) as fake:
         code, out = doctor(base_env(fake), model="opus")
-    assert code == 5 and "✗ model call: model claude-opus-4-8 was not found" in out
+    assert code == 5 and "✗ model call: model claude-opus-5-5 was not found" in out
 
 
 def test_a_bad_model_id_fails_at_settings_before_any_call(fake):
@@ -181,6 +209,7 @@ def test_bedrock_end_to_end_against_the_fakes():
         code, out = doctor(env)
         assert code == 0, out
         assert [line[:1] for line in out.splitlines()[:4]] == ["✓"] * 4
+        assert "- models: not listed by this provider (Amazon Bedrock)" in out
         assert "model us.anthropic.claude-sonnet-4-5-20250929-v1:0" in out
         assert issuer.issued[0][0] == "sts.amazonaws.com" and aws.sts_requests
         secrets = [token for _, token in issuer.issued] + [k.secret_access_key for k in aws.issued]

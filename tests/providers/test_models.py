@@ -6,15 +6,15 @@ from runner.settings.model import read_model_settings
 
 
 def test_aliases_resolve_and_can_be_pinned():
-    assert resolve_model("sonnet", read_model_settings({})) == "claude-sonnet-5"
-    assert resolve_model("OPUS", read_model_settings({})) == "claude-opus-4-8"
+    assert resolve_model("sonnet", read_model_settings({})) == "claude-sonnet-5-5"
+    assert resolve_model("OPUS", read_model_settings({})) == "claude-opus-5-5"
     assert resolve_model(
         "haiku", read_model_settings({"ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-4-5-20251001"})
     ) == ("claude-haiku-4-5-20251001")
 
 
 def test_flag_beats_env_beats_default():
-    assert resolve_model(None, read_model_settings({})) == "claude-sonnet-5"
+    assert resolve_model(None, read_model_settings({})) == "claude-sonnet-5-5"
     assert (
         resolve_model(None, read_model_settings({"ANTHROPIC_MODEL": "claude-opus-4-6"})) == "claude-opus-4-6"
     )

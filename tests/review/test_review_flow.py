@@ -403,3 +403,54 @@ def test_request_changes_only_when_allowed(job):
     assert review.state == "CHANGES_REQUESTED"
     body = summary(job)
     assert "Changes were requested" in body and "never approves or blocks" not in body
+
+
+def test_a_review_may_read_the_history_with_git_but_not_write_through_its_options(job):
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    open_pr(job)
+    job.model.add_turns(
+        [
+            [
+                tool_use("Bash", {"command": "git log --oneline -3"}),
+                tool_use("Bash", {"command": "git diff --output=leak.txt HEAD~1"}),
+            ],
+            *review_turns(MUL_FINDING),
+        ]
+    )
+    proc, _, _ = job.run("pull_request", pr_event(job, "opened"), review="true")  # no claude_args
+    assert proc.returncode == 0, proc.stderr
+    bash = next(t for t in job.model.requests[0].body["tools"] if t["name"] == "Bash")
+    assert "Allowed commands: `Bash(git status:*)`, `Bash(git diff:*)`" in bash["description"]
+    log, diff = job.model.requests[1].body["messages"][-1]["content"]
+    assert not log.get("is_error") and "mul" in json.dumps(log["content"])
+    assert diff.get("is_error") and "denied" in json.dumps(diff["content"])
+    assert not (job.workspace / "leak.txt").exists()
+
+
+def test_a_review_sees_the_images_in_the_description(job):
+    import base64
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    job.env_extra["GITHUB_SERVER_URL"] = job.github.base_url
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    head = push(job)
+    shot = job.github.add_attachment(png)
+    job.github.add_pull(
+        5,
+        head_ref="feature",
+        base_ref="master",
+        head_sha=head,
+        files=host_files(job.dev),
+        body=f"UI: ![]({shot})",
+    )
+    job.model.add_turns(review_turns(MUL_FINDING))
+    proc, _, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
+    assert proc.returncode == 0, proc.stderr
+    content = job.model.requests[0].body["messages"][0]["content"]
+    (at,) = [i for i, b in enumerate(content) if b["type"] == "image"]
+    assert (
+        content[at - 1]["text"].endswith(f"![]({shot})")
+        and content[at]["source"]["media_type"] == "image/png"
+    )

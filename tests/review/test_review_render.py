@@ -101,3 +101,11 @@ def test_summary_incremental_nothing_new_refusal_and_no_findings():
     assert "Approval was requested by the model and refused: claude-runner only comments." in refused
     assert "No new findings in this pull request." in refused
     assert "<sub>1 turn · $0.0040 · `claude-sonnet-4-5`</sub>" in refused
+
+
+def test_an_estimated_cost_says_so_in_the_summary():
+    text = summary(cost_is_estimate=True, model="team-gateway-model")
+    assert (
+        "<sub>7 turns · ~$0.12 (estimate) · `team-gateway-model` · [job](https://ci.example/job/1)</sub>"
+        in text
+    )

@@ -420,6 +420,31 @@ def test_prompt_cache_write_then_read(fake: FakeMessagesAPI) -> None:
     assert third.usage.cache_read_input_tokens == 0 and third.usage.cache_creation_input_tokens > 0
 
 
+def test_billing_counts_content_not_json_framing(fake: FakeMessagesAPI) -> None:
+    """A long conversation with the prefix cached bills only its uncached tail as input: the JSON
+    that frames each message (keys, brackets, markers) is never billed, so input stays flat."""
+    sdk = client(fake)
+    mark = {"type": "ephemeral"}
+    history: list[dict[str, Any]] = []
+    inputs, reads = [], []
+    for i in range(30):
+        history.append({"role": "user", "content": [{"type": "text", "text": f"step {i:04d} " * 10}]})
+        last = {"role": "user", "content": [{**history[-1]["content"][0], "cache_control": mark}]}
+        sent = [*history[:-1], last]
+        reply = sdk.messages.create(model="claude-test", max_tokens=8, messages=sent)
+        inputs.append(reply.usage.input_tokens)
+        reads.append(reply.usage.cache_read_input_tokens)
+        history.append({"role": "assistant", "content": [{"type": "text", "text": "ok"}]})
+    assert set(inputs) == {0}  # everything up to the breakpoint is cached content, nothing else is billed
+    step, ok = 25, 1  # 100 characters / 4; "ok" rounded up
+    # each request reads what the previous wrote: the whole prefix up to the previous breakpoint
+    assert reads[0] == 0 and reads[1] == step and reads[29] == 29 * step + 28 * ok
+    # count_tokens answers the content's tokens, the same estimator
+    short = [{"role": "user", "content": "abcd" * 25}]
+    count = sdk.messages.count_tokens(model="claude-test", messages=short)
+    assert count.input_tokens == 25
+
+
 def test_request_log_records_body_headers_and_reply(fake: FakeMessagesAPI) -> None:
     fake.add_turn([tool_use("get_weather", {"location": "Paris"})])
     create(fake, tools=[WEATHER_TOOL])
@@ -484,3 +509,25 @@ def test_turn_coercion_copies_blocks() -> None:
         fault("teapot")
     scripted = Fault.coerce({"kind": "stream_error", "error": "invalid_request_error", "after_deltas": 0})
     assert (scripted.error, scripted.after_deltas) == ("invalid_request_error", 0)
+
+
+def test_the_models_api_pages_like_the_real_one():
+    import anthropic
+
+    from runner.testing.fake_messages import FakeMessagesAPI as Fake
+
+    ids = [f"claude-test-{n}" for n in range(5)]
+    with Fake(models=ids, unknown_models=["claude-test-4"], api_key="sk-test") as fake:
+        client = anthropic.Anthropic(api_key="sk-test", base_url=fake.base_url, max_retries=0)
+        first = client.models.list(limit=2)
+        assert [m.id for m in first.data] == ids[:2] and first.has_more and first.last_id == ids[1]
+        rest = client.models.list(limit=2, after_id=first.last_id)
+        assert [m.id for m in rest.data] == ids[2:4] and not rest.has_more  # claude-test-4 is not served
+        before = client.models.list(limit=1, before_id=ids[2])
+        assert [m.id for m in before.data] == [ids[1]] and before.has_more
+        assert [m.id for m in client.models.list(limit=1)] == ids[:4]  # the SDK walks the pages
+        assert client.models.retrieve(ids[0]).type == "model"
+        with pytest.raises(anthropic.NotFoundError):
+            client.models.retrieve("claude-test-4")
+        with pytest.raises(anthropic.AuthenticationError):  # the key is checked as for messages
+            client.models.list(extra_headers={"x-api-key": "sk-wrong"})

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from runner.agent.tools.background import TaskOutput, TaskStop
 from runner.agent.tools.base import Tool
 from runner.agent.tools.bash import Bash
 from runner.agent.tools.files import Edit, MultiEdit, Read, Write
+from runner.agent.tools.notebook import NotebookEdit
 from runner.agent.tools.search import LS, Glob, Grep
+from runner.agent.tools.todo import TodoWrite
+from runner.agent.tools.web import WebFetch
 
 BUILTIN_TOOLS: dict[str, type[Tool]] = {
-    tool.name: tool for tool in (Read, Write, Edit, MultiEdit, Glob, Grep, LS, Bash)
+    tool.name: tool
+    for tool in (
+        Read,
+        Write,
+        Edit,
+        MultiEdit,
+        NotebookEdit,
+        Glob,
+        Grep,
+        LS,
+        Bash,
+        TaskOutput,
+        TaskStop,
+        TodoWrite,
+        WebFetch,
+    )
 }
+# Offered only with Bash: they read and stop what Bash started in the background.
+BASH_COMPANIONS = frozenset({"TaskOutput", "TaskStop"})
 
 
 def build_tools(names: Iterable[str] | None = None) -> list[Tool]:
@@ -28,4 +49,21 @@ def build_tools(names: Iterable[str] | None = None) -> list[Tool]:
     return [BUILTIN_TOOLS[name]() for name in chosen]
 
 
-__all__ = ["BUILTIN_TOOLS", "LS", "Bash", "Edit", "Glob", "Grep", "MultiEdit", "Read", "Write", "build_tools"]
+__all__ = [
+    "BASH_COMPANIONS",
+    "BUILTIN_TOOLS",
+    "LS",
+    "Bash",
+    "Edit",
+    "Glob",
+    "Grep",
+    "MultiEdit",
+    "NotebookEdit",
+    "Read",
+    "TaskOutput",
+    "TaskStop",
+    "TodoWrite",
+    "WebFetch",
+    "Write",
+    "build_tools",
+]

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from runner.agent.tools.background import BackgroundShells
+    from runner.agent.tools.web import WebAccess
+
+BASH_DEFAULT_TIMEOUT_MS = 120_000  # Claude Code's defaults; BASH_DEFAULT_TIMEOUT_MS / BASH_MAX_TIMEOUT_MS
+BASH_MAX_TIMEOUT_MS = 600_000
 
 
 class ToolError(Exception):
@@ -28,6 +35,21 @@ class CommandSandbox(Protocol):
     def note(self, mark: int, output: str) -> str: ...
 
 
+class ReadLedger:
+    """The files read (or written) in this run: Write and Edit refuse an existing file not in it,
+    as Claude Code does, so the model never overwrites what it has not seen."""
+
+    def __init__(self) -> None:
+        self._paths: set[Path] = set()
+
+    def add(self, path: Path) -> None:
+        """Record ``path`` (a real path) as seen by the model."""
+        self._paths.add(path)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may use: confined roots, a scrubbed environment, the run deadline."""
@@ -37,6 +59,12 @@ class ToolContext:
     subprocess_env: Mapping[str, str] = field(default_factory=dict)  # scrubbed environment for subprocesses
     deadline: float | None = None  # time.monotonic() at which the run stops; Bash clamps to it
     sandbox: CommandSandbox | None = None  # the OS sandbox Bash commands run in; None: none
+    # Shared by every copy of the context (dataclasses.replace keeps it): one ledger per run.
+    read_files: ReadLedger = field(default_factory=ReadLedger)
+    background: BackgroundShells | None = None  # Bash run_in_background; None: not offered
+    bash_default_timeout_ms: int = BASH_DEFAULT_TIMEOUT_MS
+    bash_max_timeout_ms: int = BASH_MAX_TIMEOUT_MS
+    web: WebAccess | None = None  # what WebFetch may reach; None: the defaults
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -70,6 +98,7 @@ class Tool:
     # False for the runner's own tools (progress, structured output): they touch nothing
     # the permission rules govern.
     needs_permission: ClassVar[bool] = True
+    aliases: ClassVar[tuple[str, ...]] = ()  # former names a model may still call it by
 
     def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         """Execute one call. Raise ``ToolError`` for errors the model should see."""

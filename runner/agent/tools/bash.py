@@ -18,13 +18,11 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, int_arg, str_arg
+from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
 
-DEFAULT_TIMEOUT_MS = 120_000
-MAX_TIMEOUT_MS = 600_000
 MAX_OUTPUT_BYTES = 30_000  # head and tail halves are kept; the middle is dropped
 KILL_GRACE_S = 1.0  # between SIGTERM and SIGKILL
 PIPE_GRACE_S = 1.0  # how long background children may hold the output open after the shell exits
@@ -106,7 +104,7 @@ def _wait_group(proc: subprocess.Popen[bytes], seconds: float) -> bool:
         time.sleep(0.02)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Stop the command's whole process group: SIGTERM, a grace period, then SIGKILL."""
     pgid = proc.pid  # start_new_session: the shell leads its own group
     if _signal_group(pgid, signal.SIGTERM) and not _wait_group(proc, KILL_GRACE_S):
@@ -133,7 +131,9 @@ class Bash(Tool):
     description: ClassVar[str] = (
         "Run a bash command in the workspace root. Each call is a fresh shell (cd and variables do not "
         "persist); stdin is empty. Output is stdout and stderr together, cut to 30000 characters. "
-        "Default timeout 2 minutes, max 10."
+        "Default timeout 2 minutes, max 10 (unless configured otherwise). run_in_background starts the "
+        "command and returns its id at once: read its output with TaskOutput, stop it with TaskStop; it "
+        "is stopped when the run ends."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -141,18 +141,36 @@ class Bash(Tool):
             "command": {"type": "string", "description": "The command to run"},
             "timeout": {"type": "integer", "description": "Timeout in milliseconds (max 600000)"},
             "description": {"type": "string", "description": "What the command does, in a few words"},
+            "run_in_background": {"type": "boolean", "description": "Run without waiting for it to end"},
         },
         "required": ["command"],
         "additionalProperties": False,
     }
     read_only: ClassVar[bool] = False
 
+    def __init__(self, allowed: Sequence[str] = ()) -> None:
+        # The allow rules in force, shown to the model so it does not spend turns on denied commands.
+        self.allowed = tuple(allowed)
+
+    def definition(self) -> dict[str, Any]:
+        """The tool, with the allow rules in force when only some commands may run."""
+        definition = super().definition()
+        if self.allowed:
+            rules = ", ".join(f"`{rule}`" for rule in self.allowed)
+            definition["description"] = f"{self.description} Allowed commands: {rules}; others are denied."
+        return definition
+
     def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         """Run the command; a non-zero exit or a timeout is an error result with the output."""
         command = str_arg(args, "command")
         if not command.strip():
             raise ToolError("command is empty")
-        timeout_ms = min(int_arg(args, "timeout", default=DEFAULT_TIMEOUT_MS, minimum=1) or 1, MAX_TIMEOUT_MS)
+        if bool_arg(args, "run_in_background"):
+            return _start_background(command, ctx)
+        default_ms = min(ctx.bash_default_timeout_ms, ctx.bash_max_timeout_ms)
+        timeout_ms = min(
+            int_arg(args, "timeout", default=default_ms, minimum=1) or 1, ctx.bash_max_timeout_ms
+        )
         limit_s = timeout_ms / 1000
         clamped = False
         if ctx.deadline is not None:
@@ -186,7 +204,7 @@ class Bash(Tool):
             finished = not (timed_out or lingering)
         finally:
             if not finished:
-                _kill_group(proc)  # timeout, children holding the pipe, or an interrupted runner
+                kill_group(proc)  # timeout, children holding the pipe, or an interrupted runner
             if proc.stdout is not None:
                 _drain(proc.stdout.fileno(), output)
                 proc.stdout.close()
@@ -211,6 +229,21 @@ class Bash(Tool):
             return ToolResult(text or "(no output)")
         status = f"Killed by signal {_signal_name(-code)}" if code < 0 else f"Exit code {code}"
         return ToolResult(f"{status}\n{text}" if text else status, is_error=True)
+
+
+def _start_background(command: str, ctx: ToolContext) -> ToolResult:
+    if ctx.background is None:
+        raise ToolError("run_in_background is not available in this run; run the command without it")
+    if ctx.deadline is not None and ctx.deadline <= time.monotonic():
+        raise ToolError("the run's time limit has been reached; no more commands can run")
+    argv, run_env = [_bash(), "-c", command], dict(ctx.subprocess_env)
+    if ctx.sandbox is not None:
+        argv, run_env = ctx.sandbox.wrap(command, argv, run_env)
+    shell_id = ctx.background.start(command, argv, run_env, str(ctx.cwd))
+    return ToolResult(
+        f"Command running in background with ID: {shell_id}. Read its output with TaskOutput "
+        f'(task_id "{shell_id}"); stop it with TaskStop.'
+    )
 
 
 def _collect(proc: subprocess.Popen[bytes], output: _HeadTail, limit_s: float) -> tuple[bool, bool]:

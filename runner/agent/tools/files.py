@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
 from runner.agent.tools.fdio import Target, describe_non_file, lstat, open_read, target, write_atomic
+from runner.agent.tools.notebook import render_notebook
 from runner.agent.tools.paths import display_path
 
 MAX_LINES = 2000
@@ -32,7 +33,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 _FILE_PATH = {"type": "string", "description": "Absolute path, or relative to the workspace"}
 
 
-def _sniff_media_type(head: bytes) -> str | None:
+def sniff_media_type(head: bytes) -> str | None:
     """The media type from the file's magic bytes: the extension can lie, the API checks."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
@@ -71,6 +72,16 @@ def _existing_file(raw: str, ctx: ToolContext, *, for_write: bool) -> Target:
     t = target(raw, ctx, for_write=for_write)
     _must_be_file(t, _status(t, "write" if for_write else "read"))
     return t
+
+
+# Claude Code's words, so a model trained on them knows what to do next.
+NOT_READ_ERROR = "File has not been read yet. Read it first before writing to it."
+
+
+def _must_have_read(t: Target) -> None:
+    """Refuse to change an existing file the model has not read in this run."""
+    if t.real not in t.ctx.read_files:
+        raise ToolError(NOT_READ_ERROR)
 
 
 def _must_be_file(t: Target, st: os.stat_result | None) -> None:
@@ -136,7 +147,7 @@ class Read(Tool):
     description: ClassVar[str] = (
         "Read a file. Each line comes back prefixed with its number and a tab, at most 2000 lines per "
         "call (use offset and limit for more). Images (PNG, JPEG, GIF, WebP) and PDFs are shown to you "
-        "as content."
+        "as content; Jupyter notebooks (.ipynb) as their cells, with the ids NotebookEdit takes."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -156,18 +167,23 @@ class Read(Tool):
         limit = int_arg(args, "limit", default=MAX_LINES, minimum=1) or MAX_LINES
         t = _existing_file(raw, ctx, for_write=False)
         suffix = t.real.suffix.lower()
+        if suffix == ".ipynb" and (cells := render_notebook(t)) is not None:
+            return ToolResult(cells)
         try:
             with open_read(t) as fh:
                 head = fh.read(8192)
-                media_type = _sniff_media_type(head)
+                media_type = sniff_media_type(head)
                 if media_type is not None:
-                    return self._media(fh, raw, media_type)
+                    result = self._media(fh, raw, media_type)
+                    ctx.read_files.add(t.real)
+                    return result
                 if suffix in IMAGE_SUFFIXES or suffix == ".pdf":
                     raise ToolError(f"{raw} has a {t.real.suffix} name but its content is not that format")
                 if b"\0" in head:
                     raise ToolError(
                         f"{raw} is a binary file; Read shows text, images (PNG, JPEG, GIF, WebP) and PDFs"
                     )
+                ctx.read_files.add(t.real)
                 if not head:
                     return ToolResult(f"{display_path(t.real, ctx)} exists but is empty.")
                 fh.seek(0)
@@ -224,8 +240,8 @@ class Write(Tool):
 
     name: ClassVar[str] = "Write"
     description: ClassVar[str] = (
-        "Write a file, replacing it if it exists; parent directories are created. "
-        "Prefer Edit for changes to an existing file."
+        "Write a file, replacing it if it exists; parent directories are created. An existing file "
+        "must have been Read in this session first. Prefer Edit for changes to an existing file."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -247,7 +263,10 @@ class Write(Tool):
         st = _status(t, "write")
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise ToolError(f"{raw} is a directory; give a file path")
+        if st is not None:
+            _must_have_read(t)
         size = _atomic_write(t, content)
+        ctx.read_files.add(t.real)
         verb = "Updated" if st is not None else "Created"
         return ToolResult(f"{verb} {display_path(t.real, ctx)} ({_line_count(content)} lines, {size} bytes).")
 
@@ -292,6 +311,8 @@ class _Editor:
         if not self.created:
             _must_be_file(self.target, st)
         original = "" if self.created else _decode_for_edit(self.target)
+        if not self.created:
+            _must_have_read(self.target)
         # Only a file with CRLF on every line is converted; mixed endings are edited verbatim.
         self.crlf = "\r\n" in original and original.count("\r\n") == original.count("\n")
         self.text = original.replace("\r\n", "\n") if self.crlf else original
@@ -308,6 +329,7 @@ class _Editor:
 
     def save(self) -> None:
         _atomic_write(self.target, self.text.replace("\n", "\r\n") if self.crlf else self.text)
+        self.target.ctx.read_files.add(self.path)
 
     def snippet(self, first: int, new: str) -> str:
         lines = self.text.removesuffix("\n").split("\n")
@@ -327,8 +349,9 @@ class Edit(Tool):
 
     name: ClassVar[str] = "Edit"
     description: ClassVar[str] = (
-        "Replace an exact string in a file. old_string must match the file exactly (indentation included, "
-        "no line-number prefix) and be unique unless replace_all is true. An empty old_string creates a file."
+        "Replace an exact string in a file you have Read in this session. old_string must match the file "
+        "exactly (indentation included, no line-number prefix) and be unique unless replace_all is true. "
+        "An empty old_string creates a file."
     )
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

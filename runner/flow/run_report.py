@@ -1,0 +1,111 @@
+"""``display_report``: the run's full report for the job summary, built from its transcript.
+
+The transcript (``execution.jsonl``, stream-json events, already redacted as it was written) is
+laid out as markdown: each assistant message's text, each tool call with its input and the start
+of its result (folded, so the page stays readable), and the result line with turns, tokens and
+cost. Everything is redacted once more and the report is bounded (GitHub takes at most 1 MiB of
+summary per step): what does not fit is cut with a line that says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from runner.sanitize import Redactor
+
+MAX_REPORT_CHARS = 400_000
+MAX_RESULT_CHARS = 2_000
+MAX_INPUT_CHARS = 1_000
+
+
+def _events(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
+def _fence(text: str, limit: int) -> str:
+    shown = text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    fence = "```"
+    while fence in shown:
+        fence += "`"
+    return f"{fence}\n{shown}\n{fence}"
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
+        )
+    return ""
+
+
+def report_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The report's markdown, a block at a time."""
+    calls: dict[str, str] = {}
+    turn = 0
+    for event in events:
+        kind = event.get("type")
+        content = (
+            (event.get("message") or {}).get("content") if isinstance(event.get("message"), dict) else None
+        )
+        if kind == "assistant" and isinstance(content, list):
+            turn += 1
+            yield f"#### Turn {turn}"
+            for block in content:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "text" and str(block.get("text", "")).strip():
+                    yield str(block["text"]).strip()
+                elif block.get("type") == "tool_use":
+                    name = str(block.get("name", "?"))
+                    calls[str(block.get("id", ""))] = name
+                    args = json.dumps(block.get("input", {}), ensure_ascii=False, indent=1)
+                    yield f"🔧 **{name}**\n\n{_fence(args, MAX_INPUT_CHARS)}"
+        elif kind == "user" and isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    name = calls.get(str(block.get("tool_use_id", "")), "tool")
+                    status = "❌ error" if block.get("is_error") else "result"
+                    body = _fence(_result_text(block.get("content")), MAX_RESULT_CHARS)
+                    yield f"<details><summary>{name}: {status}</summary>\n\n{body}\n\n</details>"
+        elif kind == "result":
+            usage = event.get("usage") or {}
+            tokens = sum(int(usage.get(k, 0) or 0) for k in ("input_tokens", "output_tokens"))
+            yield (
+                f"**{event.get('subtype', 'result')}** · {event.get('num_turns', turn)} turns · "
+                f"{tokens} tokens · ${float(event.get('total_cost_usd', 0) or 0):.4f} · "
+                f"{int(event.get('duration_ms', 0) or 0) / 1000:.1f} s"
+            )
+
+
+def full_report(transcript: Path, redactor: Redactor, *, limit: int = MAX_REPORT_CHARS) -> str:
+    """The markdown report of the run in ``transcript`` ("" when there is none)."""
+    parts: list[str] = []
+    size = 0
+    for block in report_lines(_events(transcript)):
+        text = redactor.text(block)
+        if size + len(text) > limit:
+            parts.append(f"_… the report is cut here: the rest is in the transcript ({transcript.name})._")
+            break
+        parts.append(text)
+        size += len(text) + 2
+    if not parts:
+        return ""
+    return "\n\n".join(["### Run report", *parts])
+
+
+__all__ = ["MAX_REPORT_CHARS", "full_report", "report_lines"]

@@ -1,0 +1,166 @@
+"""Runs the hooks of an event as Claude Code does, and tells the loop what they decided.
+
+Hook commands run like the agent's Bash commands: ``bash -c`` in the workspace, with the tools'
+scrubbed environment (plus ``CLAUDE_PROJECT_DIR``), inside the OS sandbox when it is on, stdin
+the event's JSON, each under its own timeout (60 s unless the hook says) and never past the
+run's deadline. The commands of one event run one after the other, in settings order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.agent.tools.base import ToolContext
+from runner.hooks.config import HookCommand, HooksConfig
+from runner.hooks.protocol import HookRun, Verdict, hook_input, interpret
+
+MAX_OUTPUT_CHARS = 100_000  # of a hook's stdout or stderr
+
+
+class HookStop(Exception):
+    """A hook answered ``continue: false``: the run ends with its ``stopReason``."""
+
+
+@dataclass
+class HookRunner:
+    """The run's hooks and what every hook input shares."""
+
+    config: HooksConfig
+    session_id: str
+    transcript_path: Path | None = None
+    permission_mode: str = "default"
+    log: Callable[[str], None] = lambda line: None  # what a user should see: failures, systemMessage
+    debug: Callable[[str], None] = lambda line: None  # every hook run (--debug hooks)
+
+    def start(self, prompt: str, *, resumed: bool, ctx: ToolContext) -> tuple[list[str], str | None]:
+        """SessionStart, then UserPromptSubmit: context to add to the prompt, or why it is refused."""
+        started = self._fire(
+            "SessionStart", "resume" if resumed else "startup", ctx, source="resume" if resumed else "startup"
+        )
+        submitted = self._fire("UserPromptSubmit", None, ctx, prompt=prompt)
+        if submitted.block:
+            return [], submitted.reason or "a UserPromptSubmit hook refused the prompt"
+        return [*started.context, *submitted.context], None
+
+    def before_tool(self, name: str, args: Mapping[str, Any], call_id: str, ctx: ToolContext) -> Verdict:
+        """PreToolUse: deny (with the reason for the model), allow, or a changed input."""
+        return self._fire("PreToolUse", name, ctx, tool_name=name, tool_input=dict(args), tool_use_id=call_id)
+
+    def after_tool(
+        self, name: str, args: Mapping[str, Any], call_id: str, response: Any, ctx: ToolContext
+    ) -> str | None:
+        """PostToolUse: feedback for the model (a block's reason, additional context), if any."""
+        verdict = self._fire(
+            "PostToolUse",
+            name,
+            ctx,
+            tool_name=name,
+            tool_input=dict(args),
+            tool_use_id=call_id,
+            tool_response=response,
+        )
+        notes = [*([verdict.reason] if verdict.block and verdict.reason else []), *verdict.context]
+        return "\n".join(notes) or None
+
+    def stop(self, *, active: bool, ctx: ToolContext, event: str = "Stop") -> str | None:
+        """Stop (or SubagentStop): the reason to keep going when a hook blocks the end of the turn."""
+        verdict = self._fire(event, None, ctx, stop_hook_active=active)
+        return (verdict.reason or f"a {event} hook asked to continue") if verdict.block else None
+
+    def end(self, reason: str, ctx: ToolContext) -> None:
+        """SessionEnd: nothing it says changes the run."""
+        with contextlib.suppress(HookStop):
+            self._fire("SessionEnd", None, ctx, reason=reason)
+
+    def pre_compact(self, trigger: str, ctx: ToolContext, instructions: str = "") -> None:
+        """PreCompact, for when the conversation is compacted (``manual`` or ``auto``)."""
+        self._fire("PreCompact", trigger, ctx, trigger=trigger, custom_instructions=instructions)
+
+    def _fire(self, event: str, target: str | None, ctx: ToolContext, **fields: Any) -> Verdict:
+        commands = self.config.commands(event, target)
+        if not commands:
+            return Verdict()
+        common = {
+            "session_id": self.session_id,
+            "transcript_path": str(self.transcript_path or ""),
+            "cwd": str(ctx.cwd),
+            "permission_mode": self.permission_mode,
+        }
+        stdin = hook_input(event, common, **fields)
+        runs = [run_command(c, stdin, ctx) for c in commands]
+        verdict = interpret(event, runs)
+        self.debug(f"{event}{f' ({target})' if target else ''}: ran {len(runs)}; " + _summary(runs))
+        for line in verdict.log:
+            self.log(f"hooks: {line}")
+        if verdict.stop:
+            raise HookStop(verdict.stop_reason)
+        return verdict
+
+
+def run_command(hook: HookCommand, stdin: str, ctx: ToolContext) -> HookRun:
+    """Run one hook command: the tools' environment, the sandbox when on, its timeout."""
+    limit = hook.timeout_s
+    if ctx.deadline is not None:
+        limit = min(limit, max(ctx.deadline - time.monotonic(), 0.1))
+    env = {**ctx.subprocess_env, "CLAUDE_PROJECT_DIR": str(ctx.cwd)}
+    argv = [shutil.which("bash") or "/bin/bash", "-c", hook.command]
+    if ctx.sandbox is not None:
+        argv, env = ctx.sandbox.wrap(hook.command, argv, env)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=ctx.cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return HookRun(hook.command, None, failure=f"could not start: {exc}")
+    try:
+        out, err = proc.communicate(stdin.encode(), timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        return HookRun(hook.command, None, failure=f"timed out after {limit:g} s and was stopped")
+    except BaseException:
+        _kill(proc)
+        raise
+    return HookRun(hook.command, proc.returncode, _text(out), _text(err))
+
+
+def tool_response(block: Mapping[str, Any]) -> Any:
+    """A ``tool_result`` block as a hook's ``tool_response``: the text, or the content blocks."""
+    content = block.get("content")
+    if isinstance(content, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in content):
+        content = "\n".join(str(b.get("text", "")) for b in content)
+    return {"content": content, "is_error": bool(block.get("is_error"))}
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")[:MAX_OUTPUT_CHARS]
+
+
+def _summary(runs: list[HookRun]) -> str:
+    return ", ".join("timeout" if r.exit_code is None else f"exit {r.exit_code}" for r in runs)
+
+
+__all__ = ["HookRunner", "HookStop", "json", "run_command", "tool_response"]

@@ -27,6 +27,9 @@ GITLAB_JOB = (
     ),
     Variable(("CLAUDE_ARGS",), "flags of `claude-runner run` (--model, --allowedTools, --max-turns, ...)"),
     Variable(("MAX_TURNS", "TIMEOUT_MINUTES"), "the same limits as job variables"),
+    Variable(
+        ("EFFORT",), "effort level: low, medium, high, xhigh, max or auto (--effort in CLAUDE_ARGS wins)"
+    ),
     Variable(("PR_MODE",), "draft (default), ready or link"),
     Variable(
         ("BRANCH_PREFIX", "BRANCH_NAME_TEMPLATE", "BASE_BRANCH", "USE_STICKY_COMMENT", "TRACK_PROGRESS"),

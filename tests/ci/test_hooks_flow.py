@@ -86,6 +86,7 @@ def test_a_pretooluse_hook_denies_rm_and_the_model_is_told_why(job):
 def test_a_posttooluse_hook_formats_the_edited_file(job):
     calc = str(job.workspace / "calc.py")
     turns = [
+        [tool_use("Read", {"file_path": calc})],  # an existing file is read before it is edited
         [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a+b"})],
         [text("Fixed add().")],
     ]
@@ -113,6 +114,7 @@ def test_the_pull_requests_own_hooks_never_run(job):
     pr_settings = json.dumps({"hooks": every_event})
     calc = str(job.workspace / "calc.py")
     turns = [
+        [tool_use("Read", {"file_path": calc})],
         [tool_use("Edit", {"file_path": calc, "old_string": "a - b", "new_string": "a + b"})],
         [text("Fixed add().")],
     ]

@@ -100,7 +100,29 @@ def _append_file(run: Run) -> None:
 @effect("--betas", "interleaved-thinking-2025-05-14,files-api-2025-04-14")
 def _betas(run: Run) -> None:
     headers = {k.lower(): v for k, v in run.fake.message_requests[run.first].headers.items()}
-    assert headers["anthropic-beta"] == "interleaved-thinking-2025-05-14,files-api-2025-04-14"
+    # The flag's betas first; the runner may add its own (server-side compaction) after them.
+    sent = headers["anthropic-beta"].split(",")
+    assert sent[:2] == ["interleaved-thinking-2025-05-14", "files-api-2025-04-14"]
+
+
+@effect("--effort", "low")
+def _effort(run: Run) -> None:
+    assert run.request["output_config"] == {"effort": "low"} and not run.warnings
+
+
+@effect("--fallback-model", "haiku")
+def _fallback(run: Run) -> None:
+    assert run.code == 0 and not run.warnings  # used only when the model is overloaded or unknown
+
+
+@effect("--mcp-config", '{"mcpServers": {}}')
+def _mcp_config(run: Run) -> None:
+    assert not run.warnings and not any(t["name"].startswith("mcp__") for t in run.request["tools"])
+
+
+@effect("--strict-mcp-config")
+def _strict_mcp(run: Run) -> None:
+    assert not run.warnings
 
 
 @effect("--debug")

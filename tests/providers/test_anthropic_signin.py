@@ -165,7 +165,8 @@ def test_doctor_shows_each_federation_step(fake):
         fake.token_exchange = TokenExchange(rule_id=RULE, organization_id=ORG, workspace_id=WORKSPACE)
         code, out = doctor(wif_env(fake, issuer))
     assert code == 0, out
-    settings, oidc, credentials, call, done = out.splitlines()
+    settings, oidc, credentials, call, *listing, done = out.splitlines()
+    assert [line.split(":")[0][2:] for line in listing] == ["models"]  # the provider's models, listed
     assert settings.startswith("✓ settings: Anthropic API via gateway")
     assert f"workload identity federation ({RULE})" in settings and f"workspace {WORKSPACE}" in settings
     assert oidc.startswith("✓ oidc token: GitHub Actions OIDC: a token for aud https://api.anthropic.com")

@@ -29,8 +29,8 @@ def test_the_issues_twelve_flags_parse_and_the_unsupported_ones_warn() -> None:
     assert settings.betas == ("context-1m-2025-08-07",)
     assert settings.session_id == "0b0e9d1c-51a7-4f55-9d3c-2b8e3f1c9a10"
     warned = [w.split()[1] for w in settings.flag_warnings if "is not supported" in w]
-    expected = ["--fallback-model", "--mcp-config", "--permission-prompt-tool", "--strict-mcp-config"]
-    assert sorted(warned) == expected
+    assert warned == ["--permission-prompt-tool"]  # the MCP and fallback flags are implemented
+    assert settings.fallback_model and settings.mcp_config and settings.strict_mcp_config
     assert any("subagents are not yet supported" in w for w in settings.flag_warnings)
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner import __version__
-from runner.errors import RunnerError, UsageError
+from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError, UsageError
+from runner.settings import variables
 from runner.settings.run_flags import run_options
 
 if TYPE_CHECKING:
@@ -48,7 +49,17 @@ def run_command(
     sys.exit(run_headless(settings, read_runtime(os.environ)))
 
 
-@cli.command("github", context_settings=_CONTEXT)
+@cli.command(
+    "github",
+    context_settings=_CONTEXT,
+    epilog=variables.help_epilog(
+        (
+            variables.Variable(("INPUT_<NAME>",), "each input of action.yml (the action sets them)"),
+            *variables.COMMON,
+        ),
+        variables.GITHUB_PREDEFINED,
+    ),
+)
 def github_command() -> None:
     """Answer an @claude mention in a GitHub Actions job (reads the GITHUB_* and INPUT_* variables)."""
     import os
@@ -107,7 +118,11 @@ def doctor_command(
     )
 
 
-@cli.command("gitlab", context_settings=_CONTEXT)
+@cli.command(
+    "gitlab",
+    context_settings=_CONTEXT,
+    epilog=variables.help_epilog((*variables.GITLAB_JOB, *variables.COMMON), variables.GITLAB_PREDEFINED),
+)
 @click.option(
     "--event-path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -228,7 +243,7 @@ def _load_event(
     return load_github_event(event_name, path)
 
 
-@cli.command("webhook", context_settings=_CONTEXT)
+@cli.command("webhook", context_settings=_CONTEXT, epilog=variables.help_epilog(variables.LISTENER))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on."
@@ -257,14 +272,7 @@ def _load_event(
 def webhook_command(host: str, port: int, threads: int, workers: int, store: str | None) -> None:
     """Listen for GitLab hooks and start a `claude-runner gitlab` pipeline when @claude is asked.
 
-    Environment: GITLAB_WEBHOOK_SECRET (required: the hook's secret token), GITLAB_ACCESS_TOKEN
-    (required: reads access levels, starts pipelines), GITLAB_URL or CI_SERVER_URL (default
-    https://gitlab.com), GITLAB_TRIGGER_TOKEN (optional: start pipelines with a trigger token),
-    TRIGGER_PHRASE, LABEL_TRIGGER, ASSIGNEE_TRIGGER, ALLOWED_BOTS, MIN_ACCESS_LEVEL (default
-    developer), WEBHOOK_MR_REF (source or default), WEBHOOK_STORE, WEBHOOK_LEASE_SECONDS (30),
-    WEBHOOK_RETRY_SECONDS (5), WEBHOOK_MAX_BODY_BYTES (1000000), WEBHOOK_MAX_JSON_DEPTH (64),
-    WEBHOOK_MAX_CONNECTIONS (1000), WEBHOOK_IDLE_TIMEOUT (10), WEBHOOK_REQUEST_TIMEOUT (10).
-    Health check: GET /healthz.
+    Health check: GET /healthz. The variables it reads are listed below.
     """
     import os
 
@@ -276,6 +284,8 @@ def webhook_command(host: str, port: int, threads: int, workers: int, store: str
 
 
 def _prompt_text(argument: str | None, option: str | None, path: Path | None) -> str:
+    if argument == "-":  # `run -`: the prompt is on stdin, as the usual Unix convention says
+        argument = _stdin_prompt()
     given = [v for v in (argument, option) if v is not None]
     if path is not None:
         given.append(path.read_text(encoding="utf-8"))
@@ -284,11 +294,17 @@ def _prompt_text(argument: str | None, option: str | None, path: Path | None) ->
     if given:
         return given[0]
     if not sys.stdin.isatty():
-        data = sys.stdin.read(10 * 1024 * 1024 + 1)
-        if len(data) > 10 * 1024 * 1024:
-            raise UsageError("the prompt on stdin is over 10 MB")
-        return data
+        return _stdin_prompt()
     raise UsageError("no prompt given", 'pass one with -p "...", as an argument, or on stdin')
+
+
+def _stdin_prompt() -> str:
+    data = sys.stdin.read(10 * 1024 * 1024 + 1)
+    if len(data) > 10 * 1024 * 1024:
+        raise UsageError("the prompt on stdin is over 10 MB")
+    if not data.strip():
+        raise UsageError("the prompt on stdin is empty", 'pipe a prompt in, or pass one with -p "..."')
+    return data
 
 
 def main() -> None:
@@ -304,13 +320,51 @@ def _invoke() -> int:
     except RunnerError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted — nothing more was done; run the command again to finish", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF.get((exc.name or "").split(".")[0])
+        if extra is None:
+            return _internal_error(exc)
+        click.echo(f"error: {exc.name} is not installed — pip install 'claude-runner[{extra}]'", err=True)
+        return UsageError.exit_code
+    except Exception as exc:
+        if type(exc).__name__ == "Interrupted":  # runner.agent.cancel's, raised by a signal handler
+            click.echo(f"error: interrupted ({exc}) — nothing more was done; run the command again", err=True)
+            return EXIT_INTERRUPTED
+        return _internal_error(exc)
     return 0
+
+
+# The optional packages and the extra that installs each.
+_EXTRA_OF = {
+    "boto3": "bedrock",
+    "botocore": "bedrock",
+    "google": "vertex",
+    "requests": "vertex",
+    "waitress": "webhook",
+    "psycopg": "webhook-postgres",
+}
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line, never a traceback unless asked for."""
+    import os
+
+    if os.environ.get("CLAUDE_RUNNER_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    click.echo(
+        f"error: internal error: {type(exc).__name__}: {exc} — this is a bug in claude-runner: "
+        "please report it (CLAUDE_RUNNER_DEBUG=1 prints the traceback)",
+        err=True,
+    )
+    return EXIT_INTERNAL
 
 
 def _fast_exit(code: int) -> None:

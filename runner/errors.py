@@ -1,7 +1,8 @@
 """Error types the user can act on: each has an exit code and a one-line fix.
 
 The CLI catches ``RunnerError`` and prints ``error: <message>`` (plus the fix) on one
-line, then exits with the error's code. Anything else is a bug and gets a traceback.
+line, then exits with the error's code. Anything else is a bug: one line asks to report it
+(``CLAUDE_RUNNER_DEBUG=1`` adds the traceback) and the exit code is ``EXIT_INTERNAL``.
 """
 
 from __future__ import annotations
@@ -92,14 +93,26 @@ class PlatformUnavailable(PlatformError):
     kind = "platform-unavailable"
 
 
+class OutputError(RunnerError):
+    """The run's answer was printed, but its transcript or the job's outputs or step summary
+    could not be written (a full disk, a read-only path)."""
+
+    exit_code = 11
+    kind = "output"
+
+
 # Exit code of a run that started but ended in an error result (max turns, timeout,
 # budget, error during execution). The result object is still printed.
 EXIT_RUN_FAILED = 1
+# A bug in claude-runner (an exception no check foresaw): one line asks to report it.
+EXIT_INTERNAL = 70
+# Interrupted (Ctrl-C, SIGINT) before the run could finish in order.
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
     0: "success",
-    EXIT_RUN_FAILED: "the agent run ended with an error result (see `subtype`)",
-    UsageError.exit_code: "bad command-line flag or value",
+    EXIT_RUN_FAILED: "the agent run ended with an error result",
+    UsageError.exit_code: "bad command-line flag or value, or a missing optional extra",
     SettingsError.exit_code: "unreadable or invalid settings file",
     CredentialsError.exit_code: "missing or rejected credentials",
     ModelError.exit_code: "unknown or unavailable model",
@@ -108,4 +121,7 @@ EXIT_CODES: dict[int, str] = {
     GitError.exit_code: "a git command, branch name or push failed",
     PlatformError.exit_code: "the code host (GitHub, GitLab) refused or failed a call",
     PlatformUnavailable.exit_code: "the code host (GitHub, GitLab) was unreachable or kept failing",
+    OutputError.exit_code: "the answer was printed, but the transcript, outputs or summary were not written",
+    EXIT_INTERNAL: "internal error: a bug in claude-runner (please report it)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGINT)",
 }

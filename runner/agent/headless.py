@@ -21,6 +21,7 @@ from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
+from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
 from runner.agent.permission_rules import names_tool
@@ -40,7 +41,9 @@ from runner.errors import (
     EXIT_RUN_FAILED,
     CredentialsError,
     ModelError,
+    OutputError,
     ProviderError,
+    RunnerError,
     WorkspaceError,
 )
 from runner.mcp.config import PROJECT_FILE
@@ -121,6 +124,14 @@ def prepare_run(
     )
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
     tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
+    known = {t.name for t in (*build_tools(), *extra_tools)} | (
+        {StructuredOutputTool.name} if settings.json_schema else set()
+    )
+    for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
+        warn(line)
+    append_warning = append_prompt_warning(settings.append_system_prompt, cwd)
+    if append_warning:
+        warn(append_warning)
     tool_env = with_settings_env(runtime.tools, [pair for source in sources for pair in source.env])
     sandbox, warnings = plan_sandbox(
         merge_sandbox([s.sandbox for s in sources], cwd=cwd, home=tool_env.home),
@@ -236,7 +247,13 @@ def run_headless(
             outcome = execute_run(prepared, sink)
     finally:
         sink.close()
-    return exit_code(outcome)
+    code = exit_code(outcome)
+    try:
+        sink.check_transcript()  # after the answer was printed
+    except OutputError as exc:
+        err.write(f"error: {exc.one_line()}\n")
+        return code or exc.exit_code
+    return code
 
 
 def exit_code(outcome: AgentOutcome) -> int:
@@ -253,6 +270,21 @@ def exit_code(outcome: AgentOutcome) -> int:
     if error.status == 404:
         return ModelError.exit_code
     return ProviderError.exit_code
+
+
+def run_failure(outcome: AgentOutcome) -> RunnerError | None:
+    """A failed run as the error of its cause (so a CI flow exits with ``run``'s code); None if it
+    succeeded, or failed for a reason of its own (limits: exit 1)."""
+    code = exit_code(outcome)
+    if code in (0, EXIT_RUN_FAILED):
+        return None
+    if outcome.runner_error is not None:
+        return outcome.runner_error
+    errors = "; ".join(outcome.result.get("errors") or [str(outcome.result.get("subtype"))])
+    kind = {CredentialsError.exit_code: CredentialsError, ModelError.exit_code: ModelError}.get(
+        code, ProviderError
+    )
+    return kind(errors)
 
 
 def _fallback(settings: RunSettings, models: Any, config: ProviderConfig) -> str | None:

@@ -227,7 +227,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
     except ModelCallError as exc:
         if spec.cancel.reason is not None:
             return finish("error_during_execution", f"cancelled by {spec.cancel.reason}")
-        return finish("error_during_execution", model_error_text(exc), exc)
+        return finish("error_during_execution", model_error_text(exc, spec.api_key_source), exc)
     except Interrupted as exc:
         return finish("error_during_execution", f"cancelled by {exc or 'a signal'}")
     except HookStop as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 from runner.agent.model_call import ModelCallError
 from runner.agent.spec import AgentSpec, RunState
+from runner.providers.fixes import model_error_fix
 
 
 def init_event(spec: AgentSpec, tool_names: list[str]) -> dict[str, Any]:
@@ -70,11 +71,12 @@ def result_event(spec: AgentSpec, state: RunState, subtype: str, error: str | No
     return result
 
 
-def model_error_text(exc: ModelCallError) -> str:
+def model_error_text(exc: ModelCallError, key_source: str = "") -> str:
     text = f"model API error: {exc.message}"
     if exc.retries:
         text += f" (gave up after {exc.retries} {'retry' if exc.retries == 1 else 'retries'})"
-    return f"{text} (request-id {exc.request_id})" if exc.request_id else text
+    text = f"{text} (request-id {exc.request_id})" if exc.request_id else text
+    return f"{text} — {model_error_fix(exc.status, key_source=key_source)}"  # doctor's fixes
 
 
 def minutes(seconds: float | None) -> str:

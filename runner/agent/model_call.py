@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -257,7 +258,9 @@ def _status_message(exc: Any) -> str:
         error = body.get("error")
         if isinstance(error, dict) and error.get("message"):
             return f"{exc.status_code} {error.get('type', 'error')}: {error['message']}"
-    return f"{exc.status_code}: {exc.message}"
+    # The SDK's message repeats the status ("Error code: 404 - {...}"): say it once.
+    message = re.sub(r"^Error code: \d+ - ", "", str(exc.message))
+    return f"{exc.status_code}: {message}"
 
 
 def _stream(client: Any, params: dict[str, Any], deadline: float | None, timeout_s: float) -> ModelResponse:

@@ -5,11 +5,12 @@ Everything is redacted on the way out, so a secret the agent saw never reaches a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from runner.errors import UsageError
+from runner.errors import OutputError, UsageError
 from runner.sanitize import Redactor
 
 OUTPUT_FORMATS = ("text", "json", "stream-json")
@@ -46,6 +47,8 @@ class EventSink:
         self.out, self.err = out, err
         self.redactor = redactor
         self.result: dict[str, Any] | None = None
+        self.transcript_path = transcript
+        self.transcript_error: str | None = None  # why the transcript stopped being written
         # Messages the transcript holds after the init event, which the output streams do not: the
         # prompt (and a resumed session's messages), so --resume can rebuild the conversation.
         self.opening: list[dict[str, Any]] = []
@@ -68,31 +71,57 @@ class EventSink:
             return
         line = json.dumps(clean, ensure_ascii=False)
         if self._transcript is not None:
-            self._transcript.write(line + "\n")
-            if event.get("subtype") == "init" and event.get("type") == "system":
-                for message in self.opening:
-                    entry = {**message, "session_id": event.get("session_id")}
-                    self._transcript.write(json.dumps(self.redactor.data(entry), ensure_ascii=False) + "\n")
-            self._transcript.flush()  # a killed job still leaves every line written so far
+            try:
+                self._transcript.write(line + "\n")
+                if event.get("subtype") == "init" and event.get("type") == "system":
+                    for message in self.opening:
+                        entry = {**message, "session_id": event.get("session_id")}
+                        self._transcript.write(
+                            json.dumps(self.redactor.data(entry), ensure_ascii=False) + "\n"
+                        )
+                self._transcript.flush()  # a killed job still leaves every line written so far
+            except OSError as exc:  # a full disk must not cost the answer the run paid for
+                self._transcript_failed(exc)
         if self.output_format == "stream-json":
             self.out.write(line + "\n")
             self.out.flush()
 
+    def _transcript_failed(self, exc: OSError) -> None:
+        self.transcript_error = f"--transcript: could not write {self.transcript_path}: {exc.strerror or exc}"
+        transcript, self._transcript = self._transcript, None
+        if transcript is not None:
+            with contextlib.suppress(OSError):
+                transcript.close()
+
     def close(self) -> None:
-        """Print the final answer for ``text`` / ``json`` and close the transcript."""
-        if self._transcript is not None:
-            self._transcript.close()
-            self._transcript = None
+        """Print the final answer for ``text`` / ``json``, then close the transcript (the answer
+        first: it was paid for, and a transcript on a full disk must not cost it)."""
+        try:
+            self._print_result()
+        finally:
+            if self._transcript is not None:
+                try:
+                    self._transcript.close()
+                except OSError as exc:
+                    self._transcript_failed(exc)
+                self._transcript = None
+
+    def check_transcript(self) -> None:
+        """Raise ``OutputError`` if the transcript could not be written whole."""
+        if self.transcript_error:
+            raise OutputError(self.transcript_error, "free disk space or pass another --transcript path")
+
+    def _print_result(self) -> None:
         result = self.result
         if result is None:
             return
         if self.output_format == "json":
             self.out.write(json.dumps(result, ensure_ascii=False) + "\n")
         elif self.output_format == "text":
+            errors = result.get("errors") or [result.get("subtype")]
             if result.get("is_error"):
-                errors = result.get("errors") or [result.get("subtype")]
                 self.err.write(f"error: {'; '.join(map(str, errors))}\n")
-            if result.get("result"):
+            if result.get("result") and not (result.get("is_error") and result["result"] in errors):
                 self.out.write(str(result["result"]).rstrip("\n") + "\n")
         self.out.flush()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from runner.ci import retry_policy
+from runner.ci.annotations import github_annotation
 from runner.ci.outputs import failed_early
+from runner.errors import OutputError, RunnerError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.api import ApiSettings
@@ -19,25 +22,50 @@ if TYPE_CHECKING:
     from runner.platforms.github import GitHubPlatform
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class ActionsOutputs:
     """The step's outputs file (``$GITHUB_OUTPUT``); remembers whether a conclusion was written."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, summary_path: Path | None = None) -> None:
+        self.path, self.summary_path = path, summary_path
         self.conclusion: str | None = None
+        self.failed: OutputError | None = None  # the first write that failed (the run goes on)
 
     def write(self, outputs: Mapping[str, str]) -> None:
         """Append ``outputs`` (multi-line values with a random delimiter)."""
         self.conclusion = outputs.get("conclusion", self.conclusion)
         if self.path is None:
             return
-        with self.path.open("a", encoding="utf-8") as fh:
-            for name, value in outputs.items():
-                if "\n" in value:
-                    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                    fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-                else:
-                    fh.write(f"{name}={value}\n")
+        lines = []
+        for name, value in outputs.items():
+            if "\n" in value:
+                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                lines.append(f"{name}={value}\n")
+        self._append(self.path, "".join(lines), "GITHUB_OUTPUT")
+
+    def write_summary(self, markdown: str) -> None:
+        """Append to the step summary (``$GITHUB_STEP_SUMMARY``)."""
+        if self.summary_path is not None:
+            self._append(self.summary_path, markdown.rstrip("\n") + "\n", "GITHUB_STEP_SUMMARY")
+
+    def _append(self, path: Path, text: str, variable: str) -> None:
+        # A full disk or a read-only file must not stop the comment from being finalised: the
+        # failure is reported once, and the job exits with OutputError's code at the end.
+        try:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            if self.failed is None:
+                self.failed = OutputError(
+                    f"could not write ${variable} ({path}): {exc.strerror or exc}",
+                    "the runner's disk is full or the file is not writable; the comment and push are done",
+                )
+                _stderr(github_annotation("error", self.failed.one_line()))
 
 
 def github_job(
@@ -49,12 +77,8 @@ def github_job(
     job_url = (
         f"{run_env.server_url}/{run_env.repository}/actions/runs/{run_env.run_id}" if run_env.run_id else None
     )
-    outputs = outputs or ActionsOutputs(run_env.output_path)
-
-    def write_summary(markdown: str) -> None:
-        if run_env.summary_path is not None:
-            with run_env.summary_path.open("a", encoding="utf-8") as fh:
-                fh.write(markdown.rstrip("\n") + "\n")
+    outputs = outputs or ActionsOutputs(run_env.output_path, run_env.summary_path)
+    outputs.summary_path = run_env.summary_path
 
     def mask(value: str) -> None:
         for line in value.splitlines():  # ::add-mask:: takes one line: a PEM key is masked line by line
@@ -69,8 +93,10 @@ def github_job(
         run_id=run_env.run_id,
         noreply_domain="users.noreply.github.com" if host == "github.com" else f"users.noreply.{host}",
         write_outputs=outputs.write,
-        write_summary=write_summary,
+        write_summary=outputs.write_summary,
         mask=mask,
+        show_error=lambda message: _stderr(github_annotation("error", message)),
+        show_warning=lambda message: _stderr(github_annotation("warning", message)),
         group_start="::group::{}",
         group_end="::endgroup::",
         state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,
@@ -80,9 +106,16 @@ def github_job(
 def run_github(run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSettings]) -> int:
     """``claude-runner github``: read the rest of the settings and run; on every way out (a bad
     input, a crash) the step's outputs say ``conclusion`` (``failure`` unless written already)."""
-    outputs = ActionsOutputs(run_env.output_path)
+    outputs = ActionsOutputs(run_env.output_path, run_env.summary_path)
     try:
-        return run_github_job(read_settings(), outputs)
+        code = run_github_job(read_settings(), outputs)
+        return code or (outputs.failed.exit_code if outputs.failed else 0)
+    except RunnerError as exc:  # reported here, once, as an annotation
+        job = github_job(run_env, outputs)
+        if outputs.conclusion is None:
+            failed_early(job, exc)
+        job.error(exc.one_line())
+        return exc.exit_code
     except Exception as exc:
         if outputs.conclusion is None:
             failed_early(github_job(run_env, outputs), exc)
@@ -99,7 +132,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
 
     run_env, settings, runtime = job_settings.run_env, job_settings.flow, job_settings.runtime
     for warning in settings.warnings:
-        print(f"::warning::{warning}", flush=True)
+        print(github_annotation("warning", warning), flush=True)
     event = load_github_event(run_env.event_name, run_env.event_path, run_env.ci_run)
     decision = decide(event, settings.trigger)
     review = review_trigger(event, decision, settings)

@@ -6,6 +6,7 @@ The job's variables are read by ``runner/settings/gitlab.py``; this module only 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
@@ -16,7 +17,9 @@ from urllib.parse import urlparse
 
 from runner.agent.transcript import EXECUTION_ARRAY
 from runner.ci import retry_policy
+from runner.ci.annotations import gitlab_error_section
 from runner.ci.outputs import failed_early
+from runner.errors import OutputError, RunnerError, WorkspaceError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
 from runner.settings.gitlab import GitLabFinalizeSettings, GitLabJobSettings, GitLabRunEnv
@@ -28,6 +31,9 @@ OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
 # Where the work goes when no push worked, next to the checkout so `artifacts: paths:` keeps it
 # (the job's temporary directory is removed when the job ends).
+# A collapsible section of the job log (GitLab's "custom collapsible sections").
+SECTION_START = "\x1b[0Ksection_start:{ts}:{name}[collapsed=true]\r\x1b[0K{0}"
+SECTION_END = "\x1b[0Ksection_end:{ts}:{name}\r\x1b[0K"
 RESCUE_FILES = {"patch_file": "claude-rescue.patch", "bundle_file": "claude-rescue.bundle"}
 KEPT_TRANSCRIPTS = {"execution_file": EXECUTION_ARRAY, "transcript_file": TRANSCRIPT_FILE}
 
@@ -39,19 +45,33 @@ class DotenvOutputs:
     def __init__(self, workspace: Path, temp_dir: Path) -> None:
         self.workspace, self.temp_dir = workspace, temp_dir
         self.conclusion: str | None = None
+        self.failed: OutputError | None = None  # the first write that failed (the run goes on)
 
     def write(self, outputs: Mapping[str, str]) -> None:
-        """Write the file, and copy the transcript next to it (``artifacts: paths:``)."""
+        """Write the file, and copy the transcript next to it (``artifacts: paths:``).
+
+        A full disk or a read-only checkout must not stop the note from being finalised: the
+        failure is shown once, and the job exits with OutputError's code at the end."""
         self.conclusion = outputs.get("conclusion", self.conclusion)
-        outputs = {name: self._keep(name, value) for name, value in outputs.items()}
-        lines = [f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()]
-        (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        transcript = self.temp_dir / "execution.jsonl"
-        if transcript.exists():
-            shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
-        array = self.temp_dir / EXECUTION_ARRAY
-        if array.exists():
-            shutil.copyfile(array, self.workspace / EXECUTION_ARRAY)
+        try:
+            outputs = {name: self._keep(name, value) for name, value in outputs.items()}
+            lines = [
+                f"CLAUDE_{name.upper()}={value.replace(chr(10), ' ')}" for name, value in outputs.items()
+            ]
+            (self.workspace / OUTPUTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+            transcript = self.temp_dir / "execution.jsonl"
+            if transcript.exists():
+                shutil.copyfile(transcript, self.workspace / TRANSCRIPT_FILE)
+            array = self.temp_dir / EXECUTION_ARRAY
+            if array.exists():
+                shutil.copyfile(array, self.workspace / EXECUTION_ARRAY)
+        except OSError as exc:
+            if self.failed is None:
+                self.failed = OutputError(
+                    f"could not write the job's outputs in {self.workspace}: {exc.strerror or exc}",
+                    "the runner's disk is full or the checkout is not writable; the note and push are done",
+                )
+                _show_error(self.failed.one_line())
 
     def _keep(self, name: str, value: str) -> str:
         """A rescue file or transcript in the temporary directory, copied next to the checkout; its
@@ -94,7 +114,15 @@ def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> J
         write_outputs=outputs.write,
         write_summary=write_summary,
         state_file=StateFile(run_env.state_path, run_env.state_key),
+        show_error=_show_error,
+        group_start=SECTION_START,
+        group_end=SECTION_END,
     )
+
+
+def _show_error(message: str) -> None:
+    for line in gitlab_error_section(message):
+        print(line, file=sys.stderr, flush=True)
 
 
 def job_outputs_file(run_env: GitLabRunEnv) -> DotenvOutputs:
@@ -109,9 +137,21 @@ def run_gitlab(
 ) -> int:
     """``claude-runner gitlab``: read the rest of the settings and run; on every way out (a bad
     variable, a crash) the dotenv report says ``CLAUDE_CONCLUSION`` (``failure`` unless written)."""
+    if not run_env.workspace.is_dir():  # GitLab sets CI_PROJECT_DIR to the checkout
+        raise WorkspaceError(
+            f"CI_PROJECT_DIR ({run_env.workspace}) does not exist or is not a directory",
+            "run the job with its checkout (GIT_STRATEGY fetch or clone, not none)",
+        )
     outputs = job_outputs_file(run_env)
     try:
-        return run_gitlab_job(read_settings(), event_path, outputs)
+        code = run_gitlab_job(read_settings(), event_path, outputs)
+        return code or (outputs.failed.exit_code if outputs.failed else 0)
+    except RunnerError as exc:  # reported here, once, in a section of its own
+        job = gitlab_job(run_env, outputs)
+        if outputs.conclusion is None:
+            failed_early(job, exc)
+        job.error(exc.one_line())
+        return exc.exit_code
     except Exception as exc:
         if outputs.conclusion is None:
             failed_early(gitlab_job(run_env, outputs), exc)

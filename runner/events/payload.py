@@ -16,9 +16,13 @@ def read_payload_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"event file {path} does not exist", "pass the webhook payload file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise UsageError(f"cannot read event file {path}: {reason}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"event file {path} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            "save the payload as UTF-8 JSON, as GitHub and GitLab send it",
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read event file {path}: {exc.strerror or exc}") from None
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -93,7 +93,7 @@ def finish_run(
     )
     if end.error is not None:
         outputs["conclusion"] = "cancelled" if end.cancelled else "failure"
-        job.log(f"error: {redactor.text(end.error)}")
+        job.error(redactor.text(end.error))
     job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
     comment_error = None
     if tracker is not None and tracker.ref is not None:
@@ -110,7 +110,7 @@ def finish_run(
         report = full_report(job.temp_dir / "execution.jsonl", redactor)
         summary += f"\n\n{report}" if report else ""
     if comment_error is not None:
-        job.log(f"error: {comment_error}")
+        job.error(comment_error)
         summary += f"\n\n⚠️ {comment_error}"
     job.write_summary(summary)
     cleanup.report()

@@ -10,13 +10,15 @@ finalises the comment and saves whatever the agent changed.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from runner import git
 from runner.agent.cancel import CancelToken, Interrupted
-from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.headless import execute_run, exit_code, graceful_signals, prepare_run
+from runner.agent.live_log import LiveLog, tee
 from runner.agent.prompt import trusted_memory
 from runner.agent.tools.todo import TodoWrite
 from runner.agent.transcript import EventSink, opening_messages
@@ -68,7 +70,7 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
     try:
         preflight(runtime, redactor=redactor, log=job.log)
     except RunnerError as exc:
-        job.log(f"error: {redactor.text(exc.one_line())}")
+        job.error(redactor.text(exc.one_line()))
         job.write_outputs({"conclusion": "failure"})
         job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
         return exc.exit_code
@@ -144,7 +146,8 @@ def run_flow(
                 )
             result = progress.result or {}
             if result.get("is_error"):
-                end = RunEnd("; ".join(result.get("errors") or [str(result.get("subtype"))]))
+                errors = "; ".join(result.get("errors") or [str(result.get("subtype"))])
+                end = RunEnd(errors, progress.exit_code or 1)  # the same code `run` exits with
         except Interrupted as exc:
             end = RunEnd(f"the job was cancelled ({exc})")
         except RunnerError as exc:
@@ -304,6 +307,7 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
+        warn=job.warning,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
@@ -312,22 +316,23 @@ def _run(
     content = with_images(prompt, images)
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
-    # show_full_output: every event as a JSON line in the log; otherwise just the answer.
-    output_format = "stream-json" if settings.show_full_output else "text"
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue
-    sink = EventSink(output_format, out, LogStream(job), prepared.redactor, run.transcript)
+    # The error line is the live log's and finish_run's to print (once), not the sink's.
+    sink = EventSink("text", out, io.StringIO(), prepared.redactor, run.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
+    # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
+    live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
-    with job.group("Claude"):
+    with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
-    progress.result = outcome.result
+    progress.result, progress.exit_code = outcome.result, exit_code(outcome)
     turn_ok = not outcome.result.get("is_error")
     classify_inline_comments(toolset, settings, runtime, progress, job, prepared, ok=turn_ok)
     for error in toolset.finish(ok=turn_ok):
-        job.log(f"warning: an inline comment was not posted: {error}")
+        job.warning(f"an inline comment was not posted: {error}")
     cancel.check()  # a cancelled turn's work is saved by the cleanup, within its bound
     record.phase("publishing")
     publish_work(platform, settings, job, progress, event, repo, redactor)

@@ -30,6 +30,7 @@ class RunProgress:
     # About a confidential issue (or an internal note): its text stays out of the job log and
     # summary; unless confidential_issue_mr, a neutral commit and no pull/merge request.
     confidential: bool = False
+    exit_code: int = 0  # what `run` would exit with for the agent's result (4 for a 401, ...)
 
     @property
     def work_branch(self) -> str | None:

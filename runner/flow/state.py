@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -149,6 +150,8 @@ class RunRecord:
         self.file, self.state, self.log = file, state, log
         self._lock = threading.Lock()
         self._warned = False
+        self._started = time.monotonic()
+        self._logged_phase: str | None = None
         if file is not None:
             try:
                 file.clear()
@@ -159,6 +162,9 @@ class RunRecord:
         """Enter ``phase`` (one of ``PHASES``) with ``changes`` to the state, and write it."""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
+        if phase != self._logged_phase:  # one line per phase in the job log
+            self._logged_phase = phase
+            self.log(f"phase: {phase} ({time.monotonic() - self._started:.1f} s)")
         self.update(phase=phase, **changes)
 
     def update(self, **changes: Any) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from runner.agent.env import scrubbed_process_environ
-from runner.errors import GitError
+from runner.errors import GitError, WorkspaceError
 from runner.sanitize import Redactor
 
 DEFAULT_TIMEOUT = 120.0
@@ -108,6 +108,10 @@ def run_git(
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {_subcommand(args)} timed out after {timeout:g}s") from exc
     except OSError as exc:
+        if cwd is not None and not Path(cwd).is_dir():  # not git's fault: the directory is missing
+            raise WorkspaceError(
+                f"the directory {cwd} does not exist", "check the job's working directory"
+            ) from exc
         raise GitError(f"cannot run git: {exc}", "install git and make sure it is on PATH") from exc
     if check and proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]

@@ -27,6 +27,7 @@ from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.anthropic_federation import FederatedToken, identity_source
 from runner.providers.base import TokenSource
 from runner.providers.catalog import find_model
+from runner.providers.fixes import CONNECTION_FIX, MODEL_ID_FIX, RETRY_LATER_FIX, credentials_fix
 from runner.providers.models import resolve_model
 from runner.providers.oidc import audiences, jwt_claims, token_source
 from runner.sanitize import Redactor
@@ -291,9 +292,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
         message, fix = _api_message(exc)
         raise ModelError(
             f"model {model} was not found on {config.label} (HTTP 404): {message}",
-            fix
-            or "check the model id, or that the model is enabled for this account and region "
-            "(ANTHROPIC_MODEL, ANTHROPIC_DEFAULT_*_MODEL)",
+            fix or MODEL_ID_FIX,
         ) from None
     except anthropic.APITimeoutError:
         raise ProviderError(
@@ -302,7 +301,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
     except anthropic.APIConnectionError as exc:
         raise ProviderError(
             f"could not connect to {config.label}: {exc.__cause__ or exc}",
-            "check the network and the base URL",
+            CONNECTION_FIX,
         ) from None
     except anthropic.BadRequestError as exc:
         message, fix = _api_message(exc)
@@ -316,7 +315,7 @@ def _call_model(client: Any, model: str, timeout_s: float, config: ProviderConfi
         message, fix = _api_message(exc)
         raise ProviderError(
             f"{config.label} answered HTTP {exc.status_code}: {message}",
-            fix or "retry later; if it persists, check the provider's status page",
+            fix or RETRY_LATER_FIX,
         ) from None
     elapsed = time.monotonic() - started
     usage = getattr(message, "usage", None)
@@ -353,9 +352,7 @@ def _credentials_fix(config: ProviderConfig) -> str:
     if config.federation is not None:
         account = config.federation.service_account_id or "of the rule"
         return f"the exchanged token was refused: check that the service account {account} may use the model"
-    if config.name == "anthropic":
-        return f"check {config.key_source} (a valid, active key for this endpoint)"
-    return f"check {config.key_source} and its permissions on {config.label}"
+    return credentials_fix(config.name, config.key_source, config.label)
 
 
 def preflight(

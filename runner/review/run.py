@@ -9,13 +9,15 @@ a review never pushes, a fork's code is never run (the agent gets read-only tool
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from runner.agent.cancel import CancelToken, Interrupted
-from runner.agent.headless import execute_run, graceful_signals, prepare_run
+from runner.agent.headless import execute_run, graceful_signals, prepare_run, run_failure
+from runner.agent.live_log import LiveLog, tee
 from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink, opening_messages
@@ -131,7 +133,7 @@ def run_review(
         job.write_outputs({name: redactor.text(value) for name, value in outputs.items()})
         job.write_summary(f"Review: {outputs.get('review_comments', '0')} inline comments posted.")
         return 0
-    job.log(f"error: {redactor.text(error)}")
+    job.error(redactor.text(error))
     job.write_outputs({"conclusion": "failure"})
     job.write_summary(f"Review failed: {redactor.text(error)}")
     return code
@@ -381,15 +383,20 @@ def _agent(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
         project_mcp_json=mcp_json,
+        warn=job.warning,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
-    sink = EventSink("text", LogStream(job), LogStream(job), prepared.redactor, run.transcript)
+    sink = EventSink("text", LogStream(job), io.StringIO(), prepared.redactor, run.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
-    with job.group("Claude (review)"):
+    live = LiveLog(job.log, prepared.redactor, prices=prepared.prices)  # a line per model and tool call
+    with job.group("Claude (review)"), live:
         try:
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(live, sink))
         finally:
             sink.close()
+    failure = run_failure(outcome)
+    if failure is not None:  # the same exit code as `run` for the same cause (a 401: 4)
+        raise failure
     return outcome.result or {}
 
 

@@ -229,7 +229,7 @@ def read_webhook_listener_settings(
     return WebhookListenerSettings(
         decision=decision,
         access_token=token,
-        gitlab_url=(env.get("GITLAB_URL") or env.get("CI_SERVER_URL") or "https://gitlab.com").strip(),
+        gitlab_url=_gitlab_url(env),
         trigger_token=env.get("GITLAB_TRIGGER_TOKEN", "").strip() or None,
         store=(
             store_location(store, name="--store")
@@ -246,3 +246,12 @@ def read_webhook_listener_settings(
             request_s=_seconds(env, "WEBHOOK_REQUEST_TIMEOUT", 10.0, 1.0, 3600.0),
         ),
     )
+
+
+def _gitlab_url(env: Mapping[str, str]) -> str:
+    """GITLAB_URL (else CI_SERVER_URL): with its scheme, or every hook would fail after its 202."""
+    name = "GITLAB_URL" if env.get("GITLAB_URL", "").strip() else "CI_SERVER_URL"
+    url = (env.get(name) or "https://gitlab.com").strip()
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"{name} has no scheme (got {url!r})", f"write it in full, e.g. https://{url}")
+    return url

@@ -188,3 +188,17 @@ def actions_job(root: Path) -> Iterator[ActionsJob]:
         )
         with github:
             yield make_job(root, github, model)
+
+
+ANNOTATION = "::error title=claude-runner::"
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The run's errors, shown as annotations: each line once, as ``error: <message>``."""
+    lines = stderr.splitlines()
+    assert not [line for line in lines if line.startswith("error:")], "an error printed as well as annotated"
+    return [
+        "error: " + line.removeprefix(ANNOTATION).replace("%0A", "\n").replace("%25", "%")
+        for line in lines
+        if line.startswith(ANNOTATION)
+    ]

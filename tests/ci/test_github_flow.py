@@ -199,7 +199,7 @@ def test_model_error_mid_run_finalises_and_pushes_partial_work(job):
     # The first request gets the Edit turn; the second fails for good (400 is not retried).
     job.model.add_turns([{"content": [text("never")], "faults": ["invalid_request"]}])
     proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5))
-    assert proc.returncode == 1
+    assert proc.returncode == 6  # ProviderError's code, as `run` exits for the same 400
     assert outputs["conclusion"] == "failure"
     (comment,) = job.github.comments(5)
     assert "Claude hit an error" in comment.body

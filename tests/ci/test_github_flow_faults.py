@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from runner.testing.fake_messages import text
+from tests.ci.github_flow_helpers import error_lines
 from tests.ci.test_github_flow import fix_turns, job, pr_comment_payload  # noqa: F401  (the job fixture)
 
 # Retries in milliseconds, and a 1 s client timeout, so the hang cases stay fast.
@@ -89,7 +90,7 @@ def test_a_persistent_failure_before_posting_is_one_line_with_exit_code_10(job):
     job.github.faults.fail("get_permission", 502, times=None)
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 10
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    errors = error_lines(proc.stderr)
     assert errors == [
         "error: GitHub API kept failing while trying to check Codertocat's permission: 502 Bad Gateway"
         " after 3 attempts — GitHub may be having an outage (https://www.githubstatus.com);"
@@ -121,7 +122,7 @@ def test_an_unreachable_github_is_one_line_with_exit_code_10(job, tmp_path):  # 
     job.env_extra.update(API_ENV, CLAUDE_RUNNER_API_RETRIES="1", GITHUB_API_URL=f"http://127.0.0.1:{port}")
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
     assert proc.returncode == 10 and "Traceback" not in proc.stderr
-    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    (error,) = error_lines(proc.stderr)
     assert error.startswith("error: GitHub API unreachable while trying to check Codertocat's permission:")
     assert "connection refused" in error
 
@@ -134,7 +135,7 @@ def test_a_token_revoked_mid_run_says_it_expired_or_was_revoked(job):  # noqa: F
     proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude have a look"))
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
     expected = "the GitHub token expired or was revoked (401 while trying to list comments)"
-    assert f"error: {expected}" in proc.stderr
+    assert any(f"error: {expected}" in line for line in error_lines(proc.stderr))
     (comment,) = tracking_comments(job, 5)
     assert "Claude hit an error" in comment.body and expected in comment.body
 
@@ -154,3 +155,43 @@ def test_deleted_accounts_and_string_labels_do_not_break_a_mention(job):  # noqa
     assert listed.reply[0]["user"] is None  # what crashed every mention on such a pull request
     (issue,) = job.github.requests_to("GET", "get_issue")
     assert issue.reply["user"] is not None and issue.reply["labels"] == ["bug"]
+
+
+def test_a_model_401_exits_4_as_run_does_and_is_annotated_once(job):  # noqa: F811
+    open_pr(job)
+    job.model.queue_fault("authentication")
+    proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, body="@claude have a look"))
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    (error,) = error_lines(proc.stderr)
+    assert "model API error" in error
+    assert outputs["conclusion"] == "failure"
+
+
+def test_unwritable_outputs_and_summary_after_the_push_are_one_line_and_exit_11(job, tmp_path):  # noqa: F811
+    open_pr(job)
+    before = job.remote_log("fix-calc")[0]
+    (tmp_path / "summary-dir").mkdir()
+    job.env_extra.update(GITHUB_OUTPUT="/dev/full", GITHUB_STEP_SUMMARY=str(tmp_path / "summary-dir"))
+    job.model.add_turns(fix_turns(job))
+    proc, _, _ = job.run("issue_comment", pr_comment_payload(job, 5))
+    assert proc.returncode == 11 and "Traceback" not in proc.stderr
+    (error,) = error_lines(proc.stderr)
+    assert error.startswith("error: could not write $GITHUB_OUTPUT (/dev/full): No space left on device — ")
+    assert job.remote_log("fix-calc")[0] != before  # the work was pushed
+    (comment,) = tracking_comments(job, 5)
+    assert "Claude finished @Codertocat's task" in comment.body
+
+
+def test_a_warning_in_the_flow_is_a_warning_annotation(job):  # noqa: F811
+    open_pr(job)
+    job.model.add_turns([[text("Looked at it.")]])
+    proc, _, _ = job.run(
+        "issue_comment",
+        pr_comment_payload(job, 5, body="@claude have a look"),
+        claude_args="--allowedTools Bsh",
+    )
+    assert proc.returncode == 0, proc.stderr
+    (warning,) = [line for line in proc.stderr.splitlines() if "no tool is named" in line]
+    assert warning.startswith(
+        "::warning title=claude-runner::--allowedTools/--disallowedTools: no tool is named 'Bsh'"
+    )

@@ -64,3 +64,18 @@ def test_a_persistent_failure_is_one_line_with_exit_code_10(world):  # noqa: F81
         " after 3 attempts"
     )
     assert own_notes(world, "merge_request", 5) == [] and world.model.requests == []
+
+
+def test_unwritable_outputs_are_one_error_section_after_the_note_and_exit_11(world):  # noqa: F811
+    world.gitlab.add_merge_request("Fix calc", iid=5, source_branch="feature", author="alice")
+    world.model.add_turns(fix(world))
+    (world.workspace / "claude-runner.env").mkdir()  # the dotenv report cannot be written
+    proc = world.run(world.note_payload("MergeRequest", 5, "@claude fix the bug in calc.py"), **API_ENV)
+    assert proc.returncode == 11 and "Traceback" not in proc.stderr
+    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(
+        f"error: could not write the job's outputs in {world.workspace}: Is a directory — "
+    )
+    assert "section_start:" in proc.stderr and ":claude_runner_error" in proc.stderr
+    (note,) = own_notes(world, "merge_request", 5)
+    assert "Claude finished @alice's task" in note.body

@@ -18,7 +18,7 @@ from runner.settings.runtime import read_doctor_runtime, read_runtime
 from runner.testing.fake_github import FakeGitHub
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
 from runner.testing.fake_oidc import FakeOidcIssuer, encode_jwt
-from tests.ci.github_flow_helpers import OWNER, REPO, make_job, now_iso
+from tests.ci.github_flow_helpers import OWNER, REPO, error_lines, make_job, now_iso
 from tests.conftest import base_env
 
 KEY = "sk-ant-test-key-0123456789"
@@ -261,7 +261,7 @@ def test_a_misconfigured_job_fails_before_posting(job, inputs, env, code, needle
     job.env_extra.update(env)
     proc, outputs, summary = job.run("issue_comment", comment_payload(job), **inputs)
     assert proc.returncode == code, proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    errors = error_lines(proc.stderr)  # one ::error:: annotation, no other error line
     assert len(errors) == 1 and needle in errors[0], proc.stderr
     assert outputs["conclusion"] == "failure" and needle in summary
     assert [r for r in job.github.requests if r.method != "GET"] == []  # nothing posted
@@ -276,7 +276,8 @@ def test_a_github_job_for_bedrock_without_id_token_write_fails_before_posting(jo
     proc, outputs, _ = job.run("issue_comment", comment_payload(job), **inputs)
     assert proc.returncode == 4, proc.stderr
     assert (
-        "error: ACTIONS_ID_TOKEN_REQUEST_URL is not set" in proc.stderr and "id-token: write" in proc.stderr
+        "::error title=claude-runner::ACTIONS_ID_TOKEN_REQUEST_URL is not set" in proc.stderr
+        and "id-token: write" in proc.stderr
     )
     assert "provider check ✓ settings: Amazon Bedrock (provider setting)" in proc.stderr
     assert outputs["conclusion"] == "failure"

@@ -47,3 +47,16 @@ def test_deleted_accounts_and_string_labels_do_not_stop_a_review(job):  # noqa: 
     assert proc.returncode == 0, proc.stderr
     assert len(job.github.reviews_created) == 1 and outputs["review_comments"] == "1"
     assert any(r.reply and r.reply[0]["user"] is None for r in job.github.requests_to("GET", "list_reviews"))
+
+
+def test_a_review_whose_model_key_is_rejected_exits_4_as_run_does(job):  # noqa: F811
+    from tests.ci.github_flow_helpers import error_lines
+
+    commit(job.dev, "mul", **{"calc.py": CALC_V1 + MUL})
+    open_pr(job)
+    job.model.queue_fault("authentication")
+    proc, outputs, _ = job.run("pull_request", pr_event(job, "opened"), review="true")
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    (error,) = error_lines(proc.stderr)
+    assert "model API error" in error and "check ANTHROPIC_API_KEY" in error
+    assert outputs["conclusion"] == "failure" and job.github.reviews_created == []

@@ -204,9 +204,18 @@ def _review(
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     images = gather_images([clean_untrusted(thread.body or "", redactor)], platform.download_image, job.log)
     content = with_images(prompt, images)
-    mcp_json = trusted.get(".mcp.json")
     result = _agent(
-        prompt, content, reporter, (sources, mcp_json), memory, agent, job, runtime, cancel, redactor
+        prompt,
+        content,
+        reporter,
+        sources,
+        memory,
+        agent,
+        job,
+        runtime,
+        cancel,
+        redactor,
+        mcp_json=trusted.get(".mcp.json"),
     )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
@@ -354,13 +363,15 @@ def _agent(
     prompt: str,
     content: tuple[dict[str, Any], ...],
     reporter: ReportFindingTool,
-    trusted: tuple[list[SettingsPermissions], str | None],  # settings sources, the trusted .mcp.json
+    trusted_settings: list[SettingsPermissions],  # the settings sources (flow/trusted.py)
     memory: list[MemoryFile],
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
     cancel: CancelToken,
     redactor: Redactor,
+    *,
+    mcp_json: str | None,  # the default branch's .mcp.json
 ) -> Mapping[str, Any]:
     """One agent turn with read-only tools and ``report_finding``; returns the result envelope."""
     run = dataclasses.replace(
@@ -372,7 +383,6 @@ def _agent(
         # Plan mode: read-only tools only, whatever claude_args or the settings allow.
         permission_mode="plan",
     )
-    trusted_settings, mcp_json = trusted
     prepared = prepare_run(
         run,
         runtime,

@@ -127,7 +127,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     from runner.events import NotSupported
     from runner.events.github import load_github_event
     from runner.flow.dispatch import run_decided
-    from runner.review.run import review_trigger
+    from runner.review.trigger import review_trigger
     from runner.triggers import decide
 
     run_env, settings, runtime = job_settings.run_env, job_settings.flow, job_settings.runtime

@@ -171,7 +171,7 @@ def run_gitlab_job(
     from runner.flow.trusted import default_branch_tree
     from runner.platforms.gitlab import GitLabPlatform
     from runner.project.trusted_files import read_named_file
-    from runner.review.run import review_trigger
+    from runner.review.trigger import review_trigger
     from runner.triggers import decide
 
     run_env, settings, agent = job_settings.run_env, job_settings.flow, job_settings.agent

@@ -6,7 +6,6 @@ import contextlib
 
 from runner.errors import RunnerError
 from runner.flow.job import Job
-from runner.flow.publish import RunProgress, job_summary
 from runner.sanitize import Redactor
 
 
@@ -19,6 +18,9 @@ def failed_early(job: Job, exc: Exception) -> None:
         if isinstance(exc, RunnerError)
         else f"internal error: {type(exc).__name__} (see the traceback in the job log)"
     )
+    # The flow's: not loaded before an acknowledgement.
+    from runner.flow.publish import RunProgress, job_summary
+
     with contextlib.suppress(OSError):
         job.write_outputs({"conclusion": "failure"})
         job.write_summary(job_summary(what, RunProgress(), Redactor([])))

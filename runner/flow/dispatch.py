@@ -6,7 +6,8 @@ from runner.events import Event
 from runner.flow.job import Job
 from runner.flow.mention import run_flow
 from runner.platforms.base import Platform
-from runner.review.run import ReviewTrigger, run_review
+from runner.review.run import run_review
+from runner.review.trigger import ReviewTrigger
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime

@@ -45,6 +45,15 @@ class FinalState:
     work: str = ""  # where the work is when a push failed, and what the commit left out (markdown)
 
 
+def working_body(marker: str, job_url: str | None, progress: str | None) -> str:
+    """The "working" comment: the marker, a link to the job, then the checklist or a promise to come
+    back. Plain Python, not a template: it is rendered before jinja2 is loaded (see ``flow/ack.py``)."""
+    link = f"[View job]({job_url})" if job_url else ""
+    text = progress or "I'll look into this and report back here."
+    # A blank line before the text: otherwise markdown joins it to the heading's paragraph.
+    return f"{marker}\n**Claude is working…** {link}\n\n{text}".strip() + "\n"
+
+
 def format_duration(seconds: float) -> str:
     """``1m 5s`` / ``40s``, as people read durations."""
     whole = round(seconds)
@@ -203,5 +212,5 @@ class Tracker:
 
     def _working(self, checklist: str | None) -> str:
         progress = clean_untrusted(checklist, self.redactor) if checklist else None
-        body = render("comment_working.j2", marker=TRACKING_MARKER, job_url=self.job_url, progress=progress)
+        body = working_body(TRACKING_MARKER, self.job_url, progress)
         return self.redactor.text(body).rstrip("\n") + f"\n{WORKING_MARKER}{self.run_marker}\n"

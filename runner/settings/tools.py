@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from runner.agent.tools.base import BASH_DEFAULT_TIMEOUT_MS, BASH_MAX_TIMEOUT_MS
 from runner.errors import UsageError
 from runner.settings.run import env_int
 
+# Claude Code's defaults; the tools take them from here so that reading settings loads no tool.
+BASH_DEFAULT_TIMEOUT_MS = 120_000
+BASH_MAX_TIMEOUT_MS = 600_000
 # Tests only: WebFetch may then reach private and loopback addresses over plain http.
 WEBFETCH_PRIVATE_VAR = "CLAUDE_RUNNER_TEST_WEBFETCH_ALLOW_PRIVATE"
 

@@ -15,6 +15,7 @@ import pytest
 
 from runner.flow.context import Context
 from runner.flow.prompts import render
+from runner.flow.tracker import working_body
 from runner.platforms.base import ChangedFile, ThreadComment
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -209,7 +210,7 @@ def test_review_prompt(rich: bool) -> None:
 
 @pytest.mark.parametrize("progress", ["- [x] read the code\n- [ ] fix it", None])
 def test_working_comment(progress: str | None) -> None:
-    got = lines(render("comment_working.j2", marker="<!-- m -->", job_url="https://ci/1", progress=progress))
+    got = lines(working_body("<!-- m -->", "https://ci/1", progress))
     assert got[:2] == ["<!-- m -->", "**Claude is working…** [View job](https://ci/1)"]
     # A blank line before the body: otherwise markdown joins it to the heading's paragraph.
     assert got[2] == ""

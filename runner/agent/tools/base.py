@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from runner.agent.tools.background import BackgroundShells
     from runner.agent.tools.web import WebAccess
 
-BASH_DEFAULT_TIMEOUT_MS = 120_000  # Claude Code's defaults; BASH_DEFAULT_TIMEOUT_MS / BASH_MAX_TIMEOUT_MS
-BASH_MAX_TIMEOUT_MS = 600_000
+from runner.settings.tools import BASH_DEFAULT_TIMEOUT_MS, BASH_MAX_TIMEOUT_MS  # Claude Code's defaults
 
 
 class ToolError(Exception):

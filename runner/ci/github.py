@@ -19,7 +19,10 @@ from runner.settings.api import ApiSettings
 from runner.settings.github import GitHubFinalizeSettings, GitHubJobSettings, GitHubRunEnv, github_state_key
 
 if TYPE_CHECKING:
+    from runner.events import Event
+    from runner.flow.ack import Acknowledgement
     from runner.platforms.github import GitHubPlatform
+    from runner.triggers import Decision
 
 
 def _stderr(line: str) -> None:
@@ -126,7 +129,6 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
     from runner.events import NotSupported
     from runner.events.github import load_github_event
-    from runner.flow.dispatch import run_decided
     from runner.review.trigger import review_trigger
     from runner.triggers import decide
 
@@ -148,7 +150,50 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     platform = _platform(
         run_env, job, settings.github_token, settings.app_id, settings.app_private_key, job_settings.api
     )
-    return run_decided(event, decision, review, platform, settings, job_settings.agent, job, runtime)
+    ack = None
+    if review is None and job_settings.ack.small_client and settings.github_token:
+        ack = _acknowledge(job_settings, event, decision, platform, job)
+        if ack.stop is not None:
+            platform.close()
+            return ack.stop
+    from runner.flow.dispatch import run_decided
+
+    return run_decided(event, decision, review, platform, settings, job_settings.agent, job, runtime, ack)
+
+
+def _acknowledge(
+    job_settings: GitHubJobSettings, event: Event, decision: Decision, platform: GitHubPlatform, job: Job
+) -> Acknowledgement:
+    """Check the provider and who asked, and post the tracking comment, with the small client
+    (``flow/ack.py``); the rest of the run loads meanwhile."""
+    from runner.flow.ack import FLOW_MODULES, LATER_MODULES, Prefetch, acknowledge
+    from runner.platforms.github_ack import GitHubAckClient
+
+    settings = job_settings.flow
+    client = GitHubAckClient(
+        platform.repo_full_name,
+        platform.token,
+        api_url=platform.api_url,
+        retry=retry_policy(job_settings.api),
+        log=job.log,
+        ca_bundle=job_settings.ack.ca_bundle,
+    )
+    prefetch = Prefetch(FLOW_MODULES, LATER_MODULES)
+    try:
+        return acknowledge(
+            event,
+            decision,
+            platform,
+            client,
+            settings,
+            job_settings.runtime,
+            job,
+            prefetch=prefetch,
+            audit_path=job_settings.ack.audit_path,
+        )
+    finally:
+        client.close()
+        prefetch.wait()
 
 
 def finalize_github_job(fin: GitHubFinalizeSettings) -> int:

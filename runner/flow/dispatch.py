@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.events import Event
+from runner.flow.ack import Acknowledgement
 from runner.flow.job import Job
 from runner.flow.mention import run_flow
 from runner.platforms.base import Platform
@@ -23,11 +24,13 @@ def run_decided(
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
+    ack: Acknowledgement | None = None,
 ) -> int:
-    """Run the review or the mention flow, then close the platform's connections; the exit code."""
+    """Run the review or the mention flow, then close the platform's connections; the exit code.
+    ``ack``: a mention's acknowledgement, made already (``flow/ack.py``)."""
     try:
         if review is not None:
             return run_review(event, platform, settings, agent, job, runtime, request=review.request)
-        return run_flow(event, decision, platform, settings, agent, job, runtime)
+        return run_flow(event, decision, platform, settings, agent, job, runtime, ack)
     finally:
         platform.close()

@@ -24,6 +24,8 @@ from runner.agent.tools.todo import TodoWrite
 from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
+from runner.flow.ack import Acknowledgement, new_tracker
+from runner.flow.admit import admit, authorize, check_provider
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
@@ -31,15 +33,14 @@ from runner.flow.images import gather_images, with_images
 from runner.flow.inline_flush import classify_inline_comments
 from runner.flow.job import Job
 from runner.flow.prompts import render
-from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
+from runner.flow.publish import RunProgress, UpdateProgressTool, publish_work
 from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
 from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
-from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
-from runner.providers.doctor import preflight
+from runner.platforms.base import Platform, RepoInfo, ThreadData
 from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
@@ -47,52 +48,6 @@ from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
-
-
-def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple[bool, str]:
-    """May this actor make the runner spend money and push? (bots were vetted by the trigger)."""
-    actor = event.actor
-    if actor is None:
-        return True, "no actor: an automation event configured by the workflow"
-    if actor.is_bot:
-        return True, f"bot {actor.login} is listed in allowed_bots"
-    if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
-        return True, f"{actor.login} is listed in allowed_non_write_users"
-    level = platform.permission(actor.login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
-
-
-def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
-    """The provider pre-flight: the exit code when it failed (nothing was posted: the job's log
-    and summary say what to fix), else None."""
-    try:
-        preflight(runtime, redactor=redactor, log=job.log)
-    except RunnerError as exc:
-        job.error(redactor.text(exc.one_line()))
-        job.write_outputs({"conclusion": "failure"})
-        job.write_summary(job_summary(exc.one_line(), RunProgress(), redactor))
-        return exc.exit_code
-    return None
-
-
-def admit(
-    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
-) -> tuple[Redactor, int | None]:
-    """What every CI run does first, before it posts or spends: check the model provider, then who
-    asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
-    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
-    failed = check_provider(runtime, job, redactor)
-    if failed is not None:
-        return redactor, failed
-    allowed, why = authorize(platform, event, settings)
-    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
-    if not allowed:
-        job.write_outputs({"conclusion": "skipped"})
-        return redactor, 0
-    return redactor, None
 
 
 def run_flow(
@@ -103,18 +58,23 @@ def run_flow(
     agent: RunSettings,
     job: Job,
     runtime: Runtime,
+    ack: Acknowledgement | None = None,
 ) -> int:
     """Check the provider, authorize, acknowledge, gather, run, publish. Returns the exit code.
 
     ``agent``: the run settings from ``claude_args`` (the flow fills in prompt and workspace).
+    ``ack``: the acknowledgement made already (``flow/ack.py``), which replaces the first three.
     Posting the tracking comment is part of the protected run: whatever fails or stops it,
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
-    if stop is not None:
-        return stop
+    if ack is None:
+        redactor, stop = admit(platform, event, settings, runtime, job)
+        if stop is not None:
+            return stop
+        tracker = new_tracker(event, decision, platform, settings, job, redactor)
+        ack = Acknowledgement(redactor, tracker=tracker)
+    redactor, tracker = ack.redactor, ack.tracker
     requester = event.actor.login if event.actor else "workflow"
-    tracker = _tracker(event, decision, platform, settings, job, redactor)
     if tracker is not None:
         tracker.retry_delays = retry_delays(agent.retry_base_ms)
     started = time.monotonic()
@@ -128,7 +88,7 @@ def run_flow(
         try:
             with graceful_signals(cancel):
                 if tracker is not None:
-                    job.log(f"tracking comment: {tracker.start().url}")
+                    job.log(f"tracking comment: {ack.comment().url}")
                 record.phase("acknowledged", comment=tracker.ref if tracker else None)
                 _run(
                     event,
@@ -169,25 +129,6 @@ def run_flow(
             started=started,
             end=end,
         )
-
-
-def _tracker(
-    event: Event, decision: Decision, platform: Platform, settings: FlowSettings, job: Job, redactor: Redactor
-) -> Tracker | None:
-    """The tracking comment a mention (or ``track_progress``) gets; not posted yet."""
-    if event.number is None or not (decision.mode == "tag" or settings.track_progress):
-        return None
-    comment = event.comment
-    threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
-    return Tracker(
-        platform,
-        event.number,
-        job.job_url,
-        redactor,
-        reply_to=comment.id if comment is not None and threaded else None,
-        reply_thread=comment.thread_id if comment is not None else None,
-        sticky=settings.use_sticky_comment,
-    )
 
 
 def _run(
@@ -433,4 +374,4 @@ class WithheldStream(LogStream):
         return len(text)
 
 
-__all__ = ["authorize", "check_provider", "run_flow"]
+__all__ = ["admit", "authorize", "check_provider", "run_flow"]

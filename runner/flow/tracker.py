@@ -118,6 +118,13 @@ class Tracker:
         self._last_update = self.clock()
         return self.ref
 
+    def start_with(self, post: Callable[[str], CommentRef]) -> CommentRef:
+        """Post the "working" comment with ``post`` instead of the platform (the acknowledgement's
+        small client, before the platform's SDK is loaded); a plain new comment, not a sticky one."""
+        self.ref = post(self._working(None))
+        self._last_update = self.clock()
+        return self.ref
+
     def progress(self, checklist: str) -> bool:
         """Show the agent's checklist; returns False when throttled (shown at the next update)."""
         with self._lock:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from runner.errors import UsageError
 from runner.events import CIRun
+from runner.settings.ack import AckSettings, read_ack_settings
 from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs, with_flow_effort
 from runner.settings.run import RunSettings, env_int
@@ -85,6 +86,7 @@ class GitHubJobSettings:
     agent: RunSettings  # claude_args, parsed with the flags of `claude-runner run`
     runtime: Runtime = field(repr=False)
     api: ApiSettings = field(default_factory=ApiSettings)  # retries of calls to the code host
+    ack: AckSettings = field(default_factory=AckSettings)  # how the tracking comment is posted
 
 
 def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
@@ -93,7 +95,9 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     flow = flow_settings(env)
     agent = with_flow_effort(parse_claude_args(flow.claude_args, env), flow)  # bad flags fail early
     agent = replace(agent, sandbox_by_default=True)  # CI: tools run in the OS sandbox where it works
-    return GitHubJobSettings(run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env))
+    return GitHubJobSettings(
+        run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env), read_ack_settings(env)
+    )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     (method, re.compile(f"^{pattern}$"), name)
     for method, pattern, name in [
         ("GET", r"/user", "get_user"),
+        ("GET", r"/users/(?P<login>[^/]+)", "get_user_by_name"),
         ("GET", r"/rate_limit", "get_rate_limit"),
         ("POST", r"/app/installations/(?P<installation>\d+)/access_tokens", "create_token"),
         ("DELETE", r"/installation/token", "revoke_token"),
@@ -151,6 +152,16 @@ def get_user(fake: FakeGitHub, request: Request) -> Reply:
     if request.caller == f"{fake.app_slug}[bot]":
         raise ApiError(403, "Resource not accessible by integration")
     return Reply(200, render(fake, request).private_user(request.caller))
+
+
+def get_user_by_name(fake: FakeGitHub, request: Request) -> Reply:
+    """`GET /users/{username}` (claude-code-action asks whether who triggered it is a person)."""
+    login = urllib.parse.unquote(request.params["login"])
+    with fake.lock:
+        known = login in fake.users and login not in fake.deleted_users
+    if not known:
+        raise not_found()
+    return Reply(200, render(fake, request).public_user(login))
 
 
 def get_rate_limit(fake: FakeGitHub, request: Request) -> Reply:

@@ -81,6 +81,22 @@ class Renderer:
             "two_factor_authentication": True,
         }
 
+    def public_user(self, login: str) -> JSON:
+        """A `public-user`, as `GET /users/{username}` answers for anyone's account."""
+        created = iso(self.state.created_at)
+        profile = dict.fromkeys(("company", "blog", "location", "email", "bio", "twitter_username"))
+        counts = dict.fromkeys(("public_repos", "public_gists", "followers", "following"), 0)
+        return {
+            **self.user(login),
+            "user_view_type": "public",
+            **profile,
+            "name": login,
+            "hireable": None,
+            **counts,
+            "created_at": created,
+            "updated_at": created,
+        }
+
     def repo(self, full_name: str | None = None, *, full: bool = False) -> JSON:
         """This repository (a `full-repository` with the caller's `permissions` if `full`), or the fork
         `full_name` of it (a `repository`)."""

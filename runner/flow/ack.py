@@ -1,0 +1,183 @@
+"""The acknowledgement of a mention: check the provider, check who asked, post the tracking comment,
+before the flow, PyGithub, the agent and the SDKs are loaded (they are most of a run's start-up).
+
+``acknowledge`` makes the permission check and the comment with the platform's small client
+(``platforms/github_ack.py``: ``http.client``, the same retries, errors and seal), and hands the
+rest of the run a ``Tracker`` on the full platform adapter. When the comment's request is on the
+wire, ``Prefetch`` starts loading the rest of the run in a thread, overlapping its round trip.
+
+A sticky comment, or a reply in a review thread, is left to the flow (``Tracker.start``): they
+read comments first, which the small client does not do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from runner.errors import RunnerError
+from runner.events import Event
+from runner.flow.admit import Permissions, admit
+from runner.flow.job import Job
+from runner.flow.state import RunState
+from runner.flow.tracker import Tracker
+from runner.platforms.base import CommentRef, Platform
+from runner.sanitize import Redactor
+from runner.settings.flow import FlowSettings
+from runner.settings.runtime import Runtime
+from runner.triggers import Decision
+
+# What the rest of a mention loads, in the order it needs it: the flow (and the agent), the
+# GitHub SDK; then the Anthropic SDK, needed once the context is gathered and the workspace ready.
+FLOW_MODULES = ("runner.flow.dispatch", "github")
+LATER_MODULES = ("anthropic",)
+
+
+class AckClient(Permissions, Protocol):
+    """The small client: the permission check of ``Permissions`` and the comment."""
+
+    def create_comment(
+        self, number: int, body: str, *, on_sent: Callable[[], None] | None = None
+    ) -> CommentRef:
+        """Post a conversation comment; ``on_sent`` once its request is out."""
+        ...
+
+
+@dataclass
+class Acknowledgement:
+    """What the acknowledgement did: the run's redactor; ``stop``, the exit code when the run ends
+    here; ``tracker``, the tracking comment's (posted unless ``failure`` says why not, or the
+    flow posts it: a sticky comment, a reply)."""
+
+    redactor: Redactor
+    stop: int | None = None
+    tracker: Tracker | None = None
+    failure: RunnerError | None = None
+
+    def comment(self) -> CommentRef:
+        """The tracking comment, posted by the flow now if the acknowledgement left it; a failed
+        post raises here, inside the run, which reports it and finishes as for any error."""
+        if self.tracker is None:
+            raise ValueError("no tracking comment in this run")
+        if self.failure is not None:
+            raise self.failure
+        return self.tracker.ref if self.tracker.ref is not None else self.tracker.start()
+
+
+def new_tracker(
+    event: Event, decision: Decision, platform: Platform, settings: FlowSettings, job: Job, redactor: Redactor
+) -> Tracker | None:
+    """The tracking comment a mention (or ``track_progress``) gets; not posted yet."""
+    if event.number is None or not (decision.mode == "tag" or settings.track_progress):
+        return None
+    comment = event.comment
+    threaded = comment is not None and (comment.kind == "review_comment" or comment.thread_id is not None)
+    return Tracker(
+        platform,
+        event.number,
+        job.job_url,
+        redactor,
+        reply_to=comment.id if comment is not None and threaded else None,
+        reply_thread=comment.thread_id if comment is not None else None,
+        sticky=settings.use_sticky_comment,
+    )
+
+
+class Prefetch:
+    """Imports ``first`` then ``then`` in a background thread; ``wait`` returns once ``first`` is
+    loaded (or failed to: the importer that needs a module then reports the error itself)."""
+
+    def __init__(self, first: Sequence[str], then: Sequence[str] = ()) -> None:
+        self.first, self.then = tuple(first), tuple(then)
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start loading (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._load, name="prefetch", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> None:
+        """Until ``first`` is loaded, if started."""
+        if self._thread is not None:
+            self._ready.wait()
+
+    def _load(self) -> None:
+        try:
+            _import_all(self.first)
+        finally:
+            self._ready.set()
+        _import_all(self.then)
+
+
+def _import_all(names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # not installed, or broken: the code that needs it says so
+            return
+
+
+def acknowledge(
+    event: Event,
+    decision: Decision,
+    platform: Platform,
+    client: AckClient,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    prefetch: Prefetch | None = None,
+    audit_path: Path | None = None,
+) -> Acknowledgement:
+    """Check the provider and who asked (``admit``), then post the tracking comment with ``client``.
+    ``prefetch`` starts when the comment's request is out; ``audit_path``: see ``AckSettings``."""
+    redactor, stop = admit(client, event, settings, runtime, job)
+    if stop is not None:
+        return Acknowledgement(redactor, stop)
+    tracker = new_tracker(event, decision, platform, settings, job, redactor)
+    if tracker is None or tracker.sticky or tracker.reply_to is not None or event.number is None:
+        return Acknowledgement(redactor, tracker=tracker)
+    number = event.number
+
+    def post(body: str) -> CommentRef:
+        if audit_path is not None:
+            write_audit(audit_path)
+        return client.create_comment(number, body, on_sent=prefetch.start if prefetch else None)
+
+    try:
+        ref = tracker.start_with(post)
+    except RunnerError as exc:
+        return Acknowledgement(redactor, tracker=tracker, failure=exc)
+    _remember(job, event, ref)
+    return Acknowledgement(redactor, tracker=tracker)
+
+
+def write_audit(path: Path) -> None:
+    """The names of the modules loaded now, as a JSON list (``CLAUDE_RUNNER_ACK_AUDIT``)."""
+    with contextlib.suppress(OSError):
+        path.write_text(json.dumps(sorted(sys.modules)), encoding="utf-8")
+
+
+def _remember(job: Job, event: Event, ref: CommentRef) -> None:
+    """The state file says where the comment is from the moment it exists: a job cancelled before
+    the flow has taken over still gets it finalised by ``claude-runner finalize``."""
+    if job.state_file is None:
+        return
+    requester = event.actor.login if event.actor else "workflow"
+    state = RunState(
+        job.platform, job.repo_url, job.run_id, job.job_url, requester, number=event.number, comment=ref
+    )
+    with contextlib.suppress(OSError):
+        job.state_file.write(state)
+
+
+__all__ = ["Acknowledgement", "Prefetch", "acknowledge", "new_tracker", "write_audit"]

@@ -147,33 +147,32 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     credentials = (settings.github_token, settings.anthropic_api_key, settings.app_private_key)
     for secret in {*credentials, settings.oauth_token, settings.ssh_signing_key} - {None, ""}:
         job.mask(str(secret))
+    ack = None
+    if review is None and job_settings.ack.small_client and settings.github_token:
+        ack = _acknowledge(job_settings, event, decision, job)
+        if ack.stop is not None:
+            return ack.stop
     platform = _platform(
         run_env, job, settings.github_token, settings.app_id, settings.app_private_key, job_settings.api
     )
-    ack = None
-    if review is None and job_settings.ack.small_client and settings.github_token:
-        ack = _acknowledge(job_settings, event, decision, platform, job)
-        if ack.stop is not None:
-            platform.close()
-            return ack.stop
     from runner.flow.dispatch import run_decided
 
     return run_decided(event, decision, review, platform, settings, job_settings.agent, job, runtime, ack)
 
 
 def _acknowledge(
-    job_settings: GitHubJobSettings, event: Event, decision: Decision, platform: GitHubPlatform, job: Job
+    job_settings: GitHubJobSettings, event: Event, decision: Decision, job: Job
 ) -> Acknowledgement:
     """Check the provider and who asked, and post the tracking comment, with the small client
     (``flow/ack.py``); the rest of the run loads meanwhile."""
     from runner.flow.ack import FLOW_MODULES, LATER_MODULES, Prefetch, acknowledge
     from runner.platforms.github_ack import GitHubAckClient
 
-    settings = job_settings.flow
+    settings, run_env = job_settings.flow, job_settings.run_env
     client = GitHubAckClient(
-        platform.repo_full_name,
-        platform.token,
-        api_url=platform.api_url,
+        run_env.repository,
+        settings.github_token or "",
+        api_url=run_env.api_url,
         retry=retry_policy(job_settings.api),
         log=job.log,
         ca_bundle=job_settings.ack.ca_bundle,
@@ -183,7 +182,6 @@ def _acknowledge(
         return acknowledge(
             event,
             decision,
-            platform,
             client,
             settings,
             job_settings.runtime,

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from runner.errors import RunnerError
 from runner.events import Event
@@ -60,6 +60,13 @@ class Acknowledgement:
     stop: int | None = None
     tracker: Tracker | None = None
     failure: RunnerError | None = None
+
+    def on(self, platform: Platform) -> Tracker | None:
+        """The tracker, from now on working through ``platform`` (the acknowledgement's client
+        only posts the first comment)."""
+        if self.tracker is not None:
+            self.tracker.platform = platform
+        return self.tracker
 
     def comment(self) -> CommentRef:
         """The tracking comment, posted by the flow now if the acknowledgement left it; a failed
@@ -129,7 +136,6 @@ def _import_all(names: Sequence[str]) -> None:
 def acknowledge(
     event: Event,
     decision: Decision,
-    platform: Platform,
     client: AckClient,
     settings: FlowSettings,
     runtime: Runtime,
@@ -138,12 +144,14 @@ def acknowledge(
     prefetch: Prefetch | None = None,
     audit_path: Path | None = None,
 ) -> Acknowledgement:
-    """Check the provider and who asked (``admit``), then post the tracking comment with ``client``.
-    ``prefetch`` starts when the comment's request is out; ``audit_path``: see ``AckSettings``."""
+    """Check the provider and who asked (``admit``), then post the tracking comment with ``client``;
+    the flow hands the tracker the full platform adapter (``Acknowledgement.on``). ``prefetch``
+    starts when the comment's request is out; ``audit_path``: see ``AckSettings``."""
     redactor, stop = admit(client, event, settings, runtime, job)
     if stop is not None:
         return Acknowledgement(redactor, stop)
-    tracker = new_tracker(event, decision, platform, settings, job, redactor)
+    # The full adapter is not loaded yet: the tracker gets it from the flow (``Acknowledgement.on``).
+    tracker = new_tracker(event, decision, cast("Platform", client), settings, job, redactor)
     if tracker is None or tracker.sticky or tracker.reply_to is not None or event.number is None:
         return Acknowledgement(redactor, tracker=tracker)
     number = event.number

@@ -73,7 +73,7 @@ def run_flow(
             return stop
         tracker = new_tracker(event, decision, platform, settings, job, redactor)
         ack = Acknowledgement(redactor, tracker=tracker)
-    redactor, tracker = ack.redactor, ack.tracker
+    redactor, tracker = ack.redactor, ack.on(platform)
     requester = event.actor.login if event.actor else "workflow"
     if tracker is not None:
         tracker.retry_delays = retry_delays(agent.retry_base_ms)

@@ -11,8 +11,6 @@ The ids, prices and limits of the models themselves are in ``catalog.py``.
 
 from __future__ import annotations
 
-import difflib
-
 from runner.errors import ModelError
 from runner.providers.catalog import MODELS
 from runner.providers.catalog import context_window as catalog_window
@@ -77,6 +75,8 @@ def resolve_model(
     if not raw:
         raise ModelError("the model name is empty", "pass --model sonnet, opus, haiku, fable or a model id")
     if strict and provider == "anthropic" and not raw.startswith("claude-"):
+        import difflib  # only for this message: not loaded by every run's provider check
+
         near = difflib.get_close_matches(raw, [*ALIASES, *KNOWN_MODELS], n=1)
         hint = (
             f"did you mean '{near[0]}'?"

@@ -104,12 +104,14 @@ class AppTokens(Tokens):
         import requests
         from github import Auth, GithubException, GithubIntegration
 
+        from runner.platforms.transport_retry import transport
+
         owner, repo = self.repo_full_name.split("/", 1)
         try:
             integration = GithubIntegration(
                 auth=Auth.AppAuth(self.app_id, self._key),
                 base_url=self.api_url,
-                retry=self.backoff.transport(read_posts={"*/access_tokens"}),
+                retry=transport(self.backoff, read_posts={"*/access_tokens"}),
                 timeout=self.backoff.whole_seconds_timeout(),
                 seconds_between_requests=None,
                 seconds_between_writes=None,

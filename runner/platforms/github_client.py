@@ -44,12 +44,14 @@ class GitHubClient:
         if self._github is None:
             from github import Github
 
+            from runner.platforms.transport_retry import transport
+
             self._github = Github(
                 auth=token_auth(self.tokens),
                 base_url=self.api_url,
                 per_page=PER_PAGE,
                 lazy=True,
-                retry=self.backoff.transport(read_posts={urlsplit(self.graphql_url).path}),
+                retry=transport(self.backoff, read_posts={urlsplit(self.graphql_url).path}),
                 timeout=self.backoff.whole_seconds_timeout(),
                 # We throttle our own writes (progress updates); PyGithub's default pauses
                 # (0.25 s per request, 1 s per write) would triple the time to first comment.

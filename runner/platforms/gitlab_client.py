@@ -46,6 +46,8 @@ class GitLabClient:
             import gitlab
             from requests.adapters import HTTPAdapter
 
+            from runner.platforms.transport_retry import transport
+
             self._gl = gitlab.Gitlab(
                 self.url,
                 private_token=self.token,
@@ -54,7 +56,7 @@ class GitLabClient:
                 retry_transient_errors=False,
                 timeout=self.backoff.policy.timeout_s,
             )
-            adapter = HTTPAdapter(max_retries=self.backoff.transport())
+            adapter = HTTPAdapter(max_retries=transport(self.backoff))
             for scheme in ("http://", "https://"):
                 self._gl.session.mount(scheme, adapter)
             self._gl.session.hooks["response"].append(self._count)

@@ -22,12 +22,9 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from runner.platforms.transport_retry import TransportRetry
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 Log = Callable[[str], None]
@@ -191,13 +188,6 @@ class Backoff:
         if gave_up:
             return f" after {attempts} attempt{'s' if attempts > 1 else ''} ({gave_up})"
         return f" after {attempts} attempts" if attempts > 1 else ""
-
-    def transport(self, *, read_posts: Collection[str] = ()) -> TransportRetry:
-        """The ``urllib3.Retry`` for this policy; ``read_posts``: paths whose POST is safe to send
-        again (a read, or a harmless duplicate); "*/x" matches every path ending in "/x"."""
-        from runner.platforms.transport_retry import TransportRetry  # urllib3: only the SDKs need it
-
-        return TransportRetry(backoff=self, read_posts=frozenset(read_posts))
 
 
 def transport_failure(exc: BaseException) -> tuple[str, bool]:

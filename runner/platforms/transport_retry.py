@@ -6,7 +6,7 @@ not urllib3.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import Any, NoReturn, Self
 from urllib.parse import urlsplit
@@ -15,6 +15,12 @@ from urllib3.exceptions import MaxRetryError, ResponseError, SSLError
 from urllib3.util.retry import RequestHistory, Retry
 
 from runner.platforms.retry import RETRY_STATUSES, SAFE_METHODS, Backoff, rate_limited, transport_failure
+
+
+def transport(backoff: Backoff, *, read_posts: Collection[str] = ()) -> TransportRetry:
+    """The ``urllib3.Retry`` for ``backoff``'s policy; ``read_posts``: paths whose POST is safe to
+    send again (a read, or a harmless duplicate); "*/x" matches every path ending in "/x"."""
+    return TransportRetry(backoff=backoff, read_posts=frozenset(read_posts))
 
 
 class TransportRetry(Retry):

@@ -165,7 +165,7 @@ def _acknowledge(
 ) -> Acknowledgement:
     """Check the provider and who asked, and post the tracking comment, with the small client
     (``flow/ack.py``); the rest of the run loads meanwhile."""
-    from runner.flow.ack import FLOW_MODULES, LATER_MODULES, Prefetch, acknowledge
+    from runner.flow.ack import FLOW_MODULES, Prefetch, acknowledge
     from runner.platforms.github_ack import GitHubAckClient
 
     settings, run_env = job_settings.flow, job_settings.run_env
@@ -177,7 +177,7 @@ def _acknowledge(
         log=job.log,
         ca_bundle=job_settings.ack.ca_bundle,
     )
-    prefetch = Prefetch(FLOW_MODULES, LATER_MODULES)
+    prefetch = Prefetch(FLOW_MODULES)
     try:
         return acknowledge(
             event,

@@ -34,10 +34,10 @@ from runner.settings.flow import FlowSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision
 
-# What the rest of a mention loads, in the order it needs it: the flow (and the agent), the
-# GitHub SDK; then the Anthropic SDK, needed once the context is gathered and the workspace ready.
-FLOW_MODULES = ("runner.flow.dispatch", "github")
-LATER_MODULES = ("anthropic",)
+# What the rest of a mention loads, in the order it needs it: the flow (and the agent), the GitHub
+# SDK, the Anthropic SDK. The flow waits for all of them: two threads importing at once could wait
+# on each other's module locks (a dependency both need).
+FLOW_MODULES = ("runner.flow.dispatch", "github", "anthropic")
 
 
 class AckClient(Permissions, Protocol):
@@ -98,12 +98,11 @@ def new_tracker(
 
 
 class Prefetch:
-    """Imports ``first`` then ``then`` in a background thread; ``wait`` returns once ``first`` is
-    loaded (or failed to: the importer that needs a module then reports the error itself)."""
+    """Imports ``modules`` in a background thread; ``wait`` returns once they are loaded (or failed
+    to: the code that needs a module then imports it again and reports the error itself)."""
 
-    def __init__(self, first: Sequence[str], then: Sequence[str] = ()) -> None:
-        self.first, self.then = tuple(first), tuple(then)
-        self._ready = threading.Event()
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = tuple(modules)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -113,24 +112,16 @@ class Prefetch:
             self._thread.start()
 
     def wait(self) -> None:
-        """Until ``first`` is loaded, if started."""
+        """Until the modules are loaded, if started."""
         if self._thread is not None:
-            self._ready.wait()
+            self._thread.join()
 
     def _load(self) -> None:
-        try:
-            _import_all(self.first)
-        finally:
-            self._ready.set()
-        _import_all(self.then)
-
-
-def _import_all(names: Sequence[str]) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # not installed, or broken: the code that needs it says so
-            return
+        for name in self.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # not installed, or broken: the code that needs it says so
+                return
 
 
 def acknowledge(

@@ -9,6 +9,7 @@ missing settings fail here, before any network call, naming the variable. The re
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,9 +21,6 @@ from runner.settings.anthropic_auth import (
     read_federation_settings,
     read_oauth_token,
 )
-from runner.settings.bedrock import read_bedrock_settings
-from runner.settings.foundry import read_foundry_settings
-from runner.settings.vertex import read_vertex_settings
 
 PROVIDER_VAR = "CLAUDE_RUNNER_PROVIDER"
 # Claude Code providers this runner does not speak; naming them beats silently using another.
@@ -32,11 +30,23 @@ _UNSUPPORTED = {
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+
+
+def _reader(module: str, name: str) -> Callable[[Mapping[str, str]], Any]:
+    """A cloud provider's settings reader, its module loaded when that provider is chosen (a run on
+    the Anthropic API, the most common, reads none of them before its first comment)."""
+
+    def read(env: Mapping[str, str]) -> Any:
+        return getattr(importlib.import_module(module), name)(env)
+
+    return read
+
+
 # Each cloud provider's settings reader (pure: no SDK is imported to read settings).
 CLOUD_SETTINGS_READERS: dict[str, Callable[[Mapping[str, str]], Any]] = {
-    "bedrock": read_bedrock_settings,
-    "vertex": read_vertex_settings,
-    "foundry": read_foundry_settings,
+    "bedrock": _reader("runner.settings.bedrock", "read_bedrock_settings"),
+    "vertex": _reader("runner.settings.vertex", "read_vertex_settings"),
+    "foundry": _reader("runner.settings.foundry", "read_foundry_settings"),
 }
 
 

@@ -12,6 +12,9 @@ code included (``invisible.py``).
 - ``mention_view``: the plain text a mention is looked for in, and where one counts.
 - ``strip_invisible``: for text that is not markdown (diffs, paths, branch names).
 
+A comment that is plain prose (``prose.py``: no character markdown or HTML gives a meaning to) is
+read without the parsers: the same view, without loading them for the common "@claude do this".
+
 The parsers are imported on first use, not with this package.
 """
 
@@ -43,7 +46,16 @@ def visible_markdown(text: str) -> str:
 def mention_view(text: str) -> tuple[str, list[tuple[int, int]]]:
     """``text`` as plain visible text (no HTML tags, emphasis markers, link targets or images;
     code kept), and the sorted, disjoint [start, end) ranges of it where a mention counts:
-    visible text outside code, code spans and quotes."""
+    visible text outside code, code spans and quotes. Plain prose is read without the parsers
+    (``prose.py``: the same answer)."""
+    from runner.text.prose import prose_view
+
+    simple = prose_view(text)
+    return simple if simple is not None else parsed_mention_view(text)
+
+
+def parsed_mention_view(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``mention_view`` by the parsers, whatever ``text`` is."""
     from runner.text.render import Renderer, split_spans
 
     doc, seen = _parse(text)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner import __version__
-from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError, UsageError
+from runner.errors import UsageError
+from runner.main import fast_exit, run_github_command, run_guarded
 from runner.settings import variables
 from runner.settings.run_flags import run_options
 
@@ -62,13 +63,7 @@ def run_command(
 )
 def github_command() -> None:
     """Answer an @claude mention in a GitHub Actions job (reads the GITHUB_* and INPUT_* variables)."""
-    import os
-
-    from runner.ci.github import run_github
-    from runner.settings.github import github_run_env, read_github_job
-
-    # The job's variables first: with them known, a bad input still gets conclusion=failure.
-    sys.exit(run_github(github_run_env(os.environ), lambda: read_github_job(os.environ)))
+    sys.exit(run_github_command())
 
 
 @cli.command("demo", context_settings=_CONTEXT)
@@ -308,77 +303,16 @@ def _stdin_prompt() -> str:
 
 
 def main() -> None:
-    """Entry point: user mistakes print one line and exit with their code, never a traceback."""
-    _fast_exit(_invoke())
+    """Entry point of the click command line (``runner.main`` sends ``github`` past it)."""
+    fast_exit(run_guarded(_invoke))
 
 
 def _invoke() -> int:
     try:
         cli.main(standalone_mode=False)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except RunnerError as exc:
-        click.echo(f"error: {exc.one_line()}", err=True)
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("error: interrupted — nothing more was done; run the command again to finish", err=True)
-        return EXIT_INTERRUPTED
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except ModuleNotFoundError as exc:
-        extra = _EXTRA_OF.get((exc.name or "").split(".")[0])
-        if extra is None:
-            return _internal_error(exc)
-        click.echo(f"error: {exc.name} is not installed — pip install 'claude-runner[{extra}]'", err=True)
-        return UsageError.exit_code
-    except Exception as exc:
-        if type(exc).__name__ == "Interrupted":  # runner.agent.cancel's, raised by a signal handler
-            click.echo(f"error: interrupted ({exc}) — nothing more was done; run the command again", err=True)
-            return EXIT_INTERRUPTED
-        return _internal_error(exc)
     return 0
-
-
-# The optional packages and the extra that installs each.
-_EXTRA_OF = {
-    "boto3": "bedrock",
-    "botocore": "bedrock",
-    "google": "vertex",
-    "requests": "vertex",
-    "waitress": "webhook",
-    "psycopg": "webhook-postgres",
-}
-
-
-def _internal_error(exc: Exception) -> int:
-    """A bug: one line, never a traceback unless asked for."""
-    import os
-
-    if os.environ.get("CLAUDE_RUNNER_DEBUG"):
-        import traceback
-
-        traceback.print_exc()
-    click.echo(
-        f"error: internal error: {type(exc).__name__}: {exc} — this is a bug in claude-runner: "
-        "please report it (CLAUDE_RUNNER_DEBUG=1 prints the traceback)",
-        err=True,
-    )
-    return EXIT_INTERNAL
-
-
-def _fast_exit(code: int) -> None:
-    """Exit without interpreter teardown once the SDK is loaded.
-
-    Tearing down the ~3,000 modules of the ``anthropic`` package takes about 0.2 s and
-    does nothing for us: output is flushed and files are closed before this point.
-    """
-    if "anthropic" not in sys.modules:
-        sys.exit(code)
-    import contextlib
-    import os
-
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)

@@ -14,8 +14,7 @@ from runner.events import CIRun
 from runner.settings.ack import AckSettings, read_ack_settings
 from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs, with_flow_effort
-from runner.settings.run import RunSettings, env_int
-from runner.settings.run_flags import parse_claude_args
+from runner.settings.run import RunSettings, agent_settings, env_int
 from runner.settings.runtime import Runtime, read_flow_runtime
 
 STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP
@@ -93,11 +92,22 @@ def read_github_job(env: Mapping[str, str]) -> GitHubJobSettings:
     """Read the step's variables and inputs; bad ones raise a one-line ``UsageError``."""
     run_env = github_run_env(env)
     flow = flow_settings(env)
-    agent = with_flow_effort(parse_claude_args(flow.claude_args, env), flow)  # bad flags fail early
+    agent = with_flow_effort(claude_args_settings(flow.claude_args, env), flow)  # bad flags fail early
     agent = replace(agent, sandbox_by_default=True)  # CI: tools run in the OS sandbox where it works
     return GitHubJobSettings(
         run_env, flow, agent, read_flow_runtime(env, flow), read_api_settings(env), read_ack_settings(env)
     )
+
+
+def claude_args_settings(claude_args: str, env: Mapping[str, str]) -> RunSettings:
+    """``claude_args`` parsed with the flags of ``run`` (``run_flags.parse_claude_args``). Without a
+    flag (blank, or only ``#`` comments: most workflows) those flags' defaults, the same settings
+    without loading click before the tracking comment."""
+    if not any(line.strip() and not line.strip().startswith("#") for line in claude_args.splitlines()):
+        return agent_settings({}, env)
+    from runner.settings.run_flags import parse_claude_args
+
+    return parse_claude_args(claude_args, env)
 
 
 @dataclass(frozen=True)

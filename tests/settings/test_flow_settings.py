@@ -149,3 +149,49 @@ def test_claude_args_take_the_model_flags():
     assert parse_claude_args("", {}).max_output_tokens is None  # the model's default
     with pytest.raises(UsageError, match="--max-output-tokens must be greater than 0"):
         parse_claude_args("--max-output-tokens 0", {})
+
+
+@pytest.mark.parametrize("claude_args", ["", "  \n", "# a comment\n  # another\n\n"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "9000",
+            "CLAUDE_CODE_EFFORT_LEVEL": "high",
+            "MAX_THINKING_TOKENS": "2048",
+        },
+        {"CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING": "1", "CLAUDE_RUNNER_RETRY_BASE_MS": "20"},
+    ],
+)
+def test_claude_args_without_a_flag_are_read_without_click_as_click_reads_them(claude_args, env):
+    from runner.settings.github import claude_args_settings
+    from runner.settings.run_flags import parse_claude_args
+
+    assert claude_args_settings(claude_args, env) == parse_claude_args(claude_args, env)
+
+
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "lots"}, "CLAUDE_CODE_MAX_OUTPUT_TOKENS"),
+        ({"MAX_THINKING_TOKENS": "x"}, "MAX_THINKING_TOKENS"),
+    ],
+)
+def test_claude_args_without_a_flag_fail_on_bad_variables_as_before(env, needle):
+    from runner.settings.github import claude_args_settings
+    from runner.settings.run_flags import parse_claude_args
+
+    with pytest.raises(UsageError, match=needle) as fast:
+        claude_args_settings("", env)
+    with pytest.raises(UsageError) as full:
+        parse_claude_args("", env)
+    assert fast.value.one_line() == full.value.one_line()
+
+
+def test_claude_args_with_a_flag_are_parsed_by_the_run_flags():
+    from runner.settings.github import claude_args_settings
+
+    assert claude_args_settings("# pinned\n--model opus --max-turns 3", {}).max_turns == 3
+    with pytest.raises(UsageError, match="claude_args: No such option '--no-such-flag'"):
+        claude_args_settings("--no-such-flag", {})

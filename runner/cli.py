@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner import __version__
+from runner.entry import fast_exit, run_github_command, run_guarded
 from runner.errors import UsageError
-from runner.main import fast_exit, run_github_command, run_guarded
 from runner.settings import variables
 from runner.settings.run_flags import run_options
 
@@ -303,7 +303,7 @@ def _stdin_prompt() -> str:
 
 
 def main() -> None:
-    """Entry point of the click command line (``runner.main`` sends ``github`` past it)."""
+    """Entry point of the click command line (``runner.main`` runs ``github`` without it)."""
     fast_exit(run_guarded(_invoke))
 
 

@@ -24,7 +24,7 @@ MAX_LINES = 450
 ENV_READERS = (
     "runner/settings/",
     "runner/cli.py",
-    "runner/main.py",
+    "runner/entry.py",
     "runner/agent/env.py",
     "runner/testing/",
     "runner/demo/",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import sys
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,7 @@ class ActionsOutputs:
         lines = []
         for name, value in outputs.items():
             if "\n" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
                 lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
             else:
                 lines.append(f"{name}={value}\n")

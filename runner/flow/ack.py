@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from runner.errors import RunnerError
 from runner.events import Event
@@ -28,11 +28,14 @@ from runner.flow.admit import Permissions, admit
 from runner.flow.job import Job
 from runner.flow.state import RunState
 from runner.flow.tracker import Tracker
-from runner.platforms.base import CommentRef, Platform
+from runner.platforms.refs import CommentRef
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
 from runner.settings.runtime import Runtime
 from runner.triggers import Decision
+
+if TYPE_CHECKING:
+    from runner.platforms.base import Platform
 
 # What the rest of a mention loads, in the order it needs it: the flow (and the agent), the GitHub
 # SDK, the Anthropic SDK. The flow waits for all of them: two threads importing at once could wait

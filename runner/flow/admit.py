@@ -9,7 +9,7 @@ from typing import Protocol
 from runner.errors import RunnerError
 from runner.events import Event
 from runner.flow.job import Job
-from runner.platforms.base import permission_at_least
+from runner.platforms.refs import permission_at_least
 from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import SettingsError
-from runner.platforms.base import CommentRef
+from runner.platforms.refs import CommentRef
 
 STATE_VERSION = 1
 # In order. "finishing": the final comment body is known (and kept in the file) but not yet

@@ -5,17 +5,21 @@ with links to any partial work. A sticky comment is only ever this run's or a fi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from runner.errors import PlatformError, RunnerError
 from runner.flow.cleanup import Budget, CleanupTimeout, Unbounded
 from runner.flow.prompts import render
-from runner.platforms.base import CommentRef, Platform
+from runner.platforms.refs import CommentRef
 from runner.sanitize import Redactor, clean_untrusted
+
+if TYPE_CHECKING:
+    from runner.platforms.base import Platform
 
 TRACKING_MARKER = "<!-- claude-runner:tracking -->"
 # In a comment a run is still working on: a sticky comment carrying it is another run's, in use.
@@ -85,7 +89,7 @@ class Tracker:
     sticky: bool = False
     template: str | None = None  # a repository's comment template (from the default branch)
     clock: Callable[[], float] = time.monotonic
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # marks the comments of this run
+    run_id: str = field(default_factory=lambda: os.urandom(6).hex())  # marks the comments of this run
     ref: CommentRef | None = None
     finalised: bool = False  # the final body was delivered
     retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS  # before each retry of a failed final update

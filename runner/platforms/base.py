@@ -11,30 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-# Permission levels, weakest first; "maintain" and "triage" are GitHub's, mapped by the adapter.
-PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
-
-
-def permission_at_least(level: str, required: str) -> bool:
-    """True when ``level`` grants at least ``required`` (unknown levels grant nothing)."""
-    if level not in PERMISSION_ORDER or required not in PERMISSION_ORDER:
-        return False
-    return PERMISSION_ORDER.index(level) >= PERMISSION_ORDER.index(required)
-
-
-@dataclass(frozen=True)
-class CommentRef:
-    """A comment the runner wrote: its id, its web URL, and which id space it lives in."""
-
-    id: int
-    url: str
-    kind: str = "issue"  # "issue" (issue/PR conversation) or "review" (a reply in a review thread)
-    # GitLab addresses a note through its merge request or issue, so its ref says which one;
-    # ``discussion_id`` is the thread a reply went into (GitHub leaves all three unset).
-    number: int | None = None
-    noteable: str | None = None  # "merge_request" or "issue"
-    discussion_id: str | None = None
-    body: str | None = field(default=None, compare=False, repr=False)  # as found (find_comment)
+# The acknowledgement's part (refs.py), re-exported: the same classes and rules as ever.
+from runner.platforms.refs import PERMISSION_ORDER as PERMISSION_ORDER
+from runner.platforms.refs import CommentRef as CommentRef
+from runner.platforms.refs import permission_at_least as permission_at_least
 
 
 @dataclass(frozen=True)

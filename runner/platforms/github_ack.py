@@ -22,7 +22,7 @@ from typing import Any
 
 from runner import __version__
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
-from runner.platforms.base import CommentRef
+from runner.platforms.refs import CommentRef
 from runner.platforms.retry import (
     RETRY_STATUSES,
     SAFE_METHODS,

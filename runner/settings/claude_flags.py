@@ -8,7 +8,6 @@ without implementing them become warning lines (``flag_warnings``), never errors
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,6 +147,8 @@ def _optional_str(spec: Mapping[str, Any], key: str, agent: str) -> str | None:
 
 def _uuid(text: str) -> str:
     try:
+        import uuid  # only for a --session-id: uuid loads platform
+
         return str(uuid.UUID(text.strip()))
     except ValueError as exc:
         raise UsageError(f"--session-id must be a UUID (got {text!r})") from exc

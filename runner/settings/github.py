@@ -4,7 +4,6 @@ runtime, read once by ``claude-runner github``."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,7 +68,7 @@ def github_run_env(env: Mapping[str, str]) -> GitHubRunEnv:
         workspace=Path(env.get("GITHUB_WORKSPACE") or os.getcwd()),
         output_path=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
         summary_path=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
-        temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{uuid.uuid4().hex[:8]}",
+        temp_dir=Path(env.get("RUNNER_TEMP") or "/tmp") / f"claude-runner-{os.urandom(4).hex()}",
         graphql_url=env.get("GITHUB_GRAPHQL_URL") or None,
         # RUNNER_TEMP is the job's own, emptied before and after it: the always() step finds it there.
         state_path=Path(env.get("RUNNER_TEMP") or "/tmp") / STATE_FILE,

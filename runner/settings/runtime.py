@@ -11,7 +11,6 @@ asked reports them in its pre-flight, before it posts.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +100,8 @@ def read_bwrap(env: Mapping[str, str]) -> str | None:
     """Where ``bwrap`` is: ``CLAUDE_RUNNER_BWRAP`` (a path, or empty to go without), else ``PATH``."""
     if "CLAUDE_RUNNER_BWRAP" in env:
         return env["CLAUDE_RUNNER_BWRAP"].strip() or None
+    import shutil  # here: shutil loads the compression modules
+
     return shutil.which("bwrap", path=env.get("PATH"))
 
 

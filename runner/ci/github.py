@@ -165,7 +165,7 @@ def _acknowledge(
 ) -> Acknowledgement:
     """Check the provider and who asked, and post the tracking comment, with the small client
     (``flow/ack.py``); the rest of the run loads meanwhile."""
-    from runner.flow.ack import FLOW_MODULES, Prefetch, acknowledge
+    from runner.flow.admit import EarlyPermission, permission_needed
     from runner.platforms.github_ack import GitHubAckClient
 
     settings, run_env = job_settings.flow, job_settings.run_env
@@ -177,6 +177,11 @@ def _acknowledge(
         log=job.log,
         ca_bundle=job_settings.ack.ca_bundle,
     )
+    # Who asked is known: their permission is asked now, while the rest of the acknowledgement loads.
+    login = permission_needed(event, settings)
+    early = EarlyPermission(client, login) if login is not None else None
+    from runner.flow.ack import FLOW_MODULES, Prefetch, acknowledge
+
     prefetch = Prefetch(FLOW_MODULES)
     try:
         return acknowledge(
@@ -188,8 +193,11 @@ def _acknowledge(
             job,
             prefetch=prefetch,
             audit_path=job_settings.ack.audit_path,
+            permissions=early,
         )
     finally:
+        if early is not None:
+            early.wait()
         client.close()
         prefetch.wait()
 

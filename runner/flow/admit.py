@@ -4,13 +4,13 @@ this before the flow, the agent and the SDKs are loaded."""
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from runner.errors import RunnerError
 from runner.events import Event
 from runner.flow.job import Job
 from runner.platforms.refs import permission_at_least
-from runner.providers.doctor import preflight
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
 from runner.settings.runtime import Runtime
@@ -24,24 +24,72 @@ class Permissions(Protocol):
         ...
 
 
+def permission_needed(event: Event, settings: FlowSettings) -> str | None:
+    """The login whose permission ``authorize`` asks the platform for; None when it decides
+    without asking (no actor, an allowed bot, a login in ``allowed_non_write_users``)."""
+    actor = event.actor
+    if actor is None or actor.is_bot:
+        return None
+    if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
+        return None
+    return actor.login
+
+
 def authorize(platform: Permissions, event: Event, settings: FlowSettings) -> tuple[bool, str]:
     """May this actor make the runner spend money and push? (bots were vetted by the trigger)."""
     actor = event.actor
+    login = permission_needed(event, settings)
     if actor is None:
         return True, "no actor: an automation event configured by the workflow"
-    if actor.is_bot:
-        return True, f"bot {actor.login} is listed in allowed_bots"
-    if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
+    if login is None:
+        if actor.is_bot:
+            return True, f"bot {actor.login} is listed in allowed_bots"
         return True, f"{actor.login} is listed in allowed_non_write_users"
-    level = platform.permission(actor.login)
+    level = platform.permission(login)
     if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+        return True, f"{login} has {level} permission"
+    return False, f"{login} has {level} permission; at least {settings.required_permission} is required"
+
+
+class EarlyPermission:
+    """``platform``'s permission for ``login``, asked in a thread from now on: its round trip
+    overlaps the provider check and loading the tracker. ``permission`` answers (or raises) as
+    ``platform`` would; another login is asked then."""
+
+    def __init__(self, platform: Permissions, login: str) -> None:
+        self._platform, self._login = platform, login
+        self._level: str | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._ask, name="permission", daemon=True)
+        self._thread.start()
+
+    def _ask(self) -> None:
+        try:
+            self._level = self._platform.permission(self._login)
+        except Exception as exc:  # raised where the answer is wanted, as the call itself would
+            self._error = exc
+
+    def permission(self, login: str) -> str:
+        """The permission of ``login``."""
+        if login != self._login:
+            return self._platform.permission(login)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._level is None:
+            raise RuntimeError("the permission request ended without an answer")
+        return self._level
+
+    def wait(self) -> None:
+        """Until the request is over (before its connection is closed)."""
+        self._thread.join()
 
 
 def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
     """The provider pre-flight: the exit code when it failed (nothing was posted: the job's log
     and summary say what to fix), else None."""
+    from runner.providers.doctor import preflight  # loaded while an early permission request is out
+
     try:
         preflight(runtime, redactor=redactor, log=job.log)
     except RunnerError as exc:
@@ -72,4 +120,4 @@ def admit(
     return redactor, None
 
 
-__all__ = ["admit", "authorize", "check_provider"]
+__all__ = ["EarlyPermission", "admit", "authorize", "check_provider", "permission_needed"]

@@ -1,7 +1,8 @@
 """Subagent definitions as Claude Code reads them: Markdown files with YAML-style frontmatter
-(``name``, ``description``, ``tools``, ``model``, ``permissionMode``; the body is the agent's
-system prompt) from ``.claude/agents/``, and the ``--agents`` JSON (the same fields, the system
-prompt under ``prompt``). Pure parsing: where files come from is the caller's business."""
+(``name``, ``description``, ``tools``, ``disallowedTools``, ``model``, ``permissionMode``; other
+keys are ignored; the body is the agent's system prompt) from ``.claude/agents/``, and the
+``--agents`` JSON (the same fields, the system prompt under ``prompt``). Pure parsing: where
+files come from is the caller's business."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class AgentDefinition:
     model: str | None
     permission_mode: str | None
     source: str
+    disallowed_tools: tuple[str, ...] = ()  # ``disallowedTools``: taken away from the tools above
 
 
 def parse_agent_file(text: str, *, source: str, namespace: str | None = None) -> AgentDefinition:
@@ -108,6 +110,7 @@ def _definition(
         description=description,
         prompt=prompt,
         tools=_tools(meta.get("tools"), name),
+        disallowed_tools=_tools(meta.get("disallowedTools"), name) or (),
         model=model,
         permission_mode=mode,
         source=source,

@@ -31,6 +31,8 @@ TOOL_NAME = "Agent"
 LEGACY_NAME = "Task"
 SUBAGENT_TOOLS = frozenset({TOOL_NAME, LEGACY_NAME})
 MODEL_ALIASES = ("sonnet", "opus", "haiku")  # the Agent tool's optional `model` input
+# The tracking comment's checklist is the main agent's: a subagent's list would replace it.
+PARENT_ONLY_TOOLS = frozenset({"TodoWrite", "update_progress"})
 # Permission modes from the narrowest to the widest: a subagent's can only narrow its parent's.
 _MODE_RANK = {"plan": 0, "default": 1, "dontAsk": 1, "acceptEdits": 2, "bypassPermissions": 3}
 
@@ -189,7 +191,7 @@ def subagent_spec(
 
 def subagent_tools(offered: Sequence[Tool], agent: AgentDefinition) -> list[Tool]:
     """The parent's offered tools the agent may have: those it names (all when it names none),
-    minus its ``disallowedTools``, never the Agent tool."""
+    minus its ``disallowedTools``; never the Agent tool, nor the progress checklist's tools."""
     wanted = None if agent.tools is None else {_base_name(name) for name in agent.tools}
     unwanted = {_base_name(name) for name in agent.disallowed_tools}
 
@@ -201,7 +203,7 @@ def subagent_tools(offered: Sequence[Tool], agent: AgentDefinition) -> list[Tool
     return [
         tool
         for tool in offered
-        if tool.name not in SUBAGENT_TOOLS
+        if tool.name not in SUBAGENT_TOOLS | PARENT_ONLY_TOOLS
         and (wanted is None or named(tool, wanted))
         and not named(tool, unwanted)
     ]

@@ -32,9 +32,9 @@ def agent(tools: tuple[str, ...] | None = None, disallowed: tuple[str, ...] = ()
 def test_a_subagent_gets_the_parents_tools_it_names_and_never_the_agent_tool() -> None:
     parent = [*build_tools(["Read", "Grep", "Bash", "TodoWrite"]), AgentTool({}, {})]
     names = lambda tools: [t.name for t in tools]  # noqa: E731
-    assert names(subagent_tools(parent, agent())) == ["Read", "Grep", "Bash", "TodoWrite"]
+    assert names(subagent_tools(parent, agent())) == ["Read", "Grep", "Bash"]  # the checklist is the parent's
     assert names(subagent_tools(parent, agent(("Read", "Write", "Agent", "Task(x)")))) == ["Read"]
-    assert names(subagent_tools(parent, agent(None, ("Bash",)))) == ["Read", "Grep", "TodoWrite"]
+    assert names(subagent_tools(parent, agent(None, ("Bash",)))) == ["Read", "Grep"]
     assert names(subagent_tools(parent, agent(()))) == []
 
 

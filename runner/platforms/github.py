@@ -20,6 +20,7 @@ from typing import Any
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.attachments import github_image
 from runner.platforms.base import (
+    MAX_LISTED_FILES,
     ApiCommitter,
     ChangedFile,
     CommentRef,
@@ -228,6 +229,31 @@ class GitHubPlatform:
         if content.get("encoding") != "base64":  # "none": over 1 MB, which the contents API leaves out
             raise PlatformError(f"GitHub could not read {path} at {ref}: the file is too large (over 1 MB)")
         return base64.b64decode(content.get("content") or "").decode("utf-8", errors="replace")
+
+    def list_files(self, directory: str, ref: str) -> list[str]:
+        """The files under ``directory`` at ``ref``: the contents API, one folder at a time."""
+        from github import UnknownObjectException
+
+        def fetch(folder: str) -> Any:
+            url = self._repo("/contents/" + urllib.parse.quote(folder))
+            try:
+                return self.client.request("GET", url, None, {"ref": ref})[1]
+            except UnknownObjectException:
+                return None
+
+        found: list[str] = []
+        folders = [directory.strip("/")]
+        for _ in range(20):  # folders visited, at most
+            if not folders or len(found) >= MAX_LISTED_FILES:
+                break
+            folder = folders.pop(0)
+            entries = self.client.call(f"list {folder} at {ref}", fetch, folder)
+            for entry in entries if isinstance(entries, list) else ():  # absent, or a file
+                if entry.get("type") == "file":
+                    found.append(str(entry.get("path")))
+                elif entry.get("type") == "dir":
+                    folders.append(str(entry.get("path")))
+        return sorted(found)[:MAX_LISTED_FILES]
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open PR from ``head_branch`` in this repository."""

@@ -50,6 +50,7 @@ from runner.platforms.gitlab_data import (
     thread_state,
     with_write_access,
 )
+from runner.platforms.gitlab_files import list_files, read_file
 from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
 LOOKBACK_S = 300  # how far back a write that may have landed is looked for (clocks disagree a little)
@@ -270,23 +271,11 @@ class GitLabPlatform:
 
     def read_file(self, path: str, ref: str) -> str | None:
         """A file's text at ``ref``, or None when it does not exist there."""
-        from gitlab.exceptions import GitlabHttpError
+        return read_file(self.client, self._path, path, ref)
 
-        url = f"{self._path}/repository/files/{urllib.parse.quote(path, safe='')}/raw"
-
-        def fetch() -> Any:
-            try:
-                return self.client.http_get(url, {"ref": ref}, raw=True)
-            except GitlabHttpError as exc:
-                if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
-                    return None
-                raise
-
-        response = self.client.call(f"read {path} at {ref}", fetch)
-        if response is None:
-            return None
-        content = getattr(response, "content", b"")  # raw=True: the requests Response
-        return bytes(content).decode("utf-8", errors="replace")
+    def list_files(self, directory: str, ref: str) -> list[str]:
+        """The files under ``directory`` at ``ref`` (the repository tree, recursive)."""
+        return list_files(self.client, self._path, directory, ref)
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open MR from ``head_branch`` into this project."""

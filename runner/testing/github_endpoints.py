@@ -360,7 +360,11 @@ def get_contents(fake: FakeGitHub, request: Request) -> Reply:
     path, ref = request.params["path"].strip("/"), request.record.query.get("ref") or fake.default_branch
     data = fake.file_at(path, ref)
     if data is None:
-        raise not_found()
+        folder = fake.folder_at(path, ref)
+        if folder is None:
+            raise not_found()
+        files, folders = folder
+        return Reply(200, render(fake, request).content_directory(ref, files, folders))
     return Reply(200, render(fake, request).content_file(path, ref, data))
 
 

@@ -222,3 +222,13 @@ def test_deleted_accounts_and_labels_as_strings_do_not_break_a_thread(github):
     assert thread.labels == ("bug",)
     issue = platform(github).fetch_thread(31, is_pull_request=False)
     assert (issue.author, issue.labels) == ("ghost", ("bug", "help wanted"))
+
+
+def test_list_files_walks_the_folders_at_the_requested_ref(github):
+    github.add_file(".claude/agents/a.md", "a", ref="main")
+    github.add_file(".claude/agents/team/b.md", "b", ref="main")
+    github.add_file(".claude/settings.json", "{}", ref="main")
+    github.add_file(".claude/agents/other.md", "x", ref="feature")
+    gh = platform(github)
+    assert gh.list_files(".claude/agents", "main") == [".claude/agents/a.md", ".claude/agents/team/b.md"]
+    assert gh.list_files(".claude/commands", "main") == []

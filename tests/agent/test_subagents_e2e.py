@@ -183,3 +183,12 @@ def test_subagent_stop_hooks_run_and_can_keep_the_subagent_going(fake, repo, run
     assert "no test file covers it" in json.dumps(answer["content"])
     # Stop fired once, for the main agent's end only.
     assert len((repo / "stops.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_subagents_turns_count_toward_the_runs_turn_limit(fake, repo, run_cli):
+    # The subagent would list the folder forever: the run's third turn is its last.
+    fake.add_turns([[agent_call("Look around", "general-purpose", "toolu_g")]] + [[tool_use("LS", {})]] * 6)
+    out = run_cli("run", "-p", "x", "--output-format", "json", "--max-turns", "3", cwd=repo)
+    assert out.code == 1
+    assert out.result["subtype"] == "error_max_turns" and out.result["num_turns"] == 3
+    assert len(fake.message_requests) == 3

@@ -1,10 +1,11 @@
 """Which subagents a run offers, and the Agent tool that offers them.
 
 Claude Code's order, a later source replacing an agent of the same name: the built-in
-``general-purpose``, user agents (``~/.claude/agents``, or ``$CLAUDE_CONFIG_DIR/agents``), project
-agents (``.claude/agents`` at the repository root), then ``--agents``. ``--setting-sources`` picks
-the user and project ones as it picks settings. On the CI flows the project's agents come from the
-default branch (``flow/trusted.py``), never from a change's own tree.
+``general-purpose``, plugin agents (namespaced ``plugin:agent``), user agents
+(``~/.claude/agents``, or ``$CLAUDE_CONFIG_DIR/agents``), project agents (``.claude/agents`` at
+the repository root), then ``--agents``. ``--setting-sources`` picks the user and project ones
+as it picks settings. On the CI flows the project's agents come from the default branch
+(``flow/trusted.py``), never from a change's own tree.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ def run_agents(
     project_agents: Sequence[AgentDefinition] | None,
     trusted_project: bool,
     warn: Callable[[str], None],
+    plugin_agents: Sequence[AgentDefinition] = (),
 ) -> dict[str, AgentDefinition]:
     """The run's subagents by name. ``trusted_project``: the project's are ``project_agents``
-    (read by the caller from a trusted tree), never the workspace's files."""
+    (read by the caller from a trusted tree), never the workspace's files. ``plugin_agents``: the
+    enabled plugins' (``load_agent_dir(plugin / "agents", namespace=plugin_name)``)."""
     found = {GENERAL_PURPOSE.name: GENERAL_PURPOSE}
+    found.update((a.name, a) for a in plugin_agents)
     if "user" in settings.setting_sources and config_dir is not None:
         found.update((a.name, a) for a in load_agent_dir(config_dir / "agents", warn=warn))
     if trusted_project:

@@ -89,6 +89,7 @@ def prepare_run(
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
     project_agents: Sequence[AgentDefinition] | None = None,
+    plugin_agents: Sequence[AgentDefinition] = (),
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -102,7 +103,8 @@ def prepare_run(
     added to ``claude_args``' and holding in plan mode too.
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
-    ``project_agents``: with ``trusted_settings``, the trusted ``.claude/agents`` (likewise).
+    ``project_agents``: with ``trusted_settings``, the trusted ``.claude/agents`` (likewise);
+    ``plugin_agents``: the enabled plugins' agents, offered under their namespaced names.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -136,6 +138,7 @@ def prepare_run(
         project_agents=project_agents,
         trusted_project=trusted_settings is not None,
         warn=warn,
+        plugin_agents=plugin_agents,
     )
     strict_models = config.name == "anthropic" and not config.is_gateway
     subagents = agent_tool(

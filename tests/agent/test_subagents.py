@@ -14,6 +14,7 @@ import pytest
 
 from runner.agent import permissions
 from runner.agent.agent_defs import AgentDefinition
+from runner.agent.agent_sources import run_agents
 from runner.agent.context import ContextPolicy
 from runner.agent.loop import AgentSpec, run_agent
 from runner.agent.subagents import AgentTool, subagent_policy, subagent_tools
@@ -22,6 +23,8 @@ from runner.agent.tools import build_tools
 from runner.agent.tools.base import ToolContext
 from runner.hooks.config import parse_hooks
 from runner.hooks.runner import HookRunner
+from runner.settings.claude_flags import parse_agents
+from runner.settings.run import RunSettings
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
 
 
@@ -163,3 +166,44 @@ def test_pre_compact_hooks_run_before_the_history_is_summarised(api: FakeMessage
         "trigger": "auto",
         "custom_instructions": "",
     }
+
+
+def test_later_sources_replace_agents_of_the_same_name(tmp_path: Path) -> None:
+    def write(folder: Path, name: str, prompt: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.md").write_text(f"---\nname: {name}\ndescription: d\n---\n{prompt}\n")
+
+    config, repo = tmp_path / "config", tmp_path / "repo"
+    write(config / "agents", "shared", "user")
+    write(config / "agents", "mine", "user")
+    write(repo / ".claude" / "agents", "shared", "project")
+    write(repo / ".claude" / "agents", "cli", "project")
+    plugin = AgentDefinition("review:checker", "d", "plugin", None, None, None, "plugin")
+    flags = parse_agents('{"cli": {"description": "d", "prompt": "flag", "model": "inherit"}}')
+    warnings: list[str] = []
+
+    def agents(settings: RunSettings, trusted: bool = False) -> dict[str, str]:
+        found = run_agents(
+            settings,
+            cwd=repo,
+            config_dir=config,
+            project_agents=None,
+            trusted_project=trusted,
+            warn=warnings.append,
+            plugin_agents=[plugin],
+        )
+        return {name: a.prompt for name, a in found.items()}
+
+    everything = agents(RunSettings(prompt="x", cwd=repo, agents=flags))
+    assert everything == {
+        "general-purpose": everything["general-purpose"],
+        "review:checker": "plugin",
+        "shared": "project",
+        "mine": "user",
+        "cli": "flag",
+    }
+    only_user = agents(RunSettings(prompt="x", cwd=repo, setting_sources=("user",)))
+    assert only_user["shared"] == "user" and "cli" not in only_user
+    # On a CI flow the workspace's files are never read: the caller passes the trusted ones.
+    assert "cli" not in agents(RunSettings(prompt="x", cwd=repo), trusted=True)
+    assert warnings == []

@@ -369,6 +369,7 @@ def _run_tool(
         raise
     except Exception as exc:  # a bug in a tool must not end the run: the model can work around it
         result = ToolResult(f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", True)
+    state.denials.extend(result.denials)
     block = result.to_block(call_id)
     if spec.hooks is not None and (
         note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)

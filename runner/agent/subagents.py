@@ -154,11 +154,13 @@ class AgentTool(Tool):
         )
         outcome = run_agent(spec, run.client, emit, run.usage)
         text = str(outcome.result.get("result") or "")
+        denials = list(outcome.result.get("permission_denials") or [])  # the run's too
         if not outcome.result.get("is_error"):
-            return ToolResult(text or f"The {agent.name} agent finished without a message.")
+            return ToolResult(text or f"The {agent.name} agent finished without a message.", denials=denials)
         errors = "; ".join(outcome.result.get("errors") or [str(outcome.result.get("subtype"))])
         last = f" Its last message: {text}" if text and text not in errors else ""
-        return ToolResult(f"The {agent.name} agent stopped before finishing: {errors}.{last}", True)
+        message = f"The {agent.name} agent stopped before finishing: {errors}.{last}"
+        return ToolResult(message, True, denials)
 
 
 def subagent_spec(

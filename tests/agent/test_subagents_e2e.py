@@ -105,6 +105,8 @@ def test_a_subagent_cannot_use_a_tool_or_command_its_parent_may_not(fake, repo, 
     assert bash["is_error"] and "denied" in json.dumps(bash["content"])
     assert write["is_error"] and "No such tool available: Write" in json.dumps(write["content"])
     assert (repo / "calc.py").exists() and not (repo / "x.txt").exists()
+    # The subagent's denied call is the run's: listed in the result.
+    assert [d["tool_name"] for d in out.result["permission_denials"]] == ["Bash"]
 
 
 def test_several_agent_calls_run_and_answer_in_call_order(fake, repo, run_cli):

@@ -79,6 +79,8 @@ class ToolResult:
 
     content: str | list[dict[str, Any]]
     is_error: bool = False
+    # Calls denied while this one ran (a subagent's), for the run's `permission_denials`.
+    denials: list[dict[str, Any]] = field(default_factory=list)
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:
         """The ``tool_result`` content block sent back to the model."""

@@ -1,0 +1,133 @@
+"""Gathering a 3,000-file, 1,000-comment pull request with a simulated 50 ms round trip (issue #17,
+target 2: at most 6 sequential round-trip levels, bounded concurrency, the same completeness).
+
+Against the fake GitHub with ``faults.latency(0.05)``, each side gathers the same pull request:
+
+- ``sequential``: the adapter as it was (commit f251004): issue, GraphQL comment pages by cursor,
+  pull request, reviews, review comments and files, one request after another;
+- ``concurrent (N workers)``: ``runner/platforms/github_gather.py`` with N requests in flight.
+
+Levels are counted from the requests' start and end times as the fake saw them
+(``faults.round_trip_levels``). The results are checked to be the same items in the same order.
+
+    python bench/gather.py [--latency 0.05] [--runs 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from runner.platforms.base import ThreadData
+from runner.platforms.github import GitHubAuth, GitHubPlatform
+from runner.platforms.github_data import (
+    COMMENTS_QUERY,
+    graphql_comment,
+    label_names,
+    login_of,
+    pull_fields,
+    rest_changed_file,
+    rest_review,
+    rest_review_comment,
+)
+from runner.platforms.github_gather import gather_thread
+from runner.testing.fake_github import FakeGitHub
+from runner.testing.faults import round_trip_levels
+from tests.platforms.test_github_gather import BIG, big_pull_request
+
+REPO = "octo-org/hello-world"
+
+
+def sequential(gh: GitHubPlatform, number: int) -> ThreadData:
+    """The gather as it was before #17: every request after the previous one's answer."""
+    client, repo = gh.client, f"/repos/{REPO}"
+    before = client.requests
+    issue = client.get("read the issue", f"{repo}/issues/{number}")
+    owner, name = REPO.split("/")
+    variables: dict[str, Any] = {"owner": owner, "name": name, "number": number, "after": None}
+    comments = []
+    while True:
+        page = client.graphql("list comments", COMMENTS_QUERY, variables)["repository"]["issueOrPullRequest"]
+        comments += [graphql_comment(n) for n in page["comments"]["nodes"]]
+        if not page["comments"]["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = page["comments"]["pageInfo"]["endCursor"]
+    pull = f"{repo}/pulls/{number}"
+    fields = pull_fields(client.get("read the pull request", pull), REPO)
+    comments += [rest_review(r) for r in client.pages("list reviews", f"{pull}/reviews")]
+    comments += [rest_review_comment(c) for c in client.pages("list comments", f"{pull}/comments")]
+    files = [rest_changed_file(f) for f in client.pages("list files", f"{pull}/files")]
+    comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
+    return ThreadData(
+        number=number, is_pull_request=True, title=issue.get("title") or "", body=issue.get("body") or "",
+        author=login_of(issue.get("user")), state=issue.get("state") or "open",
+        labels=label_names(issue.get("labels")), comments=tuple(comments), files=tuple(files),
+        api_requests=client.requests - before, **fields,
+    )  # fmt: skip
+
+
+def measure(fake: FakeGitHub, gather: Any, runs: int) -> tuple[dict[str, Any], ThreadData]:
+    times, levels, thread = [], [], None
+    for _ in range(runs):
+        gh = GitHubPlatform(REPO, GitHubAuth("ghp_fake_token"), api_url=fake.api_url, server_url=fake.web_url)
+        first = len(fake.requests)
+        start = time.perf_counter()
+        thread = gather(gh)
+        times.append(time.perf_counter() - start)
+        levels.append(round_trip_levels([(r.started, r.ended) for r in fake.requests[first:]]))
+    assert thread is not None
+    row = {"wall_s": round(statistics.median(times), 3), "levels": max(levels)}
+    row["requests"] = thread.api_requests
+    return row, thread
+
+
+def main() -> int:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    opts = parser.parse_args()
+    with FakeGitHub("octo-org", "hello-world") as fake:
+        big_pull_request(fake)
+        fake.faults.latency(opts.latency)
+        rows: dict[str, dict[str, Any]] = {}
+        rows["sequential"], reference = measure(fake, lambda gh: sequential(gh, BIG), opts.runs)
+        for workers in (8, 16):
+
+            def concurrent(gh: GitHubPlatform, n: int = workers) -> ThreadData:
+                return gather_thread(gh.client, REPO, BIG, True, workers=n)
+
+            rows[f"concurrent ({workers} workers)"], thread = measure(fake, concurrent, opts.runs)
+            if replace(thread, api_requests=0) != replace(reference, api_requests=0):
+                print(f"FAIL: {workers} workers gathered something else than the sequential gather")
+                return 1
+    base = rows["sequential"]["wall_s"]
+    for row in rows.values():
+        row["speed-up"] = round(base / row["wall_s"], 1)
+    met = rows[f"concurrent ({16} workers)"]["levels"] <= 6
+    if opts.json:
+        print(json.dumps({"latency_s": opts.latency, "runs": opts.runs, "rows": rows, "met": met}, indent=2))
+    else:
+        what = "3,000 files, 1,000 comments (+150 review comments, 120 reviews)"
+        print(f"{what}; {opts.latency * 1000:.0f} ms round trip")
+        for name, row in rows.items():
+            print(
+                f"{name:<26} {row['levels']:3} levels  {row['requests']:3} requests  "
+                f"{row['wall_s'] * 1000:7.0f} ms  ({row['speed-up']}x)"
+            )
+        print(("PASS" if met else "FAIL") + ": at most 6 round-trip levels with the default 16 workers")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

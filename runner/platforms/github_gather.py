@@ -13,8 +13,8 @@ the first says how many there are:
    sent as soon as its REST page is in.
 
 At most ``workers`` requests are in flight (GitHub's secondary limits allow 100 concurrent
-requests), the most urgent first; each worker has its own connection (``GitHubClient.github``). The result is the one a
-sequential gather makes: the same items, in the same order.
+requests), the most urgent first; each worker has its own connection (``GitHubClient.github``).
+The result is the one a sequential gather makes: the same items, in the same order.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ class _Pool:
         self.changed = threading.Condition()
         self.outstanding = 0
         self.error: BaseException | None = None
+        self.closed = False
         self.threads = [
             threading.Thread(target=self._work, name=f"gather-{i}", daemon=True) for i in range(workers)
         ]
@@ -80,7 +81,7 @@ class _Pool:
         future: Future[T] = Future()
 
         def run() -> None:
-            if self.error is not None:  # a request failed: the rest are not sent
+            if self.error is not None or self.closed:  # a request failed, or no one waits: not sent
                 future.cancel()
             if not future.set_running_or_notify_cancel():
                 return
@@ -117,11 +118,11 @@ class _Pool:
                 raise self.error
 
     def close(self) -> None:
-        """Stop the workers once what they are running ends (what is queued is dropped)."""
+        """Stop the workers: what is queued is dropped, what runs ends on its own (the caller does
+        not wait for it: after a failure or a signal, a request may still be on its timeout)."""
+        self.closed = True
         for _ in self.threads:
             self.queue.put((sys.maxsize, next(self.order), _STOP))
-        for thread in self.threads:
-            thread.join()
 
 
 def _STOP() -> None:

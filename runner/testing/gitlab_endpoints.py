@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class RequestRecord:
     body: Any
     at: float = 0.0
     route: str = ""
+    started: float = field(default_factory=time.monotonic)  # arrival and answer, monotonic: the
+    ended: float = 0.0  # round trips a client made in sequence (``faults.round_trip_levels``)
     caller: str | None = None
     status: int = 0
     reply: Any = None

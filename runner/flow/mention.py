@@ -33,6 +33,7 @@ from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.readonly import READ_ONLY_GIT
+from runner.flow.refusal import access_reason, refuse
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
@@ -59,9 +60,8 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(actor.login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+    allowed = permission_at_least(level, settings.required_permission)
+    return allowed, access_reason(event.platform, actor.login, level, settings.required_permission, allowed)
 
 
 def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
@@ -91,6 +91,7 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
+        refuse(platform, event, why, settings, job, redactor)  # the requester hears why
         return redactor, 0
     return redactor, None
 

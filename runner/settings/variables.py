@@ -22,6 +22,7 @@ GITLAB_JOB = (
     Variable(("GITLAB_ACCESS_TOKEN",), "project or group access token, api scope (masked)"),
     Variable(("TRIGGER_PHRASE", "LABEL_TRIGGER", "ASSIGNEE_TRIGGER", "ALLOWED_BOTS"), "as the GitHub inputs"),
     Variable(("MIN_ACCESS_LEVEL",), "least access the author needs: developer (default), maintainer, owner"),
+    Variable(("REPLY_TO_REFUSED",), "true (default): an author without access gets a short note saying so"),
     Variable(
         ("PROMPT", "PROMPT_FILE"), "instructions for automation runs, or extra instructions for mentions"
     ),

@@ -78,11 +78,18 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
 
 
 def admit(
-    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+    platform: Platform,
+    event: Event,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    asked: bool = True,
 ) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
     asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
+    provider, or a requester without permission). ``asked``: someone asked (a mention, label or
+    assignee), so a refusal is answered; an automatic run is refused without a reply."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     failed = check_provider(runtime, job, redactor)
     if failed is not None:
@@ -91,7 +98,7 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
-        refuse(platform, event, why, settings, job, redactor)  # the requester hears why
+        refuse(platform, event, why, settings, job, redactor, asked=asked)  # the requester hears why
         return redactor, 0
     return redactor, None
 
@@ -111,7 +118,7 @@ def run_flow(
     Posting the tracking comment is part of the protected run: whatever fails or stops it,
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=decision.mode == "tag")
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"

@@ -63,8 +63,11 @@ def event_key(event: Event) -> str:
     return f"{event.name}-{event.action or event.activity}"
 
 
-def why_not_reply(event: Event, enabled: bool) -> str | None:
-    """Why no reply is posted for this refused event (None: reply)."""
+def why_not_reply(event: Event, enabled: bool, asked: bool = True) -> str | None:
+    """Why no reply is posted for this refused event (None: reply); ``asked``: a mention, label or
+    assignee asked for the run (an automatic review or prompt run asked nobody)."""
+    if not asked:
+        return "nobody asked: the run was automatic"
     if not enabled:
         return f"{'REPLY_TO_REFUSED' if event.platform == 'gitlab' else 'reply_to_refused'} is false"
     if event.number is None:
@@ -81,6 +84,7 @@ def reply_to_refused(
     event: Event,
     *,
     enabled: bool,
+    asked: bool = True,
     required: str,
     phrase: str,
     job: Job,
@@ -88,7 +92,7 @@ def reply_to_refused(
 ) -> str:
     """Post the refusal reply unless ``why_not_reply`` says not to; returns what happened, one line
     for the summary. A failure to post is a warning: the run was refused either way."""
-    skip = why_not_reply(event, enabled)
+    skip = why_not_reply(event, enabled, asked)
     text = None
     if skip is None and event.actor is not None:
         text = reply_text(event.actor.login, event.platform, required, phrase)
@@ -111,7 +115,14 @@ def reply_to_refused(
 
 
 def refuse(
-    platform: Platform, event: Event, why: str, settings: FlowSettings, job: Job, redactor: Redactor
+    platform: Platform,
+    event: Event,
+    why: str,
+    settings: FlowSettings,
+    job: Job,
+    redactor: Redactor,
+    *,
+    asked: bool = True,
 ) -> None:
     """A refused requester: the reply (unless ``reply_to_refused`` is off), and the step summary
     (GitHub) or job log (GitLab) saying why Claude did not run and whether they were told."""
@@ -119,6 +130,7 @@ def refuse(
         platform,
         event,
         enabled=settings.reply_to_refused,
+        asked=asked,
         required=settings.required_permission,
         phrase=settings.trigger.trigger_phrase,
         job=job,

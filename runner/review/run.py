@@ -74,7 +74,7 @@ def run_review(
 
     Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=request is not None)
     if stop is not None:
         return stop
     cancel = CancelToken()

@@ -98,3 +98,17 @@ def test_gitlab_reply_to_refused_false_posts_no_note(world: World):  # noqa: F81
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert [n for n in world.gitlab.note_list("merge_request", 5) if not n.system] == []
     assert "No reply was posted: REPLY_TO_REFUSED is false." in proc.stdout
+
+
+def test_github_an_automatic_review_of_an_outsiders_pull_request_says_nothing_to_them(job):  # noqa: F811
+    """Nobody asked Claude: the outsider opened a pull request and `review: true` is on."""
+    job.github.add_user("outsider", permission="read")
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master")
+    payload = job.payload("pull_request", "opened.payload.json")
+    payload["number"] = payload["pull_request"]["number"] = 5
+    payload["sender"]["login"] = payload["pull_request"]["user"]["login"] = "outsider"
+    proc, outputs, summary = job.run("pull_request", payload, review="true")
+    assert proc.returncode == 0, proc.stderr
+    assert job.github.comments(5) == [] and job.model.requests == []
+    assert outputs["conclusion"] == "skipped"
+    assert "No reply was posted: nobody asked: the run was automatic." in summary

@@ -55,3 +55,7 @@ def test_the_log_line_says_the_level_in_each_platforms_words():
         "r has the Reporter role; at least the Developer role is required"
     )
     assert access_reason("gitlab", "d", "write", "write", True) == "d has the Developer role"
+
+
+def test_an_automatic_run_is_refused_without_a_reply():
+    assert why_not_reply(_event(), enabled=True, asked=False) == "nobody asked: the run was automatic"

@@ -56,6 +56,11 @@ def reply_text(login: str, platform: str, required: str, phrase: str) -> str | N
     return None
 
 
+def reply_marker(key: str) -> str:
+    """The hidden marker of the reply to the event ``key`` (``event_key``)."""
+    return f"{MARKER} {key} -->"
+
+
 def event_key(event: Event) -> str:
     """What makes one event's reply unique in its thread: the comment, or the event and action."""
     if event.comment is not None and event.comment.id is not None:
@@ -100,7 +105,7 @@ def reply_to_refused(
             skip = "every wording of the reply would mention the trigger phrase"
     if text is None or event.number is None:
         return f"No reply was posted: {skip}."
-    marker = f"{MARKER} {event_key(event)} -->"
+    marker = reply_marker(event_key(event))
     where = _entity_noun(event)
     try:
         earlier = platform.find_comment(event.number, marker)
@@ -145,4 +150,13 @@ def _entity_noun(event: Event) -> str:
     return "merge request" if event.platform == "gitlab" else "pull request"
 
 
-__all__ = ["access_reason", "access_words", "refuse", "reply_text", "reply_to_refused", "why_not_reply"]
+__all__ = [
+    "access_reason",
+    "access_words",
+    "event_key",
+    "refuse",
+    "reply_marker",
+    "reply_text",
+    "reply_to_refused",
+    "why_not_reply",
+]

@@ -96,6 +96,9 @@ LISTENER = (
     Variable(("MIN_ACCESS_LEVEL",), "developer (default, 30), maintainer, owner, or a number"),
     Variable(("WEBHOOK_MR_REF",), "source (default) or default: the ref merge-request pipelines run on"),
     Variable(
+        ("REPLY_TO_REFUSED",), "true (default): an author below MIN_ACCESS_LEVEL gets a short note saying so"
+    ),
+    Variable(
         ("WEBHOOK_STORE",), "where accepted hooks are kept (--store): a path, sqlite:///..., postgresql://..."
     ),
     Variable(("WEBHOOK_LEASE_SECONDS",), "how long a claimed hook stays with a silent worker (default 30)"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -144,10 +145,12 @@ def render(record: dict[str, Any]) -> bytes:
 
 
 def _command(platform: str, payload: dict[str, Any], path: Path) -> str:
+    """The command line that reads ``payload`` as the platform it belongs to (ready to paste)."""
+    where = shlex.quote(str(path))
     if platform == "gitlab":
-        return f"claude-runner explain --platform gitlab --event-path {path}"
+        return f"claude-runner explain --platform gitlab --event-path {where}"
     name = github_event_name(payload) or "<event name>"
-    return f"claude-runner explain --platform github --event-name {name} --event-path {path}"
+    return f"claude-runner explain --platform github --event-name {name} --event-path {where}"
 
 
 def _cut_texts(event: Event) -> Event:

@@ -33,6 +33,7 @@ from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.readonly import READ_ONLY_GIT
+from runner.flow.refusal import access_reason, refuse
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
@@ -59,9 +60,8 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(actor.login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+    allowed = permission_at_least(level, settings.required_permission)
+    return allowed, access_reason(event.platform, actor.login, level, settings.required_permission, allowed)
 
 
 def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
@@ -78,11 +78,18 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
 
 
 def admit(
-    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+    platform: Platform,
+    event: Event,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    asked: bool = True,
 ) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
     asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
+    provider, or a requester without permission). ``asked``: someone asked (a mention, label or
+    assignee), so a refusal is answered; an automatic run is refused without a reply."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     failed = check_provider(runtime, job, redactor)
     if failed is not None:
@@ -91,6 +98,7 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
+        refuse(platform, event, why, settings, job, redactor, asked=asked)  # the requester hears why
         return redactor, 0
     return redactor, None
 
@@ -110,7 +118,7 @@ def run_flow(
     Posting the tracking comment is part of the protected run: whatever fails or stops it,
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=decision.mode == "tag")
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"

@@ -12,7 +12,6 @@ import dataclasses
 import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from runner.agent.agent_defs import AgentDefinition
@@ -23,7 +22,7 @@ from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError, SettingsError
-from runner.events import Event, NotSupported
+from runner.events import Event
 from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit
@@ -52,55 +51,14 @@ from runner.review.state import (
     posted_fingerprints,
     review_range,
 )
+from runner.review.trigger import ReviewTrigger, review_request, review_trigger
 from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
-from runner.triggers import Decision, bot_allowed
 
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
-_REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
-
-
-def review_request(event: Event, request: str | None) -> str | None:
-    """A mention's text when it asks for a review (``@claude review the error handling`` gives
-    ``"the error handling"``, a bare ``@claude review`` gives ``""``); None otherwise."""
-    if request is None or event.entity_type != "change_request" or event.number is None:
-        return None
-    match = _REVIEW_REQUEST.match(request)
-    return request[match.end() :].strip() if match else None
-
-
-@dataclass(frozen=True)
-class ReviewTrigger:
-    """Why this event gets a review; ``request`` is the mention's text (None: an automatic review)."""
-
-    request: str | None
-    reason: str
-
-
-AUTO_ACTIVITIES = ("opened", "updated", "ready_for_review", "reopened")
-
-
-def review_trigger(
-    event: Event | NotSupported, decision: Decision, settings: FlowSettings
-) -> ReviewTrigger | None:
-    """A review, or None for the usual flow: ``@claude review ...`` on a change request, or (with
-    the ``review`` setting) a change request opened, updated, marked ready or reopened."""
-    if isinstance(event, NotSupported):
-        return None
-    if decision.triggered and decision.mode == "tag":
-        asked = review_request(event, decision.request)
-        return ReviewTrigger(asked, "a mention asks for a review") if asked is not None else None
-    if not (settings.review and event.kind == "change_request" and event.number is not None):
-        return None
-    if event.activity not in AUTO_ACTIVITIES:
-        return None
-    actor = event.actor
-    if actor is not None and actor.is_bot and not bot_allowed(actor.login, settings.trigger.allowed_bots):
-        return None  # as for mentions: an unlisted bot's change request drives nothing
-    return ReviewTrigger(None, f"review: {event.name} {event.action or event.activity} with review enabled")
 
 
 def run_review(
@@ -117,7 +75,7 @@ def run_review(
 
     Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=request is not None)
     if stop is not None:
         return stop
     cancel = CancelToken()

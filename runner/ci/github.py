@@ -168,7 +168,7 @@ def _acknowledge(
     from runner.flow.admit import EarlyPermission, permission_needed
     from runner.platforms.github_ack import GitHubAckClient
 
-    settings, run_env = job_settings.flow, job_settings.run_env
+    settings, run_env, api = job_settings.flow, job_settings.run_env, job_settings.api
     client = GitHubAckClient(
         run_env.repository,
         settings.github_token or "",
@@ -194,6 +194,10 @@ def _acknowledge(
             prefetch=prefetch,
             audit_path=job_settings.ack.audit_path,
             permissions=early,
+            # A refused requester's reply reads the thread first: through PyGithub, loaded for it.
+            replies_through=lambda: _platform(
+                run_env, job, settings.github_token, settings.app_id, settings.app_private_key, api
+            ),
         )
     finally:
         if early is not None:

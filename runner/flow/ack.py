@@ -138,12 +138,17 @@ def acknowledge(
     prefetch: Prefetch | None = None,
     audit_path: Path | None = None,
     permissions: Permissions | None = None,
+    replies_through: Callable[[], Platform] | None = None,
 ) -> Acknowledgement:
     """Check the provider and who asked (``admit``), then post the tracking comment with ``client``;
     the flow hands the tracker the full platform adapter (``Acknowledgement.on``). ``prefetch``
     starts when the comment's request is out; ``audit_path``: see ``AckSettings``; ``permissions``:
-    where the requester's permission is asked (an ``EarlyPermission``), else ``client``."""
-    redactor, stop = admit(permissions or client, event, settings, runtime, job)
+    where the requester's permission is asked (an ``EarlyPermission``), else ``client``;
+    ``replies_through``: the platform a refused requester's reply goes through (``admit``)."""
+    asked = decision.mode == "tag"
+    redactor, stop = admit(
+        permissions or client, event, settings, runtime, job, asked=asked, replies_through=replies_through
+    )
     if stop is not None:
         return Acknowledgement(redactor, stop)
     # The full adapter is not loaded yet: the tracker gets it from the flow (``Acknowledgement.on``).

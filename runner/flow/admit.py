@@ -5,15 +5,20 @@ this before the flow, the agent and the SDKs are loaded."""
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, cast
 
 from runner.errors import RunnerError
 from runner.events import Event
 from runner.flow.job import Job
+from runner.flow.refusal import access_reason, refuse
 from runner.platforms.refs import permission_at_least
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
 from runner.settings.runtime import Runtime
+
+if TYPE_CHECKING:
+    from runner.platforms.base import Platform
 
 
 class Permissions(Protocol):
@@ -46,9 +51,8 @@ def authorize(platform: Permissions, event: Event, settings: FlowSettings) -> tu
             return True, f"bot {actor.login} is listed in allowed_bots"
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{login} has {level} permission"
-    return False, f"{login} has {level} permission; at least {settings.required_permission} is required"
+    allowed = permission_at_least(level, settings.required_permission)
+    return allowed, access_reason(event.platform, login, level, settings.required_permission, allowed)
 
 
 class EarlyPermission:
@@ -103,11 +107,21 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
 
 
 def admit(
-    platform: Permissions, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+    platform: Permissions,
+    event: Event,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    asked: bool = True,
+    replies_through: Callable[[], Platform] | None = None,
 ) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
     asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
+    provider, or a requester without permission). ``asked``: someone asked (a mention, label or
+    assignee), so a refusal is answered; an automatic run is refused without a reply. The reply
+    goes through ``platform`` (a ``Platform``), or the one ``replies_through`` makes (when
+    ``platform`` is the acknowledgement's small client)."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     failed = check_provider(runtime, job, redactor)
     if failed is not None:
@@ -116,6 +130,8 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
+        replier = replies_through() if replies_through is not None else cast("Platform", platform)
+        refuse(replier, event, why, settings, job, redactor, asked=asked)  # the requester hears why
         return redactor, 0
     return redactor, None
 

@@ -38,7 +38,7 @@ from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData
 from runner.sanitize import Redactor, clean_untrusted
@@ -68,7 +68,7 @@ def run_flow(
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
     if ack is None:
-        redactor, stop = admit(platform, event, settings, runtime, job)
+        redactor, stop = admit(platform, event, settings, runtime, job, asked=decision.mode == "tag")
         if stop is not None:
             return stop
         tracker = new_tracker(event, decision, platform, settings, job, redactor)
@@ -157,6 +157,8 @@ def _run(
             tracker.template = templates["comment"]
         found = [p for p, text in trusted.items() if text is not None]
         job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
+        job.log(f"subagents: {', '.join(a.name for a in agents)}" if agents else "no project subagents")
     thread = None
     if event.number is not None and event.entity_type is not None:
         with job.group("Context"):
@@ -248,6 +250,7 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
+        project_agents=agents,
         warn=job.warning,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.

@@ -1,7 +1,7 @@
-"""Whether a decided event asks for a review: a ``@claude review ...`` mention on a change request,
-or (with the ``review`` setting) a change request opened, updated, marked ready or reopened.
-
-Its own module, light on imports: the CI edges decide this before anything heavy is loaded.
+"""Whether an event gets a review, and why: a mention that asks for one, or (with the ``review``
+setting) a change request opened, updated, marked ready or reopened. Pure: ``claude-runner
+explain`` says the same as the CI commands decide. Light on imports: the CI edges decide this
+before anything heavy is loaded.
 """
 
 from __future__ import annotations
@@ -54,3 +54,6 @@ def review_trigger(
     if actor is not None and actor.is_bot and not bot_allowed(actor.login, settings.trigger.allowed_bots):
         return None  # as for mentions: an unlisted bot's change request drives nothing
     return ReviewTrigger(None, f"review: {event.name} {event.action or event.activity} with review enabled")
+
+
+__all__ = ["AUTO_ACTIVITIES", "ReviewTrigger", "review_request", "review_trigger"]

@@ -80,7 +80,7 @@ def test_with_the_small_client_turned_off_the_sdk_acknowledges_as_before(job, tm
     assert "It adds two numbers." in comment.body and outputs["conclusion"] == "success"
 
 
-def test_a_requester_without_write_access_gets_no_comment(job, tmp_path):  # noqa: F811
+def test_a_requester_without_write_access_gets_no_tracking_comment_but_the_refusal(job, tmp_path):  # noqa: F811
     job.github.tokens[TOKEN] = "github-actions[bot]"
     job.env_extra["CLAUDE_RUNNER_ACK_AUDIT"] = str(tmp_path / "audit.json")
     job.github.add_user("mallory", permission="read")
@@ -90,10 +90,13 @@ def test_a_requester_without_write_access_gets_no_comment(job, tmp_path):  # noq
         "issue_comment", pr_comment_payload(job, 5, "@claude fix it", login="mallory"), github_token=TOKEN
     )
     assert proc.returncode == 0, proc.stderr
-    assert outputs["conclusion"] == "skipped"
-    assert job.github.comments(5) == [] and job.model.requests == []
+    assert outputs["conclusion"] == "skipped" and job.model.requests == []
     assert "refused: mallory has read permission" in proc.stderr
-    assert not (tmp_path / "audit.json").exists()  # no comment was sent
+    assert not (tmp_path / "audit.json").exists()  # no tracking comment was sent
+    # The refusal reply (tests/ci/test_refused_reply.py) goes through PyGithub, after the permission.
+    (reply,) = job.github.comments(5)
+    assert "Claude is working" not in reply.body and "only people with write access" in reply.body
+    assert [r.route for r in job.github.requests][0] == "get_permission"
 
 
 def test_proxies_leave_the_acknowledgement_to_the_sdk_and_ca_bundles_are_honoured():

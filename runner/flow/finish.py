@@ -73,7 +73,7 @@ def report_page(
     )
     page = "\n\n".join(part for part in (summary, redactor.text(run_report(data))) if part)
     page = bounded(page, MAX_SUMMARY_BYTES)
-    if settings.display_report:
+    if settings.display_report and not progress.confidential:  # its text stays out of the summary
         room = MAX_SUMMARY_BYTES - len(page.encode()) - 2
         details = full_report(job.temp_dir / "execution.jsonl", redactor, limit=room)
         page += f"\n\n{details}" if details else ""

@@ -84,3 +84,14 @@ def test_gitlab_writes_the_report_next_to_the_checkout_and_keeps_the_log_short(w
     assert "Fixed `add()`." in proc.stdout and "### Run report" not in proc.stdout + proc.stderr
     files = git("--git-dir", str(world.origin), "show", "--name-only", "--format=", "feature", cwd=world.root)
     assert files.split() == ["calc.py"]
+
+
+def test_a_confidential_issues_report_names_tools_but_not_inputs_or_turns(world):  # noqa: F811
+    world.gitlab.add_issue("Secret", iid=7, description="x", author="alice", confidential=True)
+    world.model.add_turns(fix(world))
+    proc = world.run(world.note_payload("Issue", 7, "@claude please fix this"), DISPLAY_REPORT="true")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = (world.workspace / "claude-report.md").read_text()
+    assert "turn 1: `Read` → ok" in report and "turn 2: `Edit` → ok" in report
+    assert "calc.py" not in report and "a + b" not in report and "Fixed" not in report
+    assert "### Every turn" not in report and "it is confidential" in report

@@ -3,20 +3,25 @@ checked by rendering the markdown with markdown-it-py and parsing the timeline w
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from runner.agent.live_log import short_input
+from runner.flow.finish import report_page
 from runner.flow.gantt import MAX_TASKS
+from runner.flow.job import Job
 from runner.flow.progress import RunProgress
 from runner.flow.publish import job_summary
 from runner.flow.report_md import code_span, link, quoted, without_html
-from runner.flow.run_report import bounded
+from runner.flow.run_report import MAX_SUMMARY_BYTES, bounded
 from runner.flow.run_summary import MAX_TOOL_LINES, ReportInput, run_report
+from runner.flow.state import RunRecord, RunState
 from runner.flow.timeline import RunTimeline, TimedEvent
 from runner.sanitize import Redactor
+from runner.settings.flow import FlowSettings
 from tests.mermaid_check import mermaid_parse
 
 SONNET = "claude-sonnet-4-5"
@@ -283,3 +288,29 @@ def test_markdown_helpers_keep_text_in_place():
     kept = without_html("use `<div>` or\n\n```html\n<div>\n```\n\n<div hidden>\n\n\\`<b>` x")
     assert kept == "use `<div>` or\n\n```html\n<div>\n```\n\n&lt;div hidden>\n\n\\`&lt;b>` x"
     assert quoted("a\n\n```\nb") == "> a\n>\n> ```\n> b"
+
+
+def test_the_whole_page_stays_under_the_step_summary_limit(tmp_path):
+    # A 4-byte character answer at the cap, 400 calls with long inputs, and a transcript of 8 MB.
+    answer = "𝔸" * 100_000
+    lines = [{"type": "assistant", "message": {"content": [{"type": "text", "text": "𝔹" * 20_000}]}}] * 400
+    (tmp_path / "execution.jsonl").write_text("\n".join(json.dumps(line) for line in lines))
+    turns: list[dict[str, Any]] = []
+    for n in range(400):
+        turns += [assistant(SONNET, (f"c{n}", "Bash", {"command": "𝔸" * 2000})), results((f"c{n}", False))]
+    progress = RunProgress(result={"result": answer, "num_turns": 400})
+    progress.timeline.events.extend(recorded(*turns, result_event()))
+    record = RunRecord(None, RunState("github", "https://h/r", "1", None, "alice"), lambda line: None)
+    job = Job(workspace=tmp_path, temp_dir=tmp_path, repo_url="https://h/r")
+    redactor = Redactor([])
+    summary = job_summary(None, progress, redactor)
+    page = report_page(summary, FlowSettings(display_report=True), job, progress, record, redactor)
+    assert MAX_SUMMARY_BYTES - 50_000 < len(page.encode()) <= MAX_SUMMARY_BYTES
+    shown = headings(MD.parse(page))
+    assert shown[:3] == [
+        "Claude ✅ finished",
+        "Run report",
+        "Tool calls: 400 (0 failed, 0 denied)",
+    ]
+    assert "Every turn" in shown and page.endswith("(execution.jsonl)._")
+    assert "more characters: the whole answer is in the comment" in page

@@ -138,7 +138,11 @@ def finish_run(
     if comment_error is not None:
         job.error(comment_error)
         summary += f"\n\n⚠️ {comment_error}"
-    page = report_page(summary, settings, job, progress, record, redactor)
+    try:
+        page = report_page(summary, settings, job, progress, record, redactor)
+    except Exception as exc:  # a bug in the report must not cost the summary the run paid for
+        job.warning(f"the run report could not be made ({type(exc).__name__}: {exc}); the summary has none")
+        page = summary
     if job.write_report is None:
         job.write_summary(page)
     else:  # GitLab: the log gets the short summary, the report file the whole page

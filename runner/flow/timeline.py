@@ -61,6 +61,12 @@ class ToolBatch:
     calls: tuple[ToolCall, ...]
 
 
+def _shown(block: Mapping[str, Any]) -> str:
+    """A tool call's input as the log shows it: one short line (a Write's content is not kept)."""
+    args = block.get("input")
+    return short_input(str(block.get("name", "")), args if isinstance(args, Mapping) else {})
+
+
 def _compact(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """What the report needs of an event (a tool's output is not kept)."""
     kind, subtype = event.get("type"), event.get("subtype")
@@ -72,7 +78,7 @@ def _compact(event: Mapping[str, Any]) -> dict[str, Any] | None:
         return {"type": kind, "subtype": subtype, "model": event.get("model")}
     if kind == "assistant":
         calls = [
-            {"id": str(b.get("id", "")), "name": str(b.get("name", "")), "input": b.get("input") or {}}
+            {"id": str(b.get("id", "")), "name": str(b.get("name", "")), "input": _shown(b)}
             for b in content
             if isinstance(b, Mapping) and b.get("type") == "tool_use"
         ]
@@ -177,7 +183,7 @@ def tool_batches(events: Iterable[TimedEvent], *, quiet: bool = False) -> list[T
                 batches.append(ToolBatch(open_batch[0], open_batch[1], None, tuple(open_batch[2])))
                 open_batch = None
             calls = [
-                ToolCall(c["id"], c["name"], "" if quiet else short_input(c["name"], c["input"] or {}))
+                ToolCall(c["id"], c["name"], "" if quiet else c["input"])
                 for c in timed.event.get("calls") or []
             ]
             if calls:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.npm_install import npm_install
 from tests.paths import REPO_ROOT
 
 PACKAGES = ("mermaid@11.17.2", "jsdom@29.1.1")
@@ -42,17 +43,10 @@ def _installed() -> bool:
 @cache
 def _node() -> str:
     """node, with the packages installed (npm install into .cache/mermaid on first use)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _missing("no node/npm")
-    if not _installed():
-        done = subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
-             "--prefix", str(PREFIX), *PACKAGES],
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        if done.returncode != 0 or not _installed():
-            _missing(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "npm failed")
+    problem = npm_install(PREFIX, " ".join(PACKAGES), _installed, timeout=600)
+    node = shutil.which("node")
+    if problem is not None or node is None:
+        _missing(problem or "node is not installed")
     return str(node)
 
 

@@ -55,7 +55,6 @@ def test_the_step_summary_carries_the_run_report_with_its_timeline(job):  # noqa
 
 def test_gitlab_writes_the_report_next_to_the_checkout_and_keeps_the_log_short(world):  # noqa: F811
     world.gitlab.add_merge_request("Fix calc", iid=5, source_branch="feature", author="alice")
-    calc = str(world.workspace / "calc.py")
     world.model.add_turns(
         [
             [tool_use("Bash", {"command": "rm -rf / ```mermaid"})],  # not allowed: denied
@@ -75,7 +74,8 @@ def test_gitlab_writes_the_report_next_to_the_checkout_and_keeps_the_log_short(w
         "Time per phase",
         "Timeline",
     ]
-    assert "turn 1: `Bash` ````rm -rf / ```mermaid```` → ⛔ denied" in report and calc in report
+    assert "turn 1: `Bash` ````rm -rf / ```mermaid```` → ⛔ denied" in report
+    assert "turn 2: `Read` `" in report and "turn 3: `Edit` `" in report  # the path, maybe shortened
     # (the fake's job URL is a file:// one, which markdown-it will not make a link)
     artifact = f"{world.gitlab.web_url}/{PATH}/-/jobs/99/artifacts/file/claude-execution.jsonl"
     assert f"[the transcript]({artifact})" in report

@@ -45,7 +45,15 @@ RESULTS = REPO / "bench" / "results" / "install_time.json"
 PIP_FLAGS = ["--disable-pip-version-check", "--no-input"]  # the same flags as action.yml
 UV_REQUIREMENTS = REPO / "scripts" / "uv-requirements.txt"
 UV_DOWNLOAD_FLAGS = ["--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes"]  # as action.yml
-UV_INSTALL_FLAGS = ["--no-config", "--compile-bytecode"]  # as action.yml
+# as action.yml: every dependency from a wheel, only the runner itself built
+UV_INSTALL_FLAGS = [
+    "--no-config",
+    "--only-binary",
+    ":all:",
+    "--no-binary",
+    "claude-runner",
+    "--compile-bytecode",
+]
 TARGET_SECONDS = 5.0
 SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer"}
 SKIP_SUFFIXES = (".egg-info", "_cache", "__pycache__", ".pyc")

@@ -18,6 +18,7 @@ command:
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -65,6 +66,11 @@ APT::Update::Post-Invoke {{ "{_APT_RM}"; }};
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 """
+
+
+def _blob(layout: Path, digest: str) -> Path:
+    algorithm, _, value = digest.partition(":")
+    return layout / "blobs" / algorithm / value
 
 
 class ImageError(RuntimeError):
@@ -207,18 +213,25 @@ class Buildah:
         )
         return time.monotonic() - start
 
-    def image_size(self, tag: str, work: Path, *, compressed: bool = False) -> int:
-        """The image's size in bytes: its layers as plain tars (the size ``docker images`` shows), or
+    def image_sizes(self, tag: str, work: Path) -> tuple[int, int]:
+        """The image's size in bytes: its layers as plain tars (the size ``docker images`` shows), and
         gzipped (what a registry stores and a pull downloads); measured by pushing it to an OCI layout.
         """
         layout = work / "oci-size"
         shutil.rmtree(layout, ignore_errors=True)
-        flags = ["--compression-format", "gzip"] if compressed else ["--disable-compression"]
-        self("push", "--quiet", *flags, tag, f"oci:{layout}", timeout=900)
-        blobs = [p for p in (layout / "blobs").rglob("*") if p.is_file()]
-        total = sum(p.stat().st_size for p in blobs)
+        self("push", "--quiet", "--compression-format", "gzip", tag, f"oci:{layout}", timeout=900)
+        manifest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+        layers = json.loads(_blob(layout, manifest).read_text())["layers"]
+        packed = plain = 0
+        for layer in layers:
+            blob = _blob(layout, layer["digest"])
+            packed += blob.stat().st_size
+            with blob.open("rb") as raw:
+                stream = gzip.GzipFile(fileobj=raw) if "gzip" in layer["mediaType"] else raw
+                while chunk := stream.read(1 << 20):
+                    plain += len(chunk)
         shutil.rmtree(layout, ignore_errors=True)
-        return total
+        return plain, packed
 
     def run(self, tag: str, script: str, *, timeout: float = 300, user: str | None = None) -> str:
         """``sh -c script`` in a new container of ``tag`` (its user, workdir and env); returns stdout."""

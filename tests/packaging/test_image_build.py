@@ -33,7 +33,7 @@ TAG = "localhost/claude-runner:test"
 HEALTHZ = r"""
 import json, os, subprocess, sys, time, urllib.request
 port = sys.argv[1]
-env = dict(os.environ, GITLAB_WEBHOOK_SECRET="image-test")
+env = dict(os.environ, GITLAB_WEBHOOK_SECRET="image-test", GITLAB_ACCESS_TOKEN="unused")
 server = subprocess.Popen(["claude-runner", "webhook", "--host", "127.0.0.1", "--port", port], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 deadline = time.monotonic() + 90

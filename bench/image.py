@@ -78,10 +78,10 @@ print(json.dumps({"demo_seconds": demo, "healthz": healthz}))
 # What fills the image, measured inside it (sizes in KB).
 DU = r"""
 cd /opt/claude-runner
-du -sk /opt/claude-runner | sed 's/^/venv /'
+du -sk /opt/claude-runner | awk '{print "venv", $1}'
 find /opt/claude-runner -name __pycache__ -type d -prune -print0 | xargs -0 du -sck | tail -1 \
   | awk '{print "venv_pycache", $1}'
-du -sk /opt/claude-runner/bin/rg | sed 's/^/rg /'
+du -sk /opt/claude-runner/bin/rg | awk '{print "venv_rg", $1}'
 cd /opt/claude-runner/lib/python3*/site-packages && du -sk * | sort -rn | head -8 \
   | awk '{print "pkg:" $2, $1}'
 for d in /usr/lib/x86_64-linux-gnu/perl /usr/share/perl /usr/lib/git-core /usr/bin/git \
@@ -99,14 +99,12 @@ def _free_port() -> int:
 
 
 def _parse_du(text: str) -> dict[str, float]:
+    """``name kilobytes`` lines to {name: MB}."""
     out: dict[str, float] = {}
     for line in text.splitlines():
-        parts = line.rsplit(None, 1)
-        if len(parts) == 2 and parts[1].isdigit():
-            name, kb = parts[0], int(parts[1])
-            out[name.split()[0] if " " in name and not name.startswith(("pkg:", "path:")) else name] = round(
-                kb / 1000, 1
-            )
+        name, _, kb = line.rpartition(" ")
+        if name and kb.isdigit():
+            out[name] = round(int(kb) / 1000, 1)
     return out
 
 
@@ -117,13 +115,17 @@ def _venv_side(runs: int, python: str, work: Path) -> dict[str, object]:
     spec = f"{REPO}[bedrock,vertex,webhook,webhook-postgres]"
     env = dict(os.environ)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    subprocess.run(
+    installed = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", spec],
-        check=True,
+        capture_output=True,
+        text=True,
         timeout=900,
         cwd=work,
         env=env,
+        check=False,
     )
+    if installed.returncode != 0:
+        raise ci.ImageError(f"pip install {spec} failed: {installed.stderr[-2000:]}")
     done = subprocess.run(
         [
             str(venv / "bin" / "python"),

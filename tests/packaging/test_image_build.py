@@ -85,7 +85,9 @@ def test_the_built_image_runs_the_demo_and_answers_healthz(buildah: ci.Buildah) 
     ci.build_offline(buildah, TAG)
 
     # The offline demo, as the image's non-root user, with the venv's tools on PATH.
-    out = buildah.run(TAG, "set -e; id -u; command -v claude-runner rg; claude-runner demo", timeout=600)
+    out = buildah.run(
+        TAG, "set -e; id -u; command -v claude-runner; command -v rg; claude-runner demo", timeout=600
+    )
     lines = out.splitlines()
     assert lines[0] == "10001"
     assert lines[1:3] == ["/opt/claude-runner/bin/claude-runner", "/opt/claude-runner/bin/rg"]

@@ -36,7 +36,7 @@ from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -216,6 +216,8 @@ def _run(
             tracker.template = templates["comment"]
         found = [p for p, text in trusted.items() if text is not None]
         job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
+        job.log(f"subagents: {', '.join(a.name for a in agents)}" if agents else "no project subagents")
     thread = None
     if event.number is not None and event.entity_type is not None:
         with job.group("Context"):
@@ -307,6 +309,7 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
+        project_agents=agents,
         warn=job.warning,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runner.agent.agent_defs import AgentDefinition
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run, run_failure
 from runner.agent.live_log import LiveLog, tee
@@ -29,7 +30,7 @@ from runner.flow.mention import TRUSTED_FILES, LogStream, admit
 from runner.flow.publish import job_outputs
 from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.suggestions import visible_lines
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
@@ -157,6 +158,7 @@ def _review(
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
         job.log(f"{CONFIG_PATH}: {config.describe()}")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
         agent, sources = trusted_agent(
             agent,
             settings_input=settings.settings,
@@ -216,6 +218,7 @@ def _review(
         cancel,
         redactor,
         mcp_json=trusted.get(".mcp.json"),
+        agents=agents,
     )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
@@ -372,6 +375,7 @@ def _agent(
     redactor: Redactor,
     *,
     mcp_json: str | None,  # the default branch's .mcp.json
+    agents: list[AgentDefinition],  # the default branch's .claude/agents
 ) -> Mapping[str, Any]:
     """One agent turn with read-only tools and ``report_finding``; returns the result envelope."""
     run = dataclasses.replace(
@@ -393,6 +397,7 @@ def _agent(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
         project_mcp_json=mcp_json,
+        project_agents=agents,
         warn=job.warning,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)

@@ -96,7 +96,7 @@ def test_a_requester_without_write_access_gets_no_tracking_comment_but_the_refus
     # The refusal reply (tests/ci/test_refused_reply.py) goes through PyGithub, after the permission.
     (reply,) = job.github.comments(5)
     assert "Claude is working" not in reply.body and "only people with write access" in reply.body
-    assert [r.route for r in job.github.requests][0] == "get_permission"
+    assert job.github.requests[0].route == "get_permission"
 
 
 def test_proxies_leave_the_acknowledgement_to_the_sdk_and_ca_bundles_are_honoured():

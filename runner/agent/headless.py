@@ -21,6 +21,7 @@ from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
+from runner.agent.extensions import expand_prompt, load_extensions, skill_tool
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
@@ -48,6 +49,7 @@ from runner.errors import (
 )
 from runner.mcp.config import PROJECT_FILE
 from runner.mcp.servers import McpPlan, plan_mcp, running_mcp
+from runner.project.marketplaces import GitHost
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.catalog import default_max_tokens
@@ -85,6 +87,8 @@ def prepare_run(
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
+    plugin_host: GitHost | None = None,
+    change_checkout: Path | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -98,10 +102,11 @@ def prepare_run(
     added to ``claude_args``' and holding in plan mode too.
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
+    ``plugin_host``: the code host ``owner/repo`` marketplaces are cloned from, with its token;
+    ``change_checkout``: on change-request runs, the change's checkout (no plugin loads from it).
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
-    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = runtime.provider()
     config = provider.config
     redactor = redactor or Redactor()
@@ -115,6 +120,20 @@ def prepare_run(
         warn=warn,
         redactor=redactor,
     )
+    settings, setup.keys, ext = load_extensions(
+        settings
+        if settings.slash_command is not None
+        else dataclasses.replace(settings, slash_command=settings.prompt),
+        setup.keys,
+        project_dir=settings.project_claude_dir
+        or (None if trusted_settings is not None else _claude_dir(settings, cwd)),
+        user_dir=runtime.claude_config_dir,
+        cache_dir=runtime.plugin_cache.expanduser(),
+        host=plugin_host,
+        checkout=change_checkout,
+        warn=warn,
+    )
+    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     model = resolve_model(
         # Claude Code's order: --model, ANTHROPIC_MODEL, the settings' model.
         settings.model or (None if provider.models.model else setup.keys.model),
@@ -123,7 +142,8 @@ def prepare_run(
         strict=config.name == "anthropic" and not config.is_gateway,
     )
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
-    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
+    skill = skill_tool(ext, policy, warn)
+    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools, *([skill] if skill else [])]
     known = {t.name for t in (*build_tools(), *extra_tools)} | (
         {StructuredOutputTool.name} if settings.json_schema else set()
     )
@@ -156,8 +176,14 @@ def prepare_run(
     # lacks it and its secret values include it.
     redactor.add(*tool_env.secret_values, *config.secrets(), *(mcp.secret_values if mcp else ()))
     oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
+    workspace = equip(
+        ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+        tools,
+        runtime.tool_settings,
+        sandbox,
+    )
     spec = AgentSpec(
-        prompt=settings.prompt,
+        prompt=expand_prompt(settings, ext, policy=policy, ctx=workspace, sandbox=sandbox, warn=warn),
         model=model,
         system_prompt=build_system_prompt(
             cwd,
@@ -170,12 +196,7 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=equip(
-            ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
-            tools,
-            runtime.tool_settings,
-            sandbox,
-        ),
+        workspace=workspace,
         server_tools=server_tools(policy, config.name, model),
         limits=Limits(
             max_turns=settings.max_turns,
@@ -309,6 +330,14 @@ def _say_once(line: str) -> None:
     if line not in _said:
         _said.add(line)
         print(line, file=sys.stderr, flush=True)
+
+
+def _claude_dir(settings: RunSettings, cwd: Path) -> Path | None:
+    """The workspace's ``.claude`` directory (its commands and skills), for ``claude-runner run``,
+    when project settings are read."""
+    if not settings.project_settings or "project" not in settings.setting_sources:
+        return None
+    return (find_repo_root(cwd) or cwd) / ".claude"
 
 
 def _workspace_mcp_json(settings: RunSettings, cwd: Path) -> str | None:

@@ -68,11 +68,13 @@ def load_extensions(
     host: GitHost | None,
     checkout: Path | None,
     warn: Callable[[str], None],
-) -> tuple[RunSettings, MergedKeys, Extensions]:
-    """The run's commands, skills and plugins; ``settings`` with what the invoked command asks for
-    and the plugins' MCP servers; ``keys`` with the plugins' hooks. ``project_dir``: the ``.claude``
-    directory commands and skills are read from (a trusted copy on change-request runs); ``checkout``:
-    on change-request runs, the change's checkout (no plugin loads from it)."""
+    log: Callable[[str], None],
+) -> tuple[RunSettings, Extensions]:
+    """The run's commands, skills and plugins (``keys``: the merged settings, for ``enabledPlugins``),
+    and ``settings`` with what the invoked command asks for (allow rules, model), the plugins' MCP
+    servers and the skills' directories. ``project_dir``: the ``.claude`` directory commands and
+    skills are read from (a trusted copy on change-request runs); ``checkout``: on change-request
+    runs, the change's checkout (no plugin loads from it); ``log``: what was loaded."""
     requests = PluginRequests(
         plugins=settings.plugins,
         marketplaces=settings.plugin_marketplaces,
@@ -82,14 +84,14 @@ def load_extensions(
     )
     plugins: list[Plugin] = []
     if requests:
-        fetcher = Fetcher(cache_dir, host, warn)
+        fetcher = Fetcher(cache_dir, host, log)
         plugins = resolve_plugins(
             requests, fetcher, base_dir=settings.cwd.resolve(), checkout=checkout, warn=warn
         )
         for plugin in plugins:
             parts = {"commands and skills": len(plugin.commands), "agent dirs": len(plugin.agent_dirs)}
             parts |= {"hook events": len(plugin.hooks), "MCP servers": len(plugin.mcp_servers)}
-            warn(f"plugin {plugin.origin}: " + ", ".join(f"{n} {what}" for what, n in parts.items() if n))
+            log(f"plugin {plugin.origin}: " + ", ".join(f"{n} {what}" for what, n in parts.items() if n))
     groups: list[list[CommandDef]] = []
     for directory in (project_dir, user_dir if "user" in settings.setting_sources else None):
         if directory is not None:
@@ -100,8 +102,6 @@ def load_extensions(
     groups += [list(p.commands) for p in plugins]
     ext = Extensions(commands=merge_commands(groups, warn), plugins=plugins)
     if plugins:
-        hooks = [parse_hooks(p.hooks, f"plugin {p.origin}") for p in plugins if p.hooks]
-        keys = dataclasses.replace(keys, hooks=merge_hooks([keys.hooks, *hooks]))
         settings = dataclasses.replace(settings, mcp_config=(*settings.mcp_config, *ext.mcp_configs()))
     invocation = None if settings.disable_slash_commands else parse_invocation(settings.slash_command or "")
     if invocation is not None:
@@ -119,7 +119,13 @@ def load_extensions(
     skill_dirs = tuple(c.skill_dir for c in ext.skills if c.skill_dir is not None)
     if skill_dirs:  # the model reads a skill's other files with Read
         settings = dataclasses.replace(settings, add_dirs=(*settings.add_dirs, *dict.fromkeys(skill_dirs)))
-    return settings, keys, ext
+    return settings, ext
+
+
+def with_plugin_hooks(keys: MergedKeys, ext: Extensions) -> MergedKeys:
+    """``keys`` with the plugins' hooks added (they run with the settings' hooks)."""
+    hooks = [parse_hooks(p.hooks, f"plugin {p.origin}") for p in ext.plugins if p.hooks]
+    return dataclasses.replace(keys, hooks=merge_hooks([keys.hooks, *hooks])) if hooks else keys
 
 
 def skill_tool(

@@ -21,7 +21,13 @@ from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
-from runner.agent.extensions import expand_prompt, load_extensions, skill_tool
+from runner.agent.extensions import (
+    Extensions,
+    expand_prompt,
+    load_extensions,
+    skill_tool,
+    with_plugin_hooks,
+)
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
@@ -49,7 +55,6 @@ from runner.errors import (
 )
 from runner.mcp.config import PROJECT_FILE
 from runner.mcp.servers import McpPlan, plan_mcp, running_mcp
-from runner.project.marketplaces import GitHost
 from runner.providers import ProviderConfig, build_client, client_options
 from runner.providers.base import TokenSource
 from runner.providers.catalog import default_max_tokens
@@ -87,8 +92,7 @@ def prepare_run(
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
-    plugin_host: GitHost | None = None,
-    change_checkout: Path | None = None,
+    extensions: tuple[RunSettings, Extensions] | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -102,8 +106,8 @@ def prepare_run(
     added to ``claude_args``' and holding in plan mode too.
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
-    ``plugin_host``: the code host ``owner/repo`` marketplaces are cloned from, with its token;
-    ``change_checkout``: on change-request runs, the change's checkout (no plugin loads from it).
+    ``extensions``: the run's commands, skills and plugins already loaded (the CI flows, by
+    ``flow/extensions.py``) with the settings they returned; None: loaded here from the workspace.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -120,19 +124,19 @@ def prepare_run(
         warn=warn,
         redactor=redactor,
     )
-    settings, setup.keys, ext = load_extensions(
-        settings
-        if settings.slash_command is not None
-        else dataclasses.replace(settings, slash_command=settings.prompt),
+    # The CI flows load them first (flow/extensions.py); `run` reads the workspace's.
+    settings, ext = extensions or load_extensions(
+        dataclasses.replace(settings, slash_command=settings.prompt if trusted_settings is None else ""),
         setup.keys,
-        project_dir=settings.project_claude_dir
-        or (None if trusted_settings is not None else _claude_dir(settings, cwd)),
+        project_dir=None if trusted_settings is not None else _claude_dir(settings, cwd),
         user_dir=runtime.claude_config_dir,
         cache_dir=runtime.plugin_cache.expanduser(),
-        host=plugin_host,
-        checkout=change_checkout,
+        host=None,
+        checkout=None,
         warn=warn,
+        log=lambda line: setup.debug("settings", line),
     )
+    setup.keys = with_plugin_hooks(setup.keys, ext)
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     model = resolve_model(
         # Claude Code's order: --model, ANTHROPIC_MODEL, the settings' model.

@@ -26,6 +26,7 @@ from runner.errors import RunnerError
 from runner.events import ChangeRequest, Event
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
+from runner.flow.extensions import run_extensions
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.images import gather_images, with_images
 from runner.flow.inline_flush import classify_inline_comments
@@ -288,7 +289,12 @@ def _run(
         workspace=job.workspace,
         private_dir=job.temp_dir / "trusted",
     )
+    request = ctx.request if decision.mode == "tag" and ctx else decision.request or settings.trigger.prompt
     branch = repo.default_branch
+    run, extensions = run_extensions(
+        run, settings, trusted_settings, request=request, runtime=runtime, job=job, target=target,
+        branch=branch, on_change=on_change,
+    )  # fmt: skip
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     tag_mode = decision.mode == "tag" or settings.track_progress
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
@@ -308,12 +314,13 @@ def _run(
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
         warn=job.warning,
+        extensions=(run, extensions),
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
     texts = [trigger, ctx.body, *(c.body for c in ctx.comments)] if ctx else []
     images = gather_images(texts, platform.download_image, job.log)
-    content = with_images(prompt, images)
+    content = with_images(prepared.spec.prompt, images)  # a slash command expanded
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue

@@ -10,7 +10,8 @@ from pathlib import Path
 GIT = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", "-c", "init.defaultBranch=main"]
 
 REVIEW_COMMAND = """---
-allowed-tools: Bash(git diff:*), mcp__github_inline_comment__create_inline_comment, mcp__github_comment__create_comment
+allowed-tools: Bash(git diff:*), mcp__github_inline_comment__create_inline_comment,
+  mcp__github_comment__create_comment
 description: Code review a pull request
 ---
 

@@ -1,6 +1,7 @@
 """The ``---`` header of Claude Code's Markdown files (commands, skills, agents): the YAML subset
-they use (``key: value``, quoted values, ``[a, b]`` and ``- item`` lists, ``|`` / ``>`` blocks),
-read without a YAML library. Pure."""
+they use (``key: value``, quoted values, ``- item`` lists, ``|`` / ``>`` blocks), read without a
+YAML library. ``[a, b]`` stays text (``argument-hint: [pr] [priority]`` is a hint, not a list);
+``list_field`` reads it as a list. Pure."""
 
 from __future__ import annotations
 
@@ -41,8 +42,6 @@ def _parse(lines: list[str]) -> dict[str, FrontValue]:
             meta[key] = ("\n" if raw.startswith("|") else " ").join(texts).strip()
         elif not raw and any(b.strip().startswith("- ") for b in block):
             meta[key] = [_scalar(b.strip()[2:]) for b in block if b.strip().startswith("- ")]
-        elif raw.startswith("[") and raw.endswith("]"):
-            meta[key] = [_scalar(part) for part in raw[1:-1].split(",") if part.strip()]
         else:
             meta[key] = _scalar(" ".join([raw, *(b.strip() for b in block)]).strip())
     return meta
@@ -68,6 +67,8 @@ def list_field(meta: dict[str, FrontValue], key: str) -> tuple[str, ...]:
     value = meta.get(key)
     if value is None:
         return ()
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]  # a flow list: [Read, Grep]
     items = value if isinstance(value, list) else _split_rules(value)
     return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
 

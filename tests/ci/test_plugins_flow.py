@@ -38,7 +38,7 @@ def test_the_code_review_plugin_command_posts_a_review(job, tmp_path):
     )
     payload = pr_event(job, "opened")
     payload["pull_request"]["head"].update(ref="fix-calc")
-    proc, outputs, _ = job.run(
+    proc, _, _ = job.run(
         "pull_request",
         payload,
         prompt=f"/code-review:code-review {OWNER}/{REPO}/pull/5",
@@ -73,6 +73,9 @@ def test_a_missing_plugin_named_by_the_inputs_fails_in_one_line(job, tmp_path):
         plugin_marketplaces=f"file://{marketplace}",
     )
     assert proc.returncode == 3, proc.stderr
-    assert "plugin no-such-plugin@fixture: the marketplace has no such plugin (it has: code-review)" in proc.stderr
+    assert (
+        "plugin no-such-plugin@fixture: the marketplace has no such plugin (it has: code-review)"
+        in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
     assert job.model.message_requests == []

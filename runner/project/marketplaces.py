@@ -142,8 +142,10 @@ class Fetcher:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
-            run_git(["init", "-q", str(target)], target)
-        elif source.ref and _FULL_SHA.fullmatch(source.ref) and _has_commit(target, source.ref):
+        else:  # the clone's config as git writes it: nothing an earlier run put there is used
+            (target / ".git" / "config").unlink(missing_ok=True)
+        run_git(["init", "-q", str(target)], target)
+        if not fresh and source.ref and _FULL_SHA.fullmatch(source.ref) and _has_commit(target, source.ref):
             _reset(target, source.ref)  # pinned and cached: nothing to fetch
             self.log(f"plugins: {url}@{source.ref[:12]} from the cache")
             return target

@@ -132,7 +132,7 @@ def prepare_run(
         user_dir=runtime.claude_config_dir,
         cache_dir=runtime.plugin_cache.expanduser(),
         host=None,
-        checkout=None,
+        checkout=cwd if trusted_settings is not None else None,  # a review: the change's checkout
         warn=warn,
         log=lambda line: setup.debug("settings", line),
     )

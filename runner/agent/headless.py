@@ -146,7 +146,8 @@ def prepare_run(
         strict=config.name == "anthropic" and not config.is_gateway,
     )
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
-    skill = skill_tool(ext, policy, warn)
+    offer_skill = settings.builtin_tools is None or "Skill" in settings.builtin_tools  # --tools
+    skill = skill_tool(ext, policy, warn) if offer_skill else None
     tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools, *([skill] if skill else [])]
     known = {t.name for t in (*build_tools(), *extra_tools)} | (
         {StructuredOutputTool.name} if settings.json_schema else set()
@@ -387,7 +388,7 @@ def _offered_tools(
     commands may run."""
     tools = offered_tools(policy)
     if names is not None:
-        known = {tool.name for tool in build_tools()}
+        known = {tool.name for tool in build_tools()} | {"Skill"}
         for name in names:
             if name not in known:
                 warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")

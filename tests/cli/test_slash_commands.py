@@ -147,3 +147,21 @@ def test_enabled_plugins_in_the_settings_load_from_a_known_marketplace(
     assert _prompt(run).startswith("Provide a code review")
     assert any(w.startswith("warning: enabledPlugins: missing@fixture is not loaded") for w in run.warnings)
     assert not any("enabledPlugins" in w and "does not use" in w for w in run.warnings)
+
+
+def test_skill_is_a_tool_the_tools_flag_and_deny_rules_govern(run_flags, fake, repo: Path) -> None:
+    _write(
+        repo / ".claude" / "skills" / "release" / "SKILL.md", "---\ndescription: Cut a release\n---\nBump."
+    )
+    fake.add_turns([[text("ok")]])
+    run = run_flags("--tools", "Read", prompt="hi")
+    assert "Skill" not in {t["name"] for t in run.request["tools"]}
+    fake.add_turns([[tool_use("Skill", {"skill": "release"})], [text("ok")]])
+    run = run_flags("--disallowedTools", "Skill", prompt="hi")
+    results = [
+        b
+        for m in fake.message_requests[-1].body["messages"]
+        for b in m["content"]
+        if b.get("type") == "tool_result"
+    ]
+    assert results[0].get("is_error") and "Bump." not in str(results[0]["content"])

@@ -28,7 +28,7 @@ class SkillTool(Tool):
         "required": ["skill"],
         "additionalProperties": False,
     }
-    needs_permission: ClassVar[bool] = False  # it only returns text the run's configuration holds
+    # Read-only: allowed unless a rule denies it (--disallowedTools Skill), as in Claude Code.
 
     def __init__(
         self, skills: Sequence[CommandDef], expand: Callable[[CommandDef, str, ToolContext], str]

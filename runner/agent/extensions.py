@@ -116,8 +116,11 @@ def load_extensions(
                 allowed_tools=(*settings.allowed_tools, *(command.allowed_tools if command.trusted else ())),
                 model=settings.model or command.model,
             )
-    skill_dirs = tuple(c.skill_dir for c in ext.skills if c.skill_dir is not None)
-    if skill_dirs:  # the model reads a skill's other files with Read
+    cwd = settings.cwd.resolve()
+    skill_dirs = [
+        c.skill_dir for c in ext.skills if c.skill_dir and not c.skill_dir.resolve().is_relative_to(cwd)
+    ]
+    if skill_dirs:  # the model reads a skill's other files (outside the workspace) with Read
         settings = dataclasses.replace(settings, add_dirs=(*settings.add_dirs, *dict.fromkeys(skill_dirs)))
     return settings, ext
 
@@ -125,6 +128,8 @@ def load_extensions(
 def with_plugin_hooks(keys: MergedKeys, ext: Extensions) -> MergedKeys:
     """``keys`` with the plugins' hooks added (they run with the settings' hooks)."""
     hooks = [parse_hooks(p.hooks, f"plugin {p.origin}") for p in ext.plugins if p.hooks]
+    if keys.hooks_disabled:
+        return keys
     return dataclasses.replace(keys, hooks=merge_hooks([keys.hooks, *hooks])) if hooks else keys
 
 

@@ -49,6 +49,7 @@ class MergedKeys:
     warnings: tuple[str, ...] = ()
     enabled_plugins: Mapping[str, bool] = field(default_factory=dict)  # the last source's word wins
     marketplaces: Mapping[str, Any] = field(default_factory=dict)  # extraKnownMarketplaces by name
+    hooks_disabled: bool = False  # disableAllHooks: plugins' hooks do not run either
 
 
 def parse_keys(data: Mapping[str, Any], source: str) -> SettingsKeys:
@@ -88,7 +89,7 @@ def merge_keys(sources: Sequence[tuple[str, SettingsKeys]]) -> MergedKeys:
     for _, keys in sources:
         enabled.update(keys.enabled_plugins)
         marketplaces.update(keys.marketplaces)
-    return MergedKeys(hooks, model, style, co_author, tuple(warnings), enabled, marketplaces)
+    return MergedKeys(hooks, model, style, co_author, tuple(warnings), enabled, marketplaces, disabled)
 
 
 def _enabled_plugins(value: Any, source: str) -> dict[str, bool]:

@@ -98,7 +98,9 @@ def trusted_claude_dir(job: Job, target: PushTarget, branch: str) -> Path | None
 
 def _copy(workspace: Path, target: PushTarget, branch: str, dest: Path) -> Path:
     """Regular files only (no symlinks), each at most ``MAX_FILE_BYTES``."""
-    ref = git.fetch(workspace, branch, remote_url=target.url, token=target.token, username=target.username)
+    ref = git.fetch(
+        workspace, branch, remote_url=target.url, token=target.token, username=target.username, depth=1
+    )
     listing = run_git(["ls-tree", "-r", "-z", "--full-tree", ref, "--", *CLAUDE_DIRS], workspace).stdout
     root = dest / ".claude"
     root.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ def prepare_run(
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
-    extensions: tuple[RunSettings, Extensions] | None = None,
+    extensions: Extensions | None = None,
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -107,7 +107,7 @@ def prepare_run(
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
     ``extensions``: the run's commands, skills and plugins already loaded (the CI flows, by
-    ``flow/extensions.py``) with the settings they returned; None: loaded here from the workspace.
+    ``flow/extensions.py``, with ``settings`` as it returned them); None: loaded here.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -125,17 +125,19 @@ def prepare_run(
         redactor=redactor,
     )
     # The CI flows load them first (flow/extensions.py); `run` reads the workspace's.
-    settings, ext = extensions or load_extensions(
-        dataclasses.replace(settings, slash_command=settings.prompt if trusted_settings is None else ""),
-        setup.keys,
-        project_dir=None if trusted_settings is not None else _claude_dir(settings, cwd),
-        user_dir=runtime.claude_config_dir,
-        cache_dir=runtime.plugin_cache.expanduser(),
-        host=None,
-        checkout=cwd if trusted_settings is not None else None,  # a review: the change's checkout
-        warn=warn,
-        log=lambda line: setup.debug("settings", line),
-    )
+    ext = extensions
+    if ext is None:
+        settings, ext = load_extensions(
+            dataclasses.replace(settings, slash_command=settings.prompt if trusted_settings is None else ""),
+            setup.keys,
+            project_dir=None if trusted_settings is not None else _claude_dir(settings, cwd),
+            user_dir=runtime.claude_config_dir,
+            cache_dir=runtime.plugin_cache.expanduser(),
+            host=None,
+            checkout=cwd if trusted_settings is not None else None,  # a review: the change's checkout
+            warn=warn,
+            log=lambda line: setup.debug("settings", line),
+        )
     setup.keys = with_plugin_hooks(setup.keys, ext)
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     model = resolve_model(

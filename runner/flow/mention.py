@@ -314,7 +314,7 @@ def _run(
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
         warn=job.warning,
-        extensions=(run, extensions),
+        extensions=extensions,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.agent import permissions
+from runner.agent.agent_defs import AgentDefinition, load_agent_dir
+from runner.agent.prompt import find_repo_root
 from runner.agent.sandbox import Sandbox, SandboxPlan
 from runner.agent.settings_keys import MergedKeys
 from runner.agent.tools.base import ToolContext, ToolError
@@ -125,12 +127,47 @@ def load_extensions(
     return settings, ext
 
 
+def extension_agents(ext: Extensions, warn: Callable[[str], None]) -> list[AgentDefinition]:
+    """The plugins' agents (``agents/*.md``), named ``plugin:agent``, for the subagents."""
+    return [
+        a for name, directory in ext.agent_dirs for a in load_agent_dir(directory, namespace=name, warn=warn)
+    ]
+
+
 def with_plugin_hooks(keys: MergedKeys, ext: Extensions) -> MergedKeys:
     """``keys`` with the plugins' hooks added (they run with the settings' hooks)."""
     hooks = [parse_hooks(p.hooks, f"plugin {p.origin}") for p in ext.plugins if p.hooks]
     if keys.hooks_disabled:
         return keys
     return dataclasses.replace(keys, hooks=merge_hooks([keys.hooks, *hooks])) if hooks else keys
+
+
+def workspace_extensions(
+    settings: RunSettings,
+    keys: MergedKeys,
+    *,
+    cwd: Path,
+    config_dir: Path | None,
+    cache_dir: Path,
+    trusted: bool,
+    warn: Callable[[str], None],
+    log: Callable[[str], None],
+) -> tuple[RunSettings, Extensions]:
+    """``load_extensions`` for a run that did not load them first: ``claude-runner run`` (the
+    workspace's commands, its prompt a slash command) or, ``trusted``, a review (settings from the
+    default branch: no project commands, no slash command, nothing loaded from the checkout)."""
+    project = settings.project_settings and "project" in settings.setting_sources and not trusted
+    return load_extensions(
+        dataclasses.replace(settings, slash_command="" if trusted else settings.prompt),
+        keys,
+        project_dir=(find_repo_root(cwd) or cwd) / ".claude" if project else None,
+        user_dir=config_dir,
+        cache_dir=cache_dir,
+        host=None,
+        checkout=cwd if trusted else None,
+        warn=warn,
+        log=log,
+    )
 
 
 def skill_tool(

@@ -17,6 +17,8 @@ from types import FrameType
 from typing import IO, Any
 
 from runner.agent import permissions
+from runner.agent.agent_defs import AgentDefinition
+from runner.agent.agent_sources import agent_tool, run_agents
 from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
@@ -24,9 +26,10 @@ from runner.agent.env import protect_process_environ, wipe_process_environ, with
 from runner.agent.extensions import (
     Extensions,
     expand_prompt,
-    load_extensions,
+    extension_agents,
     skill_tool,
     with_plugin_hooks,
+    workspace_extensions,
 )
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
@@ -38,9 +41,11 @@ from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
+from runner.agent.subagents import SUBAGENT_TOOLS, bind_subagents
 from runner.agent.tools import BASH_COMPANIONS, build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.tools.bash import Bash
+from runner.agent.tools.skill import SkillTool
 from runner.agent.toolset import equip, offered_tools, server_tools
 from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
@@ -93,6 +98,8 @@ def prepare_run(
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
     extensions: Extensions | None = None,
+    project_agents: Sequence[AgentDefinition] | None = None,
+    plugin_agents: Sequence[AgentDefinition] = (),
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -106,6 +113,8 @@ def prepare_run(
     added to ``claude_args``' and holding in plan mode too.
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
+    ``project_agents``: with ``trusted_settings``, the trusted ``.claude/agents`` (likewise);
+    ``plugin_agents``: agents offered under their namespaced names, with the loaded plugins' own;
     ``extensions``: the run's commands, skills and plugins already loaded (the CI flows, by
     ``flow/extensions.py``, with ``settings`` as it returned them); None: loaded here.
     """
@@ -124,20 +133,11 @@ def prepare_run(
         warn=warn,
         redactor=redactor,
     )
-    # The CI flows load them first (flow/extensions.py); `run` reads the workspace's.
-    ext = extensions
-    if ext is None:
-        settings, ext = load_extensions(
-            dataclasses.replace(settings, slash_command=settings.prompt if trusted_settings is None else ""),
-            setup.keys,
-            project_dir=None if trusted_settings is not None else _claude_dir(settings, cwd),
-            user_dir=runtime.claude_config_dir,
-            cache_dir=runtime.plugin_cache.expanduser(),
-            host=None,
-            checkout=cwd if trusted_settings is not None else None,  # a review: the change's checkout
-            warn=warn,
-            log=lambda line: setup.debug("settings", line),
-        )
+    settings, ext = (settings, extensions) if extensions else workspace_extensions(
+        settings, setup.keys, cwd=cwd, config_dir=runtime.claude_config_dir, warn=warn,
+        trusted=trusted_settings is not None, cache_dir=runtime.plugin_cache.expanduser(),
+        log=lambda line: setup.debug("settings", line),
+    )  # fmt: skip
     setup.keys = with_plugin_hooks(setup.keys, ext)
     add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     model = resolve_model(
@@ -151,8 +151,29 @@ def prepare_run(
     offer_skill = settings.builtin_tools is None or "Skill" in settings.builtin_tools  # --tools
     skill = skill_tool(ext, policy, warn) if offer_skill else None
     tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools, *([skill] if skill else [])]
-    known = {t.name for t in (*build_tools(), *extra_tools)} | (
-        {StructuredOutputTool.name} if settings.json_schema else set()
+    agents = run_agents(
+        settings,
+        cwd=cwd,
+        config_dir=runtime.claude_config_dir,
+        project_agents=project_agents,
+        trusted_project=trusted_settings is not None,
+        warn=warn,
+        plugin_agents=[*plugin_agents, *extension_agents(ext, warn)],
+    )
+    strict_models = config.name == "anthropic" and not config.is_gateway
+    subagents = agent_tool(
+        settings,
+        policy,
+        agents,
+        lambda name: resolve_model(name, provider.models, provider=config.name, strict=strict_models),
+        warn,
+    )
+    tools += [subagents] if subagents is not None else []  # after the tools its subagents may use
+    known = (
+        {t.name for t in (*build_tools(), *extra_tools)}
+        | SUBAGENT_TOOLS
+        | {SkillTool.name}
+        | ({StructuredOutputTool.name} if settings.json_schema else set())
     )
     for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
         warn(line)
@@ -257,7 +278,9 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
         if background is not None:  # every way out: background commands end before the sandbox goes
             stack.callback(background.stop_all)
         spec = stack.enter_context(running_mcp(prepared.mcp, spec))  # stopped before the sandbox
-        return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
+        usage = UsageTracker(prices=prepared.prices)
+        bind_subagents(spec, client, emit, usage)  # subagents share the run's client, stream and usage
+        return run_agent(spec, client, emit, usage)
 
 
 def run_headless(
@@ -339,14 +362,6 @@ def _say_once(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _claude_dir(settings: RunSettings, cwd: Path) -> Path | None:
-    """The workspace's ``.claude`` directory (its commands and skills), for ``claude-runner run``,
-    when project settings are read."""
-    if not settings.project_settings or "project" not in settings.setting_sources:
-        return None
-    return (find_repo_root(cwd) or cwd) / ".claude"
-
-
 def _workspace_mcp_json(settings: RunSettings, cwd: Path) -> str | None:
     """The workspace's ``.mcp.json`` (``claude-runner run``), when project settings are read."""
     if not settings.project_settings:
@@ -390,7 +405,7 @@ def _offered_tools(
     commands may run."""
     tools = offered_tools(policy)
     if names is not None:
-        known = {tool.name for tool in build_tools()} | {"Skill"}
+        known = {tool.name for tool in build_tools()} | SUBAGENT_TOOLS | {SkillTool.name}
         for name in names:
             if name not in known:
                 warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")

@@ -23,6 +23,7 @@ from runner.agent.permissions import SettingsPermissions
 from runner.agent.settings_keys import merge_keys
 from runner.agent.settings_sources import settings_sources
 from runner.errors import GitError
+from runner.flow.context import Context
 from runner.flow.job import Job
 from runner.git.core import run_git
 from runner.platforms.base import PushTarget
@@ -30,6 +31,7 @@ from runner.project.marketplaces import GitHost
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.triggers import Decision
 
 CLAUDE_DIRS = (".claude/commands", ".claude/skills", ".claude/agents")
 MAX_FILE_BYTES = 256 * 1024
@@ -40,17 +42,20 @@ def run_extensions(
     run: RunSettings,
     settings: FlowSettings,
     trusted: Sequence[SettingsPermissions],
-    *,
-    request: str | None,
+    decision: Decision,
+    ctx: Context | None,
     job: Job,
     target: PushTarget,
     branch: str,
-    on_change: bool,
     runtime: Runtime,
 ) -> tuple[RunSettings, Extensions]:
     """The run's commands, skills and plugins, loaded once, before the platform tools are chosen
-    (a command's ``allowed-tools`` may name one), and ``run`` with what they add. ``request``: the
-    slash command when it starts with ``/``; ``trusted``: the run's trusted settings sources."""
+    (a command's ``allowed-tools`` may name one), and ``run`` with what they add. The slash command
+    is the request (a mention's, as the prompt shows it; else the ``prompt`` input) when it starts
+    with ``/``; ``trusted``: the run's trusted settings sources; ``branch``: the default branch."""
+    tag = decision.mode == "tag" and ctx is not None
+    request = ctx.request if tag and ctx is not None else decision.request or settings.trigger.prompt
+    on_change = ctx is not None and ctx.is_pull_request
     command = request.strip() if request and request.lstrip().startswith("/") else ""
     run = dataclasses.replace(
         run,

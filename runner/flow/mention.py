@@ -34,10 +34,11 @@ from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.readonly import READ_ONLY_GIT
+from runner.flow.refusal import access_reason, refuse
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -60,9 +61,8 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(actor.login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+    allowed = permission_at_least(level, settings.required_permission)
+    return allowed, access_reason(event.platform, actor.login, level, settings.required_permission, allowed)
 
 
 def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
@@ -79,11 +79,18 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
 
 
 def admit(
-    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+    platform: Platform,
+    event: Event,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    asked: bool = True,
 ) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
     asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
+    provider, or a requester without permission). ``asked``: someone asked (a mention, label or
+    assignee), so a refusal is answered; an automatic run is refused without a reply."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     failed = check_provider(runtime, job, redactor)
     if failed is not None:
@@ -92,6 +99,7 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
+        refuse(platform, event, why, settings, job, redactor, asked=asked)  # the requester hears why
         return redactor, 0
     return redactor, None
 
@@ -111,7 +119,7 @@ def run_flow(
     Posting the tracking comment is part of the protected run: whatever fails or stops it,
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=decision.mode == "tag")
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"
@@ -217,6 +225,8 @@ def _run(
             tracker.template = templates["comment"]
         found = [p for p, text in trusted.items() if text is not None]
         job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
+        job.log(f"subagents: {', '.join(a.name for a in agents)}" if agents else "no project subagents")
     thread = None
     if event.number is not None and event.entity_type is not None:
         with job.group("Context"):
@@ -289,12 +299,8 @@ def _run(
         workspace=job.workspace,
         private_dir=job.temp_dir / "trusted",
     )
-    request = ctx.request if decision.mode == "tag" and ctx else decision.request or settings.trigger.prompt
     branch = repo.default_branch
-    run, extensions = run_extensions(
-        run, settings, trusted_settings, request=request, runtime=runtime, job=job, target=target,
-        branch=branch, on_change=on_change,
-    )  # fmt: skip
+    run, ext = run_extensions(run, settings, trusted_settings, decision, ctx, job, target, branch, runtime)
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     tag_mode = decision.mode == "tag" or settings.track_progress
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
@@ -313,8 +319,9 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
+        project_agents=agents,
         warn=job.warning,
-        extensions=extensions,
+        extensions=ext,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""

@@ -86,6 +86,7 @@ OWN_INPUTS = frozenset(
         *("review", "review_drafts", "review_request_changes"),
         "tool_env_passthrough",
         "effort",
+        "reply_to_refused",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -158,6 +159,7 @@ class FlowSettings:
     confidential_issue_mr: bool = False
     plugins: tuple[str, ...] = ()  # name@marketplace, loaded for the run (runner/project/plugin_resolve.py)
     plugin_marketplaces: tuple[str, ...] = ()  # git URLs (#ref), owner/repo on the job's host, paths
+    reply_to_refused: bool = True  # a requester without access hears why, in one short reply
     warnings: tuple[str, ...] = ()
 
     @property
@@ -303,6 +305,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         effort=_effort(raw.get("effort")),
         plugins=_list(raw.get("plugins")),
         plugin_marketplaces=_lines(raw.get("plugin_marketplaces")),
+        reply_to_refused=_bool("reply_to_refused", raw.get("reply_to_refused"), True),
         warnings=tuple(warnings),
     )
 

@@ -339,7 +339,7 @@ def _run(
     record.phase("running")
     with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink))
+            outcome = execute_run(prepared, tee(live, sink, progress.timeline))
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)

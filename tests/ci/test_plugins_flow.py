@@ -60,7 +60,8 @@ def test_the_code_review_plugin_command_posts_a_review(job, tmp_path):
     assert "<name>code-review:review-checklist</name>" in skill["description"]
     # Its agent is a subagent, under its namespace too.
     agent = next(t for t in first["tools"] if t["name"] in ("Agent", "Task"))
-    assert "- code-review:bug-finder: Finds obvious bugs in a diff (Tools: Read, Grep)" in agent["description"]
+    listed = "- code-review:bug-finder: Finds obvious bugs in a diff (Tools: Read, Grep)"
+    assert listed in agent["description"]
     # The review: the inline comment, and the summary as the run's comment.
     (inline,) = job.github.review_comments_of(5)
     assert inline.path == "README.md" and "nothing useful" in inline.body

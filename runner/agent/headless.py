@@ -23,6 +23,14 @@ from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
+from runner.agent.extensions import (
+    Extensions,
+    expand_prompt,
+    extension_agents,
+    skill_tool,
+    with_plugin_hooks,
+    workspace_extensions,
+)
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
@@ -37,6 +45,7 @@ from runner.agent.subagents import SUBAGENT_TOOLS, bind_subagents
 from runner.agent.tools import BASH_COMPANIONS, build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.tools.bash import Bash
+from runner.agent.tools.skill import SkillTool
 from runner.agent.toolset import equip, offered_tools, server_tools
 from runner.agent.transcript import EventSink, opening_messages
 from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker, load_price_table
@@ -88,6 +97,7 @@ def prepare_run(
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
+    extensions: Extensions | None = None,
     project_agents: Sequence[AgentDefinition] | None = None,
     plugin_agents: Sequence[AgentDefinition] = (),
 ) -> PreparedRun:
@@ -104,11 +114,12 @@ def prepare_run(
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
     ``project_agents``: with ``trusted_settings``, the trusted ``.claude/agents`` (likewise);
-    ``plugin_agents``: the enabled plugins' agents, offered under their namespaced names.
+    ``plugin_agents``: agents offered under their namespaced names, with the loaded plugins' own;
+    ``extensions``: the run's commands, skills and plugins already loaded (the CI flows, by
+    ``flow/extensions.py``, with ``settings`` as it returned them); None: loaded here.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
-    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     provider = runtime.provider()
     config = provider.config
     redactor = redactor or Redactor()
@@ -122,6 +133,13 @@ def prepare_run(
         warn=warn,
         redactor=redactor,
     )
+    settings, ext = (settings, extensions) if extensions else workspace_extensions(
+        settings, setup.keys, cwd=cwd, config_dir=runtime.claude_config_dir, warn=warn,
+        trusted=trusted_settings is not None, cache_dir=runtime.plugin_cache.expanduser(),
+        log=lambda line: setup.debug("settings", line),
+    )  # fmt: skip
+    setup.keys = with_plugin_hooks(setup.keys, ext)
+    add_dirs = tuple(_real_dir(d, "--add-dir") for d in settings.add_dirs)
     model = resolve_model(
         # Claude Code's order: --model, ANTHROPIC_MODEL, the settings' model.
         settings.model or (None if provider.models.model else setup.keys.model),
@@ -130,7 +148,9 @@ def prepare_run(
         strict=config.name == "anthropic" and not config.is_gateway,
     )
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
-    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
+    offer_skill = settings.builtin_tools is None or "Skill" in settings.builtin_tools  # --tools
+    skill = skill_tool(ext, policy, warn) if offer_skill else None
+    tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools, *([skill] if skill else [])]
     agents = run_agents(
         settings,
         cwd=cwd,
@@ -138,7 +158,7 @@ def prepare_run(
         project_agents=project_agents,
         trusted_project=trusted_settings is not None,
         warn=warn,
-        plugin_agents=plugin_agents,
+        plugin_agents=[*plugin_agents, *extension_agents(ext, warn)],
     )
     strict_models = config.name == "anthropic" and not config.is_gateway
     subagents = agent_tool(
@@ -152,6 +172,7 @@ def prepare_run(
     known = (
         {t.name for t in (*build_tools(), *extra_tools)}
         | SUBAGENT_TOOLS
+        | {SkillTool.name}
         | ({StructuredOutputTool.name} if settings.json_schema else set())
     )
     for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
@@ -183,8 +204,14 @@ def prepare_run(
     # lacks it and its secret values include it.
     redactor.add(*tool_env.secret_values, *config.secrets(), *(mcp.secret_values if mcp else ()))
     oidc = token_source(provider.oidc, on_token=redactor.add) if config.needs_oidc else None
+    workspace = equip(
+        ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
+        tools,
+        runtime.tool_settings,
+        sandbox,
+    )
     spec = AgentSpec(
-        prompt=settings.prompt,
+        prompt=expand_prompt(settings, ext, policy=policy, ctx=workspace, sandbox=sandbox, warn=warn),
         model=model,
         system_prompt=build_system_prompt(
             cwd,
@@ -197,12 +224,7 @@ def prepare_run(
         ),
         tools=tools,
         policy=policy,
-        workspace=equip(
-            ToolContext(cwd=cwd, add_dirs=policy.roots[1:], subprocess_env=tool_env.variables),
-            tools,
-            runtime.tool_settings,
-            sandbox,
-        ),
+        workspace=workspace,
         server_tools=server_tools(policy, config.name, model),
         limits=Limits(
             max_turns=settings.max_turns,
@@ -383,7 +405,7 @@ def _offered_tools(
     commands may run."""
     tools = offered_tools(policy)
     if names is not None:
-        known = {tool.name for tool in build_tools()} | SUBAGENT_TOOLS
+        known = {tool.name for tool in build_tools()} | SUBAGENT_TOOLS | {SkillTool.name}
         for name in names:
             if name not in known:
                 warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")

@@ -20,7 +20,7 @@ from runner.hooks.config import HooksConfig, merge_hooks, parse_hooks
 # for a headless run in CI. Every other key is named in a warning.
 USED_KEYS = frozenset(
     {"$schema", "permissions", "sandbox", "env", "hooks", "disableAllHooks", "model", "outputStyle"}
-    | {"includeCoAuthoredBy", "attribution"}
+    | {"includeCoAuthoredBy", "attribution", "enabledPlugins", "extraKnownMarketplaces"}
 )
 
 
@@ -33,6 +33,8 @@ class SettingsKeys:
     model: str | None = None
     output_style: str | None = None
     include_co_authored_by: bool | None = None
+    enabled_plugins: Mapping[str, bool] = field(default_factory=dict)  # "name@marketplace": on/off
+    marketplaces: Mapping[str, Any] = field(default_factory=dict)  # extraKnownMarketplaces, as written
     unused: tuple[str, ...] = ()  # keys claude-runner does not use
 
 
@@ -45,6 +47,9 @@ class MergedKeys:
     output_style: str | None = None
     include_co_authored_by: bool = True
     warnings: tuple[str, ...] = ()
+    enabled_plugins: Mapping[str, bool] = field(default_factory=dict)  # the last source's word wins
+    marketplaces: Mapping[str, Any] = field(default_factory=dict)  # extraKnownMarketplaces by name
+    hooks_disabled: bool = False  # disableAllHooks: plugins' hooks do not run either
 
 
 def parse_keys(data: Mapping[str, Any], source: str) -> SettingsKeys:
@@ -55,6 +60,8 @@ def parse_keys(data: Mapping[str, Any], source: str) -> SettingsKeys:
         model=_typed(data, "model", str, source),
         output_style=_typed(data, "outputStyle", str, source),
         include_co_authored_by=_co_author(data, source),
+        enabled_plugins=_enabled_plugins(data.get("enabledPlugins"), source),
+        marketplaces=_typed(data, "extraKnownMarketplaces", dict, source) or {},
         unused=tuple(sorted(set(data) - USED_KEYS)),
     )
 
@@ -77,13 +84,28 @@ def merge_keys(sources: Sequence[tuple[str, SettingsKeys]]) -> MergedKeys:
     if disabled and hooks:
         warnings.append("disableAllHooks is set: no hooks run")
         hooks = HooksConfig()
-    return MergedKeys(hooks, model, style, co_author, tuple(warnings))
+    enabled: dict[str, bool] = {}
+    marketplaces: dict[str, Any] = {}
+    for _, keys in sources:
+        enabled.update(keys.enabled_plugins)
+        marketplaces.update(keys.marketplaces)
+    return MergedKeys(hooks, model, style, co_author, tuple(warnings), enabled, marketplaces, disabled)
+
+
+def _enabled_plugins(value: Any, source: str) -> dict[str, bool]:
+    """``enabledPlugins``: ``{"name@marketplace": true}`` (a list of versions counts as on)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SettingsError(f'{source}: enabledPlugins must be an object {{"name@marketplace": true}}')
+    return {str(k): v is True or isinstance(v, list) for k, v in value.items()}
 
 
 def _typed(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
     value = data.get(key)
     if value is not None and not isinstance(value, kind):
-        raise SettingsError(f"{source}: {key} must be {'true or false' if kind is bool else 'a string'}")
+        what = {bool: "true or false", dict: "an object"}.get(kind, "a string")
+        raise SettingsError(f"{source}: {key} must be {what}")
     return value
 
 

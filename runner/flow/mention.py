@@ -28,6 +28,7 @@ from runner.flow.ack import Acknowledgement, new_tracker
 from runner.flow.admit import admit, authorize, check_provider
 from runner.flow.cleanup import Cleanup
 from runner.flow.context import Context, build_context
+from runner.flow.extensions import run_extensions
 from runner.flow.finish import RunEnd, finish_run, retry_delays, work_fields
 from runner.flow.images import gather_images, with_images
 from runner.flow.inline_flush import classify_inline_comments
@@ -232,6 +233,7 @@ def _run(
         private_dir=job.temp_dir / "trusted",
     )
     branch = repo.default_branch
+    run, ext = run_extensions(run, settings, trusted_settings, decision, ctx, job, target, branch, runtime)
     memory = trusted_memory(trusted, branch, lambda path: platform.read_file(path, branch))
     tag_mode = decision.mode == "tag" or settings.track_progress
     facts = run_facts(event, platform, tag_mode=tag_mode, thread=thread, run=run, trusted=trusted_settings)
@@ -252,12 +254,13 @@ def _run(
         project_mcp_json=trusted.get(".mcp.json"),
         project_agents=agents,
         warn=job.warning,
+        extensions=ext,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
     trigger = clean_untrusted(event.comment.body, redactor) if event.comment and ctx else ""
     texts = [trigger, ctx.body, *(c.body for c in ctx.comments)] if ctx else []
     images = gather_images(texts, platform.download_image, job.log)
-    content = with_images(prompt, images)
+    content = with_images(prepared.spec.prompt, images)  # a slash command expanded
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)
     progress.co_author = prepared.setup is None or prepared.setup.keys.include_co_authored_by
     out = WithheldStream(job) if secret else LogStream(job)  # job logs can be more public than the issue

@@ -63,6 +63,8 @@ def claude_flag_fields(params: Mapping[str, Any]) -> dict[str, Any]:
         "debug": params.get("debug"),
         "debug_file": params.get("debug_file"),
         "verbose": bool(params.get("verbose")),
+        "disable_slash_commands": bool(params.get("disable_slash_commands")),
+        "plugin_dirs": tuple(params.get("plugin_dirs") or ()),
         "flag_warnings": tuple(warnings),
     }
 

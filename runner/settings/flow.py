@@ -66,13 +66,12 @@ IMPLEMENTED = frozenset(
         # Accepted: the CI tools are offered when the runner's token can read Actions, which the
         # workflow's `permissions: actions: read` grants (see runner/platform_tools/offer.py).
         "additional_permissions",
+        "plugins",
+        "plugin_marketplaces",
     }
 )
 # Accepted for compatibility; each prints a warning when set, naming it.
-NOT_IMPLEMENTED = {
-    "plugins": "",
-    "plugin_marketplaces": "",
-}
+NOT_IMPLEMENTED: dict[str, str] = {}
 # Ours, in the same style.
 OWN_INPUTS = frozenset(
     {
@@ -158,6 +157,8 @@ class FlowSettings:
     # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
     # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
     confidential_issue_mr: bool = False
+    plugins: tuple[str, ...] = ()  # name@marketplace, loaded for the run (runner/project/plugin_resolve.py)
+    plugin_marketplaces: tuple[str, ...] = ()  # git URLs (#ref), owner/repo on the job's host, paths
     reply_to_refused: bool = True  # a requester without access hears why, in one short reply
     warnings: tuple[str, ...] = ()
 
@@ -194,6 +195,11 @@ def _bool(name: str, value: str | None, default: bool = False) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").replace("\n", ",").split(",") if v.strip())
+
+
+def _lines(value: str | None) -> tuple[str, ...]:
+    """One value per line (a path may hold a comma)."""
+    return tuple(v.strip() for v in (value or "").splitlines() if v.strip())
 
 
 def _ssh_key(value: str | None) -> str | None:
@@ -297,6 +303,8 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         tool_env_passthrough=raw.get("tool_env_passthrough", ""),
         effort=_effort(raw.get("effort")),
+        plugins=_list(raw.get("plugins")),
+        plugin_marketplaces=_lines(raw.get("plugin_marketplaces")),
         reply_to_refused=_bool("reply_to_refused", raw.get("reply_to_refused"), True),
         warnings=tuple(warnings),
     )

@@ -63,6 +63,15 @@ class RunSettings:
     debug_file: Path | None = None
     verbose: bool = False
     flag_warnings: tuple[str, ...] = ()  # one line per flag accepted without being implemented
+    # Slash commands and plugins (runner/agent/extensions.py)
+    disable_slash_commands: bool = False  # --disable-slash-commands: a prompt's /name is sent as written
+    slash_command: str | None = (
+        None  # the "/name args" text in the prompt (None: the prompt, if it starts with /)
+    )
+    project_claude_dir: Path | None = None  # where .claude/commands and skills are read (the flows: trusted)
+    plugin_dirs: tuple[Path, ...] = ()  # --plugin-dir
+    plugins: tuple[str, ...] = ()  # the plugins input: name@marketplace
+    plugin_marketplaces: tuple[str, ...] = ()  # the plugin_marketplaces input
 
     def __post_init__(self) -> None:
         _positive("--max-turns", self.max_turns)

@@ -34,7 +34,6 @@ UNSUPPORTED_FLAGS: dict[str, bool | str] = {
     "--agent": True,
     "--append-subagent-system-prompt": True,
     "--advisor": True,
-    "--plugin-dir": True,
     "--input-format": True,
     "--include-partial-messages": False,
     "--include-hook-events": False,
@@ -229,6 +228,13 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option("-c", "--continue", "continue_session", is_flag=True, help="Continue the latest session."),
     click.option("--fork-session", is_flag=True, help="With --resume/--continue: a new session id."),
     click.option("--disable-slash-commands", is_flag=True, help="Send a prompt starting with / as written."),
+    click.option(
+        "--plugin-dir",
+        "plugin_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Load a plugin from this directory for this run (repeatable).",
+    ),
     click.option(
         "--no-session-persistence", is_flag=True, help="Keep no session (claude-runner keeps none anyway)."
     ),

@@ -49,6 +49,9 @@ class Runtime:
     mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
     claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
     tool_settings: ToolSettings = field(default_factory=ToolSettings)  # Bash timeouts, WebFetch
+    # Plugin marketplaces and plugins cloned from git, kept between runs: CLAUDE_RUNNER_PLUGIN_CACHE,
+    # else $XDG_CACHE_HOME/claude-runner/plugins, else ~/.cache/claude-runner/plugins.
+    plugin_cache: Path = Path("~/.cache/claude-runner/plugins")
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -93,7 +96,16 @@ def read_runtime(
         read_mcp_runtime(env),
         claude_config_dir=claude_dir,
         tool_settings=read_tool_settings(env),
+        plugin_cache=read_plugin_cache(env, tools.home),
     )
+
+
+def read_plugin_cache(env: Mapping[str, str], home: Path) -> Path:
+    """Where cloned plugin marketplaces are cached (see ``Runtime.plugin_cache``)."""
+    if env.get("CLAUDE_RUNNER_PLUGIN_CACHE", "").strip():
+        return Path(env["CLAUDE_RUNNER_PLUGIN_CACHE"].strip()).expanduser()
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg else home / ".cache") / "claude-runner" / "plugins"
 
 
 def read_bwrap(env: Mapping[str, str]) -> str | None:

@@ -49,6 +49,9 @@ GITLAB_JOB = (
     ),
     Variable(("TOOL_ENV_PASSTHROUGH",), "job variables the agent's tools may see"),
     Variable(("SETTINGS",), "Claude Code settings as inline JSON or a file's path"),
+    Variable(
+        ("PLUGINS", "PLUGIN_MARKETPLACES"), "plugins (name@marketplace) and their marketplaces, one a line"
+    ),
     Variable(("REVIEW", "REVIEW_DRAFTS"), "true: review merge requests (drafts too) in MR pipelines"),
     Variable(("CONFIDENTIAL_ISSUE_MR",), "true: a confidential issue's work gets a named branch and an MR"),
 )

@@ -242,6 +242,12 @@ def _no_slash(run: Run) -> None:
     assert run.request["messages"][0]["content"][0]["text"] == "hello"
 
 
+@effect("--plugin-dir", "plugins/tidy")
+def _plugin_dir(run: Run) -> None:
+    skill = next(t for t in run.request["tools"] if t["name"] == "Skill")
+    assert "<name>tidy:format</name>" in skill["description"] and "Formats files" in skill["description"]
+
+
 @effect("--no-session-persistence")
 def _no_persistence(run: Run) -> None:
     assert not (run.repo / ".claude-runner").exists() and not run.warnings
@@ -278,6 +284,10 @@ def test_flag(flag: str, argv: list[str], check: Any, run_flags, fake: FakeMessa
     if flag == "--setting-sources":
         (repo / ".claude").mkdir(exist_ok=True)
         (repo / ".claude" / "settings.json").write_text('{"model": "opus"}')
+    if flag == "--plugin-dir":
+        skill = repo / "plugins" / "tidy" / "skills" / "format"
+        skill.mkdir(parents=True)
+        (skill / "SKILL.md").write_text("---\ndescription: Formats files\n---\nRun the formatter.\n")
     if "--resume" in argv and ".claude-runner/sessions/earlier.jsonl" in argv:
         _transcript_of_an_earlier_run(run_flags, fake, repo)
     if "--json-schema" in argv:

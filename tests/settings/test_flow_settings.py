@@ -11,12 +11,21 @@ def test_defaults_match_claude_code_action():
     assert s.bot_name == "claude[bot]" and s.warnings == ()
 
 
-def test_unimplemented_inputs_warn_by_name_only_when_set():
+def test_every_input_is_implemented_and_plugin_inputs_are_read():
     s = flow_settings(
-        {"INPUT_PLUGINS": "x@y", "INPUT_USE_COMMIT_SIGNING": "false", "INPUT_DISPLAY_REPORT": "true"}
+        {
+            "INPUT_PLUGINS": "code-review@claude-code-plugins\nlint@team, fmt@team",
+            "INPUT_PLUGIN_MARKETPLACES": "https://github.com/anthropics/claude-code.git\n./tools/my, market",
+            "INPUT_USE_COMMIT_SIGNING": "false",
+            "INPUT_DISPLAY_REPORT": "true",
+        }
     )
-    assert len(s.warnings) == 1 and "plugins" in s.warnings[0]
+    assert s.warnings == ()
+    assert s.plugins == ("code-review@claude-code-plugins", "lint@team", "fmt@team")
+    assert s.plugin_marketplaces == ("https://github.com/anthropics/claude-code.git", "./tools/my, market")
     assert s.display_report is True and s.use_commit_signing is False
+    # GitLab's job variables, by the same names.
+    assert flow_settings({"PLUGINS": "a@b"}).plugins == ("a@b",)
 
 
 def test_inputs_this_runner_does_not_need_say_why_when_set():

@@ -93,7 +93,7 @@ def test_the_built_image_runs_the_demo_and_answers_healthz(buildah: ci.Buildah) 
     assert lines[1:3] == ["/opt/claude-runner/bin/claude-runner", "/opt/claude-runner/bin/rg"]
     # the demo's pull request got its fix, as a real run would push it
     assert "+    return a + b" in out
-    assert "PR:     #1" in out
+    assert "PR:     https://github.example/Codertocat/Hello-World/pull/1 (#1, " in out
 
     # The listener, started in the background inside, answers /healthz on localhost.
     port = _free_port()

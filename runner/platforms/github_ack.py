@@ -22,6 +22,7 @@ from typing import Any
 
 from runner import __version__
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
+from runner.platforms.github_errors import STATUS_PAGE, data_message, refusal
 from runner.platforms.refs import CommentRef
 from runner.platforms.retry import (
     RETRY_STATUSES,
@@ -36,7 +37,6 @@ from runner.platforms.retry import (
 from runner.platforms.seal import Seal, seal_for
 
 LOOKBACK_S = 300  # as github.py: how far back a comment that landed may be looked for
-STATUS_PAGE = "https://www.githubstatus.com"
 
 
 @dataclass
@@ -291,30 +291,15 @@ class GitHubAckClient:
 
     def error(self, what: str, answer: Answer) -> PlatformError | CredentialsError:
         """GitHub's refusal as one of our errors (the messages of ``GitHubClient.error``)."""
-        status, message = answer.status, f"{answer.status} {_message(answer.data)}"
-        if status == 401:
-            if self.authenticated:
-                return CredentialsError(
-                    f"the GitHub token expired or was revoked (401 while trying to {what})",
-                    "run the job again; a github_token must stay valid for the whole job",
-                )
-            return CredentialsError(
-                f"GitHub rejected the token while trying to {what}",
-                "check github_token or the App installation",
-            )
-        if status == 429 or (status == 403 and rate_limited(answer.headers)):
-            wait = self.backoff.server_wait(answer.headers)
-            until = f" (GitHub asks to wait {wait:.0f} s)" if wait else ""
-            return PlatformUnavailable(
-                f"GitHub API rate limit while trying to {what}: {message}{until}{self.backoff.after()}",
-                "run the job again once the limit resets",
-            )
-        if status in RETRY_STATUSES and status != 403:
-            return PlatformUnavailable(
-                f"GitHub API kept failing while trying to {what}: {message}{self.backoff.after()}",
-                f"GitHub may be having an outage ({STATUS_PAGE}); run the job again later",
-            )
-        return PlatformError(f"GitHub could not {what}: {message}")
+        message = f"{answer.status} {_message(answer.data)}"
+        return refusal(
+            what,
+            answer.status,
+            message,
+            answer.headers,
+            authenticated=self.authenticated,
+            backoff=self.backoff,
+        )
 
     def _repo(self, suffix: str = "") -> str:
         return f"/repos/{self.repo_full_name}{suffix}"
@@ -342,17 +327,7 @@ def _with_query(path: str, params: Mapping[str, Any]) -> str:
 
 
 def _message(data: Any) -> str:
-    """GitHub's error message, with the first validation detail (as ``github_data.error_message``)."""
-    if not isinstance(data, dict) or not data.get("message"):
-        return "(no message)"
-    message = str(data["message"])
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        detail = first.get("message") or first.get("code") if isinstance(first, dict) else str(first)
-        if detail:
-            message += f" ({detail})"
-    return message
+    return data_message(data) or "(no message)"
 
 
 __all__ = ["Answer", "AnswerError", "GitHubAckClient", "NoAnswer"]

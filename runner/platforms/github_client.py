@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
 from runner.platforms.github_auth import AppTokens, Tokens, token_auth
 from runner.platforms.github_data import error_message, next_link
-from runner.platforms.retry import RETRY_STATUSES, Backoff, rate_limited, transport_failure, write_once
+from runner.platforms.github_errors import STATUS_PAGE, refusal
+from runner.platforms.retry import Backoff, transport_failure, write_once
 from runner.platforms.seal import Seal, seal_for
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PER_PAGE = 100  # the most GitHub serves per page: fewest requests for big threads
-STATUS_PAGE = "https://www.githubstatus.com"
 
 
 class GitHubClient:
@@ -98,30 +98,15 @@ class GitHubClient:
     def error(self, what: str, exc: Any) -> PlatformError | CredentialsError:
         """GitHub's refusal ``exc`` (a ``GithubException``) as one of our errors."""
         status, headers = int(exc.status or 0), cast(Mapping[str, str], exc.headers or {})
-        message = f"{status} {error_message(exc)}"
-        if status == 401:
-            if self.authenticated or self.tokens.minted:
-                return CredentialsError(
-                    f"the GitHub token expired or was revoked (401 while trying to {what})",
-                    "run the job again; a github_token must stay valid for the whole job",
-                )
-            return CredentialsError(
-                f"GitHub rejected the token while trying to {what}",
-                "check github_token or the App installation",
-            )
-        if status in (403, 429) and (status == 429 or rate_limited(headers)):
-            wait = self.backoff.server_wait(headers)
-            until = f" (GitHub asks to wait {wait:.0f} s)" if wait else ""
-            return PlatformUnavailable(
-                f"GitHub API rate limit while trying to {what}: {message}{until}{self.backoff.after()}",
-                "run the job again once the limit resets",
-            )
-        if status in RETRY_STATUSES and status != 403:
-            return PlatformUnavailable(
-                f"GitHub API kept failing while trying to {what}: {message}{self.backoff.after()}",
-                f"GitHub may be having an outage ({STATUS_PAGE}); run the job again later",
-            )
-        return PlatformError(f"GitHub could not {what}: {message}")
+        authenticated = self.authenticated or self.tokens.minted
+        return refusal(
+            what,
+            status,
+            f"{status} {error_message(exc)}",
+            headers,
+            authenticated=authenticated,
+            backoff=self.backoff,
+        )
 
     def get(self, what: str, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path``'s JSON."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from runner.platforms.base import ChangedFile, ThreadComment, can_write_by_association
+from runner.platforms.github_errors import data_message
 
 GHOST = "ghost"  # how GitHub names a deleted account
 
@@ -201,14 +202,4 @@ def parse_time(value: str | None) -> datetime | None:
 
 def error_message(exc: Any) -> str:
     """GitHub's error message, with the first validation detail (422s say little otherwise)."""
-    data = getattr(exc, "data", None)
-    if not isinstance(data, dict) or not data.get("message"):
-        return str(exc)
-    message = str(data["message"])
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        detail = first.get("message") or first.get("code") if isinstance(first, dict) else str(first)
-        if detail:
-            message += f" ({detail})"
-    return message
+    return data_message(getattr(exc, "data", None)) or str(exc)

@@ -23,10 +23,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/claude-runner/bin:$PATH
 
 # A venv keeps our dependencies apart from the system Python's; extras: Bedrock and Vertex
-# credentials, the webhook server, and psycopg for listener replicas sharing a PostgreSQL store.
+# credentials, the webhook server, psycopg for listener replicas sharing a PostgreSQL store, and the
+# OpenTelemetry SDK (a job cannot add an extra to the image; it loads only with CLAUDE_CODE_ENABLE_TELEMETRY).
 COPY . /src
 RUN python -m venv /opt/claude-runner \
-    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres]" \
+    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres,telemetry]" \
     && rm -rf /src
 
 # Never run as root: the agent's tools run shell commands in the checked-out repository.

@@ -22,6 +22,7 @@ from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
 from runner.agent.env import protect_process_environ, wipe_process_environ, with_settings_env
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
+from runner.agent.live_log import tee
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
 from runner.agent.permission_rules import names_tool
@@ -56,6 +57,7 @@ from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.telemetry import open_telemetry
 
 
 @dataclass
@@ -242,11 +244,19 @@ def run_headless(
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
+    telemetry = open_telemetry(
+        runtime.telemetry,
+        lambda line: print(line, file=err, flush=True),
+        prepared.redactor,
+        prompt=prepared.spec.prompt,
+        prices=prepared.prices,
+    )
     try:
         with graceful_signals(prepared.spec.cancel):
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(sink, telemetry))
     finally:
         sink.close()
+        telemetry.close()  # after the answer is out; bounded, and never raises
     code = exit_code(outcome)
     try:
         sink.check_transcript()  # after the answer was printed

@@ -27,6 +27,7 @@ from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
+from runner.settings.telemetry import TelemetrySettings, read_telemetry_settings
 from runner.settings.tools import ToolSettings, read_tool_settings
 
 
@@ -50,6 +51,7 @@ class Runtime:
     mcp: McpRuntime = field(default_factory=McpRuntime)  # MCP timeouts, the ${VAR} expansion values
     claude_config_dir: Path | None = None  # user settings: $CLAUDE_CONFIG_DIR, else ~/.claude
     tool_settings: ToolSettings = field(default_factory=ToolSettings)  # Bash timeouts, WebFetch
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)  # OTEL_*: spans, metrics
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -94,6 +96,7 @@ def read_runtime(
         read_mcp_runtime(env),
         claude_config_dir=claude_dir,
         tool_settings=read_tool_settings(env),
+        telemetry=read_telemetry_settings(env),
     )
 
 

@@ -245,12 +245,9 @@ def run_headless(
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     telemetry = open_telemetry(
-        runtime.telemetry,
-        lambda line: print(line, file=err, flush=True),
-        prepared.redactor,
-        prompt=prepared.spec.prompt,
-        prices=prepared.prices,
+        runtime.telemetry, lambda line: print(line, file=err, flush=True), prepared.redactor
     )
+    telemetry.agent(prepared.spec.prompt, prepared.prices)
     try:
         with graceful_signals(prepared.spec.cancel):
             outcome = execute_run(prepared, tee(sink, telemetry))

@@ -44,6 +44,7 @@ from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.telemetry import RunObserver, open_telemetry
 from runner.triggers import Decision
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
@@ -121,6 +122,9 @@ def run_flow(
     progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
     state = RunState(job.platform, job.repo_url, job.run_id, job.job_url, requester, number=event.number)
     record = RunRecord(job.state_file, state, job.log)
+    job_span = {"platform": job.platform, "repository": job.repo_url, "number": event.number}
+    telemetry = open_telemetry(runtime.telemetry, job.warning, redactor, job=job_span)
+    record.on_phase = telemetry.phase  # a span per phase; the SDK loads when the agent starts
     cancel = CancelToken()
     cleanup = Cleanup(job.log)
     end = RunEnd()
@@ -143,6 +147,7 @@ def run_flow(
                     cancel,
                     redactor,
                     record,
+                    telemetry,
                 )
             result = progress.result or {}
             if result.get("is_error"):
@@ -155,7 +160,7 @@ def run_flow(
         except Exception as exc:  # a bug: still finalise the comment and save the work
             end = RunEnd(f"internal error: {type(exc).__name__}: {exc}")
         end = dataclasses.replace(end, cancelled=cancel.reason is not None and end.error is not None)
-        return finish_run(
+        code = finish_run(
             platform=platform,
             settings=settings,
             job=job,
@@ -169,6 +174,8 @@ def run_flow(
             started=started,
             end=end,
         )
+        telemetry.close()  # after the comment and outputs; bounded, never raises
+        return code
 
 
 def _tracker(
@@ -203,6 +210,7 @@ def _run(
     cancel: CancelToken,
     redactor: Redactor,
     record: RunRecord,
+    telemetry: RunObserver,
 ) -> None:
     repo = platform.repository()
     record.phase("gathering")
@@ -323,9 +331,10 @@ def _run(
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
+    telemetry.agent(prepared.spec.prompt, prepared.prices)
     with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink))
+            outcome = execute_run(prepared, tee(live, sink, telemetry))
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)

@@ -152,6 +152,7 @@ class RunRecord:
         self._warned = False
         self._started = time.monotonic()
         self._logged_phase: str | None = None
+        self.on_phase: Callable[[str], None] | None = None  # told each new phase (telemetry)
         if file is not None:
             try:
                 file.clear()
@@ -165,6 +166,8 @@ class RunRecord:
         if phase != self._logged_phase:  # one line per phase in the job log
             self._logged_phase = phase
             self.log(f"phase: {phase} ({time.monotonic() - self._started:.1f} s)")
+            if self.on_phase is not None:
+                self.on_phase(phase)
         self.update(phase=phase, **changes)
 
     def update(self, **changes: Any) -> None:

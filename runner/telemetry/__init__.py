@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from runner import __version__
-from runner.agent.usage import DEFAULT_PRICES, Price
 from runner.sanitize import Redactor
 from runner.settings.telemetry import TelemetrySettings
 from runner.telemetry.observer import Backend, NoTelemetry, RunObserver, RunTelemetry, TelemetryOptions
@@ -24,13 +23,13 @@ def open_telemetry(
     warn: Callable[[str], None],
     redactor: Redactor,
     *,
-    prompt: str = "",
-    prices: Mapping[str, Price] = DEFAULT_PRICES,
+    job: Mapping[str, str | int | None] | None = None,
 ) -> RunObserver:
     """The run's observer: ``NoTelemetry`` when off; else one that loads the SDK when the agent starts.
 
     ``warn`` gets the settings' warnings now, and one line later if the SDK is missing or an
-    export fails. The exporters' header values are added to ``redactor``.
+    export fails. The exporters' header values are added to ``redactor``. ``job``: the CI job's
+    attributes (platform, repository; None values left out), on the span its phases hang from.
     """
     for line in settings.warnings:
         warn(line)
@@ -51,9 +50,14 @@ def open_telemetry(
         log_tool_details=settings.log_tool_details,
         include_session_id=settings.include_session_id,
         version=__version__ if settings.include_version else None,
-        prices=prices,
     )
-    return RunTelemetry(open_backend, warn, redactor, prompt=prompt, options=options)
+    return RunTelemetry(
+        open_backend,
+        warn,
+        redactor,
+        options=options,
+        job={k: v for k, v in (job or {}).items() if v is not None},
+    )
 
 
 __all__ = ["NoTelemetry", "RunObserver", "RunTelemetry", "open_telemetry"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from runner.agent.live_log import short_input
-from runner.agent.usage import DEFAULT_PRICES, Price, UsageTracker
+from runner.agent.usage import Price, UsageTracker
 from runner.sanitize import Redactor
 
 Attributes = dict[str, str | int | float | bool]
@@ -78,15 +78,17 @@ class TelemetryOptions:
     log_tool_details: bool = False
     include_session_id: bool = True
     version: str | None = None  # app.version on metrics (OTEL_METRICS_INCLUDE_VERSION)
-    prices: Mapping[str, Price] = field(default_factory=lambda: DEFAULT_PRICES)
 
 
 class RunObserver(Protocol):
-    """What a run's code calls: the events, the phases, and ``close`` at the end."""
+    """What a run's code calls: the phases, the agent's prompt and prices, its events, and
+    ``close`` at the end."""
 
     def __call__(self, event: Mapping[str, Any]) -> None: ...
 
     def phase(self, name: str) -> None: ...
+
+    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -99,6 +101,9 @@ class NoTelemetry:
 
     def phase(self, name: str) -> None:
         """Ignore the phase."""
+
+    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None:
+        """Ignore the agent's start."""
 
     def close(self) -> None:
         """Nothing to flush."""
@@ -113,13 +118,14 @@ class RunTelemetry:
         warn: Callable[[str], None],
         redactor: Redactor,
         *,
-        prompt: str = "",
         options: TelemetryOptions | None = None,
+        job: Attributes | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self._open, self._warn, self.redactor, self.clock = open_backend, warn, redactor, clock
         self.options = options or TelemetryOptions()
-        self._prompt = prompt
+        self._prompt = ""
+        self._job_attributes: Attributes = dict(job or {})
         self._backend: Backend | None = None
         self._opened = self._dead = False
         self._created = clock()
@@ -128,7 +134,7 @@ class RunTelemetry:
         self._phase: tuple[str, int, object] | None = None  # the current phase: name, start, span
         self._interaction: object | None = None
         self._session = ""
-        self._usage = UsageTracker(prices=dict(self.options.prices))
+        self._usage = UsageTracker()
         self._waiting_since = self._created  # when the model call now running was sent
         self._retries: list[tuple[int, Attributes]] = []
         self._tools: dict[str, tuple[str, Attributes]] = {}
@@ -143,6 +149,12 @@ class RunTelemetry:
     def phase(self, name: str) -> None:
         """The CI run entered phase ``name``; never raises."""
         self._guard(lambda: self._enter_phase(name, self.clock()))
+
+    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None:
+        """The agent turn about to start: its prompt (recorded only with ``OTEL_LOG_USER_PROMPTS``)
+        and the prices its cost is reckoned at."""
+        self._prompt = prompt
+        self._usage = UsageTracker(prices=dict(prices))
 
     def close(self) -> None:
         """End the open spans, flush (bounded by the export timeout) and print what failed."""
@@ -186,7 +198,7 @@ class RunTelemetry:
             self._opened = True
             self._backend = self._open()
             if self._backend is not None and self._phases:
-                self._job = self._backend.start_span(JOB_SPAN, self._created, {}, None)
+                self._job = self._backend.start_span(JOB_SPAN, self._created, self._job_attributes, None)
                 for name, start in self._phases:
                     self._enter_phase(name, start)
             self._phases = []
@@ -200,7 +212,7 @@ class RunTelemetry:
         if backend is None:
             return
         if self._job is None:
-            self._job = backend.start_span(JOB_SPAN, self._created, {}, None)
+            self._job = backend.start_span(JOB_SPAN, self._created, self._job_attributes, None)
         self._end_phase(start)
         span = backend.start_span(PHASE_SPAN, start, {"phase": name}, self._job)
         self._phase = (name, start, span)

@@ -173,3 +173,14 @@ def test_telemetry_is_off_unless_enabled(fake, repo, run_cli, collector):
     out = run_cli("run", "-p", PROMPT, "--allowedTools", "Read", cwd=repo, env=env)
     assert out.code == 0, out.stderr
     assert collector.paths == [] and "telemetry" not in out.stderr
+
+
+def test_a_bad_variable_stops_before_the_run_in_one_line(fake, repo, run_cli, collector):
+    env = telemetry_env(fake, collector.base_url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    out = run_cli("run", "-p", PROMPT, cwd=repo, env=env)
+    assert out.code == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported by claude-runner: "
+        "use http/protobuf or grpc"
+    ]
+    assert fake.message_requests == [] and collector.paths == []

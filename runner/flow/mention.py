@@ -331,7 +331,7 @@ def _run(
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
-    telemetry.agent(prepared.spec.prompt, prepared.prices)
+    telemetry.agent(prepared.spec.prompt, prepared.prices, quiet=secret)
     with job.group("Claude"), live:
         try:
             outcome = execute_run(prepared, tee(live, sink, telemetry))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from runner.agent.live_log import short_input
@@ -88,7 +88,7 @@ class RunObserver(Protocol):
 
     def phase(self, name: str) -> None: ...
 
-    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None: ...
+    def agent(self, prompt: str, prices: Mapping[str, Price], *, quiet: bool = False) -> None: ...
 
     def close(self) -> None: ...
 
@@ -102,7 +102,7 @@ class NoTelemetry:
     def phase(self, name: str) -> None:
         """Ignore the phase."""
 
-    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None:
+    def agent(self, prompt: str, prices: Mapping[str, Price], *, quiet: bool = False) -> None:
         """Ignore the agent's start."""
 
     def close(self) -> None:
@@ -150,11 +150,14 @@ class RunTelemetry:
         """The CI run entered phase ``name``; never raises."""
         self._guard(lambda: self._enter_phase(name, self.clock()))
 
-    def agent(self, prompt: str, prices: Mapping[str, Price]) -> None:
+    def agent(self, prompt: str, prices: Mapping[str, Price], *, quiet: bool = False) -> None:
         """The agent turn about to start: its prompt (recorded only with ``OTEL_LOG_USER_PROMPTS``)
-        and the prices its cost is reckoned at."""
+        and the prices its cost is reckoned at. ``quiet`` (a confidential issue's run): neither the
+        prompt nor tools' inputs are recorded, whatever the variables say."""
         self._prompt = prompt
         self._usage = UsageTracker(prices=dict(prices))
+        if quiet:
+            self.options = replace(self.options, log_user_prompts=False, log_tool_details=False)
 
     def close(self) -> None:
         """End the open spans, flush (bounded by the export timeout) and print what failed."""

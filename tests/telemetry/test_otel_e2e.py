@@ -184,3 +184,22 @@ def test_a_bad_variable_stops_before_the_run_in_one_line(fake, repo, run_cli, co
         "use http/protobuf or grpc"
     ]
     assert fake.message_requests == [] and collector.paths == []
+
+
+def test_a_retried_call_carries_its_retries_and_a_failed_run_is_an_error(fake, repo, run_cli, collector):
+    fake.queue_fault("overloaded")  # the first request: 529, retried
+    fake.add_turns([[text("Let me look."), tool_use("Read", {"file_path": str(repo / "missing.py")})]])
+    env = telemetry_env(fake, collector.base_url)
+    out = run_cli("run", "-p", PROMPT, "--output-format", "json", "--max-turns", "1", cwd=repo, env=env)
+    assert out.code == 1 and out.result["subtype"] == "error_max_turns"
+    (call,) = [s for s in collector.spans if s.name == "claude_code.llm_request"]
+    assert call.attributes["attempt"] == 2
+    assert [(name, attrs["attempt"], attrs["status"]) for name, attrs in call.events] == [
+        ("api_retry", 1, 529)
+    ]
+    (tool,) = [s for s in collector.spans if s.name == "claude_code.tool"]
+    assert tool.attributes["success"] is False and tool.status == "ERROR"
+    (interaction,) = [s for s in collector.spans if s.name == "claude_code.interaction"]
+    assert interaction.status == "ERROR" and interaction.attributes["outcome"] == "error_max_turns"
+    (duration,) = collector.metric("claude_runner.run.duration")
+    assert duration.attributes["outcome"] == "error_max_turns"

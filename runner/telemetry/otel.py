@@ -203,6 +203,7 @@ def _span_exporter(name: str, signal: SignalExport, timeout_s: float) -> SpanExp
         return ConsoleSpanExporter(out=sys.stderr)  # stdout is the run's answer
     headers = dict(signal.headers)
     if signal.protocol == "grpc":
+        headers = {k.lower(): v for k, v in headers.items()}  # gRPC metadata keys are lower case
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
 
         return GrpcSpans(
@@ -223,6 +224,7 @@ def _metric_exporter(name: str, signal: SignalExport, timeout_s: float, delta: b
         return ConsoleMetricExporter(out=sys.stderr, preferred_temporality=temporality)
     headers = dict(signal.headers)
     if signal.protocol == "grpc":
+        headers = {k.lower(): v for k, v in headers.items()}  # gRPC metadata keys are lower case
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
 
         return GrpcMetrics(

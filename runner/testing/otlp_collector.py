@@ -75,18 +75,78 @@ class FakeCollector(LoopbackServer):
 
         if headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
+        if path == "/v1/traces":
+            self.record(path, headers, ExportTraceServiceRequest.FromString(body))
+        elif path == "/v1/metrics":
+            self.record(path, headers, ExportMetricsServiceRequest.FromString(body))
+        else:
+            return 404
+        return 200
+
+    def record(self, path: str, headers: dict[str, str], request: Any) -> None:
+        """Keep one decoded export request (traces or metrics)."""
         with self._lock:
             self.headers.append(headers)
             self.paths.append(path)
             if path == "/v1/traces":
-                traces = ExportTraceServiceRequest.FromString(body)
-                self.spans += [span for rs in traces.resource_spans for span in _spans(rs)]
-            elif path == "/v1/metrics":
-                metrics = ExportMetricsServiceRequest.FromString(body)
-                self.points += [point for rm in metrics.resource_metrics for point in _points(rm)]
+                self.spans += [span for rs in request.resource_spans for span in _spans(rs)]
             else:
-                return 404
-        return 200
+                self.points += [point for rm in request.resource_metrics for point in _points(rm)]
+
+
+class FakeGrpcCollector(FakeCollector):
+    """The same collector over OTLP/gRPC (``grpcio``, which comes with the gRPC exporter): what
+    arrives is recorded under the HTTP paths, so a test reads both alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grpc: Any = None
+        self._grpc_port = 0
+
+    def start(self) -> FakeGrpcCollector:
+        """Serve on a loopback port (idempotent)."""
+        if self._grpc is None:
+            from concurrent import futures
+
+            import grpc  # type: ignore[import-untyped]
+            from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+            from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+            collector = self
+
+            class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+                def Export(self, request: Any, context: Any) -> Any:
+                    collector.record("/v1/traces", dict(context.invocation_metadata()), request)
+                    return trace_service_pb2.ExportTraceServiceResponse()
+
+            class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+                def Export(self, request: Any, context: Any) -> Any:
+                    collector.record("/v1/metrics", dict(context.invocation_metadata()), request)
+                    return metrics_service_pb2.ExportMetricsServiceResponse()
+
+            server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)  # type: ignore[no-untyped-call]
+            metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)  # type: ignore[no-untyped-call]
+            self._grpc_port = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            self._grpc = server
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._grpc is not None:
+            self._grpc.stop(grace=None)
+            self._grpc = None
+
+    @property
+    def port(self) -> int:
+        """The gRPC port."""
+        return self._grpc_port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (an insecure gRPC endpoint)."""
+        return f"http://127.0.0.1:{self._grpc_port}"
 
 
 def _spans(resource_spans: Any) -> list[ReceivedSpan]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.testing.fake_messages import FakeMessagesAPI, text, tool_use
-from runner.testing.otlp_collector import FakeCollector
+from runner.testing.otlp_collector import FakeCollector, FakeGrpcCollector
 from tests.conftest import base_env
 
 PROMPT = "Read calc.py and say what add() returns"
@@ -203,3 +203,22 @@ def test_a_retried_call_carries_its_retries_and_a_failed_run_is_an_error(fake, r
     assert interaction.status == "ERROR" and interaction.attributes["outcome"] == "error_max_turns"
     (duration,) = collector.metric("claude_runner.run.duration")
     assert duration.attributes["outcome"] == "error_max_turns"
+
+
+def test_grpc_reaches_a_grpc_collector(fake, repo, run_cli):
+    with FakeGrpcCollector() as grpc_collector:
+        fake.add_turns(read_script(repo))
+        env = telemetry_env(fake, grpc_collector.base_url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        out = run_cli(
+            "run", "-p", PROMPT, "--output-format", "json", "--allowedTools", "Read", cwd=repo, env=env
+        )
+    assert out.code == 0, out.stderr
+    assert "telemetry" not in out.stderr, out.stderr
+    assert sorted(set(grpc_collector.span_names())) == [
+        "claude_code.interaction",
+        "claude_code.llm_request",
+        "claude_code.tool",
+    ]
+    (sessions,) = grpc_collector.metric("claude_code.session.count")
+    assert sessions.attributes["session.id"] == out.result["session_id"]
+    assert {h.get("authorization") for h in grpc_collector.headers} == {f"Bearer {HEADER_TOKEN}"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,18 +173,25 @@ class OtelBackend:
         """Flush and shut down within the timeout; one warning per destination that failed."""
         millis = int(self.timeout_s * 1000)
 
-        def shut() -> None:
+        def traces() -> None:
             if self.tracer_provider is not None:
                 self.tracer_provider.force_flush(millis)
                 self.tracer_provider.shutdown()
+
+        def metrics() -> None:
             if self.meter_provider is not None:
                 self.meter_provider.shutdown(timeout_millis=millis)
 
-        worker = threading.Thread(target=shut, name="telemetry-flush", daemon=True)
-        worker.start()
-        worker.join(self.timeout_s * 2 + 1)  # traces, then metrics: each within its timeout
+        # Both at once, each within the timeout; a thread still waiting after it is left behind
+        # (a daemon: it does not keep the process alive).
+        workers = [threading.Thread(target=t, name="telemetry-flush", daemon=True) for t in (traces, metrics)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + self.timeout_s + 1
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
         lines = []
-        if worker.is_alive():
+        if any(worker.is_alive() for worker in workers):
             lines.append(
                 f"warning: telemetry: the collector did not answer within {self.timeout_s:g} s; "
                 "what was not sent is dropped (the run is not affected)"

@@ -222,3 +222,20 @@ def test_grpc_reaches_a_grpc_collector(fake, repo, run_cli):
     (sessions,) = grpc_collector.metric("claude_code.session.count")
     assert sessions.attributes["session.id"] == out.result["session_id"]
     assert {h.get("authorization") for h in grpc_collector.headers} == {f"Bearer {HEADER_TOKEN}"}
+
+
+def test_a_collector_that_never_answers_does_not_hold_the_run(fake, repo, run_cli):
+    with socket.socket() as silent:  # connections are queued by the kernel, never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        fake.add_turns(read_script(repo))
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = telemetry_env(fake, endpoint, OTEL_EXPORTER_OTLP_TIMEOUT="1000")
+        out = run_cli(
+            "run", "-p", PROMPT, "--output-format", "json", "--allowedTools", "Read", cwd=repo, env=env
+        )
+    assert out.code == 0, out.stderr
+    assert out.result["result"] == "add() returns a - b."
+    warnings = [line for line in out.stderr.splitlines() if "telemetry" in line]
+    assert warnings and all(line.startswith("warning: telemetry: ") for line in warnings), out.stderr
+    assert "Traceback" not in out.stderr

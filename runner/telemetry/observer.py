@@ -178,6 +178,7 @@ class RunTelemetry:
                 self._job = None
 
         self._guard(end)
+        self._dead = True  # closed: later events and a second close do nothing
         try:
             lines = backend.close()
         except Exception as exc:

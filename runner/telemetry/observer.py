@@ -47,6 +47,13 @@ TOKEN_TYPES = {
     "cache_read_input_tokens": "cacheRead",
     "cache_creation_input_tokens": "cacheCreation",
 }
+# The same, as the result's ``modelUsage`` names them.
+RESULT_TOKEN_TYPES = {
+    "inputTokens": "input",
+    "outputTokens": "output",
+    "cacheReadInputTokens": "cacheRead",
+    "cacheCreationInputTokens": "cacheCreation",
+}
 PROMPT_CHARS = 4096  # a logged prompt, at most
 REDACTED = "<REDACTED>"  # what Claude Code records instead of a prompt it may not log
 
@@ -354,8 +361,24 @@ class RunTelemetry:
             error = f"the run ended with {outcome}" if event.get("is_error") else None
             backend.end_span(self._interaction, now, attributes, error)
             self._interaction = None
+        self._reconcile(backend, event.get("modelUsage") or {})
         seconds = int(event.get("duration_ms") or 0) / 1000
         model = str(event.get("model") or "")
         backend.add(
             "claude_runner.run.duration", seconds, self._metric_attributes(outcome=outcome, model=model)
         )
+
+    def _reconcile(self, backend: Backend, totals: Mapping[str, Mapping[str, Any]]) -> None:
+        """Count what the result has and no ``assistant`` event showed (a compaction's summary
+        call): the metrics then add up to the result's tokens and ``total_cost_usd``."""
+        seen = self._usage.model_usage()
+        for model, usage in totals.items():
+            counted = seen.get(model, {})
+            for field_name, token_type in RESULT_TOKEN_TYPES.items():
+                missing = int(usage.get(field_name) or 0) - int(counted.get(field_name) or 0)
+                if missing > 0:
+                    attributes = self._metric_attributes(type=token_type, model=model)
+                    backend.add("claude_code.token.usage", missing, attributes)
+            cost = float(usage.get("costUSD") or 0) - float(counted.get("costUSD") or 0)
+            if cost > 1e-6:
+                backend.add("claude_code.cost.usage", cost, self._metric_attributes(model=model))

@@ -145,3 +145,24 @@ def test_a_broken_backend_is_one_warning_and_the_run_goes_on():
     telemetry.close()
     assert warnings == ["warning: telemetry stopped: RuntimeError: exporter exploded"]
     assert not backend.closed
+
+
+def test_usage_only_the_result_shows_is_counted_so_the_metrics_add_up_to_it():
+    backend, warnings = Recorder(), []
+    telemetry = observer(backend, warnings)
+    telemetry.agent("do it", {})
+    telemetry(INIT)
+    usage = {"input_tokens": 5, "output_tokens": 10}
+    telemetry({"type": "assistant", "message": {"model": "claude-x", "content": [], "usage": usage}})
+    # A compaction's summary call spent tokens no assistant event showed.
+    model_usage = {
+        "claude-x": {"inputTokens": 5, "outputTokens": 25, "cacheReadInputTokens": 7, "costUSD": 1.5}
+    }
+    telemetry({"type": "result", "subtype": "success", "model": "claude-x", "modelUsage": model_usage})
+    tokens: dict[str, float] = {}
+    for metric, value, attributes in backend.points:
+        if metric == "claude_code.token.usage":
+            tokens[attributes["type"]] = tokens.get(attributes["type"], 0) + value
+    assert tokens == {"input": 5, "output": 25, "cacheRead": 7}
+    cost = sum(value for metric, value, _ in backend.points if metric == "claude_code.cost.usage")
+    assert cost == 1.5

@@ -1,9 +1,10 @@
 """OpenTelemetry settings, read once: Claude Code's variables (``CLAUDE_CODE_ENABLE_TELEMETRY``,
-``OTEL_*``), so a collector set up for Claude Code receives the runner's runs too.
+``OTEL_*``), so a collector set up for Claude Code receives the runner's runs too: traces,
+metrics, and Claude Code's events as log records.
 
 Only names and numbers are read here; the SDK is imported by ``runner/telemetry/`` when a run
 starts with telemetry on. A value the runner cannot use is a one-line usage error; an exporter
-it does not have (``prometheus``, the events of ``OTEL_LOGS_EXPORTER``) is a warning.
+it does not have (``prometheus``) is a warning.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 @dataclass(frozen=True)
 class SignalExport:
-    """Where one signal (traces or metrics) goes: its exporters, and for ``otlp`` the collector."""
+    """Where one signal (traces, metrics or logs) goes: its exporters, and for ``otlp`` the collector."""
 
     exporters: tuple[str, ...] = ()  # "otlp", "console"; empty: the signal is off
     protocol: str = "http/protobuf"
@@ -41,8 +42,10 @@ class TelemetrySettings:
     enabled: bool = False
     traces: SignalExport = field(default_factory=SignalExport)
     metrics: SignalExport = field(default_factory=SignalExport)
+    logs: SignalExport = field(default_factory=SignalExport)  # Claude Code's events, as log records
     metric_interval_ms: int = 60_000  # OTEL_METRIC_EXPORT_INTERVAL
     traces_interval_ms: int = 5_000  # OTEL_TRACES_EXPORT_INTERVAL (the batch's schedule)
+    logs_interval_ms: int = 5_000  # OTEL_LOGS_EXPORT_INTERVAL
     timeout_ms: int = 10_000  # OTEL_EXPORTER_OTLP_TIMEOUT: one export; the flush at exit too
     delta: bool = True  # OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (Claude Code: delta)
     resource: tuple[tuple[str, str], ...] = ()  # OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME
@@ -55,7 +58,7 @@ class TelemetrySettings:
     @property
     def secret_values(self) -> tuple[str, ...]:
         """The header values (tokens): redacted from everything the runner writes."""
-        return tuple(v for signal in (self.traces, self.metrics) for _, v in signal.headers if v)
+        return tuple(v for signal in (self.traces, self.metrics, self.logs) for _, v in signal.headers if v)
 
 
 def read_telemetry_settings(env: Mapping[str, str]) -> TelemetrySettings:
@@ -63,17 +66,13 @@ def read_telemetry_settings(env: Mapping[str, str]) -> TelemetrySettings:
     if not _flag(env, ENABLE_VAR, False):
         return TelemetrySettings()
     warnings: list[str] = []
-    logs = _exporters(env, "OTEL_LOGS_EXPORTER", warnings, known=())
-    if logs:
-        warnings.append(
-            "warning: OTEL_LOGS_EXPORTER: claude-runner exports traces and metrics, not events; it is ignored"
-        )
     traces = _signal(env, "traces", warnings)
     metrics = _signal(env, "metrics", warnings)
-    if not traces.exporters and not metrics.exporters:
+    logs = _signal(env, "logs", warnings)
+    if not traces.exporters and not metrics.exporters and not logs.exporters:
         warnings.append(
-            f"warning: {ENABLE_VAR} is set but neither OTEL_TRACES_EXPORTER nor OTEL_METRICS_EXPORTER "
-            "names an exporter (otlp, console): nothing is exported"
+            f"warning: {ENABLE_VAR} is set but none of OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, "
+            "OTEL_LOGS_EXPORTER names an exporter (otlp, console): nothing is exported"
         )
     temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta").strip().lower()
     if temporality not in ("delta", "cumulative"):
@@ -86,11 +85,13 @@ def read_telemetry_settings(env: Mapping[str, str]) -> TelemetrySettings:
         "service.name", "claude-runner"
     )
     return TelemetrySettings(
-        enabled=bool(traces.exporters or metrics.exporters),
+        enabled=bool(traces.exporters or metrics.exporters or logs.exporters),
         traces=traces,
         metrics=metrics,
+        logs=logs,
         metric_interval_ms=_positive(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
         traces_interval_ms=_positive(env, "OTEL_TRACES_EXPORT_INTERVAL", 5_000),
+        logs_interval_ms=_positive(env, "OTEL_LOGS_EXPORT_INTERVAL", 5_000),
         timeout_ms=_positive(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000),
         delta=temporality == "delta",
         resource=tuple(resource.items()),

@@ -123,14 +123,17 @@ GITHUB_PREDEFINED = (
 
 # OpenTelemetry, as Claude Code reads it (settings/telemetry.py; README "telemetry variable" table).
 TELEMETRY = (
-    Variable(("CLAUDE_CODE_ENABLE_TELEMETRY",), "1: export traces and metrics (needs the telemetry extra)"),
-    Variable(("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"), "otlp, console or none (comma-separated)"),
-    Variable(("OTEL_LOGS_EXPORTER",), "Claude Code's events: not exported by claude-runner (a warning)"),
+    Variable(("CLAUDE_CODE_ENABLE_TELEMETRY",), "1: export telemetry (needs the telemetry extra)"),
+    Variable(
+        ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"),
+        "otlp, console or none (comma-separated); logs: Claude Code's events",
+    ),
     Variable(
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
         ),
         "http/protobuf (default) or grpc",
     ),
@@ -139,6 +142,7 @@ TELEMETRY = (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         ),
         "the collector (default http://localhost:4318, grpc :4317); per signal: the full URL",
     ),
@@ -147,21 +151,19 @@ TELEMETRY = (
             "OTEL_EXPORTER_OTLP_HEADERS",
             "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
             "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
         ),
         "key=value,... sent with each export (values are redacted from logs)",
     ),
+    Variable(("OTEL_EXPORTER_OTLP_TIMEOUT",), "ms an export may take, and the flush at exit (default 10000)"),
     Variable(
-        ("OTEL_EXPORTER_OTLP_TIMEOUT",), "ms one export may take, and the flush at exit (default 10000)"
-    ),
-    Variable(
-        ("OTEL_METRIC_EXPORT_INTERVAL", "OTEL_TRACES_EXPORT_INTERVAL"), "ms between exports (60000, 5000)"
+        ("OTEL_METRIC_EXPORT_INTERVAL", "OTEL_TRACES_EXPORT_INTERVAL", "OTEL_LOGS_EXPORT_INTERVAL"),
+        "ms between exports (60000, 5000, 5000)",
     ),
     Variable(("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",), "delta (default) or cumulative"),
-    Variable(
-        ("OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"), "resource attributes (service.name: claude-runner)"
-    ),
-    Variable(("OTEL_LOG_USER_PROMPTS",), "1: the prompt on the interaction span (redacted); else <REDACTED>"),
-    Variable(("OTEL_LOG_TOOL_DETAILS",), "1: each tool call's input on its span (redacted, 1000 characters)"),
+    Variable(("OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"), "resource attributes (service.name)"),
+    Variable(("OTEL_LOG_USER_PROMPTS",), "1: the prompt on the interaction span and event (redacted)"),
+    Variable(("OTEL_LOG_TOOL_DETAILS",), "1: each tool call's input on its span and event (redacted)"),
     Variable(
         ("OTEL_METRICS_INCLUDE_SESSION_ID", "OTEL_METRICS_INCLUDE_VERSION"),
         "session.id (default 1) and app.version (default 0) on metrics",

@@ -1,4 +1,4 @@
-"""A run's events as OpenTelemetry spans and metrics, with Claude Code's names.
+"""A run's events as OpenTelemetry spans, metrics and Claude Code's events, with Claude Code's names.
 
 ``RunTelemetry`` is an event sink like the live log: it reads the stream-json events the loop
 emits (``init``, ``api_retry``, ``assistant``, ``user``, ``result``) and the CI flow's phases, and
@@ -72,6 +72,9 @@ class Backend(Protocol):
 
     def add(self, metric: str, value: float, attributes: Attributes) -> None:
         """Add to a counter, or record a histogram point (see ``METRICS``)."""
+
+    def event(self, name: str, time_ns: int, attributes: Attributes) -> None:
+        """Emit Claude Code's event ``claude_code.<name>`` as a log record."""
 
     def close(self) -> list[str]:
         """Flush and stop, within the export timeout; returns warning lines."""
@@ -247,16 +250,20 @@ class RunTelemetry:
         if kind == "system" and subtype == "init":
             self._start(backend, event, now)
         elif kind == "system" and subtype == "api_retry":
-            self._retries.append(
-                (
-                    now,
-                    {
-                        "attempt": int(event.get("attempt") or 0),
-                        "status": int(event.get("error_status") or 0),
-                        "retry_delay_ms": int(event.get("retry_delay_ms") or 0),
-                    },
-                )
-            )
+            retry: Attributes = {
+                "attempt": int(event.get("attempt") or 0),
+                "status": int(event.get("error_status") or 0),
+                "retry_delay_ms": int(event.get("retry_delay_ms") or 0),
+            }
+            self._retries.append((now, retry))
+            error: Attributes = {
+                "session.id": self._session,
+                "error": str(event.get("error") or ""),
+                "status_code": str(event.get("error_status") or "undefined"),
+                "attempt": retry["attempt"],
+                "duration_ms": (now - self._waiting_since) // 1_000_000,
+            }
+            backend.event("api_error", now, error)
         elif kind == "assistant":
             self._model_call(backend, event.get("message") or {}, now)
         elif kind == "user":
@@ -288,6 +295,10 @@ class RunTelemetry:
         self._interaction = backend.start_span(INTERACTION_SPAN, now, attributes, parent)
         self._waiting_since = now
         backend.add("claude_code.session.count", 1, self._metric_attributes())
+        prompt_event: Attributes = {"session.id": self._session, "prompt_length": len(prompt)}
+        if self.options.log_user_prompts:
+            prompt_event["prompt"] = shown
+        backend.event("user_prompt", now, prompt_event)
 
     def _model_call(self, backend: Backend, message: Mapping[str, Any], now: int) -> None:
         model = str(message.get("model") or "")
@@ -311,6 +322,9 @@ class RunTelemetry:
             backend.span_event(span, "api_retry", at, retry)
         self._retries = []
         backend.end_span(span, now, attributes, None)
+        request = {k: attributes[k] for k in ("session.id", "model", "cost_usd", "duration_ms")}
+        request.update({k: v for k, v in attributes.items() if k.endswith("_tokens")})
+        backend.event("api_request", now, request)
         for field_name, token_type in TOKEN_TYPES.items():
             count = int(usage.get(field_name) or 0)
             if count:
@@ -335,17 +349,17 @@ class RunTelemetry:
             name, attributes = self._tools.pop(str(block.get("tool_use_id")), ("", {"tool_name": "unknown"}))
             failed = bool(block.get("is_error"))
             span = backend.start_span(TOOL_SPAN, self._tools_started, {}, self._interaction)
-            backend.end_span(
-                span,
-                now,
-                {
-                    **attributes,
-                    "session.id": self._session,
-                    "success": not failed,
-                    "duration_ms": (now - self._tools_started) // 1_000_000,
-                },
-                f"{name or 'the tool'} returned an error" if failed else None,
-            )
+            done: Attributes = {
+                **attributes,
+                "session.id": self._session,
+                "success": not failed,
+                "duration_ms": (now - self._tools_started) // 1_000_000,
+            }
+            backend.end_span(span, now, done, f"{name or 'the tool'} returned an error" if failed else None)
+            result = {k: v for k, v in done.items() if k != "tool_input"}
+            if "tool_input" in done:  # Claude Code's name for it on this event
+                result["tool_parameters"] = done["tool_input"]
+            backend.event("tool_result", now, {**result, "success": "true" if not failed else "false"})
         self._waiting_since = now
 
     def _result(self, backend: Backend, event: Mapping[str, Any], now: int) -> None:

@@ -1,6 +1,7 @@
-"""The OpenTelemetry SDK behind ``observer.Backend``: providers, OTLP (HTTP or gRPC) and console
-exporters, built from ``TelemetrySettings`` alone (the SDK's own environment lookups are not
-relied on: every value is passed). Imported only when telemetry is on (the ``telemetry`` extra).
+"""The OpenTelemetry SDK behind ``observer.Backend``: tracer, meter and logger providers, OTLP
+(HTTP or gRPC) and console exporters, built from ``TelemetrySettings`` alone (the SDK's own
+environment lookups are not relied on: every value is passed). Imported only when telemetry is
+on (the ``telemetry`` extra).
 
 A collector that is down or slow never holds the job: each export is bounded by
 ``OTEL_EXPORTER_OTLP_TIMEOUT``, the flush at exit by the same bound (in a daemon thread that is
@@ -14,9 +15,18 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    LogRecordExporter,
+    LogRecordExportResult,
+)
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -92,6 +102,28 @@ class _CountingMetrics(MetricExporter):
         self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
 
 
+class _CountingLogs(LogRecordExporter):
+    """The same for log records (Claude Code's events)."""
+
+    def __init__(self, inner: LogRecordExporter, where: str) -> None:
+        self.inner, self.where, self.failures = inner, where, 0
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        try:
+            result = self.inner.export(batch)
+        except Exception:
+            result = LogRecordExportResult.FAILURE
+        if result is not LogRecordExportResult.SUCCESS:
+            self.failures += 1
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 class OtelBackend:
     """Spans and metrics through the SDK's providers, which belong to this run only."""
 
@@ -103,6 +135,23 @@ class OtelBackend:
         self._metric_exporters: list[_CountingMetrics] = []
         self.tracer_provider: TracerProvider | None = None
         self.meter_provider: MeterProvider | None = None
+        self.logger_provider: LoggerProvider | None = None
+        self._log_exporters: list[_CountingLogs] = []
+        if settings.logs.exporters:
+            self.logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            for name in settings.logs.exporters:
+                counted_logs = _CountingLogs(
+                    _log_exporter(name, settings.logs, self.timeout_s), _where(name, settings.logs)
+                )
+                self._log_exporters.append(counted_logs)
+                self.logger_provider.add_log_record_processor(
+                    BatchLogRecordProcessor(
+                        counted_logs,
+                        schedule_delay_millis=settings.logs_interval_ms,
+                        export_timeout_millis=settings.timeout_ms,
+                    )
+                )
+        self._logger = self.logger_provider.get_logger(SCOPE, version) if self.logger_provider else None
         if settings.traces.exporters:
             self.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
             for name in settings.traces.exporters:
@@ -169,6 +218,23 @@ class OtelBackend:
         elif isinstance(instrument, Histogram):
             instrument.record(value, attributes=attributes)
 
+    def event(self, name: str, time_ns: int, attributes: Attributes) -> None:
+        if self._logger is None:
+            return
+        stamp = (
+            datetime.fromtimestamp(time_ns / 1e9, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        record = LogRecord(
+            timestamp=time_ns,
+            observed_timestamp=time_ns,
+            severity_number=SeverityNumber.INFO,
+            body=f"claude_code.{name}",
+            attributes={**attributes, "event.name": name, "event.timestamp": stamp},
+        )
+        self._logger.emit(record)
+
     def close(self) -> list[str]:
         """Flush and shut down within the timeout; one warning per destination that failed."""
         millis = int(self.timeout_s * 1000)
@@ -182,9 +248,16 @@ class OtelBackend:
             if self.meter_provider is not None:
                 self.meter_provider.shutdown(timeout_millis=millis)
 
+        def logs() -> None:
+            if self.logger_provider is not None:
+                self.logger_provider.force_flush(millis)
+                self.logger_provider.shutdown()
+
         # Both at once, each within the timeout; a thread still waiting after it is left behind
         # (a daemon: it does not keep the process alive).
-        workers = [threading.Thread(target=t, name="telemetry-flush", daemon=True) for t in (traces, metrics)]
+        workers = [
+            threading.Thread(target=t, name="telemetry-flush", daemon=True) for t in (traces, metrics, logs)
+        ]
         for worker in workers:
             worker.start()
         deadline = time.monotonic() + self.timeout_s + 1
@@ -196,7 +269,12 @@ class OtelBackend:
                 f"warning: telemetry: the collector did not answer within {self.timeout_s:g} s; "
                 "what was not sent is dropped (the run is not affected)"
             )
-        for what, exporters in (("spans", self._span_exporters), ("metrics", self._metric_exporters)):
+        signals: tuple[tuple[str, Sequence[_CountingSpans | _CountingMetrics | _CountingLogs]], ...] = (
+            ("spans", self._span_exporters),
+            ("metrics", self._metric_exporters),
+            ("events", self._log_exporters),
+        )
+        for what, exporters in signals:
             for exporter in exporters:
                 if exporter.failures:
                     lines.append(
@@ -223,6 +301,21 @@ def _span_exporter(name: str, signal: SignalExport, timeout_s: float) -> SpanExp
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
 
     return HttpSpans(endpoint=signal.endpoint, headers=headers, timeout=timeout_s)
+
+
+def _log_exporter(name: str, signal: SignalExport, timeout_s: float) -> LogRecordExporter:
+    if name == "console":
+        return ConsoleLogRecordExporter(out=sys.stderr)
+    headers = dict(signal.headers)
+    if signal.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
+
+        grpc_headers = {k.lower(): v for k, v in headers.items()}  # gRPC metadata keys are lower case
+        insecure = signal.endpoint.startswith("http://")
+        return GrpcLogs(endpoint=signal.endpoint, insecure=insecure, headers=grpc_headers, timeout=timeout_s)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
+
+    return HttpLogs(endpoint=signal.endpoint, headers=headers, timeout=timeout_s)
 
 
 def _metric_exporter(name: str, signal: SignalExport, timeout_s: float, delta: bool) -> MetricExporter:

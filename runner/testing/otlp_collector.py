@@ -1,4 +1,4 @@
-"""A loopback OpenTelemetry collector: OTLP/HTTP (``/v1/traces``, ``/v1/metrics``), protobuf
+"""A loopback OpenTelemetry collector: OTLP/HTTP (``/v1/traces``, ``/v1/metrics``, ``/v1/logs``), protobuf
 bodies decoded with ``opentelemetry-proto`` (it comes with the OTLP exporter of the
 ``telemetry`` extra), kept as plain values a test reads."""
 
@@ -42,6 +42,16 @@ class ReceivedPoint:
     count: int = 0  # histograms: how many values were recorded
 
 
+@dataclass
+class ReceivedLog:
+    """One log record (a Claude Code event): its body (``claude_code.<name>``) and attributes."""
+
+    body: str
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+    time_ns: int
+
+
 class FakeCollector(LoopbackServer):
     """Accepts OTLP/HTTP protobuf exports; ``spans``, ``points`` and ``headers`` are what arrived."""
 
@@ -51,6 +61,7 @@ class FakeCollector(LoopbackServer):
         self._address = ("127.0.0.1", 0)
         self.spans: list[ReceivedSpan] = []
         self.points: list[ReceivedPoint] = []
+        self.logs: list[ReceivedLog] = []
         self.headers: list[dict[str, str]] = []  # each request's headers, lower-case names
         self.paths: list[str] = []
         self._lock = threading.Lock()
@@ -68,8 +79,14 @@ class FakeCollector(LoopbackServer):
         with self._lock:
             return [p for p in self.points if p.metric == name]
 
+    def events(self, name: str) -> list[ReceivedLog]:
+        """The log records of Claude Code's event ``name`` (``api_request``, ...)."""
+        with self._lock:
+            return [log for log in self.logs if log.body == f"claude_code.{name}"]
+
     def receive(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         """Decode one export; the HTTP status to answer."""
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -79,6 +96,8 @@ class FakeCollector(LoopbackServer):
             self.record(path, headers, ExportTraceServiceRequest.FromString(body))
         elif path == "/v1/metrics":
             self.record(path, headers, ExportMetricsServiceRequest.FromString(body))
+        elif path == "/v1/logs":
+            self.record(path, headers, ExportLogsServiceRequest.FromString(body))
         else:
             return 404
         return 200
@@ -90,8 +109,10 @@ class FakeCollector(LoopbackServer):
             self.paths.append(path)
             if path == "/v1/traces":
                 self.spans += [span for rs in request.resource_spans for span in _spans(rs)]
-            else:
+            elif path == "/v1/metrics":
                 self.points += [point for rm in request.resource_metrics for point in _points(rm)]
+            else:
+                self.logs += [log for rl in request.resource_logs for log in _logs(rl)]
 
 
 class FakeGrpcCollector(FakeCollector):
@@ -109,6 +130,7 @@ class FakeGrpcCollector(FakeCollector):
             from concurrent import futures
 
             import grpc  # type: ignore[import-untyped]
+            from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
             from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
             from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
@@ -124,9 +146,15 @@ class FakeGrpcCollector(FakeCollector):
                     collector.record("/v1/metrics", dict(context.invocation_metadata()), request)
                     return metrics_service_pb2.ExportMetricsServiceResponse()
 
+            class Logs(logs_service_pb2_grpc.LogsServiceServicer):
+                def Export(self, request: Any, context: Any) -> Any:
+                    collector.record("/v1/logs", dict(context.invocation_metadata()), request)
+                    return logs_service_pb2.ExportLogsServiceResponse()
+
             server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
             trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)  # type: ignore[no-untyped-call]
             metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)  # type: ignore[no-untyped-call]
+            logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)  # type: ignore[no-untyped-call]
             self._grpc_port = server.add_insecure_port("127.0.0.1:0")
             server.start()
             self._grpc = server
@@ -170,6 +198,15 @@ def _spans(resource_spans: Any) -> list[ReceivedSpan]:
                 )
             )
     return out
+
+
+def _logs(resource_logs: Any) -> list[ReceivedLog]:
+    resource = _attributes(resource_logs.resource.attributes)
+    return [
+        ReceivedLog(record.body.string_value, _attributes(record.attributes), resource, record.time_unix_nano)
+        for scope in resource_logs.scope_logs
+        for record in scope.log_records
+    ]
 
 
 def _points(resource_metrics: Any) -> list[ReceivedPoint]:

@@ -19,7 +19,7 @@ def test_enabled_without_an_exporter_says_nothing_is_exported():
     settings = read_telemetry_settings(ON)
     assert not settings.enabled
     (warning,) = settings.warnings
-    assert "OTEL_TRACES_EXPORTER" in warning and "nothing is exported" in warning
+    assert "OTEL_LOGS_EXPORTER" in warning and "nothing is exported" in warning
 
 
 def test_the_general_http_endpoint_gets_each_signals_path_a_specific_one_is_kept():
@@ -81,8 +81,9 @@ def test_exporters_the_runner_lacks_are_warnings():
         }
     )
     assert settings.metrics.exporters == ("otlp",) and settings.traces.exporters == ()
-    assert any("prometheus" in w for w in settings.warnings)
-    assert any("OTEL_LOGS_EXPORTER" in w for w in settings.warnings)
+    assert settings.logs.exporters == ("otlp",) and settings.logs.endpoint == "http://localhost:4318/v1/logs"
+    (warning,) = settings.warnings
+    assert "OTEL_METRICS_EXPORTER=prometheus" in warning
 
 
 @pytest.mark.parametrize(

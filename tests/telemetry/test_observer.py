@@ -26,6 +26,7 @@ class Recorder:
 
     spans: list[Span] = field(default_factory=list)
     points: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     closed: bool = False
     fail: bool = False
 
@@ -45,6 +46,9 @@ class Recorder:
 
     def add(self, metric, value, attributes):
         self.points.append((metric, value, dict(attributes)))
+
+    def event(self, name, time_ns, attributes):
+        self.events.append((name, dict(attributes)))
 
     def close(self):
         self.closed = True
@@ -120,6 +124,8 @@ def test_a_confidential_run_records_no_prompt_and_no_tool_input_whatever_the_var
     telemetry({"type": "user", "message": {"content": [result]}})
     interaction, _call, tool = backend.spans
     assert interaction.attributes["user_prompt"] == "<REDACTED>"
+    events = dict(backend.events)
+    assert "prompt" not in events["user_prompt"] and "tool_parameters" not in events["tool_result"]
     assert tool.attributes == {
         "tool_name": "Read",
         "session.id": "s-1",

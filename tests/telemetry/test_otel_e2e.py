@@ -30,6 +30,7 @@ def telemetry_env(fake: FakeMessagesAPI, endpoint: str, **more: str) -> dict[str
         CLAUDE_CODE_ENABLE_TELEMETRY="1",
         OTEL_TRACES_EXPORTER="otlp",
         OTEL_METRICS_EXPORTER="otlp",
+        OTEL_LOGS_EXPORTER="otlp",
         OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
         OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
         OTEL_EXPORTER_OTLP_HEADERS=f"Authorization=Bearer {HEADER_TOKEN}",
@@ -88,7 +89,7 @@ def test_a_run_sends_its_spans_and_metrics_to_the_collector(fake, repo, run_cli,
     assert resource["service.name"] == "claude-runner"
     assert resource["deployment.environment"] == "ci" and resource["team"] == "platform tools"
     assert {h.get("authorization") for h in collector.headers} == {f"Bearer {HEADER_TOKEN}"}
-    assert set(collector.paths) == {"/v1/traces", "/v1/metrics"}
+    assert set(collector.paths) == {"/v1/traces", "/v1/metrics", "/v1/logs"}
 
     tokens = collector.metric("claude_code.token.usage")
     by_type = {}
@@ -108,9 +109,23 @@ def test_a_run_sends_its_spans_and_metrics_to_the_collector(fake, repo, run_cli,
     (duration,) = collector.metric("claude_runner.run.duration")
     assert duration.count == 1 and duration.attributes["outcome"] == "success" and duration.unit == "s"
 
+    # Claude Code's events, as log records.
+    (prompt,) = collector.events("user_prompt")
+    assert prompt.attributes["prompt_length"] == len(PROMPT) and "prompt" not in prompt.attributes
+    assert prompt.attributes["event.name"] == "user_prompt" and prompt.attributes["session.id"] == session
+    requests = collector.events("api_request")
+    assert [r.attributes["model"] for r in requests] == [model, model]
+    assert sum(r.attributes["output_tokens"] for r in requests) == usage["outputTokens"]
+    cost_usd = sum(r.attributes["cost_usd"] for r in requests)
+    assert cost_usd == pytest.approx(result["total_cost_usd"], abs=1e-5)
+    (tool_result,) = collector.events("tool_result")
+    assert tool_result.attributes["tool_name"] == "Read" and tool_result.attributes["success"] == "true"
+    assert "tool_parameters" not in tool_result.attributes
+
     # Nothing secret or private left the machine: not the prompt, the API key, or the header.
     sent = json.dumps([[s.attributes, s.resource] for s in collector.spans], default=str)
     sent += json.dumps([p.attributes for p in collector.points])
+    sent += json.dumps([log.attributes for log in collector.logs])
     for secret in (PROMPT, "sk-ant-test-key-0123456789", HEADER_TOKEN, "a - b"):
         assert secret not in sent
     assert HEADER_TOKEN not in out.stderr
@@ -131,7 +146,11 @@ def test_prompts_and_tool_inputs_are_recorded_only_when_asked(fake, repo, run_cl
     assert interaction.attributes["user_prompt"] == PROMPT
     (tool,) = [s for s in collector.spans if s.name == "claude_code.tool"]
     assert tool.attributes["tool_input"] == str(repo / "calc.py")
-    assert collector.points == [] and set(collector.paths) == {"/v1/traces"}
+    (prompt,) = collector.events("user_prompt")
+    assert prompt.attributes["prompt"] == PROMPT
+    (tool_result,) = collector.events("tool_result")
+    assert tool_result.attributes["tool_parameters"] == str(repo / "calc.py")
+    assert collector.points == [] and set(collector.paths) == {"/v1/traces", "/v1/logs"}
 
 
 def test_a_dead_collector_is_a_warning_and_the_run_succeeds(fake, repo, run_cli):
@@ -197,6 +216,8 @@ def test_a_retried_call_carries_its_retries_and_a_failed_run_is_an_error(fake, r
     assert [(name, attrs["attempt"], attrs["status"]) for name, attrs in call.events] == [
         ("api_retry", 1, 529)
     ]
+    (error,) = collector.events("api_error")
+    assert (error.attributes["status_code"], error.attributes["attempt"]) == ("529", 1)
     (tool,) = [s for s in collector.spans if s.name == "claude_code.tool"]
     assert tool.attributes["success"] is False and tool.status == "ERROR"
     (interaction,) = [s for s in collector.spans if s.name == "claude_code.interaction"]
@@ -222,6 +243,7 @@ def test_grpc_reaches_a_grpc_collector(fake, repo, run_cli):
     (sessions,) = grpc_collector.metric("claude_code.session.count")
     assert sessions.attributes["session.id"] == out.result["session_id"]
     assert {h.get("authorization") for h in grpc_collector.headers} == {f"Bearer {HEADER_TOKEN}"}
+    assert len(grpc_collector.events("api_request")) == 2
 
 
 def test_a_collector_that_never_answers_does_not_hold_the_run(fake, repo, run_cli):

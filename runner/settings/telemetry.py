@@ -3,8 +3,9 @@
 metrics, and Claude Code's events as log records.
 
 Only names and numbers are read here; the SDK is imported by ``runner/telemetry/`` when a run
-starts with telemetry on. A value the runner cannot use is a one-line usage error; an exporter
-it does not have (``prometheus``) is a warning.
+starts with telemetry on. A malformed value is a one-line usage error; a valid one the runner
+does not support (the ``prometheus`` exporter, the ``http/json`` protocol) is a warning, so a
+setup made for Claude Code never stops a run.
 """
 
 from __future__ import annotations
@@ -112,10 +113,12 @@ def _signal(env: Mapping[str, str], signal: str, warnings: list[str]) -> SignalE
         "OTEL_EXPORTER_OTLP_PROTOCOL",
     )
     protocol = env.get(protocol_var, "").strip().lower() or "http/protobuf"
-    if "otlp" in exporters and protocol not in PROTOCOLS:
-        raise UsageError(
-            f"{protocol_var}={protocol} is not supported by claude-runner: use http/protobuf or grpc"
+    if "otlp" in exporters and protocol not in PROTOCOLS:  # http/json: Claude Code's, not ours
+        warnings.append(
+            f"warning: {protocol_var}={protocol} is not supported by claude-runner (http/protobuf, grpc): "
+            f"{signal} are not sent over OTLP"
         )
+        exporters = tuple(e for e in exporters if e != "otlp")
     specific = env.get(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT", "").strip()
     general = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or DEFAULT_ENDPOINTS.get(
         protocol, DEFAULT_ENDPOINTS["http/protobuf"]

@@ -89,8 +89,6 @@ def test_exporters_the_runner_lacks_are_warnings():
 @pytest.mark.parametrize(
     ("variables", "named"),
     [
-        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"),
-        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "smtp"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
         ({"OTEL_EXPORTER_OTLP_HEADERS": "Authorization"}, "OTEL_EXPORTER_OTLP_HEADERS"),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
         ({"OTEL_METRIC_EXPORT_INTERVAL": "10s"}, "OTEL_METRIC_EXPORT_INTERVAL"),
@@ -112,3 +110,17 @@ def test_a_header_value_is_never_in_the_error():
             {**ON, "OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "a=secret-1,b"}
         )
     assert "secret-1" not in str(raised.value)
+
+
+def test_a_protocol_claude_code_has_and_the_runner_lacks_is_a_warning():
+    settings = read_telemetry_settings(
+        {
+            **ON,
+            "OTEL_TRACES_EXPORTER": "otlp,console",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json",
+        }
+    )
+    assert settings.traces.exporters == ("console",) and settings.metrics.exporters == ("otlp",)
+    (warning,) = settings.warnings
+    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json is not supported" in warning

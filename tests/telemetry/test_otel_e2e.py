@@ -195,14 +195,26 @@ def test_telemetry_is_off_unless_enabled(fake, repo, run_cli, collector):
 
 
 def test_a_bad_variable_stops_before_the_run_in_one_line(fake, repo, run_cli, collector):
-    env = telemetry_env(fake, collector.base_url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    env = telemetry_env(fake, collector.base_url, OTEL_EXPORTER_OTLP_HEADERS="Authorization")
     out = run_cli("run", "-p", PROMPT, cwd=repo, env=env)
     assert out.code == 2
     assert out.stderr.strip().splitlines() == [
-        "error: OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported by claude-runner: "
-        "use http/protobuf or grpc"
+        "error: OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas "
+        "(got an item without '=')"
     ]
     assert fake.message_requests == [] and collector.paths == []
+
+
+def test_http_json_is_a_warning_and_the_run_goes_on(fake, repo, run_cli, collector):
+    fake.add_turns(read_script(repo))
+    env = telemetry_env(fake, collector.base_url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    out = run_cli("run", "-p", PROMPT, "--output-format", "json", "--allowedTools", "Read", cwd=repo, env=env)
+    assert out.code == 0 and out.result["result"] == "add() returns a - b."
+    warnings = [line for line in out.stderr.splitlines() if "http/json" in line]
+    assert len(warnings) == 3 and all(
+        line.startswith("warning: OTEL_EXPORTER_OTLP_PROTOCOL") for line in warnings
+    )
+    assert collector.paths == []
 
 
 def test_a_retried_call_carries_its_retries_and_a_failed_run_is_an_error(fake, repo, run_cli, collector):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.npm_install import npm_install
 from tests.paths import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -39,20 +39,11 @@ def install_filesystem_server() -> Path:
     package_json = FILESYSTEM_PREFIX / "node_modules" / FILESYSTEM_PACKAGE / "package.json"
     if binary.exists() and package_json.exists() and _version(package_json) == FILESYSTEM_VERSION:
         return binary
-    npm = shutil.which("npm")
-    problem = None
-    npm_install = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"]
-    if npm is None:
-        problem = "npm is not installed"
-    else:
-        done = subprocess.run(
-            [*npm_install, str(FILESYSTEM_PREFIX), f"{FILESYSTEM_PACKAGE}@{FILESYSTEM_VERSION}"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0 or not binary.exists():
-            problem = f"npm install {FILESYSTEM_PACKAGE} failed: {done.stderr.strip()[-300:]}"
+    problem = npm_install(
+        FILESYSTEM_PREFIX,
+        f"{FILESYSTEM_PACKAGE}@{FILESYSTEM_VERSION}",
+        lambda: binary.exists() and package_json.exists() and _version(package_json) == FILESYSTEM_VERSION,
+    )
     if problem is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"the MCP end-to-end tests need {FILESYSTEM_PACKAGE}: {problem}", pytrace=False)
@@ -84,7 +75,11 @@ def server_script(name: str) -> str:
         return str(source)
     target = SERVERS_DIR / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    # Copied under a private name, then renamed: another pytest-xdist worker may be starting the
+    # same script at this moment, and must never read it half written.
+    partial = target.with_name(f".{name}.{os.getpid()}")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
     return str(target)
 
 

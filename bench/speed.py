@@ -3,7 +3,9 @@
 - the review's file selection and diff for 5,000 files / 100,000 lines (test_review_selection.py);
 - the mention parser on the worst 64 KB bodies (test_triggers.py);
 - 100 MB of Bash output streamed through the tool's cap (test_tools_bash.py);
-- `claude-runner demo`, each GitHub scenario end to end (test_demo.py).
+- `claude-runner demo`, each GitHub scenario end to end (test_demo.py);
+- `claude-runner explain` on a 60 MB comment (test_explain_more.py: its output is cut; before the
+  cut and the bounded mention search it took 16 s and 1.1 GB, and printed 360 MB).
 
 The tests keep what these produce; this times them against the bounds they used to assert.
 
@@ -67,6 +69,35 @@ def demo(*args: str) -> Callable[[], bool]:
     return run
 
 
+def explain_huge(work: Path) -> Callable[[], bool]:
+    """`claude-runner explain` on an issue comment of 60 million characters after the mention."""
+    event = work / "huge_event.json"
+    payload = json.loads(
+        (
+            Path(__file__).resolve().parent.parent
+            / "tests/fixtures/github/webhooks/issue_comment/created.payload.json"
+        ).read_text()
+    )
+    payload["comment"]["body"] = "@claude fix " + "x" * 60_000_000
+    event.write_text(json.dumps(payload))
+
+    def run() -> bool:
+        argv = [
+            sys.executable,
+            "-m",
+            "runner",
+            "explain",
+            "--event-name",
+            "issue_comment",
+            "--event-path",
+            str(event),
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
+        return len(out) < 5000 and "more characters)" in out
+
+    return run
+
+
 def main() -> None:
     """Time each path ``--runs`` times; every run must beat its target (as the tests asserted)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
@@ -82,6 +113,7 @@ def main() -> None:
             ("demo: pr-comment", demo("--json"), 10.0),
             ("demo: issue", demo("--scenario", "issue", "--json"), 10.0),
             ("demo: pr-comment, human output", demo(), 10.0),
+            ("explain: a 60 MB comment", explain_huge(Path(tmp)), 5.0),
         ]
         for name, case, target in cases:
             seconds, right = [], True

@@ -14,8 +14,7 @@ from runner.settings import variables
 from runner.settings.run_flags import run_options
 
 if TYPE_CHECKING:
-    from runner.events import Event, NotSupported
-    from runner.triggers import TriggerSettings
+    pass
 
 # The demo's scenarios (runner.demo.scenarios.SCENARIOS), named here so `--help` needs no import of it.
 DEMO_SCENARIOS = ("pr-comment", "issue", "gitlab-mr", "gitlab-issue", "review", "gitlab-review")
@@ -166,7 +165,7 @@ def finalize_command(platform: str | None) -> None:
     sys.exit(finalize_github_job(read_github_finalize(os.environ)))
 
 
-# Platforms whose event payloads `explain` reads, each with a loader in `_load_event`.
+# Platforms whose event payloads `explain` reads (runner/explain.py).
 EXPLAIN_PLATFORMS = ("github", "gitlab")
 
 
@@ -190,6 +189,8 @@ EXPLAIN_PLATFORMS = ("github", "gitlab")
 @click.option("--assignee-trigger", help="Assignee login that triggers (none by default).")
 @click.option("--prompt", help="The automation prompt, as in the workflow's `prompt` input.")
 @click.option("--allowed-bots", default="", help='Comma-separated bot logins allowed to trigger, or "*".')
+@click.option("--review", is_flag=True, help="As the review input (REVIEW): review change requests.")
+@click.option("--review-drafts", is_flag=True, help="As review_drafts (REVIEW_DRAFTS): drafts too.")
 def explain_command(
     platform: str,
     event_name: str | None,
@@ -199,48 +200,32 @@ def explain_command(
     assignee_trigger: str | None,
     prompt: str | None,
     allowed_bots: str,
+    review: bool,
+    review_drafts: bool,
 ) -> None:
-    """Print whether an event would trigger a run, and why, as one JSON object (no network).
+    """Print whether an event would trigger a run or a review, and why, as one JSON object (no network).
 
     For GitLab, `event` in the output is the payload's object_kind (note, merge_request, issue, ...).
+    `review` says whether a review would run; what only the run can know (access, the review
+    settings on the default branch, new commits) is listed in it. Long texts are cut.
     """
-    import json
-
-    from runner.triggers import TriggerSettings, explain, parse_allowed_bots
+    from runner.explain import explain_event, load_event, render
+    from runner.settings.flow import FlowSettings
+    from runner.triggers import TriggerSettings, parse_allowed_bots
 
     if not trigger_phrase.strip():
         raise UsageError("--trigger-phrase is empty", 'pass a phrase such as "@claude"')
-    settings = TriggerSettings(
+    trigger = TriggerSettings(
         trigger_phrase=trigger_phrase,
         label_trigger=label_trigger or None,
         assignee_trigger=assignee_trigger or None,
         prompt=prompt,
         allowed_bots=parse_allowed_bots(allowed_bots),
     )
-    event = _load_event(platform, event_name, event_path, settings)
-    click.echo(json.dumps(explain(event, settings)))
-
-
-def _load_event(
-    platform: str, event_name: str | None, path: Path, settings: TriggerSettings
-) -> Event | NotSupported:
-    if platform == "gitlab":
-        from runner.events.gitlab import load_gitlab_event
-
-        # GitLab reports several label/assignee changes in one hook: the triggers say which to report.
-        return load_gitlab_event(
-            path,
-            event_name=event_name,
-            label_trigger=settings.label_trigger,
-            assignee_trigger=settings.assignee_trigger,
-        )
-    from runner.events.github import load_github_event
-
-    if not event_name:
-        raise UsageError(
-            "--event-name is required for --platform github", "pass e.g. --event-name issue_comment"
-        )
-    return load_github_event(event_name, path)
+    settings = FlowSettings(trigger=trigger, review=review, review_drafts=review_drafts)
+    # The event name is GitLab's header for hooks (checked against the payload), GitHub's event name.
+    event, unread = load_event(platform, event_name, event_path, trigger)
+    click.echo(render(explain_event(event, settings, unread)), nl=False)
 
 
 @cli.command("webhook", context_settings=_CONTEXT, epilog=variables.help_epilog(variables.LISTENER))

@@ -242,9 +242,12 @@ def _assignee(added: str | None, trigger: str | None, entity: str) -> Decision:
     return Decision(False, f"{_NOT}assignee '{added}' is not the assignee trigger '{wanted}'")
 
 
-def explain(event: Event | NotSupported, settings: TriggerSettings) -> dict[str, Any]:
-    """The decision for ``event`` as the JSON object ``claude-runner explain`` prints (keys in order)."""
-    decision = decide(event, settings)
+def explain(
+    event: Event | NotSupported, settings: TriggerSettings, decision: Decision | None = None
+) -> dict[str, Any]:
+    """The decision for ``event`` (``decision``, when already made) as the JSON object ``claude-runner
+    explain`` prints (keys in order)."""
+    decision = decision or decide(event, settings)
     return {
         "triggered": decision.triggered,
         "reason": decision.reason,

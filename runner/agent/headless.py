@@ -17,6 +17,8 @@ from types import FrameType
 from typing import IO, Any
 
 from runner.agent import permissions
+from runner.agent.agent_defs import AgentDefinition
+from runner.agent.agent_sources import agent_tool, run_agents
 from runner.agent.cancel import CancelToken
 from runner.agent.claude_setup import ClaudeSetup, claude_setup
 from runner.agent.context import plan_context
@@ -32,6 +34,7 @@ from runner.agent.sandbox import Sandbox, SandboxPlan, plan_sandbox
 from runner.agent.sandbox_settings import merge_sandbox
 from runner.agent.settings_sources import settings_sources
 from runner.agent.structured import StructuredOutputTool, load_schema
+from runner.agent.subagents import SUBAGENT_TOOLS, bind_subagents
 from runner.agent.tools import BASH_COMPANIONS, build_tools
 from runner.agent.tools.base import Tool, ToolContext
 from runner.agent.tools.bash import Bash
@@ -57,7 +60,7 @@ from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
-from runner.telemetry import open_telemetry
+from runner.telemetry.setup import open_telemetry
 
 
 @dataclass
@@ -87,6 +90,8 @@ def prepare_run(
     local_git: bool = True,
     read_only_rules: Sequence[str] = (),
     project_mcp_json: str | None = None,
+    project_agents: Sequence[AgentDefinition] | None = None,
+    plugin_agents: Sequence[AgentDefinition] = (),
 ) -> PreparedRun:
     """Resolve and check everything a run needs; user mistakes raise ``RunnerError`` here.
 
@@ -100,6 +105,8 @@ def prepare_run(
     added to ``claude_args``' and holding in plan mode too.
     ``project_mcp_json``: with ``trusted_settings``, the trusted ``.mcp.json`` (the workspace's is
     read only when the settings are read from the workspace too).
+    ``project_agents``: with ``trusted_settings``, the trusted ``.claude/agents`` (likewise);
+    ``plugin_agents``: the enabled plugins' agents, offered under their namespaced names.
     """
     warn = warn or _say_once
     cwd = _real_dir(settings.cwd, "working directory")
@@ -126,8 +133,28 @@ def prepare_run(
     )
     policy = _policy(settings, cwd, add_dirs, runtime.tools.home, sources, read_only_rules)
     tools = [*_offered_tools(policy, settings.builtin_tools, warn), *extra_tools]
-    known = {t.name for t in (*build_tools(), *extra_tools)} | (
-        {StructuredOutputTool.name} if settings.json_schema else set()
+    agents = run_agents(
+        settings,
+        cwd=cwd,
+        config_dir=runtime.claude_config_dir,
+        project_agents=project_agents,
+        trusted_project=trusted_settings is not None,
+        warn=warn,
+        plugin_agents=plugin_agents,
+    )
+    strict_models = config.name == "anthropic" and not config.is_gateway
+    subagents = agent_tool(
+        settings,
+        policy,
+        agents,
+        lambda name: resolve_model(name, provider.models, provider=config.name, strict=strict_models),
+        warn,
+    )
+    tools += [subagents] if subagents is not None else []  # after the tools its subagents may use
+    known = (
+        {t.name for t in (*build_tools(), *extra_tools)}
+        | SUBAGENT_TOOLS
+        | ({StructuredOutputTool.name} if settings.json_schema else set())
     )
     for line in unknown_tool_warnings((*settings.allowed_tools, *settings.disallowed_tools), known):
         warn(line)
@@ -231,7 +258,9 @@ def execute_run(prepared: PreparedRun, emit: Callable[[dict[str, Any]], None]) -
         if background is not None:  # every way out: background commands end before the sandbox goes
             stack.callback(background.stop_all)
         spec = stack.enter_context(running_mcp(prepared.mcp, spec))  # stopped before the sandbox
-        return run_agent(spec, client, emit, UsageTracker(prices=prepared.prices))
+        usage = UsageTracker(prices=prepared.prices)
+        bind_subagents(spec, client, emit, usage)  # subagents share the run's client, stream and usage
+        return run_agent(spec, client, emit, usage)
 
 
 def run_headless(
@@ -361,7 +390,7 @@ def _offered_tools(
     commands may run."""
     tools = offered_tools(policy)
     if names is not None:
-        known = {tool.name for tool in build_tools()}
+        known = {tool.name for tool in build_tools()} | SUBAGENT_TOOLS
         for name in names:
             if name not in known:
                 warn(f"warning: --tools: {name} is not a claude-runner tool; it is ignored")

@@ -30,6 +30,7 @@ from runner.agent.model_call import (
 )
 from runner.agent.model_params import output_fields
 from runner.agent.spec import AgentOutcome, AgentSpec, Limits, RunState
+from runner.agent.tool_batch import run_calls
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult
 from runner.agent.usage import UsageTracker
 from runner.errors import RunnerError
@@ -66,7 +67,13 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
             emit({"type": "system", "subtype": "warning", "message": message, "session_id": spec.session_id})
 
     fixed = len(encode_body(_request(spec, definitions, Conversation(), spec.model, warn)))
-    context = ContextKeeper(spec.context, fixed_size=fixed, session_id=spec.session_id)
+    hooks = spec.hooks
+    context = ContextKeeper(
+        spec.context,
+        fixed_size=fixed,
+        session_id=spec.session_id,
+        pre_compact=(lambda trigger: hooks.pre_compact(trigger, ctx)) if hooks else (lambda trigger: True),
+    )
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         if spec.hooks is not None:
@@ -145,6 +152,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                 raise
             context.observe(model, context.request_size(messages), response.content, response.usage)
             state.turns += 1
+            state.usage.count_turn()  # the run's turns: a subagent's count too
             state.api_ms += response.api_ms
             state.model = response.model or model
             state.usage.add(state.model, response.usage)
@@ -209,7 +217,11 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                         messages.append({"role": "user", "content": [{"type": "text", "text": more}]})
                         continue
                 return finish("success")
-            results = [_run_tool(spec, tools, call, ctx, state) for call in calls]
+            results = run_calls(
+                calls,
+                lambda call: _run_tool(spec, tools, call, ctx, state),
+                lambda call: getattr(tools.get(call.get("name", "")), "concurrent", False),
+            )
             emit(
                 {
                     "type": "user",
@@ -240,7 +252,7 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
 
 def _limit_reached(limits: Limits, state: RunState, deadline: float | None) -> tuple[str, str] | None:
     """Checked before every model call, so a limit never allows one call more."""
-    if limits.max_turns is not None and state.turns >= limits.max_turns:
+    if limits.max_turns is not None and state.usage.turns >= limits.max_turns:
         return "error_max_turns", f"reached the limit of {limits.max_turns} turns"
     if deadline is not None and time.monotonic() >= deadline:
         return "error_timeout", f"stopped after the {minutes(limits.timeout_s)} time limit"
@@ -350,13 +362,14 @@ def _run_tool(
             state.denials.append({"tool_name": name, "tool_use_id": call_id, "tool_input": args})
             return ToolResult(decision.reason, True).to_block(call_id)
     try:
-        result = tool.run(args, ctx)
+        result = tool.run(args, replace(ctx, tool_use_id=call_id))
     except ToolError as exc:
         result = ToolResult(str(exc), True)
     except Interrupted:
         raise
     except Exception as exc:  # a bug in a tool must not end the run: the model can work around it
         result = ToolResult(f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", True)
+    state.denials.extend(result.denials)
     block = result.to_block(call_id)
     if spec.hooks is not None and (
         note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)

@@ -50,7 +50,7 @@ def result_event(spec: AgentSpec, state: RunState, subtype: str, error: str | No
         "is_error": is_error,
         "duration_ms": int((time.monotonic() - state.started) * 1000),
         "duration_api_ms": state.api_ms,
-        "num_turns": state.turns,
+        "num_turns": state.usage.turns,  # the subagents' turns included
         "result": state.last_text if not is_error or state.last_text else (error or ""),
         "session_id": spec.session_id,
         "model": state.model or spec.model,

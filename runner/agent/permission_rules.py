@@ -107,7 +107,7 @@ def parse_rule(text: str, *, base_dir: Path) -> Rule:
 
 def names_tool(rule: Rule, tool_name: str, *, edits_files: bool) -> bool:
     """Whether ``rule`` is about ``tool_name`` at all, ignoring its specifier."""
-    if rule.tool in ("*", tool_name):
+    if rule.tool in ("*", tool_name) or {rule.tool, tool_name} <= _SUBAGENT_TOOLS:
         return True
     if rule.tool.startswith("mcp__"):
         want, have = _mcp_parts(rule.tool), _mcp_parts(tool_name)

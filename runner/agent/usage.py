@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,22 @@ class UsageTracker:
     prices: Mapping[str, Price] = field(default_factory=lambda: DEFAULT_PRICES)
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
     estimated: set[str] = field(default_factory=set)  # models priced as UNKNOWN_PRICE
+    turns: int = 0  # model turns of the whole run: the main agent's and its subagents'
+    # Subagents running at once add to the same tracker.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_turn(self) -> int:
+        """Count one model turn of the run; returns the run's turns so far."""
+        with self._lock:
+            self.turns += 1
+            return self.turns
 
     def add(self, model: str, usage: Mapping[str, Any]) -> float:
         """Record one response's usage; returns what it cost."""
+        with self._lock:
+            return self._add(model, usage)
+
+    def _add(self, model: str, usage: Mapping[str, Any]) -> float:
         entry = self.by_model.setdefault(model, ModelUsage())
         counts = {k: int(usage.get(k) or 0) for k in _TOKEN_FIELDS}
         entry.input_tokens += counts["input_tokens"]

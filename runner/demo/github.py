@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.demo.scenarios import REQUEST, Outcome, Scenario
+from runner.demo.stages import change_url, first_posted_body, tool_call_lines
 from runner.demo.world import (
     BASE,
     FAKE_KEY,
@@ -77,18 +78,27 @@ def play_github(scenario: Scenario) -> Outcome:
                 request_id = None if scenario.review else payload["comment"]["id"]
                 comments = [c for c in github.comments(number) if c.id != request_id]
                 inline = [c.body for c in github.review_comments.values()] if scenario.review else []
+                pr_url = outputs.get("pr_url") or None
+                posts = github.requests_to("POST", "create_comment")
+                full_name = payload["repository"]["full_name"]
+                asked_on = scenario.on_pull_request and change_url(SERVER, full_name, number, "github")
                 return Outcome(
                     exit_code=code,
                     number=number,
                     request=REVIEW_REQUEST if scenario.review else payload["comment"]["body"],
                     comment=comments[-1].body if comments else "",
                     branch=branch,
-                    pr_url=outputs.get("pr_url") or None,
+                    pr_url=pr_url,
                     commits=new_commits(origin, branch, before) if branch else [],
                     diff=diff_since(origin, branch, before) if branch else "",
                     review_comments=len(github.review_comments),
                     log=log,
                     inline=inline[0] if inline else "",
+                    # A review has no "working" comment: its summary is posted once, at the end.
+                    working="" if scenario.review else first_posted_body(posts),
+                    tool_calls=tool_call_lines(log, workspace),
+                    head_sha=branch_heads(origin).get(branch) if branch else None,
+                    change_url=pr_url or asked_on or None,
                 )
 
 

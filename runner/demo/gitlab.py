@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.demo.scenarios import REQUEST, Outcome, Scenario
+from runner.demo.stages import change_url, first_posted_body, tool_call_lines
 from runner.demo.world import (
     BASE,
     FAKE_KEY,
@@ -79,17 +80,23 @@ def play_gitlab(scenario: Scenario) -> Outcome:
                 notes = [n for n in gitlab.note_list(noteable, item.iid) if n.id != asked.id and not n.system]
                 outputs = _dotenv(workspace / "claude-runner.env")
                 branch = outputs.get("CLAUDE_BRANCH_NAME") or None
+                mr_url = outputs.get("CLAUDE_PR_URL") or None
+                asked_on = scenario.on_pull_request and change_url(SERVER, PROJECT_PATH, item.iid, "gitlab")
                 return Outcome(
                     exit_code=code,
                     number=item.iid,
                     request=REQUEST,
                     comment=notes[-1].body if notes else "",
                     branch=branch,
-                    pr_url=outputs.get("CLAUDE_PR_URL") or None,
+                    pr_url=mr_url,
                     commits=new_commits(origin, branch, before) if branch else [],
                     diff=diff_since(origin, branch, before) if branch else "",
                     review_comments=sum(1 for n in gitlab.note_list(noteable, item.iid) if n.position),
                     log=log,
+                    working=first_posted_body(gitlab.requests_to("POST", "create_note")),
+                    tool_calls=tool_call_lines(log, workspace),
+                    head_sha=branch_heads(origin).get(branch) if branch else None,
+                    change_url=mr_url or asked_on or None,
                 )
 
 
@@ -125,6 +132,8 @@ def _play_review(
         review_comments=len(inline),
         log=log,
         inline=inline[0] if inline else "",
+        tool_calls=tool_call_lines(log, workspace),
+        change_url=change_url(SERVER, PROJECT_PATH, mr.iid, "gitlab"),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from runner.demo.scenarios import SCENARIOS, Outcome
@@ -35,11 +36,16 @@ def run_demo(scenario: str, *, as_json: bool, out: TextIO) -> int:
         fields = {
             "scenario": scenario,
             "ok": outcome.ok,
-            "comment": outcome.comment,
+            "working_comment": outcome.working,  # the tracking comment as first posted
+            "tool_calls": outcome.tool_calls,  # one live-log line per call
+            "comment": outcome.comment,  # the final one
             "branch": outcome.branch,
             "commits": len(outcome.commits),
-            "pr_url": outcome.pr_url,
+            "commit": outcome.head_sha,  # the pushed head (None: nothing pushed)
+            "pr_url": outcome.change_url,  # the PR/MR the work is on: the one asked on, or the one opened
+            "pr_opened": outcome.pr_url is not None,
             "review_comments": outcome.review_comments,
+            "duration_s": round(outcome.seconds, 2),
         }
         print(json.dumps(fields), file=out, flush=True)
     else:
@@ -70,14 +76,21 @@ def _print_report(scenario: str, outcome: Outcome, out: TextIO) -> None:
     say(f"{host}, the Messages API (scripted model) and the git remote are loopback fakes: offline, no keys.")
     heading(f"1. The request ({source})")
     say(f"  {outcome.request}")
-    what = "review summary" if outcome.inline or "claude-runner:review" in outcome.comment else "tracking"
-    heading(f"2. The {what} {'note' if gitlab else 'comment'}, as {host} shows it")
+    review = SCENARIOS[scenario].review
+    kind = "note" if gitlab else "comment"
+    if not review:
+        heading(f"2. The tracking {kind} while Claude works")
+        _quote(say, outcome.working)
+    heading(f"{3 - review}. Tool calls, as the job log shows them")
+    for line in outcome.tool_calls or ["(none)"]:
+        say(f"  {line}")
+    final = f"{4 - review}. The review summary {kind}" if review else f"4. The tracking {kind} when done"
+    heading(f"{final}, as {host} shows it")
     for body in (outcome.comment, *((outcome.inline,) if outcome.inline else ())):
-        shown = re.sub(r"<!--.*?-->\n?", "", body, flags=re.DOTALL)  # GitHub hides these
-        for line in (shown.strip() or "(no comment was posted)").splitlines():
-            say(f"  │ {line}" if line else "  │")
+        _quote(say, body)
         say()
-    heading("3. Commits pushed")
+    step = 5 - review
+    heading(f"{step}. Commits pushed")
     for commit in outcome.commits:
         say(f"  {commit['hash']}  {commit['subject']}")
         say(f"           author: {commit['author']}")
@@ -88,16 +101,24 @@ def _print_report(scenario: str, outcome: Outcome, out: TextIO) -> None:
     for line in outcome.diff.splitlines():
         if line.startswith(("-", "+", "@@")) and not line.startswith(("---", "+++")):
             say(f"    {line}")
-    heading(f"4. Branch and {change}")
+    heading(f"{step + 1}. Branch and {change}")
     say(f"  branch: {outcome.branch or '(none)'}")
     sigil = "!" if gitlab else "#"
-    existing = (
-        f"{sigil}{outcome.number}, which the request was on" if SCENARIOS[scenario].on_pull_request else ""
-    )
-    say(f"  {'MR' if gitlab else 'PR'}:     {outcome.pr_url or existing or '(none opened)'}")
+    how = "opened by the run" if outcome.pr_url else f"{sigil}{outcome.number}, which the request was on"
+    shown = f"{outcome.change_url} ({how})" if outcome.change_url else "(none opened)"
+    say(f"  {'MR' if gitlab else 'PR'}:     {shown}")
+    if outcome.head_sha:
+        say(f"  head:   {outcome.head_sha}")
     if not outcome.ok:
         heading("Job log (the run failed)")
         say(outcome.log.rstrip())
-    heading("5. Time")
+    heading(f"{step + 2}. Time")
     say(f"  {outcome.seconds:.1f} s, {'ok' if outcome.ok else f'FAILED (exit {outcome.exit_code})'}")
     out.flush()
+
+
+def _quote(say: Callable[[str], None], body: str) -> None:
+    """A comment body as the host renders it: hidden markers left out, each line behind a bar."""
+    shown = re.sub(r"<!--.*?-->\n?", "", body, flags=re.DOTALL)  # GitHub and GitLab hide these
+    for line in (shown.strip() or "(no comment was posted)").splitlines():
+        say(f"  │ {line}" if line else "  │")

@@ -140,6 +140,10 @@ class Outcome:
     log: str
     seconds: float = 0.0
     inline: str = ""  # a review: the first inline comment's body
+    working: str = ""  # the tracking comment as first posted, before the agent ran ("" for a review)
+    tool_calls: list[str] = field(default_factory=list)  # the live log's lines, one per tool call
+    head_sha: str | None = None  # the commit the branch points at after the push
+    change_url: str | None = None  # the pull (merge) request the work is on: the one asked on, or opened
 
     @property
     def ok(self) -> bool:

@@ -66,12 +66,7 @@ def load_gitlab_event(
     missing, unreadable, not JSON, not a JSON object, or of another kind than ``event_name``.
     """
     payload = read_payload_file(Path(path))
-    kind = as_str(payload.get("object_kind"))
-    if event_name and kind and hook_kind(event_name) != kind:
-        raise UsageError(
-            f"event file {path} holds a '{kind}' hook, not '{event_name}'",
-            "drop --event-name for GitLab: the payload's object_kind says what it is",
-        )
+    check_hook_kind(payload, event_name, path)
     return parse_gitlab_event(
         payload,
         hook=event_name,
@@ -79,6 +74,16 @@ def load_gitlab_event(
         label_trigger=label_trigger,
         assignee_trigger=assignee_trigger,
     )
+
+
+def check_hook_kind(payload: Mapping[str, Any], event_name: str | None, path: Path | str) -> None:
+    """A ``UsageError`` when ``event_name`` (a header or object kind) disagrees with the payload."""
+    kind = as_str(payload.get("object_kind"))
+    if event_name and kind and hook_kind(event_name) != kind:
+        raise UsageError(
+            f"event file {path} holds a '{kind}' hook, not '{event_name}'",
+            "drop --event-name for GitLab: the payload's object_kind says what it is",
+        )
 
 
 def parse_gitlab_event(

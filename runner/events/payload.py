@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,39 @@ def read_payload_file(path: Path) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise UsageError(f"event file {path} does not hold a JSON object")
     return payload
+
+
+# Keys only one platform's payloads have at their top level.
+_GITLAB_KEYS = ("object_kind", "object_attributes", "event_name", "event_type")
+# A GitHub payload's top-level key ⇒ the event it belongs to (the first match wins).
+_GITHUB_EVENTS = (
+    (("comment", "issue"), "issue_comment"),
+    (("comment", "pull_request"), "pull_request_review_comment"),
+    (("review", "pull_request"), "pull_request_review"),
+    (("pull_request",), "pull_request"),
+    (("issue",), "issues"),
+    (("workflow_run",), "workflow_run"),
+    (("client_payload",), "repository_dispatch"),
+    (("inputs",), "workflow_dispatch"),
+)
+
+
+def payload_platform(payload: Mapping[str, Any]) -> str | None:
+    """Whose payload this looks like: ``gitlab`` (an ``object_kind``), ``github`` (a ``sender``
+    with a ``login``, or a repository with a ``full_name``), or None when it says neither."""
+    if any(key in payload for key in _GITLAB_KEYS):
+        return "gitlab"
+    sender, repository = payload.get("sender"), payload.get("repository")
+    if (isinstance(sender, Mapping) and "login" in sender) or (
+        isinstance(repository, Mapping) and "full_name" in repository
+    ):
+        return "github"
+    return None
+
+
+def github_event_name(payload: Mapping[str, Any]) -> str | None:
+    """The GitHub event a payload most likely came with (``issue_comment``, ...), if it says."""
+    for keys, name in _GITHUB_EVENTS:
+        if all(key in payload for key in keys):
+            return name
+    return None

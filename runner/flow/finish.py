@@ -114,6 +114,7 @@ def finish_run(
         summary += f"\n\n⚠️ {comment_error}"
     job.write_summary(summary)
     cleanup.report()
+    record.observer.close()  # telemetry, after the comment and outputs: bounded, never raises
     if comment_error is not None:
         return PlatformError.exit_code
     return 0 if end.error is None else end.code

@@ -33,10 +33,11 @@ from runner.flow.job import Job
 from runner.flow.prompts import render
 from runner.flow.publish import RunProgress, UpdateProgressTool, job_summary, publish_work
 from runner.flow.readonly import READ_ONLY_GIT
+from runner.flow.refusal import access_reason, refuse
 from runner.flow.state import RunRecord, RunState
 from runner.flow.tools import platform_toolset, run_facts, with_toolset
 from runner.flow.tracker import Tracker
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.flow.workspace import WorkspacePlan, change_diff, plan_workspace, prepare
 from runner.platforms.base import Platform, RepoInfo, ThreadData, permission_at_least
 from runner.providers.doctor import preflight
@@ -44,7 +45,7 @@ from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
-from runner.telemetry import RunObserver, open_telemetry
+from runner.telemetry.setup import open_telemetry
 from runner.triggers import Decision
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
@@ -60,9 +61,8 @@ def authorize(platform: Platform, event: Event, settings: FlowSettings) -> tuple
     if "*" in settings.allowed_non_write_users or actor.login in settings.allowed_non_write_users:
         return True, f"{actor.login} is listed in allowed_non_write_users"
     level = platform.permission(actor.login)
-    if permission_at_least(level, settings.required_permission):
-        return True, f"{actor.login} has {level} permission"
-    return False, f"{actor.login} has {level} permission; at least {settings.required_permission} is required"
+    allowed = permission_at_least(level, settings.required_permission)
+    return allowed, access_reason(event.platform, actor.login, level, settings.required_permission, allowed)
 
 
 def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
@@ -79,11 +79,18 @@ def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None
 
 
 def admit(
-    platform: Platform, event: Event, settings: FlowSettings, runtime: Runtime, job: Job
+    platform: Platform,
+    event: Event,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    *,
+    asked: bool = True,
 ) -> tuple[Redactor, int | None]:
     """What every CI run does first, before it posts or spends: check the model provider, then who
     asked. Returns the run's redactor, and an exit code when the run stops here (a broken
-    provider, or a requester without permission)."""
+    provider, or a requester without permission). ``asked``: someone asked (a mention, label or
+    assignee), so a refusal is answered; an automatic run is refused without a reply."""
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     failed = check_provider(runtime, job, redactor)
     if failed is not None:
@@ -92,6 +99,7 @@ def admit(
     job.log(f"{'allowed' if allowed else 'refused'}: {why}")
     if not allowed:
         job.write_outputs({"conclusion": "skipped"})
+        refuse(platform, event, why, settings, job, redactor, asked=asked)  # the requester hears why
         return redactor, 0
     return redactor, None
 
@@ -111,7 +119,7 @@ def run_flow(
     Posting the tracking comment is part of the protected run: whatever fails or stops it,
     ``finish_run`` saves the work, writes the outputs and summary, and finalises the comment.
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=decision.mode == "tag")
     if stop is not None:
         return stop
     requester = event.actor.login if event.actor else "workflow"
@@ -122,9 +130,7 @@ def run_flow(
     progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
     state = RunState(job.platform, job.repo_url, job.run_id, job.job_url, requester, number=event.number)
     record = RunRecord(job.state_file, state, job.log)
-    job_span = {"platform": job.platform, "repository": job.repo_url, "number": event.number}
-    telemetry = open_telemetry(runtime.telemetry, job.warning, redactor, job=job_span)
-    record.on_phase = telemetry.phase  # a span per phase; the SDK loads when the agent starts
+    record.observer = open_telemetry(runtime.telemetry, job.warning, redactor, job=state.span_attributes())
     cancel = CancelToken()
     cleanup = Cleanup(job.log)
     end = RunEnd()
@@ -147,7 +153,6 @@ def run_flow(
                     cancel,
                     redactor,
                     record,
-                    telemetry,
                 )
             result = progress.result or {}
             if result.get("is_error"):
@@ -160,7 +165,7 @@ def run_flow(
         except Exception as exc:  # a bug: still finalise the comment and save the work
             end = RunEnd(f"internal error: {type(exc).__name__}: {exc}")
         end = dataclasses.replace(end, cancelled=cancel.reason is not None and end.error is not None)
-        code = finish_run(
+        return finish_run(
             platform=platform,
             settings=settings,
             job=job,
@@ -174,8 +179,6 @@ def run_flow(
             started=started,
             end=end,
         )
-        telemetry.close()  # after the comment and outputs; bounded, never raises
-        return code
 
 
 def _tracker(
@@ -210,7 +213,6 @@ def _run(
     cancel: CancelToken,
     redactor: Redactor,
     record: RunRecord,
-    telemetry: RunObserver,
 ) -> None:
     repo = platform.repository()
     record.phase("gathering")
@@ -224,6 +226,8 @@ def _run(
             tracker.template = templates["comment"]
         found = [p for p, text in trusted.items() if text is not None]
         job.log("read " + ", ".join(found) if found else f"none of {', '.join(TRUSTED_FILES)} exists there")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
+        job.log(f"subagents: {', '.join(a.name for a in agents)}" if agents else "no project subagents")
     thread = None
     if event.number is not None and event.entity_type is not None:
         with job.group("Context"):
@@ -315,6 +319,7 @@ def _run(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,  # shared: tokens minted during the run are hidden from the comments too
         project_mcp_json=trusted.get(".mcp.json"),
+        project_agents=agents,
         warn=job.warning,
     )
     # The request is plain text (no images): the trigger comment's images come from its body.
@@ -331,10 +336,10 @@ def _run(
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
-    telemetry.agent(prepared.spec.prompt, prepared.prices, quiet=secret)
+    record.observer.agent(prepared.spec.prompt, prepared.prices, quiet=secret)
     with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink, telemetry))
+            outcome = execute_run(prepared, tee(live, sink, record.observer))
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)

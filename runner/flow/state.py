@@ -29,6 +29,7 @@ from typing import Any
 
 from runner.errors import SettingsError
 from runner.platforms.base import CommentRef
+from runner.telemetry.base import NoTelemetry, RunObserver
 
 STATE_VERSION = 1
 # In order. "finishing": the final comment body is known (and kept in the file) but not yet
@@ -61,6 +62,10 @@ class RunState:
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, url): job, branch, PR
     final_body: str | None = None  # "finishing": the final comment, for finalize to deliver
     updated_at: str = field(default_factory=utc_now)
+
+    def span_attributes(self) -> dict[str, str | int | None]:
+        """What the run's telemetry says of the job: platform, repository, the thread's number."""
+        return {"platform": self.platform, "repository": self.repo_url, "number": self.number}
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object (``comment`` as an object, ``links`` as [label, url] pairs)."""
@@ -152,7 +157,7 @@ class RunRecord:
         self._warned = False
         self._started = time.monotonic()
         self._logged_phase: str | None = None
-        self.on_phase: Callable[[str], None] | None = None  # told each new phase (telemetry)
+        self.observer: RunObserver = NoTelemetry()  # told each new phase; closed by finish_run
         if file is not None:
             try:
                 file.clear()
@@ -166,8 +171,7 @@ class RunRecord:
         if phase != self._logged_phase:  # one line per phase in the job log
             self._logged_phase = phase
             self.log(f"phase: {phase} ({time.monotonic() - self._started:.1f} s)")
-            if self.on_phase is not None:
-                self.on_phase(phase)
+            self.observer.phase(phase)
         self.update(phase=phase, **changes)
 
     def update(self, **changes: Any) -> None:

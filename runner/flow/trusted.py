@@ -8,20 +8,24 @@ settings out. Every file these or ``claude_args`` name (``--settings``, ``--pric
 ``--json-schema @file``, ``--system-prompt-file``, ``--append-system-prompt-file``,
 ``--mcp-config``) is read
 through ``project/trusted_files.py``: on a
-change-request run from the default branch, never from the change's head.
+change-request run from the default branch, never from the change's head. So are the project's
+subagents (``.claude/agents/``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
+from runner.agent.agent_defs import AgentDefinition, parse_agent_file
 from runner.agent.permissions import SettingsPermissions, parse_settings_json
 from runner.platforms.base import Platform, RepoInfo
 from runner.project.trusted_files import TrustedTree, read_named_file, read_settings_value
 from runner.settings.run import RunSettings
 
 PROJECT_SETTINGS = ".claude/settings.json"
+PROJECT_AGENTS = ".claude/agents"
 
 
 def default_branch_tree(platform: Platform, repo: RepoInfo, workspace: Path) -> TrustedTree:
@@ -86,4 +90,35 @@ def trusted_agent(
     return run, sources
 
 
-__all__ = ["PROJECT_SETTINGS", "default_branch_tree", "trusted_agent"]
+def default_branch_agents(
+    platform: Platform, ref: str, agent: RunSettings, warn: Callable[[str], None]
+) -> list[AgentDefinition]:
+    """The project's subagents as ``ref`` (the default branch) has them: ``.claude/agents/**/*.md``,
+    unless ``--setting-sources`` leaves the project out. A file that does not parse, or repeats a
+    name, is skipped with a warning."""
+    if "project" not in agent.setting_sources:
+        return []
+    found: dict[str, AgentDefinition] = {}
+    for path in platform.list_files(PROJECT_AGENTS, ref):
+        text = platform.read_file(path, ref) if path.endswith(".md") else None
+        if text is None:
+            continue
+        try:
+            definition = parse_agent_file(text, source=f"{path} ({ref})")
+        except ValueError as exc:
+            warn(f"warning: agent file {path} skipped: {exc}")
+            continue
+        if definition.name in found:
+            warn(f"warning: agent file {path} skipped: {definition.name!r} is already defined")
+            continue
+        found[definition.name] = definition
+    return list(found.values())
+
+
+__all__ = [
+    "PROJECT_AGENTS",
+    "PROJECT_SETTINGS",
+    "default_branch_agents",
+    "default_branch_tree",
+    "trusted_agent",
+]

@@ -6,7 +6,8 @@
 A matcher is a tool name, a regular expression matched against the whole name (``Edit|Write``,
 ``mcp__.*``), or ``*`` / empty / absent for every tool. Events without tools (``Stop``,
 ``UserPromptSubmit``) take no matcher; ``SessionStart`` matches its source (``startup``,
-``resume``), ``PreCompact`` its trigger (``manual``, ``auto``). Only ``command`` hooks run here:
+``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``SubagentStop`` the agent type
+(``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
 other types (``prompt``, ``agent``, ``http``) are named in a warning.
 """
 

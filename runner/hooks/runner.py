@@ -82,9 +82,25 @@ class HookRunner:
         with contextlib.suppress(HookStop):
             self._fire("SessionEnd", None, ctx, reason=reason)
 
-    def pre_compact(self, trigger: str, ctx: ToolContext, instructions: str = "") -> None:
-        """PreCompact, for when the conversation is compacted (``manual`` or ``auto``)."""
+    def pre_compact(self, trigger: str, ctx: ToolContext, instructions: str = "") -> bool:
+        """PreCompact, before the conversation is compacted (``manual`` or ``auto``). True: the
+        compaction goes ahead (a PreCompact hook cannot block it; ``continue: false`` ends the run)."""
         self._fire("PreCompact", trigger, ctx, trigger=trigger, custom_instructions=instructions)
+        return True
+
+    def for_subagent(self, agent_type: str, agent_id: str) -> HookRunner:
+        """The hooks as a subagent's loop fires them: tool hooks as the parent's, SubagentStop in
+        place of Stop, and no session or prompt events (the session is the parent's)."""
+        return SubagentHooks(
+            self.config,
+            self.session_id,
+            self.transcript_path,
+            self.permission_mode,
+            self.log,
+            self.debug,
+            agent_type=agent_type,
+            agent_id=agent_id,
+        )
 
     def _fire(self, event: str, target: str | None, ctx: ToolContext, **fields: Any) -> Verdict:
         commands = self.config.commands(event, target)
@@ -105,6 +121,33 @@ class HookRunner:
         if verdict.stop:
             raise HookStop(verdict.stop_reason)
         return verdict
+
+
+@dataclass
+class SubagentHooks(HookRunner):
+    """A subagent's view of the run's hooks (``HookRunner.for_subagent``)."""
+
+    agent_type: str = ""
+    agent_id: str = ""
+
+    def start(self, prompt: str, *, resumed: bool, ctx: ToolContext) -> tuple[list[str], str | None]:
+        """Nothing: SessionStart and UserPromptSubmit belong to the main agent's turn."""
+        return [], None
+
+    def stop(self, *, active: bool, ctx: ToolContext, event: str = "SubagentStop") -> str | None:
+        """SubagentStop (matched on the agent type): the reason to keep the subagent going."""
+        verdict = self._fire(
+            "SubagentStop",
+            self.agent_type,
+            ctx,
+            stop_hook_active=active,
+            agent_id=self.agent_id,
+            agent_type=self.agent_type,
+        )
+        return (verdict.reason or "a SubagentStop hook asked to continue") if verdict.block else None
+
+    def end(self, reason: str, ctx: ToolContext) -> None:
+        """Nothing: SessionEnd fires once, when the main agent's session ends."""
 
 
 def run_command(hook: HookCommand, stdin: str, ctx: ToolContext) -> HookRun:
@@ -163,4 +206,4 @@ def _summary(runs: list[HookRun]) -> str:
     return ", ".join("timeout" if r.exit_code is None else f"exit {r.exit_code}" for r in runs)
 
 
-__all__ = ["HookRunner", "HookStop", "json", "run_command", "tool_response"]
+__all__ = ["HookRunner", "HookStop", "SubagentHooks", "json", "run_command", "tool_response"]

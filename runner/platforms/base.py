@@ -191,6 +191,9 @@ class PostedComment:
     error: str | None = None
 
 
+MAX_LISTED_FILES = 200  # Platform.list_files: a config folder, never a whole tree
+
+
 class Platform(Protocol):
     """What the flow needs from a code host."""
 
@@ -228,6 +231,11 @@ class Platform(Protocol):
 
     def read_file(self, path: str, ref: str) -> str | None:
         """A file's text at ``ref`` (trusted config comes from the default branch), None if absent."""
+        ...
+
+    def list_files(self, directory: str, ref: str) -> list[str]:
+        """The paths of the files under ``directory`` at ``ref``, subfolders included (at most
+        ``MAX_LISTED_FILES``); empty when it is absent."""
         ...
 
     def find_pull_request(self, head_branch: str) -> str | None:

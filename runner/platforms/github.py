@@ -14,20 +14,18 @@ from __future__ import annotations
 import base64
 import urllib.parse
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from runner.errors import CredentialsError, PlatformError
 from runner.platforms.attachments import github_image
 from runner.platforms.base import (
+    MAX_LISTED_FILES,
     ApiCommitter,
-    ChangedFile,
     CommentRef,
     InlineComment,
     PostedComment,
     PushTarget,
     RepoInfo,
-    ThreadComment,
     ThreadData,
 )
 from runner.platforms.github_auth import AppTokens, GitHubAuth, Tokens
@@ -35,13 +33,6 @@ from runner.platforms.github_client import GitHubClient
 from runner.platforms.github_data import (
     COMMENTS_QUERY,
     default_graphql_url,
-    graphql_comment,
-    label_names,
-    login_of,
-    pull_fields,
-    rest_changed_file,
-    rest_review,
-    rest_review_comment,
 )
 from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
@@ -180,35 +171,11 @@ class GitHubPlatform:
         return CommentRef(int(newest["id"]), str(newest["html_url"]), "issue", body=newest.get("body") or "")
 
     def fetch_thread(self, number: int, is_pull_request: bool) -> ThreadData:
-        """Issue/PR, comments, reviews, review comments and files, every page."""
-        before = self.client.requests
-        issue = self.client.get("read the issue", self._repo(f"/issues/{number}"))
-        comments = self._conversation(number)
-        fields: dict[str, Any] = {}
-        files: list[ChangedFile] = []
-        if is_pull_request:
-            pull = self._repo(f"/pulls/{number}")
-            pr = self.client.get("read the pull request", pull)
-            fields = pull_fields(pr, self.repo_full_name)
-            comments += [rest_review(r) for r in self.client.pages("list reviews", f"{pull}/reviews")]
-            comments += [
-                rest_review_comment(c) for c in self.client.pages("list comments", f"{pull}/comments")
-            ]
-            files = [rest_changed_file(f) for f in self.client.pages("list files", f"{pull}/files")]
-        comments.sort(key=lambda c: c.created_at or datetime.min.replace(tzinfo=UTC))
-        return ThreadData(
-            number=number,
-            is_pull_request=is_pull_request,
-            title=issue.get("title") or "",
-            body=issue.get("body") or "",
-            author=login_of(issue.get("user")),
-            state=issue.get("state") or "open",
-            labels=label_names(issue.get("labels")),
-            comments=tuple(comments),
-            files=tuple(files),
-            api_requests=self.client.requests - before,
-            **fields,
-        )
+        """Issue/PR, comments, reviews, review comments and files, every page: independent reads
+        and the pages past the first at once (``github_gather.py``)."""
+        from runner.platforms.github_gather import gather_thread
+
+        return gather_thread(self.client, self.repo_full_name, number, is_pull_request)
 
     def read_file(self, path: str, ref: str) -> str | None:
         """A file's text at ``ref``, or None when it does not exist there."""
@@ -228,6 +195,31 @@ class GitHubPlatform:
         if content.get("encoding") != "base64":  # "none": over 1 MB, which the contents API leaves out
             raise PlatformError(f"GitHub could not read {path} at {ref}: the file is too large (over 1 MB)")
         return base64.b64decode(content.get("content") or "").decode("utf-8", errors="replace")
+
+    def list_files(self, directory: str, ref: str) -> list[str]:
+        """The files under ``directory`` at ``ref``: the contents API, one folder at a time."""
+        from github import UnknownObjectException
+
+        def fetch(folder: str) -> Any:
+            url = self._repo("/contents/" + urllib.parse.quote(folder))
+            try:
+                return self.client.request("GET", url, None, {"ref": ref})[1]
+            except UnknownObjectException:
+                return None
+
+        found: list[str] = []
+        folders = [directory.strip("/")]
+        for _ in range(20):  # folders visited, at most
+            if not folders or len(found) >= MAX_LISTED_FILES:
+                break
+            folder = folders.pop(0)
+            entries = self.client.call(f"list {folder} at {ref}", fetch, folder)
+            for entry in entries if isinstance(entries, list) else ():  # absent, or a file
+                if entry.get("type") == "file":
+                    found.append(str(entry.get("path")))
+                elif entry.get("type") == "dir":
+                    folders.append(str(entry.get("path")))
+        return sorted(found)[:MAX_LISTED_FILES]
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open PR from ``head_branch`` in this repository."""
@@ -350,26 +342,6 @@ class GitHubPlatform:
         label = head if ":" in head else f"{owner}:{head}"
         params = {"state": "open", "head": label}
         return list(self.client.request("GET", self._repo("/pulls"), None, params)[1])
-
-    def _conversation(self, number: int) -> list[ThreadComment]:
-        """The conversation comments of issue or PR ``number``, every page, with ``minimized``.
-
-        Over GraphQL, not REST, because only GraphQL says whether a comment was minimized (hidden
-        as spam, abuse, off-topic, outdated, ...)."""
-        owner, name = self.repo_full_name.split("/", 1)
-        variables: dict[str, Any] = {"owner": owner, "name": name, "number": number, "after": None}
-        comments: list[ThreadComment] = []
-        while True:
-            data = self.client.graphql("list comments", COMMENTS_QUERY, variables)
-            thread = (data.get("repository") or {}).get("issueOrPullRequest") or {}
-            page = thread.get("comments")
-            if page is None:
-                raise PlatformError(f"GitHub could not list comments: no issue or pull request #{number}")
-            # ``databaseId`` may be null in the schema: such a node could not be answered or edited.
-            comments += [graphql_comment(n) for n in page["nodes"] if n and n.get("databaseId") is not None]
-            if not page["pageInfo"]["hasNextPage"]:
-                return comments
-            variables["after"] = page["pageInfo"]["endCursor"]
 
 
 __all__ = ["COMMENTS_QUERY", "GitHubAuth", "GitHubPlatform", "PlatformError"]

@@ -9,6 +9,7 @@ any other refusal a ``PlatformError`` with GitHub's message.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -34,17 +35,21 @@ class GitHubClient:
         self.api_url, self.graphql_url, self.tokens, self.backoff = api_url, graphql_url, tokens, backoff
         self.requests = 0  # counted so the context budget (requests per thread) can be asserted
         self.authenticated = False  # a request has succeeded with our token
-        self._github: Github | None = None
+        self._count = threading.Lock()
+        # One PyGithub client per thread: its requester shares one connection object whose
+        # request() and getresponse() are separate calls, so two threads must not share it.
+        self._local = threading.local()
         self._identity: str | None = None  # "" once GitHub would not say
         self._seal: Seal | None = None
 
     @property
     def github(self) -> Github:
-        """The PyGithub client (created on first use)."""
-        if self._github is None:
+        """This thread's PyGithub client (created on its first use)."""
+        client: Github | None = getattr(self._local, "github", None)
+        if client is None:
             from github import Github
 
-            self._github = Github(
+            client = self._local.github = Github(
                 auth=token_auth(self.tokens),
                 base_url=self.api_url,
                 per_page=PER_PAGE,
@@ -56,14 +61,15 @@ class GitHubClient:
                 seconds_between_requests=None,
                 seconds_between_writes=None,
             )
-        return self._github
+        return client
 
     # --- requests -------------------------------------------------------------------------
     def request(
         self, verb: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], Any]:
         """One REST call (retried as ``retry.py`` says): the answer's headers and JSON."""
-        self.requests += 1
+        with self._count:
+            self.requests += 1
         url = path if path.startswith("http") else self.api_url + path
         headers, data = self.github.requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
         self.authenticated = True
@@ -134,13 +140,18 @@ class GitHubClient:
             url, query = next_link(headers.get("link", "")), None  # the next URL carries its query
         return items
 
-    def graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def graphql(
+        self, what: str, query: str, variables: dict[str, Any], *, missing_ok: bool = False
+    ) -> dict[str, Any]:
         """One GraphQL query (a POST that only reads: retried like a GET); a GraphQL error (HTTP 200)
-        is a ``PlatformError`` with GitHub's first message."""
+        is a ``PlatformError`` with GitHub's first message. ``missing_ok``: NOT_FOUND errors (an
+        object deleted meanwhile, answered as a null) are not errors."""
         response = self.call(
             what, lambda: self.request("POST", self.graphql_url, {"query": query, "variables": variables})[1]
         )
         errors = response.get("errors") if isinstance(response, dict) else None
+        if errors and missing_ok:
+            errors = [e for e in errors if not isinstance(e, dict) or e.get("type") != "NOT_FOUND"]
         if errors:
             raise PlatformError(f"GitHub could not {what}: {errors[0].get('message') or errors[0]}")
         data = response.get("data") if isinstance(response, dict) else None

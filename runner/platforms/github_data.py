@@ -4,6 +4,7 @@ and error messages. Pure functions, no client."""
 
 from __future__ import annotations
 
+import urllib.parse
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from runner.platforms.base import ChangedFile, ThreadComment, can_write_by_assoc
 GHOST = "ghost"  # how GitHub names a deleted account
 
 _COMMENT_PAGE = """comments(first: 100, after: $after) {
-          pageInfo { hasNextPage endCursor }
+          totalCount pageInfo { hasNextPage endCursor }
           nodes {
             databaseId body author { __typename login } authorAssociation
             createdAt updatedAt lastEditedAt isMinimized minimizedReason
@@ -30,6 +31,15 @@ COMMENTS_QUERY = f"""query ThreadComments($owner: String!, $name: String!, $numb
     }}
   }}
 }}
+"""
+
+# What only GraphQL says about conversation comments listed over REST (by their ``node_id``):
+# whether each is minimized, and when its body was last edited. At most 100 ids a query.
+MINIMIZED_QUERY = """query MinimizedComments($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on IssueComment { databaseId isMinimized lastEditedAt }
+  }
+}
 """
 
 
@@ -60,6 +70,24 @@ def graphql_comment(node: dict[str, Any]) -> ThreadComment:
         author_is_bot=is_bot,
         minimized=bool(node.get("isMinimized")),
         author_can_write=can_write_by_association(node.get("authorAssociation")),
+    )
+
+
+def rest_issue_comment(comment: dict[str, Any], node: dict[str, Any] | None) -> ThreadComment:
+    """A conversation comment from REST's list of an issue's comments, with what GraphQL's
+    ``node`` (``MINIMIZED_QUERY``) adds: as ``graphql_comment`` would have read it."""
+    node = node or {}
+    stamps = [t for t in (parse_time(comment.get("updated_at")), parse_time(node.get("lastEditedAt"))) if t]
+    return ThreadComment(
+        id=int(comment["id"]),
+        kind="comment",
+        author=login_of(comment.get("user")),  # REST already names a bot "slug[bot]"
+        body=comment.get("body") or "",
+        created_at=parse_time(comment.get("created_at")),
+        updated_at=max(stamps) if stamps else None,
+        author_is_bot=is_bot(comment.get("user")),
+        minimized=bool(node.get("isMinimized")),
+        author_can_write=can_write_by_association(comment.get("author_association")),
     )
 
 
@@ -151,6 +179,17 @@ def next_link(header: str) -> str | None:
         url, _, rel = part.partition(";")
         if 'rel="next"' in rel:
             return url.strip().strip("<>")
+    return None
+
+
+def last_page(header: str) -> int | None:
+    """The page number of a GitHub ``Link`` header's ``rel="last"`` URL (None: no such link)."""
+    for part in header.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="last"' in rel:
+            query = urllib.parse.urlsplit(url.strip().strip("<>")).query
+            pages = urllib.parse.parse_qs(query).get("page")
+            return int(pages[0]) if pages and pages[0].isdigit() else None
     return None
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from runner.errors import CredentialsError, PlatformError
@@ -50,6 +51,8 @@ from runner.platforms.gitlab_data import (
     thread_state,
     with_write_access,
 )
+from runner.platforms.gitlab_files import list_files, read_file
+from runner.platforms.parallel import together
 from runner.platforms.retry import ApiRetryPolicy, Backoff, Clock, Log
 
 LOOKBACK_S = 300  # how far back a write that may have landed is looked for (clocks disagree a little)
@@ -231,12 +234,16 @@ class GitLabPlatform:
         if self.noteable is None:
             self.noteable = kind
         noun = "merge request" if is_pull_request else "issue"
-        item = self._get(f"read {noun} {number}", f"/{kind}s/{number}")
-        discussions = self._list("list discussions", f"/{kind}s/{number}/discussions")
+        item, discussions, diffs = together(  # independent reads: at once
+            [
+                partial(self._get, f"read {noun} {number}", f"/{kind}s/{number}"),
+                partial(self._list, "list discussions", f"/{kind}s/{number}/discussions"),
+                partial(self.client.merge_request_files, self._path, number) if is_pull_request else list,
+            ]
+        )
         fields: dict[str, Any] = {}
-        files = []
+        files = [changed_file(entry) for entry in diffs]
         if is_pull_request:
-            files = [changed_file(entry) for entry in self._diffs(number)]
             refs = item.get("diff_refs") or {}
             source, target = item.get("source_project_id"), item.get("target_project_id")
             is_fork = source is not None and target is not None and source != target
@@ -270,23 +277,11 @@ class GitLabPlatform:
 
     def read_file(self, path: str, ref: str) -> str | None:
         """A file's text at ``ref``, or None when it does not exist there."""
-        from gitlab.exceptions import GitlabHttpError
+        return read_file(self.client, self._path, path, ref)
 
-        url = f"{self._path}/repository/files/{urllib.parse.quote(path, safe='')}/raw"
-
-        def fetch() -> Any:
-            try:
-                return self.client.http_get(url, {"ref": ref}, raw=True)
-            except GitlabHttpError as exc:
-                if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
-                    return None
-                raise
-
-        response = self.client.call(f"read {path} at {ref}", fetch)
-        if response is None:
-            return None
-        content = getattr(response, "content", b"")  # raw=True: the requests Response
-        return bytes(content).decode("utf-8", errors="replace")
+    def list_files(self, directory: str, ref: str) -> list[str]:
+        """The files under ``directory`` at ``ref`` (the repository tree, recursive)."""
+        return list_files(self.client, self._path, directory, ref)
 
     def find_pull_request(self, head_branch: str) -> str | None:
         """An open MR from ``head_branch`` into this project."""
@@ -411,24 +406,6 @@ class GitLabPlatform:
         return CommentRef(note_id, url, "review", number, "merge_request", str(data["id"]))
 
     # --- helpers ----------------------------------------------------------------------
-    def _diffs(self, number: int) -> list[dict[str, Any]]:
-        """The latest diff version's files (``/diffs``, GitLab 15.7+; else ``/changes``)."""
-        from gitlab.exceptions import GitlabHttpError
-
-        def diffs() -> list[dict[str, Any]] | None:
-            try:
-                return self.client.http_list(f"{self._path}/merge_requests/{number}/diffs")
-            except GitlabHttpError as exc:
-                if exc.response_code != 404 or "Merge Request" in error_message(exc):
-                    raise
-                return None
-
-        found = self.client.call("list the changed files", diffs)
-        if found is not None:
-            return found
-        changes = self._get("list the changed files", f"/merge_requests/{number}/changes")
-        return list(changes.get("changes") or [])
-
     def _project_path(self, project_id: Any) -> str | None:
         """A fork's "group/name" (None when it is gone or hidden from us)."""
         from gitlab.exceptions import GitlabHttpError

@@ -9,12 +9,15 @@ mounted on python-gitlab's ``requests`` session instead: the same policy as GitH
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from runner.errors import CredentialsError, PlatformError, PlatformUnavailable
 from runner.platforms.gitlab_data import can_push, error_message, is_bot_account
+from runner.platforms.parallel import IN_FLIGHT, together
 from runner.platforms.retry import RETRY_STATUSES, Backoff, transport_failure, write_once
 from runner.platforms.seal import Seal, seal_for
 
@@ -32,6 +35,7 @@ class GitLabClient:
     def __init__(self, url: str, token: str | None, job_token: str | None, backoff: Backoff) -> None:
         self.url, self.token, self.job_token, self.backoff = url, token, job_token, backoff
         self.requests = 0  # HTTP answers received (a request retried by the transport counts once)
+        self._counting = threading.Lock()
         self.authenticated = False  # a request has succeeded with our token
         self._gl: Gitlab | None = None
         self._identity: str | None = None  # "" once GitLab would not say
@@ -54,14 +58,16 @@ class GitLabClient:
                 retry_transient_errors=False,
                 timeout=self.backoff.policy.timeout_s,
             )
-            adapter = HTTPAdapter(max_retries=self.backoff.transport())
+            # A connection for each request in flight (``parallel.together``), kept for the next.
+            adapter = HTTPAdapter(max_retries=self.backoff.transport(), pool_maxsize=IN_FLIGHT)
             for scheme in ("http://", "https://"):
                 self._gl.session.mount(scheme, adapter)
             self._gl.session.hooks["response"].append(self._count)
         return self._gl
 
     def _count(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self.requests += 1
+        with self._counting:  # pages of a list arrive on several threads
+            self.requests += 1
         if 200 <= int(getattr(response, "status_code", 0)) < 300:
             self.authenticated = True
 
@@ -86,12 +92,55 @@ class GitLabClient:
         return self.gl.http_put(path, post_data=data, obey_rate_limit=False, retry_transient_errors=False)
 
     def http_list(self, path: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every page of a list (100 a page, following GitLab's ``Link`` header)."""
+        """Every page of a list, 100 a page: the first, then the rest at once when GitLab counts
+        them (``x-total-pages``), else following its ``Link`` header (it stops counting past
+        10,000 items)."""
         query = {"per_page": PER_PAGE, **(query or {})}
-        items = self.gl.http_list(
-            path, query_data=query, get_all=True, obey_rate_limit=False, retry_transient_errors=False
+        first = self.gl.http_request(
+            "get", path, query_data=query, obey_rate_limit=False, retry_transient_errors=False
         )
-        return list(items)
+        items = list(first.json())
+        total = str(first.headers.get("x-total-pages") or "")
+        following = bool(first.links.get("next"))
+        if total.isdigit() and int(total) > 1:
+            pages = [partial(self._page, path, query, n) for n in range(2, int(total) + 1)]
+            for page in together(pages):
+                items += page
+        elif following:  # one page after another, until one is not full
+            number, page = 2, items
+            while len(page) >= int(query["per_page"]):
+                page = self._page(path, query, number)
+                items, number = items + page, number + 1
+        return items
+
+    def merge_request_files(self, project_path: str, number: int) -> list[dict[str, Any]]:
+        """The latest diff version's files (``/diffs``, GitLab 15.7+; else ``/changes``)."""
+        from gitlab.exceptions import GitlabHttpError
+
+        def diffs() -> list[dict[str, Any]] | None:
+            try:
+                return self.http_list(f"{project_path}/merge_requests/{number}/diffs")
+            except GitlabHttpError as exc:
+                if exc.response_code != 404 or "Merge Request" in error_message(exc):
+                    raise
+                return None
+
+        found = self.call("list the changed files", diffs)
+        if found is not None:
+            return found
+        path = f"{project_path}/merge_requests/{number}/changes"
+        changes = self.call("list the changed files", self.http_get, path)
+        return list(changes.get("changes") or [])
+
+    def _page(self, path: str, query: dict[str, Any], number: int) -> list[dict[str, Any]]:
+        page = self.gl.http_list(
+            path,
+            query_data={**query, "page": number},
+            get_all=False,
+            obey_rate_limit=False,
+            retry_transient_errors=False,
+        )
+        return list(page)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` (which makes requests), turning failures into one-line errors naming ``what``."""

@@ -12,9 +12,9 @@ import dataclasses
 import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from runner.agent.agent_defs import AgentDefinition
 from runner.agent.cancel import CancelToken, Interrupted
 from runner.agent.headless import execute_run, graceful_signals, prepare_run, run_failure
 from runner.agent.live_log import LiveLog, tee
@@ -22,14 +22,14 @@ from runner.agent.permissions import SettingsPermissions
 from runner.agent.prompt import MemoryFile, trusted_memory
 from runner.agent.transcript import EventSink, opening_messages
 from runner.errors import RunnerError, SettingsError
-from runner.events import Event, NotSupported
+from runner.events import Event
 from runner.flow.images import gather_images, with_images
 from runner.flow.job import Job
 from runner.flow.mention import TRUSTED_FILES, LogStream, admit
 from runner.flow.publish import job_outputs
 from runner.flow.readonly import READ_ONLY_GIT
 from runner.flow.suggestions import visible_lines
-from runner.flow.trusted import PROJECT_SETTINGS, default_branch_tree, trusted_agent
+from runner.flow.trusted import PROJECT_SETTINGS, default_branch_agents, default_branch_tree, trusted_agent
 from runner.platforms.base import InlineComment, Platform, ThreadComment, ThreadData
 from runner.project.review_config import CONFIG_PATH, ReviewConfig, parse_config
 from runner.review import render as review_render
@@ -51,56 +51,15 @@ from runner.review.state import (
     posted_fingerprints,
     review_range,
 )
+from runner.review.trigger import ReviewTrigger, review_request, review_trigger
 from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
-from runner.telemetry import open_telemetry
-from runner.triggers import Decision, bot_allowed
+from runner.telemetry.setup import open_telemetry
 
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
-_REVIEW_REQUEST = re.compile(r"^\s*review\b[\s,:.-]*", re.IGNORECASE)
-
-
-def review_request(event: Event, request: str | None) -> str | None:
-    """A mention's text when it asks for a review (``@claude review the error handling`` gives
-    ``"the error handling"``, a bare ``@claude review`` gives ``""``); None otherwise."""
-    if request is None or event.entity_type != "change_request" or event.number is None:
-        return None
-    match = _REVIEW_REQUEST.match(request)
-    return request[match.end() :].strip() if match else None
-
-
-@dataclass(frozen=True)
-class ReviewTrigger:
-    """Why this event gets a review; ``request`` is the mention's text (None: an automatic review)."""
-
-    request: str | None
-    reason: str
-
-
-AUTO_ACTIVITIES = ("opened", "updated", "ready_for_review", "reopened")
-
-
-def review_trigger(
-    event: Event | NotSupported, decision: Decision, settings: FlowSettings
-) -> ReviewTrigger | None:
-    """A review, or None for the usual flow: ``@claude review ...`` on a change request, or (with
-    the ``review`` setting) a change request opened, updated, marked ready or reopened."""
-    if isinstance(event, NotSupported):
-        return None
-    if decision.triggered and decision.mode == "tag":
-        asked = review_request(event, decision.request)
-        return ReviewTrigger(asked, "a mention asks for a review") if asked is not None else None
-    if not (settings.review and event.kind == "change_request" and event.number is not None):
-        return None
-    if event.activity not in AUTO_ACTIVITIES:
-        return None
-    actor = event.actor
-    if actor is not None and actor.is_bot and not bot_allowed(actor.login, settings.trigger.allowed_bots):
-        return None  # as for mentions: an unlisted bot's change request drives nothing
-    return ReviewTrigger(None, f"review: {event.name} {event.action or event.activity} with review enabled")
 
 
 def run_review(
@@ -117,7 +76,7 @@ def run_review(
 
     Returns the exit code; outputs say what was posted (``review_comments``, ``findings_*``).
     """
-    redactor, stop = admit(platform, event, settings, runtime, job)
+    redactor, stop = admit(platform, event, settings, runtime, job, asked=request is not None)
     if stop is not None:
         return stop
     cancel = CancelToken()
@@ -158,6 +117,7 @@ def _review(
         trusted = {path: platform.read_file(path, repo.default_branch) for path in TRUSTED_FILES}
         config = parse_config(platform.read_file(CONFIG_PATH, repo.default_branch))
         job.log(f"{CONFIG_PATH}: {config.describe()}")
+        agents = default_branch_agents(platform, repo.default_branch, agent, job.warning)
         agent, sources = trusted_agent(
             agent,
             settings_input=settings.settings,
@@ -217,6 +177,7 @@ def _review(
         cancel,
         redactor,
         mcp_json=trusted.get(".mcp.json"),
+        agents=agents,
     )
     final_text = str(result.get("result") or "")
     if result.get("is_error"):
@@ -373,6 +334,7 @@ def _agent(
     redactor: Redactor,
     *,
     mcp_json: str | None,  # the default branch's .mcp.json
+    agents: list[AgentDefinition],  # the default branch's .claude/agents
 ) -> Mapping[str, Any]:
     """One agent turn with read-only tools and ``report_finding``; returns the result envelope."""
     run = dataclasses.replace(
@@ -394,6 +356,7 @@ def _agent(
         read_only_rules=READ_ONLY_GIT,
         redactor=redactor,
         project_mcp_json=mcp_json,
+        project_agents=agents,
         warn=job.warning,
     )
     prepared.spec = dataclasses.replace(prepared.spec, cancel=cancel, prompt_content=content)

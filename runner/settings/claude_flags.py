@@ -21,7 +21,8 @@ _AGENT_KEYS = frozenset({"description", "prompt", "tools", "disallowedTools", "m
 
 @dataclass(frozen=True)
 class AgentDefinition:
-    """One subagent from ``--agents`` (Claude Code's format), validated; kept for the subagents."""
+    """One subagent from ``--agents`` (Claude Code's format), validated; the Agent tool offers it
+    (``runner/agent/agent_sources.py``)."""
 
     name: str
     description: str
@@ -41,11 +42,6 @@ def claude_flag_fields(params: Mapping[str, Any]) -> dict[str, Any]:
         if key.startswith("unsupported_") and value not in (None, (), False)
     ]
     agents = parse_agents(params.get("agents_json"))
-    if agents:
-        warnings.append(
-            "warning: --agents: subagents are not yet supported (no Task tool); "
-            f"{', '.join(a.name for a in agents)} will not be offered"
-        )
     session_id = params.get("session_id")
     if session_id is not None:
         session_id = _uuid(session_id)

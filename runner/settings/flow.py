@@ -87,6 +87,7 @@ OWN_INPUTS = frozenset(
         *("review", "review_drafts", "review_request_changes"),
         "tool_env_passthrough",
         "effort",
+        "reply_to_refused",
     }
 )
 # min_access_level in either platform's words -> the permission level the flow requires.
@@ -157,6 +158,7 @@ class FlowSettings:
     # GitLab's CONFIDENTIAL_ISSUE_MR: a confidential issue's work may get a branch named from it and
     # a merge request (off: a neutral branch and commit, no merge request; the answer in the issue).
     confidential_issue_mr: bool = False
+    reply_to_refused: bool = True  # a requester without access hears why, in one short reply
     warnings: tuple[str, ...] = ()
 
     @property
@@ -295,6 +297,7 @@ def flow_settings(env: Mapping[str, str]) -> FlowSettings:
         review_request_changes=_bool("review_request_changes", raw.get("review_request_changes")),
         tool_env_passthrough=raw.get("tool_env_passthrough", ""),
         effort=_effort(raw.get("effort")),
+        reply_to_refused=_bool("reply_to_refused", raw.get("reply_to_refused"), True),
         warnings=tuple(warnings),
     )
 

@@ -22,6 +22,7 @@ GITLAB_JOB = (
     Variable(("GITLAB_ACCESS_TOKEN",), "project or group access token, api scope (masked)"),
     Variable(("TRIGGER_PHRASE", "LABEL_TRIGGER", "ASSIGNEE_TRIGGER", "ALLOWED_BOTS"), "as the GitHub inputs"),
     Variable(("MIN_ACCESS_LEVEL",), "least access the author needs: developer (default), maintainer, owner"),
+    Variable(("REPLY_TO_REFUSED",), "true (default): an author without access gets a short note saying so"),
     Variable(
         ("PROMPT", "PROMPT_FILE"), "instructions for automation runs, or extra instructions for mentions"
     ),
@@ -94,6 +95,9 @@ LISTENER = (
     Variable(("TRIGGER_PHRASE", "LABEL_TRIGGER", "ASSIGNEE_TRIGGER", "ALLOWED_BOTS"), "as for the job"),
     Variable(("MIN_ACCESS_LEVEL",), "developer (default, 30), maintainer, owner, or a number"),
     Variable(("WEBHOOK_MR_REF",), "source (default) or default: the ref merge-request pipelines run on"),
+    Variable(
+        ("REPLY_TO_REFUSED",), "true (default): an author below MIN_ACCESS_LEVEL gets a short note saying so"
+    ),
     Variable(
         ("WEBHOOK_STORE",), "where accepted hooks are kept (--store): a path, sqlite:///..., postgresql://..."
     ),

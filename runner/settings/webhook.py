@@ -39,6 +39,7 @@ class WebhookSettings:
     mr_ref: MrRef = "source"  # same-project MRs: run on the source branch, or on the default branch
     max_body_bytes: int = MAX_BODY_BYTES
     max_json_depth: int = MAX_JSON_DEPTH
+    reply_to_refused: bool = True  # REPLY_TO_REFUSED: an author below min_permission gets a short note
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,17 @@ def read_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
         mr_ref="default" if mr_ref == "default" else "source",
         max_body_bytes=_whole(env, "WEBHOOK_MAX_BODY_BYTES", MAX_BODY_BYTES, 1024, 100_000_000),
         max_json_depth=_whole(env, "WEBHOOK_MAX_JSON_DEPTH", MAX_JSON_DEPTH, 8, 10_000),
+        reply_to_refused=_flag(env, "REPLY_TO_REFUSED", True),
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"{name}={text!r} is not true or false")
+    return text in ("true", "1", "yes")
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

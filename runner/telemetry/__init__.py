@@ -1,63 +1,6 @@
-"""OpenTelemetry traces and metrics of a run, configured as Claude Code's (``CLAUDE_CODE_ENABLE_TELEMETRY``,
-``OTEL_*``): ``observer.py`` turns the run's events into spans and metric points with Claude Code's
-names, ``otel.py`` hands them to the OpenTelemetry SDK (the ``telemetry`` extra, imported only
-when telemetry is on and the agent starts)."""
-
-from __future__ import annotations
-
-from collections.abc import Callable, Mapping
-
-from runner import __version__
-from runner.sanitize import Redactor
-from runner.settings.telemetry import TelemetrySettings
-from runner.telemetry.observer import Backend, NoTelemetry, RunObserver, RunTelemetry, TelemetryOptions
-
-MISSING_EXTRA = (
-    "warning: telemetry is on (CLAUDE_CODE_ENABLE_TELEMETRY) but the OpenTelemetry SDK is not installed: "
-    "pip install 'claude-runner[telemetry]'; this run exports nothing"
-)
-
-
-def open_telemetry(
-    settings: TelemetrySettings,
-    warn: Callable[[str], None],
-    redactor: Redactor,
-    *,
-    job: Mapping[str, str | int | None] | None = None,
-) -> RunObserver:
-    """The run's observer: ``NoTelemetry`` when off; else one that loads the SDK when the agent starts.
-
-    ``warn`` gets the settings' warnings now, and one line later if the SDK is missing or an
-    export fails. The exporters' header values are added to ``redactor``. ``job``: the CI job's
-    attributes (platform, repository; None values left out), on the span its phases hang from.
-    """
-    for line in settings.warnings:
-        warn(line)
-    if not settings.enabled:
-        return NoTelemetry()
-    redactor.add(*settings.secret_values)
-
-    def open_backend() -> Backend | None:
-        try:
-            from runner.telemetry.otel import OtelBackend
-        except ImportError:
-            warn(MISSING_EXTRA)
-            return None
-        return OtelBackend(settings, __version__)
-
-    options = TelemetryOptions(
-        log_user_prompts=settings.log_user_prompts,
-        log_tool_details=settings.log_tool_details,
-        include_session_id=settings.include_session_id,
-        version=__version__ if settings.include_version else None,
-    )
-    return RunTelemetry(
-        open_backend,
-        warn,
-        redactor,
-        options=options,
-        job={k: v for k, v in (job or {}).items() if v is not None},
-    )
-
-
-__all__ = ["NoTelemetry", "RunObserver", "RunTelemetry", "open_telemetry"]
+"""OpenTelemetry of a run, configured as Claude Code's (``CLAUDE_CODE_ENABLE_TELEMETRY``, ``OTEL_*``):
+``base.py`` is what a run's code holds (the observer interface, the one that does nothing),
+``setup.py`` opens the run's observer, ``observer.py`` turns the run's events into spans, metric
+points and Claude Code's events with its names, ``otel.py`` hands them to the OpenTelemetry SDK
+(the ``telemetry`` extra, imported only when telemetry is on and the agent starts). Nothing is
+imported here, so holding an observer costs nothing."""

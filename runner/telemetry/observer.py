@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from runner.agent.live_log import short_input
 from runner.agent.usage import Price, UsageTracker
 from runner.sanitize import Redactor
+from runner.telemetry.base import NoTelemetry, RunObserver
 
 Attributes = dict[str, str | int | float | bool]
 
@@ -88,35 +89,6 @@ class TelemetryOptions:
     log_tool_details: bool = False
     include_session_id: bool = True
     version: str | None = None  # app.version on metrics (OTEL_METRICS_INCLUDE_VERSION)
-
-
-class RunObserver(Protocol):
-    """What a run's code calls: the phases, the agent's prompt and prices, its events, and
-    ``close`` at the end."""
-
-    def __call__(self, event: Mapping[str, Any]) -> None: ...
-
-    def phase(self, name: str) -> None: ...
-
-    def agent(self, prompt: str, prices: Mapping[str, Price], *, quiet: bool = False) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class NoTelemetry:
-    """The observer when telemetry is off: does nothing, loads nothing."""
-
-    def __call__(self, event: Mapping[str, Any]) -> None:
-        """Ignore the event."""
-
-    def phase(self, name: str) -> None:
-        """Ignore the phase."""
-
-    def agent(self, prompt: str, prices: Mapping[str, Price], *, quiet: bool = False) -> None:
-        """Ignore the agent's start."""
-
-    def close(self) -> None:
-        """Nothing to flush."""
 
 
 class RunTelemetry:
@@ -396,3 +368,6 @@ class RunTelemetry:
             cost = float(usage.get("costUSD") or 0) - float(counted.get("costUSD") or 0)
             if cost > 1e-6:
                 backend.add("claude_code.cost.usage", cost, self._metric_attributes(model=model))
+
+
+__all__ = ["Backend", "NoTelemetry", "RunObserver", "RunTelemetry", "TelemetryOptions"]

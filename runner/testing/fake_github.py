@@ -257,6 +257,8 @@ class FakeGitHub(LoopbackServer, GitHubState, CIState):
             reply = Reply(500, ApiError(500, f"fake_github: {type(exc).__name__}: {exc}").body())
         reply.headers.update({**self._common_headers(record), **injected})
         record.status, record.reply = reply.status, reply.body
+        self.faults.delay()  # a simulated round trip, when a test or benchmark asks for one
+        record.ended = time.monotonic()
         with self.lock:
             self._records.append(record)
         if drop is not None:

@@ -251,6 +251,8 @@ class FakeGitLab(LoopbackServer, GitLabState, GitLabCIState):
         except Exception as exc:  # a bug in the fake or a test hook: answer rather than hang the client
             status, body = 500, {"message": f"fake_gitlab: {type(exc).__name__}: {exc}"}
         record.status, record.reply = status, body
+        self.faults.delay()  # a simulated round trip, when a test or benchmark asks for one
+        record.ended = time.monotonic()
         with self.lock:
             self._records.append(record)
         if drop is not None:

@@ -12,9 +12,11 @@ request takes effect:
     fake.faults.hang("graphql")                                  # no answer until the client gives up
     fake.faults.apply_then_fail("create_comment")               # the comment is made, the answer is 502
     fake.faults.fail("get_issue", 503, times=None)               # every time, until ``clear``
+    fake.faults.latency(0.05)                                    # every answer 50 ms late: a round trip
 
 ``fake.faults.hits`` lists the faults served, as (route, fault). A hanging request is released
-when ``hang_s`` passes or the fake stops.
+when ``hang_s`` passes or the fake stops. With a latency, ``round_trip_levels`` says how many
+sequential round trips a client's requests took (their start and end times, as the fake saw them).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Literal, TypeVar
 R = TypeVar("R")
 Kind = Literal["status", "reset", "hang"]
 
-__all__ = ["Drop", "Fault", "FaultHit", "Faults"]
+__all__ = ["Drop", "Fault", "FaultHit", "Faults", "round_trip_levels"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Faults:
         self._queues: dict[str, list[tuple[Fault, int | None]]] = {}
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self.latency_s = 0.0
 
     # -- queueing -----------------------------------------------------------------------------------
     def add(self, route: str, fault: Fault | None = None, *, times: int | None = 1) -> None:
@@ -124,6 +127,16 @@ class Faults:
         )
         self.add(route, Fault("status", status, headers, text), times=times)
 
+    def latency(self, seconds: float) -> None:
+        """Answer every request ``seconds`` late (a simulated network round trip; 0: none). The
+        wait is on the request's own server thread, so concurrent requests wait side by side."""
+        self.latency_s = seconds
+
+    def delay(self) -> None:
+        """Wait out the latency (the fakes call this before they answer)."""
+        if self.latency_s > 0:
+            self._release.wait(self.latency_s)
+
     def clear(self) -> None:
         """Drop every queued fault (hanging requests are not released: see ``release``)."""
         with self._lock:
@@ -171,3 +184,16 @@ class Faults:
     def rearm(self) -> None:
         """Hang again after a ``release`` (the fakes call this when they start)."""
         self._release.clear()
+
+
+def round_trip_levels(spans: list[tuple[float, float]]) -> int:
+    """How many sequential round trips the requests with these (start, end) times took: a request
+    is one level past the deepest request that had ended before it started. With a latency well
+    above the client's own work, requests sent together share a level and a request that waited
+    for an answer (or for a free connection) is a level deeper."""
+    ordered = sorted(spans)
+    levels: list[int] = []
+    for i, (start, _) in enumerate(ordered):
+        before = [levels[j] for j in range(i) if ordered[j][1] <= start]
+        levels.append(1 + max(before, default=0))
+    return max(levels, default=0)

@@ -81,6 +81,8 @@ class RequestRecord:
     route: str | None = None
     reply: Any = None
     timestamp: float = field(default_factory=time.time)  # when the request arrived (latency benchmarks)
+    started: float = field(default_factory=time.monotonic)  # arrival and answer, monotonic: the
+    ended: float = 0.0  # round trips a client made in sequence (``faults.round_trip_levels``)
 
 
 @dataclass
@@ -108,9 +110,12 @@ def render(fake: FakeGitHub, request: Request) -> Renderer:
     return Renderer(fake, fake.urls, request.caller or None)
 
 
-def page(fake: FakeGitHub, request: Request, items: list[JSON]) -> Reply:
+def page(
+    fake: FakeGitHub, request: Request, items: list[Any], to_json: Callable[[Any], JSON] | None = None
+) -> Reply:
     """One page of `items` (`per_page` default 30, at most 100; `page` from 1) with GitHub's `Link`
-    header: rel prev, next, last, first, each the request's URL with its `page` replaced."""
+    header: rel prev, next, last, first, each the request's URL with its `page` replaced.
+    `to_json`: renders an item, only those on the page (a long list costs a page, not the list)."""
     query = request.record.query
     try:
         per_page = min(100, max(1, int(query.get("per_page", 30))))
@@ -121,7 +126,8 @@ def page(fake: FakeGitHub, request: Request, items: list[JSON]) -> Reply:
     except ValueError:
         current = 1
     last = max(1, -(-len(items) // per_page))
-    reply = Reply(200, items[(current - 1) * per_page : current * per_page])
+    shown = items[(current - 1) * per_page : current * per_page]
+    reply = Reply(200, [to_json(item) for item in shown] if to_json is not None else shown)
 
     def url(n: int) -> str:
         return f"<{fake.base_url}{request.record.path}?{urllib.parse.urlencode({**query, 'page': n})}>"
@@ -248,7 +254,7 @@ def list_comments(fake: FakeGitHub, request: Request) -> Reply:
     comments = fake.comments(issue_of(fake, request).number)
     since = request.record.query.get("since")
     view = render(fake, request)
-    return page(fake, request, [view.comment(c) for c in comments if not since or iso(c.updated_at) >= since])
+    return page(fake, request, [c for c in comments if not since or iso(c.updated_at) >= since], view.comment)
 
 
 def create_comment(fake: FakeGitHub, request: Request) -> Reply:
@@ -306,7 +312,7 @@ def list_files(fake: FakeGitHub, request: Request) -> Reply:
     issue = issue_of(fake, request, pull=True)
     assert issue.pull is not None
     view = render(fake, request)
-    return page(fake, request, [view.file(issue, f) for f in issue.pull.files[:3000]])
+    return page(fake, request, issue.pull.files[:3000], lambda f: view.file(issue, f))
 
 
 def list_review_comments(fake: FakeGitHub, request: Request) -> Reply:
@@ -314,9 +320,8 @@ def list_review_comments(fake: FakeGitHub, request: Request) -> Reply:
     comments = fake.review_comments_of(issue_of(fake, request, pull=True).number)
     since = request.record.query.get("since")
     view = render(fake, request)
-    return page(
-        fake, request, [view.review_comment(c) for c in comments if not since or iso(c.updated_at) >= since]
-    )
+    listed = [c for c in comments if not since or iso(c.updated_at) >= since]
+    return page(fake, request, listed, view.review_comment)
 
 
 def create_reply(fake: FakeGitHub, request: Request) -> Reply:
@@ -331,7 +336,7 @@ def list_reviews(fake: FakeGitHub, request: Request) -> Reply:
     number = issue_of(fake, request, pull=True).number
     view = render(fake, request)
     visible = [r for r in fake.reviews_of(number) if r.state != "PENDING" or r.user == request.caller]
-    return page(fake, request, [view.review(r) for r in visible])
+    return page(fake, request, visible, view.review)
 
 
 def create_review(fake: FakeGitHub, request: Request) -> Reply:
@@ -360,7 +365,11 @@ def get_contents(fake: FakeGitHub, request: Request) -> Reply:
     path, ref = request.params["path"].strip("/"), request.record.query.get("ref") or fake.default_branch
     data = fake.file_at(path, ref)
     if data is None:
-        raise not_found()
+        folder = fake.folder_at(path, ref)
+        if folder is None:
+            raise not_found()
+        files, folders = folder
+        return Reply(200, render(fake, request).content_directory(ref, files, folders))
     return Reply(200, render(fake, request).content_file(path, ref, data))
 
 

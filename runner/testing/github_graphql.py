@@ -33,7 +33,9 @@ __all__ = ["ARGUMENTS", "FIELDS", "PATHS", "POSSIBLE", "SDL", "cursor", "execute
 PATHS = ("/graphql", "/api/graphql")  # github.com: api.github.com/graphql; GHES: {server}/api/graphql
 MAX_PAGE = 100  # GitHub's limit on `first` and `last`
 SDL = """
-type Query { repository(owner: String!, name: String!, followRenames: Boolean): Repository }
+type Query {
+  repository(owner: String!, name: String!, followRenames: Boolean): Repository  nodes(ids: [ID!]!): [Node]!
+}
 type Repository implements Node {
   id: ID!  databaseId: Int  name: String!  nameWithOwner: String!
   issueOrPullRequest(number: Int!): IssueOrPullRequest
@@ -395,6 +397,21 @@ class _Executor:
             raise QueryError(message, type="NOT_FOUND", path=path)
         return _Node("Repository", fake)
 
+    def nodes(self, _: Any, args: dict[str, Any], path: ResponsePath) -> list[_Node | None]:
+        """`nodes(ids:)`: the conversation comments with these node ids (REST's `node_id`); an id
+        that names nothing here is a null with a NOT_FOUND error, as GitHub answers."""
+        if len(args["ids"]) > MAX_PAGE:
+            raise QueryError(f"You may not request more than {MAX_PAGE} ids at once.", path=path)
+        by_id = {legacy_node_id("IssueComment", c.id): c for c in self.fake.issue_comments.values()}
+        found: list[_Node | None] = []
+        for i, node_id in enumerate(args["ids"]):
+            comment = by_id.get(node_id)
+            if comment is None:
+                message = f"Could not resolve to a node with the global id of '{node_id}'"
+                self.errors.append({"type": "NOT_FOUND", "path": [*path, i], "message": message})
+            found.append(_Node("IssueComment", comment) if comment is not None else None)
+        return found
+
     def thread(self, _: Any, args: dict[str, Any], path: ResponsePath) -> _Node:
         issue = self.fake.issues.get(args["number"])
         if issue is None:
@@ -461,7 +478,7 @@ def _page_info(name: str) -> Resolver:
 
 _SHARED = {"User": "Actor", "Bot": "Actor", "Issue": "Thread", "PullRequest": "Thread"}  # resolve alike
 _RESOLVERS: dict[str, dict[str, Resolver]] = {
-    "Query": {"repository": _Executor.repository},
+    "Query": {"repository": _Executor.repository, "nodes": _Executor.nodes},
     "Repository": {
         "id": _plain(lambda fake: legacy_node_id("Repository", fake.repo_id)),
         "databaseId": _plain(lambda fake: fake.repo_id),

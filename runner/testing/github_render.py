@@ -361,6 +361,33 @@ class Renderer:
             obj["submitted_at"] = iso(r.submitted_at)
         return obj
 
+    def content_directory(self, ref: str, files: list[tuple[str, bytes]], folders: list[str]) -> list[JSON]:
+        """A `content-directory`: a folder's entries, as `GET .../contents/{path}` answers for one."""
+        entries = []
+        for path, data in files:
+            entry = self.content_file(path, ref, data)
+            entries.append({k: v for k, v in entry.items() if k not in ("content", "encoding")})
+        for path in folders:
+            sha = hashlib.sha1(path.encode()).hexdigest()
+            quoted = self.urls.quote(path)
+            api, git = f"{self.repo_api}/contents/{quoted}?ref={ref}", f"{self.repo_api}/git/trees/{sha}"
+            html = f"{self.repo_web}/tree/{ref}/{quoted}"
+            entries.append(
+                {
+                    "type": "dir",
+                    "size": 0,
+                    "name": path.rsplit("/", 1)[-1],
+                    "path": path,
+                    "sha": sha,
+                    "url": api,
+                    "git_url": git,
+                    "html_url": html,
+                    "download_url": None,
+                    "_links": {"self": api, "git": git, "html": html},
+                }
+            )
+        return sorted(entries, key=lambda e: str(e["name"]))
+
     def content_file(self, path: str, ref: str, data: bytes) -> JSON:
         """A `content-file` (base64 `content`), as `GET .../contents/{path}` answers for a file."""
         sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

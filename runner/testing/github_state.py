@@ -142,6 +142,22 @@ class GitHubState:
                 (self.files[(n, path.strip("/"))] for n in names if (n, path.strip("/")) in self.files), None
             )
 
+    def folder_at(
+        self, path: str, ref: str | None = None
+    ) -> tuple[list[tuple[str, bytes]], list[str]] | None:
+        """The files (path, bytes) and subfolders (paths) directly in folder `path` at `ref`, or None."""
+        ref, prefix = ref or self.default_branch, path.strip("/") + "/"
+        with self.lock:
+            names = {ref} | {
+                name for (repo, name), sha in self.branches.items() if sha == ref and repo == self.full_name
+            }
+            under = {p: data for (n, p), data in self.files.items() if n in names and p.startswith(prefix)}
+        if not under:
+            return None
+        files = sorted((p, data) for p, data in under.items() if "/" not in p[len(prefix) :])
+        folders = sorted({prefix + p[len(prefix) :].split("/")[0] for p in under if "/" in p[len(prefix) :]})
+        return files, folders
+
     def branch_sha(self, name: str, repo_full_name: str | None = None) -> str | None:
         """The commit a branch points at, or None if it does not exist."""
         full_name = repo_full_name or self.full_name

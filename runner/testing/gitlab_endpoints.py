@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)", "get_discussion"),
         ("POST", P + NOTEABLE + r"/discussions/(?P<discussion>[0-9a-f]+)/notes", "reply_discussion"),
         ("GET", P + r"/repository/files/(?P<file>[^/]+)/raw", "get_file_raw"),
+        ("GET", P + r"/repository/tree", "list_tree"),
         ("GET", P + r"/uploads/(?P<secret>[0-9a-f]+)/(?P<filename>[^/]+)", "get_upload"),
         ("GET", P + r"/repository/branches/(?P<branch>[^/]+)", "get_branch"),
         ("GET", P + r"/repository/commits/(?P<sha>[^/]+)", "get_commit"),
@@ -73,6 +76,8 @@ class RequestRecord:
     body: Any
     at: float = 0.0
     route: str = ""
+    started: float = field(default_factory=time.monotonic)  # arrival and answer, monotonic: the
+    ended: float = 0.0  # round trips a client made in sequence (``faults.round_trip_levels``)
     caller: str | None = None
     status: int = 0
     reply: Any = None
@@ -359,6 +364,26 @@ def _get_file_raw(fake: FakeGitLab, req: Request) -> Reply:
     if content is None:
         raise ApiError(404, "404 File Not Found")
     return 200, content
+
+
+@handler
+def _list_tree(fake: FakeGitLab, req: Request) -> Reply:
+    """The files under `path` at `ref` (blobs only: what `recursive=true` lists, less the folders)."""
+    folder = str(req.arg("path", required=False) or "")
+    ref = str(req.arg("ref", required=False) or fake.default_branch)
+    paths = fake.files_under(folder, ref)
+    if not paths:
+        raise ApiError(404, "404 Tree Not Found")
+    return 200, [
+        {
+            "id": hashlib.sha1(p.encode()).hexdigest(),
+            "name": p.rsplit("/", 1)[-1],
+            "type": "blob",
+            "path": p,
+            "mode": "100644",
+        }
+        for p in paths
+    ]
 
 
 @handler

@@ -253,6 +253,13 @@ class GitLabState:
                 content.encode() if isinstance(content, str) else content
             )
 
+    def files_under(self, folder: str, ref: str) -> list[str]:
+        """The paths of the files under `folder` at branch or commit `ref`."""
+        prefix = folder.strip("/") + "/"
+        with self.lock:
+            refs = {ref, self.branches.get(ref)} | {b for b, s in self.branches.items() if s == ref}
+            return sorted({p for (r, p) in self.files if r in refs and p.startswith(prefix)})
+
     def file(self, path: str, ref: str) -> bytes | None:
         with self.lock:
             found = self.files.get((ref, path))

@@ -18,6 +18,9 @@ class FakeServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a client opening more connections at once (a pool of
+    # workers) would see SYNs dropped and retried a second later, as no real host does.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: Any) -> None:
         self.fake = fake

@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner.events import Event
+from runner.events import Event, NotSupported
 from runner.events.gitlab import parse_gitlab_event
+from runner.flow.refusal import event_key
 from runner.settings.webhook import MrRef, WebhookSettings
 from runner.triggers import decide
 
@@ -58,6 +59,10 @@ class PipelineRequest:
     # A bot that got this far is listed in ALLOWED_BOTS (the trigger refuses the others): the listing
     # is the grant, as in the job itself (GitLab reports bots as having no access of their own).
     author_is_bot: bool = False
+    # Where a refused author is answered: "merge_request" or "issue", and the event's key for the
+    # reply's marker (one reply per event, whichever worker or replica posts it).
+    noteable: str | None = None
+    event_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ def decide_hook(hook: str | None, payload: Mapping[str, Any], settings: WebhookS
         event=str(kind),
         iid=base["iid"],
         author_is_bot=bool(isinstance(event, Event) and event.actor is not None and event.actor.is_bot),
+        noteable=_noteable(event),
+        event_key=event_key(event) if isinstance(event, Event) else None,
     )
     return WebhookDecision(True, decision.reason, pipeline=request, **base)
 
@@ -277,6 +284,12 @@ def _identity(payload: Mapping[str, Any]) -> dict[str, Any]:
         "iid": iid if isinstance(iid, int) else None,
         "author": user if isinstance(user, str) else None,
     }
+
+
+def _noteable(event: Event | NotSupported) -> str | None:
+    if not isinstance(event, Event) or event.entity_type is None:
+        return None
+    return "merge_request" if event.entity_type == "change_request" else "issue"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -54,6 +54,11 @@ class GitLabActions(Protocol):
         whose variable ``key`` is ``value``: its id and web URL, or None."""
         ...
 
+    def reply(self, project_id: int, noteable: str, iid: int, body: str, marker: str) -> str:
+        """Post ``body`` as a note on merge request (or issue) ``iid`` unless a note of the runner's
+        already carries ``marker``; the note's web URL."""
+        ...
+
 
 def platform_actions(url: str, token: str, trigger_token: str | None = None) -> GitLabActions:
     """The real ``GitLabActions`` (python-gitlab and requests are imported now, not on the first hook)."""
@@ -94,6 +99,14 @@ class _PlatformActions:
             session = self._local.session = self._requests.Session()
             session.headers["PRIVATE-TOKEN"] = self._token
         return session
+
+    def reply(self, project_id: int, noteable: str, iid: int, body: str, marker: str) -> str:
+        platform = self._platform(project_id)
+        kind = "merge_request" if noteable == "merge_request" else "issue"
+        found = platform.find_comment(iid, marker, noteable=kind)
+        if found is not None:
+            return str(found.url)
+        return str(platform.create_comment(iid, body, noteable=kind).url)
 
     def permission(self, project_id: int, username: str) -> str:
         from gitlab.exceptions import GitlabError

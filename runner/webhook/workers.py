@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from runner.flow.refusal import reply_marker, reply_text
 from runner.platforms.base import permission_at_least
 from runner.sanitize import Redactor
 from runner.settings.webhook import LEASE_S, RETRY_S, WebhookSettings
@@ -246,6 +247,7 @@ class PipelineWorkers:
                     "reason": f"{request.author} has access '{level}', below the required "
                     f"'{self._settings.min_permission}'",
                 }
+                record |= self._reply_refused(request)
             else:
                 found = self._start_once(hook, request)
                 if found is None:
@@ -279,6 +281,24 @@ class PipelineWorkers:
         except StoreError as exc:
             self._store_trouble(exc)
         self._log(record)
+
+    def _reply_refused(self, request: PipelineRequest) -> dict[str, Any]:
+        """The short note a refused author gets (``REPLY_TO_REFUSED``), for the log line: its URL,
+        or why there is none. A failure to post does not fail the hook: it was refused either way."""
+        phrase = self._settings.triggers.trigger_phrase
+        text = reply_text(request.author, "gitlab", self._settings.min_permission, phrase)
+        if not self._settings.reply_to_refused:
+            return {"reply": "none: REPLY_TO_REFUSED is false"}
+        if text is None or request.iid is None or request.noteable is None or request.event_key is None:
+            return {"reply": "none: nowhere to reply, or every wording would mention the trigger phrase"}
+        marker = reply_marker(request.event_key)
+        try:
+            url = self._actions.reply(
+                request.project_id, request.noteable, request.iid, f"{text}\n\n{marker}", marker
+            )
+        except Exception as exc:  # a worker must survive any failure of one job
+            return {"reply": "failed: " + self._redactor.text(f"{type(exc).__name__}: {exc}")[:300]}
+        return {"reply": url}
 
     def _start_once(self, hook: ClaimedHook, request: PipelineRequest) -> tuple[tuple[int, str], str] | None:
         """The pipeline for ``hook`` and a note for the log: found from an earlier attempt, or created

@@ -219,7 +219,7 @@ def test_tools_that_can_never_run_are_not_offered(fake, repo, run_cli):
     fake.add_turns([[text("hi")]])
     run_cli("run", "-p", "x", "--permission-mode", "plan", cwd=repo)
     offered = [t["name"] for t in fake.message_requests[0].body["tools"]]
-    assert offered == ["Read", "Glob", "Grep", "LS", "TodoWrite"]
+    assert offered == ["Read", "Glob", "Grep", "LS", "TodoWrite", "Agent"]  # subagents stay in plan mode
 
 
 def test_structured_output(fake, repo, run_cli):

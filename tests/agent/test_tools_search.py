@@ -202,3 +202,28 @@ def test_ls_errors(tmp_path: Path, ctx: ToolContext) -> None:
         LS().run({"path": "README.md"}, ctx)
     with pytest.raises(ToolError, match="outside the workspace"):
         LS().run({"path": str(tmp_path)}, ctx)
+
+
+def test_glob_leaves_out_a_file_removed_after_rg_listed_it(tmp_path: Path) -> None:
+    # rg lists, then Glob stamps each path: one gone by then is not shown nor counted.
+    touch(tmp_path / "a.py", mtime=2_000)
+    touch(tmp_path / "b.py", mtime=2_000)
+    touch(tmp_path / "c.py", mtime=1_000)
+    stamps = search._Stamps(str(tmp_path))
+    stamps.add(["c.py", "gone.py", "b.py"])
+    stamps.add(["a.py"])
+    assert stamps.newest(2) == (["a.py", "b.py"], 3)  # newest first, a tie by path
+    assert stamps.listed == 4
+
+
+def test_glob_reads_rg_output_as_it_comes(
+    ws: Path, ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small reads from rg split lines across chunks: every path still arrives whole, once.
+    for i in range(300):
+        touch(ws / "deep" / f"dir{i % 7}" / f"name_{i:04}.txt", mtime=50_000 + i)
+    real_read = os.read
+    monkeypatch.setattr(search.os, "read", lambda fd, n: real_read(fd, 37))
+    lines = run(Glob(), ctx, pattern="deep/**/*.txt").split("\n")
+    assert lines[0] == "deep/dir5/name_0299.txt" and lines[99] == "deep/dir4/name_0200.txt"
+    assert lines[100] == "[the 100 newest of 300 files; use a narrower pattern or path]"

@@ -106,13 +106,14 @@ def test_issue_gets_a_branch_and_a_draft_pr(job):
     assert "finished" in comment.body and outputs["pr_url"] in comment.body
 
 
-def test_non_write_user_gets_nothing(job):
+def test_non_write_user_gets_a_reply_and_nothing_else(job):
     job.github.add_user("mallory", permission="read")
     job.github.add_pull(5, head_ref="fix-calc", base_ref="master")
     proc, outputs, _ = job.run("issue_comment", pr_comment_payload(job, 5, login="mallory"))
     assert proc.returncode == 0
     assert "refused" in proc.stderr and "read permission" in proc.stderr
-    assert job.github.comments(5) == []
+    (reply,) = job.github.comments(5)  # why, in one line (tests/ci/test_refused_reply.py)
+    assert "Claude is working" not in reply.body and "only people with write access" in reply.body
     assert job.model.requests == []
     assert outputs["conclusion"] == "skipped"
 

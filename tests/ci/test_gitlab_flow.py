@@ -202,12 +202,13 @@ def test_a_mention_in_a_thread_is_answered_in_that_thread(world):
     assert len(thread.note_ids) == 2 and "It adds two numbers." in notes[thread.note_ids[1]].body
 
 
-def test_a_non_member_gets_nothing(world):
+def test_a_non_member_gets_a_note_and_nothing_else(world):
     world.gitlab.add_merge_request("Fix calc", iid=5, source_branch="feature", author="alice")
     proc = world.run(world.note_payload("MergeRequest", 5, "@claude fix it", user="mallory"))
     assert proc.returncode == 0
     assert "refused" in proc.stderr
-    assert [n for n in world.gitlab.note_list("merge_request", 5) if not n.system] == []
+    (note,) = [n for n in world.gitlab.note_list("merge_request", 5) if not n.system]
+    assert note.body.startswith("@mallory, only members with the Developer role or higher")
     assert world.model.requests == []
 
 

@@ -54,7 +54,8 @@ def test_comment_with_mention(tmp_path: Path) -> None:
     assert proc.stdout == (
         '{"triggered": true, "reason": "comment mentions @claude", "mode": "tag", "platform": "github", '
         '"event": "issue_comment", "action": "created", "entity": {"type": "issue", "number": 1}, '
-        '"actor": "Codertocat", "request": "fix the typo"}\n'
+        '"actor": "Codertocat", "request": "fix the typo", "review": {"runs": false, "reason": "no review: '
+        'reviews are of a pull request, asked with a mention or automatic", "request": null}}\n'
     )
 
 
@@ -127,6 +128,7 @@ def test_label_and_assignee(tmp_path: Path) -> None:
 
 def test_prompt_drives_automation_and_pull_requests(tmp_path: Path) -> None:
     record = decision("workflow_dispatch", WEBHOOKS / "workflow_dispatch/payload.json", "--prompt", "Triage")
+    assert record.pop("review")["runs"] is False
     assert record == {
         "triggered": True,
         "reason": "prompt given for workflow_dispatch",

@@ -54,13 +54,18 @@ def test_note_on_merge_request_with_mention(tmp_path: Path) -> None:
     assert proc.stdout == (
         '{"triggered": true, "reason": "comment mentions @claude", "mode": "tag", "platform": "gitlab", '
         '"event": "note", "action": "create", "entity": {"type": "merge_request", "number": 1}, '
-        '"actor": "root", "request": "fix the typo"}\n'
+        '"actor": "root", "request": "fix the typo", "review": {"runs": false, "reason": "no review: the '
+        'mention does not ask for one (\\"@claude review\\" does); it runs as a mention", "request": null}}\n'
     )
 
 
 def test_note_on_issue_with_mention_and_hook_header(tmp_path: Path) -> None:
     path = write_event(tmp_path, "note_issue", object_attributes__note="Hey @claude please triage")
     record = decision(path, "--event-name", "Note Hook")
+    assert (
+        record.pop("review")["reason"]
+        == "no review: reviews are of a merge request, asked with a mention or automatic"
+    )
     assert record == {
         "triggered": True,
         "reason": "comment mentions @claude",
@@ -131,6 +136,7 @@ def test_notes_that_do_not_trigger(tmp_path: Path, name: str, edits: dict[str, A
 
 def test_pipeline_hook_is_not_supported() -> None:
     record = decision(WEBHOOKS / "pipeline.json", "--prompt", "Fix the build")
+    assert record.pop("review")["runs"] is False
     assert record == {
         "triggered": False,
         "reason": "not triggered: event 'pipeline' is not supported (supported: note, merge_request, issue)",
@@ -147,6 +153,11 @@ def test_pipeline_hook_is_not_supported() -> None:
 def test_label_trigger_on_merge_request_and_issue_hooks() -> None:
     # Both corpus hooks change labels from API to Platform.
     record = decision(WEBHOOKS / "merge_request.json", "--label-trigger", "Platform")
+    assert record.pop("review") == {
+        "runs": False,
+        "reason": "no review: the label trigger runs the usual flow (a mention asks for a review)",
+        "request": None,
+    }
     assert record == {
         "triggered": True,
         "reason": "label 'Platform' was added to the merge request",
@@ -241,12 +252,16 @@ def test_event_name_must_match_the_payload() -> None:
     )
 
 
-def test_event_name_stays_required_for_github() -> None:
+def test_event_name_stays_required_for_github(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"sender": {"login": "octocat"}, "comment": {"body": "@claude"}, "issue": {}}))
     proc = subprocess.run(
-        [sys.executable, "-m", "runner", "explain", "--event-path", str(WEBHOOKS / "note_issue.json")],
+        [sys.executable, "-m", "runner", "explain", "--event-path", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.startswith("error: --event-name is required for --platform github")
+    assert proc.stderr == (
+        "error: --event-name is required for --platform github — pass e.g. --event-name issue_comment\n"
+    )

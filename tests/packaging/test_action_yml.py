@@ -83,6 +83,7 @@ OWN_DEFAULTS = {
     "gcp_service_account": "",
     "oidc_token_variable": "",
     "min_access_level": "write",
+    "reply_to_refused": "true",
     "review": "false",
     "review_drafts": "false",
     "review_request_changes": "false",

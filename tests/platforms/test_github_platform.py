@@ -97,14 +97,26 @@ def test_bad_app_key_is_a_one_line_credentials_error(github):
 
 
 # --- conversation comments over GraphQL (only GraphQL says whether a comment is minimized) -----------
-def test_conversation_comments_come_from_graphql_in_pages_of_100(github):
+def test_conversation_comments_past_the_first_100_come_from_rest_pages_with_graphql_flags(github):
+    # GraphQL's first page says the total; REST lists the rest by page, all at once, and one
+    # GraphQL query per page says which of those are minimized.
     github.add_issue(20)
     made = [github.add_comment(20, f"comment {i}", user="octocat") for i in range(250)]
+    github.minimize_comment(made[180].id, reason="SPAM")
     thread = platform(github).fetch_thread(20, is_pull_request=False)
     assert [c.id for c in thread.comments] == [c.id for c in made]
-    assert github.request_count("POST", "graphql") == 3
-    assert github.request_count("GET", "list_comments") == 0
-    assert thread.api_requests == 4  # the issue over REST, then three GraphQL pages
+    assert [c.id for c in thread.comments if c.minimized] == [made[180].id]
+    assert github.request_count("POST", "graphql") == 3  # the first page, then one per REST page
+    assert sorted(r.query["page"] for r in github.requests_to("GET", "list_comments")) == ["2", "3"]
+    assert thread.api_requests == 6  # the issue, GraphQL's page, two REST pages, two GraphQL lookups
+
+
+def test_a_thread_of_one_page_is_two_requests(github):
+    github.add_issue(27)
+    github.add_comment(27, "only one")
+    thread = platform(github).fetch_thread(27, is_pull_request=False)
+    assert [c.body for c in thread.comments] == ["only one"]
+    assert thread.api_requests == 2 and github.request_count("GET", "list_comments") == 0
 
 
 def test_the_big_pull_request_budget_holds_with_graphql_comments(github):
@@ -153,7 +165,7 @@ def test_an_edit_after_the_comment_was_written_is_its_updated_at(github):
 
 
 def test_graphql_errors_are_platform_errors(github, monkeypatch):
-    import runner.platforms.github as adapter
+    import runner.platforms.github_gather as adapter
 
     github.add_issue(24)
     monkeypatch.setattr(
@@ -169,7 +181,7 @@ def test_graphql_bad_token_is_a_credentials_error(github):
         "octo-org/hello-world", GitHubAuth("ghp_wrong"), api_url=github.base_url, server_url=github.web_url
     )
     with pytest.raises(CredentialsError):
-        gh._conversation(1)
+        gh.fetch_thread(1, is_pull_request=False)
 
 
 @pytest.mark.parametrize(
@@ -222,3 +234,13 @@ def test_deleted_accounts_and_labels_as_strings_do_not_break_a_thread(github):
     assert thread.labels == ("bug",)
     issue = platform(github).fetch_thread(31, is_pull_request=False)
     assert (issue.author, issue.labels) == ("ghost", ("bug", "help wanted"))
+
+
+def test_list_files_walks_the_folders_at_the_requested_ref(github):
+    github.add_file(".claude/agents/a.md", "a", ref="main")
+    github.add_file(".claude/agents/team/b.md", "b", ref="main")
+    github.add_file(".claude/settings.json", "{}", ref="main")
+    github.add_file(".claude/agents/other.md", "x", ref="feature")
+    gh = platform(github)
+    assert gh.list_files(".claude/agents", "main") == [".claude/agents/a.md", ".claude/agents/team/b.md"]
+    assert gh.list_files(".claude/commands", "main") == []

@@ -248,3 +248,13 @@ def test_a_note_without_an_author_reads_as_ghost():
     discussions = [{"id": "d1", "individual_note": True, "notes": [{"id": 1, "author": None, "body": "x"}]}]
     (comment,), _ = thread_comments(discussions, {})
     assert (comment.author, comment.author_is_bot) == ("ghost", False)
+
+
+def test_list_files_under_a_folder_at_a_ref(fake):
+    fake.add_file(".claude/agents/a.md", "a")
+    fake.add_file(".claude/agents/team/b.md", "b")
+    fake.add_file(".claude/settings.json", "{}")
+    fake.add_file(".claude/agents/other.md", "x", ref="feature")
+    gl = platform(fake)
+    assert gl.list_files(".claude/agents", "main") == [".claude/agents/a.md", ".claude/agents/team/b.md"]
+    assert gl.list_files(".claude/commands", "main") == []

@@ -31,7 +31,7 @@ def test_the_issues_twelve_flags_parse_and_the_unsupported_ones_warn() -> None:
     warned = [w.split()[1] for w in settings.flag_warnings if "is not supported" in w]
     assert warned == ["--permission-prompt-tool"]  # the MCP and fallback flags are implemented
     assert settings.fallback_model and settings.mcp_config and settings.strict_mcp_config
-    assert any("subagents are not yet supported" in w for w in settings.flag_warnings)
+    assert not any("--agents" in w for w in settings.flag_warnings)  # offered by the Agent tool
 
 
 def test_debug_without_a_filter_and_tools_none() -> None:

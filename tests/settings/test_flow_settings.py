@@ -108,7 +108,7 @@ def test_authorize_honours_the_required_level():
         actor=Actor("dev"),
     )
     allowed, why = authorize(Host(), event, settings)  # type: ignore[arg-type]
-    assert not allowed and "at least maintain" in why
+    assert not allowed and "at least the Maintainer role" in why
     assert authorize(Host(), Event(**{**event.__dict__, "actor": Actor("lead")}), settings)[0]  # type: ignore[arg-type]
 
 

@@ -18,8 +18,10 @@ import graphql
 import pytest
 
 from runner.platforms.github import COMMENTS_QUERY, GitHubAuth, GitHubPlatform
+from runner.platforms.github_data import MINIMIZED_QUERY
 from runner.testing import github_graphql
 from runner.testing.fake_github import FakeGitHub
+from runner.testing.github_objects import legacy_node_id
 from tests.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -124,19 +126,29 @@ def test_the_fakes_answers_match_the_schema(schema: graphql.GraphQLSchema, numbe
             "octo-org/hello-world", GitHubAuth(TOKEN), api_url=fake.api_url, server_url=fake.web_url
         )
         thread = gh.fetch_thread(number, is_pull_request=number == 2)
-        pages = fake.requests_to("POST", "graphql")
-        assert len(pages) == 2 and len(thread.comments) == 130
+        first, lookup = fake.requests_to("POST", "graphql")
+        assert len(thread.comments) == 130
         assert sum(c.minimized for c in thread.comments) == 19
-        for request in pages:
-            assert request.body["query"] == COMMENTS_QUERY
-            _check_against_schema(schema, COMMENTS_QUERY, request.body["variables"], request.reply, runtime)
-        last = pages[-1].reply["data"]["repository"]["issueOrPullRequest"]["comments"]
-        assert last["pageInfo"] == {
-            "hasNextPage": False,
-            "endCursor": github_graphql.cursor(thread.comments[-1].id),
-        }
-        reasons = {n["minimizedReason"] for p in pages for n in _nodes(p.reply)}
+        # The first page over GraphQL, the other 30 comments over REST, then their flags by node id.
+        assert first.body["query"] == COMMENTS_QUERY and lookup.body["query"] == MINIMIZED_QUERY
+        _check_against_schema(schema, COMMENTS_QUERY, first.body["variables"], first.reply, runtime)
+        _check_against_schema(schema, MINIMIZED_QUERY, lookup.body["variables"], lookup.reply, "IssueComment")
+        page = first.reply["data"]["repository"]["issueOrPullRequest"]["comments"]
+        assert page["totalCount"] == 130 and page["pageInfo"]["hasNextPage"]
+        assert len(lookup.reply["data"]["nodes"]) == 30
+        reasons = {n["minimizedReason"] for n in _nodes(first.reply)}
         assert reasons == {None, "spam", "off-topic", "outdated"}  # as GitHub documents the field
+
+
+def test_the_minimized_query_validates_and_a_missing_node_is_null(schema: graphql.GraphQLSchema) -> None:
+    assert graphql.validate(schema, graphql.parse(MINIMIZED_QUERY)) == []
+    with _populated() as fake:
+        comment = fake.comments(1)[0]
+        ids = [legacy_node_id("IssueComment", comment.id), legacy_node_id("IssueComment", 10**9)]
+        body = {"query": MINIMIZED_QUERY, "variables": {"ids": ids}}
+        answer = github_graphql.execute(fake, "octocat", body)
+    assert answer["data"]["nodes"][0]["databaseId"] == comment.id and answer["data"]["nodes"][1] is None
+    assert [e["type"] for e in answer["errors"]] == ["NOT_FOUND"]
 
 
 def _nodes(answer: dict[str, Any]) -> list[dict[str, Any]]:

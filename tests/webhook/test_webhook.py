@@ -200,6 +200,7 @@ class StubGitLab:
         self.levels = dict(levels)
         self.fail = fail
         self.pipelines: list[tuple[int, str, dict[str, str]]] = []
+        self.replies: list[tuple[str, int, str]] = []  # noteable, iid, body
         self._lock = threading.Lock()
 
     def permission(self, project_id: int, username: str) -> str:
@@ -212,6 +213,11 @@ class StubGitLab:
             self.pipelines.append((project_id, ref, dict(variables)))
             number = len(self.pipelines)
         return number, f"https://gitlab.example/p/-/pipelines/{number}"
+
+    def reply(self, project_id: int, noteable: str, iid: int, body: str, marker: str) -> str:
+        with self._lock:
+            self.replies.append((noteable, iid, body))
+            return f"https://gitlab.example/p/-/merge_requests/{iid}#note_{len(self.replies)}"
 
     def find_pipeline(
         self, project_id: int, ref: str, key: str, value: str, since: float

@@ -65,6 +65,7 @@ class ToolContext:
     bash_default_timeout_ms: int = BASH_DEFAULT_TIMEOUT_MS
     bash_max_timeout_ms: int = BASH_MAX_TIMEOUT_MS
     web: WebAccess | None = None  # what WebFetch may reach; None: the defaults
+    tool_use_id: str = ""  # the call a tool is running (a subagent's messages name it)
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -78,6 +79,8 @@ class ToolResult:
 
     content: str | list[dict[str, Any]]
     is_error: bool = False
+    # Calls denied while this one ran (a subagent's), for the run's `permission_denials`.
+    denials: list[dict[str, Any]] = field(default_factory=list)
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:
         """The ``tool_result`` content block sent back to the model."""
@@ -99,6 +102,7 @@ class Tool:
     # the permission rules govern.
     needs_permission: ClassVar[bool] = True
     aliases: ClassVar[tuple[str, ...]] = ()  # former names a model may still call it by
+    concurrent: ClassVar[bool] = False  # calls of it in one turn may run at once (agent/tool_batch.py)
 
     def run(self, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         """Execute one call. Raise ``ToolError`` for errors the model should see."""

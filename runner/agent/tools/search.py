@@ -16,7 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,8 +71,13 @@ def _timeout(ctx: ToolContext, limit: float = RG_TIMEOUT_S) -> float:
     return min(limit, remaining)
 
 
-def run_rg(args: list[str], ctx: ToolContext, cwd: Path) -> tuple[int, str, str, bool]:
-    """Run rg; returns (exit code, stdout, stderr, stdout was cut). Output is read in bounded chunks."""
+def run_rg(
+    args: list[str], ctx: ToolContext, cwd: Path, on_lines: Callable[[list[str]], None] | None = None
+) -> tuple[int, str, str, bool]:
+    """Run rg; returns (exit code, stdout, stderr, stdout was cut). Output is read in bounded chunks.
+
+    With ``on_lines``, stdout's complete lines are handed to it as they arrive (the caller works
+    while rg still walks the tree) and the stdout returned is empty."""
     timeout = _timeout(ctx)
     proc = subprocess.Popen(
         [find_rg(), "--no-config", *args],  # --no-config: RIPGREP_CONFIG_PATH must not change results
@@ -84,6 +89,7 @@ def run_rg(args: list[str], ctx: ToolContext, cwd: Path) -> tuple[int, str, str,
     )
     out, err = bytearray(), bytearray()
     cut = drained = False
+    sent = 0  # stdout bytes already handed to on_lines
     end = time.monotonic() + timeout
     try:
         with selectors.DefaultSelector() as sel:
@@ -102,7 +108,10 @@ def run_rg(args: list[str], ctx: ToolContext, cwd: Path) -> tuple[int, str, str,
                         sel.unregister(key.fileobj)
                         continue
                     key.data.extend(chunk)
-                    cut = len(out) > RG_MAX_BYTES  # enough to answer with: stop rg, don't buffer it all
+                    if on_lines is not None and key.data is out:
+                        sent += _hand_on(out, on_lines)
+                    # Enough to answer with: stop rg, don't buffer it all.
+                    cut = sent + len(out) > RG_MAX_BYTES
             drained = not cut
     finally:
         if not drained:  # timed out, cut, or interrupted: rg must not outlive the call
@@ -112,8 +121,22 @@ def run_rg(args: list[str], ctx: ToolContext, cwd: Path) -> tuple[int, str, str,
             if stream is not None:
                 stream.close()
     if cut:
-        del out[out.rfind(b"\n", 0, RG_MAX_BYTES) + 1 :]
+        del out[out.rfind(b"\n", 0, max(0, RG_MAX_BYTES - sent)) + 1 :]
+    if on_lines is not None:
+        if out and not cut:
+            out.extend(b"\n")  # a last line without its newline
+        _hand_on(out, on_lines)
+        out.clear()
     return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), cut
+
+
+def _hand_on(out: bytearray, on_lines: Callable[[list[str]], None]) -> int:
+    """Pass ``out``'s complete lines to ``on_lines`` and drop them from it; returns their size."""
+    end = out.rfind(b"\n") + 1
+    if end:
+        on_lines(out[:end].decode("utf-8", "replace").splitlines())
+        del out[:end]
+    return end
 
 
 def _search_root(ctx: ToolContext, raw: str) -> Path:
@@ -158,25 +181,18 @@ class Glob(Tool):
             pattern = "/".join(parts[literal:])
         if not base.is_dir():
             raise ToolError(f"{display_path(base, ctx)} is not a directory")
-        code, out, err, cut = run_rg(
-            ["--files", "--no-ignore", "--hidden", "--glob", pattern, "--glob", "!.git"], ctx, base
-        )
-        if code == 2 and not out:
+        stamps = _Stamps(str(base))
+        argv = ["--files", "--no-ignore", "--hidden", "--glob", pattern, "--glob", "!.git"]
+        code, _, err, cut = run_rg(argv, ctx, base, on_lines=stamps.add)
+        if code == 2 and not stamps.listed:
             raise ToolError(f"Glob failed: {(err.strip() or 'rg exit code 2').splitlines()[-1]}")
-        found: list[tuple[float, str]] = []
-        for rel in out.splitlines():
-            full = base / rel
-            try:
-                mtime = full.lstat().st_mtime
-            except OSError:
-                continue  # removed since rg listed it
-            found.append((-mtime, display_path(full, ctx)))
-        if not found:
+        newest, count = stamps.newest(GLOB_MAX_RESULTS)
+        if not newest:
             return ToolResult("No files found")
-        found.sort()
-        lines = [p for _, p in found[:GLOB_MAX_RESULTS]]
-        if len(found) > GLOB_MAX_RESULTS or cut:
-            total = f"more than {len(found)}" if cut else str(len(found))
+        # Only the files shown are turned into display paths: one cheap lstat per match is all.
+        lines = [display_path(base / rel, ctx) for rel in newest]
+        if count > GLOB_MAX_RESULTS or cut:
+            total = f"more than {count}" if cut else str(count)
             lines.append(f"[the {GLOB_MAX_RESULTS} newest of {total} files; use a narrower pattern or path]")
         return ToolResult("\n".join(lines))
 
@@ -273,6 +289,45 @@ class Grep(Tool):
         if cut:
             body += "\n[rg output was cut; narrow the search]"
         return ToolResult(_cap(body))
+
+
+class _Stamps:
+    """The modification times of the files rg lists under ``base``, taken while rg still walks.
+
+    One ``lstat`` each and no path objects: this is most of Glob's time. A file removed since
+    rg listed it is left out."""
+
+    def __init__(self, base: str) -> None:
+        self.prefix = base.rstrip(os.sep) + os.sep
+        self.mtimes: list[float] = []
+        self.rels: list[str] = []
+        self.listed = 0
+
+    def add(self, rels: list[str]) -> None:
+        """Stamp a batch of listed paths (relative to ``base``)."""
+        self.listed += len(rels)
+        prefix, lstat = self.prefix, os.lstat
+        try:
+            mtimes = [lstat(prefix + rel).st_mtime for rel in rels]
+        except OSError:  # one was removed meanwhile: the slower loop leaves it out
+            mtimes, kept = [], []
+            for rel in rels:
+                try:
+                    mtimes.append(lstat(prefix + rel).st_mtime)
+                except OSError:
+                    continue
+                kept.append(rel)
+            rels = kept
+        self.mtimes += mtimes
+        self.rels += rels
+
+    def newest(self, limit: int) -> tuple[list[str], int]:
+        """The ``limit`` newest paths, newest first (ties by path), and how many there are."""
+        mtimes = self.mtimes
+        # The limit-th newest time first (sorting floats is cheap), then only the files at or above it.
+        cut = sorted(mtimes)[-limit] if len(mtimes) > limit else float("-inf")
+        picked = sorted((-m, rel) for m, rel in zip(mtimes, self.rels, strict=True) if m >= cut)
+        return [rel for _, rel in picked[:limit]], len(mtimes)
 
 
 def _newest_first(paths: list[str], cwd: Path) -> list[str]:

@@ -1,18 +1,30 @@
-"""How long the GitHub action's install step takes in a fresh venv, cold and with a warm pip cache.
+"""How long the GitHub action's install step takes in a fresh venv, cold and with warm caches.
 
-Runs the commands of the ``install`` step of ``action.yml``: ``python -I -m venv`` and then
-``PIP_CONFIG_FILE=/dev/null <venv>/bin/python -I -m pip install --disable-pip-version-check
---no-input <action dir>``, from a directory outside the repository, twice:
+Runs the commands of the ``install`` step of ``action.yml``, from a directory outside the
+repository, with each installer:
 
-- cold: a fresh venv and an empty, fresh ``PIP_CACHE_DIR`` (every wheel is downloaded);
-- warm: another fresh venv reusing the cache the cold run filled (what a job pays when the
-  Actions cache misses but pip's cache is warm, e.g. on a persistent self-hosted runner).
+- uv (what the action does): ``python -I -m pip download ... -r scripts/uv-requirements.txt``
+  (the pinned uv wheel, hash-checked), ``python -I scripts/unpack_uv.py``, ``uv venv`` and
+  ``uv pip install --no-config --compile-bytecode <action dir>``;
+- pip (the action's fallback when uv cannot be had): ``python -I -m venv`` and
+  ``PIP_CONFIG_FILE=/dev/null <venv>/bin/python -I -m pip install --disable-pip-version-check
+  --no-input <action dir>``;
+
+each twice:
+
+- cold: a fresh venv and empty, fresh ``PIP_CACHE_DIR`` and ``UV_CACHE_DIR`` (every wheel,
+  uv's included, is downloaded): a GitHub-hosted runner's first job;
+- warm: another fresh venv reusing the caches the cold run filled (the Actions cache missed but
+  the installer's cache is warm, e.g. a persistent self-hosted runner).
+
+Then the Actions cache hit: the venv packed as actions/cache packs it, and the time to unpack it.
 
 The action directory is a clean copy of the repository (no ``.git``, ``build/``, caches), like
 the checkout GitHub makes of an action, so the build does not write into the working tree.
 
     python bench/install_time.py                  # results in bench/results/install_time.json
     python bench/install_time.py --extras bedrock # as the action installs it with use_bedrock
+    python bench/install_time.py --installer uv   # only the uv path (the pip path takes ~30 s)
 """
 
 from __future__ import annotations
@@ -31,6 +43,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "install_time.json"
 PIP_FLAGS = ["--disable-pip-version-check", "--no-input"]  # the same flags as action.yml
+UV_REQUIREMENTS = REPO / "scripts" / "uv-requirements.txt"
+UV_DOWNLOAD_FLAGS = ["--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes"]  # as action.yml
+# as action.yml: every dependency from a wheel, only the runner itself built
+UV_INSTALL_FLAGS = [
+    "--no-config",
+    "--only-binary",
+    ":all:",
+    "--no-binary",
+    "claude-runner",
+    "--compile-bytecode",
+]
+TARGET_SECONDS = 5.0
 SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer"}
 SKIP_SUFFIXES = (".egg-info", "_cache", "__pycache__", ".pyc")
 
@@ -129,6 +153,72 @@ def install_once(python: str, spec: str, cache: Path, work: Path, label: str, ti
     }
 
 
+def install_uv_once(
+    python: str,
+    spec: str,
+    caches: Path,
+    work: Path,
+    label: str,
+    timeout: float,
+    *,
+    compile_bytecode: bool = True,
+) -> dict:
+    """The action's uv path, timed step by step: fetch uv with pip, unpack it, make the venv, install."""
+    venv = work / f"venv-{label}"
+    cwd = work / "cwd"
+    cwd.mkdir(exist_ok=True)
+    uv_dir = work / f"uv-{label}"
+    uv_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PIP_NO_CACHE_DIR", "VIRTUAL_ENV", "UV_NO_CACHE")}
+    env.update(PIP_CACHE_DIR=str(caches / "pip"), UV_CACHE_DIR=str(caches / "uv"), PIP_CONFIG_FILE=os.devnull)
+    action = Path(spec.split("[")[0])
+    req = str(action / "scripts" / "uv-requirements.txt")
+    fetch_s = _run(
+        [python, "-I", "-m", "pip", "download", *PIP_FLAGS, *UV_DOWNLOAD_FLAGS, "-r", req, "-d", str(uv_dir)],
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    unpack_s = _run(
+        [python, "-I", str(action / "scripts" / "unpack_uv.py"), str(uv_dir)], env=env, cwd=cwd, timeout=60
+    )
+    uv = str(uv_dir / "uv")
+    venv_s = _run(
+        [uv, "venv", "--no-config", "--quiet", "--python", python, str(venv)], env=env, cwd=cwd, timeout=120
+    )
+    flags = (
+        UV_INSTALL_FLAGS if compile_bytecode else [f for f in UV_INSTALL_FLAGS if f != "--compile-bytecode"]
+    )
+    install_s = _run(
+        [uv, "pip", "install", *flags, "--python", str(venv / "bin" / "python"), spec],
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    if not (venv / "bin" / "claude-runner").exists():
+        raise BenchError(f"{label}: the venv has no bin/claude-runner after the install")
+    version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.split()
+    total = fetch_s + unpack_s + venv_s + install_s
+    return {
+        "fetch_uv_seconds": round(fetch_s, 2),
+        "unpack_uv_seconds": round(unpack_s, 2),
+        "venv_seconds": round(venv_s, 2),
+        "install_seconds": round(install_s, 2),
+        "total_seconds": round(total, 2),
+        "met_target": total <= TARGET_SECONDS,
+        "compile_bytecode": compile_bytecode,
+        "venv_size_mb": round(_size_mb(venv), 1),
+        "uv_version": version[1] if len(version) > 1 else "?",
+    }
+
+
+def first_start(venv: Path, work: Path) -> float:
+    """Seconds of the venv's first ``claude-runner demo`` (bytecode compiled then, if not at install)."""
+    cwd = work / "cwd"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return _run([str(venv / "bin" / "claude-runner"), "demo"], env=env, cwd=cwd, timeout=300)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -136,6 +226,7 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="the interpreter the venv is made from")
     parser.add_argument("--extras", default="", help="extras, as the action adds them: bedrock, vertex")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per pip install")
+    parser.add_argument("--installer", choices=("uv", "pip", "both"), default="both")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -148,15 +239,51 @@ def main() -> int:
         cache.mkdir()
         results: dict[str, dict] = {}
         try:
-            for label in ("cold", "warm"):
-                print(f"{label}: fresh venv, pip install {spec} ...", flush=True)
-                r = results[label] = install_once(args.python, spec, cache, work, label, args.timeout)
+            if args.installer in ("uv", "both"):
+                caches = work / "uv-caches"  # empty: the cold run downloads uv and every wheel
+                for label in ("cold", "warm"):
+                    print(f"uv {label}: fetch uv, uv venv, uv pip install {spec} ...", flush=True)
+                    r = results[f"uv_{label}"] = install_uv_once(
+                        args.python, spec, caches, work, f"uv-{label}", args.timeout
+                    )
+                    steps = ", ".join(
+                        f"{name} {r[key]:.1f}"
+                        for name, key in (
+                            ("fetch uv", "fetch_uv_seconds"),
+                            ("unpack", "unpack_uv_seconds"),
+                            ("venv", "venv_seconds"),
+                            ("install", "install_seconds"),
+                        )
+                    )
+                    print(f"  uv {label}: {r['total_seconds']:.1f} s ({steps})", flush=True)
+                print("uv cold without --compile-bytecode, then the first start of each ...", flush=True)
+                r = results["uv_cold_no_bytecode"] = install_uv_once(
+                    args.python,
+                    spec,
+                    work / "uv-caches-2",
+                    work,
+                    "uv-nopyc",
+                    args.timeout,
+                    compile_bytecode=False,
+                )
+                r["first_demo_seconds"] = round(first_start(work / "venv-uv-nopyc", work), 2)
+                results["uv_cold"]["first_demo_seconds"] = round(first_start(work / "venv-uv-cold", work), 2)
+                with_pyc = results["uv_cold"]["first_demo_seconds"]
                 print(
-                    f"  {label}: {r['total_seconds']:.1f} s (venv {r['venv_seconds']:.1f} s, "
-                    f"pip {r['pip_seconds']:.1f} s), venv {r['venv_size_mb']:.0f} MB",
+                    f"  no bytecode: install {r['total_seconds']:.1f} s, first demo "
+                    f"{r['first_demo_seconds']:.1f} s; with it: first demo {with_pyc:.1f} s",
                     flush=True,
                 )
-            entry = cache_entry(work / "venv-warm", work)
+            if args.installer in ("pip", "both"):
+                for label in ("cold", "warm"):
+                    print(f"pip {label}: fresh venv, pip install {spec} ...", flush=True)
+                    r = results[label] = install_once(args.python, spec, cache, work, label, args.timeout)
+                    print(
+                        f"  pip {label}: {r['total_seconds']:.1f} s (venv {r['venv_seconds']:.1f} s, "
+                        f"pip {r['pip_seconds']:.1f} s), venv {r['venv_size_mb']:.0f} MB",
+                        flush=True,
+                    )
+            entry = cache_entry(work / ("venv-uv-cold" if "uv_cold" in results else "venv-warm"), work)
         except BenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -168,36 +295,42 @@ def main() -> int:
         text=True,
         check=False,
     ).stdout.strip()
-    report = {
+    report: dict = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": base,
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
         "extras": args.extras,
         "pip_flags": PIP_FLAGS,
-        "cold": results["cold"],
-        "warm": results["warm"],
-        "pip_cache_mb": round(cache_mb, 1),
+        "target_seconds": TARGET_SECONDS,
+        **results,
         "actions_cache_entry": entry,
-        "warm_over_cold": round(results["warm"]["total_seconds"] / results["cold"]["total_seconds"], 2),
     }
-    if cache_mb < 1:
-        # pip's HTTP cache only keeps responses that say they may be cached (PyPI's do); an index
-        # or proxy that sends no Cache-Control leaves the cache empty, and "warm" is cold again.
-        report["note"] = (
-            "the pip cache stayed empty: the index's responses carry no caching headers, so the "
-            "warm run downloaded everything again"
+    if "cold" in results:
+        report["pip_cache_mb"] = round(cache_mb, 1)
+        report["warm_over_cold"] = round(
+            results["warm"]["total_seconds"] / results["cold"]["total_seconds"], 2
         )
+        if cache_mb < 1:
+            # pip's HTTP cache only keeps responses that say they may be cached (PyPI's do); an index
+            # or proxy that sends no Cache-Control leaves the cache empty, and "warm" is cold again.
+            report["note"] = (
+                "the pip cache stayed empty: the index's responses carry no caching headers, so the "
+                "warm run downloaded everything again"
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for label in ("uv_cold", "uv_warm", "cold", "warm"):
+        if label in results:
+            r = results[label]
+            verdict = "PASS" if r["total_seconds"] <= TARGET_SECONDS else "FAIL"
+            name = label if label.startswith("uv") else f"pip_{label}"
+            total, size = r["total_seconds"], r["venv_size_mb"]
+            print(f"{name}: {total:.1f} s ({verdict} <= {TARGET_SECONDS:.0f} s), venv {size:.0f} MB")
     print(
-        f"cold {report['cold']['total_seconds']:.1f} s, warm {report['warm']['total_seconds']:.1f} s "
-        f"({report['warm_over_cold']:.2f}x), venv {report['warm']['venv_size_mb']:.0f} MB, "
-        f"pip cache {report['pip_cache_mb']:.0f} MB"
-    )
-    print(
-        f"actions/cache entry: {entry['size_mb']:.0f} MB ({entry['compression']}), "
-        f"unpacked in {entry['unpack_seconds']:.1f} s"
+        f"actions/cache hit: {entry['size_mb']:.0f} MB ({entry['compression']}), "
+        f"unpacked in {entry['unpack_seconds']:.1f} s (plus the download)"
     )
     if "note" in report:
         print(f"note: {report['note']}")

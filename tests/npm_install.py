@@ -11,8 +11,9 @@ from pathlib import Path
 
 
 def npm_install(prefix: Path, spec: str, installed: Callable[[], bool], timeout: float = 300) -> str | None:
-    """Install ``spec`` (``name@version``) into ``prefix`` unless ``installed()`` already holds;
-    returns why it failed, or None. Waits for another worker's install of the same prefix."""
+    """Install ``spec`` (``name@version``, or several space-separated: one install, as npm prunes
+    what another left) into ``prefix`` unless ``installed()`` already holds; returns why it
+    failed, or None. Waits for another worker's install of the same prefix."""
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         return "node/npm is not installed"
@@ -31,7 +32,7 @@ def npm_install(prefix: Path, spec: str, installed: Callable[[], bool], timeout:
                 "--loglevel=error",
                 "--prefix",
                 str(prefix),
-                spec,
+                *spec.split(),
             ],
             capture_output=True,
             text=True,

@@ -97,6 +97,7 @@ def github_job(
         mask=mask,
         show_error=lambda message: _stderr(github_annotation("error", message)),
         show_warning=lambda message: _stderr(github_annotation("warning", message)),
+        transcript_note="the step's `transcript_file` output (upload it with `actions/upload-artifact`)",
         group_start="::group::{}",
         group_end="::endgroup::",
         state_file=StateFile(run_env.state_path, state_key) if run_env.state_path else None,

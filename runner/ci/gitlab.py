@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 OUTPUTS_FILE = "claude-runner.env"  # for `artifacts: reports: dotenv:`
 TRANSCRIPT_FILE = "claude-execution.jsonl"  # for `artifacts: paths:`
+REPORT_FILE = "claude-report.md"  # the run report, for `artifacts: paths:`
 # Where the work goes when no push worked, next to the checkout so `artifacts: paths:` keeps it
 # (the job's temporary directory is removed when the job ends).
 # A collapsible section of the job log (GitLab's "custom collapsible sections").
@@ -73,6 +74,18 @@ class DotenvOutputs:
                 )
                 _show_error(self.failed.one_line())
 
+    def write_report(self, markdown: str) -> None:
+        """Write the run report next to the checkout (after the commit: it never lands in one)."""
+        try:
+            (self.workspace / REPORT_FILE).write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")
+        except OSError as exc:
+            if self.failed is None:
+                self.failed = OutputError(
+                    f"could not write the run report {self.workspace / REPORT_FILE}: {exc.strerror or exc}",
+                    "the runner's disk is full or the checkout is not writable; the note and push are done",
+                )
+                _show_error(self.failed.one_line())
+
     def _keep(self, name: str, value: str) -> str:
         """A rescue file or transcript in the temporary directory, copied next to the checkout; its
         new path."""
@@ -113,6 +126,9 @@ def gitlab_job(run_env: GitLabRunEnv, outputs: DotenvOutputs | None = None) -> J
         noreply_domain=f"users.noreply.{host}",
         write_outputs=outputs.write,
         write_summary=write_summary,
+        write_report=outputs.write_report,
+        transcript_url=f"{run_env.job_url}/artifacts/file/{TRANSCRIPT_FILE}" if run_env.job_url else None,
+        transcript_note=f"`{TRANSCRIPT_FILE}` in the job's artifacts",
         state_file=StateFile(run_env.state_path, run_env.state_key),
         show_error=_show_error,
         group_start=SECTION_START,

@@ -9,6 +9,7 @@ costs the outputs; the state file then keeps the final body for ``claude-runner 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,8 @@ from runner.events import Event
 from runner.flow.cleanup import FINAL_RESERVE_S, Cleanup, CleanupTimeout
 from runner.flow.job import Job
 from runner.flow.publish import RunProgress, final_state, job_outputs, job_summary, save_partial_work
-from runner.flow.run_report import full_report
+from runner.flow.run_report import MAX_SUMMARY_BYTES, bounded, full_report
+from runner.flow.run_summary import ReportInput, run_report
 from runner.flow.state import RunRecord
 from runner.flow.tracker import Tracker
 from runner.platforms.base import Platform
@@ -49,6 +51,33 @@ def work_fields(progress: RunProgress) -> dict[str, Any]:
         "pr_url": progress.pr_url,
         "links": list(progress.links),
     }
+
+
+def report_page(
+    summary: str,
+    settings: FlowSettings,
+    job: Job,
+    progress: RunProgress,
+    record: RunRecord,
+    redactor: Redactor,
+) -> str:
+    """The summary, the run report after it, and with ``display_report`` every turn, within
+    ``MAX_SUMMARY_BYTES`` (what does not fit is cut, saying so)."""
+    data = ReportInput(
+        events=tuple(progress.timeline.events),
+        phases=tuple(record.phase_times),
+        ended=time.time(),
+        transcript_url=job.transcript_url,
+        transcript_note=job.transcript_note,
+        quiet=progress.confidential,
+    )
+    page = "\n\n".join(part for part in (summary, redactor.text(run_report(data))) if part)
+    page = bounded(page, MAX_SUMMARY_BYTES)
+    if settings.display_report and not progress.confidential:  # its text stays out of the summary
+        room = MAX_SUMMARY_BYTES - len(page.encode()) - 2
+        details = full_report(job.temp_dir / "execution.jsonl", redactor, limit=room)
+        page += f"\n\n{details}" if details else ""
+    return page
 
 
 def finish_run(
@@ -106,13 +135,19 @@ def finish_run(
     if comment_error is None:
         record.phase("finalised", conclusion=outputs["conclusion"], final_body=None)
     summary = job_summary(end.error, progress, redactor)
-    if settings.display_report:
-        report = full_report(job.temp_dir / "execution.jsonl", redactor)
-        summary += f"\n\n{report}" if report else ""
     if comment_error is not None:
         job.error(comment_error)
         summary += f"\n\n⚠️ {comment_error}"
-    job.write_summary(summary)
+    try:
+        page = report_page(summary, settings, job, progress, record, redactor)
+    except Exception as exc:  # a bug in the report must not cost the summary the run paid for
+        job.warning(f"the run report could not be made ({type(exc).__name__}: {exc}); the summary has none")
+        page = summary
+    if job.write_report is None:
+        job.write_summary(page)
+    else:  # GitLab: the log gets the short summary, the report file the whole page
+        job.write_summary(summary)
+        job.write_report(page)
     cleanup.report()
     record.observer.close()  # telemetry, after the comment and outputs: bounded, never raises
     if comment_error is not None:

@@ -38,6 +38,10 @@ class Job:
     # How the run's one error line is shown: an annotation on GitHub, a section on GitLab.
     show_error: Callable[[str], None] | None = None
     show_warning: Callable[[str], None] | None = None  # GitHub: a ::warning:: annotation
+    # The run report: into the summary (None, GitHub) or a file of its own (GitLab's artifact).
+    write_report: Callable[[str], None] | None = None
+    transcript_url: str | None = None  # where the transcript can be read once the job ends
+    transcript_note: str = ""  # else where it is, in words
 
     def warning(self, message: str) -> None:
         """A warning the run goes on after (``warning: `` is added, or kept, in front)."""

@@ -339,7 +339,7 @@ def _run(
     record.observer.agent(prepared.spec.prompt, prepared.prices, quiet=secret)
     with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink, record.observer))
+            outcome = execute_run(prepared, tee(live, sink, progress.timeline, record.observer))
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)

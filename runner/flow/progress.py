@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.flow.rescue import SavedWork
+from runner.flow.timeline import RunTimeline
 from runner.flow.workspace import WorkspacePlan
 from runner.platforms.base import ChangedFile
 
@@ -31,6 +32,7 @@ class RunProgress:
     # summary; unless confidential_issue_mr, a neutral commit and no pull/merge request.
     confidential: bool = False
     exit_code: int = 0  # what `run` would exit with for the agent's result (4 for a 401, ...)
+    timeline: RunTimeline = field(default_factory=RunTimeline)  # the agent's events, as they came
 
     @property
     def work_branch(self) -> str | None:

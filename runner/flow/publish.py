@@ -21,6 +21,7 @@ from runner.events import Event
 from runner.flow.job import Job
 from runner.flow.offer import publish_suggestions
 from runner.flow.progress import RunProgress as RunProgress  # re-exported: the flow imports it from here
+from runner.flow.report_md import clipped, fenced, link, quoted, without_html
 from runner.flow.rescue import (
     Rescue,
     SavedWork,
@@ -280,22 +281,27 @@ def final_state(error: str | None, requester: str, started: float, progress: Run
     )
 
 
+MAX_ANSWER_CHARS = 60_000  # the answer in the step summary (GitHub takes 1 MiB per step)
+
+
 def job_summary(error: str | None, progress: RunProgress, redactor: Redactor) -> str:
     """Markdown for the CI job's summary page."""
     result = progress.result or {}
     head = "### Claude ✅ finished" if error is None else "### Claude ❌ failed"
     lines = [head, ""]
     if error:
-        lines += ["```", redactor.text(error), "```", ""]
+        lines += [fenced(redactor.text(error)), ""]
     if result.get("result") and error is None:
         answer = (
             "(the answer is in the issue: it is confidential)" if progress.confidential else result["result"]
         )
-        lines += [redactor.text(str(answer)), ""]
+        # Quoted, its raw HTML as text: an unclosed fence or <details> cannot swallow the report.
+        answer = clipped(redactor.text(str(answer)), MAX_ANSWER_CHARS, "the whole answer is in the comment")
+        lines += [quoted(without_html(answer)), ""]
     cost = f"${float(result.get('total_cost_usd', 0)):.4f}"
     cost = f"~{cost} (estimate)" if result.get("cost_is_estimate") else cost
     lines.append(f"turns: {result.get('num_turns', 0)} · cost: {cost}")
-    lines += [f"- [{label}]({url})" for label, url in progress.links]
+    lines += [f"- {link(label, url)}" for label, url in progress.links]
     if progress.offered:
         lines += ["", redactor.text(progress.offered)]
     if progress.work_note:

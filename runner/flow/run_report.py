@@ -1,22 +1,26 @@
-"""``display_report``: the run's full report for the job summary, built from its transcript.
+"""``display_report``: every turn of the run for the job summary, built from its transcript.
 
 The transcript (``execution.jsonl``, stream-json events, already redacted as it was written) is
 laid out as markdown: each assistant message's text, each tool call with its input and the start
 of its result (folded, so the page stays readable), and the result line with turns, tokens and
-cost. Everything is redacted once more and the report is bounded (GitHub takes at most 1 MiB of
-summary per step): what does not fit is cut with a line that says so.
+cost. Everything is redacted once more and the report is bounded (GitHub refuses a step summary
+over 1024 KiB: "upload aborted, supports content up to a size of 1024k"): what does not fit is
+cut with a line that says so. Tool names go into code spans, never raw into HTML.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from runner.flow.report_md import code_span
 from runner.sanitize import Redactor
 
-MAX_REPORT_CHARS = 400_000
+MAX_SUMMARY_BYTES = 1_000_000  # the whole step summary, under GitHub's 1024 KiB
+MAX_REPORT_BYTES = 400_000
 MAX_RESULT_CHARS = 2_000
 MAX_INPUT_CHARS = 1_000
 
@@ -74,11 +78,11 @@ def report_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
                     name = str(block.get("name", "?"))
                     calls[str(block.get("id", ""))] = name
                     args = json.dumps(block.get("input", {}), ensure_ascii=False, indent=1)
-                    yield f"🔧 **{name}**\n\n{_fence(args, MAX_INPUT_CHARS)}"
+                    yield f"🔧 {code_span(name) or '?'}\n\n{_fence(args, MAX_INPUT_CHARS)}"
         elif kind == "user" and isinstance(content, list):
             for block in content:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
-                    name = calls.get(str(block.get("tool_use_id", "")), "tool")
+                    name = html.escape(" ".join(calls.get(str(block.get("tool_use_id", "")), "tool").split()))
                     status = "❌ error" if block.get("is_error") else "result"
                     body = _fence(_result_text(block.get("content")), MAX_RESULT_CHARS)
                     yield f"<details><summary>{name}: {status}</summary>\n\n{body}\n\n</details>"
@@ -92,20 +96,37 @@ def report_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
             )
 
 
-def full_report(transcript: Path, redactor: Redactor, *, limit: int = MAX_REPORT_CHARS) -> str:
-    """The markdown report of the run in ``transcript`` ("" when there is none)."""
+def full_report(transcript: Path, redactor: Redactor, *, limit: int = MAX_REPORT_BYTES) -> str:
+    """Every turn of the run in ``transcript``, at most ``limit`` bytes of UTF-8 ("" when there is
+    none, or no room)."""
+    cut = f"_… cut here: the rest is in the transcript ({transcript.name})._"
+    heading = "### Every turn"
     parts: list[str] = []
-    size = 0
+    size = len(heading.encode()) + len(cut.encode()) + 4
+    if size >= limit:
+        return ""
     for block in report_lines(_events(transcript)):
         text = redactor.text(block)
-        if size + len(text) > limit:
-            parts.append(f"_… the report is cut here: the rest is in the transcript ({transcript.name})._")
+        need = len(text.encode()) + 2
+        if size + need > limit:
+            parts.append(cut)
             break
         parts.append(text)
-        size += len(text) + 2
+        size += need
     if not parts:
         return ""
-    return "\n\n".join(["### Run report", *parts])
+    return "\n\n".join([heading, *parts])
 
 
-__all__ = ["MAX_REPORT_CHARS", "full_report", "report_lines"]
+def bounded(markdown: str, limit: int) -> str:
+    """``markdown`` cut at a line to at most ``limit`` bytes of UTF-8, saying so (the parts that
+    fill a page are bounded each; this is the last net)."""
+    if len(markdown.encode()) <= limit:
+        return markdown
+    note = "\n\n_… the summary is cut here: it was over the step summary's size limit._"
+    room = limit - len(note.encode())
+    kept = markdown.encode()[:room].decode("utf-8", errors="ignore")
+    return kept[: kept.rfind("\n") + 1].rstrip("\n") + note
+
+
+__all__ = ["MAX_REPORT_BYTES", "MAX_SUMMARY_BYTES", "bounded", "full_report", "report_lines"]

@@ -158,6 +158,8 @@ class RunRecord:
         self._started = time.monotonic()
         self._logged_phase: str | None = None
         self.observer: RunObserver = NoTelemetry()  # told each new phase; closed by finish_run
+        # (phase, epoch seconds) as entered, for the run report's time per phase and timeline.
+        self.phase_times: list[tuple[str, float]] = [("starting", time.time())]
         if file is not None:
             try:
                 file.clear()
@@ -170,6 +172,7 @@ class RunRecord:
             raise ValueError(f"unknown phase {phase!r}")
         if phase != self._logged_phase:  # one line per phase in the job log
             self._logged_phase = phase
+            self.phase_times.append((phase, time.time()))
             self.log(f"phase: {phase} ({time.monotonic() - self._started:.1f} s)")
             self.observer.phase(phase)
         self.update(phase=phase, **changes)

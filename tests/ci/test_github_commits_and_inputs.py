@@ -112,8 +112,8 @@ def test_display_report_puts_the_whole_run_in_the_step_summary(job):
     proc, _, summary = run_fix(job, display_report="true")
     assert proc.returncode == 0, proc.stderr
     assert summary.startswith("### Claude ✅ finished")
-    report = summary.split("### Run report", 1)[1]
-    assert "#### Turn 1" in report and "🔧 **Read**" in report and "🔧 **Edit**" in report
+    report = summary.split("### Every turn", 1)[1]
+    assert "#### Turn 1" in report and "🔧 `Read`" in report and "🔧 `Edit`" in report
     assert '"new_string": "a + b"' in report
     assert "<details><summary>Read: result</summary>" in report and "return a - b" in report
     assert "**success** · 3 turns" in report
@@ -123,4 +123,4 @@ def test_display_report_puts_the_whole_run_in_the_step_summary(job):
 def test_without_display_report_the_summary_stays_short(job):
     proc, _, summary = run_fix(job)
     assert proc.returncode == 0, proc.stderr
-    assert "### Run report" not in summary and "🔧" not in summary
+    assert "### Every turn" not in summary and "🔧" not in summary

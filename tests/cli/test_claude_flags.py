@@ -232,7 +232,9 @@ def _fork(run: Run) -> None:
 
 @effect("--agents", '{"reviewer": {"description": "Reviews code", "prompt": "You review."}}')
 def _agents(run: Run) -> None:
-    assert any("subagents are not yet supported" in w and "reviewer" in w for w in run.warnings)
+    # The agent is offered to the model: the Agent tool's description lists it with its description.
+    agent_tool = next(t for t in run.request["tools"] if t["name"] == "Agent")
+    assert "reviewer" in agent_tool["description"] and "Reviews code" in agent_tool["description"]
 
 
 @effect("--disable-slash-commands")

@@ -56,21 +56,51 @@ def install_command() -> list[str]:
     raise AssertionError("no RUN ... pip install in the Dockerfile")
 
 
+def stages() -> list[list[tuple[str, str]]]:
+    """The instructions of each build stage, in order (what comes before the first FROM dropped)."""
+    out: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions():
+        if keyword == "FROM":
+            out.append([])
+        if out:
+            out[-1].append((keyword, rest))
+    return out
+
+
 def test_base_image_user_and_entrypoint() -> None:
-    assert instructions()[0][0] == "FROM"
-    assert only("FROM") == "python:3.12-slim"
+    # The base is a build argument (the offline build passes a debootstrap base); its default is public.
+    assert instructions()[0] == ("ARG", "BASE_IMAGE=python:3.12-slim")
+    build, final = stages()
+    assert build[0] == ("FROM", "${BASE_IMAGE} AS build")
+    assert final[0] == ("FROM", "${BASE_IMAGE}")
     user = only("USER").split(":")[0]
     assert user not in ("root", "0", "")
-    assert "--uid 10001" in " ".join(rest for kw, rest in instructions() if kw == "RUN")
+    assert "--uid 10001" in " ".join(rest for kw, rest in final if kw == "RUN")
     assert json.loads(only("ENTRYPOINT")) == ["claude-runner"]
     assert json.loads(only("CMD")) == ["--help"]
     assert only("WORKDIR") == "/workspace"
     assert only("EXPOSE") == "8080"
-    apt = next(rest for kw, rest in instructions() if kw == "RUN" and "apt-get install" in rest)
+    apt = next(rest for kw, rest in final if kw == "RUN" and "apt-get install" in rest)
     assert "--no-install-recommends" in apt and "git" in apt.split() and "ca-certificates" in apt.split()
     assert "bubblewrap" in apt.split()  # the OS sandbox for the agent's tools
     assert "ripgrep" not in apt  # rg comes from the ripgrep wheel, a dependency of the package
     assert "rm -rf /var/lib/apt/lists/*" in apt
+    assert "binutils" not in apt  # a build tool: stage 1 only
+
+
+def test_the_image_takes_only_the_venv_from_the_build_stage() -> None:
+    build, final = stages()
+    copies = [rest for kw, rest in final if kw == "COPY"]
+    assert copies == ["--from=build /opt/claude-runner /opt/claude-runner"]
+    assert not any("pip install" in rest for _kw, rest in final)
+    run = next(rest for kw, rest in build if kw == "RUN" and "pip install" in rest)
+    steps = [step.strip() for step in run.split("&&")]
+    # no pip cache, no pip in the venv, no build context, rg without its debug info
+    assert "--no-cache-dir" in next(step for step in steps if "pip install" in step)
+    assert "/opt/claude-runner/bin/pip uninstall --yes --quiet pip setuptools" in steps
+    assert "strip /opt/claude-runner/bin/rg" in steps
+    assert steps[-1] == "rm -rf /src"
+    assert steps.index("python3 -m venv /opt/claude-runner") < steps.index("strip /opt/claude-runner/bin/rg")
 
 
 def test_installed_extras_exist_and_the_user_is_set_after_the_install() -> None:
@@ -119,7 +149,7 @@ def test_dockerignore_keeps_what_the_install_needs(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(180)
 def test_the_image_install_steps_work_in_a_venv(tmp_path: Path) -> None:
-    """The Dockerfile's `python -m venv` + `pip install /src[...]`, run here (slow-ish: ~20 s cached)."""
+    """The Dockerfile's `python3 -m venv` + `pip install /src[...]`, run here (slow-ish: ~20 s cached)."""
     started = time.monotonic()
     src = build_context(tmp_path / "src")
     venv = tmp_path / "venv"

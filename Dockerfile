@@ -13,14 +13,15 @@ ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE} AS build
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-# Extras: Bedrock and Vertex credentials, the webhook server, and psycopg for listener replicas
-# sharing a PostgreSQL store.
+# Extras: Bedrock and Vertex credentials, the webhook server, psycopg for listener replicas
+# sharing a PostgreSQL store, and the OpenTelemetry SDK (a job cannot add an extra to the image;
+# it loads only with CLAUDE_CODE_ENABLE_TELEMETRY).
 # binutils (this stage only): the ripgrep wheel's `rg` carries its debug info, 21 of its 26 MB.
 COPY . /src
 RUN apt-get update \
     && apt-get install -y --no-install-recommends binutils \
     && python3 -m venv /opt/claude-runner \
-    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres]" \
+    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres,telemetry]" \
     && /opt/claude-runner/bin/pip uninstall --yes --quiet pip setuptools \
     && strip /opt/claude-runner/bin/rg \
     && rm -rf /src

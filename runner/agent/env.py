@@ -37,6 +37,10 @@ SECRET_NAME_PATTERN = re.compile(
 SECRET_NAMES = frozenset(
     {
         "ANTHROPIC_CUSTOM_HEADERS",  # usually carries an Authorization header for a gateway
+        "OTEL_EXPORTER_OTLP_HEADERS",  # the telemetry collector's Authorization header
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
         "AWS_ACCESS_KEY_ID",
         "GOOGLE_APPLICATION_CREDENTIALS",
         "ACTIONS_ID_TOKEN_REQUEST_URL",  # with the request token, mints OIDC tokens for cloud roles

@@ -32,6 +32,7 @@ from runner.agent.extensions import (
     workspace_extensions,
 )
 from runner.agent.flag_checks import append_prompt_warning, unknown_tool_warnings
+from runner.agent.live_log import tee
 from runner.agent.loop import AgentOutcome, AgentSpec, Limits, run_agent
 from runner.agent.model_params import OutputOptions
 from runner.agent.permission_rules import names_tool
@@ -68,6 +69,7 @@ from runner.providers.oidc import token_source
 from runner.sanitize import Redactor
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.telemetry.setup import open_telemetry
 
 
 @dataclass
@@ -293,11 +295,16 @@ def run_headless(
     prepared = prepare_run(settings, runtime)
     sink = EventSink(settings.output_format, out, err, prepared.redactor, settings.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
+    telemetry = open_telemetry(
+        runtime.telemetry, lambda line: print(line, file=err, flush=True), prepared.redactor
+    )
+    telemetry.agent(prepared.spec.prompt, prepared.prices)
     try:
         with graceful_signals(prepared.spec.cancel):
-            outcome = execute_run(prepared, sink)
+            outcome = execute_run(prepared, tee(sink, telemetry))
     finally:
         sink.close()
+        telemetry.close()  # after the answer is out; bounded, and never raises
     code = exit_code(outcome)
     try:
         sink.check_transcript()  # after the answer was printed

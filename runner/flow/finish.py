@@ -149,6 +149,7 @@ def finish_run(
         job.write_summary(summary)
         job.write_report(page)
     cleanup.report()
+    record.observer.close()  # telemetry, after the comment and outputs: bounded, never raises
     if comment_error is not None:
         return PlatformError.exit_code
     return 0 if end.error is None else end.code

@@ -46,6 +46,7 @@ from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.telemetry.setup import open_telemetry
 from runner.triggers import Decision
 
 TRUSTED_FILES = (".claude/settings.json", "CLAUDE.md", ".claude/CLAUDE.md", ".mcp.json")
@@ -82,6 +83,7 @@ def run_flow(
     progress = RunProgress(links=[("View job", job.job_url)] if job.job_url else [])
     state = RunState(job.platform, job.repo_url, job.run_id, job.job_url, requester, number=event.number)
     record = RunRecord(job.state_file, state, job.log)
+    record.observer = open_telemetry(runtime.telemetry, job.warning, redactor, job=state.span_attributes())
     cancel = CancelToken()
     cleanup = Cleanup(job.log)
     end = RunEnd()
@@ -270,9 +272,10 @@ def _run(
     # A line per model call, tool call and retry; show_full_output adds the tools' whole outputs.
     live = LiveLog(job.log, redactor, prices=prepared.prices, full=settings.show_full_output, quiet=secret)
     record.phase("running")
+    record.observer.agent(prepared.spec.prompt, prepared.prices, quiet=secret)
     with job.group("Claude"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink, progress.timeline))
+            outcome = execute_run(prepared, tee(live, sink, progress.timeline, record.observer))
         finally:
             sink.close()
     progress.result, progress.exit_code = outcome.result, exit_code(outcome)

@@ -29,6 +29,7 @@ from typing import Any
 
 from runner.errors import SettingsError
 from runner.platforms.refs import CommentRef
+from runner.telemetry.base import NoTelemetry, RunObserver
 
 STATE_VERSION = 1
 # In order. "finishing": the final comment body is known (and kept in the file) but not yet
@@ -61,6 +62,10 @@ class RunState:
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, url): job, branch, PR
     final_body: str | None = None  # "finishing": the final comment, for finalize to deliver
     updated_at: str = field(default_factory=utc_now)
+
+    def span_attributes(self) -> dict[str, str | int | None]:
+        """What the run's telemetry says of the job: platform, repository, the thread's number."""
+        return {"platform": self.platform, "repository": self.repo_url, "number": self.number}
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object (``comment`` as an object, ``links`` as [label, url] pairs)."""
@@ -152,6 +157,7 @@ class RunRecord:
         self._warned = False
         self._started = time.monotonic()
         self._logged_phase: str | None = None
+        self.observer: RunObserver = NoTelemetry()  # told each new phase; closed by finish_run
         # (phase, epoch seconds) as entered, for the run report's time per phase and timeline.
         self.phase_times: list[tuple[str, float]] = [("starting", time.time())]
         if file is not None:
@@ -168,6 +174,7 @@ class RunRecord:
             self._logged_phase = phase
             self.phase_times.append((phase, time.time()))
             self.log(f"phase: {phase} ({time.monotonic() - self._started:.1f} s)")
+            self.observer.phase(phase)
         self.update(phase=phase, **changes)
 
     def update(self, **changes: Any) -> None:

@@ -56,6 +56,7 @@ from runner.sanitize import Redactor, clean_untrusted
 from runner.settings.flow import FlowSettings
 from runner.settings.run import RunSettings
 from runner.settings.runtime import Runtime
+from runner.telemetry.setup import open_telemetry
 
 # The model's final text asking for an approval ("I approve", "LGTM, approving"): refused, noted.
 _APPROVAL = re.compile(r"\bapprov(e|es|ed|ing|al)\b|\blgtm\b", re.IGNORECASE)
@@ -362,11 +363,14 @@ def _agent(
     sink = EventSink("text", LogStream(job), io.StringIO(), prepared.redactor, run.transcript)
     sink.opening = opening_messages(list(prepared.spec.history), prepared.spec.prompt)
     live = LiveLog(job.log, prepared.redactor, prices=prepared.prices)  # a line per model and tool call
+    telemetry = open_telemetry(runtime.telemetry, job.warning, prepared.redactor)
+    telemetry.agent(prepared.spec.prompt, prepared.prices)
     with job.group("Claude (review)"), live:
         try:
-            outcome = execute_run(prepared, tee(live, sink))
+            outcome = execute_run(prepared, tee(live, sink, telemetry))
         finally:
             sink.close()
+            telemetry.close()
     failure = run_failure(outcome)
     if failure is not None:  # the same exit code as `run` for the same cause (a 401: 4)
         raise failure

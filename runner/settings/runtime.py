@@ -26,6 +26,7 @@ from runner.settings.mcp import McpRuntime, read_mcp_runtime
 from runner.settings.model import ModelSettings, read_model_settings
 from runner.settings.oidc import OidcSettings, read_oidc_settings
 from runner.settings.provider import read_provider_config
+from runner.settings.telemetry import TelemetrySettings, read_telemetry_settings
 from runner.settings.tools import ToolSettings, read_tool_settings
 
 
@@ -52,6 +53,7 @@ class Runtime:
     # Plugin marketplaces and plugins cloned from git, kept between runs: CLAUDE_RUNNER_PLUGIN_CACHE,
     # else $XDG_CACHE_HOME/claude-runner/plugins, else ~/.cache/claude-runner/plugins.
     plugin_cache: Path = Path("~/.cache/claude-runner/plugins")
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)  # OTEL_*: spans, metrics
 
     def provider(self) -> ProviderSettings:
         """The provider settings; raises the ``RunnerError`` that reading them met."""
@@ -97,6 +99,7 @@ def read_runtime(
         claude_config_dir=claude_dir,
         tool_settings=read_tool_settings(env),
         plugin_cache=read_plugin_cache(env, tools.home),
+        telemetry=read_telemetry_settings(env),
     )
 
 

@@ -128,8 +128,60 @@ GITHUB_PREDEFINED = (
     "CLAUDE_RUNNER_JOB_STATUS",
 )
 
+# OpenTelemetry, as Claude Code reads it (settings/telemetry.py; README "telemetry variable" table).
+TELEMETRY = (
+    Variable(("CLAUDE_CODE_ENABLE_TELEMETRY",), "1: export telemetry (needs the telemetry extra)"),
+    Variable(
+        ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"),
+        "otlp, console or none (comma-separated); logs: Claude Code's events",
+    ),
+    Variable(
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+        ),
+        "http/protobuf (default) or grpc",
+    ),
+    Variable(
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ),
+        "the collector (default http://localhost:4318, grpc :4317); per signal: the full URL",
+    ),
+    Variable(
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+        ),
+        "key=value,... sent with each export (values are redacted from logs)",
+    ),
+    Variable(("OTEL_EXPORTER_OTLP_TIMEOUT",), "ms an export may take, and the flush at exit (default 10000)"),
+    Variable(
+        ("OTEL_METRIC_EXPORT_INTERVAL", "OTEL_TRACES_EXPORT_INTERVAL", "OTEL_LOGS_EXPORT_INTERVAL"),
+        "ms between exports (60000, 5000, 5000)",
+    ),
+    Variable(("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",), "delta (default) or cumulative"),
+    Variable(("OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"), "resource attributes (service.name)"),
+    Variable(("OTEL_LOG_USER_PROMPTS",), "1: the prompt on the interaction span and event (redacted)"),
+    Variable(("OTEL_LOG_TOOL_DETAILS",), "1: each tool call's input on its span and event (redacted)"),
+    Variable(
+        ("OTEL_METRICS_INCLUDE_SESSION_ID", "OTEL_METRICS_INCLUDE_VERSION"),
+        "session.id (default 1) and app.version (default 0) on metrics",
+    ),
+)
+
 # Read by every CI command.
-COMMON = (Variable(("CLAUDE_RUNNER_RETRY_BASE_MS",), "first backoff step of model calls, ms (default 500)"),)
+COMMON = (
+    Variable(("CLAUDE_RUNNER_RETRY_BASE_MS",), "first backoff step of model calls, ms (default 500)"),
+    *TELEMETRY,
+)
 
 
 def variable_names(rows: tuple[Variable, ...]) -> list[str]:

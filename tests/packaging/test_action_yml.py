@@ -350,6 +350,39 @@ def test_setup_step_finds_python_and_computes_the_key(action: dict[str, Any], tm
     assert "find runner" in _setup_script(action) and "pyproject.toml" in _setup_script(action)
 
 
+@pytest.mark.skipif(not shutil.which("bash") or not shutil.which("sha256sum"), reason="needs bash")
+@pytest.mark.parametrize(
+    ("enabled", "extras"), [("1", "vertex,telemetry"), ("true", "vertex,telemetry"), ("0", "vertex")]
+)
+def test_setup_step_installs_the_telemetry_extra_when_the_job_turns_it_on(
+    action: dict[str, Any], tmp_path: Path, enabled: str, extras: str
+) -> None:
+    out = tmp_path / "out"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_OUTPUT": str(out),
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "USE_BEDROCK": "false",
+        "USE_VERTEX": "true",
+        "CLAUDE_CODE_ENABLE_TELEMETRY": enabled,
+    }
+    bash = shutil.which("bash") or "bash"
+    proc = subprocess.run(
+        [bash, "-c", _setup_script(action)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert values["extras"] == extras
+
+
 @pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
 def test_setup_step_fails_clearly_on_an_old_python(action: dict[str, Any], tmp_path: Path) -> None:
     fake = tmp_path / "bin"

@@ -108,7 +108,7 @@ def test_installed_extras_exist_and_the_user_is_set_after_the_install() -> None:
     target = next(arg for arg in argv if arg.startswith("/src"))
     extras = set(re.fullmatch(r"/src\[(.*)\]", target).group(1).split(","))  # type: ignore[union-attr]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert extras == {"bedrock", "vertex", "webhook", "webhook-postgres"}
+    assert extras == {"bedrock", "vertex", "webhook", "webhook-postgres", "telemetry"}
     assert extras <= set(project["optional-dependencies"])
     assert any("ripgrep" in dep for dep in project["dependencies"])
     keywords = [kw for kw, _ in instructions()]
@@ -183,8 +183,8 @@ def test_the_image_install_steps_work_in_a_venv(tmp_path: Path) -> None:
     rg = venv / "bin" / "rg"
     assert rg.exists()
     assert subprocess.run([str(rg), "--version"], capture_output=True, timeout=30).returncode == 0
-    # The extras really came along: the webhook server and both cloud SDKs import.
+    # The extras really came along: the webhook server, both cloud SDKs and OpenTelemetry's import.
     python = venv / "bin" / "python"
-    imports = "import waitress, boto3, google.auth, runner.webhook.server"
+    imports = "import waitress, boto3, google.auth, runner.webhook.server, runner.telemetry.otel"
     assert subprocess.run([str(python), "-c", imports], timeout=60).returncode == 0
     print(f"image install steps in a venv: {time.monotonic() - started:.1f} s")

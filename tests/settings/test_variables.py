@@ -37,6 +37,11 @@ def test_the_readme_listener_table_lists_the_registry() -> None:
     assert set().union(*(names_in(name) for name, _ in rows)) == set(v.variable_names(v.LISTENER))
 
 
+def test_the_readme_telemetry_table_lists_the_registry() -> None:
+    rows = readme_table("| telemetry variable | meaning |")
+    assert set().union(*(names_in(name) for name, _ in rows)) == set(v.variable_names(v.TELEMETRY))
+
+
 @pytest.mark.parametrize(
     ("reader", "registry"),
     [
@@ -44,6 +49,7 @@ def test_the_readme_listener_table_lists_the_registry() -> None:
         ("github.py", {*v.GITHUB_PREDEFINED, *v.variable_names(v.COMMON)}),
         # The listener also finds its default store under HOME / XDG_STATE_HOME.
         ("webhook.py", {*v.variable_names(v.LISTENER), "CI_SERVER_URL", "HOME", "XDG_STATE_HOME"}),
+        ("telemetry.py", set(v.variable_names(v.TELEMETRY))),
     ],
 )
 def test_every_variable_a_reader_names_is_in_the_registry(reader: str, registry: set[str]) -> None:

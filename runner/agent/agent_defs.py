@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.project.frontmatter import list_field, split_frontmatter
+
 PERMISSION_MODES = ("default", "acceptEdits", "dontAsk", "bypassPermissions", "plan")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _MAX_FILE_BYTES = 256 * 1024
@@ -33,7 +35,9 @@ class AgentDefinition:
 
 def parse_agent_file(text: str, *, source: str, namespace: str | None = None) -> AgentDefinition:
     """The agent defined by one ``.md`` file's text; ValueError (one line) when it is malformed."""
-    meta, body = _split_frontmatter(text)
+    if not text.lstrip("\ufeff").startswith("---"):
+        raise ValueError("no frontmatter: the file must start with a '---' line")
+    meta, body = split_frontmatter(text)
     return _definition(meta, body.strip(), source=source, namespace=namespace)
 
 
@@ -127,67 +131,10 @@ def _text(meta: Mapping[str, object], key: str) -> str:
 
 
 def _tools(value: object, name: str) -> tuple[str, ...] | None:
-    """Absent: inherit (None); a comma list or a list of names: those, in order, once each."""
-    if value is None:
+    """Absent or empty: inherit (None); a comma list, ``[a, b]`` or a list of names: those, in
+    order, once each (a comma inside a rule's parentheses does not split it)."""
+    if value is None or value == "":
         return None
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = value
-    else:
-        raise ValueError(f"agent {name!r}: tools must be a comma-separated list of tool names")
-    return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
-
-
-def _split_frontmatter(text: str) -> tuple[dict[str, object], str]:
-    """The ``---`` fenced header as a mapping (the YAML subset agent files use: ``key: value``,
-    quoted values, ``[a, b]`` and ``- item`` lists, ``|``/``>`` blocks) and the body after it."""
-    lines = text.lstrip("\ufeff").splitlines()
-    if not lines or lines[0].strip() != "---":
-        raise ValueError("no frontmatter: the file must start with a '---' line")
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        raise ValueError("the frontmatter has no closing '---' line") from None
-    return _parse_header(lines[1:end]), "\n".join(lines[end + 1 :])
-
-
-def _parse_header(lines: list[str]) -> dict[str, object]:
-    meta: dict[str, object] = {}
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line[0].isspace() or ":" not in line:
-            raise ValueError(f"frontmatter line {line.strip()!r} is not 'key: value'")
-        key, _, raw = line.partition(":")
-        raw = raw.strip()
-        nested: list[str] = []
-        while i < len(lines) and (not lines[i].strip() or lines[i][0].isspace() or lines[i].startswith("- ")):
-            nested.append(lines[i])
-            i += 1
-        meta[key.strip()] = _value(raw, nested)
-    return meta
-
-
-def _value(raw: str, nested: list[str]) -> object:
-    if raw in ("|", ">", "|-", ">-", "|+", ">+"):
-        parts = [line.strip() for line in nested]
-        return ("\n" if raw.startswith("|") else " ").join(parts).strip()
-    items = [line.strip() for line in nested if line.strip()]
-    if not raw and items and all(item.startswith("-") for item in items):
-        return [_scalar(item[1:].strip()) for item in items]
-    if raw.startswith("[") and raw.endswith("]"):
-        return [_scalar(part.strip()) for part in raw[1:-1].split(",") if part.strip()]
-    if not raw and not items:
-        return None
-    return " ".join([_scalar(raw), *items]).strip() if items else _scalar(raw)
-
-
-def _scalar(raw: str) -> str:
-    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-        return raw[1:-1]
-    comment = raw.find(" #")
-    return raw[:comment].rstrip() if comment >= 0 else raw
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        return list_field({"tools": value}, "tools")
+    raise ValueError(f"agent {name!r}: tools must be a comma-separated list of tool names")

@@ -53,7 +53,7 @@ def test_yaml_lists_quotes_and_block_descriptions() -> None:
     ("text", "reason"),
     [
         ("no header\n", "no frontmatter"),
-        ("---\nname: a\ndescription: d\n", "no closing"),
+        ("---\nname: a\ndescription: d\n", "never closed"),
         ("---\ndescription: d\n---\nbody", "needs a name"),
         ("---\nname: a\n---\nbody", "needs a description"),
         ("---\nname: a\ndescription: d\n---\n", "no system prompt"),

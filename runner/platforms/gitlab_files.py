@@ -32,15 +32,15 @@ def read_file(client: GitLabClient, project: str, path: str, ref: str) -> str | 
 
 
 def list_files(client: GitLabClient, project: str, directory: str, ref: str) -> list[str]:
-    """The files under ``directory`` at ``ref``: the repository tree, recursive, its first 100
-    entries (a config folder, not a whole tree)."""
+    """The files under ``directory`` at ``ref``: the repository tree, recursive, every page (a
+    config folder, not a whole tree: the first ``MAX_LISTED_FILES`` by path)."""
     from gitlab.exceptions import GitlabHttpError
 
-    query = {"path": directory.strip("/"), "ref": ref, "recursive": "true", "per_page": 100}
+    query = {"path": directory.strip("/"), "ref": ref, "recursive": "true"}
 
     def fetch() -> Any:
         try:
-            return client.http_get(f"{project}/repository/tree", query)
+            return client.http_list(f"{project}/repository/tree", query)
         except GitlabHttpError as exc:
             if exc.response_code == 404 and "Project Not Found" not in error_message(exc):
                 return None

@@ -258,3 +258,11 @@ def test_list_files_under_a_folder_at_a_ref(fake):
     gl = platform(fake)
     assert gl.list_files(".claude/agents", "main") == [".claude/agents/a.md", ".claude/agents/team/b.md"]
     assert gl.list_files(".claude/commands", "main") == []
+
+
+def test_list_files_reads_every_page_of_the_tree(fake):
+    # GitLab answers 100 entries a page at most: a folder of 130 agents needs two.
+    for n in range(130):
+        fake.add_file(f".claude/agents/agent-{n:03}.md", "a")
+    listed = platform(fake).list_files(".claude/agents", "main")
+    assert len(listed) == 130 and listed[-1] == ".claude/agents/agent-129.md"

@@ -236,7 +236,9 @@ def install_peer(src: Path | None, git_dir: Path | None) -> dict[str, Any]:
                 commit = _git(git_dir, "rev-parse", "HEAD")
             else:
                 shutil.rmtree(src)
-                subprocess.run(["git", "clone", "-q", "--depth", "1", ACTION_URL, str(src)], check=True)
+                cloned = subprocess.run(["git", "clone", "-q", "--depth", "1", ACTION_URL, str(src)])
+                if cloned.returncode != 0:
+                    sys.exit(f"error: cannot clone {ACTION_URL}: pass --action-git PATH or --no-peer")
                 commit = _git(src / ".git", "rev-parse", "HEAD")
             (src / ".bench-commit").write_text(commit)
     commit_file = src / ".bench-commit"

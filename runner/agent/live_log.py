@@ -147,7 +147,7 @@ class LiveLog:
             if block.get("type") != "tool_result":
                 continue
             name, shown = self._pending.pop(str(block.get("tool_use_id")), ("tool", ""))
-            output = _result_text(block.get("content"))
+            output = result_text(block.get("content"))
             if block.get("is_error"):
                 first = "" if self.quiet else ": " + (output.strip().splitlines() or [""])[0][:_INPUT_CHARS]
                 outcome = f"failed{first}"
@@ -212,7 +212,8 @@ class LiveLog:
             self.tick()
 
 
-def _result_text(content: Any) -> str:
+def result_text(content: Any) -> str:
+    """A tool result's text: the string, or its text blocks joined by lines."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from runner.agent.live_log import result_text
 from runner.flow.report_md import code_span
 from runner.sanitize import Redactor
 
@@ -47,16 +48,6 @@ def _fence(text: str, limit: int) -> str:
     return f"{fence}\n{shown}\n{fence}"
 
 
-def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
-        )
-    return ""
-
-
 def report_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The report's markdown, a block at a time."""
     calls: dict[str, str] = {}
@@ -84,7 +75,7 @@ def report_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
                     name = html.escape(" ".join(calls.get(str(block.get("tool_use_id", "")), "tool").split()))
                     status = "❌ error" if block.get("is_error") else "result"
-                    body = _fence(_result_text(block.get("content")), MAX_RESULT_CHARS)
+                    body = _fence(result_text(block.get("content")), MAX_RESULT_CHARS)
                     yield f"<details><summary>{name}: {status}</summary>\n\n{body}\n\n</details>"
         elif kind == "result":
             usage = event.get("usage") or {}

@@ -83,21 +83,28 @@ def _inside(root: Path, value: Any) -> Path | None:
     return path if real == real_root or real_root in real.parents else None
 
 
-def _hooks(root: Path, value: Any, origin: str, warn: Callable[[str], None]) -> dict[str, Any]:
-    """Every hook of the plugin: ``hooks/hooks.json`` and the manifest's (paths or inline)."""
-    merged: dict[str, list[Any]] = {}
-    sources: list[Any] = [root / "hooks" / "hooks.json"] if (root / "hooks" / "hooks.json").is_file() else []
+def _component_files(
+    root: Path, default: Path, value: Any, key: str, origin: str, warn: Callable[[str], None]
+) -> list[Any]:
+    """The JSON of a component (hooks, MCP servers): its default file when the plugin has one, then
+    the manifest's ``key`` entries, inline objects or paths inside the plugin (once each)."""
+    sources: list[Any] = [default] if default.is_file() else []
     for item in value if isinstance(value, list) else [value] if value is not None else []:
         if isinstance(item, dict):
             sources.append(item)
         else:
             path = _inside(root, item)
             if path is None or not path.is_file():
-                warn(f"warning: plugin {origin}: hooks {item!r} is not a file inside the plugin; ignored")
+                warn(f"warning: plugin {origin}: {key} {item!r} is not a file inside the plugin; ignored")
             elif path not in sources:
                 sources.append(path)
-    for source in sources:
-        data = _json_file(source, f"plugin {origin}") if isinstance(source, Path) else source
+    return [_json_file(s, f"plugin {origin}") if isinstance(s, Path) else s for s in sources]
+
+
+def _hooks(root: Path, value: Any, origin: str, warn: Callable[[str], None]) -> dict[str, Any]:
+    """Every hook of the plugin: ``hooks/hooks.json`` and the manifest's (paths or inline)."""
+    merged: dict[str, list[Any]] = {}
+    for data in _component_files(root, root / "hooks" / "hooks.json", value, "hooks", origin, warn):
         events = data.get("hooks", data) if isinstance(data, dict) else None
         if not isinstance(events, dict):
             raise SettingsError(f"plugin {origin}: hooks must be an object of event names")
@@ -110,20 +117,7 @@ def _hooks(root: Path, value: Any, origin: str, warn: Callable[[str], None]) -> 
 def _servers(root: Path, value: Any, origin: str, warn: Callable[[str], None]) -> dict[str, Any]:
     """The plugin's MCP servers: ``.mcp.json`` and the manifest's ``mcpServers`` (paths or inline)."""
     servers: dict[str, Any] = {}
-    sources: list[Any] = [root / ".mcp.json"] if (root / ".mcp.json").is_file() else []
-    for item in value if isinstance(value, list) else [value] if value is not None else []:
-        if isinstance(item, dict):
-            sources.append(item)
-        else:
-            path = _inside(root, item)
-            if path is None or not path.is_file():
-                warn(
-                    f"warning: plugin {origin}: mcpServers {item!r} is not a file inside the plugin; ignored"
-                )
-            elif path not in sources:
-                sources.append(path)
-    for source in sources:
-        data = _json_file(source, f"plugin {origin}") if isinstance(source, Path) else source
+    for data in _component_files(root, root / ".mcp.json", value, "mcpServers", origin, warn):
         entries = data.get("mcpServers", data) if isinstance(data, dict) else None
         if not isinstance(entries, dict):
             raise SettingsError(f"plugin {origin}: mcpServers must be an object of server names")

@@ -14,6 +14,27 @@ MISSING_EXTRA = (
     "warning: telemetry is on (CLAUDE_CODE_ENABLE_TELEMETRY) but the OpenTelemetry SDK is not installed: "
     "pip install 'claude-runner[telemetry]'; this run exports nothing"
 )
+MISSING_GRPC = (
+    "warning: telemetry: OTLP over gRPC (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) needs the gRPC exporter, "
+    "which is not installed: pip install 'claude-runner[telemetry-grpc]', or use http/protobuf; "
+    "this run exports nothing"
+)
+
+
+def _wants_grpc(settings: TelemetrySettings) -> bool:
+    return any(
+        "otlp" in signal.exporters and signal.protocol == "grpc"
+        for signal in (settings.traces, settings.metrics, settings.logs)
+    )
+
+
+def _grpc_exporter_installed() -> bool:
+    # grpcio (19 MB) is the `telemetry-grpc` extra's, not the `telemetry` one's (nor the image's).
+    try:
+        import opentelemetry.exporter.otlp.proto.grpc.exporter  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def open_telemetry(
@@ -40,6 +61,9 @@ def open_telemetry(
             from runner.telemetry.otel import OtelBackend
         except ImportError:
             warn(MISSING_EXTRA)
+            return None
+        if _wants_grpc(settings) and not _grpc_exporter_installed():
+            warn(MISSING_GRPC)
             return None
         return OtelBackend(settings, __version__)
 

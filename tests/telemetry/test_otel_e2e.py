@@ -258,6 +258,30 @@ def test_grpc_reaches_a_grpc_collector(fake, repo, run_cli):
     assert len(grpc_collector.events("api_request")) == 2
 
 
+def test_grpc_without_its_extra_is_one_line_and_the_run_succeeds(fake, repo, run_cli, tmp_path):
+    # The `telemetry` extra (and the container image) has OTLP over HTTP only: grpcio is the
+    # `telemetry-grpc` extra's. A `grpc` that cannot be imported, first on the path.
+    hidden = tmp_path / "no-grpc"
+    (hidden / "grpc").mkdir(parents=True)
+    (hidden / "grpc" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    with FakeGrpcCollector() as grpc_collector:
+        fake.add_turns(read_script(repo))
+        env = telemetry_env(
+            fake, grpc_collector.base_url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc", PYTHONPATH=str(hidden)
+        )
+        out = run_cli(
+            "run", "-p", PROMPT, "--output-format", "json", "--allowedTools", "Read", cwd=repo, env=env
+        )
+        assert grpc_collector.span_names() == []
+    assert out.code == 0, out.stderr
+    assert out.result["result"] == "add() returns a - b."
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if "telemetry" in line]
+    assert len(lines) == 1, out.stderr
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL=grpc" in lines[0]
+    assert "pip install 'claude-runner[telemetry-grpc]'" in lines[0]
+
+
 def test_a_collector_that_never_answers_does_not_hold_the_run(fake, repo, run_cli):
     with socket.socket() as silent:  # connections are queued by the kernel, never answered
         silent.bind(("127.0.0.1", 0))

@@ -8,22 +8,32 @@
 # (scripts/container_image.py).
 ARG BASE_IMAGE=python:3.12-slim
 
-# Stage 1: the venv. Only /opt/claude-runner leaves this stage: no pip cache, no build context,
-# no pip or setuptools in the venv (nothing installs into it at run time).
+# Stage 1: the venv, and git's files. Only /opt/claude-runner and /git-root leave this stage: no pip
+# cache, no build context, no pip or setuptools in the venv (nothing installs into it at run time).
 FROM ${BASE_IMAGE} AS build
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 # Extras: Bedrock and Vertex credentials, the webhook server, psycopg for listener replicas
-# sharing a PostgreSQL store, and the OpenTelemetry SDK (a job cannot add an extra to the image;
-# it loads only with CLAUDE_CODE_ENABLE_TELEMETRY).
-# binutils (this stage only): the ripgrep wheel's `rg` carries its debug info, 21 of its 26 MB.
+# sharing a PostgreSQL store, and the OpenTelemetry SDK with its OTLP/HTTP exporter (a job cannot add
+# an extra to the image; it loads only with CLAUDE_CODE_ENABLE_TELEMETRY; OTLP over gRPC is the
+# `telemetry-grpc` extra, 19 MB of grpcio, left out: a run asking for it says so in one line).
+# binutils (this stage only): `strip` for the ripgrep wheel's `rg` (21 of its 26 MB are debug info)
+# and the extension modules' symbol tables. git: its files are copied from here (below).
+# python3-venv: Debian's Python needs it for `python3 -m venv` (python:*-slim bases have ensurepip).
+# --no-compile, then container/build_stage.py slim-venv: bytecode only for the modules a run imports
+# (found by importing them and by running `claude-runner demo` here), botocore's API models only for
+# the services credentials and Bedrock use (STS, SSO, sign-in, bedrock-runtime), stripped extensions.
+# git-files: git's own files without Perl, and the names of the libraries it links (see the stage below).
 COPY . /src
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends binutils \
+    && apt-get install -y --no-install-recommends binutils git \
+    && { python3 -c "import ensurepip" 2>/dev/null || apt-get install -y --no-install-recommends python3-venv; } \
     && python3 -m venv /opt/claude-runner \
-    && /opt/claude-runner/bin/pip install --no-cache-dir "/src[bedrock,vertex,webhook,webhook-postgres,telemetry]" \
+    && /opt/claude-runner/bin/pip install --no-cache-dir --no-compile "/src[bedrock,vertex,webhook,webhook-postgres,telemetry]" \
     && /opt/claude-runner/bin/pip uninstall --yes --quiet pip setuptools \
     && strip /opt/claude-runner/bin/rg \
+    && cd /tmp && /opt/claude-runner/bin/python /src/container/build_stage.py slim-venv /opt/claude-runner \
+    && python3 /src/container/build_stage.py git-files /git-root \
     && rm -rf /src
 
 # Stage 2: the image.
@@ -34,14 +44,20 @@ LABEL org.opencontainers.image.title="claude-runner" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/your-org/claude-runner"
 
-# git: the runner clones, branches, commits and pushes. ca-certificates: HTTPS to GitLab and the
-# model provider. bubblewrap: the OS sandbox the agent's Bash commands run in (it needs user
-# namespaces: see the README's Security section for the container's options). No apt ripgrep: the
-# package depends on the `ripgrep` wheel, which puts `rg` into the venv's bin (on PATH below), the
-# same binary a pip install gets anywhere else.
+# git without Perl: Debian's git package depends on Perl (47 MB) for git-svn, send-email and the
+# old `add -i`, none of which a run uses. Its libraries come from apt (the names stage 1 read from
+# git's Depends), its own files from stage 1 (git, git-core's helpers such as git-remote-https and
+# git-sh-setup, the templates): dpkg does not list git as installed, so `apt-get install git` in
+# an image built FROM this one installs the whole package over these files.
+# ca-certificates: HTTPS to GitLab and the model provider. bubblewrap: the OS sandbox the agent's
+# Bash commands run in (it needs user namespaces: see the README's Security section for the
+# container's options). No apt ripgrep: the package depends on the `ripgrep` wheel, which puts `rg`
+# into the venv's bin (on PATH below), the same binary a pip install gets anywhere else.
+COPY --from=build /git-root.packages /tmp/git-libraries
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates bubblewrap \
-    && rm -rf /var/lib/apt/lists/*
+    && apt-get install -y --no-install-recommends ca-certificates bubblewrap $(cat /tmp/git-libraries) \
+    && rm -rf /var/lib/apt/lists/* /tmp/git-libraries
+COPY --from=build /git-root/ /
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

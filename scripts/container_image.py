@@ -3,7 +3,7 @@
 The Dockerfile is built with Debian's ``buildah`` (``--storage-driver vfs --isolation chroot``: no
 daemon, no cgroups, no OCI runtime). Where the Dockerfile's public base image cannot be pulled, its
 base is made here: ``debootstrap --variant=minbase`` of Debian bookworm with the distribution's Python
-3.11, git and ca-certificates, slimmed the way Debian's official slim images are (no apt lists, no
+3.11 and ca-certificates, slimmed the way Debian's official slim images are (no apt lists, no
 downloaded .debs, no docs, man pages or translations, and a dpkg config that keeps them out of later
 installs), packed as ``rootfs.tar`` and imported as ``FROM scratch`` + ``ADD rootfs.tar /``. The
 rootfs is cached under ``~/.cache/claude-runner-image/base-<hash of its inputs>/``.
@@ -35,7 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claude-runner-image"
 SUITE = "bookworm"
-INCLUDE = ("python3", "python3-venv", "git", "ca-certificates")
+# What the image needs from the base; the Dockerfile's build stage adds git and python3-venv itself
+# (a base with git would carry Perl into the image: git's Debian package depends on it).
+INCLUDE = ("python3", "ca-certificates")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # Removed from the debootstrapped tree (what the official slim images leave out too).
 SLIM_REMOVE = (

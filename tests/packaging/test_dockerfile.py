@@ -81,7 +81,9 @@ def test_base_image_user_and_entrypoint() -> None:
     assert only("WORKDIR") == "/workspace"
     assert only("EXPOSE") == "8080"
     apt = next(rest for kw, rest in final if kw == "RUN" and "apt-get install" in rest)
-    assert "--no-install-recommends" in apt and "git" in apt.split() and "ca-certificates" in apt.split()
+    assert "--no-install-recommends" in apt and "ca-certificates" in apt.split()
+    # git's libraries, not the git package (it depends on Perl): its files come from stage 1
+    assert "git" not in apt.split() and "$(cat /tmp/git-libraries)" in apt
     assert "bubblewrap" in apt.split()  # the OS sandbox for the agent's tools
     assert "ripgrep" not in apt  # rg comes from the ripgrep wheel, a dependency of the package
     assert "rm -rf /var/lib/apt/lists/*" in apt
@@ -91,7 +93,11 @@ def test_base_image_user_and_entrypoint() -> None:
 def test_the_image_takes_only_the_venv_from_the_build_stage() -> None:
     build, final = stages()
     copies = [rest for kw, rest in final if kw == "COPY"]
-    assert copies == ["--from=build /opt/claude-runner /opt/claude-runner"]
+    assert copies == [
+        "--from=build /git-root.packages /tmp/git-libraries",
+        "--from=build /git-root/ /",
+        "--from=build /opt/claude-runner /opt/claude-runner",
+    ]
     assert not any("pip install" in rest for _kw, rest in final)
     run = next(rest for kw, rest in build if kw == "RUN" and "pip install" in rest)
     steps = [step.strip() for step in run.split("&&")]
@@ -99,6 +105,10 @@ def test_the_image_takes_only_the_venv_from_the_build_stage() -> None:
     assert "--no-cache-dir" in next(step for step in steps if "pip install" in step)
     assert "/opt/claude-runner/bin/pip uninstall --yes --quiet pip setuptools" in steps
     assert "strip /opt/claude-runner/bin/rg" in steps
+    # bytecode only for what runs (by build_stage.py), not pip's for every file
+    assert "--no-compile" in next(step for step in steps if "pip install" in step)
+    assert "/opt/claude-runner/bin/python /src/container/build_stage.py slim-venv /opt/claude-runner" in steps
+    assert "python3 /src/container/build_stage.py git-files /git-root" in steps
     assert steps[-1] == "rm -rf /src"
     assert steps.index("python3 -m venv /opt/claude-runner") < steps.index("strip /opt/claude-runner/bin/rg")
 
@@ -141,7 +151,8 @@ def build_context(dest: Path) -> Path:
 
 def test_dockerignore_keeps_what_the_install_needs(tmp_path: Path) -> None:
     src = build_context(tmp_path / "src")
-    for needed in ("pyproject.toml", "README.md", "LICENSE", "runner/cli.py", "runner/templates"):
+    needed_files = ("pyproject.toml", "README.md", "LICENSE", "runner/cli.py", "runner/templates")
+    for needed in (*needed_files, "container/build_stage.py"):
         assert (src / needed).exists(), needed
     for dropped in (".git", "tests", "Dockerfile"):
         assert not (src / dropped).exists(), dropped

@@ -8,7 +8,9 @@ Run inside the build stage (tests/packaging/test_image_build.py checks the resul
 ``git-files``: Debian's git package depends on Perl (47 MB) for a few scripts the runner never runs
 (git-svn, send-email, the old `add -i`). The image gets git's files without the package: the
 files ``dpkg -L git`` lists, minus Perl scripts, documentation and server-side programs, copied
-under DEST (symlinks kept as symlinks), and ``DEST.packages``, git's dependencies minus Perl and
+under DEST (symlinks kept as symlinks; a program identical to one already copied, such as
+/usr/lib/git-core/git, which Debian ships as a second copy of /usr/bin/git, becomes a symlink
+to it), and ``DEST.packages``, git's dependencies minus Perl and
 git-man, for the final stage's ``apt-get install``. dpkg never claims git is installed, so
 ``apt-get install git`` in an image built on this one installs the full package over these files.
 
@@ -31,9 +33,10 @@ from pathlib import Path
 
 # Installed by the git package but not needed by a runner: the git server's programs (daemon, shell,
 # http-backend), dumb-HTTP/WebDAV transport and mail (http-fetch, http-push, imap-send), Microsoft's
-# scalar, gitweb, shell completion, contrib hooks, docs. Perl scripts are found by their #! line.
+# scalar, gitweb, shell completion, contrib hooks, docs and translations (the slim base's dpkg
+# excludes keep those out of every package). Perl scripts are found by their #! line.
 GIT_SKIP = re.compile(
-    r"^/usr/share/(doc|doc-base|man|info|lintian|perl5|gitweb|bash-completion|git-core/contrib)/"
+    r"^/usr/share/(doc|doc-base|man|info|locale|lintian|perl5|gitweb|bash-completion|git-core/contrib)/"
     r"|^/etc/bash_completion\.d/"
     r"|/(git-daemon|git-shell|git-http-backend|git-http-fetch|git-http-push|git-imap-send|scalar"
     r"|git-instaweb)$"
@@ -57,6 +60,7 @@ def git_files(dest: Path) -> None:
     """git's files without Perl under ``dest``, its library packages in ``dest.packages``."""
     listed = subprocess.run(["dpkg", "-L", "git"], capture_output=True, text=True, check=True).stdout
     copied = 0
+    seen: dict[bytes, Path] = {}  # content -> the first copy (Debian ships git twice: bin and git-core)
     for line in listed.splitlines():
         path = Path(line)
         if GIT_SKIP.search(line) or (path.is_dir() and not path.is_symlink()) or not path.exists():
@@ -65,10 +69,15 @@ def git_files(dest: Path) -> None:
             continue
         target = dest / path.relative_to("/")
         target.parent.mkdir(parents=True, exist_ok=True)
+        content = path.read_bytes() if path.stat().st_size > 65536 and not path.is_symlink() else b""
         if path.is_symlink():
             target.symlink_to(os.readlink(path))
+        elif content and content in seen:
+            target.symlink_to(seen[content])  # the same program under another name: no second copy
         else:
             shutil.copy2(path, target)
+            if content:
+                seen[content] = path
         copied += 1
     depends = subprocess.run(
         ["dpkg-query", "-W", "-f=${Depends}", "git"], capture_output=True, text=True, check=True

@@ -55,6 +55,9 @@ def test_git_files_without_perl(tmp_path: Path) -> None:
             assert b"perl" not in path.read_bytes()[:200].split(b"\n")[0], path
     assert not (dest / "usr" / "share" / "perl5").exists()
     assert not (core / "git-http-backend").exists() and not (core / "git-daemon").exists()
+    # no translations (the slim base's dpkg keeps them out of packages), one copy of the git program
+    assert not (dest / "usr" / "share" / "locale").exists()
+    assert (core / "git").is_symlink() or (dest / "usr" / "bin" / "git").is_symlink()
     packages = Path(f"{dest}.packages").read_text().split()
     assert "perl" not in packages and "git-man" not in packages
     assert any(name.startswith("libcurl") for name in packages)

@@ -12,8 +12,9 @@ One command (as root, with Debian's buildah and debootstrap; no daemon, no regis
    layers, what a registry stores and a pull downloads), and what fills the image (``du`` inside).
 3. Start-up: ``claude-runner demo``'s wall time inside the image (``buildah run``, timed inside, so the
    container's own set-up is not counted), and the time from starting ``claude-runner webhook`` inside
-   to its first ``/healthz`` answer on localhost; then the same two in a venv made here the way the
-   Dockerfile makes its own (``python -m venv`` + ``pip install .[extras]``), with this machine's Python.
+   to its first ``/healthz`` answer on localhost; then the same two in a plain venv made here
+   (``python -m venv`` + ``pip install .[extras]``: bytecode for every file, nothing slimmed), with
+   this machine's Python.
 
 Target (issue 17, item 6): the image <= 200 MB.
 """
@@ -84,8 +85,10 @@ find /opt/claude-runner -name __pycache__ -type d -prune -print0 | xargs -0 du -
 du -sk /opt/claude-runner/bin/rg | awk '{print "venv_rg", $1}'
 cd /opt/claude-runner/lib/python3*/site-packages && du -sk * | sort -rn | head -8 \
   | awk '{print "pkg:" $2, $1}'
+find /opt/claude-runner -name '*.pyc' | wc -l | awk '{print "venv_pyc_files", $1 * 1000}'
+for d in botocore/data; do [ -e "$d" ] && du -sk "$d" | awk '{print "pkg:" $2, $1}'; done
 for d in /usr/lib/x86_64-linux-gnu/perl /usr/share/perl /usr/lib/git-core /usr/bin/git \
-    /usr/lib/python3.11 /usr/local/lib/python3.12; do
+    /usr/share/locale /usr/lib/python3.11 /usr/local/lib/python3.12; do
   [ -e "$d" ] && du -sk "$d" | awk '{print "path:" $2, $1}'
 done
 true

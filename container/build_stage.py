@@ -175,8 +175,19 @@ def strip_extensions(site: Path) -> int:
     return saved
 
 
+def whole_second_mtimes(site: Path) -> None:
+    """Sources' mtimes rounded down to the second. A timestamp .pyc records its source's mtime in
+    whole seconds, and the image's ``COPY --from`` rounds sub-second mtimes (seen with buildah: one
+    second later than the build stage's), which made every .pyc stale: the image's user cannot
+    write the venv, so each start compiled all of them in memory again."""
+    for path in site.rglob("*.py"):
+        whole = path.stat().st_mtime_ns // 1_000_000_000 * 1_000_000_000
+        os.utime(path, ns=(whole, whole), follow_symlinks=False)
+
+
 def slim_venv(venv: Path) -> None:
     (site,) = venv.glob("lib/python3*/site-packages")
+    whole_second_mtimes(site)
     kept = prune_botocore(site)
     print(f"botocore: kept the models of {', '.join(kept)}")
     print(f"strip: {strip_extensions(site) / 1e6:.1f} MB saved")

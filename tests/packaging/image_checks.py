@@ -16,15 +16,30 @@ from urllib.parse import urlsplit
 
 # Run with the venv's Python inside: the runner's console script in this process, then, at exit
 # (normal or os._exit, which the runner uses once the SDK is loaded), the venv's modules it imported
-# without a .pyc next to them (each would be compiled in memory at every start: the image's user
-# cannot write the venv), as JSON into the file named by UNCOMPILED_REPORT.
+# without a valid .pyc (each would be compiled in memory at every start: the image's user cannot
+# write the venv), as JSON into the file named by UNCOMPILED_REPORT.
 UNCOMPILED = r"""
 import atexit, importlib.util, json, os, sys
+def compiled(path):
+    # a .pyc the import system takes: this Python's magic number and, for a timestamp .pyc, the
+    # source's mtime and size (a copy that changed them would leave every .pyc stale)
+    try:
+        with open(importlib.util.cache_from_source(path), "rb") as pyc:
+            head = pyc.read(16)
+    except OSError:
+        return False
+    if head[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    if int.from_bytes(head[4:8], "little"):
+        return True
+    st = os.stat(path)
+    return head[8:16] == (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (
+        st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
 def report():
     missing = sorted(
         name for name, module in list(sys.modules.items())
         if (path := getattr(module, "__file__", None) or "").startswith("/opt/claude-runner/")
-        and path.endswith(".py") and not os.path.exists(importlib.util.cache_from_source(path))
+        and path.endswith(".py") and not compiled(path)
     )
     with open(os.environ["UNCOMPILED_REPORT"], "w") as out:
         json.dump(missing, out)

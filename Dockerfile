@@ -16,13 +16,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Extras: Bedrock and Vertex credentials, the webhook server, psycopg for listener replicas
 # sharing a PostgreSQL store, and the OpenTelemetry SDK with its OTLP/HTTP exporter (a job cannot add
 # an extra to the image; it loads only with CLAUDE_CODE_ENABLE_TELEMETRY; OTLP over gRPC is the
-# `telemetry-grpc` extra, 19 MB of grpcio, left out: a run asking for it says so in one line).
+# `telemetry-grpc` extra, left out: a run asking for it says so in one line).
+# Sizes (bench/README.md, uncompressed): 390 MB before; leaving out grpcio -19 MB, Perl -78 (below),
+# bytecode that never runs -11, botocore's other models -21, symbols -7: 255 MB (86 compressed).
 # binutils (this stage only): `strip` for the ripgrep wheel's `rg` (21 of its 26 MB are debug info)
 # and the extension modules' symbol tables. git: its files are copied from here (below).
 # python3-venv: Debian's Python needs it for `python3 -m venv` (python:*-slim bases have ensurepip).
 # --no-compile, then container/build_stage.py slim-venv: bytecode only for the modules a run imports
-# (found by importing them and by running `claude-runner demo` here), botocore's API models only for
-# the services credentials and Bedrock use (STS, SSO, sign-in, bedrock-runtime), stripped extensions.
+# (found by importing them and by running `claude-runner demo` here; sources' mtimes rounded to the
+# second first, or the copy below leaves every .pyc stale), botocore's API models only for the
+# services credentials and Bedrock use (STS, SSO, sign-in, bedrock-runtime), stripped extensions.
 # git-files: git's own files without Perl, and the names of the libraries it links (see the stage below).
 COPY . /src
 RUN apt-get update \
@@ -44,11 +47,12 @@ LABEL org.opencontainers.image.title="claude-runner" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/your-org/claude-runner"
 
-# git without Perl: Debian's git package depends on Perl (47 MB) for git-svn, send-email and the
-# old `add -i`, none of which a run uses. Its libraries come from apt (the names stage 1 read from
-# git's Depends), its own files from stage 1 (git, git-core's helpers such as git-remote-https and
-# git-sh-setup, the templates): dpkg does not list git as installed, so `apt-get install git` in
-# an image built FROM this one installs the whole package over these files.
+# git without Perl: Debian's git package depends on Perl (47 MB; with git, python3-venv and the
+# translations, 78 MB of the image) for git-svn, send-email and the old `add -i`, none of which a
+# run uses. Its libraries come from apt (the names stage 1 read from git's Depends), its own files
+# from stage 1 (git, git-core's helpers such as git-remote-https and git-sh-setup, the templates):
+# dpkg does not list git as installed, so `apt-get install git` in an image built FROM this one
+# installs the whole package over these files.
 # ca-certificates: HTTPS to GitLab and the model provider. bubblewrap: the OS sandbox the agent's
 # Bash commands run in (it needs user namespaces: see the README's Security section for the
 # container's options). No apt ripgrep: the package depends on the `ripgrep` wheel, which puts `rg`

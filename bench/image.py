@@ -4,6 +4,7 @@ One command (as root, with Debian's buildah and debootstrap; no daemon, no regis
 
     python bench/image.py                 # results in bench/results/image.json
     python bench/image.py --runs 5        # demo runs per side (default 3)
+    python bench/image.py --against b8f5a7a   # also another commit's image: sizes, start-up alternately
 
 1. Builds the Dockerfile with buildah (vfs storage, chroot isolation) on a Debian bookworm base made
    with debootstrap (scripts/container_image.py; the rootfs is cached under
@@ -22,6 +23,7 @@ Target (issue 17, item 6): the image <= 200 MB.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -40,17 +43,21 @@ import container_image as ci  # noqa: E402
 RESULTS = REPO / "bench" / "results" / "image.json"
 TARGET_MB = 200
 TAG = "localhost/claude-runner:bench"
+TAG_AGAINST = "localhost/claude-runner:bench-against"
 
 # Run with the interpreter of the image's (or the venv's) runner: times `claude-runner demo` N times
 # and the webhook's start to its first /healthz answer; prints one JSON line.
 TIMER = r"""
-import json, os, subprocess, sys, time, urllib.request
+import json, os, resource, subprocess, sys, time, urllib.request
 runs, port, exe = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-demo = []
+demo, demo_cpu = [], []
 for _ in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     done = subprocess.run([exe, "demo"], capture_output=True, text=True)
     demo.append(time.monotonic() - start)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    demo_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if done.returncode != 0:
         sys.exit("demo failed: " + (done.stdout + done.stderr)[-2000:])
 env = dict(os.environ, GITLAB_WEBHOOK_SECRET="image-bench", GITLAB_ACCESS_TOKEN="unused")
@@ -73,7 +80,7 @@ try:
 finally:
     server.terminate()
     server.wait(timeout=20)
-print(json.dumps({"demo_seconds": demo, "healthz": healthz}))
+print(json.dumps({"demo_seconds": demo, "demo_cpu_seconds": demo_cpu, "healthz": healthz}))
 """
 
 # What fills the image, measured inside it (sizes in KB).
@@ -156,6 +163,51 @@ def _venv_side(runs: int, python: str, work: Path) -> dict[str, object]:
     return result
 
 
+def _time_image(buildah: ci.Buildah, tag: str, runs: int) -> dict[str, Any]:
+    script = f"/opt/claude-runner/bin/python -c '{TIMER}' {runs} {_free_port()} claude-runner"
+    result: dict[str, Any] = json.loads(buildah.run(tag, script, timeout=1800).splitlines()[-1])
+    return result
+
+
+def _against(buildah: ci.Buildah, ref: str, runs: int, work: Path) -> dict[str, Any]:
+    """The image of another commit (its own Dockerfile and base), built beside this one; then the
+    demo and /healthz in each, alternately, twice: a before/after read in one run."""
+    context = work / "against"
+    context.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(context)], input=archive.stdout, check=True)
+    spec = importlib.util.spec_from_file_location("ci_against", context / "scripts" / "container_image.py")
+    assert spec and spec.loader
+    theirs = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = theirs  # its dataclasses look their module up
+    spec.loader.exec_module(theirs)
+    print(f"building {ref}'s image to compare ...", flush=True)
+    theirs.build_offline(theirs.Buildah(buildah.store), TAG_AGAINST)
+    plain, packed = buildah.image_sizes(TAG_AGAINST, work)
+    sides: dict[str, dict[str, list[float]]] = {"this": {}, ref: {}}
+    for _ in range(2):
+        for name, tag in ((ref, TAG_AGAINST), ("this", TAG)):
+            timed = _time_image(buildah, tag, runs)
+            side = sides[name]
+            for key, values in (
+                ("demo_seconds", timed["demo_seconds"]),
+                ("demo_cpu_seconds", timed["demo_cpu_seconds"]),
+                ("healthz_seconds", [timed["healthz"]["seconds"]]),
+            ):
+                side.setdefault(key, []).extend(round(v, 2) for v in values)
+    medians = {
+        name: {key: round(statistics.median(values), 2) for key, values in side.items()}
+        for name, side in sides.items()
+    }
+    return {
+        "ref": ref,
+        "mb": round(plain / 1e6, 1),
+        "compressed_mb": round(packed / 1e6, 1),
+        "runs": sides,
+        "medians": medians,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,6 +215,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="demo runs on each side")
     parser.add_argument("--python", default=sys.executable, help="the interpreter of the venv side")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--against", metavar="REF", help="also build REF's image (a commit) and time both alternately"
+    )
     args = parser.parse_args()
     if missing := ci.missing_tools():
         print(f"error: missing {', '.join(missing)}: apt-get install {' '.join(missing)}", file=sys.stderr)
@@ -185,14 +240,14 @@ def main() -> int:
             print(f"  built in {sum(seconds.values()):.0f} s; {sizes}", flush=True)
             fill = _parse_du(buildah.run(TAG, DU, timeout=300))
             print("timing the demo and /healthz inside the image ...", flush=True)
-            script = f"/opt/claude-runner/bin/python -c '{TIMER}' {args.runs} {_free_port()} claude-runner"
-            image = json.loads(buildah.run(TAG, script, timeout=1800).splitlines()[-1])
+            image = _time_image(buildah, TAG, args.runs)
             image["user"] = buildah.run(TAG, "id -u").strip()
             image["python"] = buildah.run(
                 TAG, "python3 -c 'import sys; print(sys.version.split()[0])'"
             ).strip()
             print("timing the same in a venv ...", flush=True)
             venv = _venv_side(args.runs, args.python, work)
+            against = _against(buildah, args.against, args.runs, work) if args.against else None
         except (ci.ImageError, subprocess.CalledProcessError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -216,6 +271,7 @@ def main() -> int:
         "venv": venv,
         "demo_median_seconds": {"image": round(image_demo, 2), "venv": round(venv_demo, 2)},
         "demo_image_over_venv": round(image_demo / venv_demo, 2),
+        "against": against,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -229,6 +285,15 @@ def main() -> int:
     healthz = (image["healthz"]["seconds"], venv["healthz"]["seconds"])  # type: ignore[index]
     print(f"demo median: image {image_demo:.2f} s, venv {venv_demo:.2f} s ({ratio:.2f}x)")
     print(f"/healthz answered after: image {healthz[0]:.2f} s, venv {healthz[1]:.2f} s")
+    if against:
+        ours, theirs = against["medians"]["this"], against["medians"][against["ref"]]
+        print(
+            f"against {against['ref']} ({against['mb']:.0f} MB, {against['compressed_mb']:.0f} compressed), "
+            f"alternately: demo CPU {ours['demo_cpu_seconds']:.2f} s "
+            f"against {theirs['demo_cpu_seconds']:.2f} s, "
+            f"wall {ours['demo_seconds']:.2f} s against {theirs['demo_seconds']:.2f} s; /healthz "
+            f"{ours['healthz_seconds']:.2f} s against {theirs['healthz_seconds']:.2f} s"
+        )
     print(f"written to {args.output}")
     return 0
 

@@ -13,7 +13,7 @@ TOKEN_PREFIXES = (
     "sk-ant-",
     *("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     *("glpat-", "glcbt-", "gldt-", "glptt-", "glrt-", "glsoat-", "glft-"),
-    *("AKIA", "ASIA", "ya29.", "eyJ"),
+    *("AKIA", "ASIA", "ya29.", "eyJ", "-----BEGIN "),
 )
 
 

@@ -6,14 +6,16 @@ fake GitHub (`runner/testing/fake_github.py`), in turn, `--runs` times each:
 
 - floor: `ack_floor.py`, a standard-library script making the same two requests (the
   requester's permission, the comment) and nothing else;
-- ours: `claude-runner github`, as the action runs it;
+- ours: `claude-runner github`, as the action runs it: from a venv installed the way action.yml
+  installs it (uv, not editable; built and cached by `action_venv.py` in bench/.action-venv/);
+  `--dev-venv` also times the console script of the venv this runs in (an editable install);
 - peer: claude-code-action's prepare step (`src/entrypoints/prepare.ts`) run with Bun (the version
   its action.yml pins, from npm) and its dependencies (`bun install --production`, from npm).
 
 Each sample is the time from starting the process to the fake receiving the comment's POST; the
 process is stopped there. Targets (issue 17): ours <= 2x the floor, and <= 0.5x the peer.
 
-    python bench/ack_latency.py [--runs 15] [--action-git PATH | --action-src DIR] [--no-peer]
+    python bench/ack_latency.py [--runs 15] [--action-git PATH | --action-src DIR] [--no-peer] [--dev-venv]
 
 The action's source: `--action-src` (a checkout), else `git archive` of `--action-git` (a clone;
 $CLAUDE_CODE_ACTION_GIT), else a shallow clone of github.com/anthropics/claude-code-action, into
@@ -40,6 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.action_venv import action_venv  # noqa: E402
 from runner.testing.fake_github import FakeGitHub  # noqa: E402
 from runner.testing.fake_messages import FakeMessagesAPI, text  # noqa: E402
 from tests.ci.github_flow_helpers import OWNER, REPO, ActionsJob, make_job, now_iso  # noqa: E402
@@ -63,9 +66,13 @@ def main() -> None:
     parser.add_argument(
         "--sdk-path", action="store_true", help="also time ours with CLAUDE_RUNNER_FAST_ACK=0"
     )
+    parser.add_argument(
+        "--dev-venv", action="store_true", help="also time this venv's console script (editable install)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     peer = None if args.no_peer else install_peer(args.action_src, args.action_git)
+    installed = action_venv()
     with tempfile.TemporaryDirectory() as tmp, FakeMessagesAPI() as model:
         root = Path(tmp)
         github = FakeGitHub(
@@ -77,7 +84,9 @@ def main() -> None:
                 NUMBER, head_ref="fix-calc", base_ref="master", head_sha=job.remote_branches()["fix-calc"]
             )
             model.add_turns([[text("ok")] for _ in range(4 * args.runs)])
-            commands = contenders(job, github, peer, sdk_path=args.sdk_path)
+            commands = contenders(
+                job, github, peer, installed, sdk_path=args.sdk_path, dev_venv=args.dev_venv
+            )
             samples: dict[str, list[float]] = {name: [] for name in commands}
             cpu: dict[str, list[float]] = {name: [] for name in commands}
             for i in range(args.runs):
@@ -90,7 +99,13 @@ def main() -> None:
 
 
 def contenders(
-    job: ActionsJob, github: FakeGitHub, peer: dict[str, Any] | None, *, sdk_path: bool
+    job: ActionsJob,
+    github: FakeGitHub,
+    peer: dict[str, Any] | None,
+    installed: Path,
+    *,
+    sdk_path: bool,
+    dev_venv: bool,
 ) -> dict[str, Callable[[], tuple[list[str], dict[str, str], Path]]]:
     """Each contender: a function giving the command, its environment and its directory."""
     payload = job.payload("issue_comment")
@@ -116,7 +131,7 @@ def contenders(
         }
         return [sys.executable, str(HERE / "ack_floor.py")], env, job.root
 
-    def ours(fast: bool = True) -> tuple[list[str], dict[str, str], Path]:
+    def ours(fast: bool = True, script: Path = installed) -> tuple[list[str], dict[str, str], Path]:
         fresh_event()
         env = {
             **base,
@@ -135,9 +150,7 @@ def contenders(
             "INPUT_GITHUB_TOKEN": TOKEN,
             **({} if fast else {"CLAUDE_RUNNER_FAST_ACK": "0"}),
         }
-        script = Path(sys.executable).parent / "claude-runner"
-        cmd = [str(script), "github"] if script.exists() else [sys.executable, "-m", "runner", "github"]
-        return cmd, env, job.workspace
+        return [str(script), "github"], env, job.workspace
 
     def action() -> tuple[list[str], dict[str, str], Path]:
         assert peer is not None
@@ -177,6 +190,9 @@ def contenders(
     found: dict[str, Callable[[], tuple[list[str], dict[str, str], Path]]] = {"floor": floor, "ours": ours}
     if sdk_path:
         found["ours (SDK path)"] = lambda: ours(fast=False)
+    dev_script = Path(sys.executable).parent / "claude-runner"
+    if dev_venv and dev_script.exists():
+        found["ours (dev venv)"] = lambda: ours(script=dev_script)
     if peer is not None:
         found["claude-code-action"] = action
     return found

@@ -29,6 +29,7 @@ def finish_quick_comment(run_env: GitHubRunEnv, handover: Handover, error: str, 
     from runner.platforms.github_ack import GitHubAckClient
     from runner.platforms.refs import CommentRef
     from runner.platforms.retry import ApiRetryPolicy
+    from runner.quick.github import remember
     from runner.sanitize import Redactor
 
     client = GitHubAckClient(
@@ -52,6 +53,8 @@ def finish_quick_comment(run_env: GitHubRunEnv, handover: Handover, error: str, 
         links = [("View job", inputs.job_url)] if inputs.job_url else []
         tracker.finish(final_state(error, handover.requester, handover.started, RunProgress(links=links)))
         job.log(f"tracking comment: {ref.url} (finalised with the error)")
+        handover.comment_id, handover.comment_url = ref.id, ref.url
+        remember(handover, inputs, phase="finalised", conclusion="failure")  # finalize: nothing to do
     except RunnerError as exc:
         job.error(f"could not write the error in the tracking comment: {exc.one_line()}")
     finally:

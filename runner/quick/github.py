@@ -90,10 +90,12 @@ def _acknowledge(inputs: QuickInputs, number: int, requester: str, ask: str | No
             return Handover(
                 number, requester, ask, level, run_id=run_id, body=body, uncertain=True, inputs=inputs
             )
-        return Handover(
+        handover = Handover(
             number, requester, ask, level,
             comment_id=comment_id, comment_url=url, run_id=run_id, body=body, inputs=inputs,
         )  # fmt: skip
+        remember(handover, inputs)
+        return handover
     finally:
         client.close()
 
@@ -172,6 +174,29 @@ class _Client:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def remember(
+    handover: Handover, inputs: QuickInputs, phase: str = "acknowledged", conclusion: str | None = None
+) -> None:
+    """The state file names the comment from the moment it exists (as ``flow/ack.py`` does): a job
+    cancelled or killed before the run takes over still gets it finalised by ``claude-runner
+    finalize``. Loaded once the comment is posted (the run loads it anyway); never raises."""
+    try:
+        from pathlib import Path
+
+        from runner.flow.state import RunState, StateFile
+        from runner.platforms.refs import CommentRef
+
+        assert handover.comment_id is not None and handover.comment_url is not None
+        comment = CommentRef(handover.comment_id, handover.comment_url, "issue")
+        state = RunState(
+            "github", inputs.repo_url, inputs.run_id, inputs.job_url, handover.requester,
+            number=handover.number, comment=comment, phase=phase, conclusion=conclusion,
+        )  # fmt: skip
+        StateFile(Path(inputs.state_path), inputs.token).write(state)
+    except Exception:  # the run writes it again when it takes over
+        pass
 
 
 def _audit(path: str) -> None:

@@ -10,11 +10,13 @@ full run acknowledges as before.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 # requests honours these proxies and http.client does not (as settings/ack.py).
 _PROXIES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 _CA_BUNDLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP, as settings/github.py
 _FALSE = ("false", "0", "no")
 # min_access_level in either platform's words (settings/flow.ACCESS_LEVELS).
 _ACCESS = {
@@ -43,6 +45,7 @@ class QuickInputs:
         "run_id",
         "secrets",
         "server_url",
+        "state_path",
         "timeout_s",
         "token",
         "trigger_phrase",
@@ -57,6 +60,7 @@ class QuickInputs:
     repository: str
     api_url: str
     server_url: str
+    state_path: str  # the run's state file ($RUNNER_TEMP), for `claude-runner finalize`
     run_id: str | None
     token: str  # an installation token (``ghs_``): its comments need no seal
     secrets: tuple[str, ...]  # what the run's redactor removes: the token, the API key input
@@ -69,6 +73,11 @@ class QuickInputs:
     timeout_s: float
     ca_bundle: str | None
     audit_path: str | None
+
+    @property
+    def repo_url(self) -> str:
+        """The repository's web page, as ``ci/github.github_job`` names it."""
+        return f"{self.server_url}/{self.repository}"
 
     @property
     def job_url(self) -> str | None:
@@ -129,6 +138,7 @@ def read_quick_inputs(env: Mapping[str, str]) -> QuickInputs | None:
         repository=env["GITHUB_REPOSITORY"],
         api_url=api.rstrip("/"),
         server_url=server,
+        state_path=os.path.join(env.get("RUNNER_TEMP") or "/tmp", STATE_FILE),
         run_id=env.get("GITHUB_RUN_ID"),
         token=token,
         secrets=(token, api_key) if api_key else (token,),
@@ -146,8 +156,6 @@ def read_quick_inputs(env: Mapping[str, str]) -> QuickInputs | None:
 
 def job_quick_inputs() -> QuickInputs | None:
     """``read_quick_inputs`` of this process's environment."""
-    import os
-
     return read_quick_inputs(os.environ)
 
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.ci.github_flow_helpers import error_lines
+from tests.ci.github_flow_helpers import OWNER, REPO, error_lines
 from tests.ci.test_github_flow import fix_turns, job, pr_comment_payload  # noqa: F401  (the job fixture)
 
 TOKEN = "ghs_actionsInstallationToken0123456789"
@@ -44,6 +44,10 @@ def test_a_bad_setting_found_after_the_comment_ends_it_naming_the_error(job):  #
     assert error in comment.body and error_lines(proc.stderr) == [f"error: {error}"]
     assert outputs["conclusion"] == "failure" and "pr_mode" in summary
     assert job.model.requests == [] and "Traceback" not in proc.stderr
+    # The state file says the comment is final: the action's always() step leaves it as it is.
+    done, _, _ = job.finalize(job_status="failure")
+    assert done.returncode == 0, done.stderr
+    assert [c.body for c in _tracking(job)] == [comment.body]
 
 
 def test_bad_claude_args_after_the_comment_end_it_naming_the_error(job):  # noqa: F811
@@ -87,6 +91,35 @@ def test_a_refused_requester_is_asked_once_and_answered_as_before(job):  # noqa:
     (reply,) = job.github.comments(5)
     assert "only people with write access" in reply.body
     assert [r.route for r in job.github.requests].count("get_permission") == 1
+
+
+def test_the_state_file_names_the_quick_comment_before_the_run_takes_it_over(job, tmp_path):  # noqa: F811
+    # A job cancelled or killed between the quick comment and the run taking it over: the comment
+    # is in the state file from the moment it exists, so `claude-runner finalize` finishes it.
+    from runner.flow.state import StateFile
+    from runner.quick.github import acknowledge_quickly
+    from runner.settings.quick_ack import read_quick_inputs
+
+    job.github.tokens[TOKEN] = "github-actions[bot]"
+    job.github.add_pull(5, head_ref="fix-calc", base_ref="master", head_sha=job.remote_branches()["fix-calc"])
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(pr_comment_payload(job, 5, "@claude hi")))
+    env = {
+        "GITHUB_EVENT_NAME": "issue_comment",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
+        "GITHUB_API_URL": job.github.api_url,
+        "GITHUB_SERVER_URL": job.github.web_url,
+        "GITHUB_RUN_ID": "777",
+        "RUNNER_TEMP": str(tmp_path),
+        "INPUT_GITHUB_TOKEN": TOKEN,
+    }
+    handover = acknowledge_quickly(lambda: read_quick_inputs(env))
+    assert handover is not None and handover.posted
+    state = StateFile(tmp_path / "claude-runner-state.json", TOKEN).read()
+    assert state is not None and state.phase == "acknowledged" and state.run_id == "777"
+    assert state.comment is not None and state.comment.id == handover.comment_id
+    assert state.repo_url == f"{job.github.web_url}/{OWNER}/{REPO}"
 
 
 def test_a_sticky_comment_is_left_to_the_full_run(job):  # noqa: F811

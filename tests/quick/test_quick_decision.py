@@ -166,7 +166,11 @@ def check_agreement(env: dict[str, str], event_name: str, payload: dict[str, Any
     assert event.actor is not None and event.number == plan.number and event.actor.login == plan.requester
     assert permission_needed(event, settings) == plan.ask
     job = github_job(run_env)
-    assert job.job_url == inputs.job_url
+    assert (job.job_url, job.repo_url, str(run_env.state_path)) == (
+        inputs.job_url,
+        inputs.repo_url,
+        inputs.state_path,
+    )
     redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
     for level in LEVELS:
         allowed, _ = authorize(Answers(level), event, settings)

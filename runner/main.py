@@ -16,10 +16,19 @@ def main() -> None:
         from runner.quick.github import acknowledge_quickly
         from runner.settings.quick_ack import job_quick_inputs
 
-        handover = acknowledge_quickly(job_quick_inputs)
+        try:
+            handover = acknowledge_quickly(job_quick_inputs)
+        except KeyboardInterrupt:  # reported as any command reports it (entry.run_guarded)
+            handover, interrupted = None, True
+        else:
+            interrupted = False
         from runner.entry import fast_exit, run_github_command, run_guarded
 
-        fast_exit(run_guarded(lambda: run_github_command(handover)))
+        fast_exit(run_guarded(_interrupt if interrupted else lambda: run_github_command(handover)))
     from runner.cli import main as cli_main
 
     cli_main()
+
+
+def _interrupt() -> int:
+    raise KeyboardInterrupt

@@ -211,7 +211,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                     )
                     continue
                 if spec.hooks is not None and state.stop_hook_turns < MAX_STOP_HOOK_TURNS:
-                    more = spec.hooks.stop(active=state.stop_hook_turns > 0, ctx=ctx)
+                    more = spec.hooks.stop(
+                        active=state.stop_hook_turns > 0, ctx=ctx, last_message=state.last_text
+                    )
                     if more is not None:
                         state.stop_hook_turns += 1
                         messages.append({"role": "user", "content": [{"type": "text", "text": more}]})

@@ -6,8 +6,8 @@
 A matcher is a tool name, a regular expression matched against the whole name (``Edit|Write``,
 ``mcp__.*``), or ``*`` / empty / absent for every tool. Events without tools (``Stop``,
 ``UserPromptSubmit``) take no matcher; ``SessionStart`` matches its source (``startup``,
-``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``SubagentStop`` the agent type
-(``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
+``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``SubagentStart`` and
+``SubagentStop`` the agent type (``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
 other types (``prompt``, ``agent``, ``http``) are named in a warning.
 """
 
@@ -25,6 +25,7 @@ EVENTS = (
     "PostToolUse",
     "UserPromptSubmit",
     "Stop",
+    "SubagentStart",
     "SubagentStop",
     "SessionStart",
     "SessionEnd",
@@ -32,7 +33,7 @@ EVENTS = (
 )
 # Claude Code events claude-runner has no moment for (a notification, a permission dialog...).
 _NEVER_FIRED = frozenset(
-    {"Notification", "PermissionRequest", "PostToolUseFailure", "SubagentStart", "Setup", "PreToolUseFailure"}
+    {"Notification", "PermissionRequest", "PostToolUseFailure", "Setup", "PreToolUseFailure"}
 )
 DEFAULT_TIMEOUT_S = 60.0
 

@@ -72,10 +72,10 @@ class HookRunner:
         notes = [*([verdict.reason] if verdict.block and verdict.reason else []), *verdict.context]
         return "\n".join(notes) or None
 
-    def stop(self, *, active: bool, ctx: ToolContext, event: str = "Stop") -> str | None:
-        """Stop (or SubagentStop): the reason to keep going when a hook blocks the end of the turn."""
-        verdict = self._fire(event, None, ctx, stop_hook_active=active)
-        return (verdict.reason or f"a {event} hook asked to continue") if verdict.block else None
+    def stop(self, *, active: bool, ctx: ToolContext, last_message: str = "") -> str | None:
+        """Stop: the reason to keep going when a hook blocks the end of the turn."""
+        verdict = self._fire("Stop", None, ctx, stop_hook_active=active, last_assistant_message=last_message)
+        return (verdict.reason or "a Stop hook asked to continue") if verdict.block else None
 
     def end(self, reason: str, ctx: ToolContext) -> None:
         """SessionEnd: nothing it says changes the run."""
@@ -131,10 +131,15 @@ class SubagentHooks(HookRunner):
     agent_id: str = ""
 
     def start(self, prompt: str, *, resumed: bool, ctx: ToolContext) -> tuple[list[str], str | None]:
-        """Nothing: SessionStart and UserPromptSubmit belong to the main agent's turn."""
-        return [], None
+        """SubagentStart (matched on the agent type): context for the subagent's first prompt.
+        SessionStart and UserPromptSubmit belong to the main agent's turn; SubagentStart cannot
+        refuse the prompt."""
+        verdict = self._fire(
+            "SubagentStart", self.agent_type, ctx, agent_id=self.agent_id, agent_type=self.agent_type
+        )
+        return list(verdict.context), None
 
-    def stop(self, *, active: bool, ctx: ToolContext, event: str = "SubagentStop") -> str | None:
+    def stop(self, *, active: bool, ctx: ToolContext, last_message: str = "") -> str | None:
         """SubagentStop (matched on the agent type): the reason to keep the subagent going."""
         verdict = self._fire(
             "SubagentStop",
@@ -143,6 +148,7 @@ class SubagentHooks(HookRunner):
             stop_hook_active=active,
             agent_id=self.agent_id,
             agent_type=self.agent_type,
+            last_assistant_message=last_message,
         )
         return (verdict.reason or "a SubagentStop hook asked to continue") if verdict.block else None
 

@@ -376,7 +376,8 @@ def _run_tool(
     if spec.hooks is not None and (
         note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)
     ):
-        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"PostToolUse hook: {note}"}]
+        event = "PostToolUseFailure" if block.get("is_error") else "PostToolUse"
+        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"{event} hook: {note}"}]
     return block
 
 

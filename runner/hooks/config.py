@@ -23,6 +23,7 @@ from runner.errors import SettingsError
 EVENTS = (
     "PreToolUse",
     "PostToolUse",
+    "PostToolUseFailure",
     "UserPromptSubmit",
     "Stop",
     "SubagentStart",
@@ -32,9 +33,7 @@ EVENTS = (
     "PreCompact",
 )
 # Claude Code events claude-runner has no moment for (a notification, a permission dialog...).
-_NEVER_FIRED = frozenset(
-    {"Notification", "PermissionRequest", "PostToolUseFailure", "Setup", "PreToolUseFailure"}
-)
+_NEVER_FIRED = frozenset({"Notification", "PermissionRequest", "Setup", "PreToolUseFailure"})
 DEFAULT_TIMEOUT_S = 60.0
 
 

@@ -59,16 +59,15 @@ class HookRunner:
     def after_tool(
         self, name: str, args: Mapping[str, Any], call_id: str, response: Any, ctx: ToolContext
     ) -> str | None:
-        """PostToolUse: feedback for the model (a block's reason, additional context), if any."""
-        verdict = self._fire(
-            "PostToolUse",
-            name,
-            ctx,
-            tool_name=name,
-            tool_input=dict(args),
-            tool_use_id=call_id,
-            tool_response=response,
-        )
+        """PostToolUse, or PostToolUseFailure when the call failed (as Claude Code splits them):
+        feedback for the model (a block's reason, additional context), if any."""
+        fields: dict[str, Any] = {"tool_name": name, "tool_input": dict(args), "tool_use_id": call_id}
+        if isinstance(response, Mapping) and response.get("is_error"):
+            content = response.get("content")
+            error = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+            verdict = self._fire("PostToolUseFailure", name, ctx, **fields, error=error, is_interrupt=False)
+        else:
+            verdict = self._fire("PostToolUse", name, ctx, **fields, tool_response=response)
         notes = [*([verdict.reason] if verdict.block and verdict.reason else []), *verdict.context]
         return "\n".join(notes) or None
 

@@ -77,6 +77,10 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         if spec.hooks is not None:
+            if exc is not None or subtype == CUT_OFF:  # the turn ended on an API error
+                kind = exc.kind if exc is not None else "max_output_tokens"
+                code = str(exc.status or "connection") if exc is not None else "max_tokens"
+                spec.hooks.stop_failure(kind, code, error or "", ctx)
             spec.hooks.end("other", ctx)
         result = result_event(spec, state, subtype, error)
         emit(result)

@@ -6,7 +6,8 @@
 A matcher is a tool name, a regular expression matched against the whole name (``Edit|Write``,
 ``mcp__.*``), or ``*`` / empty / absent for every tool. Events without tools (``Stop``,
 ``UserPromptSubmit``) take no matcher; ``SessionStart`` matches its source (``startup``,
-``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``SubagentStart`` and
+``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``StopFailure`` its error type
+(``rate_limit``, ``server_error``...), ``SubagentStart`` and
 ``SubagentStop`` the agent type (``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
 other types (``prompt``, ``agent``, ``http``) are named in a warning.
 """
@@ -26,6 +27,7 @@ EVENTS = (
     "PostToolUseFailure",
     "UserPromptSubmit",
     "Stop",
+    "StopFailure",
     "SubagentStart",
     "SubagentStop",
     "SessionStart",

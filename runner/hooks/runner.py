@@ -76,6 +76,14 @@ class HookRunner:
         verdict = self._fire("Stop", None, ctx, stop_hook_active=active, last_assistant_message=last_message)
         return (verdict.reason or "a Stop hook asked to continue") if verdict.block else None
 
+    def stop_failure(self, error_type: str, error: str, message: str, ctx: ToolContext) -> None:
+        """StopFailure (matched on ``error_type``): the turn ended on an API error; for alerting
+        only, as in Claude Code: its answer and exit code change nothing."""
+        with contextlib.suppress(HookStop):
+            self._fire(
+                "StopFailure", error_type, ctx, error_type=error_type, error=error, error_message=message
+            )
+
     def end(self, reason: str, ctx: ToolContext) -> None:
         """SessionEnd: nothing it says changes the run."""
         with contextlib.suppress(HookStop):
@@ -150,6 +158,9 @@ class SubagentHooks(HookRunner):
             last_assistant_message=last_message,
         )
         return (verdict.reason or "a SubagentStop hook asked to continue") if verdict.block else None
+
+    def stop_failure(self, error_type: str, error: str, message: str, ctx: ToolContext) -> None:
+        """Nothing: a subagent's failure is a tool result its parent reads, not the turn's end."""
 
     def end(self, reason: str, ctx: ToolContext) -> None:
         """Nothing: SessionEnd fires once, when the main agent's session ends."""

@@ -73,6 +73,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         fixed_size=fixed,
         session_id=spec.session_id,
         pre_compact=(lambda trigger: hooks.pre_compact(trigger, ctx)) if hooks else (lambda trigger: True),
+        post_compact=(lambda trigger, summary: hooks.post_compact(trigger, summary, ctx))
+        if hooks
+        else (lambda trigger, summary: None),
     )
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:

@@ -95,6 +95,11 @@ class HookRunner:
         self._fire("PreCompact", trigger, ctx, trigger=trigger, custom_instructions=instructions)
         return True
 
+    def post_compact(self, trigger: str, summary: str, ctx: ToolContext) -> None:
+        """PostCompact, once the summary replaced the older turns: nothing it says changes them
+        (``continue: false`` ends the run)."""
+        self._fire("PostCompact", trigger, ctx, trigger=trigger, compact_summary=summary)
+
     def for_subagent(self, agent_type: str, agent_id: str) -> HookRunner:
         """The hooks as a subagent's loop fires them: tool hooks as the parent's, SubagentStop in
         place of Stop, and no session or prompt events (the session is the parent's)."""

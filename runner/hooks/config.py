@@ -6,8 +6,8 @@
 A matcher is a tool name, a regular expression matched against the whole name (``Edit|Write``,
 ``mcp__.*``), or ``*`` / empty / absent for every tool. Events without tools (``Stop``,
 ``UserPromptSubmit``) take no matcher; ``SessionStart`` matches its source (``startup``,
-``resume``), ``PreCompact`` and ``PostCompact`` their trigger (``manual``, ``auto``), ``StopFailure`` its error type
-(``rate_limit``, ``server_error``...), ``SubagentStart`` and
+``resume``), ``PreCompact`` and ``PostCompact`` their trigger (``manual``, ``auto``),
+``StopFailure`` its error type (``rate_limit``, ``server_error``...), ``SubagentStart`` and
 ``SubagentStop`` the agent type (``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
 other types (``prompt``, ``agent``, ``http``) are named in a warning.
 """
@@ -36,7 +36,27 @@ EVENTS = (
     "PostCompact",
 )
 # Claude Code events claude-runner has no moment for (a notification, a permission dialog...).
-_NEVER_FIRED = frozenset({"Notification", "PermissionRequest", "Setup", "PreToolUseFailure"})
+_NEVER_FIRED = frozenset(
+    {
+        "Notification",
+        "PermissionRequest",
+        "PermissionDenied",
+        "Setup",
+        "PostToolBatch",
+        "UserPromptExpansion",
+        "InstructionsLoaded",
+        "ConfigChange",
+        "CwdChanged",
+        "FileChanged",
+        "WorktreeCreate",
+        "WorktreeRemove",
+        "TaskCreated",
+        "TaskCompleted",
+        "TeammateIdle",
+        "Elicitation",
+        "ElicitationResult",
+    }
+)
 DEFAULT_TIMEOUT_S = 60.0
 
 

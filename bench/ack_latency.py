@@ -5,7 +5,8 @@ Three commands answer the same pull-request comment ("@claude explain this chang
 fake GitHub (`runner/testing/fake_github.py`), in turn, `--runs` times each:
 
 - floor: `ack_floor.py`, a standard-library script making the same two requests (the
-  requester's permission, the comment) and nothing else;
+  requester's permission, the comment) and nothing else, run by the same interpreter as ours (the
+  action venv's: a dev venv's `.pth` files would add their start-up to the floor);
 - ours: `claude-runner github`, as the action runs it: from a venv installed the way action.yml
   installs it (uv, not editable; built and cached by `action_venv.py` in bench/.action-venv/);
   `--dev-venv` also times the console script of the venv this runs in (an editable install);
@@ -130,7 +131,8 @@ def contenders(
             "ACTOR": actor,
             "NUMBER": str(NUMBER),
         }
-        return [sys.executable, str(HERE / "ack_floor.py")], env, job.root
+        # The interpreter ours runs on (the action's venv): the same start-up (site, .pth files).
+        return [str(installed.parent / "python"), str(HERE / "ack_floor.py")], env, job.root
 
     def ours(fast: bool = True, script: Path = installed) -> tuple[list[str], dict[str, str], Path]:
         fresh_event()

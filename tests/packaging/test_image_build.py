@@ -10,7 +10,7 @@ AWS (botocore's models are pruned); every extension module imports (they are str
 
 It needs root and Debian's buildah and debootstrap (.ci/run installs them); without them it is
 skipped, except under CI=true, where it fails. It takes about 2 minutes with the base cached
-(about 1 more to make the base); sizes and timings are bench/image.py's.
+(131 s at load 4-5; about 1 more to make the base); sizes and timings are bench/image.py's.
 """
 
 from __future__ import annotations

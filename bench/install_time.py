@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,13 @@ def _run(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float) -> 
         if line.startswith("WARNING"):
             print(f"    pip: {line}", file=sys.stderr)
     return elapsed
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far: steadier than wall time
+    on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _size_mb(path: Path) -> float:
@@ -178,8 +186,10 @@ def install_uv_once(
     action = Path(spec.split("[")[0])
     extras = spec.partition("[")[2].rstrip("]")
     fetch_uv = str(action / "scripts" / "fetch_uv.py")
+    cpu_start = _children_cpu()
     fetch_s = _run([python, "-I", fetch_uv, str(uv_dir)], env=env, cwd=cwd, timeout=timeout)
     # the step's fallback, for comparison: pip download of the same pinned wheel, then unpack it
+    pip_cpu_start = _children_cpu()
     pip_dir = work / f"uv-pip-{label}"
     pip_dir.mkdir()
     req = str(action / "scripts" / "uv-requirements.txt")
@@ -203,6 +213,7 @@ def install_uv_once(
     )
     pip_fetch_s += _run([python, "-I", fetch_uv, "--unpack", str(pip_dir)], env=env, cwd=cwd, timeout=60)
     shutil.rmtree(pip_dir)
+    pip_cpu = _children_cpu() - pip_cpu_start
     lock = ["-r", str(action / "scripts" / "requirements" / "base.txt")]
     for extra in filter(None, extras.split(",")):
         lock += ["-r", str(action / "scripts" / "requirements" / f"{extra}.txt")]
@@ -219,6 +230,7 @@ def install_uv_once(
         cwd=cwd,
         timeout=timeout,
     )
+    cpu = _children_cpu() - cpu_start - pip_cpu
     if not (venv / "bin" / "claude-runner").exists():
         raise BenchError(f"{label}: the venv has no bin/claude-runner after the install")
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.split()
@@ -229,6 +241,8 @@ def install_uv_once(
         "venv_seconds": round(venv_s, 2),
         "install_seconds": round(install_s, 2),
         "total_seconds": round(total, 2),
+        "cpu_seconds": round(cpu, 2),
+        "fetch_uv_with_pip_cpu_seconds": round(pip_cpu, 2),
         "met_target": total <= TARGET_SECONDS,
         "compile_bytecode": compile_bytecode,
         "venv_size_mb": round(_size_mb(venv), 1),
@@ -284,7 +298,8 @@ def main() -> int:
                             )
                         )
                         print(
-                            f"  uv {label}: {r['total_seconds']:.1f} s ({steps}; "
+                            f"  uv {label}: {r['total_seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s "
+                            f"({steps}; "
                             f"fetching uv with pip instead: {r['fetch_uv_with_pip_seconds']:.1f})",
                             flush=True,
                         )

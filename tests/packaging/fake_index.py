@@ -2,7 +2,8 @@
 
 The wheel's binary is a shell script that answers ``--version`` as the pinned uv and logs every
 other call to ``$FAKE_UV_LOG``; ``venv DIR`` makes DIR, and ``pip install`` fails when the call
-has ``--no-deps`` and ``$FAKE_UV_LOCK_FAILS`` is set (a lock the platform has no wheel for).
+has ``--no-deps`` and ``$FAKE_UV_LOCK_FAILS`` is set (a lock the platform has no wheel for; ``hash``:
+a wheel whose hash is not the locked one).
 Each request's path and headers are kept, so tests can see what was asked and with which credentials.
 """
 
@@ -28,7 +29,10 @@ echo "$*" >> "${FAKE_UV_LOG:-/dev/null}"
 case "$1" in
   venv) for last in "$@"; do :; done; mkdir -p "$last"; exit 0 ;;
   pip)
-    case " $* " in *" --no-deps "*) [ -n "${FAKE_UV_LOCK_FAILS:-}" ] && exit 1 ;; esac
+    case " $* " in *" --no-deps "*)
+      [ "${FAKE_UV_LOCK_FAILS:-}" != hash ] || echo '  cause: Hash mismatch for `anthropic==2.17.0`' >&2
+      if [ -n "${FAKE_UV_LOCK_FAILS:-}" ]; then echo "error: no wheel for this platform" >&2; exit 1; fi ;;
+    esac
     exit 0 ;;
 esac
 exit 2

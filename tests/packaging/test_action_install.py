@@ -168,6 +168,27 @@ def test_a_lock_without_wheels_for_the_platform_falls_back_to_resolving(tmp_path
     assert "--no-deps" in locked.split() and f"{action}/scripts/requirements/vertex.txt" in locked
     assert resolving.endswith(f"--compile-bytecode --python {env['VENV']}/bin/python {action}[vertex]")
     assert "--no-deps" not in resolving.split()
+    assert "error: no wheel for this platform" in done.stderr  # uv's own words stay in the log
+
+
+@pytest.mark.skipif(sys.platform not in ("linux", "darwin") or not shutil.which("bash"), reason="bash")
+def test_a_wheel_that_is_not_the_locked_one_is_refused_not_resolved_around(tmp_path: Path) -> None:
+    wheel = fake_index.uv_wheel()
+    action = _fake_uv_action(tmp_path, wheel)
+    with serve(FakeIndex(wheel)) as index:
+        env = _step_env(tmp_path, action, UV_DEFAULT_INDEX=index.url, FAKE_UV_LOCK_FAILS="hash")
+        done = _run_step(env)
+    assert done.returncode == 1
+    assert (
+        "::error title=claude-runner install failed::a wheel from the index does not have the hash"
+        " scripts/requirements/ locks: refused." in done.stdout
+    )
+    assert "Hash mismatch for `anthropic==2.17.0`" in done.stderr
+    assert [c.split()[:2] for c in (tmp_path / "uv-calls").read_text().splitlines()] == [
+        ["venv", "--no-config"],
+        ["pip", "install"],
+    ]  # no second, resolving, install
+    assert not Path(env["VENV"]).exists()
 
 
 @pytest.mark.timeout(600)

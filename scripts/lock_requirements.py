@@ -94,6 +94,37 @@ def lock(uv: str) -> list[Path]:
     return written
 
 
+# The runners the lock is checked against (uv's --python-platform triples) and the Pythons.
+PLATFORMS = ("x86_64-manylinux_2_28", "aarch64-manylinux_2_28", "aarch64-apple-darwin", "x86_64-apple-darwin")
+PYTHONS = ("3.11", "3.12", "3.13", "3.14")
+
+
+def uncovered(uv: str, files: list[Path]) -> list[str]:
+    """The (platform, Python) pairs some locked package has no wheel for: the action resolves there."""
+    missing = []
+    requirements = [arg for path in files for arg in ("-r", str(path))]
+    with tempfile.TemporaryDirectory() as target:
+        for plat in PLATFORMS:
+            for python in PYTHONS:
+                argv = [uv, "pip", "install", "--dry-run", "--no-config", "--quiet", "--only-binary", ":all:"]
+                argv += [
+                    "--no-deps",
+                    "--python-platform",
+                    plat,
+                    "--python-version",
+                    python,
+                    "--target",
+                    target,
+                ]
+                done = subprocess.run([*argv, *requirements], capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    why = next(
+                        (ln.strip() for ln in done.stderr.splitlines() if "no usable wheels" in ln), ""
+                    )
+                    missing.append(f"{plat} Python {python}: {why or done.stderr.strip()[-200:]}")
+    return missing
+
+
 def _pinned_uv(tmp: str) -> str:
     done = subprocess.run(
         [sys.executable, "-I", str(REPO / "scripts" / "fetch_uv.py"), tmp],
@@ -115,9 +146,12 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         uv = args.uv or _pinned_uv(tmp)
-        for path in lock(uv):
+        files = lock(uv)
+        for path in files:
             count = len(re.findall(r"^[A-Za-z0-9]", path.read_text(encoding="utf-8"), re.M))
             print(f"{path.relative_to(REPO)}: {count} packages")
+        for line in uncovered(uv, files):
+            print(f"no wheel in the lock (the action resolves there instead): {line}")
     return 0
 
 

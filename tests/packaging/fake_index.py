@@ -15,6 +15,7 @@ import json
 import platform
 import sys
 import threading
+import urllib.parse
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,9 +108,11 @@ def _handler(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             index.requests.append((self.path, dict(self.headers.items())))
-            if self.path.rstrip("/") == "/simple/uv":
+            # a proxy is asked for the absolute URL: this server answers as the index behind it
+            path = urllib.parse.urlsplit(self.path).path
+            if path.rstrip("/") == "/simple/uv":
                 body, kind = index.page()
-            elif self.path == f"/files/{index.filename}":
+            elif path == f"/files/{index.filename}":
                 body, kind = index.wheel, "application/octet-stream"
             else:
                 self.send_error(404)

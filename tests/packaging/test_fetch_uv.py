@@ -87,6 +87,23 @@ def test_uv_settings_win_over_pip_index_url(tmp_path: Path) -> None:
     assert len(good.requests) == 4 and other.requests == []
 
 
+@pytest.mark.parametrize("setting", ["http_proxy", "PIP_PROXY"])
+def test_the_jobs_proxy_is_used(tmp_path: Path, setting: str) -> None:
+    wheel = fake_index.uv_wheel()
+    script = fake_index.write_scripts(tmp_path / "scripts", fake_index.requirements(wheel))
+    with serve(FakeIndex(wheel)) as proxy:
+        root = proxy.url.removesuffix("/simple")
+        # the index's host does not resolve: only the proxy can reach it
+        done = _fetch(
+            script, tmp_path / "out", _env(UV_DEFAULT_INDEX="http://index.invalid/simple", **{setting: root})
+        )
+    assert done.returncode == 0, done.stderr
+    assert [path for path, _ in proxy.requests] == [
+        "http://index.invalid/simple/uv/",
+        f"http://index.invalid/files/{proxy.filename}",
+    ]
+
+
 def test_the_index_credentials_go_to_the_index_host_only(tmp_path: Path) -> None:
     wheel = fake_index.uv_wheel()
     script = fake_index.write_scripts(tmp_path / "scripts", fake_index.requirements(wheel))

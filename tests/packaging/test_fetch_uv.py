@@ -12,11 +12,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.packaging import fake_index
 from tests.packaging.fake_index import FakeIndex, serve
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(
     sys.platform not in ("linux", "darwin"), reason="the fast path is for Linux and macOS"
@@ -190,3 +192,54 @@ def test_unpack_refuses_a_wheel_without_the_binary(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr == "fetch_uv: no uv binary in uv-0.13.9-py3-none-any.whl\n"
     assert not (tmp_path / "uv").exists()
+
+
+def _module() -> Any:
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        import fetch_uv
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+    return fetch_uv
+
+
+# uv 0.13.9's wheels for the platforms uv-requirements.txt pins, and two it does not
+UV_WHEELS = [
+    "uv-0.13.9-py3-none-macosx_10_12_x86_64.whl",
+    "uv-0.13.9-py3-none-macosx_11_0_arm64.whl",
+    "uv-0.13.9-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl",
+    "uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "uv-0.13.9-py3-none-manylinux_2_28_aarch64.whl",
+    "uv-0.13.9-py3-none-musllinux_1_1_x86_64.whl",
+    "uv-0.13.9-py3-none-manylinux_2_17_armv7l.manylinux2014_armv7l.whl",
+    "uv-0.13.9-py3-none-win_amd64.whl",
+    "uv-0.13.8-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+]
+
+
+@pytest.mark.parametrize(
+    ("machine", "expected"),
+    [
+        (("x86_64", "Linux", (2, 35)), "manylinux_2_17_x86_64.manylinux2014_x86_64"),
+        (("aarch64", "Linux", (2, 35)), "manylinux_2_28_aarch64"),  # the newest glibc it allows
+        (("aarch64", "Linux", (2, 27)), "manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64"),
+        (("arm64", "Darwin", (14, 5)), "macosx_11_0_arm64"),
+        (("x86_64", "Darwin", (13, 0)), "macosx_10_12_x86_64"),
+    ],
+)
+def test_the_wheel_chosen_is_the_pinned_versions_for_this_machine(
+    machine: tuple[str, str, tuple[int, int]], expected: str
+) -> None:
+    files = [(name, f"https://files.example/{name}", None) for name in UV_WHEELS]
+    name, url, _ = _module().choose_wheel(files, "0.13.9", machine)
+    assert name == f"uv-0.13.9-py3-none-{expected}.whl" and url.endswith(name)
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [("x86_64", "Linux", (2, 12)), ("arm64", "Darwin", (10, 15)), ("riscv64", "Linux", (2, 39))],
+)
+def test_a_machine_no_pinned_wheel_fits_is_left_to_pip(machine: tuple[str, str, tuple[int, int]]) -> None:
+    files = [(name, f"https://files.example/{name}", None) for name in UV_WHEELS]
+    with pytest.raises(_module().FetchError, match=r"the index has no uv 0\.13\.9 wheel for"):
+        _module().choose_wheel(files, "0.13.9", machine)

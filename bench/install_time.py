@@ -3,9 +3,11 @@
 Runs the commands of the ``install`` step of ``action.yml``, from a directory outside the
 repository, with each installer:
 
-- uv (what the action does): ``python -I -m pip download ... -r scripts/uv-requirements.txt``
-  (the pinned uv wheel, hash-checked), ``python -I scripts/unpack_uv.py``, ``uv venv`` and
-  ``uv pip install --no-config --compile-bytecode <action dir>``;
+- uv (what the action does): ``python -I scripts/fetch_uv.py`` (the pinned uv wheel from the
+  index with the standard library, hash-checked, its binary unpacked), ``uv venv`` and
+  ``uv pip install --no-config --compile-bytecode --no-deps -r scripts/requirements/base.txt
+  [-r <extra>.txt ...] <action dir>`` (the lock); the step's fallback for fetching uv,
+  ``python -I -m pip download ... -r scripts/uv-requirements.txt``, is timed beside it;
 - pip (the action's fallback when uv cannot be had): ``python -I -m venv`` and
   ``PIP_CONFIG_FILE=/dev/null <venv>/bin/python -I -m pip install --disable-pip-version-check
   --no-input <action dir>``;
@@ -25,6 +27,7 @@ the checkout GitHub makes of an action, so the build does not write into the wor
     python bench/install_time.py                  # results in bench/results/install_time.json
     python bench/install_time.py --extras bedrock # as the action installs it with use_bedrock
     python bench/install_time.py --installer uv   # only the uv path (the pip path takes ~30 s)
+    python bench/install_time.py --installer uv --runs 5  # five cold and warm installs (default 3)
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,6 +57,7 @@ UV_INSTALL_FLAGS = [
     "--no-binary",
     "claude-runner",
     "--compile-bytecode",
+    "--no-deps",
 ]
 TARGET_SECONDS = 5.0
 SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer"}
@@ -84,6 +89,13 @@ def _run(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float) -> 
         if line.startswith("WARNING"):
             print(f"    pip: {line}", file=sys.stderr)
     return elapsed
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far: steadier than wall time
+    on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _size_mb(path: Path) -> float:
@@ -163,7 +175,7 @@ def install_uv_once(
     *,
     compile_bytecode: bool = True,
 ) -> dict:
-    """The action's uv path, timed step by step: fetch uv with pip, unpack it, make the venv, install."""
+    """The action's uv path, timed step by step: fetch uv, make the venv, install the lock."""
     venv = work / f"venv-{label}"
     cwd = work / "cwd"
     cwd.mkdir(exist_ok=True)
@@ -172,16 +184,39 @@ def install_uv_once(
     env = {k: v for k, v in os.environ.items() if k not in ("PIP_NO_CACHE_DIR", "VIRTUAL_ENV", "UV_NO_CACHE")}
     env.update(PIP_CACHE_DIR=str(caches / "pip"), UV_CACHE_DIR=str(caches / "uv"), PIP_CONFIG_FILE=os.devnull)
     action = Path(spec.split("[")[0])
+    extras = spec.partition("[")[2].rstrip("]")
+    fetch_uv = str(action / "scripts" / "fetch_uv.py")
+    cpu_start = _children_cpu()
+    fetch_s = _run([python, "-I", fetch_uv, str(uv_dir)], env=env, cwd=cwd, timeout=timeout)
+    # the step's fallback, for comparison: pip download of the same pinned wheel, then unpack it
+    pip_cpu_start = _children_cpu()
+    pip_dir = work / f"uv-pip-{label}"
+    pip_dir.mkdir()
     req = str(action / "scripts" / "uv-requirements.txt")
-    fetch_s = _run(
-        [python, "-I", "-m", "pip", "download", *PIP_FLAGS, *UV_DOWNLOAD_FLAGS, "-r", req, "-d", str(uv_dir)],
+    pip_fetch_s = _run(
+        [
+            python,
+            "-I",
+            "-m",
+            "pip",
+            "download",
+            *PIP_FLAGS,
+            *UV_DOWNLOAD_FLAGS,
+            "-r",
+            req,
+            "-d",
+            str(pip_dir),
+        ],
         env=env,
         cwd=cwd,
         timeout=timeout,
     )
-    unpack_s = _run(
-        [python, "-I", str(action / "scripts" / "unpack_uv.py"), str(uv_dir)], env=env, cwd=cwd, timeout=60
-    )
+    pip_fetch_s += _run([python, "-I", fetch_uv, "--unpack", str(pip_dir)], env=env, cwd=cwd, timeout=60)
+    shutil.rmtree(pip_dir)
+    pip_cpu = _children_cpu() - pip_cpu_start
+    lock = ["-r", str(action / "scripts" / "requirements" / "base.txt")]
+    for extra in filter(None, extras.split(",")):
+        lock += ["-r", str(action / "scripts" / "requirements" / f"{extra}.txt")]
     uv = str(uv_dir / "uv")
     venv_s = _run(
         [uv, "venv", "--no-config", "--quiet", "--python", python, str(venv)], env=env, cwd=cwd, timeout=120
@@ -190,21 +225,24 @@ def install_uv_once(
         UV_INSTALL_FLAGS if compile_bytecode else [f for f in UV_INSTALL_FLAGS if f != "--compile-bytecode"]
     )
     install_s = _run(
-        [uv, "pip", "install", *flags, "--python", str(venv / "bin" / "python"), spec],
+        [uv, "pip", "install", *flags, "--python", str(venv / "bin" / "python"), *lock, str(action)],
         env=env,
         cwd=cwd,
         timeout=timeout,
     )
+    cpu = _children_cpu() - cpu_start - pip_cpu
     if not (venv / "bin" / "claude-runner").exists():
         raise BenchError(f"{label}: the venv has no bin/claude-runner after the install")
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.split()
-    total = fetch_s + unpack_s + venv_s + install_s
+    total = fetch_s + venv_s + install_s
     return {
         "fetch_uv_seconds": round(fetch_s, 2),
-        "unpack_uv_seconds": round(unpack_s, 2),
+        "fetch_uv_with_pip_seconds": round(pip_fetch_s, 2),
         "venv_seconds": round(venv_s, 2),
         "install_seconds": round(install_s, 2),
         "total_seconds": round(total, 2),
+        "cpu_seconds": round(cpu, 2),
+        "fetch_uv_with_pip_cpu_seconds": round(pip_cpu, 2),
         "met_target": total <= TARGET_SECONDS,
         "compile_bytecode": compile_bytecode,
         "venv_size_mb": round(_size_mb(venv), 1),
@@ -228,6 +266,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per pip install")
     parser.add_argument("--installer", choices=("uv", "pip", "both"), default="both")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--runs", type=int, default=3, help="uv cold and warm installs, each (median kept)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="claude-runner-install-") as tmp:
@@ -240,22 +279,34 @@ def main() -> int:
         results: dict[str, dict] = {}
         try:
             if args.installer in ("uv", "both"):
-                caches = work / "uv-caches"  # empty: the cold run downloads uv and every wheel
-                for label in ("cold", "warm"):
-                    print(f"uv {label}: fetch uv, uv venv, uv pip install {spec} ...", flush=True)
-                    r = results[f"uv_{label}"] = install_uv_once(
-                        args.python, spec, caches, work, f"uv-{label}", args.timeout
-                    )
-                    steps = ", ".join(
-                        f"{name} {r[key]:.1f}"
-                        for name, key in (
-                            ("fetch uv", "fetch_uv_seconds"),
-                            ("unpack", "unpack_uv_seconds"),
-                            ("venv", "venv_seconds"),
-                            ("install", "install_seconds"),
+                runs: dict[str, list[dict]] = {"cold": [], "warm": []}
+                for i in range(args.runs):
+                    caches = work / f"uv-caches-{i}"  # empty: the cold run downloads uv and every wheel
+                    for label in ("cold", "warm"):
+                        print(
+                            f"uv {label} #{i + 1}: fetch uv, uv venv, uv pip install {spec} ...", flush=True
                         )
-                    )
-                    print(f"  uv {label}: {r['total_seconds']:.1f} s ({steps})", flush=True)
+                        r = install_uv_once(args.python, spec, caches, work, f"uv-{label}-{i}", args.timeout)
+                        r["venv"] = f"venv-uv-{label}-{i}"
+                        runs[label].append(r)
+                        steps = ", ".join(
+                            f"{name} {r[key]:.1f}"
+                            for name, key in (
+                                ("fetch uv", "fetch_uv_seconds"),
+                                ("venv", "venv_seconds"),
+                                ("install", "install_seconds"),
+                            )
+                        )
+                        print(
+                            f"  uv {label}: {r['total_seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s "
+                            f"({steps}; "
+                            f"fetching uv with pip instead: {r['fetch_uv_with_pip_seconds']:.1f})",
+                            flush=True,
+                        )
+                for label, done in runs.items():
+                    # the run with the median total, and every run's total
+                    median = sorted(done, key=lambda r: r["total_seconds"])[len(done) // 2]
+                    results[f"uv_{label}"] = {**median, "all_totals": [r["total_seconds"] for r in done]}
                 print("uv cold without --compile-bytecode, then the first start of each ...", flush=True)
                 r = results["uv_cold_no_bytecode"] = install_uv_once(
                     args.python,
@@ -267,7 +318,8 @@ def main() -> int:
                     compile_bytecode=False,
                 )
                 r["first_demo_seconds"] = round(first_start(work / "venv-uv-nopyc", work), 2)
-                results["uv_cold"]["first_demo_seconds"] = round(first_start(work / "venv-uv-cold", work), 2)
+                cold_venv = work / results["uv_cold"]["venv"]
+                results["uv_cold"]["first_demo_seconds"] = round(first_start(cold_venv, work), 2)
                 with_pyc = results["uv_cold"]["first_demo_seconds"]
                 print(
                     f"  no bytecode: install {r['total_seconds']:.1f} s, first demo "
@@ -283,7 +335,8 @@ def main() -> int:
                         f"pip {r['pip_seconds']:.1f} s), venv {r['venv_size_mb']:.0f} MB",
                         flush=True,
                     )
-            entry = cache_entry(work / ("venv-uv-cold" if "uv_cold" in results else "venv-warm"), work)
+            cached = results["uv_cold"]["venv"] if "uv_cold" in results else "venv-warm"
+            entry = cache_entry(work / cached, work)
         except BenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -327,7 +380,8 @@ def main() -> int:
             verdict = "PASS" if r["total_seconds"] <= TARGET_SECONDS else "FAIL"
             name = label if label.startswith("uv") else f"pip_{label}"
             total, size = r["total_seconds"], r["venv_size_mb"]
-            print(f"{name}: {total:.1f} s ({verdict} <= {TARGET_SECONDS:.0f} s), venv {size:.0f} MB")
+            runs = f" (runs: {', '.join(f'{t:.1f}' for t in r['all_totals'])})" if "all_totals" in r else ""
+            print(f"{name}: {total:.1f} s ({verdict} <= {TARGET_SECONDS:.0f} s), venv {size:.0f} MB{runs}")
     print(
         f"actions/cache hit: {entry['size_mb']:.0f} MB ({entry['compression']}), "
         f"unpacked in {entry['unpack_seconds']:.1f} s (plus the download)"

@@ -281,8 +281,10 @@ def test_pip_install_ignores_pip_config_and_runs_outside_the_workspace(action: d
     assert "working-directory" not in install
     pip_lines = [line for line in script.splitlines() if "-m pip install" in line]
     assert len(pip_lines) == 1
-    assert "PIP_CONFIG_FILE=/dev/null" in pip_lines[0]
-    assert '"$VENV/bin/python" -I -m pip install' in pip_lines[0]
+    assert pip_lines[0].strip().startswith('pip=("$VENV/bin/python" -I -m pip install')
+    # every pip install (the lock, the runner, the resolving fallback) reads no pip.conf
+    runs = [line for line in script.splitlines() if '"${pip[@]}"' in line]
+    assert len(runs) == 3 and all("PIP_CONFIG_FILE=/dev/null" in line for line in runs)
     assert "--disable-pip-version-check --no-input" in script
     assert '"$GITHUB_ACTION_PATH' in script or '"${GITHUB_ACTION_PATH}' in script
     cd = script.index('cd "$(mktemp -d)"')
@@ -348,6 +350,34 @@ def test_setup_step_finds_python_and_computes_the_key(action: dict[str, Any], tm
     )
     # the key changes with the sources of the package, not only with pyproject.toml
     assert "find runner" in _setup_script(action) and "pyproject.toml" in _setup_script(action)
+
+
+@pytest.mark.skipif(not shutil.which("bash") or not shutil.which("sha256sum"), reason="needs bash")
+def test_the_venv_key_changes_with_the_lock(action: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "action"
+    shutil.copytree(ROOT / "runner", copy / "runner", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "scripts", copy / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GITHUB_ACTION_PATH": str(copy)}
+    env.update(RUNNER_OS="Linux", RUNNER_ARCH="X64", USE_BEDROCK="", USE_VERTEX="", PROVIDER="")
+
+    def key() -> str:
+        out = tmp_path / "out"
+        out.unlink(missing_ok=True)
+        proc = subprocess.run(
+            ["bash", "-c", _setup_script(action)],
+            env={**env, "GITHUB_OUTPUT": str(out)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return dict(line.split("=", 1) for line in out.read_text().splitlines())["key"]
+
+    before = key()
+    lock = copy / "scripts" / "requirements" / "vertex.txt"
+    lock.write_text(lock.read_text().replace("==", "===", 1))  # another pin of an extra
+    assert key() != before
 
 
 @pytest.mark.skipif(not shutil.which("bash") or not shutil.which("sha256sum"), reason="needs bash")

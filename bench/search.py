@@ -25,7 +25,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.agent.tools.base import ToolContext
-from runner.agent.tools.search import Glob, Grep, find_rg
+from runner.agent.tools.rg import find_rg
+from runner.agent.tools.search import Glob, Grep
 
 EXTENSIONS = (".py", ".py", ".py", ".ts", ".md")  # four in five are source files Glob looks for
 WORDS = ("alpha", "beta", "gamma", "delta", "config", "handler", "request", "value", "result")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.agent.tools import search
+from runner.agent.tools import rg, search
 from runner.agent.tools.base import ToolContext, ToolError
+from runner.agent.tools.mtimes import NewestFiles
 from runner.agent.tools.search import LS, Glob, Grep
 
 
@@ -151,11 +152,11 @@ def test_grep_caps_output(ws: Path, ctx: ToolContext) -> None:
 
 
 def test_missing_rg_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(search.sys, "executable", str(tmp_path / "bin" / "python"))
-    monkeypatch.setattr(search.sysconfig, "get_path", lambda name: str(tmp_path / "bin"))
+    monkeypatch.setattr(rg.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setattr(rg.sysconfig, "get_path", lambda name: str(tmp_path / "bin"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolError, match="install the `ripgrep` Python package"):
-        search.find_rg()
+        rg.find_rg()
 
 
 # --- LS -------------------------------------------------------------------------------------
@@ -209,11 +210,11 @@ def test_glob_leaves_out_a_file_removed_after_rg_listed_it(tmp_path: Path) -> No
     touch(tmp_path / "a.py", mtime=2_000)
     touch(tmp_path / "b.py", mtime=2_000)
     touch(tmp_path / "c.py", mtime=1_000)
-    stamps = search._Stamps(str(tmp_path))
-    stamps.add(["c.py", "gone.py", "b.py"])
-    stamps.add(["a.py"])
-    assert stamps.newest(2) == (["a.py", "b.py"], 3)  # newest first, a tie by path
-    assert stamps.listed == 4
+    newest = NewestFiles(str(tmp_path), limit=2)
+    newest.add([b"c.py", b"gone.py", b"b.py"])
+    newest.add([b"a.py"])
+    assert newest.newest() == ([b"a.py", b"b.py"], 3)  # newest first, a tie by path
+    assert newest.listed == 4
 
 
 def test_glob_reads_rg_output_as_it_comes(

@@ -20,6 +20,7 @@ from runner.agent.tools.rg import RgRun, run_rg
 from runner.agent.tools.rg_order import MARKED_COUNT_ARGS, MARKED_LINE_ARGS, in_path_order
 
 GLOB_MAX_RESULTS = 100
+_WALK_THREADS = max(1, (os.cpu_count() or 2) - 1)  # Glob's rg: one core is left to the stat loop
 GREP_MAX_CHARS = 30_000
 LS_MAX_ENTRIES = 1000
 LS_MAX_DEPTH = 5
@@ -83,16 +84,14 @@ class Glob(Tool):
         if not base.is_dir():
             raise ToolError(f"{display_path(base, ctx)} is not a directory")
         newest = NewestFiles(str(base), GLOB_MAX_RESULTS)
-        # -0: paths end with a NUL, so a name holding a newline stays one path.
-        argv = ["--files", "--null", "--no-ignore", "--hidden", "--glob", pattern, "--glob", "!.git"]
-        try:
-            run = run_rg(argv, ctx, base, on_records=newest.add, terminator=b"\0")
-        except BaseException:
-            newest.close()  # no stat thread outlives the call
-            raise
-        shown, count = newest.newest()
+        # -0: paths end with a NUL, so a name holding a newline stays one path. The stat of each
+        # path (here, while rg walks) takes a core: rg walks on the others.
+        argv = ["--files", "--null", f"--threads={_WALK_THREADS}", "--no-ignore", "--hidden"]
+        argv += ["--glob", pattern, "--glob", "!.git"]
+        run = run_rg(argv, ctx, base, on_records=newest.add, terminator=b"\0")
         if run.code == 2 and not newest.listed:
             raise ToolError(f"Glob failed: {(run.err.strip() or 'rg exit code 2').splitlines()[-1]}")
+        shown, count = newest.newest(), newest.count
         if not shown:
             return ToolResult("No files found")
         # Only the files shown are turned into display paths: one cheap lstat per match is all.

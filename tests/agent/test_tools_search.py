@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.agent.tools import rg, search
+from runner.agent.tools import glob_walk, rg, search
 from runner.agent.tools.base import ToolContext, ToolError
-from runner.agent.tools.mtimes import NewestFiles
+from runner.agent.tools.mtimes import newest_first
 from runner.agent.tools.search import LS, Glob, Grep
 
 
@@ -210,11 +210,10 @@ def test_glob_leaves_out_a_file_removed_after_rg_listed_it(tmp_path: Path) -> No
     touch(tmp_path / "a.py", mtime=2_000)
     touch(tmp_path / "b.py", mtime=2_000)
     touch(tmp_path / "c.py", mtime=1_000)
-    newest = NewestFiles(str(tmp_path), limit=2)
-    newest.add([b"c.py", b"gone.py", b"b.py"])
-    newest.add([b"a.py"])
-    assert newest.newest() == [b"a.py", b"b.py"]  # newest first, a tie by path
-    assert (newest.count, newest.listed) == (3, 4)
+    # rg's newest-first list with a file gone since: the two newest are the two that exist.
+    mtimes, paths = glob_walk._head([b"b.py", b"gone.py", b"a.py", b"c.py"], bytes(tmp_path) + b"/", limit=2)
+    assert b"gone.py" not in paths
+    assert newest_first(mtimes, paths)[:2] == [b"a.py", b"b.py"]  # a tie: by path
 
 
 def test_glob_reads_rg_output_as_it_comes(

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
-from runner.agent.tools.mtimes import NewestFiles, newest_first, stamp
+from runner.agent.tools.glob_walk import newest_files
+from runner.agent.tools.mtimes import newest_first, stamp
 from runner.agent.tools.paths import display_path, resolve_in_roots
 from runner.agent.tools.rg import RgRun, run_rg
 from runner.agent.tools.rg_order import MARKED_COUNT_ARGS, MARKED_LINE_ARGS, in_path_order
 
 GLOB_MAX_RESULTS = 100
-_WALK_THREADS = max(1, (os.cpu_count() or 2) - 1)  # Glob's rg: one core is left to the stat loop
 GREP_MAX_CHARS = 30_000
 LS_MAX_ENTRIES = 1000
 LS_MAX_DEPTH = 5
@@ -83,21 +83,16 @@ class Glob(Tool):
             pattern = "/".join(parts[literal:])
         if not base.is_dir():
             raise ToolError(f"{display_path(base, ctx)} is not a directory")
-        newest = NewestFiles(str(base), GLOB_MAX_RESULTS)
-        # -0: paths end with a NUL, so a name holding a newline stays one path. The stat of each
-        # path (here, while rg walks) takes a core: rg walks on the others.
-        argv = ["--files", "--null", f"--threads={_WALK_THREADS}", "--no-ignore", "--hidden"]
-        argv += ["--glob", pattern, "--glob", "!.git"]
-        run = run_rg(argv, ctx, base, on_records=newest.add, terminator=b"\0")
-        if run.code == 2 and not newest.listed:
-            raise ToolError(f"Glob failed: {(run.err.strip() or 'rg exit code 2').splitlines()[-1]}")
-        shown, count = newest.newest(), newest.count
+        listing = newest_files(pattern, base, ctx, GLOB_MAX_RESULTS)
+        if listing.code == 2 and not listing.count:
+            raise ToolError(f"Glob failed: {(listing.err.strip() or 'rg exit code 2').splitlines()[-1]}")
+        shown, count = listing.newest, listing.count
         if not shown:
             return ToolResult("No files found")
-        # Only the files shown are turned into display paths: one cheap lstat per match is all.
+        # Only the files shown are turned into display paths.
         lines = [display_path(base / rel.decode("utf-8", "replace"), ctx) for rel in shown]
-        if count > GLOB_MAX_RESULTS or run.cut:
-            total = f"more than {count}" if run.cut else str(count)
+        if count > GLOB_MAX_RESULTS or listing.cut:
+            total = f"more than {count}" if listing.cut else str(count)
             lines.append(f"[the {GLOB_MAX_RESULTS} newest of {total} files; use a narrower pattern or path]")
         return ToolResult("\n".join(lines))
 

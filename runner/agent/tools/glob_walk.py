@@ -103,7 +103,7 @@ def newest_files(pattern: str, base: Path, ctx: ToolContext, limit: int) -> List
         run_mtimes, run_paths = _head(listed, prefix, limit)
         mtimes += run_mtimes
         paths += run_paths
+    # A top-level entry made while the processes start is listed by each: shown once.
+    newest = list(dict.fromkeys(newest_first(mtimes, paths)))[:limit]
     failed = next((run for run in runs if run.code == 2), runs[0])
-    return Listing(
-        newest_first(mtimes, paths)[:limit], count, any(run.cut for run in runs), failed.code, failed.err
-    )
+    return Listing(newest, count, any(run.cut for run in runs), failed.code, failed.err)

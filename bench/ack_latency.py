@@ -5,15 +5,18 @@ Three commands answer the same pull-request comment ("@claude explain this chang
 fake GitHub (`runner/testing/fake_github.py`), in turn, `--runs` times each:
 
 - floor: `ack_floor.py`, a standard-library script making the same two requests (the
-  requester's permission, the comment) and nothing else;
-- ours: `claude-runner github`, as the action runs it;
+  requester's permission, the comment) and nothing else, run by the same interpreter as ours (the
+  action venv's: a dev venv's `.pth` files would add their start-up to the floor);
+- ours: `claude-runner github`, as the action runs it: from a venv installed the way action.yml
+  installs it (uv, not editable; built and cached by `action_venv.py` in bench/.action-venv/);
+  `--dev-venv` also times the console script of the venv this runs in (an editable install);
 - peer: claude-code-action's prepare step (`src/entrypoints/prepare.ts`) run with Bun (the version
   its action.yml pins, from npm) and its dependencies (`bun install --production`, from npm).
 
 Each sample is the time from starting the process to the fake receiving the comment's POST; the
 process is stopped there. Targets (issue 17): ours <= 2x the floor, and <= 0.5x the peer.
 
-    python bench/ack_latency.py [--runs 15] [--action-git PATH | --action-src DIR] [--no-peer]
+    python bench/ack_latency.py [--runs 15] [--action-git PATH | --action-src DIR] [--no-peer] [--dev-venv]
 
 The action's source: `--action-src` (a checkout), else `git archive` of `--action-git` (a clone;
 $CLAUDE_CODE_ACTION_GIT), else a shallow clone of github.com/anthropics/claude-code-action, into
@@ -28,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,6 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.action_venv import action_venv  # noqa: E402
 from runner.testing.fake_github import FakeGitHub  # noqa: E402
 from runner.testing.fake_messages import FakeMessagesAPI, text  # noqa: E402
 from tests.ci.github_flow_helpers import OWNER, REPO, ActionsJob, make_job, now_iso  # noqa: E402
@@ -63,9 +68,13 @@ def main() -> None:
     parser.add_argument(
         "--sdk-path", action="store_true", help="also time ours with CLAUDE_RUNNER_FAST_ACK=0"
     )
+    parser.add_argument(
+        "--dev-venv", action="store_true", help="also time this venv's console script (editable install)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     peer = None if args.no_peer else install_peer(args.action_src, args.action_git)
+    installed = action_venv()
     with tempfile.TemporaryDirectory() as tmp, FakeMessagesAPI() as model:
         root = Path(tmp)
         github = FakeGitHub(
@@ -77,7 +86,9 @@ def main() -> None:
                 NUMBER, head_ref="fix-calc", base_ref="master", head_sha=job.remote_branches()["fix-calc"]
             )
             model.add_turns([[text("ok")] for _ in range(4 * args.runs)])
-            commands = contenders(job, github, peer, sdk_path=args.sdk_path)
+            commands = contenders(
+                job, github, peer, installed, sdk_path=args.sdk_path, dev_venv=args.dev_venv
+            )
             samples: dict[str, list[float]] = {name: [] for name in commands}
             cpu: dict[str, list[float]] = {name: [] for name in commands}
             for i in range(args.runs):
@@ -90,7 +101,13 @@ def main() -> None:
 
 
 def contenders(
-    job: ActionsJob, github: FakeGitHub, peer: dict[str, Any] | None, *, sdk_path: bool
+    job: ActionsJob,
+    github: FakeGitHub,
+    peer: dict[str, Any] | None,
+    installed: Path,
+    *,
+    sdk_path: bool,
+    dev_venv: bool,
 ) -> dict[str, Callable[[], tuple[list[str], dict[str, str], Path]]]:
     """Each contender: a function giving the command, its environment and its directory."""
     payload = job.payload("issue_comment")
@@ -114,9 +131,10 @@ def contenders(
             "ACTOR": actor,
             "NUMBER": str(NUMBER),
         }
-        return [sys.executable, str(HERE / "ack_floor.py")], env, job.root
+        # The interpreter ours runs on (the action's venv): the same start-up (site, .pth files).
+        return [str(installed.parent / "python"), str(HERE / "ack_floor.py")], env, job.root
 
-    def ours(fast: bool = True) -> tuple[list[str], dict[str, str], Path]:
+    def ours(fast: bool = True, script: Path = installed) -> tuple[list[str], dict[str, str], Path]:
         fresh_event()
         env = {
             **base,
@@ -135,9 +153,7 @@ def contenders(
             "INPUT_GITHUB_TOKEN": TOKEN,
             **({} if fast else {"CLAUDE_RUNNER_FAST_ACK": "0"}),
         }
-        script = Path(sys.executable).parent / "claude-runner"
-        cmd = [str(script), "github"] if script.exists() else [sys.executable, "-m", "runner", "github"]
-        return cmd, env, job.workspace
+        return [str(script), "github"], env, job.workspace
 
     def action() -> tuple[list[str], dict[str, str], Path]:
         assert peer is not None
@@ -177,6 +193,9 @@ def contenders(
     found: dict[str, Callable[[], tuple[list[str], dict[str, str], Path]]] = {"floor": floor, "ours": ours}
     if sdk_path:
         found["ours (SDK path)"] = lambda: ours(fast=False)
+    dev_script = Path(sys.executable).parent / "claude-runner"
+    if dev_venv and dev_script.exists():
+        found["ours (dev venv)"] = lambda: ours(script=dev_script)
     if peer is not None:
         found["claude-code-action"] = action
     return found
@@ -192,6 +211,7 @@ def time_to_comment(
     with tempfile.TemporaryFile() as log:
         started = time.time()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        ended: float | None = None  # the CPU seconds of a process that ended before its POST was seen
         try:
             while time.time() < started + 60:
                 posts = [
@@ -199,9 +219,17 @@ def time_to_comment(
                     if r.method == "POST" and r.path.endswith(f"/issues/{NUMBER}/comments")
                 ]  # fmt: skip
                 if posts:
-                    proc.kill()
-                    return posts[0].timestamp - started, _cpu_of(proc)
-                if proc.poll() is not None and not any(r.method == "POST" for r in github.requests[seen:]):
+                    if ended is None:
+                        os.kill(proc.pid, signal.SIGKILL)  # not Popen.kill: its poll() would reap it
+                    return posts[0].timestamp - started, ended if ended is not None else _cpu_of(proc)
+                if ended is None:
+                    # Reaped here, not by Popen.poll: its CPU time comes with it (the floor ends
+                    # right after its comment, sometimes before the fake's record of it is seen).
+                    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                    if pid:
+                        proc.returncode = os.waitstatus_to_exitcode(status)
+                        ended = usage.ru_utime + usage.ru_stime
+                elif not any(r.method == "POST" for r in github.requests[seen:]):
                     log.seek(0)
                     output = log.read().decode(errors="replace")
                     raise SystemExit(f"{cmd[0]} ended ({proc.returncode}) without a comment:\n{output}")

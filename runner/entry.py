@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError, UsageError
+
+if TYPE_CHECKING:
+    from runner.quick.handover import Handover
 
 # The optional packages and the extra that installs each.
 EXTRA_OF = {
@@ -22,15 +26,16 @@ EXTRA_OF = {
 }
 
 
-def run_github_command() -> int:
-    """``claude-runner github``: the job's variables, then the run (``runner.ci.github``)."""
+def run_github_command(handover: Handover | None = None) -> int:
+    """``claude-runner github``: the job's variables, then the run (``runner.ci.github``);
+    ``handover``: what the quick acknowledgement did first (``runner/quick/``), if anything."""
     import os
 
     from runner.ci.github import run_github
     from runner.settings.github import github_run_env, read_github_job
 
     # The job's variables first: with them known, a bad input still gets conclusion=failure.
-    return run_github(github_run_env(os.environ), lambda: read_github_job(os.environ))
+    return run_github(github_run_env(os.environ), lambda: read_github_job(os.environ), handover)
 
 
 def run_guarded(call: Callable[[], int | None]) -> int:

@@ -53,6 +53,8 @@ class ContextKeeper:
     # The PreCompact hooks' call site: asked before the history is summarised ("auto"); False
     # keeps the history as it is.
     pre_compact: Callable[[str], bool] = lambda trigger: True
+    # The PostCompact hooks' call site: told the trigger and the summary once it replaced the turns.
+    post_compact: Callable[[str, str], None] = lambda trigger, summary: None
 
     server: bool = True  # the API's compaction, while it has not been refused
 
@@ -140,6 +142,7 @@ class ContextKeeper:
         note = SUMMARY_INTRO + summary if summary else DROPPED_NOTE
         opening = {"role": "user", "content": [*task, {"type": "text", "text": note}]}
         conversation.replace([opening, *messages[start:]])
+        self.post_compact("auto", summary or "")
         return True
 
     def observe(

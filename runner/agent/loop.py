@@ -73,10 +73,17 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
         fixed_size=fixed,
         session_id=spec.session_id,
         pre_compact=(lambda trigger: hooks.pre_compact(trigger, ctx)) if hooks else (lambda trigger: True),
+        post_compact=(lambda trigger, summary: hooks.post_compact(trigger, summary, ctx))
+        if hooks
+        else (lambda trigger, summary: None),
     )
 
     def finish(subtype: str, error: str | None = None, exc: ModelCallError | None = None) -> AgentOutcome:
         if spec.hooks is not None:
+            if exc is not None or subtype == CUT_OFF:  # the turn ended on an API error
+                kind = exc.kind if exc is not None else "max_output_tokens"
+                code = str(exc.status or "connection") if exc is not None else "max_tokens"
+                spec.hooks.stop_failure(kind, code, error or "", ctx)
             spec.hooks.end("other", ctx)
         result = result_event(spec, state, subtype, error)
         emit(result)
@@ -211,7 +218,9 @@ def run_agent(spec: AgentSpec, client: Any, emit: Emit, usage: UsageTracker | No
                     )
                     continue
                 if spec.hooks is not None and state.stop_hook_turns < MAX_STOP_HOOK_TURNS:
-                    more = spec.hooks.stop(active=state.stop_hook_turns > 0, ctx=ctx)
+                    more = spec.hooks.stop(
+                        active=state.stop_hook_turns > 0, ctx=ctx, last_message=state.last_text
+                    )
                     if more is not None:
                         state.stop_hook_turns += 1
                         messages.append({"role": "user", "content": [{"type": "text", "text": more}]})
@@ -374,7 +383,8 @@ def _run_tool(
     if spec.hooks is not None and (
         note := spec.hooks.after_tool(name, args, call_id, tool_response(block), ctx)
     ):
-        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"PostToolUse hook: {note}"}]
+        event = "PostToolUseFailure" if block.get("is_error") else "PostToolUse"
+        block["content"] = [*_blocks(block["content"]), {"type": "text", "text": f"{event} hook: {note}"}]
     return block
 
 

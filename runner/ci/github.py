@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from runner.ci import retry_policy
 from runner.ci.annotations import github_annotation
 from runner.ci.outputs import failed_early
+from runner.ci.quick_finish import finish_quick_comment
 from runner.errors import OutputError, RunnerError
 from runner.flow.job import Job
 from runner.flow.state import StateFile
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from runner.events import Event
     from runner.flow.ack import Acknowledgement
     from runner.platforms.github import GitHubPlatform
+    from runner.quick.handover import Handover
     from runner.triggers import Decision
 
 
@@ -107,27 +109,44 @@ def github_job(
     )
 
 
-def run_github(run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSettings]) -> int:
+def run_github(
+    run_env: GitHubRunEnv, read_settings: Callable[[], GitHubJobSettings], handover: Handover | None = None
+) -> int:
     """``claude-runner github``: read the rest of the settings and run; on every way out (a bad
-    input, a crash) the step's outputs say ``conclusion`` (``failure`` unless written already)."""
+    input, a crash) the step's outputs say ``conclusion`` (``failure`` unless written already).
+    ``handover``: what the quick acknowledgement did (``runner/quick/``); a tracking comment it
+    posted that the run never took over says the error (``ci/quick_finish.py``)."""
     outputs = ActionsOutputs(run_env.output_path, run_env.summary_path)
+    taken: list[bool] = []  # the flow took the quick acknowledgement's comment over
     try:
-        code = run_github_job(read_settings(), outputs)
+        code = run_github_job(read_settings(), outputs, handover, taken)
         return code or (outputs.failed.exit_code if outputs.failed else 0)
     except RunnerError as exc:  # reported here, once, as an annotation
         job = github_job(run_env, outputs)
         if outputs.conclusion is None:
             failed_early(job, exc)
         job.error(exc.one_line())
+        if handover is not None and not taken:
+            finish_quick_comment(run_env, handover, exc.one_line(), job)
         return exc.exit_code
     except Exception as exc:
+        job = github_job(run_env, outputs)
         if outputs.conclusion is None:
-            failed_early(github_job(run_env, outputs), exc)
+            failed_early(job, exc)
+        if handover is not None and not taken:
+            finish_quick_comment(run_env, handover, f"internal error: {type(exc).__name__}: {exc}", job)
         raise
 
 
-def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | None = None) -> int:
-    """``claude-runner github``: from the Actions event to the final comment. Returns the exit code."""
+def run_github_job(
+    job_settings: GitHubJobSettings,
+    outputs: ActionsOutputs | None = None,
+    handover: Handover | None = None,
+    taken: list[bool] | None = None,
+) -> int:
+    """``claude-runner github``: from the Actions event to the final comment. Returns the exit code.
+    ``handover``: the quick acknowledgement's (``runner/quick/``); ``taken`` gets an item once the
+    flow holds its tracking comment (it finalises it then, however the run ends)."""
     from runner.events import NotSupported
     from runner.events.github import load_github_event
     from runner.review.trigger import review_trigger
@@ -141,6 +160,12 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     review = review_trigger(event, decision, settings)
     print(review.reason if review else decision.reason, flush=True)
     outputs = outputs or ActionsOutputs(run_env.output_path)
+    small = review is None and job_settings.ack.small_client and bool(settings.github_token)
+    posted = handover is not None and (handover.posted or handover.uncertain)
+    if posted and (isinstance(event, NotSupported) or not decision.triggered or not small):
+        from runner.flow.ack import Disagreement
+
+        raise Disagreement("the quick acknowledgement posted a tracking comment this run would not post")
     if isinstance(event, NotSupported) or (review is None and not decision.triggered):
         outputs.write({"conclusion": "skipped"})
         return 0
@@ -149,8 +174,10 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
     for secret in {*credentials, settings.oauth_token, settings.ssh_signing_key} - {None, ""}:
         job.mask(str(secret))
     ack = None
-    if review is None and job_settings.ack.small_client and settings.github_token:
-        ack = _acknowledge(job_settings, event, decision, job)
+    if small:
+        ack = _acknowledge(job_settings, event, decision, job, handover)
+        if taken is not None and ack.tracker is not None and ack.tracker.ref is not None:
+            taken.append(True)  # the flow finalises it from here on (the state file names it too)
         if ack.stop is not None:
             return ack.stop
     platform = _platform(
@@ -162,7 +189,7 @@ def run_github_job(job_settings: GitHubJobSettings, outputs: ActionsOutputs | No
 
 
 def _acknowledge(
-    job_settings: GitHubJobSettings, event: Event, decision: Decision, job: Job
+    job_settings: GitHubJobSettings, event: Event, decision: Decision, job: Job, handover: Handover | None
 ) -> Acknowledgement:
     """Check the provider and who asked, and post the tracking comment, with the small client
     (``flow/ack.py``); the rest of the run loads meanwhile."""
@@ -180,7 +207,8 @@ def _acknowledge(
     )
     # Who asked is known: their permission is asked now, while the rest of the acknowledgement loads.
     login = permission_needed(event, settings)
-    early = EarlyPermission(client, login) if login is not None else None
+    asked = handover is not None and handover.login == login and handover.level is not None
+    early = EarlyPermission(client, login) if login is not None and not asked else None
     from runner.flow.ack import FLOW_MODULES, Prefetch, acknowledge
 
     prefetch = Prefetch(FLOW_MODULES)
@@ -199,6 +227,7 @@ def _acknowledge(
             replies_through=lambda: _platform(
                 run_env, job, settings.github_token, settings.app_id, settings.app_private_key, api
             ),
+            handover=handover,
         )
     finally:
         if early is not None:

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from runner.errors import RunnerError
 from runner.events import Event
-from runner.flow.admit import Permissions, admit
+from runner.flow.admit import KnownPermission, Permissions, admit, authorize, provider_failure
 from runner.flow.job import Job
 from runner.flow.state import RunState
 from runner.flow.tracker import Tracker
 from runner.platforms.refs import CommentRef
+from runner.quick.handover import Handover
 from runner.sanitize import Redactor
 from runner.settings.flow import FlowSettings
 from runner.settings.runtime import Runtime
@@ -51,6 +52,15 @@ class AckClient(Permissions, Protocol):
     ) -> CommentRef:
         """Post a conversation comment; ``on_sent`` once its request is out."""
         ...
+
+    def find_own_comment(self, number: int, body: str) -> CommentRef | None:
+        """Our recent comment on ``number`` saying exactly ``body``, if there is one."""
+        ...
+
+
+class Disagreement(RuntimeError):
+    """The quick acknowledgement posted a comment the run would not have posted: a bug (tests check
+    the two decide alike); the comment is finalised with it."""
 
 
 @dataclass
@@ -139,15 +149,22 @@ def acknowledge(
     audit_path: Path | None = None,
     permissions: Permissions | None = None,
     replies_through: Callable[[], Platform] | None = None,
+    handover: Handover | None = None,
 ) -> Acknowledgement:
     """Check the provider and who asked (``admit``), then post the tracking comment with ``client``;
     the flow hands the tracker the full platform adapter (``Acknowledgement.on``). ``prefetch``
     starts when the comment's request is out; ``audit_path``: see ``AckSettings``; ``permissions``:
     where the requester's permission is asked (an ``EarlyPermission``), else ``client``;
-    ``replies_through``: the platform a refused requester's reply goes through (``admit``)."""
+    ``replies_through``: the platform a refused requester's reply goes through (``admit``);
+    ``handover``: what the quick acknowledgement did (its permission answer, its comment)."""
     asked = decision.mode == "tag"
+    permissions = permissions or client
+    if handover is not None and handover.login is not None and handover.level is not None:
+        permissions = KnownPermission(permissions, handover.login, handover.level)
+    if handover is not None and handover.posted:
+        return _adopt(handover, event, decision, client, settings, runtime, job, permissions)
     redactor, stop = admit(
-        permissions or client, event, settings, runtime, job, asked=asked, replies_through=replies_through
+        permissions, event, settings, runtime, job, asked=asked, replies_through=replies_through
     )
     if stop is not None:
         return Acknowledgement(redactor, stop)
@@ -156,8 +173,14 @@ def acknowledge(
     if tracker is None or tracker.sticky or tracker.reply_to is not None or event.number is None:
         return Acknowledgement(redactor, tracker=tracker)
     number = event.number
+    if handover is not None and handover.run_id is not None:
+        tracker.run_id = handover.run_id  # the same body as the one that may have landed
 
     def post(body: str) -> CommentRef:
+        if handover is not None and handover.uncertain:
+            found = client.find_own_comment(number, body)
+            if found is not None:
+                return found
         if audit_path is not None:
             write_audit(audit_path)
         return client.create_comment(number, body, on_sent=prefetch.start if prefetch else None)
@@ -168,6 +191,36 @@ def acknowledge(
         return Acknowledgement(redactor, tracker=tracker, failure=exc)
     _remember(job, event, ref)
     return Acknowledgement(redactor, tracker=tracker)
+
+
+def _adopt(
+    handover: Handover,
+    event: Event,
+    decision: Decision,
+    client: AckClient,
+    settings: FlowSettings,
+    runtime: Runtime,
+    job: Job,
+    permissions: Permissions,
+) -> Acknowledgement:
+    """The run takes over the tracking comment the quick acknowledgement posted. The checks it
+    made before (the provider) come now: a failure is the run's error, written in that comment."""
+    redactor = Redactor([v for v in (settings.github_token, settings.anthropic_api_key) if v])
+    tracker = new_tracker(event, decision, cast("Platform", client), settings, job, redactor)
+    if tracker is None or tracker.sticky or tracker.reply_to is not None or event.number != handover.number:
+        raise Disagreement("the quick acknowledgement posted a tracking comment this event does not get")
+    assert handover.comment_id is not None and handover.comment_url is not None and handover.run_id
+    allowed, why = authorize(permissions, event, settings)
+    job.log(f"{'allowed' if allowed else 'refused'}: {why}")
+    if not allowed:
+        raise Disagreement(
+            f"the quick acknowledgement posted a tracking comment for a refused requester ({why})"
+        )
+    ref = CommentRef(handover.comment_id, handover.comment_url, "issue")
+    tracker.adopt(ref, handover.run_id)
+    _remember(job, event, ref)
+    failure = provider_failure(runtime, job, redactor)
+    return Acknowledgement(redactor, tracker=tracker, failure=failure)
 
 
 def write_audit(path: Path) -> None:
@@ -189,4 +242,4 @@ def _remember(job: Job, event: Event, ref: CommentRef) -> None:
         job.state_file.write(state)
 
 
-__all__ = ["Acknowledgement", "Prefetch", "acknowledge", "new_tracker", "write_audit"]
+__all__ = ["Acknowledgement", "Disagreement", "Prefetch", "acknowledge", "new_tracker", "write_audit"]

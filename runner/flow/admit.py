@@ -55,6 +55,18 @@ def authorize(platform: Permissions, event: Event, settings: FlowSettings) -> tu
     return allowed, access_reason(event.platform, login, level, settings.required_permission, allowed)
 
 
+class KnownPermission:
+    """A permission already asked (by the quick acknowledgement, ``runner/quick/``): ``level`` for
+    ``login``; another login is asked of ``platform``."""
+
+    def __init__(self, platform: Permissions, login: str, level: str) -> None:
+        self._platform, self._login, self._level = platform, login, level
+
+    def permission(self, login: str) -> str:
+        """The permission of ``login``."""
+        return self._level if login == self._login else self._platform.permission(login)
+
+
 class EarlyPermission:
     """``platform``'s permission for ``login``, asked in a thread from now on: its round trip
     overlaps the provider check and loading the tracker. ``permission`` answers (or raises) as
@@ -89,14 +101,22 @@ class EarlyPermission:
         self._thread.join()
 
 
-def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
-    """The provider pre-flight: the exit code when it failed (nothing was posted: the job's log
-    and summary say what to fix), else None."""
+def provider_failure(runtime: Runtime, job: Job, redactor: Redactor) -> RunnerError | None:
+    """The provider pre-flight: why it failed, else None."""
     from runner.providers.doctor import preflight  # loaded while an early permission request is out
 
     try:
         preflight(runtime, redactor=redactor, log=job.log)
     except RunnerError as exc:
+        return exc
+    return None
+
+
+def check_provider(runtime: Runtime, job: Job, redactor: Redactor) -> int | None:
+    """The provider pre-flight: the exit code when it failed (nothing was posted: the job's log
+    and summary say what to fix), else None."""
+    exc = provider_failure(runtime, job, redactor)
+    if exc is not None:
         from runner.flow.publish import RunProgress, job_summary  # the flow's, loaded only to report this
 
         job.error(redactor.text(exc.one_line()))
@@ -136,4 +156,12 @@ def admit(
     return redactor, None
 
 
-__all__ = ["EarlyPermission", "admit", "authorize", "check_provider", "permission_needed"]
+__all__ = [
+    "EarlyPermission",
+    "KnownPermission",
+    "admit",
+    "authorize",
+    "check_provider",
+    "permission_needed",
+    "provider_failure",
+]

@@ -16,14 +16,15 @@ from runner.errors import PlatformError, RunnerError
 from runner.flow.cleanup import Budget, CleanupTimeout, Unbounded
 from runner.flow.prompts import render
 from runner.platforms.refs import CommentRef
+from runner.quick.comment import TRACKING_MARKER as TRACKING_MARKER
+from runner.quick.comment import WORKING_MARKER as WORKING_MARKER
+from runner.quick.comment import run_marker
+from runner.quick.comment import working_body as working_body
 from runner.sanitize import Redactor, clean_untrusted
 
 if TYPE_CHECKING:
     from runner.platforms.base import Platform
 
-TRACKING_MARKER = "<!-- claude-runner:tracking -->"
-# In a comment a run is still working on: a sticky comment carrying it is another run's, in use.
-WORKING_MARKER = "<!-- claude-runner:working -->"
 PROGRESS_INTERVAL_S = 2.0  # GitHub rate-limits comment edits; a checklist need not be faster
 FINAL_RETRY_DELAYS = (1.0, 3.0)  # a failed final update is tried twice more, after these pauses
 
@@ -47,15 +48,6 @@ class FinalState:
     model: str = ""
     offered: str = ""  # a fork's changes: suggestions posted, and a diff of the rest (markdown)
     work: str = ""  # where the work is when a push failed, and what the commit left out (markdown)
-
-
-def working_body(marker: str, job_url: str | None, progress: str | None) -> str:
-    """The "working" comment: the marker, a link to the job, then the checklist or a promise to come
-    back. Plain Python, not a template: it is rendered before jinja2 is loaded (see ``flow/ack.py``)."""
-    link = f"[View job]({job_url})" if job_url else ""
-    text = progress or "I'll look into this and report back here."
-    # A blank line before the text: otherwise markdown joins it to the heading's paragraph.
-    return f"{marker}\n**Claude is working…** {link}\n\n{text}".strip() + "\n"
 
 
 def format_duration(seconds: float) -> str:
@@ -128,6 +120,12 @@ class Tracker:
         self.ref = post(self._working(None))
         self._last_update = self.clock()
         return self.ref
+
+    def adopt(self, ref: CommentRef, run_id: str) -> None:
+        """Take over the "working" comment ``ref`` posted for this run (by the quick
+        acknowledgement, ``runner/quick/``) with the run marker ``run_id``."""
+        self.ref, self.run_id = ref, run_id
+        self._last_update = self.clock()
 
     def progress(self, checklist: str) -> bool:
         """Show the agent's checklist; returns False when throttled (shown at the next update)."""
@@ -205,7 +203,7 @@ class Tracker:
     @property
     def run_marker(self) -> str:
         """The hidden line that says a comment is this run's."""
-        return f"<!-- claude-runner:run:{self.run_id} -->"
+        return run_marker(self.run_id)
 
     def _still_mine(self, ref: CommentRef, body: str) -> CommentRef:
         """Read before write: a sticky comment another run took over meanwhile keeps that run's

@@ -6,8 +6,9 @@
 A matcher is a tool name, a regular expression matched against the whole name (``Edit|Write``,
 ``mcp__.*``), or ``*`` / empty / absent for every tool. Events without tools (``Stop``,
 ``UserPromptSubmit``) take no matcher; ``SessionStart`` matches its source (``startup``,
-``resume``), ``PreCompact`` its trigger (``manual``, ``auto``), ``SubagentStop`` the agent type
-(``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
+``resume``), ``PreCompact`` and ``PostCompact`` their trigger (``manual``, ``auto``),
+``StopFailure`` its error type (``rate_limit``, ``server_error``...), ``SubagentStart`` and
+``SubagentStop`` the agent type (``code-reviewer``, ``plugin:agent``). Only ``command`` hooks run here:
 other types (``prompt``, ``agent``, ``http``) are named in a warning.
 """
 
@@ -23,16 +24,38 @@ from runner.errors import SettingsError
 EVENTS = (
     "PreToolUse",
     "PostToolUse",
+    "PostToolUseFailure",
     "UserPromptSubmit",
     "Stop",
+    "StopFailure",
+    "SubagentStart",
     "SubagentStop",
     "SessionStart",
     "SessionEnd",
     "PreCompact",
+    "PostCompact",
 )
 # Claude Code events claude-runner has no moment for (a notification, a permission dialog...).
 _NEVER_FIRED = frozenset(
-    {"Notification", "PermissionRequest", "PostToolUseFailure", "SubagentStart", "Setup", "PreToolUseFailure"}
+    {
+        "Notification",
+        "PermissionRequest",
+        "PermissionDenied",
+        "Setup",
+        "PostToolBatch",
+        "UserPromptExpansion",
+        "InstructionsLoaded",
+        "ConfigChange",
+        "CwdChanged",
+        "FileChanged",
+        "WorktreeCreate",
+        "WorktreeRemove",
+        "TaskCreated",
+        "TaskCompleted",
+        "TeammateIdle",
+        "Elicitation",
+        "ElicitationResult",
+    }
 )
 DEFAULT_TIMEOUT_S = 60.0
 

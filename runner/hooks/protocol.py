@@ -2,8 +2,8 @@
 
 A hook gets one JSON object on stdin (``session_id``, ``transcript_path``, ``cwd``,
 ``permission_mode``, ``hook_event_name`` and the event's fields: ``tool_name``, ``tool_input``,
-``tool_use_id``, ``tool_response``, ``prompt``, ``stop_hook_active``, ``source``, ``reason``,
-``trigger``). Its answer:
+``tool_use_id``, ``tool_response``, ``prompt``, ``stop_hook_active``, ``last_assistant_message``,
+``agent_id``, ``agent_type``, ``error``, ``is_interrupt``, ``source``, ``reason``, ``trigger``). Its answer:
 
 - exit 2 blocks (PreToolUse: the call; Stop: the end of the turn; UserPromptSubmit: the prompt)
   and its stderr goes to the model (PostToolUse: as feedback, the tool has run);

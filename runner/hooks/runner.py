@@ -59,23 +59,30 @@ class HookRunner:
     def after_tool(
         self, name: str, args: Mapping[str, Any], call_id: str, response: Any, ctx: ToolContext
     ) -> str | None:
-        """PostToolUse: feedback for the model (a block's reason, additional context), if any."""
-        verdict = self._fire(
-            "PostToolUse",
-            name,
-            ctx,
-            tool_name=name,
-            tool_input=dict(args),
-            tool_use_id=call_id,
-            tool_response=response,
-        )
+        """PostToolUse, or PostToolUseFailure when the call failed (as Claude Code splits them):
+        feedback for the model (a block's reason, additional context), if any."""
+        fields: dict[str, Any] = {"tool_name": name, "tool_input": dict(args), "tool_use_id": call_id}
+        if isinstance(response, Mapping) and response.get("is_error"):
+            content = response.get("content")
+            error = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+            verdict = self._fire("PostToolUseFailure", name, ctx, **fields, error=error, is_interrupt=False)
+        else:
+            verdict = self._fire("PostToolUse", name, ctx, **fields, tool_response=response)
         notes = [*([verdict.reason] if verdict.block and verdict.reason else []), *verdict.context]
         return "\n".join(notes) or None
 
-    def stop(self, *, active: bool, ctx: ToolContext, event: str = "Stop") -> str | None:
-        """Stop (or SubagentStop): the reason to keep going when a hook blocks the end of the turn."""
-        verdict = self._fire(event, None, ctx, stop_hook_active=active)
-        return (verdict.reason or f"a {event} hook asked to continue") if verdict.block else None
+    def stop(self, *, active: bool, ctx: ToolContext, last_message: str = "") -> str | None:
+        """Stop: the reason to keep going when a hook blocks the end of the turn."""
+        verdict = self._fire("Stop", None, ctx, stop_hook_active=active, last_assistant_message=last_message)
+        return (verdict.reason or "a Stop hook asked to continue") if verdict.block else None
+
+    def stop_failure(self, error_type: str, error: str, message: str, ctx: ToolContext) -> None:
+        """StopFailure (matched on ``error_type``): the turn ended on an API error; for alerting
+        only, as in Claude Code: its answer and exit code change nothing."""
+        with contextlib.suppress(HookStop):
+            self._fire(
+                "StopFailure", error_type, ctx, error_type=error_type, error=error, error_message=message
+            )
 
     def end(self, reason: str, ctx: ToolContext) -> None:
         """SessionEnd: nothing it says changes the run."""
@@ -87,6 +94,11 @@ class HookRunner:
         compaction goes ahead (a PreCompact hook cannot block it; ``continue: false`` ends the run)."""
         self._fire("PreCompact", trigger, ctx, trigger=trigger, custom_instructions=instructions)
         return True
+
+    def post_compact(self, trigger: str, summary: str, ctx: ToolContext) -> None:
+        """PostCompact, once the summary replaced the older turns: nothing it says changes them
+        (``continue: false`` ends the run)."""
+        self._fire("PostCompact", trigger, ctx, trigger=trigger, compact_summary=summary)
 
     def for_subagent(self, agent_type: str, agent_id: str) -> HookRunner:
         """The hooks as a subagent's loop fires them: tool hooks as the parent's, SubagentStop in
@@ -131,10 +143,15 @@ class SubagentHooks(HookRunner):
     agent_id: str = ""
 
     def start(self, prompt: str, *, resumed: bool, ctx: ToolContext) -> tuple[list[str], str | None]:
-        """Nothing: SessionStart and UserPromptSubmit belong to the main agent's turn."""
-        return [], None
+        """SubagentStart (matched on the agent type): context for the subagent's first prompt.
+        SessionStart and UserPromptSubmit belong to the main agent's turn; SubagentStart cannot
+        refuse the prompt."""
+        verdict = self._fire(
+            "SubagentStart", self.agent_type, ctx, agent_id=self.agent_id, agent_type=self.agent_type
+        )
+        return list(verdict.context), None
 
-    def stop(self, *, active: bool, ctx: ToolContext, event: str = "SubagentStop") -> str | None:
+    def stop(self, *, active: bool, ctx: ToolContext, last_message: str = "") -> str | None:
         """SubagentStop (matched on the agent type): the reason to keep the subagent going."""
         verdict = self._fire(
             "SubagentStop",
@@ -143,8 +160,12 @@ class SubagentHooks(HookRunner):
             stop_hook_active=active,
             agent_id=self.agent_id,
             agent_type=self.agent_type,
+            last_assistant_message=last_message,
         )
         return (verdict.reason or "a SubagentStop hook asked to continue") if verdict.block else None
+
+    def stop_failure(self, error_type: str, error: str, message: str, ctx: ToolContext) -> None:
+        """Nothing: a subagent's failure is a tool result its parent reads, not the turn's end."""
 
     def end(self, reason: str, ctx: ToolContext) -> None:
         """Nothing: SessionEnd fires once, when the main agent's session ends."""

@@ -126,6 +126,21 @@ class GitHubAckClient:
         )  # fmt: skip
         return CommentRef(int(data["id"]), str(data["html_url"]), "issue")
 
+    def update_comment(self, ref: CommentRef, body: str) -> None:
+        """Replace a conversation comment's body (a final state written before PyGithub loads)."""
+        body = self.seal().sign(body)
+        path = self._repo(f"/issues/comments/{ref.id}")
+        self.call("update a comment", lambda: self.request("PATCH", path, {"body": body}))
+
+    def find_own_comment(self, number: int, body: str) -> CommentRef | None:
+        """Our comment on ``number`` saying exactly ``body``, posted in the last minutes: one whose
+        request went out without a clear answer (the quick acknowledgement's, ``runner/quick/``)."""
+        path, since = self._repo(f"/issues/{number}/comments"), self.backoff.since(LOOKBACK_S)
+        found = self.call(
+            "look for the tracking comment", lambda: self._own(path, self.seal().sign(body), since)
+        )
+        return CommentRef(int(found["id"]), str(found["html_url"]), "issue") if found else None
+
     def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:

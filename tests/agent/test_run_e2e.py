@@ -327,3 +327,25 @@ def test_sigterm_still_prints_a_result(fake, repo):
     result = json.loads(stdout.strip().splitlines()[-1])
     assert proc.returncode == 1
     assert result["subtype"] == "error_during_execution" and "SIGTERM" in result["errors"][0]
+
+
+def test_stop_failure_hooks_fire_on_an_api_error_matched_by_its_type(fake, repo, run_cli):
+    log = 'cat >> "$CLAUDE_PROJECT_DIR/failures.jsonl"; echo >> "$CLAUDE_PROJECT_DIR/failures.jsonl"'
+    settings = {
+        "hooks": {
+            "StopFailure": [
+                {"matcher": "authentication_failed", "hooks": [{"type": "command", "command": log}]},
+                {"matcher": "rate_limit", "hooks": [{"type": "command", "command": "touch wrong-type"}]},
+            ],
+            "Stop": [{"hooks": [{"type": "command", "command": "touch stop-ran"}]}],
+        }
+    }
+    (repo / ".claude").mkdir(exist_ok=True)
+    (repo / ".claude" / "settings.json").write_text(json.dumps(settings))
+    fake.queue_fault("authentication")
+    out = run_cli("run", "-p", "x", "--output-format", "json", cwd=repo)
+    assert out.code == 4
+    (failure,) = [json.loads(line) for line in (repo / "failures.jsonl").read_text().splitlines() if line]
+    assert failure["hook_event_name"] == "StopFailure" and failure["error_type"] == "authentication_failed"
+    assert failure["error"] == "401" and "authentication_error" in failure["error_message"]
+    assert not (repo / "wrong-type").exists() and not (repo / "stop-ran").exists()

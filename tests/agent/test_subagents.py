@@ -129,7 +129,15 @@ def api() -> Iterator[FakeMessagesAPI]:
 
 def test_pre_compact_hooks_run_before_the_history_is_summarised(api: FakeMessagesAPI, tmp_path: Path) -> None:
     hook = {"type": "command", "command": 'cat >> "$CLAUDE_PROJECT_DIR/pre-compact.jsonl"'}
-    hooks = HookRunner(parse_hooks({"PreCompact": [{"matcher": "auto", "hooks": [hook]}]}, "test"), "sess-9")
+    after = {
+        "type": "command",
+        "command": 'f="$CLAUDE_PROJECT_DIR/post-compact.jsonl"; cat >> "$f"; echo >> "$f"',
+    }
+    config = {
+        "PreCompact": [{"matcher": "auto", "hooks": [hook]}],
+        "PostCompact": [{"matcher": "auto", "hooks": [after]}],
+    }
+    hooks = HookRunner(parse_hooks(config, "test"), "sess-9")
     body = "x = 1\n" * 700  # Write inputs stay in the history: only a summary makes room
     api.add_turns(
         [
@@ -166,6 +174,12 @@ def test_pre_compact_hooks_run_before_the_history_is_summarised(api: FakeMessage
         "trigger": "auto",
         "custom_instructions": "",
     }
+    # PostCompact follows each summary, with the summary that replaced the turns.
+    done = [json.loads(line) for line in (tmp_path / "post-compact.jsonl").read_text().splitlines() if line]
+    assert [d["hook_event_name"] for d in done] == ["PostCompact"] * len(summaries)
+    assert {d["trigger"] for d in done} == {"auto"}
+    summary_text = json.dumps(api.message_requests[-1].body["messages"][0])
+    assert done[-1]["compact_summary"] and done[-1]["compact_summary"] in summary_text
 
 
 def test_later_sources_replace_agents_of_the_same_name(tmp_path: Path) -> None:

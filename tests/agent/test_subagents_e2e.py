@@ -178,6 +178,13 @@ def test_subagent_stop_hooks_run_and_can_keep_the_subagent_going(fake, repo, run
     assert [s["stop_hook_active"] for s in stops] == [False, True]
     assert {s["hook_event_name"] for s in stops} == {"SubagentStop"}
     assert {s["agent_type"] for s in stops} == {"reviewer"} and all(s["agent_id"] for s in stops)
+    # Each stop hook reads the answer it is judging.
+    assert [s["last_assistant_message"] for s in stops] == [
+        "add() subtracts.",
+        "add() subtracts; no test file covers it.",
+    ]
+    (main_stop,) = [json.loads(line) for line in (repo / "stops.jsonl").read_text().splitlines()]
+    assert main_stop["last_assistant_message"] == "Reported."
     # The hook's reason went to the subagent, and its second answer to the parent.
     child_again = fake.message_requests[2].body
     assert child_again["messages"][-1]["content"][-1]["text"] == "Also name the test file."
@@ -185,6 +192,38 @@ def test_subagent_stop_hooks_run_and_can_keep_the_subagent_going(fake, repo, run
     assert "no test file covers it" in json.dumps(answer["content"])
     # Stop fired once, for the main agent's end only.
     assert len((repo / "stops.jsonl").read_text().splitlines()) == 1
+
+
+def test_subagent_start_hooks_give_the_subagent_context_and_never_the_parent(fake, repo, run_cli):
+    add_agent(repo)
+    start = (
+        'input=$(cat); echo "$input" >> "$CLAUDE_PROJECT_DIR/subagent-starts.jsonl"; '
+        'echo \'{"hookSpecificOutput": {"hookEventName": "SubagentStart", '
+        '"additionalContext": "The style guide is docs/STYLE.md."}}\''
+    )
+    other = 'cat >> "$CLAUDE_PROJECT_DIR/other-starts.jsonl"'
+    settings = {
+        "hooks": {
+            "SubagentStart": [
+                {"matcher": "reviewer", "hooks": [{"type": "command", "command": start}]},
+                {"matcher": "scout", "hooks": [{"type": "command", "command": other}]},
+            ]
+        }
+    }
+    (repo / ".claude" / "settings.json").write_text(json.dumps(settings))
+    fake.add_turns(
+        [[agent_call("Review calc.py", "reviewer", "toolu_r")], [text("Looks fine.")], [text("Done.")]]
+    )
+    out = run_cli("run", "-p", "x", "--output-format", "json", cwd=repo)
+    assert out.code == 0, out.stderr
+    (started,) = [json.loads(line) for line in (repo / "subagent-starts.jsonl").read_text().splitlines()]
+    assert started["hook_event_name"] == "SubagentStart" and started["agent_type"] == "reviewer"
+    assert started["agent_id"]
+    assert not (repo / "other-starts.jsonl").exists()  # the matcher is the agent type
+    child_first = json.dumps(fake.message_requests[1].body["messages"][0])
+    assert "The style guide is docs/STYLE.md." in child_first and "Review calc.py" in child_first
+    parent_requests = [fake.message_requests[0].body, fake.message_requests[2].body]
+    assert all("STYLE.md" not in json.dumps(r["messages"]) for r in parent_requests)
 
 
 def test_a_subagents_turns_count_toward_the_runs_turn_limit(fake, repo, run_cli):

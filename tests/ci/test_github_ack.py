@@ -1,6 +1,7 @@
-"""The acknowledgement of a mention (`runner/flow/ack.py`): `claude-runner github` checks who asked
-and posts the tracking comment with the standard library's HTTP client, before PyGithub, the agent,
-jinja2 and the Anthropic SDK are loaded; the rest of the run goes on through PyGithub.
+"""The acknowledgement of a mention: `claude-runner github` checks who asked and posts the tracking
+comment with the standard library's HTTP client before the job's settings are built (`runner/quick/`,
+an installation token), or after them (`runner/flow/ack.py`), before PyGithub, the agent, jinja2 and
+the Anthropic SDK are loaded either way; the rest of the run goes on through PyGithub.
 
 Not timed (that is `bench/ack_latency.py`): the runner writes the names of the modules loaded at
 the moment it sends the comment (``CLAUDE_RUNNER_ACK_AUDIT``), and the fake GitHub records the
@@ -36,8 +37,21 @@ NOT_BEFORE_THE_COMMENT = (
     "selectolax",
     "runner.text.markdown",
 )
-# The only parts of runner.agent that settings reading loads: value types and the tool environment.
-AGENT_MODULES_ALLOWED = {"runner.agent", "runner.agent.context", "runner.agent.env"}
+# The runner's modules loaded when the quick acknowledgement posts the comment.
+QUICK_MODULES = {
+    "runner",
+    "runner.main",
+    "runner.quick",
+    "runner.quick.comment",
+    "runner.quick.decide",
+    "runner.quick.github",
+    "runner.quick.handover",
+    "runner.quick.prose",
+    "runner.settings",
+    "runner.settings.quick_ack",
+}
+# Standard modules the stdlib floor (bench/ack_floor.py) does without, which the job's settings load.
+NOT_IN_THE_QUICK_PATH = {"dataclasses", "typing", "hashlib", "hmac", "uuid", "shutil", "inspect", "tempfile"}
 TOKEN = "ghs_actionsInstallationToken0123456789"  # an installation token, as Actions' GITHUB_TOKEN is
 
 
@@ -55,12 +69,16 @@ def _mention(job, tmp_path: Path, **env: str):  # noqa: F811
     return audit, outputs
 
 
-def test_the_tracking_comment_is_posted_before_the_sdks_and_the_agent_load(job, tmp_path):  # noqa: F811
+def test_the_tracking_comment_is_posted_before_the_settings_the_sdks_and_the_agent_load(job, tmp_path):  # noqa: F811
     audit, outputs = _mention(job, tmp_path)
     loaded = set(json.loads(audit.read_text()))
-    assert "runner.platforms.github_ack" in loaded  # the audit is the small client's
+    assert "runner.quick.github" in loaded  # the audit is the quick acknowledgement's
     assert not [m for m in loaded if m.split(".")[0] in NOT_BEFORE_THE_COMMENT or m in NOT_BEFORE_THE_COMMENT]
-    assert {m for m in loaded if m.startswith("runner.agent")} <= AGENT_MODULES_ALLOWED
+    # Of the runner, only the quick path and its settings reader (runner/quick/, settings/quick_ack.py).
+    assert {m for m in loaded if m.startswith("runner")} <= QUICK_MODULES
+    # Nothing the floor (a stdlib script making the same two requests) does not load: no dataclasses,
+    # no typing, no hashing, no uuid; the regular expressions are http.client's own.
+    assert not loaded & NOT_IN_THE_QUICK_PATH
     # Two requests acknowledge the mention: who asked may ask, then the comment; nothing before.
     calls = [(r.method, r.route) for r in job.github.requests]
     assert calls[:2] == [("GET", "get_permission"), ("POST", "create_comment")]

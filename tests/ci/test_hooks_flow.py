@@ -125,3 +125,18 @@ def test_the_pull_requests_own_hooks_never_run(job):
     listed = git("--git-dir", str(job.origin), "ls-tree", "-r", "--name-only", "fix-calc", cwd=job.root)
     assert "pr-hook-ran" not in listed.split()
     assert "trusted-hook-ran" in listed.split() and "return a + b" in (job.workspace / "calc.py").read_text()
+
+
+def test_a_failed_command_fires_posttoolusefailure_whose_context_the_model_reads(job):
+    hint = (
+        "python3 -c 'import json,sys; d=json.load(sys.stdin); "
+        'print(json.dumps({"hookSpecificOutput":{"hookEventName":"PostToolUseFailure",'
+        '"additionalContext":"Failed: " + d["tool_input"]["command"] + "; try python3"}}))\''
+    )
+    turns = [[tool_use("Bash", {"command": "no-such-tool --version"})], [text("I will use python3.")]]
+    run_on_pr(job, turns, settings(("Bash",), PostToolUseFailure=[command(hint, "Bash")]))
+    (result,) = tool_results(job.model.message_requests[1].body)
+    assert result.get("is_error") is True
+    assert "PostToolUseFailure hook: Failed: no-such-tool --version; try python3" in json.dumps(
+        result["content"]
+    )

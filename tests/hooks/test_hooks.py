@@ -153,3 +153,40 @@ def test_posttooluse_feedback_and_suppressed_output() -> None:
         ],
     )
     assert verdict.block and verdict.reason == "line 3: unused import" and verdict.context == ["x"]
+
+
+def test_a_failed_call_fires_posttoolusefailure_and_not_posttooluse(ctx: ToolContext, tmp_path: Path) -> None:
+    log = tmp_path / "fired.jsonl"
+    config = parse_hooks(
+        {
+            "PostToolUse": [{"matcher": "Bash", "hooks": [{"command": f"cat >> {log}; echo >> {log}"}]}],
+            "PostToolUseFailure": [
+                {
+                    "matcher": "Bash",
+                    "hooks": [
+                        {
+                            "command": f"cat >> {log}; echo >> {log}; echo '"
+                            + json.dumps(
+                                {"hookSpecificOutput": {"additionalContext": "Run make setup first."}}
+                            )
+                            + "'"
+                        }
+                    ],
+                }
+            ],
+        },
+        "s",
+    )
+    hooks_of_run = runner(config)
+    failed = {"content": "Exit code 127\nmake: not found", "is_error": True}
+    note = hooks_of_run.after_tool("Bash", {"command": "make"}, "t1", failed, ctx)
+    assert note == "Run make setup first."
+    assert (
+        hooks_of_run.after_tool("Bash", {"command": "ls"}, "t2", {"content": "a.py", "is_error": False}, ctx)
+        is None
+    )
+    fired = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [f["hook_event_name"] for f in fired] == ["PostToolUseFailure", "PostToolUse"]
+    assert fired[0]["error"] == "Exit code 127\nmake: not found" and fired[0]["is_interrupt"] is False
+    assert fired[0]["tool_input"] == {"command": "make"} and "tool_response" not in fired[0]
+    assert fired[1]["tool_response"]["content"] == "a.py"

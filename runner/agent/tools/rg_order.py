@@ -87,7 +87,7 @@ def _by_blocks(raw: bytes, separator: bytes | None) -> tuple[bytes, int]:
     return text, len(blocks)
 
 
-_LINE_PATH = re.compile(rb"^\0?([^\0\n]*)\0", re.MULTILINE)  # a line's path, after a separator mark
+_LINE_PATH = re.compile(rb"^\0?([^\0\n]+)\0", re.MULTILINE)  # a line's path, after a separator mark
 _COUNT = re.compile(rb"\0(\d+)\n")
 
 
@@ -128,6 +128,8 @@ def in_path_order(raw: bytes, *, context: bool, count: bool) -> Ordered:
     with ``context`` when -A/-B/-C asked for separators) as ``rg --sort=path`` prints it."""
     if not raw:
         return Ordered(b"", 0)
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
     if count:
         fast = _counts_by_lines(raw)
         if fast is not None:

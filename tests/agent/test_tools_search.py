@@ -211,7 +211,7 @@ def test_glob_leaves_out_a_file_removed_after_rg_listed_it(tmp_path: Path) -> No
     touch(tmp_path / "b.py", mtime=2_000)
     touch(tmp_path / "c.py", mtime=1_000)
     # rg's newest-first list with a file gone since: the two newest are the two that exist.
-    mtimes, paths = glob_walk._head([b"b.py", b"gone.py", b"a.py", b"c.py"], bytes(tmp_path) + b"/", limit=2)
+    mtimes, paths = glob_walk._head(b"b.py\0gone.py\0a.py\0c.py\0", bytes(tmp_path) + b"/", limit=2)
     assert b"gone.py" not in paths
     assert newest_first(mtimes, paths)[:2] == [b"a.py", b"b.py"]  # a tie: by path
 

@@ -60,16 +60,22 @@ def _parts(base: Path, ways: int) -> list[list[str]]:
     return [[f"!/{name}" for j in range(ways) if j != i for name in owned[j]] for i in range(ways)]
 
 
-def _head(paths: list[bytes], prefix: bytes, limit: int) -> tuple[list[float], list[bytes]]:
-    """The entries of rg's newest-first list that can be among the ``limit`` newest, stat'ed:
-    the first ``limit`` that still exist and every one after them with the same time."""
+def _head(listed: bytes, prefix: bytes, limit: int) -> tuple[list[float], list[bytes]]:
+    """The entries of rg's newest-first list (paths ending with a NUL) that can be among the
+    ``limit`` newest, stat'ed: the first ``limit`` that still exist and every one after them
+    with the same time. Only that head is split into paths."""
     mtimes: list[float] = []
     kept: list[bytes] = []
     start = 0
-    while start < len(paths):
-        block = paths[start : start + limit + 1]
-        start += len(block)
-        block_mtimes, block_kept = stamp(block, prefix)
+    while start < len(listed):
+        end = start
+        for _ in range(limit + 1):  # the next limit + 1 paths
+            end = listed.find(b"\0", end) + 1 or len(listed)
+            if end == len(listed):
+                break
+        block = listed[start:end].split(b"\0")
+        start = end
+        block_mtimes, block_kept = stamp([path for path in block if path], prefix)
         mtimes += block_mtimes
         kept += block_kept
         if len(kept) > limit and mtimes[-1] < mtimes[limit - 1]:
@@ -98,9 +104,8 @@ def newest_files(pattern: str, base: Path, ctx: ToolContext, limit: int) -> List
     paths: list[bytes] = []
     count = 0
     for run in runs:
-        listed = run.out.split(b"\0")[:-1]
-        count += len(listed)
-        run_mtimes, run_paths = _head(listed, prefix, limit)
+        count += run.out.count(b"\0")
+        run_mtimes, run_paths = _head(run.out, prefix, limit)
         mtimes += run_mtimes
         paths += run_paths
     # A top-level entry made while the processes start is listed by each: shown once.

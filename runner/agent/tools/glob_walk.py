@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.agent.tools.base import ToolContext
 from runner.agent.tools.mtimes import newest_first, stamp
-from runner.agent.tools.rg import RgRun, run_rg
+from runner.agent.tools.rg import run_rgs
 
 MAX_PARTS = 4
 MAX_EXCLUDED = 256  # top-level names excluded per process; a wider top level is not split
@@ -88,17 +87,11 @@ def newest_files(pattern: str, base: Path, ctx: ToolContext, limit: int) -> List
     included, ``.git`` never), newest first, ties by path."""
     parts = _parts(base, min(MAX_PARTS, os.cpu_count() or 1))
 
-    def listing(excluded: list[str]) -> RgRun:
-        # -0: a name holding a newline stays one path; --sortr: rg stats and sorts, one thread.
-        argv = ["--files", "--null", "--sortr=modified", "--no-ignore", "--hidden"]
-        argv += ["--glob", pattern, "--glob", "!.git", *(a for name in excluded for a in ("--glob", name))]
-        return run_rg(argv, ctx, base, terminator=b"\0")
-
-    if len(parts) == 1:
-        runs = [listing(parts[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="glob") as pool:
-            runs = list(pool.map(listing, parts))
+    # -0: a name holding a newline stays one path; --sortr: rg stats and sorts (on one thread).
+    argv = ["--files", "--null", "--sortr=modified", "--no-ignore", "--hidden"]
+    argv += ["--glob", pattern, "--glob", "!.git"]
+    argvs = [[*argv, *(arg for name in excluded for arg in ("--glob", name))] for excluded in parts]
+    runs = run_rgs(argvs, ctx, base, terminator=b"\0")
     prefix = os.fsencode(str(base).rstrip(os.sep) + os.sep)
     mtimes: list[float] = []
     paths: list[bytes] = []

@@ -1,8 +1,7 @@
 """Running the ``rg`` binary for Glob and Grep: an argv list (never a shell), the scrubbed
 environment, a timeout and a cap on the output kept.
 
-Output is read in large blocks; a caller may take its records (paths, lines) as they arrive,
-so it works while rg still walks the tree.
+Output is read in large blocks, from several rg processes at once if asked.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,74 +59,71 @@ class RgRun:
     cut: bool
 
 
-def run_rg(
-    args: list[str],
-    ctx: ToolContext,
-    cwd: Path,
-    on_records: Callable[[list[bytes]], None] | None = None,
-    terminator: bytes = b"\n",
-) -> RgRun:
-    """Run rg with ``args`` in ``cwd``; stdout is kept up to ``RG_MAX_BYTES``, then rg is stopped.
+def run_rg(args: list[str], ctx: ToolContext, cwd: Path, terminator: bytes = b"\n") -> RgRun:
+    """Run rg with ``args`` in ``cwd``; stdout is kept up to ``RG_MAX_BYTES`` (whole records, each
+    ended by ``terminator``), then rg is stopped."""
+    return run_rgs([args], ctx, cwd, terminator)[0]
 
-    With ``on_records``, stdout's complete records (each ended by ``terminator``, which is not
-    passed on) are handed to it as they arrive, and the ``out`` returned is empty."""
+
+def run_rgs(argvs: list[list[str]], ctx: ToolContext, cwd: Path, terminator: bytes = b"\n") -> list[RgRun]:
+    """``run_rg`` for several rg processes at once, read by one loop (no thread per process)."""
     timeout = _timeout(ctx)
-    proc = subprocess.Popen(
-        [find_rg(), "--no-config", *args],  # --no-config: RIPGREP_CONFIG_PATH must not change results
-        cwd=cwd,
-        env=dict(ctx.subprocess_env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = bytearray(), bytearray()
-    cut = drained = False
-    sent = 0  # stdout bytes already handed to on_records
+    rg = find_rg()
+    procs: list[subprocess.Popen[bytes]] = []
+    outs = [bytearray() for _ in argvs]
+    errs = [bytearray() for _ in argvs]
+    cut = [False for _ in argvs]
+    open_streams = [0 for _ in argvs]  # per process: its pipes not at their end yet
     end = time.monotonic() + timeout
     try:
         with selectors.DefaultSelector() as sel:
-            for stream, sink in ((proc.stdout, out), (proc.stderr, err)):
-                if stream is not None:
-                    sel.register(stream, selectors.EVENT_READ, sink)
-            while sel.get_map() and not cut:
+            for i, args in enumerate(argvs):
+                proc = subprocess.Popen(
+                    [rg, "--no-config", *args],  # --no-config: RIPGREP_CONFIG_PATH must not change results
+                    cwd=cwd,
+                    env=dict(ctx.subprocess_env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+                procs.append(proc)
+                for stream, sink in ((proc.stdout, outs[i]), (proc.stderr, errs[i])):
+                    if stream is not None:
+                        sel.register(stream, selectors.EVENT_READ, (i, sink))
+                        open_streams[i] += 1
+            while sel.get_map():
                 left = end - time.monotonic()
                 if left <= 0:
                     raise ToolError(
                         f"the search timed out after {timeout:.0f} s; narrow the path, glob or pattern"
                     )
                 for key, _ in sel.select(left):
+                    i, sink = key.data
                     chunk = os.read(key.fd, READ_BYTES)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
+                    if chunk:
+                        sink.extend(chunk)
+                    if chunk and not (sink is outs[i] and len(sink) > RG_MAX_BYTES):
                         continue
-                    key.data.extend(chunk)
-                    if on_records is not None and key.data is out:
-                        sent += _hand_on(out, on_records, terminator)
-                    # Enough to answer with: stop rg, don't buffer it all.
-                    cut = sent + len(out) > RG_MAX_BYTES
-            drained = not cut
+                    # At its end, or enough to answer with: stop reading it (rg is stopped below).
+                    cut[i] = cut[i] or bool(chunk)
+                    pipes = (procs[i].stdout, procs[i].stderr)
+                    for fd in [pipe.fileno() for pipe in pipes if pipe is not None] if cut[i] else [key.fd]:
+                        registered = sel.get_map().get(fd)
+                        if registered is not None:
+                            sel.unregister(registered.fileobj)
+                            open_streams[i] -= 1
     finally:
-        if not drained:  # timed out, cut, or interrupted: rg must not outlive the call
-            proc.kill()
-        code = proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-    if cut:  # keep whole records only, within the cap
-        del out[out.rfind(terminator, 0, max(0, RG_MAX_BYTES - sent)) + len(terminator) :]
-    if on_records is not None:
-        if out and not cut:
-            out.extend(terminator)  # a last record without its terminator
-        _hand_on(out, on_records, terminator)
-        out.clear()
-    return RgRun(code, bytes(out), err.decode("utf-8", "replace"), cut)
-
-
-def _hand_on(out: bytearray, on_records: Callable[[list[bytes]], None], terminator: bytes) -> int:
-    """Pass ``out``'s complete records to ``on_records`` and drop them from it; returns their size."""
-    end = out.rfind(terminator) + len(terminator)
-    if end >= len(terminator):
-        on_records(bytes(out[: end - len(terminator)]).split(terminator))
-        del out[:end]
-        return end
-    return 0
+        for i, proc in enumerate(procs):
+            if open_streams[i] or cut[i]:  # timed out, cut, or interrupted: rg must not outlive the call
+                proc.kill()
+        codes = [proc.wait() for proc in procs]
+        for proc in procs:
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+    runs = []
+    for out, err, was_cut, code in zip(outs, errs, cut, codes, strict=True):
+        if was_cut:  # keep whole records only, within the cap
+            del out[out.rfind(terminator, 0, RG_MAX_BYTES) + len(terminator) :]
+        runs.append(RgRun(code, bytes(out), err.decode("utf-8", "replace"), was_cut))
+    return runs

@@ -312,3 +312,17 @@ def test_glob_breaks_mtime_ties_by_path_across_the_tree(ws: Path, ctx: ToolConte
     assert lines[0] == "t3/newest.log"
     assert lines[1:100] == sorted(names)[:99]
     assert lines[100] == "[the 100 newest of 151 files; use a narrower pattern or path]"
+
+
+def test_glob_counts_each_file_once_whatever_the_top_level_names(ws: Path, ctx: ToolContext) -> None:
+    # Plain top-level names (the tree is split between rg processes) and names rg would read as
+    # glob syntax, "[1]" and "*" (not split): each file is listed and counted once.
+    for tree, tops in (("plain", ("a", "a b", "a-1", "sq1")), ("syntax", ("sq[1]", "star*", "sq1", "a"))):
+        for top in tops:
+            for i in range(30):
+                touch(ws / tree / top / f"f{i:02}.log", mtime=8_000_000 + i)
+        touch(ws / tree / "f.log", mtime=9_000_000)
+        lines = run(Glob(), ctx, pattern="**/*.log", path=tree).split("\n")
+        assert lines[0] == f"{tree}/f.log" and len(set(lines)) == len(lines) == 101
+        assert lines[-1] == "[the 100 newest of 121 files; use a narrower pattern or path]"
+        assert sorted(lines[1:5]) == sorted(f"{tree}/{top}/f29.log" for top in tops)

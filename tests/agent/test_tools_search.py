@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.agent.tools import search
+from runner.agent.tools import glob_walk, rg, search
 from runner.agent.tools.base import ToolContext, ToolError
+from runner.agent.tools.mtimes import newest_first
 from runner.agent.tools.search import LS, Glob, Grep
 
 
@@ -151,11 +152,11 @@ def test_grep_caps_output(ws: Path, ctx: ToolContext) -> None:
 
 
 def test_missing_rg_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(search.sys, "executable", str(tmp_path / "bin" / "python"))
-    monkeypatch.setattr(search.sysconfig, "get_path", lambda name: str(tmp_path / "bin"))
+    monkeypatch.setattr(rg.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setattr(rg.sysconfig, "get_path", lambda name: str(tmp_path / "bin"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolError, match="install the `ripgrep` Python package"):
-        search.find_rg()
+        rg.find_rg()
 
 
 # --- LS -------------------------------------------------------------------------------------
@@ -209,11 +210,10 @@ def test_glob_leaves_out_a_file_removed_after_rg_listed_it(tmp_path: Path) -> No
     touch(tmp_path / "a.py", mtime=2_000)
     touch(tmp_path / "b.py", mtime=2_000)
     touch(tmp_path / "c.py", mtime=1_000)
-    stamps = search._Stamps(str(tmp_path))
-    stamps.add(["c.py", "gone.py", "b.py"])
-    stamps.add(["a.py"])
-    assert stamps.newest(2) == (["a.py", "b.py"], 3)  # newest first, a tie by path
-    assert stamps.listed == 4
+    # rg's newest-first list with a file gone since: the two newest are the two that exist.
+    mtimes, paths = glob_walk._head(b"b.py\0gone.py\0a.py\0c.py\0", bytes(tmp_path) + b"/", limit=2)
+    assert b"gone.py" not in paths
+    assert newest_first(mtimes, paths)[:2] == [b"a.py", b"b.py"]  # a tie: by path
 
 
 def test_glob_reads_rg_output_as_it_comes(
@@ -227,3 +227,102 @@ def test_glob_reads_rg_output_as_it_comes(
     lines = run(Glob(), ctx, pattern="deep/**/*.txt").split("\n")
     assert lines[0] == "deep/dir5/name_0299.txt" and lines[99] == "deep/dir4/name_0200.txt"
     assert lines[100] == "[the 100 newest of 300 files; use a narrower pattern or path]"
+
+
+# --- names, ties and sizes at the edges ------------------------------------------------------
+
+
+def test_names_with_a_newline_or_a_colon_are_one_entry(ws: Path, ctx: ToolContext) -> None:
+    touch(ws / "odd" / "new\nline.py", "needle\n", 9_000_000)
+    touch(ws / "odd" / "a:b.py", "needle\nneedle\n", 8_000_000)
+    assert run(Glob(), ctx, pattern="odd/*.py") == "odd/new\nline.py\nodd/a:b.py"
+    assert run(Grep(), ctx, pattern="needle") == "Found 2 files\nodd/new\nline.py\nodd/a:b.py"
+    # Shown as rg prints them; the summary counts files, not printed lines.
+    assert run(Grep(), ctx, pattern="needle", output_mode="count") == (
+        "odd/a:b.py:2\nodd/new\nline.py:1\nFound 3 matching lines in 2 files"
+    )
+    assert run(Grep(), ctx, pattern="needle", output_mode="content") == (
+        "odd/a:b.py:1:needle\nodd/a:b.py:2:needle\nodd/new\nline.py:1:needle"
+    )
+
+
+def test_grep_orders_files_as_rg_walks_them_with_context_separators(ws: Path, ctx: ToolContext) -> None:
+    # rg searches in parallel; the output is put back in the order of a walk by name: a
+    # directory's files before its next sibling ("p/z" before "p-b", "/" sorts first).
+    for name in ("p.txt", "p-b/x.txt", "p/z.txt", "p/a/deep.txt"):
+        touch(ws / "tree" / name, "one\nhit\ntwo\nthree\nfour\nhit\n")
+    out = run(Grep(), ctx, pattern="hit", output_mode="content", path="tree", **{"-C": 1})
+    walk = ["tree/p/a/deep.txt", "tree/p/z.txt", "tree/p-b/x.txt", "tree/p.txt"]
+    assert out == "\n--\n".join(f"{f}-1-one\n{f}:2:hit\n{f}-3-two\n--\n{f}-5-four\n{f}:6:hit" for f in walk)
+    counts = run(Grep(), ctx, pattern="hit", output_mode="count", path="tree")
+    assert counts == "\n".join([*(f"{f}:2" for f in walk), "Found 8 matching lines in 4 files"])
+
+
+def test_grep_keeps_rgs_note_on_a_binary_file_with_the_file(ws: Path, ctx: ToolContext) -> None:
+    touch(ws / "bin" / "a.txt", "hit\n")
+    (ws / "bin" / "b.dat").write_bytes(b"hit\n" + b"y" * 70_000 + b"\0hit\n")
+    touch(ws / "bin" / "c.txt", "hit\n")
+    out = run(Grep(), ctx, pattern="hit", output_mode="content", path="bin").split("\n")
+    assert out[0] == "bin/a.txt:1:hit" and out[1] == "bin/b.dat:1:hit"
+    assert (
+        out[2].startswith("bin/b.dat: WARNING: stopped searching binary file") and out[3] == "bin/c.txt:1:hit"
+    )
+
+
+def test_grep_head_limit_on_a_huge_match_count(ws: Path, ctx: ToolContext) -> None:
+    touch(ws / "huge" / "b.txt", "hit\n" * 20_000)
+    touch(ws / "huge" / "a.txt", "hit\n" * 5)
+    out = run(Grep(), ctx, pattern="hit", output_mode="content", path="huge", head_limit=6)
+    assert out == "\n".join(
+        [
+            *(f"huge/a.txt:{i}:hit" for i in range(1, 6)),
+            "huge/b.txt:1:hit",
+            "[head_limit 6: 19999 more lines not shown]",
+        ]
+    )
+    out = run(Grep(), ctx, pattern="hit", output_mode="count", path="huge", head_limit=1)
+    assert (
+        out == "huge/a.txt:5\nFound 20005 matching lines in 2 files\n[head_limit 1: 1 more lines not shown]"
+    )
+
+
+def test_grep_output_past_the_cap_keeps_the_first_files_by_path(
+    ws: Path, ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the cap on rg's output, rg walks in path order itself: the lines kept are those of
+    # the first files, not of whichever files a parallel search finished first.
+    for i in range(40):
+        touch(ws / "many" / f"f{i:02}.txt", f"hit {i:02} " + "x" * 30 + "\n")
+    monkeypatch.setattr(rg, "RG_MAX_BYTES", 400)  # room for 7 of the 40 lines (54 bytes each)
+    out = run(Grep(), ctx, pattern="hit", output_mode="content", path="many")
+    assert out.split("\n") == [
+        *(f"many/f{i:02}.txt:1:hit {i:02} " + "x" * 30 for i in range(7)),
+        "[rg output was cut; narrow the search]",
+    ]
+
+
+def test_glob_breaks_mtime_ties_by_path_across_the_tree(ws: Path, ctx: ToolContext) -> None:
+    # 150 files with one mtime in several top-level directories (listed by separate rg processes):
+    # the 100 shown are the first by path, whoever listed them.
+    names = [f"{top}/f{i:03}.log" for top in ("t1", "t2", "t3") for i in range(50)]
+    for name in names:
+        touch(ws / name, mtime=7_000_000)
+    touch(ws / "t3" / "newest.log", mtime=7_000_001)
+    lines = run(Glob(), ctx, pattern="**/*.log").split("\n")
+    assert lines[0] == "t3/newest.log"
+    assert lines[1:100] == sorted(names)[:99]
+    assert lines[100] == "[the 100 newest of 151 files; use a narrower pattern or path]"
+
+
+def test_glob_counts_each_file_once_whatever_the_top_level_names(ws: Path, ctx: ToolContext) -> None:
+    # Plain top-level names (the tree is split between rg processes) and names rg would read as
+    # glob syntax, "[1]" and "*" (not split): each file is listed and counted once.
+    for tree, tops in (("plain", ("a", "a b", "a-1", "sq1")), ("syntax", ("sq[1]", "star*", "sq1", "a"))):
+        for top in tops:
+            for i in range(30):
+                touch(ws / tree / top / f"f{i:02}.log", mtime=8_000_000 + i)
+        touch(ws / tree / "f.log", mtime=9_000_000)
+        lines = run(Glob(), ctx, pattern="**/*.log", path=tree).split("\n")
+        assert lines[0] == f"{tree}/f.log" and len(set(lines)) == len(lines) == 101
+        assert lines[-1] == "[the 100 newest of 121 files; use a narrower pattern or path]"
+        assert sorted(lines[1:5]) == sorted(f"{tree}/{top}/f29.log" for top in tops)

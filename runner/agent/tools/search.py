@@ -1,32 +1,27 @@
 """Glob, Grep and LS: finding files and text, confined to the workspace.
 
-Glob and Grep run the ``rg`` binary from the ``ripgrep`` wheel with an argv list (never a
-shell), the scrubbed environment, a timeout and an output cap, like Claude Code does: Glob
-lists every file (ignored and hidden ones included, ``.git`` excluded) and Grep honours
-``.gitignore``. Paths come back relative to the workspace, which is shorter for the model.
+Glob and Grep run the ``rg`` binary from the ``ripgrep`` wheel (``rg.py``) like Claude Code
+does: Glob lists every file (ignored and hidden ones included, ``.git`` excluded) and Grep
+honours ``.gitignore``. Paths come back relative to the workspace, which is shorter for the model.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import selectors
-import shutil
-import subprocess
-import sys
-import sysconfig
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from runner.agent.tools.base import Tool, ToolContext, ToolError, ToolResult, bool_arg, int_arg, str_arg
+from runner.agent.tools.glob_walk import newest_files
+from runner.agent.tools.mtimes import newest_first, stamp
 from runner.agent.tools.paths import display_path, resolve_in_roots
+from runner.agent.tools.rg import RgRun, run_rg
+from runner.agent.tools.rg_order import MARKED_COUNT_ARGS, MARKED_LINE_ARGS, in_path_order
 
 GLOB_MAX_RESULTS = 100
 GREP_MAX_CHARS = 30_000
-RG_TIMEOUT_S = 30.0
-RG_MAX_BYTES = 8 * 1024 * 1024  # raw rg output kept; more than this is cut and reported
 LS_MAX_ENTRIES = 1000
 LS_MAX_DEPTH = 5
 # Listed but not expanded by LS: big, generated, and rarely what the model is looking for.
@@ -44,99 +39,6 @@ LS_NOT_EXPANDED = frozenset(
         ".gradle",
     }
 )
-
-
-def find_rg() -> str:
-    """The ``rg`` binary: the ripgrep wheel's (next to this Python) first, then ``PATH``."""
-    name = "rg.exe" if os.name == "nt" else "rg"
-    # sys.executable is not resolved on purpose: in a venv it is the venv's bin/python.
-    for folder in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
-        candidate = folder / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which("rg")
-    if found is None:
-        raise ToolError(
-            "ripgrep (rg) is not installed; install the `ripgrep` Python package (pip install ripgrep)"
-        )
-    return found
-
-
-def _timeout(ctx: ToolContext, limit: float = RG_TIMEOUT_S) -> float:
-    if ctx.deadline is None:
-        return limit
-    remaining = ctx.deadline - time.monotonic()
-    if remaining <= 0:
-        raise ToolError("the run's time limit has been reached")
-    return min(limit, remaining)
-
-
-def run_rg(
-    args: list[str], ctx: ToolContext, cwd: Path, on_lines: Callable[[list[str]], None] | None = None
-) -> tuple[int, str, str, bool]:
-    """Run rg; returns (exit code, stdout, stderr, stdout was cut). Output is read in bounded chunks.
-
-    With ``on_lines``, stdout's complete lines are handed to it as they arrive (the caller works
-    while rg still walks the tree) and the stdout returned is empty."""
-    timeout = _timeout(ctx)
-    proc = subprocess.Popen(
-        [find_rg(), "--no-config", *args],  # --no-config: RIPGREP_CONFIG_PATH must not change results
-        cwd=cwd,
-        env=dict(ctx.subprocess_env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = bytearray(), bytearray()
-    cut = drained = False
-    sent = 0  # stdout bytes already handed to on_lines
-    end = time.monotonic() + timeout
-    try:
-        with selectors.DefaultSelector() as sel:
-            for stream, sink in ((proc.stdout, out), (proc.stderr, err)):
-                if stream is not None:
-                    sel.register(stream, selectors.EVENT_READ, sink)
-            while sel.get_map() and not cut:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise ToolError(
-                        f"the search timed out after {timeout:.0f} s; narrow the path, glob or pattern"
-                    )
-                for key, _ in sel.select(left):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                        continue
-                    key.data.extend(chunk)
-                    if on_lines is not None and key.data is out:
-                        sent += _hand_on(out, on_lines)
-                    # Enough to answer with: stop rg, don't buffer it all.
-                    cut = sent + len(out) > RG_MAX_BYTES
-            drained = not cut
-    finally:
-        if not drained:  # timed out, cut, or interrupted: rg must not outlive the call
-            proc.kill()
-        code = proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-    if cut:
-        del out[out.rfind(b"\n", 0, max(0, RG_MAX_BYTES - sent)) + 1 :]
-    if on_lines is not None:
-        if out and not cut:
-            out.extend(b"\n")  # a last line without its newline
-        _hand_on(out, on_lines)
-        out.clear()
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), cut
-
-
-def _hand_on(out: bytearray, on_lines: Callable[[list[str]], None]) -> int:
-    """Pass ``out``'s complete lines to ``on_lines`` and drop them from it; returns their size."""
-    end = out.rfind(b"\n") + 1
-    if end:
-        on_lines(out[:end].decode("utf-8", "replace").splitlines())
-        del out[:end]
-    return end
 
 
 def _search_root(ctx: ToolContext, raw: str) -> Path:
@@ -181,18 +83,16 @@ class Glob(Tool):
             pattern = "/".join(parts[literal:])
         if not base.is_dir():
             raise ToolError(f"{display_path(base, ctx)} is not a directory")
-        stamps = _Stamps(str(base))
-        argv = ["--files", "--no-ignore", "--hidden", "--glob", pattern, "--glob", "!.git"]
-        code, _, err, cut = run_rg(argv, ctx, base, on_lines=stamps.add)
-        if code == 2 and not stamps.listed:
-            raise ToolError(f"Glob failed: {(err.strip() or 'rg exit code 2').splitlines()[-1]}")
-        newest, count = stamps.newest(GLOB_MAX_RESULTS)
-        if not newest:
+        listing = newest_files(pattern, base, ctx, GLOB_MAX_RESULTS)
+        if listing.code == 2 and not listing.count:
+            raise ToolError(f"Glob failed: {(listing.err.strip() or 'rg exit code 2').splitlines()[-1]}")
+        shown, count = listing.newest, listing.count
+        if not shown:
             return ToolResult("No files found")
-        # Only the files shown are turned into display paths: one cheap lstat per match is all.
-        lines = [display_path(base / rel, ctx) for rel in newest]
-        if count > GLOB_MAX_RESULTS or cut:
-            total = f"more than {count}" if cut else str(count)
+        # Only the files shown are turned into display paths.
+        lines = [display_path(base / rel.decode("utf-8", "replace"), ctx) for rel in shown]
+        if count > GLOB_MAX_RESULTS or listing.cut:
+            total = f"more than {count}" if listing.cut else str(count)
             lines.append(f"[the {GLOB_MAX_RESULTS} newest of {total} files; use a narrower pattern or path]")
         return ToolResult("\n".join(lines))
 
@@ -234,110 +134,92 @@ class Grep(Tool):
         target = _search_root(ctx, str_arg(args, "path", required=False))
         head_limit = int_arg(args, "head_limit") or None  # 0 means no limit
 
-        argv = ["--color=never", "--hidden", "--max-columns=500", "--max-columns-preview"]
-        if bool_arg(args, "-i"):
-            argv.append("--ignore-case")
-        if bool_arg(args, "multiline"):
-            argv += ["--multiline", "--multiline-dotall"]
-        if mode == "files_with_matches":
-            argv.append("--files-with-matches")
-        else:
-            # Sorted by path so the output is stable from run to run (rg is parallel otherwise).
-            argv += ["--with-filename", "--no-heading", "--sort=path"]
-            if mode == "count":
-                argv.append("--count")
-            else:
-                argv.append("--line-number" if bool_arg(args, "-n", default=True) else "--no-line-number")
-        if mode == "content":
-            for flag in ("-A", "-B", "-C"):
-                context = int_arg(args, flag)
-                if context:
-                    argv += [flag, str(context)]
-        glob = str_arg(args, "glob", required=False)
-        if glob:
-            argv += ["--glob", glob]
-        argv += ["--glob", "!.git"]  # last: later globs win in rg
-        file_type = str_arg(args, "type", required=False)
-        if file_type:
-            argv += ["--type", file_type]
-        argv += ["--regexp", pattern]  # --regexp: a pattern starting with "-" is not a flag
         cwd = Path(os.path.realpath(ctx.cwd))
-        if target != cwd:
-            argv += ["--", display_path(target, ctx)]
+        shown_target = display_path(target, ctx)
+        context = mode == "content" and any(int_arg(args, flag) for flag in ("-A", "-B", "-C"))
+        head = ["--color=never", "--hidden", "--max-columns=500", "--max-columns-preview"]
+        tail = [*_search_flags(args, mode, pattern), *(["--", shown_target] if target != cwd else [])]
 
-        code, out, err, cut = run_rg(argv, ctx, cwd)
-        if code == 1 or (code == 0 and not out.strip()):
+        def search(sort_by_rg: bool) -> RgRun:
+            argv = [*head, *_mode_flags(args, mode, sort_by_rg=sort_by_rg), *tail]
+            return run_rg(argv, ctx, cwd, terminator=b"\0" if mode == "files_with_matches" else b"\n")
+
+        run = search(sort_by_rg=False)
+        if run.code == 1 or (run.code == 0 and not run.out.strip()):
             return ToolResult("No matches found")
-        if code == 2 and not out.strip():
-            detail = "\n".join(err.strip().splitlines()[:6]) or "rg exit code 2"
+        if run.code == 2 and not run.out.strip():
+            detail = "\n".join(run.err.strip().splitlines()[:6]) or "rg exit code 2"
             raise ToolError(f"Grep failed: {detail}")
-        lines = out.splitlines()
+        files: int | None = None  # counted from rg's records (a name may hold a newline)
+        matches = 0
         if mode == "files_with_matches":
-            lines = _newest_first(lines, cwd)
+            prefix = b"" if os.path.isabs(shown_target) else os.fsencode(cwd) + b"/"
+            paths = run.out.split(b"\0")[:-1]
+            ordered_paths = newest_first(*stamp(paths, prefix, follow=True, missing=0.0))
+            lines = [path.decode("utf-8", "replace") for path in ordered_paths]
+        elif run.cut:
+            # More than is kept: only rg's own (single-threaded) walk in path order keeps the first files.
+            run = search(sort_by_rg=True)
+            lines = run.out.decode("utf-8", "replace").splitlines()
+        else:
+            ordered = in_path_order(run.out, context=context, count=mode == "count")
+            lines = ordered.text.decode("utf-8", "replace").splitlines()
+            files, matches = ordered.files, ordered.matches
         more = head_limit is not None and len(lines) > head_limit
         shown = lines[:head_limit] if head_limit is not None else lines
         if mode == "files_with_matches":
             header = f"Found {len(lines)} file{'s' if len(lines) != 1 else ''}"
             body = "\n".join([header, *shown])
         elif mode == "count":
-            total = sum(int(line.rpartition(":")[2]) for line in lines if line.rpartition(":")[2].isdigit())
-            body = "\n".join([*shown, f"Found {total} matching lines in {len(lines)} files"])
+            if files is None:  # rg's own sort: its lines are all there is
+                files, matches = len(lines), _total(lines)
+            body = "\n".join([*shown, f"Found {matches} matching lines in {files} files"])
         else:
             body = "\n".join(shown)
         if more:
             body += f"\n[head_limit {head_limit}: {len(lines) - len(shown)} more lines not shown]"
-        if cut:
+        if run.cut:
             body += "\n[rg output was cut; narrow the search]"
         return ToolResult(_cap(body))
 
 
-class _Stamps:
-    """The modification times of the files rg lists under ``base``, taken while rg still walks.
-
-    One ``lstat`` each and no path objects: this is most of Glob's time. A file removed since
-    rg listed it is left out."""
-
-    def __init__(self, base: str) -> None:
-        self.prefix = base.rstrip(os.sep) + os.sep
-        self.mtimes: list[float] = []
-        self.rels: list[str] = []
-        self.listed = 0
-
-    def add(self, rels: list[str]) -> None:
-        """Stamp a batch of listed paths (relative to ``base``)."""
-        self.listed += len(rels)
-        prefix, lstat = self.prefix, os.lstat
-        try:
-            mtimes = [lstat(prefix + rel).st_mtime for rel in rels]
-        except OSError:  # one was removed meanwhile: the slower loop leaves it out
-            mtimes, kept = [], []
-            for rel in rels:
-                try:
-                    mtimes.append(lstat(prefix + rel).st_mtime)
-                except OSError:
-                    continue
-                kept.append(rel)
-            rels = kept
-        self.mtimes += mtimes
-        self.rels += rels
-
-    def newest(self, limit: int) -> tuple[list[str], int]:
-        """The ``limit`` newest paths, newest first (ties by path), and how many there are."""
-        mtimes = self.mtimes
-        # The limit-th newest time first (sorting floats is cheap), then only the files at or above it.
-        cut = sorted(mtimes)[-limit] if len(mtimes) > limit else float("-inf")
-        picked = sorted((-m, rel) for m, rel in zip(mtimes, self.rels, strict=True) if m >= cut)
-        return [rel for _, rel in picked[:limit]], len(mtimes)
+def _total(count_lines: list[str]) -> int:
+    """The matching lines ``rg --count`` reports, summed."""
+    counts = (line.rpartition(":")[2] for line in count_lines)
+    return sum(int(count) for count in counts if count.isdigit())
 
 
-def _newest_first(paths: list[str], cwd: Path) -> list[str]:
-    def mtime(rel: str) -> float:
-        try:
-            return (cwd / rel).stat().st_mtime
-        except OSError:
-            return 0.0
+def _mode_flags(args: Mapping[str, Any], mode: str, *, sort_by_rg: bool) -> list[str]:
+    """rg's flags for Grep's output mode. Paths end with a NUL (``rg_order``) unless rg sorts."""
+    if mode == "files_with_matches":
+        return ["--files-with-matches", "--null"]  # sorted by mtime here
+    flags = ["--with-filename", "--no-heading"]
+    if sort_by_rg:
+        flags.append("--sort=path")  # one thread: only when the output is too big to sort here
+    if mode == "count":
+        return [*flags, "--count", *([] if sort_by_rg else MARKED_COUNT_ARGS)]
+    flags.append("--line-number" if bool_arg(args, "-n", default=True) else "--no-line-number")
+    return [*flags, *([] if sort_by_rg else MARKED_LINE_ARGS)]
 
-    return sorted(paths, key=lambda rel: (-mtime(rel), rel))
+
+def _search_flags(args: Mapping[str, Any], mode: str, pattern: str) -> list[str]:
+    """rg's flags for what Grep searches: case, multiline, context, globs, type, the pattern."""
+    flags = ["--ignore-case"] if bool_arg(args, "-i") else []
+    if bool_arg(args, "multiline"):
+        flags += ["--multiline", "--multiline-dotall"]
+    if mode == "content":
+        for flag in ("-A", "-B", "-C"):
+            context = int_arg(args, flag)
+            if context:
+                flags += [flag, str(context)]
+    glob = str_arg(args, "glob", required=False)
+    if glob:
+        flags += ["--glob", glob]
+    flags += ["--glob", "!.git"]  # last: later globs win in rg
+    file_type = str_arg(args, "type", required=False)
+    if file_type:
+        flags += ["--type", file_type]
+    return [*flags, "--regexp", pattern]  # --regexp: a pattern starting with "-" is not a flag
 
 
 class LS(Tool):

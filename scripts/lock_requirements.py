@@ -1,13 +1,17 @@
 """Refresh the action's lock: scripts/requirements/*.txt, exact versions with their wheels' hashes.
 
 The action's install step (action.yml) installs ``base.txt`` plus one file per extra it adds
-(``bedrock.txt``, ``vertex.txt``, ``telemetry.txt``) with ``--no-deps``: nothing is resolved at
-install time and every wheel is checked against a hash. All files come from one universal resolution
-(every platform, Python >= 3.11) of pyproject.toml with all those extras, so any combination of them
-agrees on versions; an extra's file holds only what it adds to the base.
+(``bedrock.txt``, ``vertex.txt``, ``telemetry.txt``, ``telemetry-grpc.txt``) with ``--no-deps``:
+nothing is resolved at install time and every wheel is checked against a hash. All files come from
+one universal resolution (every platform, Python >= 3.11) of pyproject.toml with all those extras, so
+any combination of them agrees on versions; an extra's file holds only what it adds to the base.
 
     python scripts/lock_requirements.py              # with the pinned uv (fetched by fetch_uv.py)
     python scripts/lock_requirements.py --uv PATH    # with another uv binary
+    python scripts/lock_requirements.py --upgrade    # newest releases, not what is locked now
+
+Versions already locked are kept (they constrain the resolution) unless ``--upgrade``: adding an
+extra or a dependency moves nothing else, as ``uv lock`` does.
 
 Run it after changing pyproject.toml's dependencies or extras (tests/packaging/test_lock.py says
 when), or to move to newer releases; the default index (or UV_DEFAULT_INDEX) is used.
@@ -26,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 LOCK_DIR = REPO / "scripts" / "requirements"
 # The extras the action's setup step may add (use_bedrock, use_vertex, provider, telemetry on).
-ACTION_EXTRAS = ("bedrock", "vertex", "telemetry")
+ACTION_EXTRAS = ("bedrock", "vertex", "telemetry", "telemetry-grpc")
 COMPILE_FLAGS = [
     "pip",
     "compile",
@@ -73,13 +77,26 @@ def _compile(uv: str, extras: tuple[str, ...], constraints: Path | None, out: Pa
     return re.sub(r"^    # via -c .*\n", "", text, flags=re.M)
 
 
-def lock(uv: str) -> list[Path]:
-    """Write scripts/requirements/{base,<extra>...}.txt; returns the files written."""
+def locked_pins() -> str:
+    """What the lock pins now (``name==version ; marker`` lines), as a constraints file's text."""
+    pins = [
+        key for path in sorted(LOCK_DIR.glob("*.txt")) for key in entries(path.read_text(encoding="utf-8"))
+    ]
+    return "".join(f"{pin}\n" for pin in sorted(set(pins)))
+
+
+def lock(uv: str, *, upgrade: bool = False) -> list[Path]:
+    """Write scripts/requirements/{base,<extra>...}.txt; returns the files written. The versions
+    locked now are kept where they still fit, unless ``upgrade``."""
     LOCK_DIR.mkdir(exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         everything = Path(tmp) / "all.txt"
-        _compile(uv, ACTION_EXTRAS, None, everything)
+        kept = None
+        if not upgrade and LOCK_DIR.is_dir():
+            kept = Path(tmp) / "locked.txt"
+            kept.write_text(locked_pins(), encoding="utf-8")
+        _compile(uv, ACTION_EXTRAS, kept, everything)
         base = entries(_compile(uv, (), everything, Path(tmp) / "base.txt"))
         files = {"base": base}
         for extra in ACTION_EXTRAS:
@@ -143,10 +160,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--uv", help="the uv binary to lock with (default: the pinned one, fetched)")
+    parser.add_argument("--upgrade", action="store_true", help="the newest releases, not the locked ones")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         uv = args.uv or _pinned_uv(tmp)
-        files = lock(uv)
+        files = lock(uv, upgrade=args.upgrade)
         for path in files:
             count = len(re.findall(r"^[A-Za-z0-9]", path.read_text(encoding="utf-8"), re.M))
             print(f"{path.relative_to(REPO)}: {count} packages")

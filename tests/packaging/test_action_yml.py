@@ -382,10 +382,18 @@ def test_the_venv_key_changes_with_the_lock(action: dict[str, Any], tmp_path: Pa
 
 @pytest.mark.skipif(not shutil.which("bash") or not shutil.which("sha256sum"), reason="needs bash")
 @pytest.mark.parametrize(
-    ("enabled", "extras"), [("1", "vertex,telemetry"), ("true", "vertex,telemetry"), ("0", "vertex")]
+    ("enabled", "protocols", "extras"),
+    [
+        ("1", {}, "vertex,telemetry"),
+        ("true", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "vertex,telemetry"),
+        ("0", {}, "vertex"),
+        ("1", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "vertex,telemetry,telemetry-grpc"),
+        ("1", {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}, "vertex,telemetry,telemetry-grpc"),
+        ("0", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "vertex"),
+    ],
 )
 def test_setup_step_installs_the_telemetry_extra_when_the_job_turns_it_on(
-    action: dict[str, Any], tmp_path: Path, enabled: str, extras: str
+    action: dict[str, Any], tmp_path: Path, enabled: str, protocols: dict[str, str], extras: str
 ) -> None:
     out = tmp_path / "out"
     env = {
@@ -398,6 +406,7 @@ def test_setup_step_installs_the_telemetry_extra_when_the_job_turns_it_on(
         "USE_BEDROCK": "false",
         "USE_VERTEX": "true",
         "CLAUDE_CODE_ENABLE_TELEMETRY": enabled,
+        **protocols,
     }
     bash = shutil.which("bash") or "bash"
     proc = subprocess.run(

@@ -1,10 +1,10 @@
 """A venv with claude-runner installed the way the action installs it, for benchmarks that time what
-a user runs: the pinned uv wheel of `scripts/uv-requirements.txt` fetched with pip (hash-checked)
-and unpacked by `scripts/unpack_uv.py`, `uv venv`, then `uv pip install --no-config --only-binary
-:all: --no-binary claude-runner --compile-bytecode` of a clean copy of the repository: installed,
-not linked. A dev venv's editable install loads an import finder (pathlib, and with it `re`'s
-compiler and more) at every start; uv's console script imports nothing but `sys` and the entry
-point.
+a user runs: the pinned uv wheel of `scripts/uv-requirements.txt` fetched and unpacked by
+`scripts/fetch_uv.py` (hash-checked), `uv venv`, then `uv pip install --no-config --only-binary
+:all: --no-binary claude-runner --compile-bytecode --no-deps -r scripts/requirements/base.txt` and
+a clean copy of the repository: installed, not linked. A dev venv's editable install loads an
+import finder (pathlib, and with it `re`'s compiler and more) at every start; uv's console script
+imports nothing but `sys` and the entry point.
 
 Cached in bench/.action-venv/<key>/ (not committed), keyed like action.yml's cache: the sources,
 pyproject.toml and the interpreter; a change to the sources builds a new one (the old is removed).
@@ -31,16 +31,18 @@ UV_INSTALL_FLAGS = [
     "--no-binary",
     "claude-runner",
     "--compile-bytecode",
+    "--no-deps",
 ]
-UV_DOWNLOAD_FLAGS = ["--disable-pip-version-check", "--no-input", "--quiet", "--no-deps"]
-UV_DOWNLOAD_FLAGS += ["--only-binary=:all:", "--require-hashes"]
 SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer", ".peer-action"}
 SKIP |= {".action-venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 
 
 def source_key(python: str) -> str:
-    """What action.yml keys its cached venv on: pyproject.toml, every file of runner/, the interpreter."""
+    """What action.yml keys its cached venv on: pyproject.toml, the lock, every file of runner/,
+    the interpreter."""
     digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes())
+    for lock in sorted((REPO / "scripts" / "requirements").glob("*.txt")):
+        digest.update(lock.read_bytes())
     for path in sorted((REPO / "runner").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
@@ -68,21 +70,9 @@ def action_venv(python: str = sys.executable) -> Path:
         if env.get("PIP_INDEX_URL") and not env.get("UV_DEFAULT_INDEX"):
             env["UV_DEFAULT_INDEX"] = env["PIP_INDEX_URL"]  # as action.yml
         uv_dir = work / "uv"
-        requirements = action / "scripts" / "uv-requirements.txt"
+        uv_dir.mkdir()
         steps = [
-            [
-                python,
-                "-I",
-                "-m",
-                "pip",
-                "download",
-                *UV_DOWNLOAD_FLAGS,
-                "-r",
-                str(requirements),
-                "-d",
-                str(uv_dir),
-            ],
-            [python, "-I", str(action / "scripts" / "unpack_uv.py"), str(uv_dir)],
+            [python, "-I", str(action / "scripts" / "fetch_uv.py"), str(uv_dir)],
             [str(uv_dir / "uv"), "venv", "--no-config", "--quiet", "--python", python, str(venv)],
             [
                 str(uv_dir / "uv"),
@@ -91,6 +81,8 @@ def action_venv(python: str = sys.executable) -> Path:
                 *UV_INSTALL_FLAGS,
                 "--python",
                 str(venv / "bin" / "python"),
+                "-r",
+                str(action / "scripts" / "requirements" / "base.txt"),
                 str(action),
             ],
         ]

@@ -5,7 +5,8 @@ by default the commit before context management) against the loopback fake Messa
 this process (its billing counts content tokens and prompt-cache reads and writes):
 
 1. ``--turns`` (300) scripted turns, each reading a different ``--lines`` (300) line file, with
-   ``--model`` (Opus 4.8, a 200K window): the largest request as a share of the window (target:
+   ``--model`` (Opus 4.5, a 200K window; the window is the catalog's for the model, so a 1M-window
+   model needs more turns to reach it): the largest request as a share of the window (target:
    no request over 80%), effective input tokens (writes 1.25x, reads 0.1x), runner CPU;
 2. the 50-turn session of ``turns50.py``: runner CPU against ``python -c "import anthropic"``
    measured in the same run (target: <= import + 0.2 s);
@@ -38,12 +39,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from turns50 import script as mixed_script  # noqa: E402
 
+from runner.providers.catalog import MODELS  # noqa: E402
 from runner.testing.fake_messages import FakeMessagesAPI  # noqa: E402
 from runner.testing.scripting import text, tool_use  # noqa: E402
 
 # The engine before context management and incremental requests (the branch's base on main).
 DEFAULT_BASELINE = "8689246"
-WINDOW = 200_000
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -94,6 +95,7 @@ def prompt_tokens(record: Any) -> int:
 
 def long_session(engine: Path | None, turns: int, lines: int, model: str) -> dict[str, Any]:
     """``turns`` turns, each reading its own ``lines``-line file."""
+    window = next((m.context for m in MODELS if m.id == model), 200_000)
     work = Path(tempfile.mkdtemp(prefix="ctxlong-"))
     try:
         repo = work / "repo"
@@ -121,8 +123,8 @@ def long_session(engine: Path | None, turns: int, lines: int, model: str) -> dic
                 "num_turns": run["result"].get("num_turns"),
                 "requests": len(requests),
                 "max_request_tokens": max(sizes),
-                "max_request_pct_of_window": round(100 * max(sizes) / WINDOW, 1),
-                "requests_over_80pct": sum(s > 0.8 * WINDOW for s in main),
+                "max_request_pct_of_window": round(100 * max(sizes) / window, 1),
+                "requests_over_80pct": sum(s > 0.8 * window for s in main),
                 "effective_input_tokens": round(fake.effective_input_tokens),
                 "max_request_bytes": max(r.nbytes for r in requests),
                 "cpu_s": round(run["cpu_s"], 3),
@@ -199,7 +201,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--flat-turns", type=int, default=200)
-    parser.add_argument("--model", default="claude-opus-4-8")
+    parser.add_argument("--model", default="claude-opus-4-5")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref of the engine to compare with")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runner.events import Event, NotSupported
+from runner.quick.decide import whole_word
 
 Mode = Literal["tag", "agent"]
 TriggerSource = Literal["mention", "label", "assignee", "prompt"]
@@ -81,9 +82,6 @@ def _bot_name(login: str) -> str:
 
 # --- mentions ---------------------------------------------------------------------------------
 
-# Characters that glue the phrase to a preceding word: foo@claude.com, x/@claude, a-@claude.
-_GLUE_BEFORE = frozenset("@.-/\\+=#&%~$")
-_GLUE_AFTER = frozenset("-@/\\")
 _LEADING_PUNCT = re.compile(r"^[\s,:;.!?*]+")  # "@claude, fix" asks to "fix"
 
 
@@ -127,25 +125,9 @@ def _first_mention(plain: str, counted: list[tuple[int, int]], phrase: str) -> t
     for match in re.finditer(re.escape(phrase), plain, re.IGNORECASE):
         start, end = match.span()
         i = bisect.bisect_right(starts, start) - 1
-        if i >= 0 and end <= counted[i][1] and _whole_word(plain, start, end):
+        if i >= 0 and end <= counted[i][1] and whole_word(plain, start, end):
             return start, end
     return None
-
-
-def _whole_word(text: str, start: int, end: int) -> bool:
-    if start > 0:
-        before = text[start - 1]
-        if before.isalnum() or before == "_" or before in _GLUE_BEFORE:
-            return False
-    if end < len(text):
-        after = text[end]
-        if after.isalnum() or after == "_" or after in _GLUE_AFTER:
-            return False
-        # "@claude." ends a sentence; "@claude.com" and "@claude's" continue a word.
-        following = text[end + 1 : end + 2]
-        if after in ".'’" and following and (following.isalnum() or following == "_"):
-            return False
-    return True
 
 
 # --- the decision -----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from runner.quick.prose import prose_view
 
 # The permission levels from least to most (platforms/refs.PERMISSION_ORDER).
 PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
-_GLUE_BEFORE = frozenset("@.-/\\+=#&%~$")  # as triggers._GLUE_BEFORE
+# Characters that glue the phrase to a word around it: foo@claude.com, x/@claude, @claude-bot.
+_GLUE_BEFORE = frozenset("@.-/\\+=#&%~$")
 _GLUE_AFTER = frozenset("-@/\\")
 _LEADING = " \t\n\r\f\v,:;.!?*"  # triggers._LEADING_PUNCT, on the ASCII text of prose
 _UNSURE = object()  # a mention this module cannot read without the parsers
@@ -135,7 +136,7 @@ def mention(text: str | None, phrase: str) -> object:
         end = start + len(wanted)
         at = end
         inside = [hi for lo, hi in counted if lo <= start]
-        if inside and end <= inside[-1] and _whole_word(plain, start, end):
+        if inside and end <= inside[-1] and whole_word(plain, start, end):
             after = plain[end:].lstrip(_LEADING).strip()
             return after or plain[:start].strip()
     return None
@@ -155,7 +156,8 @@ def bot_allowed(login: str, allowed_bots: tuple[str, ...]) -> bool:
     return any(e.strip() == "*" or e.strip().lower().removesuffix("[bot]") == name for e in allowed_bots)
 
 
-def _whole_word(text: str, start: int, end: int) -> bool:
+def whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands as a word of its own (shared with ``triggers.py``)."""
     if start > 0:
         before = text[start - 1]
         if before.isalnum() or before == "_" or before in _GLUE_BEFORE:
@@ -164,6 +166,7 @@ def _whole_word(text: str, start: int, end: int) -> bool:
         after = text[end]
         if after.isalnum() or after == "_" or after in _GLUE_AFTER:
             return False
+        # "@claude." ends a sentence; "@claude.com" and "@claude's" continue a word.
         following = text[end + 1 : end + 2]
         if after in ".'’" and following and (following.isalnum() or following == "_"):
             return False

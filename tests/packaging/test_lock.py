@@ -113,6 +113,7 @@ def test_each_extras_lock_adds_what_the_extra_needs_at_the_base_versions(extra: 
     "settings",
     [
         {"USE_BEDROCK": "true", "USE_VERTEX": "true", "CLAUDE_CODE_ENABLE_TELEMETRY": "1"},
+        {"CLAUDE_CODE_ENABLE_TELEMETRY": "1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
         {"PROVIDER": "vertex"},
         {"PROVIDER": "bedrock"},
     ],

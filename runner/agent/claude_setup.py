@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from runner.agent.debuglog import DebugLog
+from runner.agent.env import is_runner_credential
 from runner.agent.output_style import style_instructions
 from runner.agent.permissions import SettingsPermissions
 from runner.agent.resume import find_session
@@ -32,14 +33,26 @@ class ClaudeSetup:
     system_prompt: str | None  # --system-prompt or --system-prompt-file
     append: str | None  # the output style, then --append-system-prompt(-file)
     debug: DebugLog
+    warn: Callable[[str], None] = lambda line: None  # redacted, for the hooks' log lines
+    settings_pairs: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # the settings' env key
 
-    def hooks(self, transcript: Path | None, mode: str, log: Callable[[str], None]) -> HookRunner | None:
-        """The run's hooks, or None when the settings have none."""
+    def hooks(
+        self, transcript: Path | None, mode: str, process_vars: Mapping[str, str] | None = None
+    ) -> HookRunner | None:
+        """The run's hooks, or None when the settings have none. ``process_vars``: the process
+        environment (then the settings' ``env`` key), read only for the names HTTP hooks list in
+        ``allowedEnvVars``; the runner's own credentials are never among them."""
         if not self.keys.hooks:
             return None
-        return HookRunner(
-            self.keys.hooks, self.session_id, transcript, mode, log=log, debug=self.debug.category("hooks")
-        )
+        available = {**(process_vars or {}), **dict(self.settings_pairs)}
+        chosen: dict[str, str] = {}
+        for name in self.keys.hooks.allowed_env_vars():
+            if is_runner_credential(name):
+                self.warn(f"warning: allowedEnvVars: {name} is a runner credential; HTTP hooks get it empty")
+            elif name in available:
+                chosen[name] = available[name]
+        debug = self.debug.category("hooks")
+        return HookRunner(self.keys.hooks, self.session_id, transcript, mode, self.warn, debug, chosen)
 
 
 def claude_setup(
@@ -99,7 +112,17 @@ def claude_setup(
     if settings.append_system_prompt_file is not None:
         appended.append(_read(settings.append_system_prompt_file, "--append-system-prompt-file"))
     append = "\n\n".join(p for p in (None if system is not None else style, *appended) if p) or None
-    return ClaudeSetup(keys, session_id or str(uuid.uuid4()), history, system, append, debug)
+    pairs = tuple(pair for source in sources for pair in source.env)
+    return ClaudeSetup(
+        keys,
+        session_id or str(uuid.uuid4()),
+        history,
+        system,
+        append,
+        debug,
+        lambda line: warn(redactor.text(line)),
+        pairs,
+    )
 
 
 def _read(path: Path, flag: str) -> str:

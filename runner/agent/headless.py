@@ -256,7 +256,7 @@ def prepare_run(
         session_id=setup.session_id,
         betas=settings.betas,
         history=setup.history,
-        hooks=setup.hooks(settings.transcript, policy.mode, lambda line: warn(redactor.text(line))),
+        hooks=setup.hooks(settings.transcript, policy.mode, runtime.mcp.expand_env),
     )
     return PreparedRun(spec, config, prices, redactor, oidc, tool_env.secret_names, sandbox, mcp, setup)
 

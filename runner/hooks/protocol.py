@@ -13,6 +13,9 @@ A hook gets one JSON object on stdin (``session_id``, ``transcript_path``, ``cwd
   ``additionalContext``); plain stdout is context for UserPromptSubmit and SessionStart and only
   logged otherwise;
 - any other exit code, or a timeout, is a non-blocking error: logged, the run goes on.
+
+An HTTP hook gets the same JSON as its request body; a 2xx answer's body is read as stdout on
+exit 0, anything else is a non-blocking error (``http.py``).
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ _BLOCKABLE = frozenset({"PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop",
 
 @dataclass(frozen=True)
 class HookRun:
-    """How one command ended: ``exit_code`` None when it timed out or could not start."""
+    """How one hook ended: ``exit_code`` None when it timed out or could not start (an HTTP hook:
+    0 for a 2xx answer, its body as ``stdout``; None for any other status or a failed request)."""
 
-    command: str
+    command: str  # an HTTP hook's URL as logs may show it
     exit_code: int | None
     stdout: str = ""
     stderr: str = ""
     failure: str = ""  # why there is no exit code
+    http_status: int | None = None  # an HTTP hook's answer
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Hook commands run like the agent's Bash commands: ``bash -c`` in the workspace, with the tools'
 scrubbed environment (plus ``CLAUDE_PROJECT_DIR``), inside the OS sandbox when it is on, stdin
 the event's JSON, each under its own timeout (60 s unless the hook says) and never past the
-run's deadline. The commands of one event run one after the other, in settings order.
+run's deadline. HTTP hooks POST the same JSON (``http.py``). The hooks of one event run one
+after the other, in settings order.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.agent.tools.base import ToolContext
-from runner.hooks.config import HookCommand, HooksConfig
+from runner.hooks.config import Hook, HookCommand, HooksConfig
+from runner.hooks.http import post_hook
 from runner.hooks.protocol import HookRun, Verdict, hook_input, interpret
 
 MAX_OUTPUT_CHARS = 100_000  # of a hook's stdout or stderr
@@ -41,6 +43,8 @@ class HookRunner:
     permission_mode: str = "default"
     log: Callable[[str], None] = lambda line: None  # what a user should see: failures, systemMessage
     debug: Callable[[str], None] = lambda line: None  # every hook run (--debug hooks)
+    # The values HTTP hooks' headers may use: only the names their allowedEnvVars list.
+    http_variables: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def start(self, prompt: str, *, resumed: bool, ctx: ToolContext) -> tuple[list[str], str | None]:
         """SessionStart, then UserPromptSubmit: context to add to the prompt, or why it is refused."""
@@ -110,6 +114,7 @@ class HookRunner:
             self.permission_mode,
             self.log,
             self.debug,
+            self.http_variables,
             agent_type=agent_type,
             agent_id=agent_id,
         )
@@ -125,7 +130,7 @@ class HookRunner:
             "permission_mode": self.permission_mode,
         }
         stdin = hook_input(event, common, **fields)
-        runs = [run_command(c, stdin, ctx) for c in commands]
+        runs = [self._run(hook, stdin, ctx) for hook in commands]
         verdict = interpret(event, runs)
         self.debug(f"{event}{f' ({target})' if target else ''}: ran {len(runs)}; " + _summary(runs))
         for line in verdict.log:
@@ -133,6 +138,11 @@ class HookRunner:
         if verdict.stop:
             raise HookStop(verdict.stop_reason)
         return verdict
+
+    def _run(self, hook: Hook, stdin: str, ctx: ToolContext) -> HookRun:
+        if isinstance(hook, HookCommand):
+            return run_command(hook, stdin, ctx)
+        return post_hook(hook, stdin, ctx, self.http_variables)
 
 
 @dataclass
@@ -224,7 +234,14 @@ def _text(data: bytes) -> str:
 
 
 def _summary(runs: list[HookRun]) -> str:
-    return ", ".join("timeout" if r.exit_code is None else f"exit {r.exit_code}" for r in runs)
+    return ", ".join(_outcome(r) for r in runs)
+
+
+def _outcome(run: HookRun) -> str:
+    """One hook's end for --debug hooks (never an HTTP hook's headers)."""
+    if run.exit_code is None:
+        return run.failure.split(":")[0]
+    return f"HTTP {run.http_status}" if run.http_status is not None else f"exit {run.exit_code}"
 
 
 __all__ = ["HookRunner", "HookStop", "SubagentHooks", "json", "run_command", "tool_response"]

@@ -62,6 +62,7 @@ _NEVER_FIRED = frozenset(
 DEFAULT_TIMEOUT_S = 60.0
 # ``$VAR`` or ``${VAR}`` in an HTTP hook's header value.
 HEADER_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
 
 
@@ -216,6 +217,8 @@ def _http_hook(
     names = hook.get("allowedEnvVars", [])
     if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise SettingsError(f"{where}.allowedEnvVars must be a list of variable names")
+    for bad in (n for n in names if not _VARIABLE_NAME.fullmatch(n)):
+        warnings.append(f"{where}.allowedEnvVars: {bad!r} is not a variable name (no $): it matches nothing")
     headers = hook.get("headers", {})
     if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
         raise SettingsError(f"{where}.headers must be an object of header names and string values")

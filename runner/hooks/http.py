@@ -61,15 +61,12 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
     limit = hook.timeout_s
     if ctx.deadline is not None:
         limit = min(limit, max(ctx.deadline - time.monotonic(), 0.1))
-    headers = header_values(hook, variables)
-    if any("\r" in v or "\n" in v for v in headers.values()):
+    headers = _request_headers(hook, variables)
+    if headers is None:
         return HookRun(
             shown, None, failure="a header value has a line break once its variables are filled in"
         )
     parts = urlsplit(hook.url)
-    if parts.username is not None and not any(n.lower() == "authorization" for n in headers):
-        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(login).decode()
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     conn = _connection(parts.scheme, parts.hostname or "", parts.port, limit)
     # The socket's timeout bounds each step; the watchdog bounds them all together.
@@ -81,9 +78,7 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
         opened.extend([conn.sock] if conn.sock is not None else [])  # kept: a closing answer unsets it
         if expired.is_set():  # the watchdog fired before it could see the socket
             raise TimeoutError
-        conn.request(
-            "POST", target, body=body.encode(), headers={**headers, "Content-Type": "application/json"}
-        )
+        conn.request("POST", target, body=body.encode(), headers=headers)
         response = conn.getresponse()
         text = _read(response)
     except (OSError, http.client.HTTPException) as exc:
@@ -99,9 +94,25 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
         return HookRun(shown, None, failure=f"timed out after {limit:g} s")
     if not 200 <= response.status < 300:
         detail = " ".join(text.split())[:200]
+        for sent in (v for v in (*headers.values(), *variables.values()) if len(v) >= 4):
+            detail = detail.replace(sent, "***")  # a server that echoes the request
         failure = f"answered HTTP {response.status}{': ' + detail if detail else ''}"
         return HookRun(shown, None, failure=failure, http_status=response.status)
     return HookRun(shown, 0, stdout=text, http_status=response.status)
+
+
+def _request_headers(hook: HttpHook, variables: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers to send (None: a filled-in value would split the request). The body is JSON
+    whatever the settings say, and http.client sets its length; a URL's userinfo is Basic auth."""
+    headers = header_values(hook, variables)
+    if any("\r" in v or "\n" in v for v in headers.values()):
+        return None
+    headers = {n: v for n, v in headers.items() if n.lower() not in ("content-type", "content-length")}
+    parts = urlsplit(hook.url)
+    if parts.username is not None and not any(n.lower() == "authorization" for n in headers):
+        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(login).decode()
+    return {**headers, "Content-Type": "application/json"}
 
 
 def _connection(scheme: str, host: str, port: int | None, timeout: float) -> http.client.HTTPConnection:

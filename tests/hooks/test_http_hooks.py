@@ -118,6 +118,22 @@ def test_headers_get_only_the_variables_allowedenvvars_lists(server: HookServer,
     assert request.headers["x-team"] == "" and request.headers["x-both"] == "tok-8f3a/"
 
 
+def test_a_subagents_http_hooks_get_the_same_headers(server: HookServer, ctx: ToolContext) -> None:
+    url = server.answer("/guard")
+    settings = http("PreToolUse", url, headers={"X-Key": "$K"}, allowedEnvVars=["K", "$K"])
+    assert any("'$K' is not a variable name" in w for w in parse_hooks(settings, "s").warnings)
+    runner(settings, [], {"K": "v-1"}).for_subagent("reviewer", "a1").before_tool("Read", {}, "t", ctx)
+    assert [r.headers["x-key"] for r in server.received] == ["v-1"]
+
+
+def test_an_echoed_header_is_hidden_in_the_log(server: HookServer, ctx: ToolContext) -> None:
+    url = server.answer("/guard", 401, "bad token: Bearer tok-8f3a")
+    settings = http("PreToolUse", url, headers={"Authorization": "Bearer $T"}, allowedEnvVars=["T"])
+    lines: list[str] = []
+    runner(settings, lines, {"T": "tok-8f3a"}).before_tool("Read", {}, "t", ctx)
+    assert len(lines) == 1 and "answered HTTP 401: bad token: ***" in lines[0] and "tok-8f3a" not in lines[0]
+
+
 @pytest.mark.parametrize(
     ("how", "why"),
     [

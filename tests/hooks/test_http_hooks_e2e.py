@@ -11,6 +11,7 @@ import pytest
 from runner.testing.fake_messages import text, tool_use
 from tests.conftest import base_env
 from tests.hooks.hook_server import HANG, HookServer, hook_server
+from tests.plugin_fixtures import write_plugin
 
 
 @pytest.fixture
@@ -86,3 +87,26 @@ def test_an_http_hook_denies_a_bash_call_and_the_model_is_told_why(fake, repo, r
     assert "Stop hook `POST http://127.0.0.1:" in out.stderr and "timed out after 0.5 s" in out.stderr
     for secret in ("hook-token-5f1e9a", "query-secret-1", "ghs_runnertoken"):
         assert secret not in out.stderr and secret not in out.stdout
+
+
+def test_a_plugins_http_hook_runs_with_a_variable_from_the_settings_env(
+    fake, repo, run_cli, server, tmp_path
+):
+    plugin = tmp_path / "code-review"
+    audit = server.answer("/audit", 204)
+    hook = {
+        "type": "http",
+        "url": audit,
+        "headers": {"X-Team": "team-$TEAM_ID"},
+        "allowedEnvVars": ["TEAM_ID"],
+    }
+    write_plugin(plugin, hooks={"PostToolUse": [{"matcher": "Write", "hooks": [hook]}]})
+    (repo / ".claude").mkdir(exist_ok=True)
+    (repo / ".claude" / "settings.json").write_text(json.dumps({"env": {"TEAM_ID": "42"}}))
+    fake.add_turns([[tool_use("Write", {"file_path": str(repo / "a.txt"), "content": "a\n"})], [text("ok")]])
+    out = run_cli("run", "-p", "write", "--plugin-dir", str(plugin), "--allowedTools", "Write", cwd=repo)
+    assert out.code == 0, out.stderr
+    (sent,) = server.received
+    assert sent.headers["x-team"] == "team-42" and sent.json()["tool_input"]["file_path"] == str(
+        repo / "a.txt"
+    )

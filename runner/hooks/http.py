@@ -72,6 +72,7 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
     # The socket's timeout bounds each step; the watchdog bounds them all together.
     expired, opened = threading.Event(), list[socket.socket]()
     watchdog = threading.Timer(limit, _expire, (opened, expired))
+    watchdog.daemon = True
     watchdog.start()
     try:
         conn.connect()
@@ -81,12 +82,13 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
         conn.request("POST", target, body=body.encode(), headers=headers)
         response = conn.getresponse()
         text = _read(response)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         if expired.is_set() or isinstance(exc, TimeoutError):
             return HookRun(shown, None, failure=f"timed out after {limit:g} s")
+        if not isinstance(exc, OSError | http.client.HTTPException):  # ValueError: a header refused
+            # (its message holds the value; a TLS certificate error is an OSError too)
+            return HookRun(shown, None, failure="a header could not be sent as it is")
         return HookRun(shown, None, failure=f"request failed: {_why(exc)}")
-    except ValueError:  # http.client refuses a header it cannot send; its message holds the value
-        return HookRun(shown, None, failure="a header could not be sent as it is")
     finally:
         watchdog.cancel()
         conn.close()
@@ -94,7 +96,9 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
         return HookRun(shown, None, failure=f"timed out after {limit:g} s")
     if not 200 <= response.status < 300:
         detail = " ".join(text.split())[:200]
-        for sent in (v for v in (*headers.values(), *variables.values()) if len(v) >= 4):
+        for sent in (
+            v for v in (*header_values(hook, variables).values(), *variables.values()) if len(v) >= 4
+        ):
             detail = detail.replace(sent, "***")  # a server that echoes the request
         failure = f"answered HTTP {response.status}{': ' + detail if detail else ''}"
         return HookRun(shown, None, failure=failure, http_status=response.status)
@@ -127,7 +131,9 @@ def _expire(opened: list[socket.socket], expired: threading.Event) -> None:
     expired.set()
     for sock in opened:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown, also for TLS: SSLSocket's would drop the TLS state
+            # under the thread reading it.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _read(response: http.client.HTTPResponse) -> str:

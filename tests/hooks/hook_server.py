@@ -4,6 +4,7 @@ each path as a test scripts it (a status and body, a closed connection, or no an
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,8 +53,9 @@ class HookServer:
 
 
 @contextmanager
-def hook_server() -> Iterator[HookServer]:
-    """A ``HookServer`` on 127.0.0.1, stopped (and any hanging answer released) on exit."""
+def hook_server(tls: ssl.SSLContext | None = None) -> Iterator[HookServer]:
+    """A ``HookServer`` on 127.0.0.1 (over TLS with ``tls``), stopped (and any hanging answer
+    released) on exit."""
     state: HookServer
 
     class Handler(BaseHTTPRequestHandler):
@@ -82,7 +84,10 @@ def hook_server() -> Iterator[HookServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    state = HookServer(f"http://127.0.0.1:{server.server_address[1]}")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state = HookServer(f"{scheme}://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

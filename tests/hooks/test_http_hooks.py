@@ -3,8 +3,11 @@ decides, the headers' variables, and the failures that must not stop a run."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import os
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -210,3 +213,53 @@ def test_bad_http_hooks_name_the_key(hook: dict[str, Any], message: str) -> None
 def test_an_http_hooks_headers_never_show_in_its_repr() -> None:
     config = parse_hooks(http("Stop", "https://e.com/h", headers={"Authorization": "Bearer raw-token"}), "s")
     assert "raw-token" not in repr(config) and json.dumps(config.allowed_env_vars()) == "[]"
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_checks_the_certificate_and_a_hang_over_tls_still_ends(
+    tmp_path: Path, ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with hook_server(tls) as server:
+        url = server.answer("/guard", body=DENY)
+        untrusted = post_hook(HttpHook(url, timeout_s=10), "{}", ctx, {})
+        assert untrusted.exit_code is None and "certificate verify failed" in untrusted.failure
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the machine trusts the endpoint's CA
+        trusted = post_hook(HttpHook(url, timeout_s=10), "{}", ctx, {})
+        assert trusted.exit_code == 0 and json.loads(trusted.stdout) == DENY
+        hung = post_hook(HttpHook(server.misbehave("/slow", HANG), timeout_s=0.5), "{}", ctx, {})
+        assert hung.exit_code is None and hung.failure == "timed out after 0.5 s"

@@ -24,17 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "bench" / ".action-venv"
-UV_INSTALL_FLAGS = [
-    "--no-config",
-    "--only-binary",
-    ":all:",
-    "--no-binary",
-    "claude-runner",
-    "--compile-bytecode",
-    "--no-deps",
-]
-SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer", ".peer-action"}
-SKIP |= {".action-venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+sys.path.insert(0, str(REPO))
+# The action's uv flags and its clean copy, as install_time.py (which times that step) has them.
+from bench.install_time import UV_INSTALL_FLAGS, clean_copy_ignore  # noqa: E402
 
 
 def source_key(python: str) -> str:
@@ -62,9 +54,7 @@ def action_venv(python: str = sys.executable) -> Path:
     with tempfile.TemporaryDirectory(prefix="claude-runner-action-") as tmp:
         work = Path(tmp)
         action = work / "action"
-        shutil.copytree(
-            REPO, action, ignore=lambda _d, names: {n for n in names if n in SKIP or n.endswith(".egg-info")}
-        )
+        shutil.copytree(REPO, action, ignore=clean_copy_ignore)
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
         env["PIP_CONFIG_FILE"] = os.devnull
         if env.get("PIP_INDEX_URL") and not env.get("UV_DEFAULT_INDEX"):

@@ -60,7 +60,10 @@ UV_INSTALL_FLAGS = [
     "--no-deps",
 ]
 TARGET_SECONDS = 5.0
-SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer"}
+# What a clean copy of the repository leaves out (as GitHub checks an action out): the benches'
+# own caches (.peer-action, .action-venv) included.
+SKIP = {".git", ".venv", ".cache", "build", "dist", "node_modules", "results", ".peer", ".peer-action"}
+SKIP |= {".action-venv"}
 SKIP_SUFFIXES = (".egg-info", "_cache", "__pycache__", ".pyc")
 
 
@@ -68,7 +71,8 @@ class BenchError(RuntimeError):
     pass
 
 
-def _ignore(_dir: str, names: list[str]) -> set[str]:
+def clean_copy_ignore(_dir: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ``ignore`` for a clean copy of the repository."""
     return {n for n in names if n in SKIP or n.endswith(SKIP_SUFFIXES)}
 
 
@@ -272,7 +276,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="claude-runner-install-") as tmp:
         work = Path(tmp)
         action = work / "action"
-        shutil.copytree(REPO, action, ignore=_ignore, symlinks=True)
+        shutil.copytree(REPO, action, ignore=clean_copy_ignore, symlinks=True)
         spec = f"{action}[{args.extras}]" if args.extras else str(action)
         cache = work / "pip-cache"
         cache.mkdir()

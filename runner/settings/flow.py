@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from runner.errors import UsageError
 from runner.providers import PROVIDERS
 from runner.providers.catalog import EFFORT_LEVELS
+from runner.settings.quick_ack import ACCESS_LEVELS
 from runner.settings.run import RunSettings, effort_level
 from runner.triggers import TriggerSettings, parse_allowed_bots
 
@@ -89,12 +90,6 @@ OWN_INPUTS = frozenset(
         "reply_to_refused",
     }
 )
-# min_access_level in either platform's words -> the permission level the flow requires.
-ACCESS_LEVELS = {
-    "write": "write", "developer": "write", "30": "write",
-    "maintain": "maintain", "maintainer": "maintain", "40": "maintain",
-    "admin": "admin", "owner": "admin", "50": "admin",
-}  # fmt: skip
 # Provider inputs and the variables they set for the provider modules, which read only the
 # environment (so `claude-runner run` and `doctor` take the same settings as plain variables).
 PROVIDER_INPUT_VARS = {

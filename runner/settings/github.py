@@ -13,10 +13,9 @@ from runner.events import CIRun
 from runner.settings.ack import AckSettings, read_ack_settings
 from runner.settings.api import ApiSettings, read_api_settings
 from runner.settings.flow import FlowSettings, flow_settings, github_token, read_inputs, with_flow_effort
+from runner.settings.quick_ack import STATE_FILE
 from runner.settings.run import RunSettings, agent_settings, env_int
 from runner.settings.runtime import Runtime, read_flow_runtime
-
-STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP
 
 
 @dataclass(frozen=True)

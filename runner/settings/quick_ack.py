@@ -16,10 +16,10 @@ from collections.abc import Mapping
 # requests honours these proxies and http.client does not (as settings/ack.py).
 _PROXIES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 _CA_BUNDLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP, as settings/github.py
+STATE_FILE = "claude-runner-state.json"  # in $RUNNER_TEMP (settings/github.py uses it too)
 _FALSE = ("false", "0", "no")
-# min_access_level in either platform's words (settings/flow.ACCESS_LEVELS).
-_ACCESS = {
+# min_access_level in either platform's words (settings/flow.py checks the input against it too).
+ACCESS_LEVELS = {
     "write": "write", "developer": "write", "30": "write",
     "maintain": "maintain", "maintainer": "maintain", "40": "maintain",
     "admin": "admin", "owner": "admin", "50": "admin",
@@ -116,7 +116,7 @@ def read_quick_inputs(env: Mapping[str, str]) -> QuickInputs | None:
     if token is None or not token.startswith("ghs_"):
         return None
     sticky = (_input(env, "use_sticky_comment") or "false").lower()
-    required = _ACCESS.get((_input(env, "min_access_level") or "write").lower())
+    required = ACCESS_LEVELS.get((_input(env, "min_access_level") or "write").lower())
     if sticky not in _FALSE or required is None:
         return None  # a sticky comment reads the thread first; a bad level is the full run's error
     raw_timeout = env.get("CLAUDE_RUNNER_API_TIMEOUT_S", "").strip()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runner.events import Event, NotSupported
+from runner.quick.decide import bot_allowed as quick_bot_allowed
 from runner.quick.decide import whole_word
 
 Mode = Literal["tag", "agent"]
@@ -70,14 +71,9 @@ def parse_allowed_bots(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def bot_allowed(login: str, allowed_bots: Iterable[str]) -> bool:
-    """Whether a bot login is allow-listed; ``[bot]`` suffix and case are ignored on both sides."""
-    name = _bot_name(login)
-    return any(entry.strip() == "*" or _bot_name(entry) == name for entry in allowed_bots)
-
-
-def _bot_name(login: str) -> str:
-    login = login.strip().lower()
-    return login.removesuffix("[bot]")
+    """Whether a bot login is allow-listed; ``[bot]`` suffix and case are ignored on both sides
+    (the quick acknowledgement's check, which has no dependencies)."""
+    return quick_bot_allowed(login, tuple(allowed_bots))
 
 
 # --- mentions ---------------------------------------------------------------------------------

@@ -151,7 +151,8 @@ def asks_review(request: str) -> bool:
 
 
 def bot_allowed(login: str, allowed_bots: tuple[str, ...]) -> bool:
-    """``triggers.bot_allowed``: ``[bot]`` suffix and case are ignored on both sides."""
+    """Whether a bot login is allow-listed; ``[bot]`` suffix and case are ignored on both sides
+    (``triggers.bot_allowed`` is this)."""
     name = login.strip().lower().removesuffix("[bot]")
     return any(e.strip() == "*" or e.strip().lower().removesuffix("[bot]") == name for e in allowed_bots)
 

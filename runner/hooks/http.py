@@ -30,6 +30,13 @@ MAX_BODY_CHARS = 100_000  # of an answer, as of a command's stdout
 _CHUNK = 64 * 1024
 
 
+def time_limit(timeout_s: float, ctx: ToolContext) -> float:
+    """A hook's time: its own ``timeout``, never past the run's deadline (a command hook's too)."""
+    if ctx.deadline is None:
+        return timeout_s
+    return min(timeout_s, max(ctx.deadline - time.monotonic(), 0.1))
+
+
 def shown_url(url: str) -> str:
     """``url`` as logs show it: no userinfo, query string or fragment (they may hold tokens)."""
     parts = urlsplit(url)
@@ -58,9 +65,7 @@ def post_hook(hook: HttpHook, body: str, ctx: ToolContext, variables: Mapping[st
     """POST ``body`` (the event's JSON) to the hook; the answer as a ``HookRun`` (exit 0 and the
     body for a 2xx, no exit code and why otherwise)."""
     shown = f"POST {shown_url(hook.url)}"
-    limit = hook.timeout_s
-    if ctx.deadline is not None:
-        limit = min(limit, max(ctx.deadline - time.monotonic(), 0.1))
+    limit = time_limit(hook.timeout_s, ctx)
     headers = _request_headers(hook, variables)
     if headers is None:
         return HookRun(

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from runner.agent.tools.base import ToolContext
 from runner.hooks.config import Hook, HookCommand, HooksConfig
-from runner.hooks.http import post_hook
+from runner.hooks.http import post_hook, time_limit
 from runner.hooks.protocol import HookRun, Verdict, hook_input, interpret
 
 MAX_OUTPUT_CHARS = 100_000  # of a hook's stdout or stderr
@@ -183,9 +182,7 @@ class SubagentHooks(HookRunner):
 
 def run_command(hook: HookCommand, stdin: str, ctx: ToolContext) -> HookRun:
     """Run one hook command: the tools' environment, the sandbox when on, its timeout."""
-    limit = hook.timeout_s
-    if ctx.deadline is not None:
-        limit = min(limit, max(ctx.deadline - time.monotonic(), 0.1))
+    limit = time_limit(hook.timeout_s, ctx)
     env = {**ctx.subprocess_env, "CLAUDE_PROJECT_DIR": str(ctx.cwd)}
     argv = [shutil.which("bash") or "/bin/bash", "-c", hook.command]
     if ctx.sandbox is not None:
